@@ -1,0 +1,94 @@
+"""Readiness checks: each returns (ok, detail) and never raises, so /readyz can name exactly what failed."""
+
+import asyncio
+import time
+import uuid
+
+import redis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
+
+from apps.core.selectors import WORKER_HEARTBEAT, heartbeat_age_seconds
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+def check_database() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return True, connection.vendor
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+def check_redis() -> tuple[bool, str]:
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=CHECK_TIMEOUT_SECONDS, socket_timeout=CHECK_TIMEOUT_SECONDS
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return True, "pong"
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+async def _channel_round_trip() -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+    channel = await layer.new_channel("readyz.")
+    token = uuid.uuid4().hex
+    await layer.send(channel, {"type": "readyz.ping", "token": token})
+    message = await layer.receive(channel)
+    if message.get("token") != token:
+        raise RuntimeError("channel layer returned another message")
+
+
+def check_channel_layer() -> tuple[bool, str]:
+    async def bounded():
+        await asyncio.wait_for(_channel_round_trip(), timeout=CHECK_TIMEOUT_SECONDS)
+
+    try:
+        async_to_sync(bounded)()
+        return True, type(get_channel_layer()).__name__
+    except asyncio.TimeoutError:
+        return False, f"no answer within {CHECK_TIMEOUT_SECONDS:.0f} s"
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+def check_worker_heartbeat() -> tuple[bool, str]:
+    try:
+        age = heartbeat_age_seconds(name=WORKER_HEARTBEAT)
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    limit = settings.WORKER_HEARTBEAT_MAX_AGE_SECONDS
+    if age is None:
+        return False, "no heartbeat recorded yet: is the Celery worker (and beat) running?"
+    if age > limit:
+        return False, f"last heartbeat {age:.0f} s ago (limit {limit} s)"
+    return True, f"{age:.0f} s ago"
+
+
+READINESS_CHECKS = {
+    "database": check_database,
+    "redis": check_redis,
+    "channel_layer": check_channel_layer,
+    "celery_worker": check_worker_heartbeat,
+}
+
+
+def run_readiness_checks() -> dict[str, dict]:
+    results = {}
+    for name, check in READINESS_CHECKS.items():
+        started = time.perf_counter()
+        ok, detail = check()
+        results[name] = {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    return results

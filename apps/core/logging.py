@@ -1,0 +1,167 @@
+"""Structured JSON logs with a request id, and redaction of secrets and personal data in every record.
+
+The redaction filter sits on the handler (see LOGGING in settings), so it sees records from every logger. It masks:
+- values under sensitive keys (password, api_key, token, secret, authorization, cookie, email, phone, card, ...) in
+  `extra` data and in dict/list arguments, however deeply nested;
+- secret-looking values anywhere in text: `sk-...` keys, `Bearer ...` credentials, e-mail addresses, phone numbers and
+  card numbers (Luhn-checked, so order numbers and timestamps stay readable);
+- LINE user ids, replaced by a keyed hash so one customer's lines can still be followed without the raw id.
+"""
+
+import contextvars
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+import traceback
+from typing import Any
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+MASK = "[REDACTED]"
+
+_SENSITIVE_WORDS = {
+    "password", "passwd", "pwd", "secret", "token", "authorization", "auth", "cookie", "apikey", "email", "mail",
+    "phone", "tel", "card", "cvv", "cvc", "pan", "signature", "credential", "credentials", "sessionid", "dsn",
+}
+_SENSITIVE_SUFFIXES = ("token", "secret", "password", "apikey", "cookie")
+_KEY_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+_LINE_USER_ID = re.compile(r"\b[UCR][0-9a-f]{32}\b")
+_PATTERNS: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), "[REDACTED:private_key]"),
+    (re.compile(r"\b(Bearer|Basic|Device|Token)\s+[A-Za-z0-9._~+/=-]{6,}", re.I), r"\1 [REDACTED]"),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), "[REDACTED:api_key]"),
+    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "[REDACTED:api_key]"),
+    (re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"), "[REDACTED:email]"),
+    # Japanese and international phone numbers: 090-1234-5678, 03-1234-5678, +81 90 1234 5678, 09012345678.
+    (re.compile(r"(?<![\d-])(?:\+81[\s-]?|0)\d{1,4}[\s-]?\d{1,4}[\s-]\d{3,4}(?![\d-])"), "[REDACTED:phone]"),
+    (re.compile(r"(?<![\d-])0[5789]0\d{8}(?!\d)"), "[REDACTED:phone]"),
+]
+_CARD_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def _mask_card(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return "[REDACTED:card]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group(0)
+
+
+def _pseudonym_key() -> bytes:
+    from django.conf import settings
+
+    key = getattr(settings, "LOG_PSEUDONYM_KEY", "") or f"log-pseudonym:{settings.SECRET_KEY}"
+    return key.encode()
+
+
+def pseudonymise(identifier: str) -> str:
+    """A stable keyed hash of a customer identifier: the same person maps to the same token, the raw id never shows."""
+    digest = hmac.new(_pseudonym_key(), identifier.encode(), hashlib.sha256).hexdigest()[:16]
+    return f"anon:{digest}"
+
+
+def redact_text(text: str) -> str:
+    if not text:
+        return text
+    text = _LINE_USER_ID.sub(lambda m: pseudonymise(m.group(0)), text)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return _CARD_CANDIDATE.sub(_mask_card, text)
+
+
+def is_sensitive_key(key: Any) -> bool:
+    if not isinstance(key, str):
+        return False
+    normalised = _CAMEL.sub("_", key).lower()
+    if "api_key" in normalised or "channel_secret" in normalised or "set_cookie" in normalised:
+        return True
+    words = [w for w in _KEY_WORD_SPLIT.split(normalised) if w]
+    return any(w in _SENSITIVE_WORDS or w.endswith(_SENSITIVE_SUFFIXES) for w in words)
+
+
+def redact(value: Any, _depth: int = 0) -> Any:
+    """Redact a value of any shape: dicts by key and value, sequences item by item, text by pattern."""
+    if _depth > 20:
+        return MASK
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: (MASK if is_sensitive_key(k) else redact(v, _depth + 1)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact(v, _depth + 1) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return [redact(v, _depth + 1) for v in value]
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    if isinstance(value, bytes):
+        return redact_text(value.decode("utf-8", "replace"))
+    return redact_text(str(value))
+
+
+# Attributes every LogRecord has; anything else came in through `extra=` and is redacted by key.
+_STANDARD_ATTRS = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime", "request_id"}
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True
+
+
+class RedactionFilter(logging.Filter):
+    """Rewrites the record in place: message, arguments, traceback and extra fields all come out masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string must not lose the record
+            message = f"{record.msg!r} {record.args!r}"
+        record.msg = redact_text(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = "".join(traceback.format_exception(*record.exc_info))
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        for key in list(vars(record)):
+            if key in _STANDARD_ATTRS:
+                continue
+            setattr(record, key, MASK if is_sensitive_key(key) else redact(getattr(record, key)))
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, extra fields and any traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, tz=dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                payload[key] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            payload["exception"] = record.exc_text
+        return json.dumps(payload, ensure_ascii=False, default=str)

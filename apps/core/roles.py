@@ -1,0 +1,73 @@
+"""The two staff roles and what each may do. Groups are created by migration; their permissions are synced after
+every migrate, because permissions of later apps (inventory, agents, ...) only exist once those apps have migrated."""
+
+STAFF = "Staff"
+MANAGER = "Manager"
+
+STAFF_PERMISSIONS = [
+    "inventory.approve_purchaseorder",
+    "inventory.receive_purchaseorder",
+    "inventory.view_purchaseorder",
+    "inventory.change_purchaseorder",
+    "inventory.view_supplier",
+    "inventory.view_supplieroffer",
+    "inventory.adjust_stock",
+    "inventory.view_product",
+    "inventory.view_machine",
+    "inventory.view_slot",
+    "inventory.view_storagestock",
+    "inventory.view_stockmovement",
+    "inventory.view_restocktask",
+    "inventory.change_restocktask",
+    "inventory.view_sale",
+    "inventory.view_productrequest",
+]
+
+MANAGER_PERMISSIONS = STAFF_PERMISSIONS + [
+    "core.view_dashboard",
+    "core.view_reports",
+    "core.run_experiments",
+    "core.manage_personas",
+    "core.override_price_guard",
+    "core.view_auditentry",
+    "inventory.change_product",
+    "inventory.add_product",
+    "inventory.change_price",
+    "inventory.refund_sale",
+    "inventory.add_coupon",
+    "inventory.change_coupon",
+    "inventory.view_coupon",
+    "inventory.add_supplier",
+    "inventory.change_supplier",
+    "inventory.add_supplieroffer",
+    "inventory.change_supplieroffer",
+    "accounting.view_account",
+    "accounting.view_journalentry",
+    "accounting.add_journalentry",
+    "accounting.close_period",
+    "agents.view_persona",
+    "agents.add_persona",
+    "agents.change_persona",
+    "agents.view_agent",
+    "agents.change_agent",
+    "agents.view_guardrailviolation",
+    "chats.view_conversation",
+    "dashboard.view_alert",
+    "experiments.view_experiment",
+    "experiments.add_experiment",
+    "experiments.change_experiment",
+]
+
+ROLE_PERMISSIONS = {STAFF: STAFF_PERMISSIONS, MANAGER: MANAGER_PERMISSIONS}
+
+
+def is_manager(user) -> bool:
+    return bool(user and user.is_authenticated and (user.is_superuser or user.groups.filter(name=MANAGER).exists()))
+
+
+def is_staff_member(user) -> bool:
+    return bool(
+        user
+        and user.is_authenticated
+        and (user.is_superuser or user.groups.filter(name__in=[STAFF, MANAGER]).exists())
+    )

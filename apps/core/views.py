@@ -1,0 +1,52 @@
+from django.http import JsonResponse
+from django.views import defaults
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from apps.core.exceptions import error_body
+from apps.core.health import run_readiness_checks
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness: the process answers. No I/O, so a slow database never gets a live process restarted."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    checks = run_readiness_checks()
+    failed = [name for name, result in checks.items() if not result["ok"]]
+    body = {"status": "ready" if not failed else "unavailable", "failed": failed, "checks": checks}
+    return JsonResponse(body, status=503 if failed else 200)
+
+
+def _wants_json(request) -> bool:
+    path = request.path
+    return path.startswith(("/api/", "/line/")) or "application/json" in request.headers.get("Accept", "")
+
+
+def bad_request(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse(error_body(code="bad_request", message="Bad request."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse(error_body(code="permission_denied", message="Permission denied."), status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse(error_body(code="not_found", message="Not found."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _wants_json(request):
+        return JsonResponse(error_body(code="server_error", message="Internal server error."), status=500)
+    return defaults.server_error(request)
