@@ -19,6 +19,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Each app owns its full paths (e.g. "api/machines/<code>/products/").
+    path("", include("apps.accounting.urls")),
+    path("", include("apps.inventory.urls")),
+    path("", include("apps.agents.urls")),
+    path("", include("apps.chats.urls")),
+    path("", include("apps.dashboard.urls")),
+    path("", include("apps.experiments.urls")),
 ]
 
 handler400 = "apps.core.views.bad_request"
