@@ -1,0 +1,62 @@
+"""Settings come from the environment; production refuses to start without its secrets and passes check --deploy."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}}
+
+
+def _manage(*args, settings="vendbot.settings.base", **env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        # An empty .env path keeps a developer's own .env out of these checks.
+        env={**CLEAN_ENV, "DJANGO_SETTINGS_MODULE": settings, "ENV_FILE": os.devnull, **env},
+    )
+
+
+def test_missing_secret_key_with_debug_off_names_the_variable():
+    result = _manage("check", DEBUG="0")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "environment variable" in result.stderr
+
+
+def test_debug_on_starts_without_a_secret_key():
+    result = _manage("check", DEBUG="1")
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_settings_pass_check_deploy():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        settings="vendbot.settings.production",
+        DEBUG="0",
+        SECRET_KEY="Hq3v-production-looking-secret-9Zt2Lm8Rp4Xw7Kb1Nd6Yf0Gs5Jc3Ve",
+        ALLOWED_HOSTS="shop.example.jp",
+        SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = _manage("check", settings="vendbot.settings.production", DEBUG="0", SECRET_KEY="x" * 60)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS is not set" in result.stderr
+
+
+def test_time_zone_and_language_defaults():
+    from django.conf import settings
+
+    assert settings.TIME_ZONE == "Asia/Tokyo"
+    assert settings.LANGUAGE_CODE == "ja"
+    assert [code for code, _ in settings.LANGUAGES] == ["ja", "en"]
