@@ -41,7 +41,7 @@ def test_production_settings_pass_check_deploy():
         "WARNING",
         settings="vendbot.settings.production",
         DEBUG="0",
-        SECRET_KEY="Hq3v-production-looking-secret-9Zt2Lm8Rp4Xw7Kb1Nd6Yf0Gs5Jc3Ve",
+        SECRET_KEY="Hq3v-production-looking-secret-9Zt2Lm8Rp4Xw7Kb1Nd6Yf0Gs5Jc3Ve",  # scan-secrets: ignore
         ALLOWED_HOSTS="shop.example.jp",
         SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
     )

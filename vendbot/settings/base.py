@@ -4,6 +4,7 @@
 with a dummy value, in `.env.example`.
 """
 
+import secrets
 from pathlib import Path
 
 import environ
@@ -25,7 +26,8 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set the SECRET_KEY environment variable (required when DEBUG is off), "
             "or set DEBUG=1 for local development."
         )
-    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"
+    # Local development without .env: a throwaway key (sessions end when the process restarts).
+    SECRET_KEY = secrets.token_urlsafe(50)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -1,0 +1,58 @@
+# VendBot: `make run` starts the whole shop on a fresh machine, `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-postgres lint audit bench install static vendor messages clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: install python3.11 (or set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when requirements.txt changes.
+$(STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Chart.js comes from npm into static/vendor (no CDN: the shop's machines have no internet).
+static/vendor/chart.umd.js: package.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --no-audit --no-fund --silent && mkdir -p static/vendor && \
+		cp node_modules/chart.js/dist/chart.umd.js static/vendor/chart.umd.js; \
+	else echo "npm not found: install Node.js (apt-get install nodejs npm) to build the dashboard charts"; exit 1; fi
+
+vendor: static/vendor/chart.umd.js
+
+messages: install
+	@if command -v msgfmt >/dev/null 2>&1; then DEBUG=1 $(BIN)/python manage.py compilemessages -v0; \
+	else echo "msgfmt not found (apt-get install gettext): using the committed .mo files"; fi
+
+static: install vendor
+	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v0
+
+run: install vendor messages
+	@bin/run $(PORT)
+
+test: install vendor
+	bin/test
+
+test-postgres: install vendor
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test bin/test
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/python bin/scan_secrets.py
+
+audit: install
+	$(BIN)/pip-audit -r requirements.txt --progress-spinner off
+
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache
