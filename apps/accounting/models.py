@@ -1,0 +1,196 @@
+"""Double-entry books in integer yen.
+
+Posted entries never change: a correction is a reversing entry. Only `apps.accounting.services.journal_entry_post`
+writes entries and lines; the model refuses every other write (save outside the posting function, update, delete,
+QuerySet.update/delete/bulk_create), and on PostgreSQL a trigger refuses UPDATE and DELETE as well.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.errors import Conflict
+from apps.core.money import TaxRate
+
+_posting_open: ContextVar[bool] = ContextVar("accounting_posting_open", default=False)
+
+IMMUTABLE_MESSAGE = _("記帳済みの仕訳は変更・削除できません。訂正は取消仕訳で行ってください。")
+DIRECT_WRITE_MESSAGE = _("仕訳は記帳サービス（journal_entry_post）からのみ登録できます。")
+
+
+@contextmanager
+def posting_window() -> Iterator[None]:
+    """Opened by the posting function only, around its own inserts."""
+    token = _posting_open.set(True)
+    try:
+        yield
+    finally:
+        _posting_open.reset(token)
+
+
+class AccountType(models.TextChoices):
+    ASSET = "asset", _("資産")
+    LIABILITY = "liability", _("負債")
+    EQUITY = "equity", _("純資産")
+    REVENUE = "revenue", _("収益")
+    EXPENSE = "expense", _("費用")
+
+
+class NormalSide(models.TextChoices):
+    DEBIT = "debit", _("借方")
+    CREDIT = "credit", _("貸方")
+
+
+class Account(models.Model):
+    """One account of the chart; seeded by migration. `beancount_name` is its name in the Beancount export."""
+
+    code = models.CharField(max_length=10, unique=True)
+    name = models.CharField(max_length=100)
+    account_type = models.CharField(max_length=10, choices=AccountType.choices)
+    normal_side = models.CharField(max_length=6, choices=NormalSide.choices)
+    beancount_name = models.CharField(max_length=200, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    allows_posting = models.BooleanField(default=True, help_text=_("集計用の親科目には記帳できません。"))
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("勘定科目")
+        verbose_name_plural = _("勘定科目")
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class Ledger(models.Model):
+    """The single row that numbers entries and holds the lock date; locked with select_for_update on every post."""
+
+    last_entry_number = models.PositiveBigIntegerField(default=0)
+    closed_through = models.DateField(null=True, blank=True, help_text=_("この日以前の日付では記帳できません。"))
+
+    class Meta:
+        verbose_name = _("元帳の状態")
+        verbose_name_plural = _("元帳の状態")
+        permissions = [("close_period", _("Can close an accounting period"))]
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="accounting_ledger_single_row")]
+
+    def __str__(self):
+        return f"#{self.last_entry_number} / closed through {self.closed_through or '-'}"
+
+
+class EntryKind(models.TextChoices):
+    MANUAL = "manual", _("手動仕訳")
+    CAPITAL = "capital", _("資本金の払込")
+    SALE = "sale", _("売上")
+    REFUND = "refund", _("返金")
+    PURCHASE_RECEIPT = "purchase_receipt", _("仕入（入荷）")
+    SUPPLIER_PAYMENT = "supplier_payment", _("仕入先への支払")
+    STOCK_ADJUSTMENT = "stock_adjustment", _("在庫調整")
+    AI_USAGE = "ai_usage", _("AI利用料")
+    MACHINE_FEE = "machine_fee", _("機械手数料")
+    REVERSAL = "reversal", _("取消仕訳")
+
+
+class ImmutableQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise Conflict(IMMUTABLE_MESSAGE)
+
+    def delete(self):
+        raise Conflict(IMMUTABLE_MESSAGE)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise Conflict(IMMUTABLE_MESSAGE)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        if not _posting_open.get():
+            raise Conflict(DIRECT_WRITE_MESSAGE)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class ImmutableModel(models.Model):
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise Conflict(IMMUTABLE_MESSAGE)
+        if not _posting_open.get():
+            raise Conflict(DIRECT_WRITE_MESSAGE)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise Conflict(IMMUTABLE_MESSAGE)
+
+
+class JournalEntry(ImmutableModel):
+    number = models.PositiveBigIntegerField(unique=True)
+    date = models.DateField(db_index=True)
+    memo = models.CharField(max_length=300)
+    kind = models.CharField(max_length=20, choices=EntryKind.choices, default=EntryKind.MANUAL)
+    source_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    source_id = models.CharField(max_length=64, blank=True)
+    source = GenericForeignKey("source_type", "source_id")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    reversal_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name = _("仕訳")
+        verbose_name_plural = _("仕訳")
+        indexes = [models.Index(fields=["source_type", "source_id"])]
+
+    def __str__(self):
+        return f"#{self.number} {self.date} {self.memo}"
+
+
+class JournalLine(ImmutableModel):
+    """One side of one account in an entry. `date` repeats the entry's date so reports aggregate lines alone.
+
+    `product_ref`/`product_label` tag revenue, discount, cost and stock lines with the shop's product (its SKU) without
+    accounting knowing the product model; `tax_rate` tags sales, discount and consumption-tax lines with their rate.
+    """
+
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
+    date = models.DateField()
+    debit = models.BigIntegerField(default=0)
+    credit = models.BigIntegerField(default=0)
+    product_ref = models.CharField(max_length=64, blank=True)
+    product_label = models.CharField(max_length=200, blank=True)
+    tax_rate = models.PositiveSmallIntegerField(null=True, blank=True, choices=TaxRate.choices)
+
+    class Meta:
+        ordering = ["entry_id", "id"]
+        verbose_name = _("仕訳明細")
+        verbose_name_plural = _("仕訳明細")
+        indexes = [
+            models.Index(fields=["account", "date"]),
+            models.Index(fields=["product_ref", "date"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(debit__gte=0) & Q(credit__gte=0), name="accounting_line_non_negative"),
+            models.CheckConstraint(
+                condition=(Q(debit__gt=0) & Q(credit=0)) | (Q(debit=0) & Q(credit__gt=0)),
+                name="accounting_line_one_side",
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_rate__isnull=True) | Q(tax_rate__in=TaxRate.values), name="accounting_line_tax_rate"
+            ),
+        ]
+
+    def __str__(self):
+        side = f"借 {self.debit}" if self.debit else f"貸 {self.credit}"
+        return f"{self.account.code} {side}"

@@ -1,0 +1,341 @@
+"""The shop's events as journal entries: the only way shop events reach the books.
+
+Call each from inside the service that records the business event, so both commit or neither does (every function
+here is atomic and joins the caller's transaction). All amounts are integer yen; prices are tax-inclusive and the
+consumption tax inside them is split per rate with `split_tax_inclusive`, rounded down once per rate per receipt.
+Each function returns the posted `JournalEntry`; `source` is the business object (sale, receipt, ...) it belongs to.
+"""
+
+import datetime
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db import models, transaction
+from django.utils.translation import gettext as _
+
+from apps.accounting import chart
+from apps.accounting.models import EntryKind, JournalEntry
+from apps.accounting.services import LineSpec, journal_entry_post, reversing_lines
+from apps.core.errors import ValidationError
+from apps.core.money import TaxRate, split_tax_inclusive
+
+
+class PaymentMethod(models.TextChoices):
+    """How a customer paid: cash lands in 現金, card and IC in 売掛金 until the processor settles."""
+
+    CASH = "cash", _("現金")
+    CARD = "card", _("クレジットカード")
+    IC = "ic", _("交通系IC・電子マネー")
+
+
+PAYMENT_ACCOUNTS = {
+    PaymentMethod.CASH: chart.CASH,
+    PaymentMethod.CARD: chart.CARD_RECEIVABLE,
+    PaymentMethod.IC: chart.CARD_RECEIVABLE,
+}
+
+
+class PaidFrom(models.TextChoices):
+    CASH = "cash", _("現金")
+    BANK = "bank", _("普通預金")
+    PAYABLE = "payable", _("未払金（後払い）")
+
+
+PAID_FROM_ACCOUNTS = {PaidFrom.CASH: chart.CASH, PaidFrom.BANK: chart.BANK, PaidFrom.PAYABLE: chart.ACCRUED_EXPENSES}
+
+
+@dataclass(frozen=True)
+class SoldItem:
+    """One product line of a receipt: tax-inclusive `gross` before coupons, the coupon `discount` on it (also
+    tax-inclusive) and the moving-average `cost` of the units sold."""
+
+    product_ref: str
+    product_label: str
+    tax_rate: int
+    gross: int
+    discount: int = 0
+    cost: int = 0
+
+
+@dataclass(frozen=True)
+class StockItem:
+    """A product's stock value change at cost, net of consumption tax."""
+
+    product_ref: str
+    product_label: str
+    cost: int
+
+
+def _signed_line(account: str, amount: int, **tags) -> list[LineSpec]:
+    """A debit for a positive amount, a credit for a negative one, nothing for zero."""
+    if amount > 0:
+        return [LineSpec(account=account, debit=amount, **tags)]
+    if amount < 0:
+        return [LineSpec(account=account, credit=-amount, **tags)]
+    return []
+
+
+def _require_yen(name: str, value, *, allow_zero: bool = True) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (value == 0 and not allow_zero):
+        raise ValidationError(
+            _("%(name)s は0以上の円単位の整数で指定してください。") % {"name": name}, code="invalid_amount"
+        )
+
+
+def _require_rate(rate) -> None:
+    if rate not in TaxRate.values:
+        raise ValidationError(_("税率は8%か10%です。"), code="invalid_tax_rate", details={"tax_rate": rate})
+
+
+def sale_lines(*, items: Sequence[SoldItem], payment_method: str) -> list[LineSpec]:
+    """Receipt → lines. Per rate, tax = floor on what was paid; each item's net sales gets the rounding remainder
+    of its rate on the largest item, so 売上高 − 売上値引 + 仮受消費税 equals the payment to the yen."""
+    if not items:
+        raise ValidationError(_("売上明細がありません。"), code="empty_sale")
+    if payment_method not in PAYMENT_ACCOUNTS:
+        raise ValidationError(_("支払方法が正しくありません。"), code="invalid_payment_method")
+    by_rate: dict[int, list[SoldItem]] = defaultdict(list)
+    for item in items:
+        _require_rate(item.tax_rate)
+        for name in ("gross", "discount", "cost"):
+            _require_yen(name, getattr(item, name))
+        if item.discount > item.gross:
+            raise ValidationError(_("値引額が販売価格を超えています。"), code="discount_exceeds_price")
+        by_rate[item.tax_rate].append(item)
+
+    paid_total = 0
+    revenue: list[LineSpec] = []
+    for rate, rate_items in sorted(by_rate.items()):
+        paid = sum(item.gross - item.discount for item in rate_items)
+        paid_total += paid
+        tax = split_tax_inclusive(paid, rate)[1]
+        discount_nets = [split_tax_inclusive(item.discount, rate)[0] for item in rate_items]
+        sales_nets = [split_tax_inclusive(item.gross, rate)[0] for item in rate_items]
+        largest = max(range(len(rate_items)), key=lambda i: rate_items[i].gross)
+        sales_nets[largest] += paid - tax + sum(discount_nets) - sum(sales_nets)
+        for item, sales_net, discount_net in zip(rate_items, sales_nets, discount_nets, strict=True):
+            tags = {"product_ref": item.product_ref, "product_label": item.product_label, "tax_rate": rate}
+            revenue += _signed_line(chart.SALES, -sales_net, **tags)
+            revenue += _signed_line(chart.SALES_DISCOUNTS, discount_net, **tags)
+        revenue += _signed_line(chart.TAX_RECEIVED, -tax, tax_rate=rate)
+
+    cost = []
+    for item in items:
+        tags = {"product_ref": item.product_ref, "product_label": item.product_label}
+        cost += _signed_line(chart.COST_OF_GOODS_SOLD, item.cost, **tags)
+        cost += _signed_line(chart.INVENTORY, -item.cost, **tags)
+    return _signed_line(PAYMENT_ACCOUNTS[payment_method], paid_total) + revenue + cost
+
+
+@transaction.atomic
+def post_sale(
+    *,
+    date: datetime.date,
+    items: Sequence[SoldItem],
+    payment_method: str,
+    source: models.Model | None = None,
+    memo: str = "",
+    created_by=None,
+) -> JournalEntry:
+    """Sale: 現金 or 売掛金 (card/IC) for the amount paid / 売上高 net of tax per item / 仮受消費税 per rate;
+    売上値引 for coupon discounts; 売上原価 / 商品 at the moving-average cost given per item."""
+    return journal_entry_post(
+        date=date,
+        memo=memo or _("売上"),
+        lines=sale_lines(items=items, payment_method=payment_method),
+        kind=EntryKind.SALE,
+        source=source,
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def post_refund(
+    *,
+    date: datetime.date,
+    sale_entry: JournalEntry,
+    restocked: bool,
+    source: models.Model | None = None,
+    memo: str = "",
+    created_by=None,
+) -> JournalEntry:
+    """Full refund of a sale: reverses its payment, sales, discount and tax lines. With `restocked`, the goods are
+    back in stock and the cost lines are reversed too; otherwise their cost stays in 売上原価.
+
+    Refuses an entry that is not a sale (400) and a second refund of the same sale (409)."""
+    if sale_entry.kind != EntryKind.SALE:
+        raise ValidationError(_("返金できるのは売上の仕訳だけです。"), code="not_a_sale")
+    kept = frozenset() if restocked else frozenset({chart.COST_OF_GOODS_SOLD, chart.INVENTORY})
+    return journal_entry_post(
+        date=date,
+        memo=memo or _("返金: 売上仕訳 #%(number)s") % {"number": sale_entry.number},
+        lines=reversing_lines(sale_entry, exclude_accounts=kept),
+        kind=EntryKind.REFUND,
+        source=source,
+        created_by=created_by,
+        reversal_of=sale_entry,
+    )
+
+
+@transaction.atomic
+def post_purchase_receipt(
+    *,
+    date: datetime.date,
+    items: Sequence[StockItem],
+    tax_by_rate: Mapping[int, int],
+    source: models.Model | None = None,
+    memo: str = "",
+    created_by=None,
+) -> JournalEntry:
+    """Goods received from a supplier on credit: 商品 (net cost per product) and 仮払消費税 (per rate, as on the
+    supplier's invoice) / 買掛金 for the invoice total."""
+    lines: list[LineSpec] = []
+    for item in items:
+        _require_yen("cost", item.cost, allow_zero=False)
+        lines.append(
+            LineSpec(
+                account=chart.INVENTORY, debit=item.cost, product_ref=item.product_ref, product_label=item.product_label
+            )
+        )
+    for rate, tax in sorted(tax_by_rate.items()):
+        _require_rate(rate)
+        _require_yen("tax", tax)
+        lines += _signed_line(chart.TAX_PAID, tax, tax_rate=rate)
+    total = sum(line.debit for line in lines)
+    lines.append(LineSpec(account=chart.ACCOUNTS_PAYABLE, credit=total))
+    return journal_entry_post(
+        date=date,
+        memo=memo or _("仕入"),
+        lines=lines,
+        kind=EntryKind.PURCHASE_RECEIPT,
+        source=source,
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def post_supplier_payment(
+    *,
+    date: datetime.date,
+    amount: int,
+    paid_from: str = PaidFrom.BANK,
+    source: models.Model | None = None,
+    memo: str = "",
+    created_by=None,
+) -> JournalEntry:
+    """Paying a supplier's invoice: 買掛金 / 現金 or 普通預金."""
+    _require_yen("amount", amount, allow_zero=False)
+    if paid_from not in (PaidFrom.CASH, PaidFrom.BANK):
+        raise ValidationError(_("仕入先への支払は現金か普通預金から行ってください。"), code="invalid_paid_from")
+    return journal_entry_post(
+        date=date,
+        memo=memo or _("仕入先への支払"),
+        lines=[
+            LineSpec(account=chart.ACCOUNTS_PAYABLE, debit=amount),
+            LineSpec(account=PAID_FROM_ACCOUNTS[paid_from], credit=amount),
+        ],
+        kind=EntryKind.SUPPLIER_PAYMENT,
+        source=source,
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def post_stock_adjustment(
+    *,
+    date: datetime.date,
+    product_ref: str,
+    product_label: str,
+    cost_delta: int,
+    waste: bool,
+    source: models.Model | None = None,
+    memo: str = "",
+    created_by=None,
+) -> JournalEntry:
+    """Stock counted or thrown away, valued at cost. A count difference goes to 棚卸減耗損 (either direction:
+    found stock reduces the loss); `waste` (expired or damaged goods) goes to 商品廃棄損 and must be a decrease."""
+    if not isinstance(cost_delta, int) or isinstance(cost_delta, bool) or cost_delta == 0:
+        raise ValidationError(_("在庫調整額（原価）を0以外の整数で指定してください。"), code="invalid_amount")
+    if waste and cost_delta > 0:
+        raise ValidationError(_("廃棄で在庫が増えることはありません。"), code="waste_increase")
+    loss_account = chart.INVENTORY_WASTE if waste else chart.INVENTORY_SHRINKAGE
+    tags = {"product_ref": product_ref, "product_label": product_label}
+    return journal_entry_post(
+        date=date,
+        memo=memo or (_("商品廃棄") if waste else _("棚卸差異")),
+        lines=_signed_line(chart.INVENTORY, cost_delta, **tags) + _signed_line(loss_account, -cost_delta, **tags),
+        kind=EntryKind.STOCK_ADJUSTMENT,
+        source=source,
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def post_ai_usage(
+    *, date: datetime.date, cost_yen: int, source: models.Model | None = None, memo: str = "", created_by=None
+) -> JournalEntry:
+    """A day's AI model usage: AI利用料 / 未払金 (billed monthly by the vendor abroad, so no Japanese input tax)."""
+    _require_yen("cost_yen", cost_yen, allow_zero=False)
+    return journal_entry_post(
+        date=date,
+        memo=memo or _("AI利用料（%(date)s）") % {"date": date},
+        lines=[
+            LineSpec(account=chart.AI_USAGE, debit=cost_yen),
+            LineSpec(account=chart.ACCRUED_EXPENSES, credit=cost_yen),
+        ],
+        kind=EntryKind.AI_USAGE,
+        source=source,
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def post_machine_fee(
+    *,
+    date: datetime.date,
+    amount_yen: int,
+    machine_label: str,
+    paid_from: str = PaidFrom.PAYABLE,
+    tax_rate: int | None = TaxRate.STANDARD,
+    source: models.Model | None = None,
+    created_by=None,
+) -> JournalEntry:
+    """A machine's fee (location rent, connectivity, payment terminal), tax-inclusive: 機械手数料 (net) and
+    仮払消費税 / 現金, 普通預金 or 未払金. `tax_rate=None` for a fee without consumption tax."""
+    _require_yen("amount_yen", amount_yen, allow_zero=False)
+    if paid_from not in PAID_FROM_ACCOUNTS:
+        raise ValidationError(_("支払元が正しくありません。"), code="invalid_paid_from")
+    if tax_rate is None:
+        net, tax = amount_yen, 0
+    else:
+        _require_rate(tax_rate)
+        net, tax = split_tax_inclusive(amount_yen, tax_rate)
+    return journal_entry_post(
+        date=date,
+        memo=_("機械手数料: %(machine)s") % {"machine": machine_label},
+        lines=[
+            LineSpec(account=chart.MACHINE_FEES, debit=net),
+            *_signed_line(chart.TAX_PAID, tax, tax_rate=tax_rate),
+            LineSpec(account=PAID_FROM_ACCOUNTS[paid_from], credit=amount_yen),
+        ],
+        kind=EntryKind.MACHINE_FEE,
+        source=source,
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
+def post_capital_contribution(
+    *, date: datetime.date, amount: int, source: models.Model | None = None, created_by=None
+) -> JournalEntry:
+    """The owner pays capital into the bank account: 普通預金 / 資本金."""
+    _require_yen("amount", amount, allow_zero=False)
+    return journal_entry_post(
+        date=date,
+        memo=_("資本金の払込"),
+        lines=[LineSpec(account=chart.BANK, debit=amount), LineSpec(account=chart.CAPITAL, credit=amount)],
+        kind=EntryKind.CAPITAL,
+        source=source,
+        created_by=created_by,
+    )

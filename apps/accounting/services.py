@@ -1,0 +1,201 @@
+"""Writes to the books: the one posting function, reversals and period close.
+
+Shop events do not call `journal_entry_post` directly; they call the event functions in `apps.accounting.postings`.
+"""
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.accounting.models import Account, EntryKind, JournalEntry, JournalLine, Ledger, posting_window
+from apps.core.errors import Conflict, ValidationError
+from apps.core.money import TaxRate
+from apps.core.services import audit_record
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """One line to post: an account code and exactly one positive side (debit or credit), in yen."""
+
+    account: str
+    debit: int = 0
+    credit: int = 0
+    product_ref: str = ""
+    product_label: str = ""
+    tax_rate: int | None = None
+
+
+def _is_yen(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _validate_lines(lines: Sequence[LineSpec], accounts: dict[str, Account]) -> None:
+    if len(lines) < 2:
+        raise ValidationError(_("仕訳には2行以上の明細が必要です。"), code="too_few_lines")
+    for index, line in enumerate(lines):
+        details = {"line": index, "account": line.account}
+        if not _is_yen(line.debit) or not _is_yen(line.credit):
+            raise ValidationError(_("金額は円単位の整数で入力してください。"), code="not_integer_yen", details=details)
+        if line.debit < 0 or line.credit < 0:
+            raise ValidationError(_("金額にマイナスは使えません。"), code="negative_amount", details=details)
+        if line.debit and line.credit:
+            raise ValidationError(
+                _("1行に借方と貸方の両方は記入できません。行を分けてください。"), code="both_sides", details=details
+            )
+        if not line.debit and not line.credit:
+            raise ValidationError(_("金額が0円の行は記帳できません。"), code="zero_amount", details=details)
+        account = accounts.get(line.account)
+        if account is None:
+            raise ValidationError(_("勘定科目 %(code)s は存在しません。") % {"code": line.account}, details=details)
+        if not account.allows_posting:
+            raise ValidationError(
+                _("%(account)s は集計用の科目です。補助科目に記帳してください。") % {"account": account},
+                code="summary_account",
+                details=details,
+            )
+        if line.tax_rate is not None and line.tax_rate not in TaxRate.values:
+            raise ValidationError(_("税率は8%か10%です。"), code="invalid_tax_rate", details=details)
+    total_debit = sum(line.debit for line in lines)
+    total_credit = sum(line.credit for line in lines)
+    if total_debit != total_credit:
+        raise ValidationError(
+            _("借方合計（%(debit)s円）と貸方合計（%(credit)s円）が一致しません。")
+            % {"debit": total_debit, "credit": total_credit},
+            code="unbalanced",
+            details={"debit": total_debit, "credit": total_credit},
+        )
+
+
+@transaction.atomic
+def journal_entry_post(
+    *,
+    date: datetime.date,
+    memo: str,
+    lines: Sequence[LineSpec],
+    kind: str = EntryKind.MANUAL,
+    source: models.Model | None = None,
+    created_by=None,
+    reversal_of: JournalEntry | None = None,
+) -> JournalEntry:
+    """Post one balanced entry; the only code that writes journal rows.
+
+    Refuses (ValidationError 400) fewer than two lines, a line with both sides, a zero or negative or non-integer
+    amount, an unknown or summary account, an unbalanced entry; refuses (Conflict 409) a date on or before the lock
+    date and a second reversal of the same entry. Numbers come from the ledger row, locked for the transaction.
+    """
+    if not isinstance(date, datetime.date) or isinstance(date, datetime.datetime):
+        raise ValidationError(_("日付を指定してください。"), code="invalid_date")
+    memo = (memo or "").strip()
+    if not memo:
+        raise ValidationError(_("摘要を入力してください。"), code="memo_required")
+    accounts = {account.code: account for account in Account.objects.filter(code__in={line.account for line in lines})}
+    _validate_lines(lines, accounts)
+
+    ledger = Ledger.objects.select_for_update().get(pk=1)
+    if ledger.closed_through and date <= ledger.closed_through:
+        raise Conflict(
+            _("%(closed)s までの期間は締め済みです。%(date)s の仕訳は締め日より後の日付で記帳してください。")
+            % {"closed": ledger.closed_through, "date": date},
+            code="period_closed",
+            details={"closed_through": ledger.closed_through.isoformat(), "date": date.isoformat()},
+        )
+    if reversal_of is not None and JournalEntry.objects.filter(reversal_of=reversal_of).exists():
+        raise Conflict(
+            _("仕訳 #%(number)s はすでに取り消されています。") % {"number": reversal_of.number}, code="already_reversed"
+        )
+    ledger.last_entry_number += 1
+    ledger.save(update_fields=["last_entry_number"])
+
+    with posting_window():
+        entry = JournalEntry(
+            number=ledger.last_entry_number,
+            date=date,
+            memo=memo[:300],
+            kind=kind,
+            created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+            reversal_of=reversal_of,
+        )
+        if source is not None:
+            entry.source_type = ContentType.objects.get_for_model(source, for_concrete_model=False)
+            entry.source_id = str(source.pk)
+        entry.save()
+        JournalLine.objects.bulk_create(
+            JournalLine(
+                entry=entry,
+                account=accounts[line.account],
+                date=date,
+                debit=line.debit,
+                credit=line.credit,
+                product_ref=line.product_ref,
+                product_label=line.product_label,
+                tax_rate=line.tax_rate,
+            )
+            for line in lines
+        )
+    return entry
+
+
+def reversing_lines(entry: JournalEntry, *, exclude_accounts: frozenset[str] = frozenset()) -> list[LineSpec]:
+    """The entry's lines with debit and credit swapped, leaving out lines on `exclude_accounts`."""
+    return [
+        LineSpec(
+            account=line.account.code,
+            debit=line.credit,
+            credit=line.debit,
+            product_ref=line.product_ref,
+            product_label=line.product_label,
+            tax_rate=line.tax_rate,
+        )
+        for line in entry.lines.select_related("account").order_by("id")
+        if line.account.code not in exclude_accounts
+    ]
+
+
+@transaction.atomic
+def journal_entry_reverse(
+    *, entry: JournalEntry, date: datetime.date, actor=None, reason: str = "", source: models.Model | None = None
+) -> JournalEntry:
+    """Correct a posted entry by posting its exact opposite on `date` (which must be in an open period)."""
+    reversal = journal_entry_post(
+        date=date,
+        memo=_("取消: #%(number)s %(memo)s") % {"number": entry.number, "memo": entry.memo},
+        lines=reversing_lines(entry),
+        kind=EntryKind.REVERSAL,
+        source=source,
+        created_by=actor,
+        reversal_of=entry,
+    )
+    audit_record(
+        target=entry, action="journal_entry.reverse", actor=actor, reason=reason, data={"reversal": reversal.number}
+    )
+    return reversal
+
+
+@transaction.atomic
+def period_close(*, through_date: datetime.date, actor) -> Ledger:
+    """Lock the books through `through_date`: no entry can be posted on or before it afterwards. Never moves back."""
+    if through_date >= timezone.localdate():
+        raise ValidationError(_("締め日は今日より前の日付にしてください。"), code="close_date_not_past")
+    ledger = Ledger.objects.select_for_update().get(pk=1)
+    if ledger.closed_through and through_date <= ledger.closed_through:
+        raise Conflict(
+            _("すでに %(closed)s まで締め済みです。締め日は後ろにしか動かせません。")
+            % {"closed": ledger.closed_through},
+            code="already_closed",
+        )
+    previous = ledger.closed_through
+    ledger.closed_through = through_date
+    ledger.save(update_fields=["closed_through"])
+    audit_record(
+        target=ledger,
+        action="period.close",
+        actor=actor,
+        from_state=previous.isoformat() if previous else "",
+        to_state=through_date.isoformat(),
+    )
+    return ledger
