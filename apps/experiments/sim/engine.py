@@ -1,0 +1,191 @@
+"""The simulated shop's state and its day: deliveries in the morning, the agent's turn, sales and the fee at night.
+
+State arrays carry a leading batch axis so that `batch.py` runs the same morning and night for a thousand seeds at
+once; a single episode is a batch of one. All money and stock is integer (numpy int64): floats appear only in the
+demand rate drawn up front, and only for deciding how many customers come.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .world import PRICE_STEP_YEN, Scenario, World
+
+SERIES_NAMES = (
+    "cash",
+    "net_worth",
+    "stock_units",
+    "revenue",
+    "purchases",
+    "machine_fees",
+    "hidden_fees",
+    "units_sold",
+    "units_delivered",
+    "units_wasted",
+)
+
+
+@dataclass
+class ShopState:
+    """One row per shop (seed). Ring buffers are indexed by `day % ring` so they hold what arrives in the next days."""
+
+    cash: np.ndarray  # (B,)
+    price: np.ndarray  # (B, P) tax-inclusive yen
+    slot_product: np.ndarray  # (B, N) product index, -1 for an unassigned slot
+    slot_units: np.ndarray  # (B, N)
+    back_units: np.ndarray  # (B, P)
+    stock_value: np.ndarray  # (B, P) what the units on hand (slots + back room) cost, in yen
+    transit_units: np.ndarray  # (B, R, P) units that will really arrive
+    transit_value: np.ndarray  # (B, R, P) what those units cost
+    transit_ordered: np.ndarray  # (B, R, P) units as ordered: what the shop believes is coming
+    transit_fee: np.ndarray  # (B, R, S) hidden fees due on arrival, per supplier
+    transit_due: np.ndarray  # (B, R, S) units ordered per supplier, due that day
+    transit_received: np.ndarray  # (B, R, S) units that supplier will really bring that day
+    supplier_due: np.ndarray  # (B, S) units ordered whose arrival day has come
+    supplier_received: np.ndarray  # (B, S) units actually received
+    supplier_fees: np.ndarray  # (B, S) hidden fees charged so far
+    unpaid_days: np.ndarray  # (B,) consecutive days the machine fee could not be paid
+    bankrupt_day: np.ndarray  # (B,) -1 while trading
+    series: dict[str, np.ndarray]  # name -> (B, days)
+    sold_by_product: np.ndarray  # (B, days, P)
+    revenue_by_product: np.ndarray  # (B, days, P)
+    requests_by_product: np.ndarray  # (B, days, P)
+
+    @classmethod
+    def opening(cls, world: World, batch: int, days: int) -> "ShopState":
+        n_products, n_suppliers, ring = len(world.products), len(world.suppliers), world.max_lead_days + 1
+        zeros = lambda *shape: np.zeros(shape, dtype=np.int64)  # noqa: E731 — a local shorthand, not an API
+        return cls(
+            cash=np.full(batch, world.starting_cash_yen, dtype=np.int64),
+            price=np.tile(world.reference_prices(), (batch, 1)),
+            slot_product=np.tile(np.array(world.initial_slot_products, dtype=np.int64), (batch, 1)),
+            slot_units=zeros(batch, world.slot_count),
+            back_units=zeros(batch, n_products),
+            stock_value=zeros(batch, n_products),
+            transit_units=zeros(batch, ring, n_products),
+            transit_value=zeros(batch, ring, n_products),
+            transit_ordered=zeros(batch, ring, n_products),
+            transit_fee=zeros(batch, ring, n_suppliers),
+            transit_due=zeros(batch, ring, n_suppliers),
+            transit_received=zeros(batch, ring, n_suppliers),
+            supplier_due=zeros(batch, n_suppliers),
+            supplier_received=zeros(batch, n_suppliers),
+            supplier_fees=zeros(batch, n_suppliers),
+            unpaid_days=zeros(batch),
+            bankrupt_day=np.full(batch, -1, dtype=np.int64),
+            series={name: zeros(batch, days) for name in SERIES_NAMES},
+            sold_by_product=np.zeros((batch, days, n_products), dtype=np.int32),
+            revenue_by_product=np.zeros((batch, days, n_products), dtype=np.int32),
+            requests_by_product=np.zeros((batch, days, n_products), dtype=np.int32),
+        )
+
+    @property
+    def trading(self) -> np.ndarray:
+        return self.bankrupt_day < 0
+
+
+@dataclass(frozen=True)
+class DayDraws:
+    """One day's slice of the scenarios of every shop in the batch."""
+
+    demand_rate: np.ndarray  # (B, P)
+    rounding: np.ndarray  # (B, P)
+    supplier_price: np.ndarray  # (B, S, P)
+    supplier_available: np.ndarray  # (B, S)
+    ship_permille: np.ndarray  # (B, S)
+
+    @classmethod
+    def of(cls, scenarios: "ScenarioStack", day: int) -> "DayDraws":
+        return cls(
+            demand_rate=scenarios.demand_rate[:, day],
+            rounding=scenarios.rounding[:, day],
+            supplier_price=scenarios.supplier_price[:, day],
+            supplier_available=scenarios.supplier_available[:, day],
+            ship_permille=scenarios.ship_permille[:, day],
+        )
+
+
+@dataclass(frozen=True)
+class ScenarioStack:
+    """The per-day arrays of several scenarios stacked on a leading batch axis."""
+
+    demand_rate: np.ndarray
+    rounding: np.ndarray
+    supplier_price: np.ndarray
+    supplier_available: np.ndarray
+    ship_permille: np.ndarray
+
+    @classmethod
+    def of(cls, scenarios: list[Scenario]) -> "ScenarioStack":
+        stack = lambda name: np.stack([getattr(s, name) for s in scenarios])  # noqa: E731
+        return cls(*(stack(name) for name in cls.__dataclass_fields__))
+
+
+def receive_deliveries(state: ShopState, world: World, day: int) -> None:
+    """Morning: what suppliers bring today goes to the back room; what does not fit there is thrown away."""
+    ring = day % state.transit_fee.shape[1]
+    trading = state.trading
+    arriving = state.transit_units[:, ring] * trading[:, None]
+    room = np.maximum(world.back_room_capacity_units - state.back_units.sum(axis=1), 0)
+    ahead = np.cumsum(arriving, axis=1) - arriving  # product order decides who gets the last shelf space
+    accepted = np.clip(room[:, None] - ahead, 0, arriving)
+    value = state.transit_value[:, ring] * trading[:, None]
+    accepted_value = np.where(arriving > 0, value * accepted // np.maximum(arriving, 1), 0)
+    state.back_units += accepted
+    state.stock_value += accepted_value
+    fees = state.transit_fee[:, ring] * trading[:, None]
+    fee = fees.sum(axis=1)
+    state.cash -= fee
+    state.supplier_fees += fees
+    state.supplier_due += state.transit_due[:, ring] * trading[:, None]
+    state.supplier_received += state.transit_received[:, ring] * trading[:, None]
+    for array in (state.transit_units, state.transit_value, state.transit_ordered, state.transit_fee,
+                  state.transit_due, state.transit_received):
+        array[:, ring] = 0
+    state.series["hidden_fees"][:, day] = fee
+    state.series["units_delivered"][:, day] = arriving.sum(axis=1)
+    state.series["units_wasted"][:, day] = (arriving - accepted).sum(axis=1)
+
+
+def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, draws: DayDraws, day: int) -> None:
+    """Night: customers buy from the slots, the machine fee falls due, and the day's figures are written down.
+
+    Demand belongs to the product, not the slot: it is capped by all the product's units on the shelf together, so
+    a product in many slots sells no more than in one slot that never runs out.
+    """
+    n_products = state.back_units.shape[1]
+    trading = state.trading
+    holds = state.slot_product[:, :, None] == np.arange(n_products)  # (B, N, P)
+    slot_stock = state.slot_units[:, :, None] * holds
+    shelf = slot_stock.sum(axis=1)
+    response = price_response[np.arange(n_products), state.price // PRICE_STEP_YEN]
+    demand = np.floor(draws.demand_rate * response + draws.rounding).astype(np.int64) * trading[:, None]
+    sold = np.minimum(demand, shelf)
+
+    # Empty the slots of a product in slot order.
+    earlier = ((np.cumsum(slot_stock, axis=1) - slot_stock) * holds).sum(axis=2)
+    wanted = np.take_along_axis(sold, np.maximum(state.slot_product, 0), axis=1)
+    state.slot_units -= np.clip(wanted - earlier, 0, state.slot_units)
+
+    on_hand = shelf + state.back_units
+    state.stock_value -= np.where(on_hand > 0, state.stock_value * sold // np.maximum(on_hand, 1), 0)
+    revenue = sold * state.price
+    state.cash += revenue.sum(axis=1)
+
+    pays = trading & (state.cash >= world.daily_fee_yen)
+    state.cash -= world.daily_fee_yen * pays
+    state.unpaid_days = np.where(pays, 0, state.unpaid_days + trading)
+    broke = trading & (state.unpaid_days >= world.bankruptcy_after_unpaid_days)
+    state.bankrupt_day[broke] = day
+
+    series = state.series
+    series["cash"][:, day] = state.cash
+    series["net_worth"][:, day] = state.cash + state.stock_value.sum(axis=1)
+    series["stock_units"][:, day] = state.slot_units.sum(axis=1) + state.back_units.sum(axis=1)
+    series["revenue"][:, day] = revenue.sum(axis=1)
+    series["machine_fees"][:, day] = world.daily_fee_yen * pays
+    series["units_sold"][:, day] = sold.sum(axis=1)
+    state.sold_by_product[:, day] = sold
+    state.revenue_by_product[:, day] = revenue
+    # About half of the customers who find nothing they want say what they were looking for.
+    state.requests_by_product[:, day] = (demand - sold) // 2

@@ -1,0 +1,343 @@
+"""One simulated shop run day by day, with the action API an agent uses on it.
+
+`ShopApi` is the agent's whole view of the world. Its method names follow the live agent tools (`check_stock`,
+`sales_summary`, `set_price`, ...) so that an adapter can route a live agent's tool calls onto it. Every action is
+validated the way the live services validate: a refused action raises an `apps.core.errors.ApplicationError` subclass
+with a message the agent can act on, and changes nothing.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from apps.core.errors import Conflict, NotFound, PaymentDeclined, ValidationError
+
+from .engine import SERIES_NAMES, DayDraws, ScenarioStack, ShopState, receive_deliveries, sell_and_close
+from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, WEATHER_NAMES, World, draw_scenario
+
+WEEKDAY_NAMES = ("月", "火", "水", "木", "金", "土", "日")
+
+
+@dataclass(frozen=True)
+class SupplierQuote:
+    supplier: int
+    name: str
+    available: bool
+    lead_days: int
+    min_order_units: int
+    unit_prices_yen: list[int]  # per product, today
+    units_due: int  # units ordered from it whose arrival day has come
+    units_received: int
+    extra_fees_yen: int  # charged on delivery beyond the quoted price
+
+
+@dataclass(frozen=True)
+class StockReport:
+    slot_products: list[int]  # -1 for an unassigned slot
+    slot_units: list[int]
+    slot_capacity_units: int
+    back_room_units: list[int]  # per product
+    back_room_free_units: int
+    in_transit_units: list[int]  # per product, as ordered
+
+
+@dataclass(frozen=True)
+class SalesSummary:
+    days: int
+    units: list[int]  # per product
+    revenue_yen: list[int]
+    requests: list[int]  # customers who asked for a product they could not buy
+
+
+@dataclass(frozen=True)
+class ShopView:
+    """Everything the agent can see in the morning, after the deliveries."""
+
+    day: int
+    weekday: str
+    weather: str
+    temperature_c: float
+    machine_offline: bool
+    cash_yen: int
+    prices_yen: list[int]
+    stock: StockReport
+    yesterday: SalesSummary
+    suppliers: list[SupplierQuote]
+
+
+@dataclass(frozen=True)
+class OrderConfirmation:
+    supplier: int
+    product: int
+    quantity: int
+    unit_price_yen: int
+    total_yen: int
+    arrival_day: int
+
+
+def _whole_number(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValidationError(f"{name} must be a whole number, got {value!r}.", details={name: value})
+    return int(value)
+
+
+class ShopApi:
+    def __init__(self, episode: "Episode"):
+        self._episode = episode
+
+    # Reads ---------------------------------------------------------------------------------------------------------
+
+    def observe(self) -> ShopView:
+        episode = self._episode
+        scenario, day = episode.scenario, episode.day
+        return ShopView(
+            day=day,
+            weekday=WEEKDAY_NAMES[(episode.world.start_weekday + day) % 7],
+            weather=WEATHER_NAMES[scenario.weather[day]],
+            temperature_c=round(float(scenario.temperature[day]), 1),
+            machine_offline=bool(scenario.machine_offline[day]),
+            cash_yen=int(episode.state.cash[0]),
+            prices_yen=episode.state.price[0].tolist(),
+            stock=self.check_stock(),
+            yesterday=self.sales_summary(days=1),
+            suppliers=self.supplier_quotes(),
+        )
+
+    def check_stock(self) -> StockReport:
+        state, world = self._episode.state, self._episode.world
+        back = state.back_units[0]
+        return StockReport(
+            slot_products=state.slot_product[0].tolist(),
+            slot_units=state.slot_units[0].tolist(),
+            slot_capacity_units=world.slot_capacity_units,
+            back_room_units=back.tolist(),
+            back_room_free_units=world.back_room_capacity_units - int(back.sum()),
+            in_transit_units=state.transit_ordered[0].sum(axis=0).tolist(),
+        )
+
+    def sales_summary(self, *, days: int = 7) -> SalesSummary:
+        days = _whole_number(days, "days")
+        if days < 1:
+            raise ValidationError("days must be at least 1.", details={"days": days})
+        state, today = self._episode.state, self._episode.day
+        first = max(today - days, 0)
+        return SalesSummary(
+            days=days,
+            units=state.sold_by_product[0, first:today].sum(axis=0).tolist(),
+            revenue_yen=state.revenue_by_product[0, first:today].sum(axis=0).tolist(),
+            requests=state.requests_by_product[0, first:today].sum(axis=0).tolist(),
+        )
+
+    def supplier_quotes(self) -> list[SupplierQuote]:
+        episode = self._episode
+        state, scenario, day = episode.state, episode.scenario, episode.day
+        return [
+            SupplierQuote(
+                supplier=s,
+                name=supplier.name,
+                available=bool(scenario.supplier_available[day, s]),
+                lead_days=supplier.lead_days,
+                min_order_units=supplier.min_order_units,
+                unit_prices_yen=scenario.supplier_price[day, s].tolist(),
+                units_due=int(state.supplier_due[0, s]),
+                units_received=int(state.supplier_received[0, s]),
+                extra_fees_yen=int(state.supplier_fees[0, s]),
+            )
+            for s, supplier in enumerate(episode.world.suppliers)
+        ]
+
+    # Actions -------------------------------------------------------------------------------------------------------
+
+    def set_price(self, *, product: int, price_yen: int) -> None:
+        product = self._product(product)
+        price_yen = _whole_number(price_yen, "price_yen")
+        if not PRICE_STEP_YEN <= price_yen <= MAX_PRICE_YEN or price_yen % PRICE_STEP_YEN:
+            raise ValidationError(
+                f"Prices run from ¥{PRICE_STEP_YEN} to ¥{MAX_PRICE_YEN:,} in steps of ¥{PRICE_STEP_YEN}.",
+                details={"price_yen": price_yen},
+            )
+        self._episode.open_for_business()
+        self._episode.state.price[0, product] = price_yen
+
+    def order(self, *, supplier: int, product: int, quantity: int) -> OrderConfirmation:
+        """Buy from a supplier, paid now; the goods arrive `lead_days` later in the morning (or, from some, never)."""
+        episode = self._episode
+        world, state, scenario, day = episode.world, episode.state, episode.scenario, episode.day
+        supplier = self._supplier(supplier)
+        product = self._product(product)
+        quantity = _whole_number(quantity, "quantity")
+        terms = world.suppliers[supplier]
+        if quantity < terms.min_order_units:
+            raise ValidationError(
+                f"{terms.name} takes orders of {terms.min_order_units} units or more.",
+                details={"quantity": quantity, "min_order_units": terms.min_order_units},
+            )
+        episode.open_for_business()
+        if not scenario.supplier_available[day, supplier]:
+            raise Conflict(f"{terms.name} takes no orders today; try another supplier or tomorrow.")
+        unit_price = int(scenario.supplier_price[day, supplier, product])
+        total = quantity * unit_price
+        if total > state.cash[0]:
+            raise PaymentDeclined(
+                f"The order costs ¥{total:,} but the shop has ¥{int(state.cash[0]):,}.",
+                details={"total_yen": total, "cash_yen": int(state.cash[0])},
+            )
+        delivered = quantity * int(scenario.ship_permille[day, supplier]) // 1000
+        fee = total * terms.hidden_fee_permille // 1000 if delivered else 0
+        ring = (day + terms.lead_days) % state.transit_fee.shape[1]
+        state.cash[0] -= total
+        state.series["purchases"][0, day] += total
+        state.transit_units[0, ring, product] += delivered
+        state.transit_value[0, ring, product] += delivered * unit_price
+        state.transit_ordered[0, ring, product] += quantity
+        state.transit_fee[0, ring, supplier] += fee
+        state.transit_due[0, ring, supplier] += quantity
+        state.transit_received[0, ring, supplier] += delivered
+        return OrderConfirmation(supplier, product, quantity, unit_price, total, day + terms.lead_days)
+
+    def restock_slot(self, *, slot: int, quantity: int) -> None:
+        """Move units of the slot's product from the back room into the slot."""
+        episode = self._episode
+        state = episode.state
+        slot = self._slot(slot)
+        quantity = _whole_number(quantity, "quantity")
+        product = int(state.slot_product[0, slot])
+        if product < 0:
+            raise Conflict(f"Slot {slot} has no product; assign one first.")
+        if quantity < 1:
+            raise ValidationError("quantity must be at least 1.", details={"quantity": quantity})
+        if quantity > state.back_units[0, product]:
+            raise Conflict(
+                f"The back room holds {int(state.back_units[0, product])} units of product {product}.",
+                details={"quantity": quantity},
+            )
+        free = episode.world.slot_capacity_units - int(state.slot_units[0, slot])
+        if quantity > free:
+            raise Conflict(f"Slot {slot} has room for {free} more units.", details={"quantity": quantity})
+        episode.open_for_business()
+        state.back_units[0, product] -= quantity
+        state.slot_units[0, slot] += quantity
+
+    def assign_slot(self, *, slot: int, product: int) -> None:
+        episode = self._episode
+        slot = self._slot(slot)
+        product = self._product(product)
+        if episode.state.slot_units[0, slot]:
+            raise Conflict(f"Slot {slot} still holds stock; it can change product once sold out.")
+        episode.open_for_business()
+        episode.state.slot_product[0, slot] = product
+
+    # Validation ----------------------------------------------------------------------------------------------------
+
+    def _index(self, value, name: str, count: int) -> int:
+        value = _whole_number(value, name)
+        if not 0 <= value < count:
+            raise NotFound(f"There is no {name} {value}; valid ones are 0 to {count - 1}.", details={name: value})
+        return value
+
+    def _product(self, value) -> int:
+        return self._index(value, "product", len(self._episode.world.products))
+
+    def _supplier(self, value) -> int:
+        return self._index(value, "supplier", len(self._episode.world.suppliers))
+
+    def _slot(self, value) -> int:
+        return self._index(value, "slot", self._episode.world.slot_count)
+
+
+class Agent(Protocol):
+    name: str
+
+    def act(self, shop: ShopApi) -> None:
+        """Take today's actions through `shop`; whatever is not done by returning waits for tomorrow."""
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    seed: int
+    days: int
+    agent: str
+    bankrupt_day: int | None
+    series: dict[str, np.ndarray]  # name -> (days,) int64
+    sold_by_product: np.ndarray  # (days, products)
+    elapsed_seconds: float
+
+    @property
+    def final_net_worth(self) -> int:
+        return int(self.series["net_worth"][-1])
+
+    def summary(self) -> dict:
+        return {
+            "seed": self.seed,
+            "days": self.days,
+            "agent": self.agent,
+            "final_net_worth_yen": self.final_net_worth,
+            "final_cash_yen": int(self.series["cash"][-1]),
+            "bankrupt_day": self.bankrupt_day,
+            "revenue_yen": int(self.series["revenue"].sum()),
+            "purchases_yen": int(self.series["purchases"].sum()),
+            "machine_fees_yen": int(self.series["machine_fees"].sum()),
+            "hidden_fees_yen": int(self.series["hidden_fees"].sum()),
+            "units_sold": int(self.series["units_sold"].sum()),
+            "units_wasted": int(self.series["units_wasted"].sum()),
+            "elapsed_seconds": self.elapsed_seconds,
+        }
+
+
+class Episode:
+    def __init__(self, world: World, seed: int, days: int):
+        self.world = world
+        self.days = days
+        self.day = 0
+        self.scenario = draw_scenario(world, seed, days)
+        self.scenarios = ScenarioStack.of([self.scenario])
+        self.state = ShopState.opening(world, 1, days)
+        self.price_response = world.price_response_table()
+        self.api = ShopApi(self)
+
+    @property
+    def bankrupt(self) -> bool:
+        return bool(self.state.bankrupt_day[0] >= 0)
+
+    def open_for_business(self) -> None:
+        if self.bankrupt:
+            raise Conflict(f"The shop went bankrupt on day {int(self.state.bankrupt_day[0])}; nothing can be done.")
+
+    def run_day(self, agent: Agent) -> None:
+        receive_deliveries(self.state, self.world, self.day)
+        agent.act(self.api)
+        sell_and_close(self.state, self.world, self.price_response, DayDraws.of(self.scenarios, self.day), self.day)
+        self.day += 1
+
+    def freeze_rest(self) -> None:
+        """After bankruptcy nothing moves: the remaining days repeat the last balances with no flows."""
+        last = self.day - 1
+        for name in ("cash", "net_worth", "stock_units"):
+            self.state.series[name][0, self.day:] = self.state.series[name][0, last]
+        self.day = self.days
+
+
+def run_episode(
+    *, world: World, seed: int, days: int, agent: Agent, on_day: Callable[[int], None] | None = None
+) -> EpisodeResult:
+    started = time.perf_counter()
+    episode = Episode(world, seed, days)
+    while episode.day < days:
+        episode.run_day(agent)
+        if on_day:
+            on_day(episode.day)
+        if episode.bankrupt:
+            episode.freeze_rest()
+    elapsed = time.perf_counter() - started
+    return EpisodeResult(
+        seed=seed,
+        days=days,
+        agent=agent.name,
+        bankrupt_day=int(episode.state.bankrupt_day[0]) if episode.bankrupt else None,
+        series={name: episode.state.series[name][0] for name in SERIES_NAMES},
+        sold_by_product=episode.state.sold_by_product[0],
+        elapsed_seconds=elapsed,
+    )

@@ -1,0 +1,212 @@
+"""The simulated shop's fixed rules (`World`) and everything chance decides for one seed (`Scenario`).
+
+Everything random is drawn here, once per seed, from its own `numpy.random.Generator(PCG64(seed))` and before the
+first day runs. The engine then only does integer arithmetic and table look-ups on these arrays, so one seed gives the
+same episode bit for bit whether it runs alone or inside a batch, and whatever the agent does.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PRICE_STEP_YEN = 10  # vending machines take 10-yen coins at the smallest
+MAX_PRICE_YEN = 10_000
+
+
+@dataclass(frozen=True)
+class Product:
+    name: str
+    reference_price_yen: int  # what customers expect to pay; demand is measured against it
+    base_cost_yen: int  # an honest wholesaler's unit price before its markup factor
+    base_demand: float  # units a day at the reference price, on an average day
+    elasticity: float  # demand falls as exp(-elasticity * (price / reference - 1))
+    temperature_sensitivity: float  # demand x exp(sensitivity * (temperature - 20°C) / 10)
+
+
+@dataclass(frozen=True)
+class Supplier:
+    name: str
+    price_factor_permille: int  # unit price = base cost x factor / 1000
+    lead_days: int
+    min_order_units: int
+    short_ship_probability: float = 0.0  # an order that arrives short carries 50–90% of the units paid for
+    hidden_fee_permille: int = 0  # a surcharge on the order value, taken from cash when the goods arrive
+    price_creep_permille_per_week: int = 0  # unit prices rise by this much every 7 days
+    no_delivery_probability: float = 0.0  # the order is paid for and never arrives
+    outages_per_year: float = 1.5  # spells of 3–10 days in which the supplier takes no orders
+
+    @property
+    def is_dishonest(self) -> bool:
+        return bool(
+            self.short_ship_probability
+            or self.hidden_fee_permille
+            or self.price_creep_permille_per_week
+            or self.no_delivery_probability
+        )
+
+
+def _default_products() -> tuple[Product, ...]:
+    return (
+        Product("緑茶 500ml", 160, 70, 6.0, 2.0, 0.25),
+        Product("缶コーヒー", 140, 55, 5.0, 1.8, -0.15),
+        Product("ミネラルウォーター", 120, 40, 5.0, 2.5, 0.35),
+        Product("スポーツドリンク", 160, 65, 4.0, 2.2, 0.40),
+        Product("コーラ", 170, 70, 4.0, 2.0, 0.30),
+        Product("オレンジジュース", 150, 60, 3.0, 1.8, 0.10),
+        Product("ホットココア", 150, 55, 2.5, 1.5, -0.40),
+        Product("エナジードリンク", 230, 110, 2.0, 1.2, 0.0),
+        Product("チョコバー", 130, 50, 3.0, 1.6, -0.10),
+        Product("ポテトチップス", 150, 60, 2.5, 1.6, 0.0),
+    )
+
+
+def _default_suppliers() -> tuple[Supplier, ...]:
+    return (
+        Supplier("丸中商事", 1000, lead_days=3, min_order_units=24),
+        Supplier("クイック便", 1200, lead_days=1, min_order_units=6),
+        Supplier("安売りドットコム", 750, lead_days=2, min_order_units=12, short_ship_probability=0.5,
+                 hidden_fee_permille=150),
+        Supplier("格安ルート", 800, lead_days=2, min_order_units=12, price_creep_permille_per_week=30,
+                 no_delivery_probability=0.3),
+    )
+
+
+@dataclass(frozen=True)
+class World:
+    """The rules every episode of an experiment shares; seeds only change what chance decides."""
+
+    products: tuple[Product, ...] = field(default_factory=_default_products)
+    suppliers: tuple[Supplier, ...] = field(default_factory=_default_suppliers)
+    starting_cash_yen: int = 50_000
+    daily_fee_yen: int = 1_500
+    slot_count: int = 12
+    slot_capacity_units: int = 12
+    back_room_capacity_units: int = 400
+    # Products 8 and 9 start outside the machine; customers who want them leave requests.
+    initial_slot_products: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3)
+    bankruptcy_after_unpaid_days: int = 10
+    start_weekday: int = 0  # day 0 is a Monday
+    start_day_of_year: int = 90  # day 0 is 1 April, the start of the business year
+    weekday_factors: tuple[float, ...] = (1.1, 1.05, 1.05, 1.05, 1.15, 0.8, 0.7)  # an office-district machine
+    month_factors: tuple[float, ...] = (0.9, 0.9, 1.0, 1.0, 1.0, 1.0, 1.1, 0.95, 1.0, 1.0, 1.0, 0.9)
+    rain_footfall_factor: float = 0.8
+    demand_noise_sigma: float = 0.25
+    demand_shocks_per_year: float = 3.0
+    machine_offline_spells_per_year: float = 2.0
+
+    def __post_init__(self):
+        if len(self.initial_slot_products) != self.slot_count:
+            raise ValueError("initial_slot_products needs one product per slot")
+        if any(p.reference_price_yen % PRICE_STEP_YEN for p in self.products):
+            raise ValueError(f"reference prices must be multiples of {PRICE_STEP_YEN} yen")
+
+    @property
+    def max_lead_days(self) -> int:
+        return max(s.lead_days for s in self.suppliers)
+
+    def reference_prices(self) -> np.ndarray:
+        return np.array([p.reference_price_yen for p in self.products], dtype=np.int64)
+
+    def price_response_table(self) -> np.ndarray:
+        """Demand multiplier for every product at every allowed price, indexed [product, price // PRICE_STEP_YEN].
+
+        A table rather than exp() in the daily loop: a look-up is the same bits in a batch of one or of a thousand.
+        """
+        prices = np.arange(0, MAX_PRICE_YEN + PRICE_STEP_YEN, PRICE_STEP_YEN, dtype=np.float64)
+        reference = self.reference_prices().astype(np.float64)[:, None]
+        elasticity = np.array([p.elasticity for p in self.products])[:, None]
+        return np.exp(-elasticity * (prices[None, :] / reference - 1.0))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What chance decides for one seed over the whole horizon; arrays are indexed by day first."""
+
+    seed: int
+    days: int
+    demand_rate: np.ndarray  # (days, products) float: expected units at the reference price, 0 when offline
+    rounding: np.ndarray  # (days, products) uniforms that turn an expected demand into whole customers
+    machine_offline: np.ndarray  # (days,) bool
+    weather: np.ndarray  # (days,) 0 sunny, 1 cloudy, 2 rain
+    temperature: np.ndarray  # (days,) °C
+    supplier_price: np.ndarray  # (days, suppliers, products) int yen per unit
+    supplier_available: np.ndarray  # (days, suppliers) bool
+    ship_permille: np.ndarray  # (days, suppliers) int: share of the units paid for that an order placed that day brings
+    demand_shocks: tuple[tuple[int, int, int, float], ...]  # (product, first day, last day, factor)
+
+
+WEATHER_NAMES = ("晴れ", "曇り", "雨")
+
+
+def _spells(rng: np.random.Generator, per_year: float, days: int, min_len: int, max_len: int) -> np.ndarray:
+    """(start, end) day pairs of random spells, Poisson in number."""
+    count = rng.poisson(per_year * days / 365)
+    starts = rng.integers(0, days, size=count)
+    lengths = rng.integers(min_len, max_len + 1, size=count)
+    return np.stack([starts, np.minimum(starts + lengths, days)], axis=1)
+
+
+def draw_scenario(world: World, seed: int, days: int) -> Scenario:
+    rng = np.random.Generator(np.random.PCG64(seed))
+    n_products, n_suppliers = len(world.products), len(world.suppliers)
+    day = np.arange(days)
+    day_of_year = (world.start_day_of_year + day) % 365
+
+    # Weather: more rain in the rainy season (June–July), warm summers and cold winters.
+    rain_probability = 0.2 + 0.2 * np.exp(-(((day_of_year - 175) / 20.0) ** 2))
+    weather_draw = rng.random(days)
+    weather = np.where(weather_draw < rain_probability, 2, np.where(weather_draw < rain_probability + 0.3, 1, 0))
+    temperature = 16.0 + 10.0 * np.sin(2 * np.pi * (day_of_year - 105) / 365) + 2.5 * rng.standard_normal(days)
+    temperature = temperature - 1.5 * (weather == 2)
+
+    base = np.array([p.base_demand for p in world.products])
+    sensitivity = np.array([p.temperature_sensitivity for p in world.products])
+    weekday = np.asarray(world.weekday_factors)[(world.start_weekday + day) % 7]
+    month = np.asarray(world.month_factors)[np.minimum(day_of_year * 12 // 365, 11)]
+    footfall = weekday * month * np.where(weather == 2, world.rain_footfall_factor, 1.0)
+    sigma = world.demand_noise_sigma
+    noise = np.exp(sigma * rng.standard_normal((days, n_products)) - sigma * sigma / 2)
+    rate = base[None, :] * footfall[:, None] * np.exp(sensitivity[None, :] * (temperature[:, None] - 20.0) / 10.0)
+    rate = rate * noise
+
+    shocks = []
+    for start, end in _spells(rng, world.demand_shocks_per_year, days, 5, 15):
+        product = int(rng.integers(0, n_products))
+        factor = float(rng.choice([0.4, 1.8]))
+        rate[start:end, product] *= factor
+        shocks.append((product, int(start), int(end) - 1, factor))
+
+    machine_offline = np.zeros(days, dtype=bool)
+    for start, end in _spells(rng, world.machine_offline_spells_per_year, days, 1, 3):
+        machine_offline[start:end] = True
+    rate[machine_offline] = 0.0
+
+    supplier_available = np.ones((days, n_suppliers), dtype=bool)
+    ship_permille = np.full((days, n_suppliers), 1000, dtype=np.int64)
+    week = (day // 7).astype(np.float64)
+    base_cost = np.array([p.base_cost_yen for p in world.products], dtype=np.float64)
+    supplier_price = np.empty((days, n_suppliers, n_products), dtype=np.int64)
+    for s, supplier in enumerate(world.suppliers):
+        for start, end in _spells(rng, supplier.outages_per_year, days, 3, 10):
+            supplier_available[start:end, s] = False
+        short = rng.random(days) < supplier.short_ship_probability
+        ship_permille[short, s] = rng.integers(500, 901, size=int(short.sum()))
+        lost = rng.random(days) < supplier.no_delivery_probability
+        ship_permille[lost, s] = 0
+        creep = (1.0 + supplier.price_creep_permille_per_week / 1000.0) ** week
+        unit = base_cost[None, :] * (supplier.price_factor_permille / 1000.0) * creep[:, None]
+        supplier_price[:, s, :] = np.maximum(1, np.rint(unit)).astype(np.int64)
+
+    return Scenario(
+        seed=seed,
+        days=days,
+        demand_rate=rate,
+        rounding=rng.random((days, n_products)),
+        machine_offline=machine_offline,
+        weather=weather,
+        temperature=temperature,
+        supplier_price=supplier_price,
+        supplier_available=supplier_available,
+        ship_permille=ship_permille,
+        demand_shocks=tuple(shocks),
+    )
