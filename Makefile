@@ -23,7 +23,7 @@ install: $(STAMP)
 static/vendor/chart.umd.js: package.json
 	@if command -v npm >/dev/null 2>&1; then \
 		npm install --no-audit --no-fund --silent && mkdir -p static/vendor && \
-		cp node_modules/chart.js/dist/chart.umd.js static/vendor/chart.umd.js; \
+		cp node_modules/chart.js/dist/chart.umd.js node_modules/chart.js/dist/chart.umd.js.map static/vendor/; \
 	else echo "npm not found: install Node.js (apt-get install nodejs npm) to build the dashboard charts"; exit 1; fi
 
 vendor: static/vendor/chart.umd.js
