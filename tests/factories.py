@@ -14,3 +14,61 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.invalid")
     password = factory.django.Password("correct-horse-battery")
+
+
+# --- inventory --------------------------------------------------------------------------------------------------
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.Product"
+        django_get_or_create = ("sku",)
+
+    sku = factory.Sequence(lambda n: f"T{n:04d}")
+    name_ja = factory.Sequence(lambda n: f"テスト商品{n}")
+    name_en = factory.Sequence(lambda n: f"Test product {n}")
+    category = "drink"
+    tax_rate = 8
+    price_yen = 150
+    unit_cost_yen = 70
+
+
+class MachineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.Machine"
+        django_get_or_create = ("code",)
+
+    code = "HQ-1F"
+    name = "本社1F"
+
+
+class SlotFactory(factory.django.DjangoModelFactory):
+    """An empty slot; give it stock with `stock_slot` so every quantity has its movements."""
+
+    class Meta:
+        model = "inventory.Slot"
+
+    machine = factory.SubFactory(MachineFactory)
+    code = factory.Sequence(lambda n: f"Z{n}")
+    product = factory.SubFactory(ProductFactory)
+    capacity = 10
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.Coupon"
+
+    code = factory.Sequence(lambda n: f"TEST{n}")
+    kind = "yen"
+    value = 50
+
+
+def stock_slot(slot, quantity: int, *, spare: int = 0):
+    """Receive `quantity + spare` into the back room and move `quantity` into the slot, through the services."""
+    from apps.inventory.services import stock_receive, stock_transfer_to_slot
+
+    stock_receive(product=slot.product, quantity=quantity + spare, unit_cost_yen=slot.product.unit_cost_yen)
+    if quantity:
+        stock_transfer_to_slot(slot=slot, quantity=quantity)
+    slot.refresh_from_db()
+    return slot

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class InventoryConfig(AppConfig):
     name = "apps.inventory"
     label = "inventory"
+    verbose_name = "ショップ（在庫・販売）"
+    # Called by `manage.py seed_demo`: machine HQ-1F, its slots, the catalogue and back-room stock.
+    demo_seeder = "apps.inventory.demo.seed"

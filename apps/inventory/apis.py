@@ -1,0 +1,118 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.money import TaxRate
+from apps.inventory.authentication import DeviceTokenAuthentication, IsMachineDeviceOrStaff
+from apps.inventory.models import Payment, Sale
+from apps.inventory.selectors import machine_get, machine_products
+from apps.inventory.services import machine_heartbeat_record, purchase_create
+
+
+class MachineApi(APIView):
+    """A machine's own endpoints: its tablet's device token, or a staff session."""
+
+    authentication_classes = [DeviceTokenAuthentication, SessionAuthentication]
+    permission_classes = [IsMachineDeviceOrStaff]
+
+
+class MachineProductsApi(MachineApi):
+    class OutputSerializer(serializers.Serializer):
+        slot = serializers.CharField()
+        sku = serializers.CharField(allow_null=True)
+        name = serializers.CharField()
+        name_en = serializers.CharField()
+        category = serializers.CharField()
+        image = serializers.CharField()
+        price_yen = serializers.IntegerField(allow_null=True)
+        tax_rate = serializers.ChoiceField(choices=TaxRate.choices, allow_null=True)
+        quantity = serializers.IntegerField()
+        available = serializers.BooleanField()
+
+    @extend_schema(responses=OutputSerializer(many=True), summary="Slots, stock, prices and tax of a machine")
+    def get(self, request, code):
+        return Response(self.OutputSerializer(machine_products(machine_code=code), many=True).data)
+
+
+class PurchaseCreateApi(MachineApi):
+    class InputSerializer(serializers.Serializer):
+        class ItemSerializer(serializers.Serializer):
+            slot = serializers.CharField(max_length=8)
+            quantity = serializers.IntegerField(min_value=1, default=1)
+
+        items = ItemSerializer(many=True, allow_empty=False)
+        coupon = serializers.CharField(max_length=32, allow_null=True, allow_blank=True, required=False)
+        payment_method = serializers.ChoiceField(choices=Payment.Method.choices)
+
+    class OutputSerializer(serializers.Serializer):
+        class LineSerializer(serializers.Serializer):
+            slot = serializers.CharField()
+            sku = serializers.CharField()
+            name = serializers.CharField()
+            quantity = serializers.IntegerField()
+            unit_price_yen = serializers.IntegerField()
+            tax_rate = serializers.IntegerField()
+            discount_yen = serializers.IntegerField()
+            total_yen = serializers.IntegerField()
+            dispensed_quantity = serializers.IntegerField()
+
+        class TaxSerializer(serializers.Serializer):
+            rate = serializers.IntegerField()
+            total_yen = serializers.IntegerField(help_text=_("この税率の税込合計"))
+            tax_yen = serializers.IntegerField(help_text=_("うち消費税"))
+
+        class PaymentSerializer(serializers.Serializer):
+            method = serializers.CharField()
+            status = serializers.CharField()
+            amount_yen = serializers.IntegerField()
+
+        sale_id = serializers.IntegerField()
+        machine = serializers.CharField()
+        created_at = serializers.DateTimeField()
+        status = serializers.ChoiceField(choices=Sale.Status.choices)
+        lines = LineSerializer(many=True)
+        subtotal_yen = serializers.IntegerField()
+        discount_yen = serializers.IntegerField()
+        coupon = serializers.CharField(allow_null=True)
+        total_yen = serializers.IntegerField()
+        tax = TaxSerializer(many=True)
+        payment = PaymentSerializer(allow_null=True)
+        refunded_yen = serializers.IntegerField()
+        message = serializers.CharField(help_text=_("払い出しエラーなどのお知らせ（空なら正常）"))
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True)],
+        summary="Buy items from a machine",
+        description=(
+            "201 receipt; 409 `sold_out`; 402 `payment_declined`; 400 `invalid` (also when Idempotency-Key is "
+            "missing); 409 `idempotency_key_reused` for the same key with a different body. The same key and body "
+            "again returns the first receipt and charges nothing."
+        ),
+    )
+    def post(self, request, code):
+        machine = machine_get(code=code)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        is_device = isinstance(request.auth, type(machine))
+        outcome = purchase_create(
+            machine=machine,
+            items=data.validated_data["items"],
+            coupon_code=data.validated_data.get("coupon"),
+            payment_method=data.validated_data["payment_method"],
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+            channel=Sale.Channel.TABLET if is_device else Sale.Channel.ADMIN,
+            actor=None if is_device else request.user,
+        )
+        return Response(outcome.receipt, status=status.HTTP_201_CREATED)
+
+
+class MachineHeartbeatApi(MachineApi):
+    @extend_schema(request=None, responses={204: None}, summary="The tablet reports that its machine is alive")
+    def post(self, request, code):
+        machine_heartbeat_record(machine=machine_get(code=code))
+        return Response(status=status.HTTP_204_NO_CONTENT)

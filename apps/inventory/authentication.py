@@ -1,0 +1,60 @@
+"""`Authorization: Device <token>` for machine tablets; reusable by any app whose API a machine calls."""
+
+from django.utils.translation import gettext as _
+from rest_framework import authentication, exceptions, permissions
+
+from apps.core.roles import is_staff_member
+from apps.inventory.models import Machine
+from apps.inventory.services.machines import device_token_hash
+
+
+class MachineDevice:
+    """The principal of a request made by a machine's tablet (`request.user`); `request.auth` is the Machine."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    pk = None
+
+    def __init__(self, machine: Machine):
+        self.machine = machine
+
+    def has_perm(self, perm, obj=None) -> bool:
+        return False
+
+    def __str__(self):
+        return f"machine:{self.machine.code}"
+
+
+class DeviceTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Device"
+
+    def authenticate(self, request):
+        parts = authentication.get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed(_("Authorization ヘッダーは「Device <token>」の形にしてください。"))
+        try:
+            token = parts[1].decode()
+        except UnicodeError as exc:
+            raise exceptions.AuthenticationFailed(_("デバイストークンが正しくありません。")) from exc
+        machine = Machine.objects.filter(device_token_hash=device_token_hash(token)).first()
+        if machine is None:
+            raise exceptions.AuthenticationFailed(_("デバイストークンが正しくないか、無効になっています。"))
+        return MachineDevice(machine), machine
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class IsMachineDeviceOrStaff(permissions.BasePermission):
+    """The machine named by the URL's `code` with its own token, or a signed-in Staff/Manager."""
+
+    message = _("この自販機の操作は、その自販機のトークンかスタッフのログインが必要です。")
+
+    def has_permission(self, request, view):
+        if isinstance(request.auth, Machine):
+            return request.auth.code.upper() == str(view.kwargs.get("code", "")).upper()
+        return is_staff_member(request.user)

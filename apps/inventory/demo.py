@@ -1,0 +1,93 @@
+"""Demo shop for `seed_demo`: an office vending corner `HQ-1F` with 24 slots, 31 products and back-room stock.
+
+Idempotent: products and slots are created or left as they are; stock is received and loaded only the first time.
+"""
+
+from apps.core.money import TaxRate
+from apps.inventory.models import Product, StockMovement
+from apps.inventory.services import (
+    machine_configure,
+    product_create,
+    slot_configure,
+    stock_receive,
+    stock_transfer_to_slot,
+)
+
+DRINK, SNACK, FOOD, SPECIALTY, GOODS = (c.value for c in Product.Category)
+
+# sku, Japanese name, English name, category, price (tax-inclusive yen), unit cost (yen), back-room stock
+CATALOGUE = [
+    ("D001", "緑茶 525ml", "Green tea 525ml", DRINK, 150, 68, 48),
+    ("D002", "ほうじ茶 500ml", "Roasted green tea 500ml", DRINK, 150, 70, 36),
+    ("D003", "ミネラルウォーター 550ml", "Mineral water 550ml", DRINK, 110, 42, 48),
+    ("D004", "ブラック缶コーヒー 185g", "Black canned coffee 185g", DRINK, 130, 55, 30),
+    ("D005", "カフェラテ 240ml", "Café latte 240ml", DRINK, 170, 85, 24),
+    ("D006", "コーラ 500ml", "Cola 500ml", DRINK, 170, 78, 24),
+    ("D007", "オレンジジュース 350ml", "Orange juice 350ml", DRINK, 150, 72, 24),
+    ("D008", "スポーツドリンク 500ml", "Sports drink 500ml", DRINK, 160, 74, 24),
+    ("D009", "レモン炭酸水 500ml", "Lemon sparkling water 500ml", DRINK, 130, 52, 24),
+    ("D010", "エナジードリンク 250ml", "Energy drink 250ml", DRINK, 230, 125, 12),
+    ("S001", "ポテトチップス うすしお", "Potato chips, lightly salted", SNACK, 160, 78, 20),
+    ("S002", "ミルクチョコレート", "Milk chocolate bar", SNACK, 140, 68, 20),
+    ("S003", "醤油せんべい", "Soy sauce rice crackers", SNACK, 180, 92, 15),
+    ("S004", "果汁グミ ぶどう", "Grape fruit gummies", SNACK, 130, 60, 20),
+    ("S005", "素焼きミックスナッツ", "Roasted mixed nuts", SNACK, 250, 135, 12),
+    ("S006", "バタークッキー", "Butter cookies", SNACK, 200, 104, 12),
+    ("S007", "プロテインバー", "Protein bar", SNACK, 230, 128, 12),
+    ("S008", "のど飴", "Throat lozenges", SNACK, 160, 80, 10),
+    ("F001", "おにぎり 鮭", "Onigiri, salmon", FOOD, 180, 102, 10),
+    ("F002", "おにぎり ツナマヨ", "Onigiri, tuna mayo", FOOD, 170, 96, 10),
+    ("F003", "おにぎり 梅", "Onigiri, pickled plum", FOOD, 160, 88, 8),
+    ("F004", "おにぎり 昆布", "Onigiri, kelp", FOOD, 160, 88, 8),
+    ("F005", "たまごサンド", "Egg sandwich", FOOD, 320, 190, 6),
+    ("F006", "カップ麺 しょうゆ", "Cup noodles, soy sauce", FOOD, 230, 128, 12),
+    ("F007", "バナナ", "Banana", FOOD, 100, 48, 12),
+    ("X001", "宇治抹茶ラテ", "Uji matcha latte", SPECIALTY, 280, 165, 12),
+    ("X002", "北海道チーズケーキ", "Hokkaido cheesecake", SPECIALTY, 380, 232, 6),
+    ("X003", "クラフトチョコレート", "Craft chocolate", SPECIALTY, 450, 270, 6),
+    ("G001", "マスク 5枚入り", "Face masks (5)", GOODS, 300, 150, 10),
+    ("G002", "ウェットティッシュ", "Wet tissues", GOODS, 200, 98, 10),
+    ("G003", "単3乾電池 2本", "AA batteries (2)", GOODS, 350, 198, 6),
+]
+
+# slot code, sku, capacity, how many to load at first seeding (a few start low so restocking has work to do)
+PLANOGRAM = [
+    ("A1", "D001", 12, 12), ("A2", "D002", 12, 10), ("A3", "D003", 12, 12),
+    ("A4", "D004", 12, 3), ("A5", "D005", 12, 8), ("A6", "D006", 12, 12),
+    ("B1", "D007", 12, 6), ("B2", "D008", 12, 12), ("B3", "D009", 12, 1),
+    ("B4", "D010", 8, 8), ("B5", "X001", 8, 4), ("B6", "S007", 8, 8),
+    ("C1", "S001", 10, 10), ("C2", "S002", 10, 2), ("C3", "S003", 10, 10),
+    ("C4", "S004", 10, 10), ("C5", "S005", 8, 6), ("C6", "S006", 8, 8),
+    ("D1", "F001", 8, 8), ("D2", "F002", 8, 4), ("D3", "F003", 8, 8),
+    ("D4", "F004", 8, 0), ("D5", "F005", 6, 6), ("D6", "F006", 8, 8),
+]  # fmt: skip
+
+SEED_LABEL = "seed_demo"
+
+
+def seed(*, stdout, options: dict) -> None:
+    machine = machine_configure(code="HQ-1F", name="本社1F 休憩スペース", location="東京本社 1階 エレベーターホール横")
+    products = {}
+    for sku, name_ja, name_en, category, price, _cost, _stock in CATALOGUE:
+        products[sku] = Product.objects.filter(sku=sku).first() or product_create(
+            sku=sku,
+            name_ja=name_ja,
+            name_en=name_en,
+            category=category,
+            price_yen=price,
+            tax_rate=TaxRate.STANDARD if category == GOODS else TaxRate.REDUCED,
+        )
+    for sku, *_names, _category, _price, cost, stock in CATALOGUE:
+        product = products[sku]
+        if not StockMovement.objects.filter(product=product).exists():
+            stock_receive(
+                product=product, quantity=stock, unit_cost_yen=cost, actor_label=SEED_LABEL, reason="初期在庫"
+            )
+    for code, sku, capacity, load in PLANOGRAM:
+        slot = slot_configure(machine=machine, code=code, product=products[sku], capacity=capacity)
+        if load and not slot.movements.exists():
+            stock_transfer_to_slot(
+                slot=slot, quantity=min(load, products[sku].storage.quantity), actor_label=SEED_LABEL
+            )
+    stdout.write(f"  machine {machine.code}: {len(PLANOGRAM)} slots, {len(CATALOGUE)} products")
+    stdout.write("  device token for the tablet: manage.py issue_device_token HQ-1F")

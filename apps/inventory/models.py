@@ -1,0 +1,391 @@
+"""The physical shop: catalogue, machines and slots, stock and its movements, sales, payments, coupons.
+
+Stock quantities (`Slot.quantity`, `StorageStock.quantity`) are caches of their append-only `StockMovement` rows;
+only `apps.inventory.services` changes either, always both in one transaction (`manage.py check_stock` proves it).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.money import TaxRate
+
+DEFAULT_PAR_LEVEL = 5
+
+
+class Product(models.Model):
+    class Category(models.TextChoices):
+        DRINK = "drink", _("飲料")
+        SNACK = "snack", _("菓子")
+        FOOD = "food", _("食品")
+        SPECIALTY = "specialty", _("特選品")
+        GOODS = "goods", _("雑貨")
+
+    sku = models.CharField(max_length=32, unique=True)
+    name_ja = models.CharField(max_length=120)
+    name_en = models.CharField(max_length=120, blank=True)
+    description = models.TextField(blank=True)
+    category = models.CharField(max_length=16, choices=Category.choices)
+    image = models.ImageField(upload_to="products/", blank=True)
+    tax_rate = models.PositiveSmallIntegerField(choices=TaxRate.choices, default=TaxRate.REDUCED)
+    price_yen = models.PositiveIntegerField(help_text=_("税込価格（円）"))
+    unit_cost_yen = models.PositiveIntegerField(default=0, help_text=_("移動平均単価（税込仕入、円）"))
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["sku"]
+        permissions = [("change_price", _("Can change a product's price through the price guard"))]
+        constraints = [models.CheckConstraint(condition=Q(price_yen__gt=0), name="product_price_positive")]
+
+    def __str__(self):
+        return f"{self.sku} {self.name_ja}"
+
+
+class Machine(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("稼働中")
+        MAINTENANCE = "maintenance", _("メンテナンス中")
+        OFFLINE = "offline", _("停止")
+
+    code = models.CharField(max_length=32, unique=True, help_text=_("例: HQ-1F"))
+    name = models.CharField(max_length=120)
+    location = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # sha256 of the device token; the token itself is shown once by `device_token_issue` and never stored.
+    device_token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
+class Slot(models.Model):
+    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="slots")
+    code = models.CharField(max_length=8, help_text=_("例: A1"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="slots")
+    capacity = models.PositiveIntegerField(default=10)
+    quantity = models.PositiveIntegerField(default=0, editable=False)
+    par_level = models.PositiveIntegerField(default=DEFAULT_PAR_LEVEL)
+
+    class Meta:
+        ordering = ["machine", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["machine", "code"], name="slot_code_unique_per_machine"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="slot_quantity_not_negative"),
+            models.CheckConstraint(condition=Q(quantity__lte=F("capacity")), name="slot_quantity_within_capacity"),
+            models.CheckConstraint(condition=Q(product__isnull=False) | Q(quantity=0), name="slot_stock_has_product"),
+        ]
+
+    def __str__(self):
+        return f"{self.machine.code}/{self.code}"
+
+
+class StorageStock(models.Model):
+    """Back-room stock of one product (one back room per shop for now)."""
+
+    product = models.OneToOneField(Product, on_delete=models.PROTECT, related_name="storage")
+    quantity = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name_plural = "storage stock"
+        constraints = [models.CheckConstraint(condition=Q(quantity__gte=0), name="storage_quantity_not_negative")]
+
+    def __str__(self):
+        return f"{self.product.sku}: {self.quantity}"
+
+
+class StockMovement(models.Model):
+    """One change of stock at one place; never updated or deleted. A transfer is two rows (storage out, slot in)."""
+
+    class Kind(models.TextChoices):
+        SALE = "sale", _("販売")
+        TRANSFER = "transfer", _("補充（倉庫→スロット）")
+        RECEIPT = "receipt", _("入荷")
+        ADJUSTMENT = "adjustment", _("棚卸調整")
+        WASTE = "waste", _("廃棄")
+        REFUND_RETURN = "refund_return", _("返品・返金戻し")
+
+    class Location(models.TextChoices):
+        SLOT = "slot", _("スロット")
+        STORAGE = "storage", _("倉庫")
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
+    location = models.CharField(max_length=8, choices=Location.choices)
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, null=True, blank=True, related_name="movements")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    quantity_delta = models.IntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True, help_text=_("Agent, machine or job when no user acted."))
+    reason = models.TextField(blank=True)
+    sale = models.ForeignKey("Sale", null=True, blank=True, on_delete=models.PROTECT, related_name="movements")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("adjust_stock", _("Can adjust stock and record waste"))]
+        constraints = [
+            models.CheckConstraint(condition=~Q(quantity_delta=0), name="movement_delta_not_zero"),
+            models.CheckConstraint(
+                condition=(Q(location="slot", slot__isnull=False) | Q(location="storage", slot__isnull=True)),
+                name="movement_slot_matches_location",
+            ),
+        ]
+
+    def __str__(self):
+        where = self.slot or _("倉庫")
+        return f"{self.get_kind_display()} {self.product.sku} {self.quantity_delta:+d} @ {where}"
+
+
+class Coupon(models.Model):
+    class Kind(models.TextChoices):
+        PERCENT = "percent", _("％割引")
+        YEN = "yen", _("円引き")
+
+    code = models.CharField(max_length=32, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    value = models.PositiveIntegerField(help_text=_("％（1〜100）または円"))
+    valid_until = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text=_("空欄は無制限"))
+    max_uses_per_customer = models.PositiveIntegerField(null=True, blank=True, help_text=_("空欄は無制限"))
+    active = models.BooleanField(default=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    issued_by_label = models.CharField(max_length=150, blank=True, help_text=_("発行したエージェント名など"))
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(value__gt=0), name="coupon_value_positive"),
+            models.CheckConstraint(condition=~Q(kind="percent") | Q(value__lte=100), name="coupon_percent_at_most_100"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+class Sale(models.Model):
+    class Channel(models.TextChoices):
+        TABLET = "tablet", _("タブレット")
+        LINE = "line", _("LINE")
+        ADMIN = "admin", _("管理画面")
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed", _("完了")
+        PARTIALLY_REFUNDED = "partially_refunded", _("一部返金")
+        REFUNDED = "refunded", _("返金済み")
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="sales")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    customer_key = models.CharField(max_length=100, blank=True, db_index=True, help_text=_("例: line:<id>"))
+    coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="sales")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.COMPLETED)
+    subtotal_yen = models.PositiveIntegerField(help_text=_("割引前の税込合計"))
+    discount_yen = models.PositiveIntegerField(default=0)
+    total_yen = models.PositiveIntegerField(help_text=_("支払額（税込）"))
+    # Tax-inclusive totals and the tax inside them per rate, after the discount (what the receipt shows).
+    total_8_yen = models.PositiveIntegerField(default=0)
+    tax_8_yen = models.PositiveIntegerField(default=0)
+    total_10_yen = models.PositiveIntegerField(default=0)
+    tax_10_yen = models.PositiveIntegerField(default=0)
+    cost_yen = models.PositiveIntegerField(default=0, help_text=_("売上原価（移動平均単価×数量）"))
+    refunded_yen = models.PositiveIntegerField(default=0)
+    note = models.TextField(blank=True, help_text=_("払い出しエラーなど、お客様に伝えた内容"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("refund_sale", _("Can refund a sale"))]
+        constraints = [
+            models.CheckConstraint(condition=Q(total_yen=F("subtotal_yen") - F("discount_yen")), name="sale_total"),
+            models.CheckConstraint(condition=Q(total_yen=F("total_8_yen") + F("total_10_yen")), name="sale_rate_split"),
+            models.CheckConstraint(condition=Q(refunded_yen__lte=F("total_yen")), name="sale_refund_within_total"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.machine.code} ¥{self.total_yen:,}"
+
+
+class SaleLine(models.Model):
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="lines")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    unit_price_yen = models.PositiveIntegerField()
+    tax_rate = models.PositiveSmallIntegerField(choices=TaxRate.choices)
+    discount_yen = models.PositiveIntegerField(default=0, help_text=_("この行に配分したクーポン割引"))
+    total_yen = models.PositiveIntegerField(help_text=_("単価×数量−割引"))
+    unit_cost_yen = models.PositiveIntegerField(help_text=_("販売時の移動平均単価"))
+    dispensed_quantity = models.PositiveIntegerField(default=0)
+    refunded_quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="sale_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(total_yen=F("unit_price_yen") * F("quantity") - F("discount_yen")), name="sale_line_total"
+            ),
+            models.CheckConstraint(condition=Q(refunded_quantity__lte=F("quantity")), name="sale_line_refund_in_qty"),
+        ]
+
+    def __str__(self):
+        return f"{self.product.sku} × {self.quantity}"
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        CARD = "card", _("クレジットカード")
+        IC = "ic", _("交通系IC")
+        CASH = "cash", _("現金")
+        LINE_PAY = "line_pay", _("LINE Pay")
+        QR = "qr", _("QRコード決済")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("処理中")
+        CAPTURED = "captured", _("売上確定")
+        DECLINED = "declined", _("拒否")
+        REFUNDED = "refunded", _("返金済み")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    sale = models.OneToOneField(Sale, on_delete=models.PROTECT, related_name="payment")
+    method = models.CharField(max_length=16, choices=Method.choices)
+    amount_yen = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices)
+    # The key the gateway saw ("<machine>:<Idempotency-Key>"): a retried charge can never become a second one.
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    gateway_reference = models.CharField(max_length=100, blank=True)
+    refunded_yen = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(refunded_yen__lte=F("amount_yen")), name="payment_refund_within_amount")
+        ]
+
+    def __str__(self):
+        return f"{self.get_method_display()} ¥{self.amount_yen:,} {self.get_status_display()}"
+
+
+class CouponRedemption(models.Model):
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
+    sale = models.OneToOneField(Sale, on_delete=models.PROTECT, related_name="coupon_redemption")
+    customer_key = models.CharField(max_length=100, blank=True, db_index=True)
+    discount_yen = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.coupon.code} → sale #{self.sale_id}"
+
+
+class PurchaseRequest(models.Model):
+    """The first answer to one `Idempotency-Key` of one machine, replayed to every retry of the same request."""
+
+    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64)
+    sale = models.OneToOneField(Sale, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["machine", "idempotency_key"], name="purchase_key_unique_per_machine")
+        ]
+
+    def __str__(self):
+        return f"{self.machine.code}:{self.idempotency_key}"
+
+
+class PriceChange(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="price_changes")
+    old_price_yen = models.PositiveIntegerField()
+    new_price_yen = models.PositiveIntegerField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    reason = models.TextField(blank=True)
+    guard_overridden = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.product.sku}: ¥{self.old_price_yen:,} → ¥{self.new_price_yen:,}"
+
+
+class RestockTask(models.Model):
+    class Priority(models.TextChoices):
+        HIGH = "high", _("高")
+        NORMAL = "normal", _("通常")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("未対応")
+        DONE = "done", _("完了")
+        CANCELLED = "cancelled", _("取消")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="restock_tasks")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    priority = models.CharField(max_length=8, choices=Priority.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    transferred_quantity = models.PositiveIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["status", "priority", "created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="restock_quantity_positive"),
+            models.UniqueConstraint(fields=["slot"], condition=Q(status="open"), name="restock_one_open_task_per_slot"),
+        ]
+
+    def __str__(self):
+        return f"{self.slot} +{self.quantity} ({self.get_priority_display()})"
+
+
+class ProductRequest(models.Model):
+    """A customer asking for something the shop does not (yet) sell."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("未対応")
+        PLANNED = "planned", _("入荷予定")
+        REJECTED = "rejected", _("見送り")
+        FULFILLED = "fulfilled", _("入荷済み")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(max_length=200, help_text=_("お客様が言った商品名"))
+    normalized_name = models.CharField(max_length=200, db_index=True, editable=False)
+    description = models.TextField(blank=True)
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests")
+    customer_key = models.CharField(max_length=100, blank=True, db_index=True)
+    channel = models.CharField(max_length=8, choices=Sale.Channel.choices, default=Sale.Channel.LINE)
+    note = models.TextField(blank=True)
+    times_requested = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_key", "normalized_name"],
+                condition=~Q(customer_key=""),
+                name="product_request_once_per_customer",
+            )
+        ]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,165 @@
+"""Reads of the shop: each is a fixed number of queries whatever the data size."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
+
+from apps.core.errors import NotFound
+from apps.inventory.models import Machine, Product, ProductRequest, Sale, Slot, StockMovement, StorageStock
+
+
+def machine_get(*, code: str) -> Machine:
+    machine = Machine.objects.filter(code__iexact=code).first()
+    if machine is None:
+        raise NotFound(_("自販機 {code} は登録されていません。").format(code=code))
+    return machine
+
+
+def machine_products(*, machine_code: str) -> list[dict]:
+    """What a machine offers, slot by slot: [{"slot", "sku", "name", "name_en", "category", "price_yen",
+    "tax_rate", "quantity", "available"}]. Empty slots are listed with `sku` None. Raises NotFound."""
+    machine = machine_get(code=machine_code)
+    slots = Slot.objects.filter(machine=machine).select_related("product").order_by("code")
+    return [
+        {
+            "slot": slot.code,
+            "sku": slot.product.sku if slot.product else None,
+            "name": slot.product.name_ja if slot.product else "",
+            "name_en": slot.product.name_en if slot.product else "",
+            "category": slot.product.category if slot.product else "",
+            "image": slot.product.image.url if slot.product and slot.product.image else "",
+            "price_yen": slot.product.price_yen if slot.product else None,
+            "tax_rate": slot.product.tax_rate if slot.product else None,
+            "quantity": slot.quantity,
+            "available": bool(slot.product and slot.product.active and slot.quantity > 0),
+        }
+        for slot in slots
+    ]
+
+
+def product_search(*, query: str = "", active_only: bool = True) -> QuerySet[Product]:
+    """Products whose SKU, Japanese or English name or description contains `query`, with back-room stock and the
+    total in slots annotated as `storage_quantity` and `slot_quantity`."""
+    products = Product.objects.all()
+    if active_only:
+        products = products.filter(active=True)
+    query = (query or "").strip()
+    if query:
+        products = products.filter(
+            Q(sku__icontains=query)
+            | Q(name_ja__icontains=query)
+            | Q(name_en__icontains=query)
+            | Q(description__icontains=query)
+        )
+    return products.annotate(slot_quantity=Sum("slots__quantity")).select_related("storage").order_by("sku")
+
+
+def sale_receipt(sale: Sale) -> dict:
+    """The receipt a customer sees (also the stored answer replayed for a repeated Idempotency-Key)."""
+    lines = list(sale.lines.select_related("slot", "product"))
+    payment = getattr(sale, "payment", None)
+    return {
+        "sale_id": sale.pk,
+        "machine": sale.machine.code,
+        "created_at": sale.created_at.isoformat(),
+        "status": sale.status,
+        "lines": [
+            {
+                "slot": line.slot.code,
+                "sku": line.product.sku,
+                "name": line.product.name_ja,
+                "quantity": line.quantity,
+                "unit_price_yen": line.unit_price_yen,
+                "tax_rate": line.tax_rate,
+                "discount_yen": line.discount_yen,
+                "total_yen": line.total_yen,
+                "dispensed_quantity": line.dispensed_quantity,
+            }
+            for line in lines
+        ],
+        "subtotal_yen": sale.subtotal_yen,
+        "discount_yen": sale.discount_yen,
+        "coupon": sale.coupon.code if sale.coupon else None,
+        "total_yen": sale.total_yen,
+        "tax": [
+            {"rate": rate, "total_yen": total, "tax_yen": tax}
+            for rate, total, tax in ((8, sale.total_8_yen, sale.tax_8_yen), (10, sale.total_10_yen, sale.tax_10_yen))
+            if total
+        ],
+        "payment": {"method": payment.method, "status": payment.status, "amount_yen": payment.amount_yen}
+        if payment
+        else None,
+        "refunded_yen": sale.refunded_yen,
+        "message": sale.note,
+    }
+
+
+@dataclass(frozen=True)
+class StockMismatch:
+    place: str
+    recorded: int
+    from_movements: int
+
+
+def stock_integrity_problems() -> list[StockMismatch]:
+    """Every slot and back-room quantity that differs from the sum of its movements (empty list: all is well)."""
+    problems = []
+    slot_sums = dict(
+        StockMovement.objects.filter(location=StockMovement.Location.SLOT)
+        .values("slot_id")
+        .annotate(total=Sum("quantity_delta"))
+        .values_list("slot_id", "total")
+    )
+    for slot in Slot.objects.select_related("machine"):
+        expected = slot_sums.pop(slot.pk, 0)
+        if slot.quantity != expected:
+            problems.append(StockMismatch(place=str(slot), recorded=slot.quantity, from_movements=expected))
+    storage_sums = dict(
+        StockMovement.objects.filter(location=StockMovement.Location.STORAGE)
+        .values("product_id")
+        .annotate(total=Sum("quantity_delta"))
+        .values_list("product_id", "total")
+    )
+    for storage in StorageStock.objects.select_related("product"):
+        expected = storage_sums.pop(storage.product_id, 0)
+        if storage.quantity != expected:
+            problems.append(
+                StockMismatch(
+                    place=f"storage/{storage.product.sku}", recorded=storage.quantity, from_movements=expected
+                )
+            )
+    for product_id, total in storage_sums.items():
+        if total:
+            problems.append(StockMismatch(place=f"storage/product#{product_id}", recorded=0, from_movements=total))
+    return problems
+
+
+def product_request_summary(*, status: str | None = ProductRequest.Status.OPEN) -> list[dict]:
+    """Requested product names, most wanted first: [{"name", "requesters", "times_requested", "product_sku"}].
+    `requesters` counts distinct known customers (anonymous requests count one each)."""
+    requests = ProductRequest.objects.all()
+    if status:
+        requests = requests.filter(status=status)
+    rows = (
+        requests.values("normalized_name")
+        .annotate(
+            known=Count("customer_key", distinct=True, filter=~Q(customer_key="")),
+            anonymous=Count("id", filter=Q(customer_key="")),
+            times=Sum("times_requested"),
+        )
+        .order_by("normalized_name")
+    )
+    names = {}
+    for request in requests.select_related("product").order_by("created_at"):
+        names.setdefault(request.normalized_name, request)
+    summary = [
+        {
+            "name": names[row["normalized_name"]].name,
+            "requesters": row["known"] + row["anonymous"],
+            "times_requested": row["times"],
+            "product_sku": names[row["normalized_name"]].product.sku if names[row["normalized_name"]].product else None,
+        }
+        for row in rows
+    ]
+    return sorted(summary, key=lambda item: (-item["requesters"], -item["times_requested"], item["name"]))

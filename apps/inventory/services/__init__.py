@@ -1,0 +1,45 @@
+"""Every write of the shop. Import from here: `from apps.inventory.services import purchase_create`."""
+
+from apps.inventory.services.catalogue import (
+    coupon_deactivate,
+    coupon_issue,
+    price_change,
+    product_create,
+    product_request_record,
+    product_request_set_status,
+    product_update,
+)
+from apps.inventory.services.machines import (
+    device_token_issue,
+    machine_configure,
+    machine_heartbeat_record,
+    restock_plan,
+    restock_task_cancel,
+    restock_task_complete,
+    slot_configure,
+)
+from apps.inventory.services.sales import PurchaseOutcome, purchase_create, sale_refund
+from apps.inventory.services.stock import stock_adjust, stock_receive, stock_transfer_to_slot
+
+__all__ = [
+    "PurchaseOutcome",
+    "coupon_deactivate",
+    "coupon_issue",
+    "device_token_issue",
+    "machine_configure",
+    "machine_heartbeat_record",
+    "price_change",
+    "product_create",
+    "product_request_record",
+    "product_request_set_status",
+    "product_update",
+    "purchase_create",
+    "restock_plan",
+    "restock_task_cancel",
+    "restock_task_complete",
+    "sale_refund",
+    "slot_configure",
+    "stock_adjust",
+    "stock_receive",
+    "stock_transfer_to_slot",
+]

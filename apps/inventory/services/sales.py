@@ -1,0 +1,430 @@
+"""Selling: purchase (lock, check, discount, charge, record, dispense) and refunds."""
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.core.errors import Conflict, PaymentDeclined, ValidationError
+from apps.core.money import TaxRate, split_tax_inclusive
+from apps.core.services import audit_record
+from apps.inventory.integrations.dispenser import dispenser
+from apps.inventory.integrations.payments import payment_gateway
+from apps.inventory.models import (
+    Coupon,
+    CouponRedemption,
+    Machine,
+    Payment,
+    PurchaseRequest,
+    Sale,
+    SaleLine,
+    Slot,
+    StockMovement,
+)
+from apps.inventory.selectors import sale_receipt
+from apps.inventory.services.stock import locked_slot, locked_storage, movement_record, require_perm
+
+MAX_QUANTITY_PER_LINE = 20
+
+
+@dataclass(frozen=True)
+class PurchaseOutcome:
+    sale: Sale
+    receipt: dict
+    replayed: bool  # True when this is the stored answer to an earlier request with the same key
+
+
+def _normalized_items(items: Iterable[Mapping]) -> dict[str, int]:
+    """{"A1": 2, ...} from [{"slot": "A1", "quantity": 1}, ...]; the same slot twice is summed."""
+    wanted: dict[str, int] = {}
+    for item in items or []:
+        code = str(item.get("slot") or "").strip().upper()
+        quantity = item.get("quantity", 1)
+        if not code:
+            raise ValidationError(_("スロットを指定してください。"), details={"field": "items"})
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise ValidationError(_("数量は1以上の整数にしてください。"), details={"field": "items", "slot": code})
+        wanted[code] = wanted.get(code, 0) + quantity
+    if not wanted:
+        raise ValidationError(_("商品を1つ以上選んでください。"), details={"field": "items"})
+    for code, quantity in wanted.items():
+        if quantity > MAX_QUANTITY_PER_LINE:
+            raise ValidationError(
+                _("1回に購入できるのは1商品{limit}個までです。").format(limit=MAX_QUANTITY_PER_LINE),
+                details={"field": "items", "slot": code},
+            )
+    return wanted
+
+
+def _coupon_for(code: str, *, customer_key: str) -> Coupon:
+    """The coupon, locked so concurrent purchases cannot both take its last use; refused with the reason otherwise."""
+    coupon = Coupon.objects.select_for_update().filter(code__iexact=code.strip()).first()
+    if coupon is None or not coupon.active:
+        raise ValidationError(_("クーポン「{code}」は使えません。").format(code=code), details={"field": "coupon"})
+    if coupon.valid_until and coupon.valid_until < timezone.now():
+        raise ValidationError(
+            _("クーポン「{code}」は有効期限が切れています。").format(code=coupon.code),
+            details={"field": "coupon", "reason": "expired"},
+        )
+    if coupon.max_uses is not None and coupon.redemptions.count() >= coupon.max_uses:
+        raise ValidationError(
+            _("クーポン「{code}」は利用上限に達しました。").format(code=coupon.code),
+            details={"field": "coupon", "reason": "used_up"},
+        )
+    if coupon.max_uses_per_customer is not None:
+        if not customer_key:
+            raise ValidationError(
+                _("クーポン「{code}」はLINEなどでお客様が分かる購入でのみ使えます。").format(code=coupon.code),
+                details={"field": "coupon", "reason": "customer_required"},
+            )
+        if coupon.redemptions.filter(customer_key=customer_key).count() >= coupon.max_uses_per_customer:
+            raise ValidationError(
+                _("クーポン「{code}」はすでにご利用済みです。").format(code=coupon.code),
+                details={"field": "coupon", "reason": "used_by_customer"},
+            )
+    return coupon
+
+
+def _coupon_discount(coupon: Coupon | None, subtotal_yen: int) -> int:
+    if coupon is None:
+        return 0
+    if coupon.kind == Coupon.Kind.PERCENT:
+        return subtotal_yen * coupon.value // 100
+    return min(coupon.value, subtotal_yen)
+
+
+def _allocate(discount_yen: int, gross: list[int]) -> list[int]:
+    """Split a discount over lines in proportion to their amounts, whole yen, never more than a line's amount."""
+    subtotal = sum(gross)
+    shares = [discount_yen * amount // subtotal for amount in gross] if subtotal else [0] * len(gross)
+    leftover = discount_yen - sum(shares)
+    for index in sorted(range(len(gross)), key=lambda i: gross[i] - shares[i], reverse=True):
+        if leftover == 0:
+            break
+        step = min(leftover, gross[index] - shares[index])
+        shares[index] += step
+        leftover -= step
+    return shares
+
+
+def _request_hash(**request) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def _replay(*, machine: Machine, idempotency_key: str, request_hash: str) -> PurchaseOutcome | None:
+    record = (
+        PurchaseRequest.objects.select_related("sale").filter(machine=machine, idempotency_key=idempotency_key).first()
+    )
+    if record is None:
+        return None
+    if record.request_hash != request_hash:
+        raise Conflict(
+            _("この Idempotency-Key は別の内容の購入にすでに使われています。新しいキーで送ってください。"),
+            code="idempotency_key_reused",
+        )
+    return PurchaseOutcome(sale=record.sale, receipt=record.response_body or sale_receipt(record.sale), replayed=True)
+
+
+def purchase_create(
+    *,
+    machine: Machine,
+    items: Iterable[Mapping],
+    coupon_code: str | None,
+    payment_method: str,
+    idempotency_key: str,
+    channel: str,
+    customer_key: str = "",
+    actor=None,
+) -> PurchaseOutcome:
+    """Sell what is in `items` ([{"slot": "A1", "quantity": 1}, ...]) at `machine` and tell the machine to drop it.
+
+    One transaction locks the slots (in id order, so concurrent buyers never deadlock), checks stock, applies the
+    coupon, writes the sale, its lines, stock movements and coupon use, and charges the gateway last while still
+    holding the slot locks, so a sold-out slot or a declined card leaves nothing written. The lock is held for the
+    gateway's latency only; nothing else happens inside it. After commit the dispenser drops the items; a jam
+    refunds what did not come out and puts it back into the slot's count (`Sale.note` says why).
+
+    `idempotency_key` is unique per machine: the same key with the same request returns the first receipt and charges
+    nothing; with a different request it raises Conflict. Raises Conflict(code="sold_out"), PaymentDeclined,
+    ValidationError (bad slot, quantity, coupon, method). `customer_key` is opaque ("line:<id>", a chats id, "").
+    """
+    idempotency_key = (idempotency_key or "").strip()
+    if not idempotency_key or len(idempotency_key) > 100:
+        raise ValidationError(
+            _("Idempotency-Key ヘッダー（100文字以内）が必要です。"), details={"field": "Idempotency-Key"}
+        )
+    if payment_method not in Payment.Method.values:
+        raise ValidationError(_("この支払い方法は使えません。"), details={"field": "payment_method"})
+    if channel not in Sale.Channel.values:
+        raise ValidationError(_("販売チャネルが正しくありません。"), details={"field": "channel"})
+    wanted = _normalized_items(items)
+    coupon_code = (coupon_code or "").strip()
+    request_hash = _request_hash(
+        items=wanted, coupon=coupon_code.upper(), method=payment_method, channel=channel, customer=customer_key
+    )
+    replay = _replay(machine=machine, idempotency_key=idempotency_key, request_hash=request_hash)
+    if replay:
+        return replay
+    if machine.status != Machine.Status.ACTIVE:
+        raise Conflict(_("この自販機は現在ご利用いただけません。"), code="machine_unavailable")
+    try:
+        sale = _purchase_record_and_charge(
+            machine=machine,
+            wanted=wanted,
+            coupon_code=coupon_code,
+            payment_method=payment_method,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            channel=channel,
+            customer_key=customer_key,
+            actor=actor,
+        )
+    except IntegrityError:
+        # A concurrent request with the same key committed first (its insert of the key held ours back).
+        replay = _replay(machine=machine, idempotency_key=idempotency_key, request_hash=request_hash)
+        if replay is None:
+            raise
+        return replay
+    _purchase_dispense(sale=sale)
+    receipt = sale_receipt(Sale.objects.get(pk=sale.pk))
+    PurchaseRequest.objects.filter(sale=sale).update(response_body=receipt)
+    return PurchaseOutcome(sale=sale, receipt=receipt, replayed=False)
+
+
+@transaction.atomic
+def _purchase_record_and_charge(
+    *,
+    machine: Machine,
+    wanted: dict[str, int],
+    coupon_code: str,
+    payment_method: str,
+    idempotency_key: str,
+    request_hash: str,
+    channel: str,
+    customer_key: str,
+    actor,
+) -> Sale:
+    # First: a second request with this key waits here until ours commits, then fails on the unique key.
+    request = PurchaseRequest.objects.create(
+        machine=machine, idempotency_key=idempotency_key, request_hash=request_hash
+    )
+    slots = list(
+        Slot.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .filter(machine=machine, code__in=wanted)
+        .order_by("id")
+    )
+    unknown = sorted(set(wanted) - {slot.code for slot in slots})
+    if unknown:
+        raise ValidationError(
+            _("スロット {slots} はこの自販機にありません。").format(slots=", ".join(unknown)),
+            details={"field": "items", "slots": unknown},
+        )
+    for slot in slots:
+        if slot.product is None or not slot.product.active or slot.quantity < wanted[slot.code]:
+            available = slot.quantity if slot.product and slot.product.active else 0
+            raise Conflict(
+                _("スロット {slot} は売り切れです（残り{available}個）。").format(slot=slot.code, available=available),
+                code="sold_out",
+                details={"slot": slot.code, "available": available},
+            )
+
+    gross = [slot.product.price_yen * wanted[slot.code] for slot in slots]
+    subtotal = sum(gross)
+    coupon = _coupon_for(coupon_code, customer_key=customer_key) if coupon_code else None
+    discount = _coupon_discount(coupon, subtotal)
+    line_discounts = _allocate(discount, gross)
+    line_totals = [amount - cut for amount, cut in zip(gross, line_discounts, strict=True)]
+    total_by_rate = {rate: 0 for rate in TaxRate.values}
+    for slot, line_total in zip(slots, line_totals, strict=True):
+        total_by_rate[slot.product.tax_rate] += line_total
+
+    sale = Sale.objects.create(
+        machine=machine,
+        channel=channel,
+        customer_key=customer_key,
+        coupon=coupon,
+        subtotal_yen=subtotal,
+        discount_yen=discount,
+        total_yen=subtotal - discount,
+        total_8_yen=total_by_rate[TaxRate.REDUCED],
+        tax_8_yen=split_tax_inclusive(total_by_rate[TaxRate.REDUCED], TaxRate.REDUCED)[1],
+        total_10_yen=total_by_rate[TaxRate.STANDARD],
+        tax_10_yen=split_tax_inclusive(total_by_rate[TaxRate.STANDARD], TaxRate.STANDARD)[1],
+        cost_yen=sum(slot.product.unit_cost_yen * wanted[slot.code] for slot in slots),
+    )
+    actor_label = "" if actor is not None else f"machine:{machine.code}"
+    for slot, cut, line_total in zip(slots, line_discounts, line_totals, strict=True):
+        quantity = wanted[slot.code]
+        SaleLine.objects.create(
+            sale=sale,
+            slot=slot,
+            product=slot.product,
+            quantity=quantity,
+            unit_price_yen=slot.product.price_yen,
+            tax_rate=slot.product.tax_rate,
+            discount_yen=cut,
+            total_yen=line_total,
+            unit_cost_yen=slot.product.unit_cost_yen,
+        )
+        slot.quantity -= quantity
+        slot.save(update_fields=["quantity"])
+        movement_record(
+            product=slot.product,
+            slot=slot,
+            kind=StockMovement.Kind.SALE,
+            quantity_delta=-quantity,
+            actor=actor,
+            actor_label=actor_label,
+            sale=sale,
+        )
+    if coupon is not None:
+        CouponRedemption.objects.create(coupon=coupon, sale=sale, customer_key=customer_key, discount_yen=discount)
+    request.sale = sale
+    request.save(update_fields=["sale"])
+
+    gateway_key = f"{machine.code}:{idempotency_key}"
+    reference = ""
+    if sale.total_yen:
+        charge = payment_gateway().charge(
+            amount_yen=sale.total_yen,
+            method=payment_method,
+            idempotency_key=gateway_key,
+            description=f"VendBot {machine}",
+        )
+        if not charge.captured:
+            raise PaymentDeclined(
+                _("お支払いが承認されませんでした（{reason}）。別の支払い方法をお試しください。").format(
+                    reason=charge.decline_reason
+                ),
+                details={"reason": charge.decline_reason},
+            )
+        reference = charge.reference
+    Payment.objects.create(
+        sale=sale,
+        method=payment_method,
+        amount_yen=sale.total_yen,
+        status=Payment.Status.CAPTURED,
+        idempotency_key=gateway_key,
+        gateway_reference=reference,
+    )
+    return sale
+
+
+def _refund_through_gateway(*, payment: Payment, amount_yen: int, purpose: str) -> None:
+    if amount_yen and payment.gateway_reference:
+        payment_gateway().refund(
+            charge_reference=payment.gateway_reference,
+            amount_yen=amount_yen,
+            idempotency_key=f"{payment.idempotency_key}:{purpose}",
+        )
+    payment.refunded_yen += amount_yen
+    if payment.refunded_yen == payment.amount_yen:
+        payment.status = Payment.Status.REFUNDED
+    payment.save(update_fields=["refunded_yen", "status"])
+
+
+def _purchase_dispense(*, sale: Sale) -> None:
+    """Drop each line's items; refund and put back into the slot's count whatever did not come out."""
+    shortfall = {}
+    for line in sale.lines.select_related("slot"):
+        dropped = dispenser().dispense(machine_code=sale.machine.code, slot_code=line.slot.code, quantity=line.quantity)
+        shortfall[line.pk] = (dropped, line.quantity - dropped)
+    SaleLine.objects.bulk_update(
+        [SaleLine(pk=pk, dispensed_quantity=dropped) for pk, (dropped, _missing) in shortfall.items()],
+        ["dispensed_quantity"],
+    )
+    if any(missing for _dropped, missing in shortfall.values()):
+        _sale_refund_undispensed(sale=sale)
+
+
+@transaction.atomic
+def _sale_refund_undispensed(*, sale: Sale) -> Sale:
+    sale = Sale.objects.select_for_update().get(pk=sale.pk)
+    payment = Payment.objects.select_for_update().get(sale=sale)
+    refund_yen = 0
+    missing_items = 0
+    for line in sale.lines.select_related("product", "slot"):
+        missing = line.quantity - line.dispensed_quantity
+        if not missing:
+            continue
+        line_refund = line.total_yen * missing // line.quantity
+        refund_yen += line_refund
+        missing_items += missing
+        line.refunded_quantity = missing
+        line.save(update_fields=["refunded_quantity"])
+        slot = locked_slot(line.slot)
+        slot.quantity += missing
+        slot.save(update_fields=["quantity"])
+        movement_record(
+            product=line.product,
+            slot=slot,
+            kind=StockMovement.Kind.REFUND_RETURN,
+            quantity_delta=missing,
+            actor_label=f"machine:{sale.machine.code}",
+            reason=_("払い出しエラー（ジャム）"),
+            sale=sale,
+        )
+    _refund_through_gateway(payment=payment, amount_yen=refund_yen, purpose="jam")
+    sale.refunded_yen = refund_yen
+    sale.status = Sale.Status.REFUNDED if refund_yen == sale.total_yen else Sale.Status.PARTIALLY_REFUNDED
+    sale.note = _("申し訳ありません。商品が詰まり{count}点をお出しできませんでした。{amount}円を返金しました。").format(
+        count=missing_items, amount=f"{refund_yen:,}"
+    )
+    sale.save(update_fields=["refunded_yen", "status", "note"])
+    return sale
+
+
+@transaction.atomic
+def sale_refund(*, sale: Sale, reason: str, return_to_storage: bool = False, actor=None, actor_label: str = "") -> Sale:
+    """Refund what is left of a sale in full. With `return_to_storage`, the returned goods go back to the back room.
+
+    Needs `inventory.refund_sale` for people; a reason is required. Accounting will post the refund in this
+    transaction.
+    """
+    require_perm(actor, "inventory.refund_sale", _("返金の権限がありません。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("返金には理由が必要です。"), details={"field": "reason"})
+    sale = Sale.objects.select_for_update().get(pk=sale.pk)
+    if sale.status == Sale.Status.REFUNDED:
+        raise Conflict(_("この販売はすでに返金済みです。"), code="already_refunded")
+    payment = Payment.objects.select_for_update().get(sale=sale)
+    amount = sale.total_yen - sale.refunded_yen
+    for line in sale.lines.select_related("product"):
+        returned = line.quantity - line.refunded_quantity
+        if return_to_storage and returned:
+            storage = locked_storage(line.product)
+            storage.quantity += returned
+            storage.save(update_fields=["quantity"])
+            movement_record(
+                product=line.product,
+                kind=StockMovement.Kind.REFUND_RETURN,
+                quantity_delta=returned,
+                actor=actor,
+                actor_label=actor_label,
+                reason=reason,
+                sale=sale,
+            )
+        line.refunded_quantity = line.quantity
+        line.save(update_fields=["refunded_quantity"])
+    _refund_through_gateway(payment=payment, amount_yen=amount, purpose="refund")
+    from_state = sale.status
+    sale.refunded_yen = sale.total_yen
+    sale.status = Sale.Status.REFUNDED
+    sale.save(update_fields=["refunded_yen", "status"])
+    audit_record(
+        target=sale,
+        action="sale.refund",
+        actor=actor,
+        actor_label=actor_label,
+        from_state=from_state,
+        to_state=sale.status,
+        reason=reason,
+        data={"amount_yen": amount, "return_to_storage": return_to_storage},
+    )
+    return sale
