@@ -1,0 +1,142 @@
+"""Accounting API for Managers: reports (JSON, or CSV with `?format=csv`), period close and reversing entries."""
+
+import datetime
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounting import selectors
+from apps.accounting.models import JournalEntry
+from apps.accounting.renderers import ReportCSVRenderer
+from apps.accounting.services import journal_entry_reverse, period_close
+
+
+def has_permission(codename: str) -> type[BasePermission]:
+    class HasPermission(BasePermission):
+        message = "この操作を行う権限がありません。"
+
+        def has_permission(self, request, view):
+            return request.user.has_perm(codename)
+
+    return HasPermission
+
+
+CanViewReports = has_permission("core.view_reports")
+
+
+def _month_start() -> datetime.date:
+    return timezone.localdate().replace(day=1)
+
+
+class AsOfInput(serializers.Serializer):
+    as_of = serializers.DateField(default=timezone.localdate)
+
+
+class RangeInput(serializers.Serializer):
+    date_from = serializers.DateField(default=_month_start)
+    date_to = serializers.DateField(default=timezone.localdate)
+
+
+class ReportApi(APIView):
+    """GET only; the query string is validated by `InputSerializer` and passed to the report's `selector`."""
+
+    permission_classes = [IsAuthenticated, CanViewReports]
+    renderer_classes = [JSONRenderer, ReportCSVRenderer]
+    InputSerializer: type[serializers.Serializer] = RangeInput
+    selector: staticmethod
+    filename: str
+
+    def get(self, request, **kwargs):
+        serializer = self.InputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        report = self.selector(**kwargs, **serializer.validated_data)
+        response = Response(report.as_dict())
+        if request.accepted_renderer.format == "csv":
+            suffix = "_".join(str(value) for value in report.parameters.values())
+            response["Content-Disposition"] = f'attachment; filename="{self.filename}_{suffix}.csv"'
+        return response
+
+
+class TrialBalanceApi(ReportApi):
+    InputSerializer = AsOfInput
+    filename = "trial_balance"
+    selector = staticmethod(selectors.trial_balance)
+
+
+class IncomeStatementApi(ReportApi):
+    filename = "income_statement"
+    selector = staticmethod(selectors.income_statement)
+
+
+class BalanceSheetApi(ReportApi):
+    InputSerializer = AsOfInput
+    filename = "balance_sheet"
+    selector = staticmethod(selectors.balance_sheet)
+
+
+class GeneralLedgerApi(ReportApi):
+    filename = "general_ledger"
+    selector = staticmethod(selectors.general_ledger)
+
+
+class ProductProfitabilityApi(ReportApi):
+    filename = "product_profitability"
+    selector = staticmethod(selectors.product_profitability)
+
+
+class InventoryTurnoverApi(ReportApi):
+    filename = "inventory_turnover"
+    selector = staticmethod(selectors.inventory_turnover)
+
+
+class SalesDailyApi(ReportApi):
+    filename = "sales_daily"
+    selector = staticmethod(selectors.sales_daily)
+
+
+class SalesMonthlyApi(ReportApi):
+    filename = "sales_monthly"
+    selector = staticmethod(selectors.sales_monthly)
+
+
+class PeriodCloseApi(APIView):
+    permission_classes = [IsAuthenticated, has_permission("accounting.close_period")]
+
+    class InputSerializer(serializers.Serializer):
+        through_date = serializers.DateField()
+
+    class OutputSerializer(serializers.Serializer):
+        closed_through = serializers.DateField()
+        last_entry_number = serializers.IntegerField()
+
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ledger = period_close(actor=request.user, **serializer.validated_data)
+        return Response(self.OutputSerializer(ledger).data)
+
+
+class JournalEntryReverseApi(APIView):
+    permission_classes = [IsAuthenticated, has_permission("accounting.add_journalentry")]
+
+    class InputSerializer(serializers.Serializer):
+        date = serializers.DateField(default=timezone.localdate)
+        reason = serializers.CharField(max_length=500)
+
+    class OutputSerializer(serializers.Serializer):
+        number = serializers.IntegerField()
+        date = serializers.DateField()
+        memo = serializers.CharField()
+        reversal_of = serializers.IntegerField(source="reversal_of.number")
+
+    def post(self, request, number: int):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = get_object_or_404(JournalEntry, number=number)
+        reversal = journal_entry_reverse(entry=entry, actor=request.user, **serializer.validated_data)
+        return Response(self.OutputSerializer(reversal).data, status=201)

@@ -1,0 +1,105 @@
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from apps.accounting.models import JournalEntry, Ledger
+from tests.accounting.conftest import april
+
+pytestmark = pytest.mark.django_db
+
+APRIL_RANGE = {"date_from": "2026-04-01", "date_to": "2026-04-30"}
+
+
+def _client(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "params"),
+    [
+        ("accounting-trial-balance", {}, {"as_of": "2026-04-30"}),
+        ("accounting-income-statement", {}, APRIL_RANGE),
+        ("accounting-balance-sheet", {}, {"as_of": "2026-04-30"}),
+        ("accounting-general-ledger", {"account_code": "1101"}, APRIL_RANGE),
+        ("accounting-product-profitability", {}, APRIL_RANGE),
+        ("accounting-inventory-turnover", {}, APRIL_RANGE),
+        ("accounting-sales-daily", {}, APRIL_RANGE),
+        ("accounting-sales-monthly", {}, APRIL_RANGE),
+    ],
+)
+def test_every_report_is_for_managers_only(april_books, manager_user, staff_user, name, kwargs, params):
+    url = reverse(name, kwargs=kwargs)
+    assert _client(staff_user).get(url, params).status_code == 403
+    assert APIClient().get(url, params).status_code in (401, 403)
+    response = _client(manager_user).get(url, params)
+    assert response.status_code == 200
+    assert response.json()["rows"]
+
+
+def test_income_statement_json(april_books, manager_user):
+    response = _client(manager_user).get(reverse("accounting-income-statement"), APRIL_RANGE)
+    assert response.json()["totals"]["net_income"] == -1450
+
+
+def test_trial_balance_csv_download(april_books, manager_user):
+    response = _client(manager_user).get(reverse("accounting-trial-balance"), {"as_of": "2026-04-30", "format": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["科目コード", "勘定科目"]
+    cash = next(row for row in rows if row[0] == "1001")
+    assert cash[1:] == ["現金", "1586", "0", "1586", "0"]
+    assert rows[-1] == ["合計", "", "1011756", "1011756", "1003236", "1003236"]
+
+
+def test_bad_date_is_a_400_with_a_message(manager_user):
+    response = _client(manager_user).get(reverse("accounting-income-statement"), {"date_from": "april"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+
+
+def test_backwards_range_is_a_400(manager_user):
+    response = _client(manager_user).get(
+        reverse("accounting-sales-daily"), {"date_from": "2026-04-30", "date_to": "2026-04-01"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"]
+
+
+def test_period_close_then_posting_into_it_is_refused(april_books, manager_user, staff_user):
+    url = reverse("accounting-period-close")
+    assert _client(staff_user).post(url, {"through_date": "2026-04-30"}, format="json").status_code == 403
+    response = _client(manager_user).post(url, {"through_date": "2026-04-30"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["closed_through"] == "2026-04-30"
+    assert Ledger.objects.get().closed_through == april(30)
+    again = _client(manager_user).post(url, {"through_date": "2026-04-15"}, format="json")
+    assert again.status_code == 409
+    entry = JournalEntry.objects.get(number=3)
+    refused = _client(manager_user).post(
+        reverse("accounting-entry-reverse", kwargs={"number": entry.number}),
+        {"date": "2026-04-20", "reason": "誤り"},
+        format="json",
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "period_closed"
+
+
+def test_reverse_an_entry(april_books, manager_user):
+    url = reverse("accounting-entry-reverse", kwargs={"number": 3})
+    response = _client(manager_user).post(url, {"date": "2026-05-01", "reason": "二重計上"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["reversal_of"] == 3
+    assert _client(manager_user).post(url, {"date": "2026-05-01", "reason": "再度"}, format="json").status_code == 409
+    assert (
+        _client(manager_user)
+        .post(reverse("accounting-entry-reverse", kwargs={"number": 999}), {"reason": "x"}, format="json")
+        .status_code
+        == 404
+    )
