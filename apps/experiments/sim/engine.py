@@ -124,6 +124,8 @@ class ScenarioStack:
 def receive_deliveries(state: ShopState, world: World, day: int) -> None:
     """Morning: what suppliers bring today goes to the back room; what does not fit there is thrown away."""
     ring = day % state.transit_fee.shape[1]
+    if not state.transit_due[:, ring].any():  # every order is due somewhere, so nothing comes today
+        return
     trading = state.trading
     arriving = state.transit_units[:, ring] * trading[:, None]
     room = np.maximum(world.back_room_capacity_units - state.back_units.sum(axis=1), 0)
@@ -164,7 +166,7 @@ def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, d
 
     # Empty the slots of a product in slot order.
     earlier = ((np.cumsum(slot_stock, axis=1) - slot_stock) * holds).sum(axis=2)
-    wanted = np.take_along_axis(sold, np.maximum(state.slot_product, 0), axis=1)
+    wanted = sold[np.arange(len(sold))[:, None], state.slot_product]  # an empty slot (-1) holds no units anyway
     state.slot_units -= np.clip(wanted - earlier, 0, state.slot_units)
 
     on_hand = shelf + state.back_units
@@ -189,3 +191,26 @@ def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, d
     state.revenue_by_product[:, day] = revenue
     # About half of the customers who find nothing they want say what they were looking for.
     state.requests_by_product[:, day] = (demand - sold) // 2
+
+
+def book_order(
+    state: ShopState, world: World, *, rows, day: int, supplier, product, quantity, unit_price, ship_permille
+) -> None:
+    """Pay for an already validated order and put what will really arrive on its way.
+
+    `rows`, `supplier`, `product`, ... are scalars for one shop or equal-length arrays for a batch of shops.
+    """
+    lead = world.supplier_terms["lead_days"][supplier]
+    fee_permille = world.supplier_terms["hidden_fee_permille"][supplier]
+    total = quantity * unit_price
+    delivered = quantity * ship_permille // 1000
+    fee = total * fee_permille // 1000 * (delivered > 0)  # no goods, no delivery surcharge
+    ring = (day + lead) % state.transit_fee.shape[1]
+    state.cash[rows] -= total
+    state.series["purchases"][rows, day] += total
+    state.transit_units[rows, ring, product] += delivered
+    state.transit_value[rows, ring, product] += delivered * unit_price
+    state.transit_ordered[rows, ring, product] += quantity
+    state.transit_fee[rows, ring, supplier] += fee
+    state.transit_due[rows, ring, supplier] += quantity
+    state.transit_received[rows, ring, supplier] += delivered

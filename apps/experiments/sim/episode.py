@@ -15,7 +15,15 @@ import numpy as np
 
 from apps.core.errors import Conflict, NotFound, PaymentDeclined, ValidationError
 
-from .engine import SERIES_NAMES, DayDraws, ScenarioStack, ShopState, receive_deliveries, sell_and_close
+from .engine import (
+    SERIES_NAMES,
+    DayDraws,
+    ScenarioStack,
+    ShopState,
+    book_order,
+    receive_deliveries,
+    sell_and_close,
+)
 from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, WEATHER_NAMES, World, draw_scenario
 
 WEEKDAY_NAMES = ("月", "火", "水", "木", "金", "土", "日")
@@ -79,6 +87,8 @@ class OrderConfirmation:
 
 
 def _whole_number(value, name: str) -> int:
+    if type(value) is int:  # the common case, checked first because agents call this thousands of times a run
+        return value
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise ValidationError(f"{name} must be a whole number, got {value!r}.", details={name: value})
     return int(value)
@@ -134,17 +144,22 @@ class ShopApi:
     def supplier_quotes(self) -> list[SupplierQuote]:
         episode = self._episode
         state, scenario, day = episode.state, episode.scenario, episode.day
+        available = scenario.supplier_available[day].tolist()
+        prices = scenario.supplier_price[day].tolist()
+        due, received, fees = state.supplier_due[0].tolist(), state.supplier_received[0].tolist(), state.supplier_fees[
+            0
+        ].tolist()
         return [
             SupplierQuote(
                 supplier=s,
                 name=supplier.name,
-                available=bool(scenario.supplier_available[day, s]),
+                available=available[s],
                 lead_days=supplier.lead_days,
                 min_order_units=supplier.min_order_units,
-                unit_prices_yen=scenario.supplier_price[day, s].tolist(),
-                units_due=int(state.supplier_due[0, s]),
-                units_received=int(state.supplier_received[0, s]),
-                extra_fees_yen=int(state.supplier_fees[0, s]),
+                unit_prices_yen=prices[s],
+                units_due=due[s],
+                units_received=received[s],
+                extra_fees_yen=fees[s],
             )
             for s, supplier in enumerate(episode.world.suppliers)
         ]
@@ -185,41 +200,32 @@ class ShopApi:
                 f"The order costs ¥{total:,} but the shop has ¥{int(state.cash[0]):,}.",
                 details={"total_yen": total, "cash_yen": int(state.cash[0])},
             )
-        delivered = quantity * int(scenario.ship_permille[day, supplier]) // 1000
-        fee = total * terms.hidden_fee_permille // 1000 if delivered else 0
-        ring = (day + terms.lead_days) % state.transit_fee.shape[1]
-        state.cash[0] -= total
-        state.series["purchases"][0, day] += total
-        state.transit_units[0, ring, product] += delivered
-        state.transit_value[0, ring, product] += delivered * unit_price
-        state.transit_ordered[0, ring, product] += quantity
-        state.transit_fee[0, ring, supplier] += fee
-        state.transit_due[0, ring, supplier] += quantity
-        state.transit_received[0, ring, supplier] += delivered
+        book_order(
+            state, world, rows=0, day=day, supplier=supplier, product=product, quantity=quantity,
+            unit_price=unit_price, ship_permille=int(scenario.ship_permille[day, supplier]),
+        )
         return OrderConfirmation(supplier, product, quantity, unit_price, total, day + terms.lead_days)
 
     def restock_slot(self, *, slot: int, quantity: int) -> None:
         """Move units of the slot's product from the back room into the slot."""
         episode = self._episode
-        state = episode.state
+        slot_units, back_units = episode.state.slot_units[0], episode.state.back_units[0]
         slot = self._slot(slot)
         quantity = _whole_number(quantity, "quantity")
-        product = int(state.slot_product[0, slot])
+        product = int(episode.state.slot_product[0, slot])
         if product < 0:
             raise Conflict(f"Slot {slot} has no product; assign one first.")
         if quantity < 1:
             raise ValidationError("quantity must be at least 1.", details={"quantity": quantity})
-        if quantity > state.back_units[0, product]:
-            raise Conflict(
-                f"The back room holds {int(state.back_units[0, product])} units of product {product}.",
-                details={"quantity": quantity},
-            )
-        free = episode.world.slot_capacity_units - int(state.slot_units[0, slot])
+        in_back = int(back_units[product])
+        if quantity > in_back:
+            raise Conflict(f"The back room holds {in_back} units of product {product}.", details={"quantity": quantity})
+        free = episode.world.slot_capacity_units - int(slot_units[slot])
         if quantity > free:
             raise Conflict(f"Slot {slot} has room for {free} more units.", details={"quantity": quantity})
         episode.open_for_business()
-        state.back_units[0, product] -= quantity
-        state.slot_units[0, slot] += quantity
+        back_units[product] = in_back - quantity
+        slot_units[slot] += quantity
 
     def assign_slot(self, *, slot: int, product: int) -> None:
         episode = self._episode

@@ -6,6 +6,7 @@ same episode bit for bit whether it runs alone or inside a batch, and whatever t
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -103,6 +104,14 @@ class World:
     @property
     def max_lead_days(self) -> int:
         return max(s.lead_days for s in self.suppliers)
+
+    @cached_property
+    def supplier_terms(self) -> dict[str, np.ndarray]:
+        """Per-supplier terms as arrays, for indexing by supplier in the daily loop."""
+        return {
+            name: np.array([getattr(s, name) for s in self.suppliers], dtype=np.int64)
+            for name in ("lead_days", "min_order_units", "hidden_fee_permille")
+        }
 
     def reference_prices(self) -> np.ndarray:
         return np.array([p.reference_price_yen for p in self.products], dtype=np.int64)
