@@ -58,7 +58,7 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [JournalLineInline]
     actions = ["reverse_entries"]
 
-    @admin.action(description=_("選択した仕訳を本日付で取り消す"), permissions=["add"])
+    @admin.action(description=_("選択した仕訳を本日付で取り消す"), permissions=["reverse"])
     def reverse_entries(self, request, queryset):
         for entry in queryset.order_by("number"):
             with service_errors_as_messages(request, self):
@@ -70,11 +70,9 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     _("仕訳 #%(n)s を取消仕訳 #%(r)s で取り消しました。") % {"n": entry.number, "r": reversal.number},
                 )
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not request.user.has_perm("accounting.add_journalentry"):
-            actions.pop("reverse_entries", None)
-        return actions
+    def has_reverse_permission(self, request):
+        # Posting a reversing entry is adding an entry; the rows themselves stay read-only.
+        return request.user.has_perm("accounting.add_journalentry")
 
     def get_urls(self):
         return [
