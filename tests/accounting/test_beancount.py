@@ -1,0 +1,64 @@
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from beancount import loader
+from beancount.core import data
+from django.core.management import call_command
+
+from apps.accounting.selectors import trial_balance
+from apps.accounting.services import LineSpec, journal_entry_post
+from tests.accounting.conftest import april
+
+pytestmark = pytest.mark.django_db
+
+BEAN_CHECK = Path(sys.executable).with_name("bean-check")
+
+
+def _export(tmp_path, *args) -> Path:
+    out = tmp_path / "books.beancount"
+    call_command("export_beancount", "--out", str(out), *args)
+    return out
+
+
+def _beancount_balances(path: Path) -> dict[str, int]:
+    entries, errors, _options = loader.load_file(str(path))
+    assert errors == []
+    balances: dict[str, int] = defaultdict(int)
+    for entry in entries:
+        if isinstance(entry, data.Transaction):
+            for posting in entry.postings:
+                assert posting.units.currency == "JPY"
+                balances[posting.account] += int(posting.units.number)
+    return balances
+
+
+def test_bean_check_accepts_the_export_and_balances_match_the_trial_balance(april_books, tmp_path):
+    # A memo with quotes and a line break must not break the file.
+    journal_entry_post(
+        date=april(9),
+        memo='手入力 "テスト"\n二行目 \\',
+        lines=[LineSpec(account="1001", debit=10), LineSpec(account="1002", credit=10)],
+    )
+    path = _export(tmp_path)
+    checked = subprocess.run([str(BEAN_CHECK), str(path)], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+    balances = _beancount_balances(path)
+    expected = {
+        row["beancount_name"]: row["debit_balance"] - row["credit_balance"]
+        for row in trial_balance(as_of=april(30)).rows
+    }
+    assert {name: balances.get(name, 0) for name in expected} == expected
+    assert sum(balances.values()) == 0
+    text = path.read_text(encoding="utf-8")
+    assert 'name: "現金"' in text
+    assert "reversal_of:" in text
+
+
+def test_export_through_a_date_leaves_later_entries_out(april_books, tmp_path):
+    balances = _beancount_balances(_export(tmp_path, "--through", "2026-04-02"))
+    assert balances["Assets:Inventory"] == 3000
+    assert balances.get("Income:Sales", 0) == 0
