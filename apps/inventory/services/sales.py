@@ -190,7 +190,8 @@ def purchase_create(
             raise
         return replay
     _purchase_dispense(sale=sale)
-    receipt = sale_receipt(Sale.objects.get(pk=sale.pk))
+    sale = Sale.objects.select_related("machine", "coupon", "payment").get(pk=sale.pk)
+    receipt = sale_receipt(sale)
     PurchaseRequest.objects.filter(sale=sale).update(response_body=receipt)
     return PurchaseOutcome(sale=sale, receipt=receipt, replayed=False)
 
