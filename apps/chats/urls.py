@@ -1,1 +1,7 @@
-urlpatterns = []
+from django.urls import path
+
+from apps.chats import apis
+
+urlpatterns = [
+    path("api/machines/<str:code>/chat/", apis.ChatMessageCreateApi.as_view(), name="machine-chat"),
+]

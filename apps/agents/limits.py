@@ -1,0 +1,12 @@
+"""The guardrail limits. Constants in code on purpose: nothing a customer or a model says can change them."""
+
+MAX_COUPON_PERCENT = 15
+MAX_UNITS_PER_ORDER = 5
+# A price must be at least cost × 11/10 (integer arithmetic: price × 10 >= cost × 11).
+MIN_PRICE_OVER_COST_NUMERATOR = 11
+MIN_PRICE_OVER_COST_DENOMINATOR = 10
+# This many refused calls in one conversation hand it to staff.
+ESCALATION_THRESHOLD = 3
+MAX_CHAT_MESSAGE_LENGTH = 2000
+# Tool calls per turn before the runtime stops the loop (a model stuck calling tools).
+MAX_TOOL_ROUNDS = 4

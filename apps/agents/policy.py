@@ -1,0 +1,167 @@
+"""The guardrail policy: checked in code in front of every tool call, whatever the model or the customer says.
+
+`policy_check` raises `PolicyRefusal(rule, reason)`; the caller records it as a `GuardrailViolation` and tells the
+agent the reason. The limits are constants (`apps.agents.limits`) and fields only a Manager can edit (the agent's
+tools and coupon budget): no argument and no message text reaches them.
+"""
+
+import jsonschema
+from django.utils.translation import gettext as _
+
+from apps.agents import selectors
+from apps.agents.limits import (
+    MAX_COUPON_PERCENT,
+    MAX_UNITS_PER_ORDER,
+    MIN_PRICE_OVER_COST_DENOMINATOR,
+    MIN_PRICE_OVER_COST_NUMERATOR,
+)
+from apps.agents.models import Agent
+from apps.agents.tools.registry import Tool, ToolContext
+from apps.core.logging import is_sensitive_key, redact_text
+from apps.inventory.models import Payment
+
+
+class PolicyRefusal(Exception):
+    def __init__(self, rule: str, reason: str):
+        super().__init__(reason)
+        self.rule = rule
+        self.reason = str(reason)
+
+
+# Argument names that point at a person. No tool takes one: the customer comes from the conversation, never from
+# the model, so naming anyone in an argument is an attempt to reach another customer's data.
+_PERSON_KEY_WORDS = ("customer", "user", "member", "email", "phone", "line_id", "address")
+# Argument names that point money somewhere: payment only ever goes through the machine's own gateway.
+_PAYEE_KEY_WORDS = ("account", "bank", "iban", "wallet", "payee", "pay_to", "recipient", "transfer")
+_PERSONAL_MARKERS = ("[REDACTED:email]", "[REDACTED:phone]", "[REDACTED:card]")
+
+
+def _walk(value, path=""):
+    """Every (key, value) pair inside nested arguments, keys of lists included as their parent's."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield key, inner
+            yield from _walk(inner, key)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _walk(inner, path)
+
+
+def _check_people_payees_and_secrets(arguments: dict) -> None:
+    for key, value in _walk(arguments):
+        lowered = str(key).lower()
+        if any(word in lowered for word in _PAYEE_KEY_WORDS):
+            raise PolicyRefusal(
+                "payment_gateway", _("お支払いはこの自販機の決済だけです。送金先や口座は指定できません。")
+            )
+        if any(word in lowered for word in _PERSON_KEY_WORDS):
+            raise PolicyRefusal(
+                "other_customer_data", _("他のお客様やアカウントの情報は扱えません（引数「%(key)s」）。") % {"key": key}
+            )
+        if is_sensitive_key(key):
+            raise PolicyRefusal("secrets", _("鍵・パスワード・トークンなどの秘密情報は扱えません。"))
+        if isinstance(value, str):
+            redacted = redact_text(value)
+            if redacted != value:
+                if any(marker in redacted for marker in _PERSONAL_MARKERS):
+                    raise PolicyRefusal(
+                        "other_customer_data", _("電話番号・メールアドレス・カード番号はツールに渡せません。")
+                    )
+                raise PolicyRefusal("secrets", _("鍵やトークンのような秘密情報はツールに渡せません。"))
+
+
+def _check_coupon(context: ToolContext, arguments: dict) -> None:
+    percent = arguments["percent"]
+    if percent > MAX_COUPON_PERCENT:
+        raise PolicyRefusal(
+            "coupon_max_percent",
+            _("クーポンの割引は最大%(max)d%%です（要求: %(asked)d%%）。")
+            % {"max": MAX_COUPON_PERCENT, "asked": percent},
+        )
+    if context.conversation_id is not None and selectors.conversation_has_coupon(
+        conversation_id=context.conversation_id
+    ):
+        raise PolicyRefusal("coupon_once_per_conversation", _("クーポンは1回の会話につき1枚までです。"))
+    # Lock the agent row so two conversations cannot both spend the last of the day's budget.
+    agent = Agent.objects.select_for_update().get(pk=context.agent.pk)
+    spent = selectors.coupon_budget_spent_today(agent=agent)
+    cost = selectors.coupon_worst_case_yen(percent=percent)
+    if spent + cost > agent.daily_coupon_budget_yen:
+        raise PolicyRefusal(
+            "coupon_budget",
+            _("本日のクーポン予算（%(budget)d円）を超えます（使用済み%(spent)d円、このクーポン最大%(cost)d円）。")
+            % {"budget": agent.daily_coupon_budget_yen, "spent": spent, "cost": cost},
+        )
+
+
+def _check_price(context: ToolContext, arguments: dict) -> None:
+    price = arguments["price_yen"]
+    if price <= 0:
+        raise PolicyRefusal("nothing_free", _("価格は1円以上でなければなりません。無料にはできません。"))
+    product = selectors.product_by_sku(sku=arguments["sku"])
+    if product is None:
+        return  # the handler answers "no such product"; nothing to guard
+    cost = product.unit_cost_yen
+    if price * MIN_PRICE_OVER_COST_DENOMINATOR < cost * MIN_PRICE_OVER_COST_NUMERATOR:
+        floor = -(-cost * MIN_PRICE_OVER_COST_NUMERATOR // MIN_PRICE_OVER_COST_DENOMINATOR)
+        raise PolicyRefusal(
+            "below_cost",
+            _("%(price)d円は原価（%(cost)d円）の1.1倍未満です。%(floor)d円以上にしてください。")
+            % {"price": price, "cost": cost, "floor": floor},
+        )
+
+
+def _check_order(context: ToolContext, arguments: dict) -> None:
+    units = sum(item["quantity"] for item in arguments["items"])
+    if units > MAX_UNITS_PER_ORDER:
+        raise PolicyRefusal(
+            "order_quantity",
+            _("1回のご注文は%(max)d個までです（要求: %(units)d個）。") % {"max": MAX_UNITS_PER_ORDER, "units": units},
+        )
+    if arguments["payment_method"] not in Payment.Method.values:
+        raise PolicyRefusal(
+            "payment_gateway",
+            _("お支払いはこの自販機の決済（%(methods)s）だけです。個人の口座や外部への送金は受け付けません。")
+            % {"methods": ", ".join(Payment.Method.values)},
+        )
+
+
+_TOOL_RULES = {
+    "issue_coupon": _check_coupon,
+    "set_price": _check_price,
+    "start_purchase": _check_order,
+}
+
+
+def policy_check(*, context: ToolContext, tool: Tool | None, name: str, arguments) -> None:
+    """Raise `PolicyRefusal` unless this agent may make this call with these arguments. Run inside the handler's
+    transaction, so a limit checked here still holds when the handler writes."""
+    agent = context.agent
+    if tool is None:
+        raise PolicyRefusal(
+            "unknown_tool",
+            _("「%(name)s」という操作はありません。管理操作はエージェントにはできません。") % {"name": name},
+        )
+    if agent.kind not in tool.allowed_kinds:
+        raise PolicyRefusal(
+            "tool_not_allowed",
+            _("%(kind)sエージェントは「%(name)s」を使えません。") % {"kind": agent.get_kind_display(), "name": name},
+        )
+    if name not in agent.enabled_tools:
+        raise PolicyRefusal(
+            "tool_not_enabled", _("「%(name)s」はこのエージェントで有効になっていません。") % {"name": name}
+        )
+    if not isinstance(arguments, dict):
+        raise PolicyRefusal("invalid_arguments", _("引数はオブジェクトで渡してください。"))
+    _check_people_payees_and_secrets(arguments)
+    try:
+        jsonschema.validate(arguments, tool.schema)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(part) for part in exc.absolute_path) or "arguments"
+        raise PolicyRefusal(
+            "invalid_arguments",
+            _("引数が正しくありません（%(where)s: %(problem)s）。") % {"where": where, "problem": exc.message},
+        ) from None
+    rule = _TOOL_RULES.get(name)
+    if rule:
+        rule(context, arguments)

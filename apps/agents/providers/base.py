@@ -1,0 +1,55 @@
+"""What a model provider is to the runtime: given the system prompt, the history and the tool schemas, it answers
+with text and/or tool calls. The runtime (`apps.agents.runtime`) runs the calls through the registry and the policy
+and asks again with the results, until the provider answers with text only.
+
+`OfflineProvider` implements this with rules and templates; an `AnthropicProvider` (Messages API with tool use)
+maps the same request onto `messages.create(system=..., messages=..., tools=...)`.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: Any  # whatever the model sent; the policy checks its shape
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Literal["user", "assistant", "tool"]
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()  # assistant messages that asked for tools
+    tool_call_id: str = ""  # tool messages: the call they answer
+    tool_name: str = ""
+    result: dict = field(default_factory=dict)  # tool messages: ToolResult.as_dict()
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    system: str
+    messages: list[ChatMessage]
+    tools: list[dict]  # Tool.spec(): name, description, input_schema
+    persona: Any = None  # agents.Persona, for providers that speak from templates
+    max_output_tokens: int = 1024
+
+
+@dataclass(frozen=True)
+class ProviderReply:
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class ProviderError(Exception):
+    """The provider could not answer (network, quota, bad response); the runtime takes the agent out of service."""
+
+
+class Provider(Protocol):
+    name: str
+    model_name: str
+
+    def complete(self, request: ProviderRequest) -> ProviderReply: ...

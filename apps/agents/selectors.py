@@ -1,0 +1,113 @@
+"""Reads for the agents: the shop as the tools see it, and the guardrail counters the policy needs."""
+
+from django.db.models import Max, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.agents.limits import MAX_UNITS_PER_ORDER
+from apps.agents.models import Agent, AgentTurn, CouponGrant, GuardrailViolation
+from apps.inventory.models import Product, Sale, SaleLine, Slot
+from apps.inventory.selectors import machine_products
+
+
+def machine_catalogue(*, machine, query: str = "", category: str = "") -> list[dict]:
+    """Active products loaded in the machine with the units left across its slots, cheapest first."""
+    needle = query.strip().lower()
+    rows: dict[str, dict] = {}
+    for slot in machine_products(machine_code=machine.code):
+        if slot["sku"] is None or (category and slot["category"] != category):
+            continue
+        if needle and needle not in f"{slot['sku']} {slot['name']} {slot['name_en']}".lower():
+            continue
+        row = rows.setdefault(
+            slot["sku"],
+            {k: slot[k] for k in ("sku", "name", "name_en", "category", "price_yen")} | {"in_stock": 0},
+        )
+        row["in_stock"] += slot["quantity"] if slot["available"] else 0
+    return sorted(rows.values(), key=lambda row: (row["price_yen"], row["sku"]))
+
+
+def product_by_sku(*, sku: str) -> Product | None:
+    return Product.objects.filter(sku=sku).first()
+
+
+def product_stock(*, product: Product, machine=None) -> dict:
+    """Units in the machine's slots (or all machines) and in the back room."""
+    slots = Slot.objects.filter(product=product)
+    if machine is not None:
+        slots = slots.filter(machine=machine)
+    in_slots = slots.aggregate(total=Coalesce(Sum("quantity"), 0))["total"]
+    storage = getattr(product, "storage", None)
+    return {
+        "sku": product.sku,
+        "name": product.name_ja,
+        "in_machine": in_slots,
+        "in_storage": storage.quantity if storage else 0,
+    }
+
+
+def coupon_worst_case_yen(*, percent: int) -> int:
+    """The most a coupon can take off one order: `percent` of the largest order an agent may start (rounded up)."""
+    top_price = Product.objects.filter(active=True).aggregate(top=Coalesce(Max("price_yen"), 0))["top"]
+    return -(-top_price * MAX_UNITS_PER_ORDER * percent // 100)
+
+
+def coupon_budget_spent_today(*, agent: Agent) -> int:
+    start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    spent = CouponGrant.objects.filter(agent=agent, created_at__gte=start_of_day).aggregate(
+        total=Coalesce(Sum("worst_case_yen"), 0)
+    )
+    return spent["total"]
+
+
+def conversation_has_coupon(*, conversation_id: int) -> bool:
+    return CouponGrant.objects.filter(conversation_id=conversation_id).exists()
+
+
+def violation_count(*, conversation_id: int) -> int:
+    return GuardrailViolation.objects.filter(conversation_id=conversation_id).count()
+
+
+def sales_summary(*, days: int, machine=None) -> dict:
+    """Sales count, revenue and the best sellers over the last `days` days; no customer appears in it."""
+    since = timezone.now() - timezone.timedelta(days=days)
+    sales = Sale.objects.filter(created_at__gte=since)
+    if machine is not None:
+        sales = sales.filter(machine=machine)
+    totals = sales.aggregate(revenue=Coalesce(Sum("total_yen"), 0), cost=Coalesce(Sum("cost_yen"), 0))
+    top = (
+        SaleLine.objects.filter(sale__in=sales)
+        .values("product__sku", "product__name_ja")
+        .annotate(units=Sum("quantity"), revenue=Sum("total_yen"))
+        .order_by("-units", "product__sku")[:5]
+    )
+    return {
+        "days": days,
+        "sales": sales.count(),
+        "revenue_yen": totals["revenue"],
+        "gross_margin_yen": totals["revenue"] - totals["cost"],
+        "top_products": [
+            {
+                "sku": row["product__sku"],
+                "name": row["product__name_ja"],
+                "units": row["units"],
+                "revenue_yen": row["revenue"],
+            }
+            for row in top
+        ],
+    }
+
+
+def shopkeeper_for_chat() -> Agent | None:
+    """The shopkeeper for a new chat: a working one if any, else a paused one (its customers get a notice)."""
+    shopkeepers = Agent.objects.filter(kind=Agent.Kind.SHOPKEEPER).select_related("persona")
+    working = shopkeepers.filter(status__in=[Agent.Status.IDLE, Agent.Status.BUSY]).order_by("id").first()
+    return working or shopkeepers.order_by("id").first()
+
+
+def tokens_used_today(*, agent: Agent) -> int:
+    start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    used = AgentTurn.objects.filter(agent=agent, created_at__gte=start_of_day).aggregate(
+        total=Coalesce(Sum("input_tokens"), 0) + Coalesce(Sum("output_tokens"), 0)
+    )
+    return used["total"]

@@ -1,0 +1,230 @@
+"""Writes of the agents app: running a tool through the policy, recording refusals and turns, pausing agents."""
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.agents.limits import ESCALATION_THRESHOLD
+from apps.agents.models import Agent, AgentNote, AgentTurn, CouponGrant, Escalation, GuardrailViolation
+from apps.agents.policy import PolicyRefusal, policy_check
+from apps.agents.tools.registry import TOOLS, ToolContext, ToolResult
+from apps.core.errors import ApplicationError, Conflict, ValidationError
+from apps.core.logging import redact
+from apps.core.roles import STAFF
+from apps.core.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+
+def tool_call(*, context: ToolContext, name: str, arguments) -> ToolResult:
+    """Run one tool call the way every agent must: policy and schema first, then the handler, in one transaction.
+
+    A refusal is stored as a `GuardrailViolation` and returned with its reason, so the agent can tell the customer;
+    a service error (out of stock, unknown product) comes back as an ordinary failed result.
+    """
+    tool = TOOLS.get(name)
+    try:
+        with transaction.atomic():
+            policy_check(context=context, tool=tool, name=name, arguments=arguments)
+            data = tool.handler(context, arguments)
+    except PolicyRefusal as refusal:
+        violation_record(context=context, tool_name=name, arguments=arguments, rule=refusal.rule, reason=refusal.reason)
+        return ToolResult(ok=False, error=refusal.reason, rule=refusal.rule)
+    except ApplicationError as exc:
+        return ToolResult(ok=False, error=exc.message)
+    return ToolResult(ok=True, data=data)
+
+
+def _staff_emails() -> list[str]:
+    users = get_user_model().objects.filter(groups__name=STAFF, is_active=True).exclude(email="")
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+def _send_escalation_mail(*, escalation_id: int) -> None:
+    escalation = Escalation.objects.select_related("agent").get(pk=escalation_id)
+    rules = GuardrailViolation.objects.filter(conversation_id=escalation.conversation_id).values_list("rule", flat=True)
+    recipients = _staff_emails()
+    if not recipients:
+        logger.warning("Escalation %s has no staff e-mail to go to", escalation_id)
+        return
+    send_mail(
+        subject=_("[VendBot] 会話%(id)sでガードレール違反が続いています") % {"id": escalation.conversation_id},
+        message=_(
+            "エージェント「%(agent)s」が会話%(id)sで%(count)d回ツールの実行を拒否されました（%(rules)s）。\n"
+            "管理画面のガードレール違反一覧で内容を確認してください。"
+        )
+        % {
+            "agent": escalation.agent.name,
+            "id": escalation.conversation_id,
+            "count": escalation.violation_count,
+            "rules": ", ".join(sorted(set(rules))),
+        },
+        from_email=None,
+        recipient_list=recipients,
+    )
+
+
+@transaction.atomic
+def violation_record(*, context: ToolContext, tool_name: str, arguments, rule: str, reason: str) -> GuardrailViolation:
+    """Store a refused call; the `ESCALATION_THRESHOLD`-th in one conversation hands it to staff (once)."""
+    violation = GuardrailViolation.objects.create(
+        agent=context.agent,
+        conversation_id=context.conversation_id,
+        turn_id=context.turn_id,
+        tool_name=tool_name[:80],
+        arguments=redact(arguments if isinstance(arguments, dict) else {"raw": arguments}),
+        rule=rule,
+        reason=reason,
+    )
+    logger.warning("Guardrail refused %s (%s) for agent %s", tool_name, rule, context.agent.name)
+    if context.conversation_id is None:
+        return violation
+    count = GuardrailViolation.objects.filter(conversation_id=context.conversation_id).count()
+    if count < ESCALATION_THRESHOLD:
+        return violation
+    try:
+        with transaction.atomic():
+            escalation = Escalation.objects.create(
+                agent=context.agent, conversation_id=context.conversation_id, violation_count=count
+            )
+    except IntegrityError:
+        return violation  # already escalated: staff got their e-mail
+    violation.escalated = True
+    violation.save(update_fields=["escalated"])
+    transaction.on_commit(lambda: _send_escalation_mail(escalation_id=escalation.pk))
+    return violation
+
+
+@transaction.atomic
+def turn_record(
+    *,
+    agent: Agent,
+    conversation_id: int | None,
+    provider: str,
+    model_name: str,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+) -> AgentTurn:
+    """Open the decision-log row of a turn (filled in by `turn_finish`) and mark the agent alive."""
+    Agent.objects.filter(pk=agent.pk).update(last_heartbeat_at=timezone.now())
+    return AgentTurn.objects.create(
+        agent=agent,
+        conversation_id=conversation_id,
+        provider=provider,
+        model_name=model_name,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+    )
+
+
+@transaction.atomic
+def turn_finish(
+    *,
+    turn: AgentTurn,
+    tool_calls: list[dict],
+    reply_filtered: list[str],
+    input_tokens: int,
+    output_tokens: int,
+    latency_ms: int,
+) -> AgentTurn:
+    turn.tool_calls = redact(tool_calls)
+    turn.reply_filtered = reply_filtered
+    turn.input_tokens = input_tokens
+    turn.output_tokens = output_tokens
+    turn.latency_ms = latency_ms
+    turn.save(update_fields=["tool_calls", "reply_filtered", "input_tokens", "output_tokens", "latency_ms"])
+    return turn
+
+
+@transaction.atomic
+def agent_mark_failed(*, agent: Agent, reason: str) -> Agent:
+    """A provider that broke mid-turn takes its agent out of service until a Manager resumes it."""
+    agent = Agent.objects.select_for_update().get(pk=agent.pk)
+    from_state = agent.status
+    agent.status = Agent.Status.FAILED
+    agent.save(update_fields=["status"])
+    audit_record(
+        target=agent,
+        action="agent_failed",
+        actor_label=agent.name,
+        from_state=from_state,
+        to_state=agent.status,
+        reason=reason,
+    )
+    return agent
+
+
+@transaction.atomic
+def agent_pause(*, agent: Agent, actor, reason: str = "") -> Agent:
+    """Put an agent in maintenance: it is never called until resumed; its customers get a polite notice."""
+    agent = Agent.objects.select_for_update().get(pk=agent.pk)
+    if agent.status == Agent.Status.MAINTENANCE:
+        raise Conflict(_("%(name)sはすでにメンテナンス中です。") % {"name": agent.name})
+    from_state = agent.status
+    agent.status = Agent.Status.MAINTENANCE
+    agent.save(update_fields=["status"])
+    audit_record(
+        target=agent, action="agent_pause", actor=actor, from_state=from_state, to_state=agent.status, reason=reason
+    )
+    return agent
+
+
+@transaction.atomic
+def agent_resume(*, agent: Agent, actor, reason: str = "") -> Agent:
+    """Bring a paused or failed agent back to work."""
+    agent = Agent.objects.select_for_update().get(pk=agent.pk)
+    if agent.is_callable:
+        raise Conflict(_("%(name)sは稼働中です。") % {"name": agent.name})
+    from_state = agent.status
+    agent.status = Agent.Status.IDLE
+    agent.save(update_fields=["status"])
+    audit_record(
+        target=agent, action="agent_resume", actor=actor, from_state=from_state, to_state=agent.status, reason=reason
+    )
+    return agent
+
+
+@transaction.atomic
+def agent_tools_set(*, agent: Agent, tool_names: list[str], actor) -> Agent:
+    """Enable exactly these tools; each must exist and be allowed for the agent's kind."""
+    unknown = [name for name in tool_names if name not in TOOLS]
+    if unknown:
+        raise ValidationError(_("存在しないツールです: %(names)s") % {"names": ", ".join(unknown)})
+    not_allowed = [name for name in tool_names if agent.kind not in TOOLS[name].allowed_kinds]
+    if not_allowed:
+        raise ValidationError(
+            _("%(kind)sエージェントには使えないツールです: %(names)s")
+            % {"kind": agent.get_kind_display(), "names": ", ".join(not_allowed)}
+        )
+    from_tools = list(agent.enabled_tools)
+    agent.enabled_tools = list(dict.fromkeys(tool_names))
+    agent.save(update_fields=["enabled_tools"])
+    audit_record(
+        target=agent, action="agent_tools_set", actor=actor, data={"from": from_tools, "to": agent.enabled_tools}
+    )
+    return agent
+
+
+@transaction.atomic
+def note_write(
+    *, agent: Agent, text: str, conversation_id: int | None = None, kind: str = AgentNote.Kind.NOTE, data=None
+) -> AgentNote:
+    return AgentNote.objects.create(agent=agent, conversation_id=conversation_id, kind=kind, text=text, data=data or {})
+
+
+@transaction.atomic
+def coupon_grant_record(
+    *, agent: Agent, conversation_id: int | None, customer_key: str, coupon_code: str, percent: int, worst_case_yen: int
+) -> CouponGrant:
+    return CouponGrant.objects.create(
+        agent=agent,
+        conversation_id=conversation_id,
+        customer_key=customer_key,
+        coupon_code=coupon_code,
+        percent=percent,
+        worst_case_yen=worst_case_yen,
+    )

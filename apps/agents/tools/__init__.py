@@ -1,0 +1,1 @@
+"""Agent tools: `registry` holds the table, `handlers` fills it (imported by `AgentsConfig.ready`)."""

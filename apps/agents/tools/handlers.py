@@ -1,0 +1,259 @@
+"""The tools' handlers. Each reads through selectors and writes through services; none checks the guardrails itself —
+`apps.agents.services.tool_call` has already run the policy and the schema when a handler is called."""
+
+from django.utils.translation import gettext as _
+
+from apps.agents import selectors
+from apps.agents.limits import MAX_COUPON_PERCENT, MAX_UNITS_PER_ORDER
+from apps.agents.models import AgentNote
+from apps.agents.services import coupon_grant_record, note_write
+from apps.agents.tools.registry import Kind, ToolContext, register
+from apps.core.errors import NotFound, ValidationError
+from apps.inventory.models import Coupon, Payment, Product, Sale, Slot
+from apps.inventory.services import coupon_issue, price_change, product_request_record
+
+ALL_KINDS = {Kind.SHOPKEEPER, Kind.PROCUREMENT, Kind.ANALYTICS}
+_SKU = {"type": "string", "minLength": 1, "maxLength": 32}
+_REASON = {"type": "string", "minLength": 1, "maxLength": 300}
+_CATEGORY = {"type": "string", "enum": Product.Category.values}
+
+
+def _machine_required(context: ToolContext):
+    if context.machine is None:
+        raise ValidationError(_("この会話には自販機がありません。"))
+    return context.machine
+
+
+def _product(sku: str) -> Product:
+    product = selectors.product_by_sku(sku=sku)
+    if product is None or not product.active:
+        raise NotFound(_("商品 %(sku)s は扱っていません。") % {"sku": sku})
+    return product
+
+
+@register(
+    name="list_products",
+    description="List the products in this machine with price and units left; optional search text and category.",
+    schema={"properties": {"query": {"type": "string", "maxLength": 100}, "category": _CATEGORY}},
+    allowed_kinds=ALL_KINDS,
+)
+def list_products(context: ToolContext, arguments: dict) -> dict:
+    rows = selectors.machine_catalogue(
+        machine=_machine_required(context), query=arguments.get("query", ""), category=arguments.get("category", "")
+    )
+    return {"products": rows}
+
+
+@register(
+    name="check_stock",
+    description="Units of one product (by SKU) left in this machine and in the back room.",
+    schema={"properties": {"sku": _SKU}, "required": ["sku"]},
+    allowed_kinds=ALL_KINDS,
+)
+def check_stock(context: ToolContext, arguments: dict) -> dict:
+    return selectors.product_stock(product=_product(arguments["sku"]), machine=context.machine)
+
+
+@register(
+    name="recommend",
+    description="Suggest up to `limit` products in stock in this machine, optionally in a category or under a price.",
+    schema={
+        "properties": {
+            "category": _CATEGORY,
+            "max_price_yen": {"type": "integer", "minimum": 1},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 5},
+        }
+    },
+    allowed_kinds={Kind.SHOPKEEPER},
+)
+def recommend(context: ToolContext, arguments: dict) -> dict:
+    rows = selectors.machine_catalogue(machine=_machine_required(context), category=arguments.get("category", ""))
+    max_price = arguments.get("max_price_yen")
+    in_stock = [row for row in rows if row["in_stock"] > 0 and (max_price is None or row["price_yen"] <= max_price)]
+    # Best stocked first: what the machine has most of is what we can promise.
+    in_stock.sort(key=lambda row: (-row["in_stock"], row["price_yen"]))
+    return {"products": in_stock[: arguments.get("limit", 3)]}
+
+
+@register(
+    name="start_purchase",
+    description=(
+        f"Prepare a purchase for the customer to confirm and pay here ({MAX_UNITS_PER_ORDER} units at most). "
+        f"payment_method is one of {', '.join(Payment.Method.values)}. Nothing is charged until the customer confirms."
+    ),
+    schema={
+        "properties": {
+            "items": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_UNITS_PER_ORDER,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"sku": _SKU, "quantity": {"type": "integer", "minimum": 1}},
+                    "required": ["sku", "quantity"],
+                },
+            },
+            "payment_method": {"type": "string", "minLength": 1, "maxLength": 60},
+            "coupon_code": {"type": "string", "maxLength": 32},
+        },
+        "required": ["items", "payment_method"],
+    },
+    allowed_kinds={Kind.SHOPKEEPER},
+)
+def start_purchase(context: ToolContext, arguments: dict) -> dict:
+    """A proposal, not a sale: the tablet shows it and the customer pays through the machine's purchase endpoint."""
+    machine = _machine_required(context)
+    lines, subtotal = [], 0
+    for item in arguments["items"]:
+        product = _product(item["sku"])
+        slot = (
+            Slot.objects.filter(machine=machine, product=product, quantity__gte=item["quantity"])
+            .order_by("code")
+            .first()
+        )
+        if slot is None:
+            raise ValidationError(_("%(name)sは在庫が足りません。") % {"name": product.name_ja})
+        lines.append(
+            {
+                "sku": product.sku,
+                "name": product.name_ja,
+                "slot": slot.code,
+                "quantity": item["quantity"],
+                "unit_price_yen": product.price_yen,
+            }
+        )
+        subtotal += product.price_yen * item["quantity"]
+    coupon_code = arguments.get("coupon_code", "")
+    if coupon_code and not Coupon.objects.filter(code__iexact=coupon_code, active=True).exists():
+        raise ValidationError(_("クーポン「%(code)s」は使えません。") % {"code": coupon_code})
+    return {
+        "purchase": {
+            "machine": machine.code,
+            "items": lines,
+            "subtotal_yen": subtotal,
+            "coupon_code": coupon_code.upper(),
+            "payment_method": arguments["payment_method"],
+            "requires_confirmation": True,
+        }
+    }
+
+
+@register(
+    name="issue_coupon",
+    description=(
+        f"Give this customer a single-use percent-off coupon (at most {MAX_COUPON_PERCENT}%, one per conversation, "
+        "within the agent's daily coupon budget). Give a reason."
+    ),
+    schema={
+        "properties": {"percent": {"type": "integer", "minimum": 1, "maximum": 100}, "reason": _REASON},
+        "required": ["percent", "reason"],
+    },
+    allowed_kinds={Kind.SHOPKEEPER},
+)
+def issue_coupon(context: ToolContext, arguments: dict) -> dict:
+    percent = arguments["percent"]
+    coupon = coupon_issue(
+        kind=Coupon.Kind.PERCENT,
+        value=percent,
+        valid_days=7,
+        max_uses=1,
+        actor_label=context.agent.name,
+        note=arguments["reason"],
+    )
+    coupon_grant_record(
+        agent=context.agent,
+        conversation_id=context.conversation_id,
+        customer_key=context.customer_key,
+        coupon_code=coupon.code,
+        percent=percent,
+        worst_case_yen=selectors.coupon_worst_case_yen(percent=percent),
+    )
+    return {"coupon_code": coupon.code, "percent": percent, "valid_until": coupon.valid_until.isoformat()}
+
+
+@register(
+    name="record_product_request",
+    description="Record that the customer would like the shop to stock a product it does not sell.",
+    schema={
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "description": {"type": "string", "maxLength": 500},
+        },
+        "required": ["name"],
+    },
+    allowed_kinds={Kind.SHOPKEEPER},
+)
+def record_product_request(context: ToolContext, arguments: dict) -> dict:
+    channel = context.channel if context.channel in Sale.Channel.values else Sale.Channel.TABLET
+    request = product_request_record(
+        name=arguments["name"],
+        description=arguments.get("description", ""),
+        customer_key=context.customer_key,
+        channel=channel,
+        note=_("エージェント%(agent)sが記録") % {"agent": context.agent.name},
+    )
+    return {"request_id": request.pk, "name": request.name, "times_requested": request.times_requested}
+
+
+@register(
+    name="propose_purchase_order",
+    description="Propose restocking a product from a supplier; a person approves it before anything is ordered.",
+    schema={
+        "properties": {"sku": _SKU, "quantity": {"type": "integer", "minimum": 1, "maximum": 1000}, "reason": _REASON},
+        "required": ["sku", "quantity", "reason"],
+    },
+    allowed_kinds={Kind.PROCUREMENT},
+)
+def propose_purchase_order(context: ToolContext, arguments: dict) -> dict:
+    # Purchase orders belong to procurement (not built yet): the proposal waits as a note for staff, and says so.
+    product = _product(arguments["sku"])
+    note = note_write(
+        agent=context.agent,
+        conversation_id=context.conversation_id,
+        kind=AgentNote.Kind.PURCHASE_ORDER_PROPOSAL,
+        text=_("発注提案: %(name)s × %(quantity)d（%(reason)s）")
+        % {"name": product.name_ja, "quantity": arguments["quantity"], "reason": arguments["reason"]},
+        data={"sku": product.sku, "quantity": arguments["quantity"]},
+    )
+    return {"proposal_note_id": note.pk, "purchase_order": None, "status": "waiting_for_staff"}
+
+
+@register(
+    name="set_price",
+    description="Change a product's tax-inclusive price (never below cost × 1.1, never free). Give a reason.",
+    schema={
+        "properties": {"sku": _SKU, "price_yen": {"type": "integer"}, "reason": _REASON},
+        "required": ["sku", "price_yen", "reason"],
+    },
+    allowed_kinds={Kind.PROCUREMENT},
+)
+def set_price(context: ToolContext, arguments: dict) -> dict:
+    change = price_change(
+        product=_product(arguments["sku"]),
+        new_price_yen=arguments["price_yen"],
+        actor_label=context.agent.name,
+        reason=arguments["reason"],
+    )
+    return {"sku": change.product.sku, "old_price_yen": change.old_price_yen, "new_price_yen": change.new_price_yen}
+
+
+@register(
+    name="sales_summary",
+    description="Sales count, revenue, gross margin and best sellers of the last `days` days (no customer data).",
+    schema={"properties": {"days": {"type": "integer", "minimum": 1, "maximum": 90}}, "required": ["days"]},
+    allowed_kinds={Kind.PROCUREMENT, Kind.ANALYTICS},
+)
+def sales_summary(context: ToolContext, arguments: dict) -> dict:
+    return selectors.sales_summary(days=arguments["days"], machine=context.machine)
+
+
+@register(
+    name="write_note",
+    description="Leave a short note for the shop's staff.",
+    schema={"properties": {"text": {"type": "string", "minLength": 1, "maxLength": 1000}}, "required": ["text"]},
+    allowed_kinds=ALL_KINDS,
+)
+def write_note(context: ToolContext, arguments: dict) -> dict:
+    note = note_write(agent=context.agent, conversation_id=context.conversation_id, text=arguments["text"])
+    return {"note_id": note.pk}

@@ -1,0 +1,82 @@
+"""The tool registry: what an agent may do, each with a JSON schema for its arguments and the agent kinds allowed.
+
+Tools are only ever run through `apps.agents.services.tool_call`, which puts the guardrail policy and the schema in
+front of every handler; nothing else calls a handler.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from apps.agents.models import Agent
+
+Kind = Agent.Kind
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """Who is calling and for whom: set by the runtime from the conversation, never from the model's arguments."""
+
+    agent: Agent
+    machine: Any = None  # inventory.Machine the customer stands at (None for back-office agents)
+    conversation_id: int | None = None
+    customer_key: str = ""
+    channel: str = ""
+    turn_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    schema: dict
+    handler: Callable[[ToolContext, dict], dict]
+    allowed_kinds: frozenset[str]
+
+    def spec(self) -> dict:
+        """What a model provider is shown: name, description and the argument schema."""
+        return {"name": self.name, "description": self.description, "input_schema": self.schema}
+
+
+@dataclass
+class ToolResult:
+    ok: bool
+    data: dict = field(default_factory=dict)
+    error: str = ""
+    rule: str = ""  # the policy rule that refused the call, if it was refused
+
+    def as_dict(self) -> dict:
+        if self.ok:
+            return {"ok": True, "data": self.data}
+        body = {"ok": False, "error": self.error}
+        if self.rule:
+            body["refused_by_policy"] = self.rule
+        return body
+
+
+TOOLS: dict[str, Tool] = {}
+
+
+def register(*, name: str, description: str, schema: dict, allowed_kinds: set[str]):
+    def decorator(handler):
+        if name in TOOLS:
+            raise ValueError(f"tool {name} is registered twice")
+        TOOLS[name] = Tool(
+            name=name,
+            description=description,
+            schema={"type": "object", "additionalProperties": False, **schema},
+            handler=handler,
+            allowed_kinds=frozenset(allowed_kinds),
+        )
+        return handler
+
+    return decorator
+
+
+def tools_for_agent(agent: Agent) -> list[Tool]:
+    """The tools an agent is offered: enabled on the agent and allowed for its kind."""
+    return [tool for name, tool in TOOLS.items() if name in agent.enabled_tools and agent.kind in tool.allowed_kinds]
+
+
+def tool_names_for_kind(kind: str) -> list[str]:
+    return [name for name, tool in TOOLS.items() if kind in tool.allowed_kinds]
