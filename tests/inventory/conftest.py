@@ -29,7 +29,9 @@ def tea_slot(machine):
 @pytest.fixture
 def mask_slot(machine):
     """G1: face masks, 10%, ¥300, cost ¥150, four in the slot."""
-    masks = ProductFactory(sku="G001", name_ja="マスク", category="goods", price_yen=300, unit_cost_yen=150, tax_rate=10)
+    masks = ProductFactory(
+        sku="G001", name_ja="マスク", category="goods", price_yen=300, unit_cost_yen=150, tax_rate=10
+    )
     return stock_slot(SlotFactory(machine=machine, code="G1", product=masks, capacity=10), 4)
 
 

@@ -32,7 +32,9 @@ class TestRefund:
         assert refunded.payment.refunded_yen == 300
         tea_slot.product.storage.refresh_from_db()
         assert tea_slot.product.storage.quantity == storage_before + 2
-        assert StockMovement.objects.filter(kind="refund_return", sale=sale, location="storage").get().quantity_delta == 2
+        assert (
+            StockMovement.objects.filter(kind="refund_return", sale=sale, location="storage").get().quantity_delta == 2
+        )
         assert AuditEntry.objects.filter(action="sale.refund", actor=manager_user).exists()
         assert stock_integrity_problems() == []
 
