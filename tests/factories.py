@@ -72,3 +72,35 @@ def stock_slot(slot, quantity: int, *, spare: int = 0):
         stock_transfer_to_slot(slot=slot, quantity=quantity)
     slot.refresh_from_db()
     return slot
+
+
+# --- agents / chats ---------------------------------------------------------------------------------------------
+
+
+class PersonaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "agents.Persona"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"テスト店員{n}")
+    description = "本社の自販機の店番。"
+    greeting = "いらっしゃいませ！何かお探しですか？"
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    """A shopkeeper with every tool its kind may use enabled (pass `kind=` for another kind)."""
+
+    class Meta:
+        model = "agents.Agent"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"agent{n}")
+    kind = "shopkeeper"
+    persona = factory.SubFactory(PersonaFactory)
+    daily_coupon_budget_yen = 1_000
+
+    @factory.lazy_attribute
+    def enabled_tools(self):
+        from apps.agents.tools.registry import tool_names_for_kind
+
+        return tool_names_for_kind(self.kind)

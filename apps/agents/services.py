@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from apps.agents.limits import ESCALATION_THRESHOLD
 from apps.agents.models import Agent, AgentNote, AgentTurn, CouponGrant, Escalation, GuardrailViolation
 from apps.agents.policy import PolicyRefusal, policy_check
-from apps.agents.tools.registry import TOOLS, ToolContext, ToolResult
+from apps.agents.tools.registry import TOOLS, ToolContext, ToolResult, tool_names_problem
 from apps.core.errors import ApplicationError, Conflict, ValidationError
 from apps.core.logging import redact
 from apps.core.roles import STAFF
@@ -191,15 +191,9 @@ def agent_resume(*, agent: Agent, actor, reason: str = "") -> Agent:
 @transaction.atomic
 def agent_tools_set(*, agent: Agent, tool_names: list[str], actor) -> Agent:
     """Enable exactly these tools; each must exist and be allowed for the agent's kind."""
-    unknown = [name for name in tool_names if name not in TOOLS]
-    if unknown:
-        raise ValidationError(_("存在しないツールです: %(names)s") % {"names": ", ".join(unknown)})
-    not_allowed = [name for name in tool_names if agent.kind not in TOOLS[name].allowed_kinds]
-    if not_allowed:
-        raise ValidationError(
-            _("%(kind)sエージェントには使えないツールです: %(names)s")
-            % {"kind": agent.get_kind_display(), "names": ", ".join(not_allowed)}
-        )
+    problem = tool_names_problem(kind=agent.kind, tool_names=tool_names)
+    if problem:
+        raise ValidationError(problem, details={"field": "enabled_tools"})
     from_tools = list(agent.enabled_tools)
     agent.enabled_tools = list(dict.fromkeys(tool_names))
     agent.save(update_fields=["enabled_tools"])

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from apps.agents.models import Agent
 
 Kind = Agent.Kind
@@ -80,3 +82,17 @@ def tools_for_agent(agent: Agent) -> list[Tool]:
 
 def tool_names_for_kind(kind: str) -> list[str]:
     return [name for name, tool in TOOLS.items() if kind in tool.allowed_kinds]
+
+
+def tool_names_problem(*, kind: str, tool_names: list[str]) -> str:
+    """Why these tools cannot be enabled on an agent of this kind ("" when they can)."""
+    unknown = [name for name in tool_names if name not in TOOLS]
+    if unknown:
+        return _("存在しないツールです: %(names)s") % {"names": ", ".join(unknown)}
+    not_allowed = [name for name in tool_names if kind not in TOOLS[name].allowed_kinds]
+    if not_allowed:
+        return _("%(kind)sエージェントには使えないツールです: %(names)s") % {
+            "kind": Kind(kind).label,
+            "names": ", ".join(not_allowed),
+        }
+    return ""

@@ -1,0 +1,148 @@
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from apps.agents.models import (
+    Agent,
+    AgentNote,
+    AgentTurn,
+    CouponGrant,
+    Escalation,
+    GuardrailViolation,
+    Persona,
+    Personality,
+    Role,
+    Tone,
+)
+from apps.agents.services import agent_pause, agent_resume
+from apps.agents.tools.registry import TOOLS, tool_names_problem
+from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
+
+MANAGE_PERSONAS = "core.manage_personas"
+
+
+class ManagerEditsMixin:
+    """Personas, traits and agents are edited by Managers only (core.manage_personas); Staff may look."""
+
+    def _manages(self, request) -> bool:
+        return request.user.has_perm(MANAGE_PERSONAS)
+
+    def has_add_permission(self, request, obj=None):
+        return self._manages(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._manages(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._manages(request) and super().has_delete_permission(request, obj)
+
+
+@admin.register(Personality, Role)
+class TraitAdmin(ManagerEditsMixin, admin.ModelAdmin):
+    list_display = ["name", "prompt_fragment"]
+    search_fields = ["name", "prompt_fragment"]
+
+
+@admin.register(Tone)
+class ToneAdmin(ManagerEditsMixin, admin.ModelAdmin):
+    list_display = ["name", "register", "prompt_fragment"]
+    search_fields = ["name", "prompt_fragment"]
+
+
+@admin.register(Persona)
+class PersonaAdmin(ManagerEditsMixin, admin.ModelAdmin):
+    list_display = ["name", "language", "gender", "owner"]
+    list_filter = ["language", "gender"]
+    search_fields = ["name", "description"]
+    filter_horizontal = ["personalities", "roles", "tones"]
+
+
+class AgentAdminForm(forms.ModelForm):
+    enabled_tools = forms.MultipleChoiceField(
+        choices=[(name, name) for name in TOOLS], required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = Agent
+        fields = [
+            "name",
+            "kind",
+            "persona",
+            "provider",
+            "model_name",
+            "daily_token_budget",
+            "daily_yen_budget",
+            "daily_coupon_budget_yen",
+            "enabled_tools",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        problem = tool_names_problem(kind=cleaned.get("kind", ""), tool_names=cleaned.get("enabled_tools") or [])
+        if problem:
+            self.add_error("enabled_tools", problem)
+        return cleaned
+
+
+@admin.register(Agent)
+class AgentAdmin(ManagerEditsMixin, admin.ModelAdmin):
+    form = AgentAdminForm
+    list_display = ["name", "kind", "persona", "status", "last_heartbeat_at", "provider", "daily_coupon_budget_yen"]
+    list_filter = ["kind", "status", "provider"]
+    readonly_fields = ["status", "last_heartbeat_at"]
+    actions = ["pause_agents", "resume_agents"]
+
+    def _each(self, request, queryset, service, done_message):
+        if not request.user.has_perm(MANAGE_PERSONAS):
+            self.message_user(request, _("エージェントを止められるのはマネージャーだけです。"), level=messages.ERROR)
+            return
+        done = 0
+        for agent in queryset:
+            with service_errors_as_messages(request, self):
+                service(agent=agent, actor=request.user, reason=_("管理画面から"))
+                done += 1
+        if done:
+            self.message_user(request, done_message % {"count": done})
+
+    @admin.action(description=_("一時停止（メンテナンス）"), permissions=["manage"])
+    def pause_agents(self, request, queryset):
+        self._each(request, queryset, agent_pause, _("%(count)d件のエージェントを停止しました。"))
+
+    @admin.action(description=_("再開"), permissions=["manage"])
+    def resume_agents(self, request, queryset):
+        self._each(request, queryset, agent_resume, _("%(count)d件のエージェントを再開しました。"))
+
+    def has_manage_permission(self, request):
+        return self._manages(request)
+
+
+@admin.register(GuardrailViolation)
+class GuardrailViolationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "agent", "conversation_id", "tool_name", "rule", "reason", "escalated"]
+    list_filter = ["rule", "escalated", "agent"]
+    search_fields = ["tool_name", "reason", "conversation_id"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Escalation)
+class EscalationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "agent", "conversation_id", "violation_count"]
+
+
+@admin.register(AgentTurn)
+class AgentTurnAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "agent", "conversation_id", "provider", "latency_ms", "input_tokens", "output_tokens"]
+    list_filter = ["agent", "provider"]
+    readonly_fields = ["tool_calls", "reply_filtered"]
+
+
+@admin.register(AgentNote)
+class AgentNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "agent", "kind", "text"]
+    list_filter = ["kind", "agent"]
+
+
+@admin.register(CouponGrant)
+class CouponGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "agent", "coupon_code", "percent", "worst_case_yen", "conversation_id"]
+    list_filter = ["agent"]
