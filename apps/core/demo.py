@@ -23,7 +23,8 @@ def seed(*, stdout, options: dict) -> None:
     generated = None
     for username, first_name, groups in DEMO_USERS:
         user, created = User.objects.get_or_create(
-            username=username, defaults={"first_name": first_name, "is_staff": True, "email": f"{username}@example.invalid"}
+            username=username,
+            defaults={"first_name": first_name, "is_staff": True, "email": f"{username}@example.invalid"},
         )
         if created or reset_passwords:
             if password is None and generated is None:

@@ -58,7 +58,7 @@ def check_channel_layer() -> tuple[bool, str]:
     try:
         async_to_sync(bounded)()
         return True, type(get_channel_layer()).__name__
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False, f"no answer within {CHECK_TIMEOUT_SECONDS:.0f} s"
     except Exception as exc:
         return False, f"{type(exc).__name__}: {exc}"

@@ -23,8 +23,28 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 MASK = "[REDACTED]"
 
 _SENSITIVE_WORDS = {
-    "password", "passwd", "pwd", "secret", "token", "authorization", "auth", "cookie", "apikey", "email", "mail",
-    "phone", "tel", "card", "cvv", "cvc", "pan", "signature", "credential", "credentials", "sessionid", "dsn",
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "token",
+    "authorization",
+    "auth",
+    "cookie",
+    "apikey",
+    "email",
+    "mail",
+    "phone",
+    "tel",
+    "card",
+    "cvv",
+    "cvc",
+    "pan",
+    "signature",
+    "credential",
+    "credentials",
+    "sessionid",
+    "dsn",
 }
 _SENSITIVE_SUFFIXES = ("token", "secret", "password", "apikey", "cookie")
 _KEY_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
@@ -32,7 +52,10 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 _LINE_USER_ID = re.compile(r"\b[UCR][0-9a-f]{32}\b")
 _PATTERNS: list[tuple[re.Pattern, str]] = [
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), "[REDACTED:private_key]"),
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+        "[REDACTED:private_key]",
+    ),
     (re.compile(r"\b(Bearer|Basic|Device|Token)\s+[A-Za-z0-9._~+/=-]{6,}", re.I), r"\1 [REDACTED]"),
     (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), "[REDACTED:api_key]"),
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "[REDACTED:api_key]"),
@@ -153,7 +176,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
-            "time": dt.datetime.fromtimestamp(record.created, tz=dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "time": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -18,6 +18,9 @@ class Capability(models.Model):
             ("override_price_guard", _("Can override the price guard with a reason")),
         ]
 
+    def __str__(self):
+        return "capability"
+
 
 class Heartbeat(models.Model):
     """Last time a background process proved it was alive (the Celery worker, through a beat job)."""
@@ -34,7 +37,9 @@ class AuditEntry(models.Model):
     """Append-only record of who changed what state, when and why (order approvals, price overrides, ...)."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     actor_label = models.CharField(max_length=150, blank=True, help_text=_("Agent or job name when no user acted."))
     action = models.CharField(max_length=100)
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)

@@ -67,7 +67,5 @@ def is_manager(user) -> bool:
 
 def is_staff_member(user) -> bool:
     return bool(
-        user
-        and user.is_authenticated
-        and (user.is_superuser or user.groups.filter(name__in=[STAFF, MANAGER]).exists())
+        user and user.is_authenticated and (user.is_superuser or user.groups.filter(name__in=[STAFF, MANAGER]).exists())
     )

@@ -2,7 +2,9 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV_READ = re.compile(r"""\benv(?:\.(?:str|bool|int|float|list|path|db|url|json|dict))?\(\s*["']([A-Z][A-Z0-9_]+)["']""")
+ENV_READ = re.compile(
+    r"""\benv(?:\.(?:str|bool|int|float|list|path|db|url|json|dict))?\(\s*["']([A-Z][A-Z0-9_]+)["']"""
+)
 
 
 def test_env_example_lists_every_variable_the_code_reads():

@@ -78,7 +78,14 @@ def test_field_errors_name_the_field(client):
 
 @pytest.mark.parametrize(
     "raw",
-    ['{"quantity": ', "not json at all", '["a list"]', '{"quantity": "lots"}', "{}", '{"quantity": 1, "note": "' + "x" * 50 + '"}'],
+    [
+        '{"quantity": ',
+        "not json at all",
+        '["a list"]',
+        '{"quantity": "lots"}',
+        "{}",
+        '{"quantity": 1, "note": "' + "x" * 50 + '"}',
+    ],
 )
 def test_malformed_bodies_get_a_clear_400_never_a_500(client, raw):
     response = client.post("/api/echo/", raw, content_type="application/json")

@@ -62,8 +62,21 @@ def test_api_key_and_line_channel_secret_never_reach_the_output(log_output):
 
 @pytest.mark.parametrize(
     "key",
-    ["password", "api_key", "apiKey", "access_token", "X-Device-Token", "secret", "Authorization", "cookie",
-     "channel_secret", "email", "phone", "card_number", "csrftoken"],
+    [
+        "password",
+        "api_key",
+        "apiKey",
+        "access_token",
+        "X-Device-Token",
+        "secret",
+        "Authorization",
+        "cookie",
+        "channel_secret",
+        "email",
+        "phone",
+        "card_number",
+        "csrftoken",
+    ],
 )
 def test_values_under_sensitive_keys_are_masked_however_nested(log_output, key):
     logger, stream = log_output

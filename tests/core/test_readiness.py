@@ -99,10 +99,18 @@ def test_real_beat_and_worker_processes_keep_readyz_green(client, redis_channel_
     }
     celery = [sys.executable, "-m", "celery", "-A", "vendbot"]
     processes = [
-        subprocess.Popen([*celery, "worker", "-Q", queue, "--pool", "solo", "-l", "warning"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([*celery, "beat", "-l", "warning", "-s", "/tmp/celerybeat-test"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen(
+            [*celery, "worker", "-Q", queue, "--pool", "solo", "-l", "warning"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [*celery, "beat", "-l", "warning", "-s", "/tmp/celerybeat-test"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        ),
     ]
     try:
         deadline = time.monotonic() + 45

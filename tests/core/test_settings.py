@@ -37,6 +37,8 @@ def test_production_settings_pass_check_deploy():
     result = _manage(
         "check",
         "--deploy",
+        "--tag",
+        "security",
         "--fail-level",
         "WARNING",
         settings="vendbot.settings.production",

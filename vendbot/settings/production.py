@@ -8,7 +8,9 @@ from .base import DEBUG, env
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production settings: unset DEBUG or set DEBUG=0.")
 if not env.list("ALLOWED_HOSTS", default=[]):
-    raise ImproperlyConfigured("ALLOWED_HOSTS is not set. Set the ALLOWED_HOSTS environment variable (comma-separated).")
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is not set. Set the ALLOWED_HOSTS environment variable (comma-separated)."
+    )
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # Behind a TLS-terminating proxy, e.g. SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https
