@@ -1,0 +1,170 @@
+"""Random sequences of shop events, posted through the posting functions and mirrored by a tiny stock model.
+
+After every event the books must balance, 商品 must equal the model's stock at moving-average cost (per product and
+in total), 現金 the captured cash payments minus cash refunds and supplier payments, and 売掛金 the card/IC payments
+not refunded. (The same test through the real inventory services comes with the inventory app.)
+"""
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.db import transaction
+from django.db.models import Sum
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from apps.accounting import chart
+from apps.accounting.models import JournalEntry, JournalLine
+from apps.accounting.postings import (
+    PaidFrom,
+    PaymentMethod,
+    SoldItem,
+    StockItem,
+    post_purchase_receipt,
+    post_refund,
+    post_sale,
+    post_stock_adjustment,
+    post_supplier_payment,
+)
+from tests.accounting.conftest import april
+
+PRODUCTS = [("TEA", "緑茶", 8), ("CHIPS", "ポテトチップス", 8), ("PEN", "ボールペン", 10)]
+DAY = april(10)
+
+
+@dataclass
+class StockModel:
+    quantity: dict = field(default_factory=lambda: {ref: 0 for ref, _, _ in PRODUCTS})
+    value: dict = field(default_factory=lambda: {ref: 0 for ref, _, _ in PRODUCTS})
+    cash: int = 0
+    receivable: int = 0
+    sales: list = field(default_factory=list)  # (entry, paid, method, [(ref, quantity, cost)])
+
+    def cost_of(self, ref: str, quantity: int) -> int:
+        """Moving-average cost of `quantity` units; the last unit out takes what value is left."""
+        if quantity == self.quantity[ref]:
+            return self.value[ref]
+        return self.value[ref] * quantity // self.quantity[ref]
+
+    def move(self, ref: str, quantity: int, cost: int) -> None:
+        self.quantity[ref] += quantity
+        self.value[ref] += cost
+
+
+receipt = st.tuples(st.just("receipt"), st.integers(0, 2), st.integers(1, 20), st.integers(1, 500))
+sale = st.tuples(
+    st.just("sale"),
+    st.lists(
+        st.tuples(st.integers(0, 2), st.integers(1, 5), st.integers(1, 400), st.integers(0, 100)),
+        min_size=1,
+        max_size=3,
+    ),
+    st.sampled_from(list(PaymentMethod)),
+)
+refund = st.tuples(st.just("refund"), st.integers(0, 50), st.booleans())
+payment = st.tuples(st.just("payment"), st.integers(1, 5000))
+adjustment = st.tuples(st.just("adjust"), st.integers(0, 2), st.integers(-5, 5), st.booleans())
+events = st.lists(st.one_of(receipt, sale, refund, payment, adjustment), max_size=12)
+
+
+def apply_receipt(model, product, quantity, unit_cost):
+    ref, label, rate = PRODUCTS[product]
+    cost = quantity * unit_cost
+    post_purchase_receipt(date=DAY, items=[StockItem(ref, label, cost)], tax_by_rate={rate: cost * rate // 100})
+    model.move(ref, quantity, cost)
+
+
+def apply_sale(model, lines, method):
+    items, taken = [], []
+    for product, quantity, unit_price, discount_pct in lines:
+        ref, label, rate = PRODUCTS[product]
+        available = model.quantity[ref] - sum(q for r, q, _ in taken if r == ref)
+        quantity = min(quantity, available)
+        if quantity <= 0:
+            continue
+        cost = model.cost_of(ref, quantity)
+        model.move(ref, -quantity, -cost)
+        gross = quantity * unit_price
+        items.append(SoldItem(ref, label, rate, gross=gross, discount=gross * discount_pct // 100, cost=cost))
+        taken.append((ref, quantity, cost))
+    if not items:
+        return
+    entry = post_sale(date=DAY, items=items, payment_method=method)
+    paid = sum(item.gross - item.discount for item in items)
+    if method == PaymentMethod.CASH:
+        model.cash += paid
+    else:
+        model.receivable += paid
+    model.sales.append((entry, paid, method, taken))
+
+
+def apply_refund(model, pick, restocked):
+    if not model.sales:
+        return
+    entry, paid, method, taken = model.sales.pop(pick % len(model.sales))
+    post_refund(date=DAY, sale_entry=entry, restocked=restocked)
+    if method == PaymentMethod.CASH:
+        model.cash -= paid
+    else:
+        model.receivable -= paid
+    if restocked:
+        for ref, quantity, cost in taken:
+            model.move(ref, quantity, cost)
+
+
+def apply_payment(model, amount):
+    post_supplier_payment(date=DAY, amount=amount, paid_from=PaidFrom.CASH)
+    model.cash -= amount
+
+
+def apply_adjustment(model, product, delta, waste):
+    ref, label, _rate = PRODUCTS[product]
+    if waste:
+        delta = -abs(delta)
+    if delta == 0 or model.quantity[ref] == 0 or -delta > model.quantity[ref]:
+        return
+    # Found units are valued at the current average cost, like lost ones.
+    cost = model.cost_of(ref, -delta) if delta < 0 else model.value[ref] * delta // model.quantity[ref]
+    signed_cost = -cost if delta < 0 else cost
+    if signed_cost == 0:
+        return
+    post_stock_adjustment(date=DAY, product_ref=ref, product_label=label, cost_delta=signed_cost, waste=waste)
+    model.move(ref, delta, signed_cost)
+
+
+APPLY = {
+    "receipt": apply_receipt,
+    "sale": apply_sale,
+    "refund": apply_refund,
+    "payment": apply_payment,
+    "adjust": apply_adjustment,
+}
+
+
+def balance(code: str, **filters) -> int:
+    sums = JournalLine.objects.filter(account__code=code, **filters).aggregate(d=Sum("debit"), c=Sum("credit"))
+    return (sums["d"] or 0) - (sums["c"] or 0)
+
+
+def assert_books_match(model: StockModel) -> None:
+    totals = JournalLine.objects.aggregate(d=Sum("debit"), c=Sum("credit"))
+    assert totals["d"] == totals["c"]
+    for ref, _label, _rate in PRODUCTS:
+        assert balance(chart.INVENTORY, product_ref=ref) == model.value[ref]
+    assert balance(chart.INVENTORY) == sum(model.value.values())
+    assert balance(chart.CASH) == model.cash
+    assert balance(chart.CARD_RECEIVABLE) == model.receivable
+
+
+@pytest.mark.django_db
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=events)
+def test_random_shop_events_keep_the_books_true(events):
+    with transaction.atomic():
+        model = StockModel()
+        for kind, *args in events:
+            APPLY[kind](model, *args)
+            assert_books_match(model)
+        # Each example starts from empty books.
+        transaction.set_rollback(True)
+    assert not JournalEntry.objects.exists()
