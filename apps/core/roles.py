@@ -37,6 +37,8 @@ MANAGER_PERMISSIONS = STAFF_PERMISSIONS + [
     "inventory.add_coupon",
     "inventory.change_coupon",
     "inventory.view_coupon",
+    "inventory.view_pricechange",
+    "inventory.view_payment",
     "inventory.add_supplier",
     "inventory.change_supplier",
     "inventory.add_supplieroffer",

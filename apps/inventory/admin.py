@@ -221,6 +221,10 @@ class StockAdjustmentForm(ServiceForm):
         fields = ["slot", "product", "quantity_delta", "is_waste", "reason"]
         help_texts = {"product": _("倉庫の在庫を調整するときだけ指定（スロットの場合は空欄）")}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].required = False
+
     def run_service(self, data):
         return services.stock_adjust(
             slot=data["slot"],

@@ -86,8 +86,6 @@ def seed(*, stdout, options: dict) -> None:
     for code, sku, capacity, load in PLANOGRAM:
         slot = slot_configure(machine=machine, code=code, product=products[sku], capacity=capacity)
         if load and not slot.movements.exists():
-            stock_transfer_to_slot(
-                slot=slot, quantity=min(load, products[sku].storage.quantity), actor_label=SEED_LABEL
-            )
+            stock_transfer_to_slot(slot=slot, quantity=load, actor_label=SEED_LABEL)
     stdout.write(f"  machine {machine.code}: {len(PLANOGRAM)} slots, {len(CATALOGUE)} products")
     stdout.write("  device token for the tablet: manage.py issue_device_token HQ-1F")
