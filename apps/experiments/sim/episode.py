@@ -102,7 +102,7 @@ class ShopApi:
 
     def observe(self) -> ShopView:
         episode = self._episode
-        scenario, day = episode.scenario, episode.day
+        scenario, day = episode.scenario, episode.quote_day
         return ShopView(
             day=day,
             weekday=WEEKDAY_NAMES[(episode.world.start_weekday + day) % 7],
@@ -143,7 +143,7 @@ class ShopApi:
 
     def supplier_quotes(self) -> list[SupplierQuote]:
         episode = self._episode
-        state, scenario, day = episode.state, episode.scenario, episode.day
+        state, scenario, day = episode.state, episode.scenario, episode.quote_day
         available = scenario.supplier_available[day].tolist()
         prices = scenario.supplier_price[day].tolist()
         due, received, fees = state.supplier_due[0].tolist(), state.supplier_received[0].tolist(), state.supplier_fees[
@@ -305,10 +305,17 @@ class Episode:
         self.api = ShopApi(self)
 
     @property
+    def quote_day(self) -> int:
+        """Today, or the last day once the episode is over, so the reads still answer."""
+        return min(self.day, self.days - 1)
+
+    @property
     def bankrupt(self) -> bool:
         return bool(self.state.bankrupt_day[0] >= 0)
 
     def open_for_business(self) -> None:
+        if self.day >= self.days:
+            raise Conflict(f"The episode ended after {self.days} days; nothing more can be done.")
         if self.bankrupt:
             raise Conflict(f"The shop went bankrupt on day {int(self.state.bankrupt_day[0])}; nothing can be done.")
 
@@ -333,10 +340,10 @@ def run_episode(
     episode = Episode(world, seed, days)
     while episode.day < days:
         episode.run_day(agent)
-        if on_day:
-            on_day(episode.day)
         if episode.bankrupt:
             episode.freeze_rest()
+        if on_day:
+            on_day(episode.day)
     elapsed = time.perf_counter() - started
     return EpisodeResult(
         seed=seed,
