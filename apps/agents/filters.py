@@ -17,7 +17,6 @@ _HUMAN_CLAIMS = [
         r"\bI(?:'m| am)\s+(?:wearing|standing|sitting|waiting)\b",
         r"\bI(?:'ll| will)\s+(?:come|meet|deliver|bring|hand|walk|drive|be there|see you)\b",
         r"\b(?:my|in my)\s+(?:blazer|tie|uniform|jacket|body|hands?|office|desk)\b",
-        r"\bin person\b",
         r"(?:私|わたし|僕|ぼく|俺|あたし|うち)(?:は|も)?(?:本物の)?(?:人間|ひと|人|社員|従業員|店員|スタッフ)(?:です|だよ|だ|でございます)",
         r"(?:AI|ＡＩ|ロボット|ボット|プログラム)(?:では|じゃ)(?:ありません|ない)",
         r"(?:ブレザー|ネクタイ|制服|スーツ|ジャケット)(?:を)?(?:着て|着用)",
@@ -37,7 +36,7 @@ class FilteredReply:
 
 def _ai_disclosure(language: str) -> str:
     if language == "en":
-        return "I'm the shop's AI assistant, so I can't meet you or hand things over in person."
+        return "I'm the shop's AI assistant, so I can't meet you or hand anything over myself."
     return _("わたしはこのお店のAIアシスタントなので、直接お会いしたりお渡ししたりはできません。")
 
 

@@ -244,7 +244,9 @@ _GENERIC_SEARCH = _any(r"何があ", r"なにがあ", r"メニュー", r"what do
 _PERCENT = re.compile(r"(\d{1,3})\s*(?:%|％|パーセント|percent)", re.I)
 _WARI = re.compile(r"(\d)\s*割")
 _YEN = re.compile(r"(?:¥\s*(-?\d+)|(-?\d+)\s*(?:円|yen))", re.I)
-_QUANTITY = re.compile(r"(\d+)\s*(?:個|本|つ|缶|箱|units?|pcs|cans?|bottles?|packs?|of them)|(?:x|×)\s*(\d+)", re.I)
+_QUANTITY = re.compile(
+    r"(\d+)\s*(?:個|本|つ|缶|箱|units?|pcs|cans?|bottles?|packs?|of them)|(?:x|×)\s*(\d+)|(?:buy|take|order|want)\s+(\d+)", re.I
+)
 _PAYEE = {
     "bank_transfer": _any(r"振込", r"振り込", r"口座", r"銀行", r"bank", r"account", r"wire"),
     "external_wallet": _any(r"paypal", r"venmo", r"paypay", r"送金", r"wallet", r"crypto", r"bitcoin", r"ビットコイン"),
@@ -287,7 +289,7 @@ def _percent_asked(text: str) -> int:
 
 def _quantity_asked(text: str) -> int:
     match = _QUANTITY.search(text)
-    return int(match.group(1) or match.group(2)) if match else 1
+    return int(next(group for group in match.groups() if group)) if match else 1
 
 
 def _payment_method_asked(text: str) -> str:

@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (one template per line reads better than wrapped strings)
 """The offline provider's replies, per language and register (polite / casual), in the persona's voice.
 
 Placeholders: {name} persona name, {greeting}, {products} a list, {product}, {price}, {stock}, {code}, {percent},
@@ -60,7 +59,7 @@ TEMPLATES = {
         "product_request": 'I\'ve recorded your request for "{product}". The staff will consider it.',
         "complaint": "I'm sorry for the trouble. I've passed it on to the staff.",
         "small_talk": "I'm {name}, the shop's AI assistant. Ask me anything about the products!",
-        "ai_disclosure": "I'm {name}, the shop's AI assistant, not a person, so I can't meet you or deliver anything in person.",
+        "ai_disclosure": "I'm {name}, the shop's AI assistant, not a person, so I can't meet you or deliver anything myself.",
         "private": "Sorry, I can't share other customers' information or the shop's settings and secrets.",
         "refused": "Sorry, I can't do that. {reason}",
         "failed": "Sorry, that didn't work. {reason}",
