@@ -59,7 +59,10 @@ class PersonaAdmin(ManagerEditsMixin, admin.ModelAdmin):
 
 class AgentAdminForm(forms.ModelForm):
     enabled_tools = forms.MultipleChoiceField(
-        choices=[(name, name) for name in TOOLS], required=False, widget=forms.CheckboxSelectMultiple
+        # A callable: the admin loads before AgentsConfig.ready() has registered the tools.
+        choices=lambda: [(name, name) for name in TOOLS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
 
     class Meta:

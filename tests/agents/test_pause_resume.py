@@ -1,0 +1,107 @@
+import pytest
+from django.urls import reverse
+
+from apps.agents.models import Agent
+from apps.agents.services import agent_pause, agent_resume, agent_tools_set
+from apps.core.errors import Conflict, ValidationError
+from apps.core.models import AuditEntry
+
+
+def test_pause_and_resume_are_audited(shopkeeper, manager_user):
+    agent_pause(agent=shopkeeper, actor=manager_user, reason="棚卸し")
+    paused = Agent.objects.get(pk=shopkeeper.pk)
+    agent_resume(agent=shopkeeper, actor=manager_user)
+
+    assert paused.status == Agent.Status.MAINTENANCE and not paused.is_callable
+    assert Agent.objects.get(pk=shopkeeper.pk).status == Agent.Status.IDLE
+    assert list(AuditEntry.objects.order_by("id").values_list("action", "from_state", "to_state")) == [
+        ("agent_pause", "idle", "maintenance"),
+        ("agent_resume", "maintenance", "idle"),
+    ]
+
+
+def test_pausing_twice_or_resuming_a_working_agent_is_a_conflict(shopkeeper, manager_user):
+    with pytest.raises(Conflict):
+        agent_resume(agent=shopkeeper, actor=manager_user)
+    agent_pause(agent=shopkeeper, actor=manager_user)
+    with pytest.raises(Conflict):
+        agent_pause(agent=shopkeeper, actor=manager_user)
+
+
+def test_a_failed_agent_can_be_resumed(shopkeeper, manager_user):
+    Agent.objects.filter(pk=shopkeeper.pk).update(status=Agent.Status.FAILED)
+
+    assert agent_resume(agent=shopkeeper, actor=manager_user).status == Agent.Status.IDLE
+
+
+def test_tools_outside_the_agents_kind_cannot_be_enabled(shopkeeper, manager_user):
+    with pytest.raises(ValidationError, match="set_price"):
+        agent_tools_set(agent=shopkeeper, tool_names=["list_products", "set_price"], actor=manager_user)
+    with pytest.raises(ValidationError, match="launch_rocket"):
+        agent_tools_set(agent=shopkeeper, tool_names=["launch_rocket"], actor=manager_user)
+
+    assert agent_tools_set(agent=shopkeeper, tool_names=["list_products"], actor=manager_user).enabled_tools == [
+        "list_products"
+    ]
+
+
+def _admin_action(client, action, agent):
+    return client.post(
+        reverse("admin:agents_agent_changelist"),
+        {"action": action, "_selected_action": [agent.pk]},
+        follow=True,
+    )
+
+
+def test_a_manager_pauses_and_resumes_from_the_admin(client, manager_user, shopkeeper):
+    client.force_login(manager_user)
+
+    _admin_action(client, "pause_agents", shopkeeper)
+    assert Agent.objects.get(pk=shopkeeper.pk).status == Agent.Status.MAINTENANCE
+    _admin_action(client, "resume_agents", shopkeeper)
+    assert Agent.objects.get(pk=shopkeeper.pk).status == Agent.Status.IDLE
+
+
+def test_staff_cannot_pause_an_agent(client, staff_user, shopkeeper):
+    client.force_login(staff_user)
+
+    response = _admin_action(client, "pause_agents", shopkeeper)
+
+    assert Agent.objects.get(pk=shopkeeper.pk).status == Agent.Status.IDLE
+    assert response.status_code in (200, 403)
+
+
+def test_the_admin_form_refuses_a_tool_the_kind_may_not_use(client, manager_user, shopkeeper):
+    client.force_login(manager_user)
+
+    response = client.post(
+        reverse("admin:agents_agent_change", args=[shopkeeper.pk]),
+        {
+            "name": shopkeeper.name,
+            "kind": "shopkeeper",
+            "persona": shopkeeper.persona_id,
+            "provider": "offline",
+            "model_name": "",
+            "daily_token_budget": 1000,
+            "daily_yen_budget": 100,
+            "daily_coupon_budget_yen": 500,
+            "enabled_tools": ["list_products", "set_price"],
+        },
+    )
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "set_price" in str(response.context["adminform"].form.errors["enabled_tools"])
+    assert "set_price" not in Agent.objects.get(pk=shopkeeper.pk).enabled_tools
+
+
+def test_managers_edit_personas_and_staff_only_look(client, manager_user, staff_user, shopkeeper):
+    client.force_login(manager_user)
+    assert client.get(reverse("admin:agents_persona_change", args=[shopkeeper.persona_id])).status_code == 200
+    response = client.post(
+        reverse("admin:agents_persona_add"),
+        {"name": "ミカ", "greeting": "こんにちは！", "gender": "female", "language": "ja"},
+    )
+    assert response.status_code == 302
+
+    client.force_login(staff_user)
+    assert client.get(reverse("admin:agents_persona_add")).status_code == 403
