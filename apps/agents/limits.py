@@ -8,5 +8,5 @@ MIN_PRICE_OVER_COST_DENOMINATOR = 10
 # This many refused calls in one conversation hand it to staff.
 ESCALATION_THRESHOLD = 3
 MAX_CHAT_MESSAGE_LENGTH = 2000
-# Tool calls per turn before the runtime stops the loop (a model stuck calling tools).
+# Rounds of tool calls in one turn before the runtime stops a model stuck calling tools.
 MAX_TOOL_ROUNDS = 4

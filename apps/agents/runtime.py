@@ -67,7 +67,7 @@ def _without_prompt(text: str, prompt: str, language: str) -> tuple[str, bool]:
 def agent_turn_run(*, agent: Agent, context: ToolContext, history: list[ChatMessage]) -> TurnOutcome:
     """Answer the last customer message of `history`. A paused, failed or over-budget agent is not called at all."""
     language = detect_language(next((m.text for m in reversed(history) if m.role == "user"), ""))
-    agent.refresh_from_db(fields=["status"])
+    agent.refresh_from_db()  # a Manager may have paused it or changed its budget since the conversation began
     if not agent.is_callable or selectors.tokens_used_today(agent=agent) >= agent.daily_token_budget:
         return TurnOutcome(text=unavailable_notice(language), answered=False)
 
@@ -85,7 +85,7 @@ def agent_turn_run(*, agent: Agent, context: ToolContext, history: list[ChatMess
     input_tokens = output_tokens = 0
     text = ""
     try:
-        for _round in range(MAX_TOOL_ROUNDS + 1):
+        for tool_round in range(MAX_TOOL_ROUNDS + 1):
             reply = provider.complete(
                 ProviderRequest(system=prompt, messages=messages, tools=tool_specs, persona=agent.persona)
             )
@@ -94,20 +94,22 @@ def agent_turn_run(*, agent: Agent, context: ToolContext, history: list[ChatMess
             text = reply.text
             if not reply.tool_calls:
                 break
+            if tool_round == MAX_TOOL_ROUNDS:
+                logger.warning("Agent %s still calling tools after %d rounds", agent.name, MAX_TOOL_ROUNDS)
+                text = ""
+                break
             messages.append(ChatMessage(role="assistant", text=reply.text, tool_calls=reply.tool_calls))
             for call in reply.tool_calls:
                 result = tool_call(context=context, name=call.name, arguments=call.arguments).as_dict()
                 tool_log.append({"name": call.name, "arguments": call.arguments, "result": result})
                 actions.extend(_actions(call.name, result))
                 messages.append(ChatMessage(role="tool", tool_call_id=call.id, tool_name=call.name, result=result))
-        else:
-            logger.warning("Agent %s still calling tools after %d rounds", agent.name, MAX_TOOL_ROUNDS)
-            text = ""
     except ProviderError as exc:
         logger.error("Provider %s failed for agent %s: %s", provider.name, agent.name, exc)
         agent_mark_failed(agent=agent, reason=str(exc))
         text = ""
-    if not text:
+    answered = bool(text)
+    if not answered:
         text = unavailable_notice(language)
     filtered = reply_filter(text, language=language)
     text, leaked = _without_prompt(filtered.text, prompt, language)
@@ -120,4 +122,4 @@ def agent_turn_run(*, agent: Agent, context: ToolContext, history: list[ChatMess
         output_tokens=output_tokens,
         latency_ms=int((time.monotonic() - started) * 1000),
     )
-    return TurnOutcome(text=text, actions=actions, messages=messages[len(history) :], turn=turn)
+    return TurnOutcome(text=text, actions=actions, messages=messages[len(history) :], turn=turn, answered=answered)
