@@ -101,7 +101,7 @@ def test_net_worth_is_cash_plus_stock_at_what_it_cost():
     assert state.series["net_worth"][0, 9] == state.cash[0] + state.stock_value[0].sum()
     # Each unit on hand is valued at a price some supplier charged for it, so between the cheapest and dearest quote.
     units = state.slot_units[0].sum() + state.back_units[0].sum()
-    prices = episode.scenario.supplier_price[:10]
+    prices = episode.scenarios.supplier_price[:10]
     assert prices.min() * units <= state.stock_value[0].sum() <= prices.max() * units
 
 

@@ -65,7 +65,7 @@ def test_a_hidden_fee_is_taken_on_delivery_on_top_of_the_quoted_price():
 def test_a_creeping_supplier_raises_its_prices_every_week():
     world = _one_supplier_world(price_creep_permille_per_week=30)
     episode = Episode(world, 1, 70)
-    prices = episode.scenario.supplier_price[:, 0, 0]
+    prices = episode.scenarios.supplier_price[:, 0, 0]
     weekly = prices[::7]
     assert (np.diff(prices) >= 0).all()
     assert (np.diff(weekly) > 0).all()
@@ -86,7 +86,7 @@ def test_a_supplier_that_never_delivers_keeps_the_money():
 def test_a_supplier_in_an_outage_refuses_orders():
     world = World()
     episode = Episode(world, 1, 365)
-    out_days, out_suppliers = np.nonzero(~episode.scenario.supplier_available)
+    out_days, out_suppliers = np.nonzero(~episode.scenarios.supplier_available[0])
     assert len(out_days), "seed 1 should have at least one supplier outage"
     while episode.day < out_days[0]:
         episode.run_day(ScriptedAgent(idle))

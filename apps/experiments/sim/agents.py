@@ -10,12 +10,11 @@ from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, World
 
 MARKUP_PERMILLE = 2000  # sell at twice the unit cost
 COVER_DAYS = 6  # beyond full slots, keep a week's sales (less a day) on hand or on the way
-TRUST_RATIO_PERMILLE = 1000  # a supplier is dropped the first time it brings less than ordered or adds a fee
 
 
 def trusted_suppliers(view: ShopView) -> list[bool]:
-    return [q.units_received * 1000 >= q.units_due * TRUST_RATIO_PERMILLE and not q.extra_fees_yen
-            for q in view.suppliers]
+    """A supplier is dropped the first time it brings less than was ordered or charges more than it quoted."""
+    return [q.units_received >= q.units_due and not q.extra_fees_yen for q in view.suppliers]
 
 
 def markup_price(unit_cost_yen: int) -> int:

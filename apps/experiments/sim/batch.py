@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .agents import COVER_DAYS, MARKUP_PERMILLE, TRUST_RATIO_PERMILLE
-from .engine import SERIES_NAMES, DayDraws, ScenarioStack, ShopState, book_order, receive_deliveries, sell_and_close
-from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, World, draw_scenario
+from .agents import COVER_DAYS, MARKUP_PERMILLE
+from .engine import SERIES_NAMES, ShopState, book_order, receive_deliveries, sell_and_close
+from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, Scenarios, World, draw_scenarios
 
 _NO_QUOTE = np.iinfo(np.int64).max // 4  # a price no supplier charges, so min/argmin skip the excluded ones
 
@@ -31,57 +31,62 @@ class BatchResult:
         return self.series["net_worth"][:, -1]
 
 
-def _restock_to_par(state: ShopState, world: World, scenarios: ScenarioStack, day: int) -> None:
-    trading = state.trading
+def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: int) -> None:
     batch, n_products = state.back_units.shape
     rows = np.arange(batch)
     capacity = world.slot_capacity_units
     back = state.back_units
-    shelf_capacity = np.zeros((batch, n_products), dtype=np.int64)
-    shelf_units = np.zeros((batch, n_products), dtype=np.int64)
-    for slot in range(world.slot_count):
-        product = state.slot_product[:, slot]
-        holds = (product >= 0) & trading
-        product = np.maximum(product, 0)
-        moved = np.maximum(np.minimum(capacity - state.slot_units[:, slot], back[rows, product]), 0) * holds
-        back[rows, product] -= moved
-        state.slot_units[:, slot] += moved
-        shelf_capacity[rows, product] += capacity * holds
-        shelf_units[rows, product] += state.slot_units[:, slot] * holds
 
-    trusted = (state.supplier_received * 1000 >= state.supplier_due * TRUST_RATIO_PERMILLE) & (state.supplier_fees == 0)
-    anyone_trusted = trusted.any(axis=1)
+    # Fill the slots in slot order from the back room: a slot gets what the earlier slots of its product left.
+    holds = (state.slot_product[:, :, None] == np.arange(n_products)) & state.trading[:, None, None]  # (B, N, P)
+    room_in_slot = (capacity - state.slot_units) * holds.any(axis=2)
+    wanted_before = np.add.reduce((np.cumsum(room_in_slot[:, :, None] * holds, axis=1)
+                                   - room_in_slot[:, :, None] * holds) * holds, axis=2)
+    in_back = back[rows[:, None], np.maximum(state.slot_product, 0)]
+    moved = np.minimum(np.maximum(in_back - wanted_before, 0), room_in_slot)
+    back -= np.add.reduce(moved[:, :, None] * holds, axis=1)
+    state.slot_units += moved
+    shelf_capacity = capacity * np.add.reduce(holds, axis=1)  # (B, P)
+    shelf_units = np.add.reduce(state.slot_units[:, :, None] * holds, axis=1)
+
+    # Prices: a fixed markup on the cheapest trusted supplier's cost (any supplier's while none is trusted).
+    trusted = (state.supplier_received >= state.supplier_due) & (state.supplier_fees == 0)  # (B, S)
+    quotes = scenarios.supplier_price[day][None]  # (1, S, P): list prices are the same for every shop
+    cost = np.where(
+        trusted.any(axis=1)[:, None],
+        np.where(trusted[:, :, None], quotes, _NO_QUOTE).min(axis=1),
+        quotes.min(axis=1),
+    )
+    price = np.clip(-(-cost * MARKUP_PERMILLE // (1000 * PRICE_STEP_YEN)) * PRICE_STEP_YEN, PRICE_STEP_YEN,
+                    MAX_PRICE_YEN)
+    stocked = shelf_capacity > 0
+    state.price[:] = np.where(stocked, price, state.price)
+
+    # Orders: up to par from the cheapest trusted supplier open today.
     weekly = state.sold_by_product[:, max(day - 7, 0):day].sum(axis=1, dtype=np.int64)
     in_transit = state.transit_ordered.sum(axis=1)
+    need = shelf_capacity + (COVER_DAYS * weekly + 6) // 7 - shelf_units - back - in_transit
+    open_today = trusted & scenarios.supplier_available[:, day]
+    open_quotes = np.where(open_today[:, :, None], quotes, _NO_QUOTE)  # (B, S, P)
+    supplier = open_quotes.argmin(axis=1)  # (B, P): the first of equals, as min() over (price, supplier) picks
+    unit_price = np.take_along_axis(open_quotes, supplier[:, None, :], axis=1)[:, 0, :]
+    min_order = world.supplier_terms["min_order_units"][supplier]
+    may_order = stocked & open_today.any(axis=1)[:, None] & (need > 0)
+    wanted = np.maximum(need, min_order)
+    # Cash and back-room space run down product by product, so the last step goes one product at a time.
     cash = state.cash.copy()
     room = world.back_room_capacity_units - back.sum(axis=1) - in_transit.sum(axis=1)
-    quotes_today = scenarios.supplier_price[:, day]  # (B, S, P)
-    open_today = trusted & scenarios.supplier_available[:, day]
-    min_orders = world.supplier_terms["min_order_units"]
     for product in range(n_products):
-        stocked = shelf_capacity[:, product] > 0
-        quotes = quotes_today[:, :, product]
-        cost = np.where(anyone_trusted, np.where(trusted, quotes, _NO_QUOTE).min(axis=1), quotes.min(axis=1))
-        price = np.clip(-(-cost * MARKUP_PERMILLE // (1000 * PRICE_STEP_YEN)) * PRICE_STEP_YEN,
-                        PRICE_STEP_YEN, MAX_PRICE_YEN)
-        state.price[:, product] = np.where(stocked, price, state.price[:, product])
-
-        par = shelf_capacity[:, product] + (COVER_DAYS * weekly[:, product] + 6) // 7
-        need = par - shelf_units[:, product] - back[:, product] - in_transit[:, product]
-        open_quotes = np.where(open_today, quotes, _NO_QUOTE)
-        supplier = open_quotes.argmin(axis=1)  # the first of equals, as min() over (price, supplier) picks
-        unit_price = open_quotes[rows, supplier]
-        min_order = min_orders[supplier]
-        quantity = np.minimum(np.minimum(np.maximum(need, min_order), cash // unit_price), room)
-        orders = stocked & open_today.any(axis=1) & (need > 0) & (quantity >= min_order)
+        quantity = np.minimum(np.minimum(wanted[:, product], cash // unit_price[:, product]), room)
+        orders = may_order[:, product] & (quantity >= min_order[:, product])
         if not orders.any():
             continue
-        who, supplier, quantity, unit_price = rows[orders], supplier[orders], quantity[orders], unit_price[orders]
+        who, chosen, quantity, paid = rows[orders], supplier[orders, product], quantity[orders], unit_price[orders, product]
         book_order(
-            state, world, rows=who, day=day, supplier=supplier, product=product, quantity=quantity,
-            unit_price=unit_price, ship_permille=scenarios.ship_permille[who, day, supplier],
+            state, world, rows=who, day=day, supplier=chosen, product=product, quantity=quantity,
+            unit_price=paid, ship_permille=scenarios.ship_permille[who, day, chosen],
         )
-        cash[who] -= quantity * unit_price
+        cash[who] -= quantity * paid
         room[who] -= quantity
 
 
@@ -90,13 +95,13 @@ def run_restock_to_par_batch(
 ) -> BatchResult:
     started = time.perf_counter()
     seeds = list(seeds)
-    scenarios = ScenarioStack.of([draw_scenario(world, seed, days) for seed in seeds])
+    scenarios = draw_scenarios(world, seeds, days)
     state = ShopState.opening(world, len(seeds), days)
     price_response = world.price_response_table()
     for day in range(days):
         receive_deliveries(state, world, day)
         _restock_to_par(state, world, scenarios, day)
-        sell_and_close(state, world, price_response, DayDraws.of(scenarios, day), day)
+        sell_and_close(state, world, price_response, scenarios, day)
         if on_day:
             on_day(day + 1)
     return BatchResult(

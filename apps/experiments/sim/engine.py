@@ -9,7 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .world import PRICE_STEP_YEN, Scenario, World
+from .world import PRICE_STEP_YEN, Scenarios, World
+
+# The ufunc itself: `.sum()` and `np.clip` add Python-level wrappers that show in a batch of one, run 365 times.
+_total = np.add.reduce
 
 SERIES_NAMES = (
     "cash",
@@ -84,43 +87,6 @@ class ShopState:
         return self.bankrupt_day < 0
 
 
-@dataclass(frozen=True)
-class DayDraws:
-    """One day's slice of the scenarios of every shop in the batch."""
-
-    demand_rate: np.ndarray  # (B, P)
-    rounding: np.ndarray  # (B, P)
-    supplier_price: np.ndarray  # (B, S, P)
-    supplier_available: np.ndarray  # (B, S)
-    ship_permille: np.ndarray  # (B, S)
-
-    @classmethod
-    def of(cls, scenarios: "ScenarioStack", day: int) -> "DayDraws":
-        return cls(
-            demand_rate=scenarios.demand_rate[:, day],
-            rounding=scenarios.rounding[:, day],
-            supplier_price=scenarios.supplier_price[:, day],
-            supplier_available=scenarios.supplier_available[:, day],
-            ship_permille=scenarios.ship_permille[:, day],
-        )
-
-
-@dataclass(frozen=True)
-class ScenarioStack:
-    """The per-day arrays of several scenarios stacked on a leading batch axis."""
-
-    demand_rate: np.ndarray
-    rounding: np.ndarray
-    supplier_price: np.ndarray
-    supplier_available: np.ndarray
-    ship_permille: np.ndarray
-
-    @classmethod
-    def of(cls, scenarios: list[Scenario]) -> "ScenarioStack":
-        stack = lambda name: np.stack([getattr(s, name) for s in scenarios])  # noqa: E731
-        return cls(*(stack(name) for name in cls.__dataclass_fields__))
-
-
 def receive_deliveries(state: ShopState, world: World, day: int) -> None:
     """Morning: what suppliers bring today goes to the back room; what does not fit there is thrown away."""
     ring = day % state.transit_fee.shape[1]
@@ -128,15 +94,15 @@ def receive_deliveries(state: ShopState, world: World, day: int) -> None:
         return
     trading = state.trading
     arriving = state.transit_units[:, ring] * trading[:, None]
-    room = np.maximum(world.back_room_capacity_units - state.back_units.sum(axis=1), 0)
+    room = np.maximum(world.back_room_capacity_units - _total(state.back_units, axis=1), 0)
     ahead = np.cumsum(arriving, axis=1) - arriving  # product order decides who gets the last shelf space
-    accepted = np.clip(room[:, None] - ahead, 0, arriving)
+    accepted = np.minimum(np.maximum(room[:, None] - ahead, 0), arriving)
     value = state.transit_value[:, ring] * trading[:, None]
-    accepted_value = np.where(arriving > 0, value * accepted // np.maximum(arriving, 1), 0)
+    accepted_value = value * accepted // np.maximum(arriving, 1)  # accepted <= arriving, so 0 when none arrive
     state.back_units += accepted
     state.stock_value += accepted_value
     fees = state.transit_fee[:, ring] * trading[:, None]
-    fee = fees.sum(axis=1)
+    fee = _total(fees, axis=1)
     state.cash -= fee
     state.supplier_fees += fees
     state.supplier_due += state.transit_due[:, ring] * trading[:, None]
@@ -145,11 +111,11 @@ def receive_deliveries(state: ShopState, world: World, day: int) -> None:
                   state.transit_due, state.transit_received):
         array[:, ring] = 0
     state.series["hidden_fees"][:, day] = fee
-    state.series["units_delivered"][:, day] = arriving.sum(axis=1)
-    state.series["units_wasted"][:, day] = (arriving - accepted).sum(axis=1)
+    state.series["units_delivered"][:, day] = _total(arriving, axis=1)
+    state.series["units_wasted"][:, day] = _total(arriving - accepted, axis=1)
 
 
-def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, draws: DayDraws, day: int) -> None:
+def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, scenarios: Scenarios, day: int) -> None:
     """Night: customers buy from the slots, the machine fee falls due, and the day's figures are written down.
 
     Demand belongs to the product, not the slot: it is capped by all the product's units on the shelf together, so
@@ -159,20 +125,21 @@ def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, d
     trading = state.trading
     holds = state.slot_product[:, :, None] == np.arange(n_products)  # (B, N, P)
     slot_stock = state.slot_units[:, :, None] * holds
-    shelf = slot_stock.sum(axis=1)
+    shelf = _total(slot_stock, axis=1)
     response = price_response[np.arange(n_products), state.price // PRICE_STEP_YEN]
-    demand = np.floor(draws.demand_rate * response + draws.rounding).astype(np.int64) * trading[:, None]
+    rate, rounding = scenarios.demand_rate[:, day], scenarios.rounding[:, day]
+    demand = np.floor(rate * response + rounding).astype(np.int64) * trading[:, None]
     sold = np.minimum(demand, shelf)
 
     # Empty the slots of a product in slot order.
-    earlier = ((np.cumsum(slot_stock, axis=1) - slot_stock) * holds).sum(axis=2)
+    earlier = _total((np.cumsum(slot_stock, axis=1) - slot_stock) * holds, axis=2)
     wanted = sold[np.arange(len(sold))[:, None], state.slot_product]  # an empty slot (-1) holds no units anyway
-    state.slot_units -= np.clip(wanted - earlier, 0, state.slot_units)
+    state.slot_units -= np.minimum(np.maximum(wanted - earlier, 0), state.slot_units)
 
     on_hand = shelf + state.back_units
-    state.stock_value -= np.where(on_hand > 0, state.stock_value * sold // np.maximum(on_hand, 1), 0)
+    state.stock_value -= state.stock_value * sold // np.maximum(on_hand, 1)  # sold <= on_hand: 0 when nothing is
     revenue = sold * state.price
-    state.cash += revenue.sum(axis=1)
+    state.cash += _total(revenue, axis=1)
 
     pays = trading & (state.cash >= world.daily_fee_yen)
     state.cash -= world.daily_fee_yen * pays
@@ -182,11 +149,11 @@ def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, d
 
     series = state.series
     series["cash"][:, day] = state.cash
-    series["net_worth"][:, day] = state.cash + state.stock_value.sum(axis=1)
-    series["stock_units"][:, day] = state.slot_units.sum(axis=1) + state.back_units.sum(axis=1)
-    series["revenue"][:, day] = revenue.sum(axis=1)
+    series["net_worth"][:, day] = state.cash + _total(state.stock_value, axis=1)
+    series["stock_units"][:, day] = _total(state.slot_units, axis=1) + _total(state.back_units, axis=1)
+    series["revenue"][:, day] = _total(revenue, axis=1)
     series["machine_fees"][:, day] = world.daily_fee_yen * pays
-    series["units_sold"][:, day] = sold.sum(axis=1)
+    series["units_sold"][:, day] = _total(sold, axis=1)
     state.sold_by_product[:, day] = sold
     state.revenue_by_product[:, day] = revenue
     # About half of the customers who find nothing they want say what they were looking for.

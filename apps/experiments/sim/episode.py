@@ -15,16 +15,8 @@ import numpy as np
 
 from apps.core.errors import Conflict, NotFound, PaymentDeclined, ValidationError
 
-from .engine import (
-    SERIES_NAMES,
-    DayDraws,
-    ScenarioStack,
-    ShopState,
-    book_order,
-    receive_deliveries,
-    sell_and_close,
-)
-from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, WEATHER_NAMES, World, draw_scenario
+from .engine import SERIES_NAMES, ShopState, book_order, receive_deliveries, sell_and_close
+from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, WEATHER_NAMES, World, draw_scenarios
 
 WEEKDAY_NAMES = ("月", "火", "水", "木", "金", "土", "日")
 
@@ -102,13 +94,13 @@ class ShopApi:
 
     def observe(self) -> ShopView:
         episode = self._episode
-        scenario, day = episode.scenario, episode.quote_day
+        scenarios, day = episode.scenarios, episode.quote_day
         return ShopView(
             day=day,
             weekday=WEEKDAY_NAMES[(episode.world.start_weekday + day) % 7],
-            weather=WEATHER_NAMES[scenario.weather[day]],
-            temperature_c=round(float(scenario.temperature[day]), 1),
-            machine_offline=bool(scenario.machine_offline[day]),
+            weather=WEATHER_NAMES[scenarios.weather[0, day]],
+            temperature_c=round(float(scenarios.temperature[0, day]), 1),
+            machine_offline=bool(scenarios.machine_offline[0, day]),
             cash_yen=int(episode.state.cash[0]),
             prices_yen=episode.state.price[0].tolist(),
             stock=self.check_stock(),
@@ -143,9 +135,9 @@ class ShopApi:
 
     def supplier_quotes(self) -> list[SupplierQuote]:
         episode = self._episode
-        state, scenario, day = episode.state, episode.scenario, episode.quote_day
-        available = scenario.supplier_available[day].tolist()
-        prices = scenario.supplier_price[day].tolist()
+        state, scenarios, day = episode.state, episode.scenarios, episode.quote_day
+        available = scenarios.supplier_available[0, day].tolist()
+        prices = scenarios.supplier_price[day].tolist()
         due, received, fees = state.supplier_due[0].tolist(), state.supplier_received[0].tolist(), state.supplier_fees[
             0
         ].tolist()
@@ -180,7 +172,7 @@ class ShopApi:
     def order(self, *, supplier: int, product: int, quantity: int) -> OrderConfirmation:
         """Buy from a supplier, paid now; the goods arrive `lead_days` later in the morning (or, from some, never)."""
         episode = self._episode
-        world, state, scenario, day = episode.world, episode.state, episode.scenario, episode.day
+        world, state, scenarios, day = episode.world, episode.state, episode.scenarios, episode.day
         supplier = self._supplier(supplier)
         product = self._product(product)
         quantity = _whole_number(quantity, "quantity")
@@ -191,9 +183,9 @@ class ShopApi:
                 details={"quantity": quantity, "min_order_units": terms.min_order_units},
             )
         episode.open_for_business()
-        if not scenario.supplier_available[day, supplier]:
+        if not scenarios.supplier_available[0, day, supplier]:
             raise Conflict(f"{terms.name} takes no orders today; try another supplier or tomorrow.")
-        unit_price = int(scenario.supplier_price[day, supplier, product])
+        unit_price = int(scenarios.supplier_price[day, supplier, product])
         total = quantity * unit_price
         if total > state.cash[0]:
             raise PaymentDeclined(
@@ -202,7 +194,7 @@ class ShopApi:
             )
         book_order(
             state, world, rows=0, day=day, supplier=supplier, product=product, quantity=quantity,
-            unit_price=unit_price, ship_permille=int(scenario.ship_permille[day, supplier]),
+            unit_price=unit_price, ship_permille=int(scenarios.ship_permille[0, day, supplier]),
         )
         return OrderConfirmation(supplier, product, quantity, unit_price, total, day + terms.lead_days)
 
@@ -298,8 +290,7 @@ class Episode:
         self.world = world
         self.days = days
         self.day = 0
-        self.scenario = draw_scenario(world, seed, days)
-        self.scenarios = ScenarioStack.of([self.scenario])
+        self.scenarios = draw_scenarios(world, [seed], days)  # a batch of one
         self.state = ShopState.opening(world, 1, days)
         self.price_response = world.price_response_table()
         self.api = ShopApi(self)
@@ -322,7 +313,7 @@ class Episode:
     def run_day(self, agent: Agent) -> None:
         receive_deliveries(self.state, self.world, self.day)
         agent.act(self.api)
-        sell_and_close(self.state, self.world, self.price_response, DayDraws.of(self.scenarios, self.day), self.day)
+        sell_and_close(self.state, self.world, self.price_response, self.scenarios, self.day)
         self.day += 1
 
     def freeze_rest(self) -> None:

@@ -110,8 +110,22 @@ class World:
         """Per-supplier terms as arrays, for indexing by supplier in the daily loop."""
         return {
             name: np.array([getattr(s, name) for s in self.suppliers], dtype=np.int64)
-            for name in ("lead_days", "min_order_units", "hidden_fee_permille")
+            for name in (
+                "lead_days",
+                "min_order_units",
+                "hidden_fee_permille",
+                "price_factor_permille",
+                "price_creep_permille_per_week",
+            )
         }
+
+    def supplier_price_list(self, days: int) -> np.ndarray:
+        """(days, suppliers, products) unit prices in yen, creep included; the same for every seed."""
+        week = (np.arange(days) // 7).astype(np.float64)
+        base_cost = np.array([p.base_cost_yen for p in self.products], dtype=np.float64)
+        factor = self.supplier_terms["price_factor_permille"] / 1000.0
+        creep = (1.0 + self.supplier_terms["price_creep_permille_per_week"] / 1000.0)[None, :] ** week[:, None]
+        return np.maximum(1, np.rint(base_cost * (factor * creep)[:, :, None])).astype(np.int64)
 
     def reference_prices(self) -> np.ndarray:
         return np.array([p.reference_price_yen for p in self.products], dtype=np.int64)
@@ -127,95 +141,124 @@ class World:
         return np.exp(-elasticity * (prices[None, :] / reference - 1.0))
 
 
-@dataclass(frozen=True)
-class Scenario:
-    """What chance decides for one seed over the whole horizon; arrays are indexed by day first."""
-
-    seed: int
-    days: int
-    demand_rate: np.ndarray  # (days, products) float: expected units at the reference price, 0 when offline
-    rounding: np.ndarray  # (days, products) uniforms that turn an expected demand into whole customers
-    machine_offline: np.ndarray  # (days,) bool
-    weather: np.ndarray  # (days,) 0 sunny, 1 cloudy, 2 rain
-    temperature: np.ndarray  # (days,) °C
-    supplier_price: np.ndarray  # (days, suppliers, products) int yen per unit
-    supplier_available: np.ndarray  # (days, suppliers) bool
-    ship_permille: np.ndarray  # (days, suppliers) int: share of the units paid for that an order placed that day brings
-    demand_shocks: tuple[tuple[int, int, int, float], ...]  # (product, first day, last day, factor)
-
-
 WEATHER_NAMES = ("晴れ", "曇り", "雨")
 
 
-def _spells(rng: np.random.Generator, per_year: float, days: int, min_len: int, max_len: int) -> np.ndarray:
-    """(start, end) day pairs of random spells, Poisson in number."""
-    count = rng.poisson(per_year * days / 365)
-    starts = rng.integers(0, days, size=count)
-    lengths = rng.integers(min_len, max_len + 1, size=count)
-    return np.stack([starts, np.minimum(starts + lengths, days)], axis=1)
+@dataclass(frozen=True)
+class Scenarios:
+    """What chance decides for each seed of a batch over the whole horizon; arrays are [seed, day, ...]."""
+
+    seeds: tuple[int, ...]
+    days: int
+    demand_rate: np.ndarray  # (B, days, products) float: expected units at the reference price, 0 when offline
+    rounding: np.ndarray  # (B, days, products) uniforms that turn an expected demand into whole customers
+    machine_offline: np.ndarray  # (B, days) bool
+    weather: np.ndarray  # (B, days) 0 sunny, 1 cloudy, 2 rain
+    temperature: np.ndarray  # (B, days) °C
+    supplier_available: np.ndarray  # (B, days, suppliers) bool
+    ship_permille: np.ndarray  # (B, days, suppliers) int: share of the units paid for that an order placed then brings
+    supplier_price: np.ndarray  # (days, suppliers, products) int yen per unit: list prices, the same for every seed
 
 
-def draw_scenario(world: World, seed: int, days: int) -> Scenario:
-    rng = np.random.Generator(np.random.PCG64(seed))
+def _spell_mask(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Days covered by spells that begin where `starts` ([seed, day, ...]) is set and last `lengths` days."""
+    mask = np.zeros(starts.shape, dtype=bool)
+    for index in zip(*np.nonzero(starts), strict=True):
+        row, start, *rest = index
+        mask[(row, slice(start, start + lengths[index]), *rest)] = True
+    return mask
+
+
+def _start_and_spare(draw: np.ndarray, per_year: float) -> tuple[np.ndarray, np.ndarray]:
+    """A spell starts on a day with probability per_year / 365. The uniform that says so, rescaled, is itself a fresh
+    uniform on the days it does, and serves for the spell's length and kind, so rare events take no extra draws."""
+    probability = np.asarray(per_year) / 365
+    return draw < probability, draw / np.maximum(probability, 1e-12)  # with no spells, the spare goes unused
+
+
+def _split(spare: np.ndarray, choices: int) -> tuple[np.ndarray, np.ndarray]:
+    """An index in range(choices) from a uniform, and what is left of it as another uniform."""
+    scaled = spare * choices
+    index = np.minimum(np.floor(scaled), choices - 1)
+    return index.astype(np.int64), scaled - index
+
+
+def draw_scenarios(world: World, seeds: list[int] | tuple[int, ...], days: int) -> Scenarios:
+    """Draw every seed's scenario from its own generator, then shape all of them together.
+
+    Each seed makes exactly two generator calls of a fixed size, so its numbers are the same whether it is drawn alone
+    or in a batch of a thousand; everything after that is element-wise array arithmetic.
+    """
+    seeds = tuple(int(seed) for seed in seeds)
     n_products, n_suppliers = len(world.products), len(world.suppliers)
+    # Uniform columns: weather, rounding per product, delivery outcome per supplier, shock start, offline start,
+    # outage start per supplier. Normal columns: temperature, demand noise per product.
+    uniforms = np.empty((len(seeds), days, 3 + n_products + 2 * n_suppliers))
+    normals = np.empty((len(seeds), days, 1 + n_products))
+    for row, seed in enumerate(seeds):
+        rng = np.random.Generator(np.random.PCG64(seed))
+        rng.random(out=uniforms[row])
+        rng.standard_normal(out=normals[row])
+    weather_draw = uniforms[..., 0]
+    rounding = uniforms[..., 1 : 1 + n_products]
+    delivery_draw = uniforms[..., 1 + n_products : 1 + n_products + n_suppliers]
+    shock_draw = uniforms[..., 1 + n_products + n_suppliers]
+    offline_draw = uniforms[..., 2 + n_products + n_suppliers]
+    outage_draw = uniforms[..., 3 + n_products + n_suppliers :]
+
     day = np.arange(days)
     day_of_year = (world.start_day_of_year + day) % 365
-
     # Weather: more rain in the rainy season (June–July), warm summers and cold winters.
     rain_probability = 0.2 + 0.2 * np.exp(-(((day_of_year - 175) / 20.0) ** 2))
-    weather_draw = rng.random(days)
     weather = np.where(weather_draw < rain_probability, 2, np.where(weather_draw < rain_probability + 0.3, 1, 0))
-    temperature = 16.0 + 10.0 * np.sin(2 * np.pi * (day_of_year - 105) / 365) + 2.5 * rng.standard_normal(days)
-    temperature = temperature - 1.5 * (weather == 2)
+    seasonal_temperature = 16.0 + 10.0 * np.sin(2 * np.pi * (day_of_year - 105) / 365)
+    temperature = seasonal_temperature + 2.5 * normals[..., 0] - 1.5 * (weather == 2)
 
     base = np.array([p.base_demand for p in world.products])
     sensitivity = np.array([p.temperature_sensitivity for p in world.products])
-    weekday = np.asarray(world.weekday_factors)[(world.start_weekday + day) % 7]
-    month = np.asarray(world.month_factors)[np.minimum(day_of_year * 12 // 365, 11)]
-    footfall = weekday * month * np.where(weather == 2, world.rain_footfall_factor, 1.0)
+    calendar = (
+        np.asarray(world.weekday_factors)[(world.start_weekday + day) % 7]
+        * np.asarray(world.month_factors)[np.minimum(day_of_year * 12 // 365, 11)]
+    )
+    footfall = calendar * np.where(weather == 2, world.rain_footfall_factor, 1.0)
     sigma = world.demand_noise_sigma
-    noise = np.exp(sigma * rng.standard_normal((days, n_products)) - sigma * sigma / 2)
-    rate = base[None, :] * footfall[:, None] * np.exp(sensitivity[None, :] * (temperature[:, None] - 20.0) / 10.0)
-    rate = rate * noise
+    noise = np.exp(sigma * normals[..., 1:] - sigma * sigma / 2)
+    rate = base * footfall[..., None] * np.exp(sensitivity * (temperature[..., None] - 20.0) / 10.0) * noise
 
-    shocks = []
-    for start, end in _spells(rng, world.demand_shocks_per_year, days, 5, 15):
-        product = int(rng.integers(0, n_products))
-        factor = float(rng.choice([0.4, 1.8]))
-        rate[start:end, product] *= factor
-        shocks.append((product, int(start), int(end) - 1, factor))
+    # Demand shocks: one product's demand x0.4 or x1.8 for 5–15 days.
+    shock_starts, spare = _start_and_spare(shock_draw, world.demand_shocks_per_year)
+    extra_days, spare = _split(spare, 11)
+    shocked_product, spare = _split(spare, n_products)
+    factor = np.where(spare < 0.5, 0.4, 1.8)
+    for row, start in zip(*np.nonzero(shock_starts), strict=True):
+        end = start + 5 + extra_days[row, start]
+        rate[row, start:end, shocked_product[row, start]] *= factor[row, start]
 
-    machine_offline = np.zeros(days, dtype=bool)
-    for start, end in _spells(rng, world.machine_offline_spells_per_year, days, 1, 3):
-        machine_offline[start:end] = True
+    offline_starts, spare = _start_and_spare(offline_draw, world.machine_offline_spells_per_year)
+    machine_offline = _spell_mask(offline_starts, 1 + _split(spare, 3)[0])
     rate[machine_offline] = 0.0
 
-    supplier_available = np.ones((days, n_suppliers), dtype=bool)
-    ship_permille = np.full((days, n_suppliers), 1000, dtype=np.int64)
-    week = (day // 7).astype(np.float64)
-    base_cost = np.array([p.base_cost_yen for p in world.products], dtype=np.float64)
-    supplier_price = np.empty((days, n_suppliers, n_products), dtype=np.int64)
-    for s, supplier in enumerate(world.suppliers):
-        for start, end in _spells(rng, supplier.outages_per_year, days, 3, 10):
-            supplier_available[start:end, s] = False
-        short = rng.random(days) < supplier.short_ship_probability
-        ship_permille[short, s] = rng.integers(500, 901, size=int(short.sum()))
-        lost = rng.random(days) < supplier.no_delivery_probability
-        ship_permille[lost, s] = 0
-        creep = (1.0 + supplier.price_creep_permille_per_week / 1000.0) ** week
-        unit = base_cost[None, :] * (supplier.price_factor_permille / 1000.0) * creep[:, None]
-        supplier_price[:, s, :] = np.maximum(1, np.rint(unit)).astype(np.int64)
+    outage_rate = np.array([s.outages_per_year for s in world.suppliers])
+    outage_starts, spare = _start_and_spare(outage_draw, outage_rate)
+    supplier_available = ~_spell_mask(outage_starts, 3 + _split(spare, 8)[0])
 
-    return Scenario(
-        seed=seed,
+    # One uniform per order day decides a delivery: lost below p_lost, short below p_lost + p_short (and how short).
+    p_lost = np.array([s.no_delivery_probability for s in world.suppliers])
+    p_short = np.array([s.short_ship_probability for s in world.suppliers])
+    short_share = 500 + _split((delivery_draw - p_lost) / np.maximum(p_short, 1e-12), 401)[0]
+    ship_permille = np.where(
+        delivery_draw < p_lost, 0, np.where(delivery_draw < p_lost + p_short, short_share, 1000)
+    ).astype(np.int64)
+
+    return Scenarios(
+        seeds=seeds,
         days=days,
         demand_rate=rate,
-        rounding=rng.random((days, n_products)),
+        rounding=rounding,
         machine_offline=machine_offline,
         weather=weather,
         temperature=temperature,
-        supplier_price=supplier_price,
         supplier_available=supplier_available,
         ship_permille=ship_permille,
-        demand_shocks=tuple(shocks),
+        supplier_price=world.supplier_price_list(days),
     )
