@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from apps.core.money import TaxRate
 from apps.inventory.authentication import DeviceTokenAuthentication, IsMachineDeviceOrStaff
-from apps.inventory.models import Payment, Sale
+from apps.inventory.models import Machine, Payment, Sale
 from apps.inventory.selectors import machine_get, machine_products
 from apps.inventory.services import machine_heartbeat_record, purchase_create
 
@@ -95,10 +95,11 @@ class PurchaseCreateApi(MachineApi):
         ),
     )
     def post(self, request, code):
-        machine = machine_get(code=code)
+        is_device = isinstance(request.auth, Machine)
+        # The permission check already matched a device's machine to the URL.
+        machine = request.auth if is_device else machine_get(code=code)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        is_device = isinstance(request.auth, type(machine))
         outcome = purchase_create(
             machine=machine,
             items=data.validated_data["items"],

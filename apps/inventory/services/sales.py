@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -189,10 +190,8 @@ def purchase_create(
         if replay is None:
             raise
         return replay
-    _purchase_dispense(sale=sale)
-    sale = Sale.objects.select_related("machine", "coupon", "payment").get(pk=sale.pk)
-    receipt = sale_receipt(sale)
-    PurchaseRequest.objects.filter(sale=sale).update(response_body=receipt)
+    dropped = _purchase_dispense(sale=sale)
+    sale, receipt = _purchase_settle(sale=sale, dropped=dropped)
     return PurchaseOutcome(sale=sale, receipt=receipt, replayed=False)
 
 
@@ -329,18 +328,26 @@ def _refund_through_gateway(*, payment: Payment, amount_yen: int, purpose: str) 
     payment.save(update_fields=["refunded_yen", "status"])
 
 
-def _purchase_dispense(*, sale: Sale) -> None:
-    """Drop each line's items; refund and put back into the slot's count whatever did not come out."""
-    shortfall = {}
-    for line in sale.lines.select_related("slot"):
-        dropped = dispenser().dispense(machine_code=sale.machine.code, slot_code=line.slot.code, quantity=line.quantity)
-        shortfall[line.pk] = (dropped, line.quantity - dropped)
-    SaleLine.objects.bulk_update(
-        [SaleLine(pk=pk, dispensed_quantity=dropped) for pk, (dropped, _missing) in shortfall.items()],
-        ["dispensed_quantity"],
-    )
-    if any(missing for _dropped, missing in shortfall.values()):
+def _purchase_dispense(*, sale: Sale) -> dict[int, int]:
+    """Tell the machine to drop each line's items (no transaction open: nothing is locked while it works).
+    Returns {sale line id: items that came out}."""
+    return {
+        line.pk: dispenser().dispense(machine_code=sale.machine.code, slot_code=line.slot.code, quantity=line.quantity)
+        for line in sale.lines.select_related("slot")
+    }
+
+
+@transaction.atomic
+def _purchase_settle(*, sale: Sale, dropped: dict[int, int]) -> tuple[Sale, dict]:
+    """Record what came out, refund what did not, and store the receipt replayed for the same Idempotency-Key."""
+    lines = [SaleLine(pk=pk, dispensed_quantity=count) for pk, count in dropped.items()]
+    SaleLine.objects.bulk_update(lines, ["dispensed_quantity"])
+    if sale.lines.filter(dispensed_quantity__lt=F("quantity")).exists():
         _sale_refund_undispensed(sale=sale)
+    sale = Sale.objects.select_related("machine", "coupon", "payment").get(pk=sale.pk)
+    receipt = sale_receipt(sale)
+    PurchaseRequest.objects.filter(sale=sale).update(response_body=receipt)
+    return sale, receipt
 
 
 @transaction.atomic
