@@ -21,6 +21,11 @@ STAFF_PERMISSIONS = [
     "inventory.change_restocktask",
     "inventory.view_sale",
     "inventory.view_productrequest",
+    # Staff receive escalations: they see what the agents were refused and the notes they leave.
+    "agents.view_guardrailviolation",
+    "agents.view_escalation",
+    "agents.view_agentnote",
+    "chats.view_conversation",
 ]
 
 MANAGER_PERMISSIONS = STAFF_PERMISSIONS + [
@@ -52,8 +57,18 @@ MANAGER_PERMISSIONS = STAFF_PERMISSIONS + [
     "agents.change_persona",
     "agents.view_agent",
     "agents.change_agent",
-    "agents.view_guardrailviolation",
-    "chats.view_conversation",
+    "agents.view_agentturn",
+    "agents.view_coupongrant",
+    "agents.add_personality",
+    "agents.change_personality",
+    "agents.view_personality",
+    "agents.add_role",
+    "agents.change_role",
+    "agents.view_role",
+    "agents.add_tone",
+    "agents.change_tone",
+    "agents.view_tone",
+    "agents.add_agent",
     "dashboard.view_alert",
     "experiments.view_experiment",
     "experiments.add_experiment",

@@ -1,8 +1,8 @@
 """Each guardrail rule, at and beyond its limit, through `tool_call` as every agent's call goes."""
 
 import pytest
-from django.core import mail
 from django.contrib.auth.models import Group
+from django.core import mail
 
 from apps.agents.limits import ESCALATION_THRESHOLD
 from apps.agents.models import CouponGrant, Escalation, GuardrailViolation
