@@ -95,7 +95,7 @@ def receive_deliveries(state: ShopState, world: World, day: int) -> None:
     trading = state.trading
     arriving = state.transit_units[:, ring] * trading[:, None]
     room = np.maximum(world.back_room_capacity_units - _total(state.back_units, axis=1), 0)
-    ahead = np.cumsum(arriving, axis=1) - arriving  # product order decides who gets the last shelf space
+    ahead = np.cumsum(arriving, axis=1) - arriving  # in product order, while back-room space lasts
     accepted = np.minimum(np.maximum(room[:, None] - ahead, 0), arriving)
     value = state.transit_value[:, ring] * trading[:, None]
     accepted_value = value * accepted // np.maximum(arriving, 1)  # accepted <= arriving, so 0 when none arrive

@@ -290,6 +290,8 @@ class EpisodeResult:
 
 class Episode:
     def __init__(self, world: World, seed: int, days: int):
+        if days < 1:
+            raise ValidationError("An episode needs at least one day.", details={"days": days})
         self.world = world
         self.days = days
         self.day = 0
@@ -314,6 +316,7 @@ class Episode:
             raise Conflict(f"The shop went bankrupt on day {int(self.state.bankrupt_day[0])}; nothing can be done.")
 
     def run_day(self, agent: Agent) -> None:
+        self.open_for_business()
         receive_deliveries(self.state, self.world, self.day)
         agent.act(self.api)
         sell_and_close(self.state, self.world, self.price_response, self.scenarios, self.day)
