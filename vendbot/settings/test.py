@@ -9,7 +9,14 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-used-anywhere-else-0123456789")
 
 from .base import *  # noqa: E402,F401,F403
-from .base import REDIS_URL  # noqa: E402
+from .base import BASE_DIR, DATABASES, REDIS_URL  # noqa: E402
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so the live daphne process of the browser tests sees the same test database.
+    # The pid keeps parallel test runs on one machine apart; Django deletes the file afterwards.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
+    # No WAL in tests: its side files would outlive the test database Django deletes.
+    DATABASES["default"]["OPTIONS"].pop("init_command", None)
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
