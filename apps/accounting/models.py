@@ -94,6 +94,7 @@ class EntryKind(models.TextChoices):
     STOCK_ADJUSTMENT = "stock_adjustment", _("在庫調整")
     AI_USAGE = "ai_usage", _("AI利用料")
     MACHINE_FEE = "machine_fee", _("機械手数料")
+    CARD_SETTLEMENT = "card_settlement", _("カード・IC入金")
     REVERSAL = "reversal", _("取消仕訳")
 
 

@@ -326,6 +326,29 @@ def post_machine_fee(
 
 
 @transaction.atomic
+def post_card_settlement(
+    *, date: datetime.date, gross: int, fee: int, source: models.Model | None = None, created_by=None
+) -> JournalEntry:
+    """The card/IC processor pays out: 普通預金 (gross − fee) and 決済手数料 (fee, not taxable) / 売掛金 (gross)."""
+    _require_yen("gross", gross, allow_zero=False)
+    _require_yen("fee", fee)
+    if fee >= gross:
+        raise ValidationError(_("決済手数料が入金額以上になっています。"), code="fee_exceeds_settlement")
+    return journal_entry_post(
+        date=date,
+        memo=_("カード・IC売上の入金"),
+        lines=[
+            LineSpec(account=chart.BANK, debit=gross - fee),
+            *_signed_line(chart.PAYMENT_FEES, fee),
+            LineSpec(account=chart.CARD_RECEIVABLE, credit=gross),
+        ],
+        kind=EntryKind.CARD_SETTLEMENT,
+        source=source,
+        created_by=created_by,
+    )
+
+
+@transaction.atomic
 def post_capital_contribution(
     *, date: datetime.date, amount: int, source: models.Model | None = None, created_by=None
 ) -> JournalEntry:

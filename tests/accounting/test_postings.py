@@ -8,6 +8,7 @@ from apps.accounting.postings import (
     SoldItem,
     post_ai_usage,
     post_capital_contribution,
+    post_card_settlement,
     post_machine_fee,
     post_refund,
     post_sale,
@@ -127,3 +128,16 @@ def test_ai_usage_and_machine_fees_are_expenses():
     assert _lines(untaxed) == sorted(
         [(chart.MACHINE_FEES, 550, 0, "", None), (chart.ACCRUED_EXPENSES, 0, 550, "", None)]
     )
+
+
+def test_card_settlement_clears_the_receivable_into_the_bank_less_the_fee():
+    entry = post_card_settlement(date=april(10), gross=10_000, fee=324)
+    assert _lines(entry) == sorted(
+        [
+            (chart.BANK, 9676, 0, "", None),
+            (chart.PAYMENT_FEES, 324, 0, "", None),
+            (chart.CARD_RECEIVABLE, 0, 10_000, "", None),
+        ]
+    )
+    with pytest.raises(ValidationError):
+        post_card_settlement(date=april(10), gross=100, fee=100)

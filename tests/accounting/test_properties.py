@@ -2,7 +2,7 @@
 
 After every event the books must balance, 商品 must equal the model's stock at moving-average cost (per product and
 in total), 現金 the captured cash payments minus cash refunds and supplier payments, and 売掛金 the card/IC payments
-not refunded. (The same test through the real inventory services comes with the inventory app.)
+not refunded or settled. (The same test through the real inventory services comes with the inventory app.)
 """
 
 from dataclasses import dataclass, field
@@ -20,6 +20,7 @@ from apps.accounting.postings import (
     PaymentMethod,
     SoldItem,
     StockItem,
+    post_card_settlement,
     post_purchase_receipt,
     post_refund,
     post_sale,
@@ -63,8 +64,9 @@ sale = st.tuples(
 )
 refund = st.tuples(st.just("refund"), st.integers(0, 50), st.booleans())
 payment = st.tuples(st.just("payment"), st.integers(1, 5000))
+settlement = st.tuples(st.just("settle"), st.integers(1, 100), st.integers(0, 50))
 adjustment = st.tuples(st.just("adjust"), st.integers(0, 2), st.integers(-5, 5), st.booleans())
-events = st.lists(st.one_of(receipt, sale, refund, payment, adjustment), max_size=12)
+events = st.lists(st.one_of(receipt, sale, refund, payment, settlement, adjustment), max_size=12)
 
 
 def apply_receipt(model, product, quantity, unit_cost):
@@ -117,6 +119,14 @@ def apply_payment(model, amount):
     model.cash -= amount
 
 
+def apply_settlement(model, percent, fee_per_mille):
+    gross = model.receivable * percent // 100
+    if gross <= 0:
+        return
+    post_card_settlement(date=DAY, gross=gross, fee=gross * fee_per_mille // 1000)
+    model.receivable -= gross
+
+
 def apply_adjustment(model, product, delta, waste):
     ref, label, _rate = PRODUCTS[product]
     if waste:
@@ -137,6 +147,7 @@ APPLY = {
     "sale": apply_sale,
     "refund": apply_refund,
     "payment": apply_payment,
+    "settle": apply_settlement,
     "adjust": apply_adjustment,
 }
 

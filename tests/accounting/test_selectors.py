@@ -42,6 +42,7 @@ def test_trial_balance_has_each_account_balance_and_balances(april_books):
         chart.AI_USAGE: 500,
         chart.INVENTORY_SHRINKAGE: 0,
         chart.INVENTORY_WASTE: 100,
+        chart.PAYMENT_FEES: 0,
     }
     assert report.totals["debit_balance"] == report.totals["credit_balance"] == 1_003_236
     assert report.totals["debit_total"] == report.totals["credit_total"]
