@@ -102,37 +102,25 @@ class StockMismatch:
     from_movements: int
 
 
+def _movement_totals(location: str, key: str) -> dict[int, int]:
+    movements = StockMovement.objects.filter(location=location).values(key).annotate(total=Sum("quantity_delta"))
+    return dict(movements.values_list(key, "total"))
+
+
 def stock_integrity_problems() -> list[StockMismatch]:
     """Every slot and back-room quantity that differs from the sum of its movements (empty list: all is well)."""
-    problems = []
-    slot_sums = dict(
-        StockMovement.objects.filter(location=StockMovement.Location.SLOT)
-        .values("slot_id")
-        .annotate(total=Sum("quantity_delta"))
-        .values_list("slot_id", "total")
-    )
-    for slot in Slot.objects.select_related("machine"):
-        expected = slot_sums.pop(slot.pk, 0)
-        if slot.quantity != expected:
-            problems.append(StockMismatch(place=str(slot), recorded=slot.quantity, from_movements=expected))
-    storage_sums = dict(
-        StockMovement.objects.filter(location=StockMovement.Location.STORAGE)
-        .values("product_id")
-        .annotate(total=Sum("quantity_delta"))
-        .values_list("product_id", "total")
-    )
-    for storage in StorageStock.objects.select_related("product"):
-        expected = storage_sums.pop(storage.product_id, 0)
-        if storage.quantity != expected:
-            problems.append(
-                StockMismatch(
-                    place=f"storage/{storage.product.sku}", recorded=storage.quantity, from_movements=expected
-                )
-            )
-    for product_id, total in storage_sums.items():
-        if total:
-            problems.append(StockMismatch(place=f"storage/product#{product_id}", recorded=0, from_movements=total))
-    return problems
+    in_slots = _movement_totals(StockMovement.Location.SLOT, "slot_id")
+    in_storage = _movement_totals(StockMovement.Location.STORAGE, "product_id")
+    places = [(str(slot), slot.quantity, in_slots.get(slot.pk, 0)) for slot in Slot.objects.select_related("machine")]
+    storages = StorageStock.objects.select_related("product")
+    places += [(f"storage/{row.product.sku}", row.quantity, in_storage.pop(row.product_id, 0)) for row in storages]
+    # Back-room movements of a product that has no back-room row at all.
+    places += [(f"storage/product#{product_id}", 0, total) for product_id, total in in_storage.items()]
+    return [
+        StockMismatch(place=place, recorded=recorded, from_movements=expected)
+        for place, recorded, expected in places
+        if recorded != expected
+    ]
 
 
 def product_request_summary(*, status: str | None = ProductRequest.Status.OPEN) -> list[dict]:

@@ -2,7 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.inventory.integrations import payments
-from apps.inventory.services import device_token_issue
+from apps.inventory.services import device_token_issue, purchase_create
 from tests.factories import MachineFactory, ProductFactory, SlotFactory, stock_slot
 
 
@@ -40,3 +40,21 @@ def device_client(machine):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Device {device_token_issue(machine=machine)}")
     return client
+
+
+@pytest.fixture
+def sell(machine):
+    """`sell(key=..., quantity=..., coupon=..., customer_key=...)`: buy from A1 through `purchase_create`."""
+
+    def buy(*, key: str, quantity: int = 1, coupon: str | None = None, customer_key: str = "", method: str = "card"):
+        return purchase_create(
+            machine=machine,
+            items=[{"slot": "A1", "quantity": quantity}],
+            coupon_code=coupon,
+            payment_method=method,
+            idempotency_key=key,
+            channel="line" if customer_key else "tablet",
+            customer_key=customer_key,
+        )
+
+    return buy

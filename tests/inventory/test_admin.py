@@ -3,19 +3,11 @@ from django.contrib import admin
 from django.urls import reverse
 
 from apps.inventory.models import PriceChange, Sale, StockMovement
-from apps.inventory.services import purchase_create
 
 
 @pytest.fixture
-def sale(machine, tea_slot):
-    return purchase_create(
-        machine=machine,
-        items=[{"slot": "A1", "quantity": 1}],
-        coupon_code=None,
-        payment_method="cash",
-        idempotency_key="admin-sale",
-        channel="tablet",
-    ).sale
+def sale(sell, tea_slot):
+    return sell(key="admin-sale", method="cash").sale
 
 
 @pytest.mark.django_db

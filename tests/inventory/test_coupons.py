@@ -5,28 +5,16 @@ from django.utils import timezone
 
 from apps.core.errors import PermissionDenied, ValidationError
 from apps.inventory.models import Coupon, CouponRedemption
-from apps.inventory.services import coupon_issue, purchase_create
+from apps.inventory.services import coupon_issue
 from tests.factories import CouponFactory
-
-
-def buy_one(machine, *, key, coupon, customer_key="", quantity=1):
-    return purchase_create(
-        machine=machine,
-        items=[{"slot": "A1", "quantity": quantity}],
-        coupon_code=coupon,
-        payment_method="ic",
-        idempotency_key=key,
-        channel="line",
-        customer_key=customer_key,
-    )
 
 
 @pytest.mark.django_db
 class TestCouponsAtPurchase:
-    def test_percent_coupon_discounts_and_is_recorded(self, machine, tea_slot):
+    def test_percent_coupon_discounts_and_is_recorded(self, sell, tea_slot):
         CouponFactory(code="TENOFF", kind="percent", value=10)
 
-        outcome = buy_one(machine, key="a", coupon="tenoff", quantity=2)
+        outcome = sell(key="a", coupon="tenoff", quantity=2)
 
         assert outcome.receipt["subtotal_yen"] == 300
         assert outcome.receipt["discount_yen"] == 30
@@ -35,48 +23,48 @@ class TestCouponsAtPurchase:
         assert outcome.sale.payment.amount_yen == 270
         assert CouponRedemption.objects.get().discount_yen == 30
 
-    def test_yen_coupon_never_makes_the_total_negative(self, machine, tea_slot):
+    def test_yen_coupon_never_makes_the_total_negative(self, sell, tea_slot):
         CouponFactory(code="BIG", kind="yen", value=1000)
 
-        outcome = buy_one(machine, key="a", coupon="BIG")
+        outcome = sell(key="a", coupon="BIG")
 
         assert outcome.receipt["total_yen"] == 0
         assert outcome.sale.payment.status == "captured"
 
-    def test_expired_coupon_is_refused(self, machine, tea_slot):
+    def test_expired_coupon_is_refused(self, sell, tea_slot):
         CouponFactory(code="OLD", valid_until=timezone.now() - timedelta(minutes=1))
 
         with pytest.raises(ValidationError) as refused:
-            buy_one(machine, key="a", coupon="OLD")
+            sell(key="a", coupon="OLD")
 
         assert refused.value.details["reason"] == "expired"
         assert "有効期限" in refused.value.message
 
-    def test_used_up_coupon_is_refused(self, machine, tea_slot):
+    def test_used_up_coupon_is_refused(self, sell, tea_slot):
         CouponFactory(code="ONCE", max_uses=1)
-        buy_one(machine, key="a", coupon="ONCE")
+        sell(key="a", coupon="ONCE")
 
         with pytest.raises(ValidationError) as refused:
-            buy_one(machine, key="b", coupon="ONCE")
+            sell(key="b", coupon="ONCE")
 
         assert refused.value.details["reason"] == "used_up"
 
-    def test_per_customer_limit_counts_by_customer_key(self, machine, tea_slot):
+    def test_per_customer_limit_counts_by_customer_key(self, sell, tea_slot):
         CouponFactory(code="WELCOME", max_uses=None, max_uses_per_customer=1)
-        buy_one(machine, key="a", coupon="WELCOME", customer_key="line:U1")
+        sell(key="a", coupon="WELCOME", customer_key="line:U1")
 
         with pytest.raises(ValidationError) as refused:
-            buy_one(machine, key="b", coupon="WELCOME", customer_key="line:U1")
-        other_customer = buy_one(machine, key="c", coupon="WELCOME", customer_key="line:U2")
+            sell(key="b", coupon="WELCOME", customer_key="line:U1")
+        other_customer = sell(key="c", coupon="WELCOME", customer_key="line:U2")
 
         assert refused.value.details["reason"] == "used_by_customer"
         assert other_customer.sale.discount_yen == 50
 
-    def test_per_customer_coupon_needs_a_known_customer(self, machine, tea_slot):
+    def test_per_customer_coupon_needs_a_known_customer(self, sell, tea_slot):
         CouponFactory(code="WELCOME", max_uses_per_customer=1)
 
         with pytest.raises(ValidationError) as refused:
-            buy_one(machine, key="a", coupon="WELCOME")
+            sell(key="a", coupon="WELCOME")
 
         assert refused.value.details["reason"] == "customer_required"
 

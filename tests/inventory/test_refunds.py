@@ -4,19 +4,12 @@ from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.models import AuditEntry
 from apps.inventory.models import StockMovement
 from apps.inventory.selectors import stock_integrity_problems
-from apps.inventory.services import purchase_create, sale_refund
+from apps.inventory.services import sale_refund
 
 
 @pytest.fixture
-def sale(machine, tea_slot):
-    return purchase_create(
-        machine=machine,
-        items=[{"slot": "A1", "quantity": 2}],
-        coupon_code=None,
-        payment_method="card",
-        idempotency_key="sale-1",
-        channel="tablet",
-    ).sale
+def sale(sell, tea_slot):
+    return sell(key="sale-1", quantity=2).sale
 
 
 @pytest.mark.django_db
@@ -60,17 +53,10 @@ class TestRefund:
         assert sale.status == "completed"
 
     def test_after_a_partial_jam_the_refund_covers_only_what_was_still_paid(
-        self, machine, tea_slot, manager_user, settings
+        self, sell, tea_slot, manager_user, settings
     ):
         settings.DISPENSER = "tests.inventory.fakes.FirstItemOnlyDispenser"
-        jammed = purchase_create(
-            machine=machine,
-            items=[{"slot": "A1", "quantity": 2}],
-            coupon_code=None,
-            payment_method="card",
-            idempotency_key="jam",
-            channel="tablet",
-        ).sale
+        jammed = sell(key="jam", quantity=2).sale
         assert (jammed.status, jammed.refunded_yen) == ("partially_refunded", 150)
         tea_slot.refresh_from_db()
         assert tea_slot.quantity == 2  # the jammed one is still in the machine
