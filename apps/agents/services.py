@@ -140,22 +140,31 @@ def turn_finish(
     return turn
 
 
+def _status_change(
+    *, agent: Agent, status: str, action: str, actor=None, actor_label: str = "", reason: str = ""
+) -> Agent:
+    from_state = agent.status
+    agent.status = status
+    agent.save(update_fields=["status"])
+    audit_record(
+        target=agent,
+        action=action,
+        actor=actor,
+        actor_label=actor_label,
+        from_state=from_state,
+        to_state=status,
+        reason=reason,
+    )
+    return agent
+
+
 @transaction.atomic
 def agent_mark_failed(*, agent: Agent, reason: str) -> Agent:
     """A provider that broke mid-turn takes its agent out of service until a Manager resumes it."""
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
-    from_state = agent.status
-    agent.status = Agent.Status.FAILED
-    agent.save(update_fields=["status"])
-    audit_record(
-        target=agent,
-        action="agent_failed",
-        actor_label=agent.name,
-        from_state=from_state,
-        to_state=agent.status,
-        reason=reason,
+    return _status_change(
+        agent=agent, status=Agent.Status.FAILED, action="agent_failed", actor_label=agent.name, reason=reason
     )
-    return agent
 
 
 @transaction.atomic
@@ -164,13 +173,9 @@ def agent_pause(*, agent: Agent, actor, reason: str = "") -> Agent:
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
     if agent.status == Agent.Status.MAINTENANCE:
         raise Conflict(_("%(name)sはすでにメンテナンス中です。") % {"name": agent.name})
-    from_state = agent.status
-    agent.status = Agent.Status.MAINTENANCE
-    agent.save(update_fields=["status"])
-    audit_record(
-        target=agent, action="agent_pause", actor=actor, from_state=from_state, to_state=agent.status, reason=reason
+    return _status_change(
+        agent=agent, status=Agent.Status.MAINTENANCE, action="agent_pause", actor=actor, reason=reason
     )
-    return agent
 
 
 @transaction.atomic
@@ -179,13 +184,7 @@ def agent_resume(*, agent: Agent, actor, reason: str = "") -> Agent:
     agent = Agent.objects.select_for_update().get(pk=agent.pk)
     if agent.is_callable:
         raise Conflict(_("%(name)sは稼働中です。") % {"name": agent.name})
-    from_state = agent.status
-    agent.status = Agent.Status.IDLE
-    agent.save(update_fields=["status"])
-    audit_record(
-        target=agent, action="agent_resume", actor=actor, from_state=from_state, to_state=agent.status, reason=reason
-    )
-    return agent
+    return _status_change(agent=agent, status=Agent.Status.IDLE, action="agent_resume", actor=actor, reason=reason)
 
 
 @transaction.atomic
