@@ -264,6 +264,7 @@ class EpisodeResult:
     bankrupt_day: int | None
     series: dict[str, np.ndarray]  # name -> (days,) int64
     sold_by_product: np.ndarray  # (days, products)
+    requests_by_product: np.ndarray  # (days, products) customers who asked for a product they could not buy
     elapsed_seconds: float
 
     @property
@@ -349,5 +350,6 @@ def run_episode(
         bankrupt_day=int(episode.state.bankrupt_day[0]) if episode.bankrupt else None,
         series={name: episode.state.series[name][0] for name in SERIES_NAMES},
         sold_by_product=episode.state.sold_by_product[0],
+        requests_by_product=episode.state.requests_by_product[0],
         elapsed_seconds=elapsed,
     )
