@@ -1,3 +1,5 @@
 """Every WebSocket route of the project; each app with sockets adds its `routing.websocket_urlpatterns` here."""
 
-websocket_urlpatterns = []
+from apps.dashboard.routing import websocket_urlpatterns as dashboard_websockets
+
+websocket_urlpatterns = [*dashboard_websockets]

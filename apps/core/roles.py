@@ -70,6 +70,8 @@ MANAGER_PERMISSIONS = STAFF_PERMISSIONS + [
     "agents.view_tone",
     "agents.add_agent",
     "dashboard.view_alert",
+    "dashboard.view_dailysummary",
+    "dashboard.view_weeklyreport",
     "experiments.view_experiment",
     "experiments.add_experiment",
     "experiments.change_experiment",

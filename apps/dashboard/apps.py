@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class DashboardConfig(AppConfig):
     name = "apps.dashboard"
     label = "dashboard"
+
+    def ready(self):
+        from prometheus_client import REGISTRY
+
+        from apps.dashboard import signals
+        from apps.dashboard.metrics import ShopStateCollector
+
+        signals.connect()
+        REGISTRY.register(ShopStateCollector())

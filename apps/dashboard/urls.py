@@ -1,1 +1,5 @@
-urlpatterns = []
+from django.urls import path
+
+from apps.dashboard import views
+
+urlpatterns = [path("dashboard/", views.dashboard, name="dashboard")]

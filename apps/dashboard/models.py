@@ -1,0 +1,103 @@
+"""What the monitoring jobs leave behind: alerts, the daily close and the weekly report."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Alert(models.Model):
+    """One episode of a monitored condition for one subject (a machine, a product, an agent, the shop).
+
+    pending → firing once the condition has held for its rule's duration → cleared when it stops holding. A condition
+    that ends while still pending is cleared without ever firing. At most one open (pending or firing) alert per
+    kind and subject, so each anomaly detection run updates the episode instead of piling up rows.
+    """
+
+    class Kind(models.TextChoices):
+        SALES_ANOMALY = "sales_anomaly", _("売上の異常")
+        MACHINE_SILENT = "machine_silent", _("自販機の応答なし")
+        ERROR_RATE = "error_rate", _("AIエラー率")
+        AI_SPEND = "ai_spend", _("AI利用料の予算超過")
+        STOCKOUT_EXPECTED = "stockout_expected", _("欠品の見込み")
+
+    class Severity(models.TextChoices):
+        WARNING = "warning", _("注意")
+        CRITICAL = "critical", _("重大")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("様子見")
+        FIRING = "firing", _("発生中")
+        CLEARED = "cleared", _("解消")
+
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    subject = models.CharField(max_length=100, help_text=_("自販機コード、SKU、エージェント名など"))
+    message = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    first_seen_at = models.DateTimeField(db_index=True)
+    last_seen_at = models.DateTimeField()
+    fired_at = models.DateTimeField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-first_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject"],
+                condition=Q(state__in=["pending", "firing"]),
+                name="alert_one_open_per_subject",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="firing") | Q(fired_at__isnull=False), name="alert_firing_has_fired_at"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="cleared") | Q(cleared_at__isnull=False), name="alert_cleared_has_cleared_at"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.subject} ({self.get_state_display()})"
+
+
+class DailySummary(models.Model):
+    """The day's figures, written by the daily close at 23:55 (JST) and rewritten if the close runs again."""
+
+    date = models.DateField(unique=True)
+    revenue_yen = models.IntegerField()
+    transactions = models.PositiveIntegerField()
+    gross_margin_yen = models.IntegerField()
+    refunds_yen = models.PositiveIntegerField()
+    out_of_stock_slots = models.PositiveIntegerField()
+    ai_turns = models.PositiveIntegerField()
+    ai_tokens = models.PositiveBigIntegerField()
+    ai_cost_yen = models.PositiveIntegerField()
+    alerts_fired = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date"]
+        verbose_name_plural = "daily summaries"
+
+    def __str__(self):
+        return f"{self.date} ¥{self.revenue_yen:,}"
+
+
+class WeeklyReport(models.Model):
+    """The analytics agent's short Japanese summary of one week, kept here and e-mailed to the managers."""
+
+    week_start = models.DateField(unique=True, help_text=_("月曜日"))
+    week_end = models.DateField()
+    agent_name = models.CharField(max_length=80, blank=True)
+    figures = models.JSONField(default=dict)
+    text = models.TextField()
+    emailed_to = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-week_start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(week_end__gte=models.F("week_start")), name="weekly_report_week_ordered")
+        ]
+
+    def __str__(self):
+        return f"{self.week_start}〜{self.week_end}"

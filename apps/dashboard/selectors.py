@@ -1,0 +1,339 @@
+"""Reads of the Manager dashboard and the monitoring jobs. Aggregation happens in the database: a snapshot costs the same
+number of queries whatever the number of sales, slots or turns."""
+
+import datetime
+
+from django.apps import apps
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHour
+from django.utils import timezone
+
+from apps.agents.models import Agent, AgentTurn
+from apps.chats.models import Conversation
+from apps.core.models import AuditEntry
+from apps.dashboard.conf import ai_cost_yen, setting
+from apps.dashboard.models import Alert
+from apps.inventory.models import Machine, Product, Sale, SaleLine, Slot, StorageStock
+
+# A provider that broke mid-turn leaves this audit action (apps.agents.services.agent_mark_failed).
+AGENT_FAILED_ACTION = "agent_failed"
+PENDING_APPROVAL_STATE = "pending_human_approval"
+RECENT_SALES = 10
+ALERTS_SHOWN = 20
+
+
+def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """Start and end of a local (JST) calendar day as aware datetimes."""
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    return start, start + datetime.timedelta(days=1)
+
+
+def sales_totals(*, start: datetime.datetime, end: datetime.datetime) -> dict:
+    """Revenue after refunds, transactions (fully refunded ones excluded), average basket and gross margin (revenue
+    after refunds minus the cost of goods of the sales not fully refunded)."""
+    not_refunded = ~Q(status=Sale.Status.REFUNDED)
+    totals = Sale.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
+        gross=Coalesce(Sum("total_yen"), 0),
+        refunded=Coalesce(Sum("refunded_yen"), 0),
+        transactions=Count("id", filter=not_refunded),
+        cost=Coalesce(Sum("cost_yen", filter=not_refunded), 0),
+    )
+    revenue = totals["gross"] - totals["refunded"]
+    margin = revenue - totals["cost"]
+    return {
+        "revenue_yen": revenue,
+        "refunds_yen": totals["refunded"],
+        "transactions": totals["transactions"],
+        "average_basket_yen": revenue // totals["transactions"] if totals["transactions"] else 0,
+        "gross_margin_yen": margin,
+        "gross_margin_pct": round(100 * margin / revenue, 1) if revenue else None,
+    }
+
+
+def stock_state() -> dict:
+    """Low and empty slots, and the stock's value at moving-average cost (slots plus back room)."""
+    loaded = Q(product__isnull=False)
+    slots = Slot.objects.aggregate(
+        out=Count("id", filter=loaded & Q(quantity=0)),
+        low=Count("id", filter=loaded & Q(quantity__gt=0, quantity__lt=F("par_level"))),
+        value=Coalesce(Sum(F("quantity") * F("product__unit_cost_yen")), 0),
+    )
+    storage = StorageStock.objects.aggregate(value=Coalesce(Sum(F("quantity") * F("product__unit_cost_yen")), 0))
+    return {
+        "out_of_stock_slots": slots["out"],
+        "low_stock_slots": slots["low"],
+        "inventory_value_yen": slots["value"] + storage["value"],
+    }
+
+
+def ai_usage(*, start: datetime.datetime, end: datetime.datetime) -> dict:
+    """Turns, tokens, cost, p95 reply latency and error rate of every agent in [start, end).
+
+    The error rate is the share of turns whose provider broke (the agent was taken out of service), from the audit
+    trail: the decision log has no failure flag of its own."""
+    turns = AgentTurn.objects.filter(created_at__gte=start, created_at__lt=end)
+    totals = turns.aggregate(
+        turns=Count("id"), input=Coalesce(Sum("input_tokens"), 0), output=Coalesce(Sum("output_tokens"), 0)
+    )
+    p95_ms = None
+    if totals["turns"]:
+        # Nearest-rank percentile: one row fetched at an offset, so no database-specific percentile function.
+        rank = -(-95 * totals["turns"] // 100) - 1
+        p95_ms = turns.order_by("latency_ms").values_list("latency_ms", flat=True)[rank]
+    failures = AuditEntry.objects.filter(action=AGENT_FAILED_ACTION, created_at__gte=start, created_at__lt=end).count()
+    return {
+        "turns": totals["turns"],
+        "tokens": totals["input"] + totals["output"],
+        "cost_yen": ai_cost_yen(input_tokens=totals["input"], output_tokens=totals["output"]),
+        "reply_p95_ms": p95_ms,
+        "failures": failures,
+        "error_rate": round(failures / totals["turns"], 3) if totals["turns"] else 0.0,
+    }
+
+
+def purchase_order_model():
+    """Procurement's PurchaseOrder once it exists (issue 5), else None."""
+    try:
+        return apps.get_model("inventory", "PurchaseOrder")
+    except LookupError:
+        return None
+
+
+def pending_approvals_count() -> int | None:
+    """Purchase orders waiting for a person; None while procurement is not installed."""
+    model = purchase_order_model()
+    if model is None:
+        return None
+    return model.objects.filter(status=PENDING_APPROVAL_STATE).count()
+
+
+def active_conversations_count(*, now: datetime.datetime) -> int:
+    since = now - datetime.timedelta(minutes=setting("DASHBOARD_ACTIVE_CONVERSATION_MINUTES"))
+    return Conversation.objects.filter(last_activity_at__gte=since).count()
+
+
+def hourly_sales(*, day: datetime.date) -> dict:
+    """Revenue per hour (0–23) of `day` and of the same weekday a week earlier, in one grouped query."""
+    week_ago = day - datetime.timedelta(days=7)
+    today_start, today_end = day_bounds(day)
+    last_start, last_end = day_bounds(week_ago)
+    rows = (
+        Sale.objects.filter(
+            Q(created_at__gte=today_start, created_at__lt=today_end)
+            | Q(created_at__gte=last_start, created_at__lt=last_end)
+        )
+        .annotate(hour=TruncHour("created_at"))
+        .values("hour")
+        .annotate(revenue=Sum(F("total_yen") - F("refunded_yen")))
+    )
+    series = {"today": [0] * 24, "last_week": [0] * 24}
+    for row in rows:
+        local = timezone.localtime(row["hour"])
+        series["today" if local.date() == day else "last_week"][local.hour] += row["revenue"]
+    return series
+
+
+def daily_revenue(*, last_day: datetime.date, days: int) -> list[dict]:
+    """[{"date", "revenue_yen", "gross_margin_yen"}] for each of the `days` days ending on `last_day` (zeros kept)."""
+    first_day = last_day - datetime.timedelta(days=days - 1)
+    start, _ = day_bounds(first_day)
+    _, end = day_bounds(last_day)
+    rows = (
+        Sale.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(date=TruncDate("created_at"))
+        .values("date")
+        .annotate(
+            revenue=Sum(F("total_yen") - F("refunded_yen")),
+            cost=Coalesce(Sum("cost_yen", filter=~Q(status=Sale.Status.REFUNDED)), 0),
+        )
+    )
+    by_date = {row["date"]: row for row in rows}
+    series = []
+    for offset in range(days):
+        date = first_day + datetime.timedelta(days=offset)
+        row = by_date.get(date, {"revenue": 0, "cost": 0})
+        series.append(
+            {"date": date.isoformat(), "revenue_yen": row["revenue"], "gross_margin_yen": row["revenue"] - row["cost"]}
+        )
+    return series
+
+
+def slot_stock() -> list[dict]:
+    rows = Slot.objects.values(
+        "machine__code", "code", "quantity", "capacity", "par_level", "product__name_ja"
+    ).order_by("machine__code", "code")
+    return [
+        {
+            "slot": f"{row['machine__code']}/{row['code']}",
+            "product": row["product__name_ja"] or "",
+            "quantity": row["quantity"],
+            "capacity": row["capacity"],
+            "par_level": row["par_level"],
+        }
+        for row in rows
+    ]
+
+
+def daily_ai_usage(*, last_day: datetime.date, days: int) -> list[dict]:
+    """[{"date", "cost_yen", "average_latency_ms", "turns"}] per day, zeros kept."""
+    first_day = last_day - datetime.timedelta(days=days - 1)
+    start, _ = day_bounds(first_day)
+    _, end = day_bounds(last_day)
+    rows = (
+        AgentTurn.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(date=TruncDate("created_at"))
+        .values("date")
+        .annotate(
+            turns=Count("id"),
+            input=Sum("input_tokens"),
+            output=Sum("output_tokens"),
+            latency=Sum("latency_ms"),
+        )
+    )
+    by_date = {row["date"]: row for row in rows}
+    series = []
+    for offset in range(days):
+        date = first_day + datetime.timedelta(days=offset)
+        row = by_date.get(date)
+        series.append(
+            {
+                "date": date.isoformat(),
+                "turns": row["turns"] if row else 0,
+                "cost_yen": ai_cost_yen(input_tokens=row["input"], output_tokens=row["output"]) if row else 0,
+                "average_latency_ms": row["latency"] // row["turns"] if row else 0,
+            }
+        )
+    return series
+
+
+def recent_sales(*, limit: int = RECENT_SALES) -> list[dict]:
+    sales = Sale.objects.select_related("machine").order_by("-created_at", "-id")[:limit]
+    return [sale_event_data(sale) for sale in sales]
+
+
+def sale_event_data(sale: Sale) -> dict:
+    """How a sale appears in the dashboard's list (and in the live event that announces it)."""
+    return {
+        "id": sale.pk,
+        "machine": sale.machine.code,
+        "total_yen": sale.total_yen,
+        "status": sale.status,
+        "created_at": timezone.localtime(sale.created_at).isoformat(),
+    }
+
+
+def alert_event_data(alert: Alert) -> dict:
+    return {
+        "id": alert.pk,
+        "kind": alert.kind,
+        "kind_label": str(alert.get_kind_display()),
+        "severity": alert.severity,
+        "subject": alert.subject,
+        "message": alert.message,
+        "state": alert.state,
+        "state_label": str(alert.get_state_display()),
+        "first_seen_at": timezone.localtime(alert.first_seen_at).isoformat(),
+        "fired_at": timezone.localtime(alert.fired_at).isoformat() if alert.fired_at else None,
+        "cleared_at": timezone.localtime(alert.cleared_at).isoformat() if alert.cleared_at else None,
+    }
+
+
+def alerts_for_dashboard(*, now: datetime.datetime, limit: int = ALERTS_SHOWN) -> list[dict]:
+    """Open alerts first (firing, then pending), then those cleared in the last 24 hours."""
+    recent = Q(state__in=[Alert.State.PENDING, Alert.State.FIRING]) | Q(
+        cleared_at__gte=now - datetime.timedelta(days=1)
+    )
+    alerts = sorted(
+        Alert.objects.filter(recent).order_by("-first_seen_at", "-id")[:limit],
+        key=lambda alert: [Alert.State.FIRING, Alert.State.PENDING, Alert.State.CLEARED].index(alert.state),
+    )
+    return [alert_event_data(alert) for alert in alerts]
+
+
+def dashboard_snapshot(*, now: datetime.datetime | None = None) -> dict:
+    """Everything the dashboard page shows: cards, chart series, alerts and the latest sales."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    start, end = day_bounds(today)
+    return {
+        "generated_at": timezone.localtime(now).isoformat(),
+        "cards": {
+            **sales_totals(start=start, end=end),
+            **stock_state(),
+            "active_conversations": active_conversations_count(now=now),
+            "ai": ai_usage(start=start, end=end),
+            "pending_approvals": pending_approvals_count(),
+        },
+        "hourly_sales": hourly_sales(day=today),
+        "daily_revenue": daily_revenue(last_day=today, days=30),
+        "slot_stock": slot_stock(),
+        "daily_ai": daily_ai_usage(last_day=today, days=14),
+        "alerts": alerts_for_dashboard(now=now),
+        "recent_sales": recent_sales(),
+    }
+
+
+# --- what the anomaly rules read -----------------------------------------------------------------------------------
+
+
+def hour_revenue_history(*, hour_start: datetime.datetime, days: int) -> tuple[int, list[int]]:
+    """Revenue of the hour starting at `hour_start`, and of the same hour on each of the `days` days before it."""
+    first = hour_start - datetime.timedelta(days=days)
+    hour = timezone.localtime(hour_start).hour
+    rows = (
+        Sale.objects.filter(created_at__gte=first, created_at__lt=hour_start + datetime.timedelta(hours=1))
+        .annotate(hour=ExtractHour("created_at"), date=TruncDate("created_at"))
+        .filter(hour=hour)
+        .values("date")
+        .annotate(revenue=Sum(F("total_yen") - F("refunded_yen")))
+    )
+    by_date = {row["date"]: row["revenue"] for row in rows}
+    day = timezone.localdate(hour_start)
+    history = [by_date.get(day - datetime.timedelta(days=offset), 0) for offset in range(1, days + 1)]
+    return by_date.get(day, 0), history
+
+
+def silent_machines(*, since: datetime.datetime) -> list[dict]:
+    """Active machines that have reported before but not since `since` (a machine never switched on is not silent)."""
+    return list(
+        Machine.objects.filter(status=Machine.Status.ACTIVE, last_heartbeat_at__lt=since)
+        .values("code", "last_heartbeat_at")
+        .order_by("code")
+    )
+
+
+def agent_spend(*, start: datetime.datetime) -> list[dict]:
+    """Each agent's tokens since `start`, its cost and its daily yen budget."""
+    rows = Agent.objects.annotate(
+        input=Coalesce(Sum("turns__input_tokens", filter=Q(turns__created_at__gte=start)), 0),
+        output=Coalesce(Sum("turns__output_tokens", filter=Q(turns__created_at__gte=start)), 0),
+    ).values("name", "daily_yen_budget", "input", "output")
+    return [
+        {
+            "agent": row["name"],
+            "budget_yen": row["daily_yen_budget"],
+            "cost_yen": ai_cost_yen(input_tokens=row["input"], output_tokens=row["output"]),
+        }
+        for row in rows
+    ]
+
+
+def product_run_rates(*, since: datetime.datetime) -> list[dict]:
+    """Active products with units on hand (slots plus back room) and units sold (net of refunds) since `since`."""
+    sold = (
+        SaleLine.objects.filter(product=OuterRef("pk"), sale__created_at__gte=since)
+        .values("product")
+        .annotate(units=Sum(F("quantity") - F("refunded_quantity")))
+        .values("units")
+    )
+    in_slots = Slot.objects.filter(product=OuterRef("pk")).values("product").annotate(q=Sum("quantity")).values("q")
+    return list(
+        Product.objects.filter(active=True)
+        .annotate(
+            sold=Coalesce(Subquery(sold), 0),
+            in_slots=Coalesce(Subquery(in_slots), 0),
+            in_storage=Coalesce(Max("storage__quantity"), 0),
+        )
+        .values("sku", "name_ja", "sold", "in_slots", "in_storage")
+        .order_by("sku")
+    )

@@ -1,0 +1,242 @@
+"""Writes of the monitoring jobs: alerts, the daily close, retention cleanup and the weekly report."""
+
+import datetime
+import logging
+
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, F, Max, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.agents.models import Agent
+from apps.agents.services import turn_finish, turn_record
+from apps.chats.models import Conversation
+from apps.core.errors import ValidationError
+from apps.core.roles import MANAGER
+from apps.dashboard import selectors
+from apps.dashboard.conf import alert_hold_minutes, setting
+from apps.dashboard.models import Alert, DailySummary, WeeklyReport
+from apps.dashboard.monitoring import Condition, conditions_now
+from apps.inventory.models import Coupon, PurchaseRequest, SaleLine
+
+logger = logging.getLogger(__name__)
+
+# The report is written from a template, not by a model: the decision log says so.
+REPORT_WRITER = "template"
+OPEN_STATES = [Alert.State.PENDING, Alert.State.FIRING]
+
+
+@transaction.atomic
+def alerts_apply(*, conditions: list[Condition], now: datetime.datetime) -> list[Alert]:
+    """Bring the alerts in line with the conditions that hold at `now`; returns the alerts whose state changed.
+
+    A new condition opens a pending alert; one that has held for its kind's hold time fires; an open alert whose
+    condition no longer holds is cleared. Open alerts are locked, so two overlapping runs cannot both open one.
+    """
+    holding = {(condition.kind, condition.subject): condition for condition in conditions}
+    open_alerts = {
+        (alert.kind, alert.subject): alert for alert in Alert.objects.select_for_update().filter(state__in=OPEN_STATES)
+    }
+    changed = []
+    for key, condition in holding.items():
+        alert = open_alerts.get(key)
+        if alert is None:
+            alert = Alert(kind=condition.kind, subject=condition.subject, first_seen_at=now, state=Alert.State.PENDING)
+        alert.message, alert.severity, alert.last_seen_at = condition.message, condition.severity, now
+        held_long_enough = now - alert.first_seen_at >= datetime.timedelta(minutes=alert_hold_minutes(alert.kind))
+        fires = alert.state == Alert.State.PENDING and held_long_enough
+        if fires:
+            alert.state, alert.fired_at = Alert.State.FIRING, now
+        if alert.pk is None or fires:
+            alert.save()
+            changed.append(alert)
+        else:
+            alert.save(update_fields=["message", "severity", "last_seen_at"])
+    for key, alert in open_alerts.items():
+        if key in holding:
+            continue
+        alert.state, alert.cleared_at = Alert.State.CLEARED, now
+        alert.save(update_fields=["state", "cleared_at"])
+        changed.append(alert)
+    return changed
+
+
+def alerts_evaluate(*, now: datetime.datetime | None = None) -> list[Alert]:
+    """Run every anomaly rule against the shop now and update the alerts (see `alerts_apply`)."""
+    now = now or timezone.now()
+    return alerts_apply(conditions=conditions_now(now), now=now)
+
+
+@transaction.atomic
+def daily_close(*, day: datetime.date) -> DailySummary:
+    """Store the day's figures; running it again for the same day replaces them."""
+    start, end = selectors.day_bounds(day)
+    sales = selectors.sales_totals(start=start, end=end)
+    ai = selectors.ai_usage(start=start, end=end)
+    summary, _created = DailySummary.objects.update_or_create(
+        date=day,
+        defaults={
+            "revenue_yen": sales["revenue_yen"],
+            "transactions": sales["transactions"],
+            "gross_margin_yen": sales["gross_margin_yen"],
+            "refunds_yen": sales["refunds_yen"],
+            "out_of_stock_slots": selectors.stock_state()["out_of_stock_slots"],
+            "ai_turns": ai["turns"],
+            "ai_tokens": ai["tokens"],
+            "ai_cost_yen": ai["cost_yen"],
+            "alerts_fired": Alert.objects.filter(fired_at__gte=start, fired_at__lt=end).count(),
+        },
+    )
+    return summary
+
+
+@transaction.atomic
+def retention_cleanup(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Delete what the shop no longer needs to keep; returns how many rows of each kind went.
+
+    - conversations (with their messages) idle for more than CHAT_RETENTION_DAYS;
+    - coupons that expired more than EXPIRED_COUPON_RETENTION_DAYS ago and were never used (a used coupon stays:
+      its sales refer to it);
+    - purchase idempotency records older than IDEMPOTENCY_KEY_RETENTION_DAYS (tablets retry within minutes).
+
+    Celery results need nothing here: the result backend is Redis and every result is written with a TTL of
+    CELERY_RESULT_EXPIRES, so Redis drops them itself (and the scheduled jobs store no result at all).
+    """
+    now = now or timezone.now()
+
+    def older_than(days_setting: str) -> datetime.datetime:
+        return now - datetime.timedelta(days=setting(days_setting))
+
+    conversations = Conversation.objects.filter(last_activity_at__lt=older_than("CHAT_RETENTION_DAYS"))
+    conversation_count = conversations.count()
+    conversations.delete()
+    coupons = Coupon.objects.filter(
+        valid_until__lt=older_than("EXPIRED_COUPON_RETENTION_DAYS"), sales__isnull=True, redemptions__isnull=True
+    )
+    coupon_count, _deleted = coupons.delete()
+    keys_count, _deleted = PurchaseRequest.objects.filter(
+        created_at__lt=older_than("IDEMPOTENCY_KEY_RETENTION_DAYS")
+    ).delete()
+    counts = {"conversations": conversation_count, "coupons": coupon_count, "idempotency_keys": keys_count}
+    logger.info("Retention cleanup: %s", counts)
+    return counts
+
+
+def _weekly_figures(*, week_start: datetime.date, week_end: datetime.date) -> dict:
+    start, _ = selectors.day_bounds(week_start)
+    _, end = selectors.day_bounds(week_end)
+    previous = selectors.sales_totals(start=start - datetime.timedelta(days=7), end=start)
+    top = (
+        SaleLine.objects.filter(sale__created_at__gte=start, sale__created_at__lt=end)
+        .values("product__name_ja")
+        .annotate(
+            units=Sum(F("quantity") - F("refunded_quantity")),
+            margin=Sum(F("total_yen") - F("unit_cost_yen") * F("quantity")),
+        )
+        .order_by("-units", "product__name_ja")[:3]
+    )
+    stockouts = Alert.objects.filter(kind=Alert.Kind.STOCKOUT_EXPECTED).aggregate(
+        fired=Count("id", filter=Q(fired_at__gte=start, fired_at__lt=end)),
+        products=Count("subject", filter=Q(fired_at__gte=start, fired_at__lt=end), distinct=True),
+    )
+    closes = DailySummary.objects.filter(date__gte=week_start, date__lte=week_end).aggregate(
+        worst=Max("out_of_stock_slots")
+    )
+    return {
+        "sales": selectors.sales_totals(start=start, end=end),
+        "previous_revenue_yen": previous["revenue_yen"],
+        "top_products": [
+            {"name": row["product__name_ja"], "units": row["units"], "gross_margin_yen": row["margin"]} for row in top
+        ],
+        "stockout_alerts": stockouts["fired"],
+        "stockout_products": stockouts["products"],
+        "worst_out_of_stock_slots": closes["worst"] or 0,
+        "out_of_stock_slots_now": selectors.stock_state()["out_of_stock_slots"],
+        "ai": selectors.ai_usage(start=start, end=end),
+    }
+
+
+def weekly_report_text(*, week_start: datetime.date, week_end: datetime.date, figures: dict) -> str:
+    """The report in plain Japanese, written from the numbers alone (what the analytics agent does offline)."""
+    sales, ai = figures["sales"], figures["ai"]
+    previous = figures["previous_revenue_yen"]
+    if previous:
+        change = _("前週比{change:+.0%}").format(change=(sales["revenue_yen"] - previous) / previous)
+    else:
+        change = _("前週の売上なし")
+    margin_pct = (
+        _("粗利率{pct}%").format(pct=sales["gross_margin_pct"]) if sales["gross_margin_pct"] is not None else ""
+    )
+    lines = [
+        _("【週次レポート】{start:%m/%d}〜{end:%m/%d}").format(start=week_start, end=week_end),
+        _("売上は¥{revenue:,}（{count}件、{change}）、粗利は¥{margin:,}でした。{pct}").format(
+            revenue=sales["revenue_yen"],
+            count=sales["transactions"],
+            change=change,
+            margin=sales["gross_margin_yen"],
+            pct=margin_pct,
+        ),
+    ]
+    if figures["top_products"]:
+        best = "、".join(
+            _("{name}（{units}個・粗利¥{margin:,}）").format(
+                name=row["name"], units=row["units"], margin=row["gross_margin_yen"]
+            )
+            for row in figures["top_products"]
+        )
+        lines.append(_("よく売れた商品: {best}。").format(best=best))
+    lines.append(
+        _(
+            "欠品見込みのアラートは{alerts}件（{products}商品）、欠品スロットは最大{worst}か所、現在{now}か所です。"
+        ).format(
+            alerts=figures["stockout_alerts"],
+            products=figures["stockout_products"],
+            worst=figures["worst_out_of_stock_slots"],
+            now=figures["out_of_stock_slots_now"],
+        )
+    )
+    lines.append(
+        _("AIの応答は{turns}件、トークン{tokens:,}、利用料は¥{cost:,}でした。").format(
+            turns=ai["turns"], tokens=ai["tokens"], cost=ai["cost_yen"]
+        )
+    )
+    return "\n".join(lines)
+
+
+def _manager_emails() -> list[str]:
+    users = get_user_model().objects.filter(groups__name=MANAGER, is_active=True).exclude(email="")
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+@transaction.atomic
+def weekly_report_create(*, week_start: datetime.date) -> WeeklyReport:
+    """The analytics agent's report of the week starting on `week_start` (a Monday), stored and e-mailed to every
+    active Manager with an address after commit. Its turn goes into the decision log like any other."""
+    if week_start.weekday() != 0:
+        raise ValidationError(_("週次レポートは月曜日から始まる週について作ります。"), details={"field": "week_start"})
+    week_end = week_start + datetime.timedelta(days=6)
+    figures = _weekly_figures(week_start=week_start, week_end=week_end)
+    text = weekly_report_text(week_start=week_start, week_end=week_end, figures=figures)
+    agent = Agent.objects.filter(kind=Agent.Kind.ANALYTICS).order_by("id").first()
+    if agent is not None:
+        turn = turn_record(agent=agent, conversation_id=None, provider=REPORT_WRITER, model_name="")
+        turn_finish(turn=turn, tool_calls=[], reply_filtered=[], input_tokens=0, output_tokens=0, latency_ms=0)
+    recipients = _manager_emails()
+    report, _created = WeeklyReport.objects.update_or_create(
+        week_start=week_start,
+        defaults={
+            "week_end": week_end,
+            "agent_name": agent.name if agent else "",
+            "figures": figures,
+            "text": text,
+            "emailed_to": recipients,
+        },
+    )
+    if recipients:
+        subject = _("[VendBot] 週次レポート {start:%m/%d}〜{end:%m/%d}").format(start=week_start, end=week_end)
+        transaction.on_commit(
+            lambda: send_mail(subject=subject, message=text, from_email=None, recipient_list=recipients)
+        )
+    return report

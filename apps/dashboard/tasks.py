@@ -1,0 +1,39 @@
+"""Scheduled jobs (rows of django-celery-beat created by migration 0002); each loads what it needs and calls services."""
+
+import datetime
+
+from celery import shared_task
+from django.utils import timezone
+
+from apps.dashboard import services
+from apps.inventory.models import Machine
+from apps.inventory.services import restock_plan
+
+RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_jitter": True, "max_retries": 3}
+
+
+@shared_task(name="dashboard.monitor", ignore_result=True, expires=240)
+def monitor():
+    """Every 5 minutes: restock tasks for every active machine, then the anomaly rules."""
+    for machine in Machine.objects.filter(status=Machine.Status.ACTIVE).order_by("code"):
+        restock_plan(machine=machine)
+    services.alerts_evaluate()
+
+
+@shared_task(name="dashboard.daily_close", ignore_result=True, **RETRY)
+def daily_close():
+    """23:55 JST: the day's summary (the schedule's time zone is CELERY_TIMEZONE, Asia/Tokyo)."""
+    services.daily_close(day=timezone.localdate())
+
+
+@shared_task(name="dashboard.retention_cleanup", ignore_result=True, **RETRY)
+def retention_cleanup():
+    services.retention_cleanup()
+
+
+@shared_task(name="dashboard.weekly_report", ignore_result=True, **RETRY)
+def weekly_report():
+    """Monday morning: the report of the week that ended yesterday."""
+    today = timezone.localdate()
+    last_monday = today - datetime.timedelta(days=today.weekday() + 7)
+    services.weekly_report_create(week_start=last_monday)

@@ -1,0 +1,19 @@
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from apps.dashboard.conf import setting
+from apps.dashboard.consumers import VIEW_DASHBOARD
+from apps.dashboard.selectors import dashboard_snapshot
+
+
+@never_cache
+@login_required
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
+def dashboard(request):
+    """The Manager dashboard: the page draws today's snapshot, then `/ws/dashboard/` keeps it current."""
+    return render(
+        request,
+        "dashboard/dashboard.html",
+        {"snapshot": dashboard_snapshot(), "refresh_seconds": setting("DASHBOARD_REFRESH_SECONDS")},
+    )
