@@ -104,3 +104,47 @@ class AgentFactory(factory.django.DjangoModelFactory):
         from apps.agents.tools.registry import tool_names_for_kind
 
         return tool_names_for_kind(self.kind)
+
+
+# --- dashboard --------------------------------------------------------------------------------------------------
+
+
+class _BackdatedFactory(factory.django.DjangoModelFactory):
+    """Pass `created_at=` to place the row in the past (auto_now_add would otherwise stamp it now)."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, created_at=None, **kwargs):
+        row = super()._create(model_class, *args, **kwargs)
+        if created_at is not None:
+            model_class.objects.filter(pk=row.pk).update(created_at=created_at)
+            row.created_at = created_at
+        return row
+
+
+class HistoricSaleFactory(_BackdatedFactory):
+    """A completed sale of reduced-rate goods with no lines: made-up sales history for reports and anomaly rules."""
+
+    class Meta:
+        model = "inventory.Sale"
+
+    machine = factory.SubFactory(MachineFactory)
+    channel = "tablet"
+    subtotal_yen = 1000
+    total_yen = factory.SelfAttribute("subtotal_yen")
+    total_8_yen = factory.SelfAttribute("total_yen")
+    tax_8_yen = factory.LazyAttribute(lambda o: o.total_yen * 8 // 108)
+    cost_yen = factory.LazyAttribute(lambda o: o.total_yen // 2)
+
+
+class AgentTurnFactory(_BackdatedFactory):
+    class Meta:
+        model = "agents.AgentTurn"
+
+    agent = factory.SubFactory(AgentFactory)
+    provider = "offline"
+    input_tokens = 1000
+    output_tokens = 200
+    latency_ms = 800
