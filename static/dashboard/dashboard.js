@@ -11,8 +11,10 @@
 
   function setText(id, text) {
     const element = document.getElementById(id);
-    if (element.textContent !== text) {
-      element.textContent = text;
+    if (element.textContent === text) return;
+    const changed = element.textContent !== ""; // the first drawing is not a change worth highlighting
+    element.textContent = text;
+    if (changed) {
       element.classList.remove("flash");
       void element.offsetWidth; // restart the highlight animation
       element.classList.add("flash");
