@@ -4,6 +4,7 @@ import datetime
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -42,6 +43,25 @@ class RangeInput(serializers.Serializer):
     date_to = serializers.DateField(default=timezone.localdate)
 
 
+class ReportColumn(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+
+
+class ReportOutput(serializers.Serializer):
+    """Every report: its parameters, its columns (key and Japanese label), rows keyed by column, and totals."""
+
+    title = serializers.CharField()
+    parameters = serializers.DictField()
+    columns = ReportColumn(many=True)
+    rows = serializers.ListField(child=serializers.DictField())
+    totals = serializers.DictField()
+
+
+def report_schema(input_serializer, summary: str):
+    return extend_schema(parameters=[input_serializer], responses=ReportOutput, summary=summary)
+
+
 class ReportApi(APIView):
     """GET only; the query string is validated by `InputSerializer` and passed to the report's `selector`."""
 
@@ -62,43 +82,51 @@ class ReportApi(APIView):
         return response
 
 
+@report_schema(AsOfInput, "残高試算表 as of a date")
 class TrialBalanceApi(ReportApi):
     InputSerializer = AsOfInput
     filename = "trial_balance"
     selector = staticmethod(selectors.trial_balance)
 
 
+@report_schema(RangeInput, "損益計算書 for a period")
 class IncomeStatementApi(ReportApi):
     filename = "income_statement"
     selector = staticmethod(selectors.income_statement)
 
 
+@report_schema(AsOfInput, "貸借対照表 as of a date")
 class BalanceSheetApi(ReportApi):
     InputSerializer = AsOfInput
     filename = "balance_sheet"
     selector = staticmethod(selectors.balance_sheet)
 
 
+@report_schema(RangeInput, "総勘定元帳 of one account")
 class GeneralLedgerApi(ReportApi):
     filename = "general_ledger"
     selector = staticmethod(selectors.general_ledger)
 
 
+@report_schema(RangeInput, "Revenue, cost and margin per product")
 class ProductProfitabilityApi(ReportApi):
     filename = "product_profitability"
     selector = staticmethod(selectors.product_profitability)
 
 
+@report_schema(RangeInput, "Inventory turnover per product")
 class InventoryTurnoverApi(ReportApi):
     filename = "inventory_turnover"
     selector = staticmethod(selectors.inventory_turnover)
 
 
+@report_schema(RangeInput, "Daily sales and tax per rate")
 class SalesDailyApi(ReportApi):
     filename = "sales_daily"
     selector = staticmethod(selectors.sales_daily)
 
 
+@report_schema(RangeInput, "Monthly sales and tax per rate")
 class SalesMonthlyApi(ReportApi):
     filename = "sales_monthly"
     selector = staticmethod(selectors.sales_monthly)
@@ -114,6 +142,7 @@ class PeriodCloseApi(APIView):
         closed_through = serializers.DateField()
         last_entry_number = serializers.IntegerField()
 
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="Close the books through a date")
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -134,6 +163,7 @@ class JournalEntryReverseApi(APIView):
         memo = serializers.CharField()
         reversal_of = serializers.IntegerField(source="reversal_of.number")
 
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, summary="Post a reversing entry")
     def post(self, request, number: int):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
