@@ -1,6 +1,7 @@
 """`Authorization: Device <token>` for machine tablets; reusable by any app whose API a machine calls."""
 
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from apps.core.roles import is_staff_member
@@ -47,6 +48,21 @@ class DeviceTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class DeviceTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the device token in the OpenAPI schema (registered by being defined)."""
+
+    target_class = DeviceTokenAuthentication
+    name = "deviceToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Device <token>` — from `manage.py issue_device_token <machine code>`.",
+        }
 
 
 class IsMachineDeviceOrStaff(permissions.BasePermission):
