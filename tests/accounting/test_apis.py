@@ -103,3 +103,9 @@ def test_reverse_an_entry(april_books, manager_user):
         .status_code
         == 404
     )
+
+
+def test_csv_request_with_a_bad_date_still_explains_the_error(manager_user):
+    response = _client(manager_user).get(reverse("accounting-balance-sheet"), {"as_of": "someday", "format": "csv"})
+    assert response.status_code == 400
+    assert response.content.decode("utf-8-sig").startswith("error,invalid,")
