@@ -1,8 +1,9 @@
 """Many seeds at once: the restock-to-par heuristic vectorised over a leading seed axis.
 
 Each seed keeps its own scenario (its own generator), and the morning and night are the engine's own functions, so a
-seed's episode here is the one `run_episode` gives with `RestockToParAgent`, number for number. The agent's decisions
-below mirror `RestockToParAgent.act` line by line, on arrays.
+seed's episode here is the one `run_episode` gives with `RestockToParAgent`, number for number. `_restock_to_par`
+takes the decisions `RestockToParAgent.act` takes, on arrays: the same slot order, cheapest trusted supplier (first of
+equals), markup rounding, and cash and back-room space running down product by product.
 """
 
 import time
