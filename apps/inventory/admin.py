@@ -147,7 +147,8 @@ class MachineForm(ServiceForm):
         fields = ["code", "name", "location", "status"]
 
     def run_service(self, data):
-        return services.machine_configure(**data)
+        # The code is read-only once the machine exists, so the form no longer carries it.
+        return services.machine_configure(**{"code": self.instance.code, **data})
 
 
 @admin.register(Machine)
@@ -178,6 +179,9 @@ class SlotForm(ServiceForm):
         fields = ["machine", "code", "product", "capacity", "par_level"]
 
     def run_service(self, data):
+        # Machine and code are read-only once the slot exists, so the form no longer carries them.
+        if self.instance.pk:
+            data = {"machine": self.instance.machine, "code": self.instance.code, **data}
         return services.slot_configure(**data)
 
 
@@ -320,6 +324,11 @@ class CouponForm(ServiceForm):
     class Meta:
         model = Coupon
         fields = ["code", "kind", "value", "valid_days", "max_uses", "max_uses_per_customer", "note"]
+        help_texts = {"code": _("空欄なら自動で発行（VB-XXXXXX）")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].required = False
 
     def run_service(self, data):
         return services.coupon_issue(actor=self.request.user, **data)

@@ -1,13 +1,23 @@
+import re
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from apps.inventory.models import PriceChange, Sale, StockMovement
+from apps.inventory.models import Coupon, PriceChange, Sale, StockMovement
 
 
 @pytest.fixture
 def sale(sell, tea_slot):
     return sell(key="admin-sale", method="cash").sale
+
+
+def post_change_form(client, url: str, fields: dict):
+    """POST an admin change form as a browser would: its hidden inputs (inline management forms, ids) plus `fields`."""
+    page = client.get(url).content.decode()
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    hidden.pop("csrfmiddlewaretoken", None)
+    return client.post(url, {**hidden, **fields})
 
 
 @pytest.mark.django_db
@@ -72,3 +82,50 @@ class TestInventoryAdmin:
         assert "理由" in ask.content.decode()
         assert done.status_code == 302
         assert Sale.objects.get().status == "refunded"
+
+    def test_manager_edits_a_machine_and_a_slot(self, client, manager_user, tea_slot):
+        client.force_login(manager_user)
+
+        machine_page = post_change_form(
+            client,
+            reverse("admin:inventory_machine_change", args=[tea_slot.machine.pk]),
+            {"name": "本社1F 休憩室", "location": "1階", "status": "maintenance"},
+        )
+        slot_page = post_change_form(
+            client,
+            reverse("admin:inventory_slot_change", args=[tea_slot.pk]),
+            {"product": tea_slot.product.pk, "capacity": 12, "par_level": 4},
+        )
+
+        assert (machine_page.status_code, slot_page.status_code) == (302, 302)
+        tea_slot.refresh_from_db()
+        tea_slot.machine.refresh_from_db()
+        assert (tea_slot.machine.name, tea_slot.machine.status) == ("本社1F 休憩室", "maintenance")
+        assert (tea_slot.capacity, tea_slot.par_level, tea_slot.quantity) == (12, 4, 3)
+
+    def test_slot_with_stock_keeps_its_product(self, client, manager_user, tea_slot, mask_slot):
+        client.force_login(manager_user)
+
+        response = post_change_form(
+            client,
+            reverse("admin:inventory_slot_change", args=[tea_slot.pk]),
+            {"product": mask_slot.product.pk, "capacity": 10, "par_level": 5},
+        )
+
+        assert response.status_code == 200
+        assert "商品を変更できません" in response.content.decode()
+        tea_slot.refresh_from_db()
+        assert tea_slot.product.sku == "D001"
+
+    def test_manager_issues_a_coupon_with_a_generated_code(self, client, manager_user):
+        client.force_login(manager_user)
+
+        response = client.post(
+            reverse("admin:inventory_coupon_add"),
+            {"code": "", "kind": "percent", "value": 10, "valid_days": 7, "max_uses": 100, "note": "新年"},
+        )
+
+        assert response.status_code == 302
+        coupon = Coupon.objects.get()
+        assert coupon.code.startswith("VB-")
+        assert coupon.issued_by == manager_user
