@@ -91,7 +91,7 @@ class PurchaseCreateApi(MachineApi):
         description=(
             "201 receipt; 409 `sold_out`; 402 `payment_declined`; 400 `invalid` (also when Idempotency-Key is "
             "missing); 409 `idempotency_key_reused` for the same key with a different body. The same key and body "
-            "again returns the first receipt and charges nothing."
+            "again returns the first receipt and charges nothing; after a decline, pay again with a new key."
         ),
     )
     def post(self, request, code):

@@ -77,6 +77,18 @@ class TestPurchase:
         assert not Payment.objects.exists()
         assert not CouponRedemption.objects.exists()
 
+    def test_after_a_decline_the_same_key_stays_declined_and_a_new_key_pays(self, device_client, tea_slot, settings):
+        settings.PAYMENT_DECLINE_RATE = 1.0
+        buy(device_client, [{"slot": "A1", "quantity": 1}], key="first-try")
+        settings.PAYMENT_DECLINE_RATE = 0.0
+
+        same_key = buy(device_client, [{"slot": "A1", "quantity": 1}], key="first-try")
+        new_key = buy(device_client, [{"slot": "A1", "quantity": 1}], key="second-try")
+
+        assert same_key.status_code == 402
+        assert new_key.status_code == 201
+        assert Sale.objects.count() == 1
+
     @pytest.mark.parametrize(
         ("items", "key", "method"),
         [

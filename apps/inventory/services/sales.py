@@ -150,7 +150,8 @@ def purchase_create(
     refunds what did not come out and puts it back into the slot's count (`Sale.note` says why).
 
     `idempotency_key` is unique per machine: the same key with the same request returns the first receipt and charges
-    nothing; with a different request it raises Conflict. Raises Conflict(code="sold_out"), PaymentDeclined,
+    nothing; with a different request it raises Conflict. A decline stores nothing, but the gateway answers the same
+    key with the same decline, so another attempt needs a new key. Raises Conflict(code="sold_out"), PaymentDeclined,
     ValidationError (bad slot, quantity, coupon, method). `customer_key` is opaque ("line:<id>", a chats id, "").
     """
     idempotency_key = (idempotency_key or "").strip()
