@@ -78,4 +78,6 @@ def seed(*, stdout, options: dict) -> None:
                 "enabled_tools": tool_names_for_kind(kind),
             },
         )
-    stdout.write(f"  agents: {len(AGENTS)} ({', '.join(name for name, _kind, _p in AGENTS)}), personas: {len(PERSONAS)}")
+    stdout.write(
+        f"  agents: {len(AGENTS)} ({', '.join(name for name, _kind, _p in AGENTS)}), personas: {len(PERSONAS)}"
+    )

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from apps.agents.limits import MAX_UNITS_PER_ORDER
 from apps.agents.models import Agent, AgentTurn, CouponGrant, GuardrailViolation
-from apps.inventory.models import Product, Sale, SaleLine, Slot
+from apps.inventory.models import Coupon, Product, Sale, SaleLine, Slot
 from apps.inventory.selectors import machine_products
 
 
@@ -25,6 +25,15 @@ def machine_catalogue(*, machine, query: str = "", category: str = "") -> list[d
         )
         row["in_stock"] += slot["quantity"] if slot["available"] else 0
     return sorted(rows.values(), key=lambda row: (row["price_yen"], row["sku"]))
+
+
+def slot_holding(*, machine, product: Product, quantity: int) -> Slot | None:
+    """The first slot of the machine with at least `quantity` of the product."""
+    return Slot.objects.filter(machine=machine, product=product, quantity__gte=quantity).order_by("code").first()
+
+
+def coupon_is_active(*, code: str) -> bool:
+    return Coupon.objects.filter(code__iexact=code, active=True).exists()
 
 
 def product_by_sku(*, sku: str) -> Product | None:

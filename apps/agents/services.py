@@ -109,8 +109,10 @@ def turn_record(
     input_tokens: int = 0,
     output_tokens: int = 0,
 ) -> AgentTurn:
-    """Open the decision-log row of a turn (filled in by `turn_finish`) and mark the agent alive."""
+    """Open the decision-log row of a turn (filled in by `turn_finish`) and mark the agent alive and busy."""
     Agent.objects.filter(pk=agent.pk).update(last_heartbeat_at=timezone.now())
+    # Only a working agent turns busy: a Manager's pause during the turn must stand.
+    Agent.objects.filter(pk=agent.pk, status=Agent.Status.IDLE).update(status=Agent.Status.BUSY)
     return AgentTurn.objects.create(
         agent=agent,
         conversation_id=conversation_id,
@@ -137,6 +139,7 @@ def turn_finish(
     turn.output_tokens = output_tokens
     turn.latency_ms = latency_ms
     turn.save(update_fields=["tool_calls", "reply_filtered", "input_tokens", "output_tokens", "latency_ms"])
+    Agent.objects.filter(pk=turn.agent_id, status=Agent.Status.BUSY).update(status=Agent.Status.IDLE)
     return turn
 
 

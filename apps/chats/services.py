@@ -3,11 +3,11 @@
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.agents.limits import MAX_CHAT_MESSAGE_LENGTH
 from apps.agents.providers.base import ChatMessage
+from apps.agents.providers.offline import detect_language
 from apps.agents.runtime import agent_turn_run, unavailable_notice
 from apps.agents.selectors import shopkeeper_for_chat
 from apps.agents.tools.registry import ToolContext
@@ -89,7 +89,7 @@ def chat_message_handle(
     message_record(conversation=conversation, sender=Message.Sender.CUSTOMER, text=text)
     history = conversation_history(conversation=conversation)
     if conversation.agent is None:
-        reply = unavailable_notice("ja")
+        reply = unavailable_notice(detect_language(text))
         message_record(conversation=conversation, sender=Message.Sender.ASSISTANT, text=reply)
         return ChatReply(conversation=conversation, text=reply, agent_available=False)
     context = ToolContext(
@@ -103,7 +103,6 @@ def chat_message_handle(
     _turn_messages_record(
         conversation=conversation, turn_messages=outcome.messages, reply=outcome.text, actions=outcome.actions
     )
-    conversation.last_activity_at = timezone.now()
     return ChatReply(
         conversation=conversation, text=outcome.text, actions=outcome.actions, agent_available=outcome.answered
     )

@@ -134,3 +134,20 @@ def test_an_agent_over_its_token_budget_is_not_called(scripted, shopkeeper, cont
     second = run(shopkeeper, context)
 
     assert not second.answered and len(model.requests) == 1
+
+
+def test_the_agent_is_busy_during_a_turn_and_idle_after_it(monkeypatch, shopkeeper, context):
+    seen = []
+
+    class Watching(ScriptedModel):
+        def complete(self, request):
+            seen.append(Agent.objects.get(pk=shopkeeper.pk).status)
+            return super().complete(request)
+
+    monkeypatch.setitem(PROVIDERS, "offline", Watching([ProviderReply(text="はい")]))
+
+    run(shopkeeper, context)
+
+    assert seen == [Agent.Status.BUSY]
+    agent = Agent.objects.get(pk=shopkeeper.pk)
+    assert agent.status == Agent.Status.IDLE and agent.last_heartbeat_at is not None

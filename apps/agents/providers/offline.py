@@ -245,7 +245,8 @@ _PERCENT = re.compile(r"(\d{1,3})\s*(?:%|％|パーセント|percent)", re.I)
 _WARI = re.compile(r"(\d)\s*割")
 _YEN = re.compile(r"(?:¥\s*(-?\d+)|(-?\d+)\s*(?:円|yen))", re.I)
 _QUANTITY = re.compile(
-    r"(\d+)\s*(?:個|本|つ|缶|箱|units?|pcs|cans?|bottles?|packs?|of them)|(?:x|×)\s*(\d+)|(?:buy|take|order|want)\s+(\d+)", re.I
+    r"(\d+)\s*(?:個|本|つ|缶|箱|units?|pcs|cans?|bottles?|packs?|of them)|(?:x|×)\s*(\d+)|(?:buy|take|order|want)\s+(\d+)",
+    re.I,
 )
 _PAYEE = {
     "bank_transfer": _any(r"振込", r"振り込", r"口座", r"銀行", r"bank", r"account", r"wire"),

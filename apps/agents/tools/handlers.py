@@ -9,7 +9,7 @@ from apps.agents.models import AgentNote
 from apps.agents.services import coupon_grant_record, note_write
 from apps.agents.tools.registry import Kind, ToolContext, register
 from apps.core.errors import NotFound, ValidationError
-from apps.inventory.models import Coupon, Payment, Product, Sale, Slot
+from apps.inventory.models import Coupon, Payment, Product, Sale
 from apps.inventory.services import coupon_issue, price_change, product_request_record
 
 ALL_KINDS = {Kind.SHOPKEEPER, Kind.PROCUREMENT, Kind.ANALYTICS}
@@ -107,11 +107,7 @@ def start_purchase(context: ToolContext, arguments: dict) -> dict:
     lines, subtotal = [], 0
     for item in arguments["items"]:
         product = _product(item["sku"])
-        slot = (
-            Slot.objects.filter(machine=machine, product=product, quantity__gte=item["quantity"])
-            .order_by("code")
-            .first()
-        )
+        slot = selectors.slot_holding(machine=machine, product=product, quantity=item["quantity"])
         if slot is None:
             raise ValidationError(_("%(name)sは在庫が足りません。") % {"name": product.name_ja})
         lines.append(
@@ -125,7 +121,7 @@ def start_purchase(context: ToolContext, arguments: dict) -> dict:
         )
         subtotal += product.price_yen * item["quantity"]
     coupon_code = arguments.get("coupon_code", "")
-    if coupon_code and not Coupon.objects.filter(code__iexact=coupon_code, active=True).exists():
+    if coupon_code and not selectors.coupon_is_active(code=coupon_code):
         raise ValidationError(_("クーポン「%(code)s」は使えません。") % {"code": coupon_code})
     return {
         "purchase": {
