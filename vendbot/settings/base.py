@@ -216,3 +216,10 @@ LOGGING = {
 }
 # Keep our JSON, redacting handler in the worker too instead of Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Shop: payment terminal and dispenser (simulated by default, so the shop runs with no payment account) ---
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="apps.inventory.integrations.payments.SimulatedTerminal")
+PAYMENT_DECLINE_RATE = env.float("PAYMENT_DECLINE_RATE", default=0.0)
+PAYMENT_LATENCY_MS = env.int("PAYMENT_LATENCY_MS", default=0)
+DISPENSER = env.str("DISPENSER", default="apps.inventory.integrations.dispenser.SimulatedDispenser")
+DISPENSER_JAM_RATE = env.float("DISPENSER_JAM_RATE", default=0.0)
