@@ -36,15 +36,15 @@ _PAYEE_KEY_WORDS = ("account", "bank", "iban", "wallet", "payee", "pay_to", "rec
 _PERSONAL_MARKERS = ("[REDACTED:email]", "[REDACTED:phone]", "[REDACTED:card]")
 
 
-def _walk(value, path=""):
-    """Every (key, value) pair inside nested arguments, keys of lists included as their parent's."""
+def _walk(value):
+    """Every (key, value) pair inside nested arguments, through dicts and lists alike."""
     if isinstance(value, dict):
         for key, inner in value.items():
             yield key, inner
-            yield from _walk(inner, key)
+            yield from _walk(inner)
     elif isinstance(value, list):
         for inner in value:
-            yield from _walk(inner, path)
+            yield from _walk(inner)
 
 
 def _check_people_payees_and_secrets(arguments: dict) -> None:
