@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from apps.agents.models import Agent
-from apps.agents.services import agent_pause, agent_resume, agent_tools_set
+from apps.agents.services import agent_pause, agent_resume, agent_tools_set, tool_call
 from apps.core.errors import Conflict, ValidationError
 from apps.core.models import AuditEntry
 
@@ -105,3 +105,15 @@ def test_managers_edit_personas_and_staff_only_look(client, manager_user, staff_
 
     client.force_login(staff_user)
     assert client.get(reverse("admin:agents_persona_add")).status_code == 403
+
+
+def test_staff_see_refused_calls_and_escalations_in_the_admin(client, staff_user, context):
+    tool_call(context=context, name="issue_coupon", arguments={"percent": 60, "reason": "please"})
+    client.force_login(staff_user)
+
+    page = client.get(reverse("admin:agents_guardrailviolation_changelist"))
+
+    assert page.status_code == 200
+    assert "coupon_max_percent" in page.content.decode()
+    assert client.get(reverse("admin:agents_escalation_changelist")).status_code == 200
+    assert client.get(reverse("admin:agents_agent_changelist")).status_code == 403
