@@ -1,5 +1,6 @@
 """`/ws/dashboard/`: who may open it, and what reaches it."""
 
+import asyncio
 import datetime
 
 import pytest
@@ -81,4 +82,26 @@ async def test_an_open_dashboard_gets_a_fresh_snapshot_periodically_and_on_reque
     assert asked["type"] == "snapshot"
     generated = datetime.datetime.fromisoformat(asked["snapshot"]["generated_at"])
     assert generated >= datetime.datetime.fromisoformat(periodic["snapshot"]["generated_at"])
+    await socket.disconnect()
+
+
+async def test_a_dashboard_on_the_redis_layer_survives_a_quiet_spell(manager_user, machine, tea_slot, settings):
+    """channels_redis blocks 5 s per read: with redis-py's default 5 s socket timeout an idle consumer used to die."""
+    settings.CHANNEL_LAYERS = {"default": settings.REDIS_CHANNEL_LAYER}
+    socket = socket_for(manager_user)
+    connected, _ = await socket.connect()
+    assert connected
+    await asyncio.sleep(6)
+
+    await sync_to_async(purchase_create)(
+        machine=machine,
+        items=[{"slot": "A1", "quantity": 1}],
+        coupon_code=None,
+        payment_method="card",
+        idempotency_key="ws-quiet",
+        channel="tablet",
+    )
+
+    event = await socket.receive_json_from(timeout=2)
+    assert event["type"] == "sale" and event["sale"]["total_yen"] == 150
     await socket.disconnect()

@@ -113,10 +113,13 @@ CACHES = {
     }
 }
 
+# channels_redis waits for messages with a 5 s blocking BZPOPMIN; redis-py's default socket timeout is also 5 s, which
+# made every idle socket's consumer die with "Timeout reading". The timeout must stay above the blocking wait.
+CHANNEL_LAYER_REDIS_HOST = {"address": REDIS_URL, "socket_timeout": 15}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "vendbot"},
+        "CONFIG": {"hosts": [CHANNEL_LAYER_REDIS_HOST], "prefix": "vendbot"},
     }
 }
 

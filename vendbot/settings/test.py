@@ -9,7 +9,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-used-anywhere-else-0123456789")
 
 from .base import *  # noqa: E402,F401,F403
-from .base import BASE_DIR, DATABASES, REDIS_URL  # noqa: E402
+from .base import BASE_DIR, CHANNEL_LAYER_REDIS_HOST, DATABASES, REDIS_URL  # noqa: E402
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so the live daphne process of the browser tests sees the same test database.
@@ -26,7 +26,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 REDIS_CHANNEL_LAYER = {
     "BACKEND": "channels_redis.core.RedisChannelLayer",
-    "CONFIG": {"hosts": [REDIS_URL], "prefix": "vendbot-test"},
+    "CONFIG": {"hosts": [CHANNEL_LAYER_REDIS_HOST], "prefix": "vendbot-test"},
 }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},

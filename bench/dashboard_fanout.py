@@ -1,0 +1,196 @@
+"""Time from a sale to its arrival on 500 open dashboard sockets (p50 / p99).
+
+Starts daphne (base settings, DEBUG=1) on a free loopback port with a throwaway SQLite database and the Redis channel
+layer on a Redis database of its own (so nothing else listening on the "dashboard" group is disturbed), opens 500
+WebSockets to /ws/dashboard/ as a Manager (aiohttp), then makes a few purchases through the API and records when each
+socket receives each sale. The clock starts when the purchase request is sent.
+
+    .venv/bin/python bench/dashboard_fanout.py [--clients 500] [--sales 5] [--redis-url redis://127.0.0.1:6379/9]
+"""
+
+import argparse
+import asyncio
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+MACHINE = "BENCH-1"
+CONNECT_BATCH = 50
+ARRIVAL_TIMEOUT_SECONDS = 10
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare_shop(units: int) -> tuple[str, str]:
+    """Migrate, stock one slot and sign in a Manager; returns (device token, session cookie of the Manager)."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from apps.core.roles import MANAGER
+    from apps.inventory.services import (
+        device_token_issue,
+        machine_configure,
+        product_create,
+        slot_configure,
+        stock_receive,
+        stock_transfer_to_slot,
+    )
+
+    machine = machine_configure(code=MACHINE, name="ベンチマーク")
+    product = product_create(sku="BENCH-TEA", name_ja="ベンチ茶", category="drink", price_yen=150)
+    slot = slot_configure(machine=machine, code="A1", product=product, capacity=max(units, 10))
+    stock_receive(product=product, quantity=units, unit_cost_yen=70, actor_label="bench")
+    stock_transfer_to_slot(slot=slot, quantity=units, actor_label="bench")
+    manager = get_user_model().objects.create_user(username="bench-manager", is_staff=True)
+    manager.groups.add(Group.objects.get(name=MANAGER))
+    session = SessionStore()
+    session.update(
+        {
+            "_auth_user_id": str(manager.pk),
+            "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+            "_auth_user_hash": manager.get_session_auth_hash(),
+        }
+    )
+    session.create()
+    return device_token_issue(machine=machine, actor_label="bench"), session.session_key
+
+
+async def wait_until_up(base: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                sys.exit(f"daphne exited with {server.returncode}")
+            try:
+                async with http.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    sys.exit("daphne did not answer within 30 s")
+
+
+async def listen(ws, arrivals: dict[int, list[float]]) -> None:
+    async for message in ws:
+        if message.type != aiohttp.WSMsgType.TEXT:
+            break
+        event = message.json()
+        if event.get("type") == "sale":
+            arrivals.setdefault(event["sale"]["id"], []).append(time.monotonic())
+
+
+async def run(base: str, token: str, session_key: str, clients: int, sales: int, idle_seconds: float) -> None:
+    arrivals: dict[int, list[float]] = {}
+    jar = aiohttp.CookieJar(unsafe=True)
+    jar.update_cookies({"sessionid": session_key}, response_url=aiohttp.client.URL(base))
+    # No cap on the connector: aiohttp's default of 100 connections would leave the purchase waiting behind the sockets.
+    async with aiohttp.ClientSession(cookie_jar=jar, connector=aiohttp.TCPConnector(limit=0)) as http:
+        ws_url = base.replace("http", "ws") + "/ws/dashboard/"
+        sockets = []
+        started = time.monotonic()
+        for first in range(0, clients, CONNECT_BATCH):
+            batch = range(first, min(first + CONNECT_BATCH, clients))
+            sockets += await asyncio.gather(*(http.ws_connect(ws_url, origin=base) for _ in batch))
+        print(f"{len(sockets)} dashboard sockets open in {time.monotonic() - started:.1f} s")
+        listeners = [asyncio.create_task(listen(ws, arrivals)) for ws in sockets]
+        # A quiet spell longer than channels_redis's 5 s blocking read: the sockets must survive it.
+        await asyncio.sleep(idle_seconds)
+
+        sent_at: dict[int, float] = {}
+        for number in range(sales):
+            sent = time.monotonic()
+            async with http.post(
+                f"{base}/api/machines/{MACHINE}/purchases/",
+                json={"items": [{"slot": "A1", "quantity": 1}], "payment_method": "card"},
+                headers={"Authorization": f"Device {token}", "Idempotency-Key": f"fanout-{number}"},
+            ) as response:
+                if response.status != 201:
+                    sys.exit(f"purchase failed: {response.status} {await response.text()}")
+                sale_id = (await response.json())["sale_id"]
+            sent_at[sale_id] = sent
+            deadline = time.monotonic() + ARRIVAL_TIMEOUT_SECONDS
+            while len(arrivals.get(sale_id, [])) < clients and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+
+        for ws in sockets:
+            await ws.close()
+        for task in listeners:
+            task.cancel()
+
+    delays_ms = sorted(
+        (arrived - sent_at[sale_id]) * 1000
+        for sale_id, times in arrivals.items()
+        if sale_id in sent_at
+        for arrived in times
+    )
+    expected = clients * sales
+    p99 = delays_ms[max(0, -(-99 * len(delays_ms) // 100) - 1)]
+    print(f"{len(delays_ms)}/{expected} arrivals ({sales} sales × {clients} sockets)")
+    print(f"sale → dashboard: p50 {statistics.median(delays_ms):.0f} ms, p99 {p99:.0f} ms, max {delays_ms[-1]:.0f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--sales", type=int, default=5)
+    parser.add_argument("--idle-seconds", type=float, default=8, help="wait this long before the first sale")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
+    args = parser.parse_args()
+
+    workdir = tempfile.TemporaryDirectory(prefix="vendbot-fanout-")
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "vendbot.settings.base",
+            "DEBUG": "1",
+            "DATABASE_URL": f"sqlite:///{workdir.name}/bench.sqlite3",
+            "REDIS_URL": args.redis_url,
+            # A throwaway key for this run only; the bench database holds nothing worth protecting.
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ENV_FILE": os.devnull,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    sys.path.insert(0, str(ROOT))
+    token, session_key = prepare_shop(units=args.sales)
+
+    port = free_port()
+    daphne = str(Path(sys.executable).with_name("daphne"))
+    server = subprocess.Popen(
+        [daphne, "-b", "127.0.0.1", "-p", str(port), "vendbot.asgi:application"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        asyncio.run(wait_until_up(base, server))
+        print(f"daphne, SQLite, Redis channel layer, {os.cpu_count()} CPUs")
+        asyncio.run(run(base, token, session_key, args.clients, args.sales, args.idle_seconds))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        workdir.cleanup()
+
+
+if __name__ == "__main__":
+    main()
