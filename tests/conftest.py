@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.db import connection, connections
 
 from apps.core.roles import MANAGER, STAFF
 from tests.factories import UserFactory
@@ -33,19 +33,27 @@ def manager_user(db):
     return user
 
 
+def _use_database(name):
+    """In the server process: the test database this session created (already named so, whichever start method)."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["NAME"] = name
+
+
 @pytest.fixture
 def asgi_live_server(transactional_db):
     """The real ASGI application (HTTP and WebSockets) served by daphne in a child process on the test database."""
     from functools import partial
 
-    from channels.testing.live import make_application, set_database_connection
+    from channels.testing.live import make_application
     from daphne.testing import DaphneProcess
+    from django.conf import settings
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     process = DaphneProcess(
         "127.0.0.1",
         partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-        setup=set_database_connection,
+        setup=partial(_use_database, settings.DATABASES["default"]["NAME"]),
     )
     process.start()
     if not process.ready.wait(timeout=30):
@@ -93,6 +101,9 @@ def browser_page(request, monkeypatch):
         try:
             yield page
         finally:
+            # Playwright's sync API switches greenlets, and with them the context Django keys its connections by:
+            # close the ones this test opened, or dropping the test database finds them still in use.
+            connections.close_all()
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
             context.close()
