@@ -4,7 +4,7 @@ import asyncio
 import datetime
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
@@ -39,7 +39,7 @@ async def test_a_sale_reaches_an_open_dashboard(manager_user, machine, tea_slot)
     connected, _ = await socket.connect()
     assert connected
 
-    await sync_to_async(purchase_create)(
+    await database_sync_to_async(purchase_create)(
         machine=machine,
         items=[{"slot": "A1", "quantity": 2}],
         coupon_code=None,
@@ -60,7 +60,7 @@ async def test_an_alert_firing_reaches_an_open_dashboard(manager_user, settings)
     await socket.connect()
     condition = Condition(kind="machine_silent", subject="HQ-1F", message="応答がありません", severity="critical")
 
-    await sync_to_async(alerts_apply)(conditions=[condition], now=timezone.now())
+    await database_sync_to_async(alerts_apply)(conditions=[condition], now=timezone.now())
 
     event = await socket.receive_json_from(timeout=2)
     assert event["type"] == "alert"
@@ -93,7 +93,7 @@ async def test_a_dashboard_on_the_redis_layer_survives_a_quiet_spell(manager_use
     assert connected
     await asyncio.sleep(6)
 
-    await sync_to_async(purchase_create)(
+    await database_sync_to_async(purchase_create)(
         machine=machine,
         items=[{"slot": "A1", "quantity": 1}],
         coupon_code=None,
