@@ -1,4 +1,8 @@
-"""Conversations between customers and the shop assistant. The Customer chats issue adds customers and LINE."""
+"""Customers and their conversations with the shop assistant, on the machine's tablet or on LINE.
+
+A customer is referred to in the shop's tables (sales, coupon redemptions, product requests) by the opaque key
+`cust:<Customer.pk>` (`Customer.key`), never by the LINE user id, so deleting a customer's data leaves no LINE id
+behind in the shop's books."""
 
 from django.db import models
 from django.db.models import Q
@@ -6,6 +10,35 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.agents.models import Agent, Persona
 from apps.inventory.models import Machine
+
+CUSTOMER_KEY_PREFIX = "cust:"
+
+
+class Customer(models.Model):
+    line_user_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    display_name = models.CharField(max_length=100, blank=True)
+    language = models.CharField(max_length=8, default="ja")
+    consent_given = models.BooleanField(default=False, help_text=_("会話の保存に同意済み"))
+    consent_at = models.DateTimeField(null=True, blank=True)
+    push_opt_out = models.BooleanField(default=False, help_text=_("ブロック中などでプッシュ通知を送らない"))
+    loyalty_score = models.PositiveIntegerField(default=0)
+    preferences = models.JSONField(default=dict, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(consent_given=False) | Q(consent_at__isnull=False), name="consent_dated")
+        ]
+
+    def __str__(self):
+        return self.display_name or f"{CUSTOMER_KEY_PREFIX}{self.pk}"
+
+    @property
+    def key(self) -> str:
+        """What the shop's tables store for this customer (sales, coupon uses, product requests)."""
+        return f"{CUSTOMER_KEY_PREFIX}{self.pk}"
 
 
 class ConversationChannel(models.TextChoices):
@@ -25,9 +58,14 @@ class Conversation(models.Model):
 
     channel = models.CharField(max_length=8, choices=ConversationChannel.choices, default=ConversationChannel.TABLET)
     machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="conversations")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="conversations"
+    )
     persona = models.ForeignKey(Persona, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations")
     agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations")
+    experiment_variant = models.CharField(max_length=50, blank=True)
     customer_key = models.CharField(max_length=100, blank=True, db_index=True)
+    summary = models.TextField(blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -49,6 +87,8 @@ class Message(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     sender = models.CharField(max_length=10, choices=MessageSender.choices)
     text = models.TextField(blank=True)
+    image = models.ImageField(upload_to="chats/images/%Y/%m/", blank=True)
+    tokens = models.PositiveIntegerField(default=0, help_text=_("この返信に使ったトークン数"))
     tool_name = models.CharField(max_length=80, blank=True)
     data = models.JSONField(default=dict, blank=True, help_text=_("ツールの引数と結果、返信に付けたアクション。"))
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -62,3 +102,54 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.get_sender_display()}: {self.text[:40]}"
+
+
+class ConversationTag(models.Model):
+    """What a conversation was about, for search in the admin: intents, products mentioned, the customer's mood."""
+
+    class Kind(models.TextChoices):
+        INTENT = "intent", _("意図")
+        PRODUCT = "product", _("商品")
+        SENTIMENT = "sentiment", _("感情")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="tags")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    value = models.CharField(max_length=100, db_index=True)
+
+    class Meta:
+        ordering = ["kind", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "kind", "value"], name="conversation_tag_unique"),
+            models.CheckConstraint(condition=Q(kind__in=["intent", "product", "sentiment"]), name="tag_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}:{self.value}"
+
+
+class LineEvent(models.Model):
+    """One LINE webhook event by its `webhookEventId`: LINE redelivers, this row makes each be processed once.
+    No user id is kept here (the customer link goes when the customer's data is deleted)."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", _("処理中")
+        DONE = "done", _("完了")
+        FAILED = "failed", _("失敗")
+
+    webhook_event_id = models.CharField(max_length=64, unique=True)
+    event_type = models.CharField(max_length=32)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROCESSING)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["processing", "done", "failed"]), name="line_event_status")
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} {self.webhook_event_id}"

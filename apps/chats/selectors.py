@@ -1,10 +1,20 @@
-"""Reads of conversations."""
+"""Reads of customers and conversations."""
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.agents.providers.base import ChatMessage
-from apps.chats.models import Conversation, Message
+from apps.chats.models import Conversation, Customer, Message
 from apps.core.errors import NotFound
+from apps.inventory.models import Machine, ProductRequest, Sale
+from apps.inventory.selectors import machine_get, product_search
+
+# A LINE message after this much silence starts a new conversation (LINE has no session of its own).
+LINE_CONVERSATION_GAP = timedelta(minutes=30)
 
 
 def conversation_for_machine(*, conversation_id: int, machine) -> Conversation:
@@ -27,3 +37,60 @@ def conversation_history(*, conversation: Conversation, limit: int = 20) -> list
     )
     role = {Message.Sender.CUSTOMER: "user", Message.Sender.ASSISTANT: "assistant"}
     return [ChatMessage(role=role[sender], text=text) for sender, text in reversed(list(messages))]
+
+
+def conversation_current_for_customer(*, customer: Customer) -> Conversation | None:
+    """The customer's LINE conversation if they wrote within the last LINE_CONVERSATION_GAP."""
+    return (
+        Conversation.objects.filter(
+            customer=customer,
+            channel=Conversation.Channel.LINE,
+            last_activity_at__gte=timezone.now() - LINE_CONVERSATION_GAP,
+        )
+        .order_by("-last_activity_at")
+        .first()
+    )
+
+
+def line_machine() -> Machine:
+    """The machine LINE customers buy from: LINE_MACHINE_CODE, or the first active machine."""
+    if settings.LINE_MACHINE_CODE:
+        return machine_get(code=settings.LINE_MACHINE_CODE)
+    machine = Machine.objects.filter(status=Machine.Status.ACTIVE).order_by("code").first()
+    if machine is None:
+        raise NotFound(_("稼働中の自販機がありません。"))
+    return machine
+
+
+def products_mentioned(texts: list[str]) -> list[str]:
+    """SKUs of the products whose Japanese or English name appears in any of `texts`."""
+    joined = "\n".join(texts).casefold()
+    return [
+        sku
+        for sku, name_ja, name_en in product_search().values_list("sku", "name_ja", "name_en")
+        if (name_ja and name_ja.casefold() in joined) or (name_en and name_en.casefold() in joined)
+    ]
+
+
+def customer_data_summary(*, customer: Customer) -> dict:
+    """Everything kept about a customer, as they may ask to see it (「データ確認」)."""
+    conversations = Conversation.objects.filter(customer=customer).aggregate(
+        conversations=Count("id", distinct=True), messages=Count("messages")
+    )
+    return {
+        "display_name": customer.display_name,
+        "language": customer.language,
+        "consent_given": customer.consent_given,
+        "consent_at": customer.consent_at,
+        "push_opt_out": customer.push_opt_out,
+        "loyalty_score": customer.loyalty_score,
+        "preferences": customer.preferences,
+        "first_seen_at": customer.first_seen_at,
+        "last_seen_at": customer.last_seen_at,
+        "conversations": conversations["conversations"],
+        "messages": conversations["messages"],
+        "product_requests": list(
+            ProductRequest.objects.filter(customer_key=customer.key).values_list("name", flat=True)
+        ),
+        "purchases": Sale.objects.filter(customer_key=customer.key).count(),
+    }

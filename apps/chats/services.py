@@ -1,19 +1,23 @@
-"""Writes of the chats app: a customer's message in, the assistant's reply out."""
+"""Writes of the chats app: customers, a customer's message in and the assistant's reply out, tags, data deletion."""
 
+import re
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.agents.limits import MAX_CHAT_MESSAGE_LENGTH
 from apps.agents.providers.base import ChatMessage
-from apps.agents.providers.offline import detect_language
-from apps.agents.runtime import agent_turn_run, unavailable_notice
+from apps.agents.providers.offline import detect_intent, detect_language
+from apps.agents.runtime import TurnOutcome, agent_turn_run, unavailable_notice
 from apps.agents.selectors import shopkeeper_for_chat
 from apps.agents.tools.registry import ToolContext
-from apps.chats.models import Conversation, Message
-from apps.chats.selectors import conversation_for_machine, conversation_history
+from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message
+from apps.chats.selectors import conversation_for_machine, conversation_history, products_mentioned
 from apps.core.errors import ValidationError
+from apps.inventory.services import customer_data_forget
 
 
 @dataclass
@@ -24,13 +28,83 @@ class ChatReply:
     agent_available: bool = True
 
 
+@dataclass
+class ChatTurn:
+    """A customer's message recorded and what the agent needs to answer it (`context` is None: no agent to ask)."""
+
+    conversation: Conversation
+    history: list[ChatMessage]
+    language: str
+    context: ToolContext | None
+
+
+# --- customers ------------------------------------------------------------------------------------------------------
+
+
 @transaction.atomic
-def conversation_start(*, machine, channel: str = Conversation.Channel.TABLET, customer_key: str = "") -> Conversation:
+def customer_for_line_user(*, line_user_id: str, display_name: str = "") -> Customer:
+    """The customer behind a LINE user id, created on first contact; `last_seen_at` is now."""
+    if not re.fullmatch(r"U[0-9a-f]{32}", line_user_id or ""):
+        raise ValidationError(_("LINEのユーザーIDが正しくありません。"), details={"field": "line_user_id"})
+    customer, created = Customer.objects.select_for_update().get_or_create(
+        line_user_id=line_user_id, defaults={"display_name": display_name[:100]}
+    )
+    if not created:
+        customer.last_seen_at = timezone.now()
+        customer.display_name = display_name[:100] or customer.display_name
+        customer.save(update_fields=["last_seen_at", "display_name"])
+    return customer
+
+
+@transaction.atomic
+def customer_consent_set(*, customer: Customer, given: bool) -> Customer:
+    customer.consent_given = given
+    customer.consent_at = timezone.now() if given else None
+    customer.save(update_fields=["consent_given", "consent_at"])
+    return customer
+
+
+@transaction.atomic
+def customer_push_opt_out_set(*, customer: Customer, opted_out: bool) -> Customer:
+    """Unfollow (blocking the account) opts out of pushes; following again opts back in."""
+    customer.push_opt_out = opted_out
+    customer.save(update_fields=["push_opt_out"])
+    return customer
+
+
+@transaction.atomic
+def customer_loyalty_add(*, customer: Customer, points: int) -> None:
+    Customer.objects.filter(pk=customer.pk).update(loyalty_score=F("loyalty_score") + points)
+
+
+@transaction.atomic
+def customer_data_delete(*, customer: Customer) -> dict[str, int]:
+    """Delete everything kept about the customer: the customer row, their conversations with every message and tag,
+    their product requests; their key is blanked on sales and coupon uses (the books keep the sales, nameless)."""
+    counts = customer_data_forget(customer_key=customer.key)
+    conversations = Conversation.objects.filter(customer=customer)
+    counts["messages_deleted"] = Message.objects.filter(conversation__in=conversations).count()
+    counts["conversations_deleted"] = conversations.count()
+    # Tablet conversations carry the key without the foreign key when the customer paired by LINE later.
+    Conversation.objects.filter(customer_key=customer.key).delete()
+    conversations.delete()
+    customer.delete()
+    return counts
+
+
+# --- conversations and messages -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def conversation_start(
+    *, machine, channel: str = Conversation.Channel.TABLET, customer: Customer | None = None
+) -> Conversation:
     agent = shopkeeper_for_chat()
     return Conversation.objects.create(
         machine=machine,
         channel=channel,
-        customer_key=customer_key,
+        customer=customer,
+        customer_key=customer.key if customer else "",
         agent=agent,
         persona=agent.persona if agent else None,
     )
@@ -38,41 +112,26 @@ def conversation_start(*, machine, channel: str = Conversation.Channel.TABLET, c
 
 @transaction.atomic
 def message_record(
-    *, conversation: Conversation, sender: str, text: str = "", tool_name: str = "", data=None
+    *,
+    conversation: Conversation,
+    sender: str,
+    text: str = "",
+    tool_name: str = "",
+    data=None,
+    tokens: int = 0,
+    image=None,
 ) -> Message:
-    message = Message.objects.create(
-        conversation=conversation, sender=sender, text=text, tool_name=tool_name, data=data or {}
+    message = Message(
+        conversation=conversation, sender=sender, text=text, tool_name=tool_name, data=data or {}, tokens=tokens
     )
+    if image is not None:
+        message.image = image
+    message.save()
     Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=message.created_at)
     return message
 
 
-@transaction.atomic
-def _turn_messages_record(*, conversation: Conversation, turn_messages: list[ChatMessage], reply: str, actions) -> None:
-    for message in turn_messages:
-        if message.role == "tool":
-            message_record(
-                conversation=conversation,
-                sender=Message.Sender.TOOL,
-                tool_name=message.tool_name,
-                data={"call_id": message.tool_call_id, "result": message.result},
-            )
-    message_record(conversation=conversation, sender=Message.Sender.ASSISTANT, text=reply, data={"actions": actions})
-
-
-def chat_message_handle(
-    *,
-    machine,
-    conversation_id: int | None,
-    text: str,
-    channel: str = Conversation.Channel.TABLET,
-    customer_key: str = "",
-) -> ChatReply:
-    """Take a customer's message and answer it through the conversation's agent.
-
-    Not one transaction on purpose: the customer's message, each tool call (with any guardrail refusal) and the reply
-    are each committed by their own service, so a refusal stays on record even if a later step fails.
-    """
+def _message_checked(text: str) -> str:
     text = (text or "").strip()
     if not text:
         raise ValidationError(_("メッセージを入力してください。"), details={"field": "message"})
@@ -82,27 +141,166 @@ def chat_message_handle(
             % {"max": MAX_CHAT_MESSAGE_LENGTH, "length": len(text)},
             details={"field": "message", "max_length": MAX_CHAT_MESSAGE_LENGTH},
         )
+    return text
+
+
+def chat_turn_begin(
+    *,
+    machine,
+    conversation_id: int | None,
+    text: str,
+    channel: str = Conversation.Channel.TABLET,
+    customer: Customer | None = None,
+) -> ChatTurn:
+    """Check and record the customer's message (starting a conversation when `conversation_id` is None) and gather
+    what the agent needs: used by the chat API, the tablet socket (which streams the answer) and LINE."""
+    text = _message_checked(text)
     if conversation_id is None:
-        conversation = conversation_start(machine=machine, channel=channel, customer_key=customer_key)
+        conversation = conversation_start(machine=machine, channel=channel, customer=customer)
     else:
         conversation = conversation_for_machine(conversation_id=conversation_id, machine=machine)
     message_record(conversation=conversation, sender=Message.Sender.CUSTOMER, text=text)
-    history = conversation_history(conversation=conversation)
-    if conversation.agent is None:
-        reply = unavailable_notice(detect_language(text))
-        message_record(conversation=conversation, sender=Message.Sender.ASSISTANT, text=reply)
-        return ChatReply(conversation=conversation, text=reply, agent_available=False)
-    context = ToolContext(
-        agent=conversation.agent,
-        machine=machine,
-        conversation_id=conversation.pk,
-        customer_key=conversation.customer_key,
-        channel=conversation.channel,
+    context = None
+    if conversation.agent is not None:
+        context = ToolContext(
+            agent=conversation.agent,
+            machine=machine,
+            conversation_id=conversation.pk,
+            customer_key=conversation.customer_key,
+            channel=conversation.channel,
+        )
+    return ChatTurn(
+        conversation=conversation,
+        history=conversation_history(conversation=conversation),
+        language=detect_language(text),
+        context=context,
     )
-    outcome = agent_turn_run(agent=conversation.agent, context=context, history=history)
-    _turn_messages_record(
-        conversation=conversation, turn_messages=outcome.messages, reply=outcome.text, actions=outcome.actions
-    )
+
+
+def chat_turn_finish(*, turn: ChatTurn, outcome: TurnOutcome | None) -> ChatReply:
+    """Record the agent's tool traffic and reply (or the resting notice when there was no agent) and re-tag."""
+    if outcome is None:
+        text = unavailable_notice(turn.language)
+        message_record(conversation=turn.conversation, sender=Message.Sender.ASSISTANT, text=text)
+        return ChatReply(conversation=turn.conversation, text=text, agent_available=False)
+    _turn_messages_record(conversation=turn.conversation, outcome=outcome)
+    conversation_tag(conversation=turn.conversation)
     return ChatReply(
-        conversation=conversation, text=outcome.text, actions=outcome.actions, agent_available=outcome.answered
+        conversation=turn.conversation, text=outcome.text, actions=outcome.actions, agent_available=outcome.answered
     )
+
+
+@transaction.atomic
+def _turn_messages_record(*, conversation: Conversation, outcome: TurnOutcome) -> None:
+    for message in outcome.messages:
+        if message.role == "tool":
+            message_record(
+                conversation=conversation,
+                sender=Message.Sender.TOOL,
+                tool_name=message.tool_name,
+                data={"call_id": message.tool_call_id, "result": message.result},
+            )
+    tokens = outcome.turn.input_tokens + outcome.turn.output_tokens if outcome.turn else 0
+    message_record(
+        conversation=conversation,
+        sender=Message.Sender.ASSISTANT,
+        text=outcome.text,
+        data={"actions": outcome.actions},
+        tokens=tokens,
+    )
+
+
+def chat_message_handle(
+    *,
+    machine,
+    conversation_id: int | None,
+    text: str,
+    channel: str = Conversation.Channel.TABLET,
+    customer: Customer | None = None,
+) -> ChatReply:
+    """Take a customer's message and answer it through the conversation's agent.
+
+    Not one transaction on purpose: the customer's message, each tool call (with any guardrail refusal) and the reply
+    are each committed by their own service, so a refusal stays on record even if a later step fails.
+    """
+    turn = chat_turn_begin(
+        machine=machine, conversation_id=conversation_id, text=text, channel=channel, customer=customer
+    )
+    outcome = None
+    if turn.context is not None:
+        outcome = agent_turn_run(agent=turn.conversation.agent, context=turn.context, history=turn.history)
+    return chat_turn_finish(turn=turn, outcome=outcome)
+
+
+# --- tags -----------------------------------------------------------------------------------------------------------
+
+# Small lexicons: a customer's mood is tagged so staff can find unhappy conversations, not scored precisely.
+_NEGATIVE = re.compile(
+    r"(出てこない|出ない|詰ま|返金|壊れ|最悪|ひどい|まずい|不満|困|怒|遅い|高すぎ|"
+    r"\bbroken\b|\brefund\b|\bstuck\b|\bbad\b|\bterrible\b|\bangry\b|\bworst\b)",
+    re.I,
+)
+_POSITIVE = re.compile(
+    r"(ありがとう|おいしい|美味しい|最高|助かり|嬉しい|うれしい|好き|いいね|\bthanks?\b|\bgreat\b|\blove\b|\bnice\b)",
+    re.I,
+)
+
+
+def _sentiment(texts: list[str]) -> str:
+    negative = sum(len(_NEGATIVE.findall(text)) for text in texts)
+    positive = sum(len(_POSITIVE.findall(text)) for text in texts)
+    if negative > positive:
+        return "negative"
+    if positive > negative:
+        return "positive"
+    return "neutral"
+
+
+@transaction.atomic
+def conversation_tag(*, conversation: Conversation) -> list[ConversationTag]:
+    """Tag the conversation with the customer's intents, the products named on either side and the mood."""
+    messages = list(
+        conversation.messages.filter(sender__in=[Message.Sender.CUSTOMER, Message.Sender.ASSISTANT]).values_list(
+            "sender", "text"
+        )
+    )
+    customer_texts = [text for sender, text in messages if sender == Message.Sender.CUSTOMER and text]
+    wanted = {(ConversationTag.Kind.INTENT, detect_intent(text)) for text in customer_texts}
+    wanted.discard((ConversationTag.Kind.INTENT, "unknown"))
+    wanted |= {(ConversationTag.Kind.PRODUCT, sku) for sku in products_mentioned([text for _s, text in messages])}
+    wanted.add((ConversationTag.Kind.SENTIMENT, _sentiment(customer_texts)))
+    conversation.tags.filter(kind=ConversationTag.Kind.SENTIMENT).exclude(
+        value__in=[value for kind, value in wanted if kind == ConversationTag.Kind.SENTIMENT]
+    ).delete()
+    existing = set(conversation.tags.values_list("kind", "value"))
+    ConversationTag.objects.bulk_create(
+        [ConversationTag(conversation=conversation, kind=kind, value=value) for kind, value in wanted - existing]
+    )
+    return list(conversation.tags.all())
+
+
+# --- LINE events ----------------------------------------------------------------------------------------------------
+
+
+def line_event_claim(*, webhook_event_id: str, event_type: str) -> LineEvent | None:
+    """Claim an event for processing: None when it was already processed or is being processed (LINE redelivered
+    it). A failed attempt may be claimed again (the task's retry)."""
+    try:
+        with transaction.atomic():
+            return LineEvent.objects.create(webhook_event_id=webhook_event_id, event_type=event_type)
+    except IntegrityError:
+        reclaimed = LineEvent.objects.filter(
+            webhook_event_id=webhook_event_id, status=LineEvent.Status.FAILED
+        ).update(status=LineEvent.Status.PROCESSING, attempts=F("attempts") + 1, error="")
+        return LineEvent.objects.get(webhook_event_id=webhook_event_id) if reclaimed else None
+
+
+@transaction.atomic
+def line_event_finish(*, event: LineEvent, customer: Customer | None, error: str = "") -> LineEvent:
+    event.status = LineEvent.Status.FAILED if error else LineEvent.Status.DONE
+    event.error = error[:1000]
+    event.processed_at = timezone.now()
+    # A customer who had their data deleted in this very event is gone.
+    event.customer = customer if customer and Customer.objects.filter(pk=customer.pk).exists() else None
+    event.save(update_fields=["status", "error", "processed_at", "customer"])
+    return event

@@ -226,3 +226,14 @@ PAYMENT_DECLINE_RATE = env.float("PAYMENT_DECLINE_RATE", default=0.0)
 PAYMENT_LATENCY_MS = env.int("PAYMENT_LATENCY_MS", default=0)
 DISPENSER = env.str("DISPENSER", default="apps.inventory.integrations.dispenser.SimulatedDispenser")
 DISPENSER_JAM_RATE = env.float("DISPENSER_JAM_RATE", default=0.0)
+
+# --- Chats: LINE Messaging API and the tablet ---
+LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", default="")
+LINE_CHANNEL_ACCESS_TOKEN = env.str("LINE_CHANNEL_ACCESS_TOKEN", default="")
+# Where the Messaging API (and its content host) answer; tests point both at a loopback fake.
+LINE_API_BASE_URL = env.str("LINE_API_BASE_URL", default="https://api.line.me")
+LINE_DATA_API_BASE_URL = env.str("LINE_DATA_API_BASE_URL", default="https://api-data.line.me")
+# The machine LINE customers buy from (default: the first active machine by code).
+LINE_MACHINE_CODE = env.str("LINE_MACHINE_CODE", default="")
+# A tablet left alone this long starts a fresh conversation, so the next person sees nothing of the last.
+TABLET_IDLE_RESET_SECONDS = env.int("TABLET_IDLE_RESET_SECONDS", default=90)

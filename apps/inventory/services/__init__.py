@@ -9,6 +9,7 @@ from apps.inventory.services.catalogue import (
     product_request_set_status,
     product_update,
 )
+from apps.inventory.services.customers import customer_data_forget
 from apps.inventory.services.machines import (
     device_token_issue,
     machine_configure,
@@ -25,6 +26,7 @@ __all__ = [
     "PurchaseOutcome",
     "coupon_deactivate",
     "coupon_issue",
+    "customer_data_forget",
     "device_token_issue",
     "machine_configure",
     "machine_heartbeat_record",
