@@ -76,6 +76,7 @@ MANAGER_PERMISSIONS = STAFF_PERMISSIONS + [
     "dashboard.view_alert",
     "dashboard.view_dailysummary",
     "dashboard.view_weeklyreport",
+    "dashboard.view_linepush",
     "experiments.view_experiment",
     "experiments.add_experiment",
     "experiments.change_experiment",

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.core.admin_tools import ReadOnlyAdminMixin
-from apps.dashboard.models import Alert, DailySummary, WeeklyReport
+from apps.dashboard.models import Alert, DailySummary, LinePush, WeeklyReport
 
 
 @admin.register(Alert)
@@ -21,3 +21,10 @@ class DailySummaryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class WeeklyReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["week_start", "week_end", "agent_name", "created_at"]
     readonly_fields = ["week_start", "week_end", "agent_name", "text", "figures", "emailed_to", "created_at"]
+
+
+@admin.register(LinePush)
+class LinePushAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "customer_key", "kind", "status"]
+    list_filter = ["status", "kind"]
+    search_fields = ["customer_key"]

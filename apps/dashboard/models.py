@@ -101,3 +101,34 @@ class WeeklyReport(models.Model):
 
     def __str__(self):
         return f"{self.week_start}〜{self.week_end}"
+
+
+class LinePush(models.Model):
+    """One engagement message pushed (or being pushed) to one customer on LINE; counts toward the weekly cap per
+    customer and the LINE plan's monthly quota unless it failed."""
+
+    class Kind(models.TextChoices):
+        NEW_PRODUCT = "new_product", _("新商品のお知らせ")
+        FAVOURITE_RESTOCKED = "favourite_restocked", _("お気に入りの再入荷")
+        LOYALTY_COUPON = "loyalty_coupon", _("常連さん向けクーポン")
+        WELCOME = "welcome", _("友だち追加のあいさつ")
+        IDLE_NUDGE = "idle_nudge", _("しばらくぶりのお誘い")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("送信待ち")
+        SENT = "sent", _("送信済み")
+        FAILED = "failed", _("送信失敗")
+
+    created_at = models.DateTimeField(db_index=True)
+    customer_key = models.CharField(max_length=100, db_index=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    text = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(text=""), name="line_push_has_text")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} → {self.customer_key} ({self.get_status_display()})"

@@ -13,11 +13,12 @@ from django.utils.translation import gettext as _
 from apps.agents.models import Agent
 from apps.agents.services import turn_finish, turn_record
 from apps.chats.models import Conversation
-from apps.core.errors import ValidationError
+from apps.core.errors import Conflict, ValidationError
 from apps.core.roles import MANAGER
-from apps.dashboard import selectors
+from apps.dashboard import metrics, selectors
 from apps.dashboard.conf import alert_hold_minutes, setting
-from apps.dashboard.models import Alert, DailySummary, WeeklyReport
+from apps.dashboard.engagement import PushSender, Recipient, push_refusal
+from apps.dashboard.models import Alert, DailySummary, LinePush, WeeklyReport
 from apps.dashboard.monitoring import Condition, conditions_now
 from apps.inventory.models import Coupon, PurchaseRequest, SaleLine
 
@@ -240,3 +241,41 @@ def weekly_report_create(*, week_start: datetime.date) -> WeeklyReport:
             lambda: send_mail(subject=subject, message=text, from_email=None, recipient_list=recipients)
         )
     return report
+
+
+def _line_push_deliver(*, push_id: int, sender: PushSender, customer_key: str, text: str) -> None:
+    """Hand the committed push to LINE; a failure is recorded and stops counting toward the cap and the quota."""
+    try:
+        sender.push(customer_key=customer_key, text=text)
+    except Exception as exc:
+        logger.warning("LINE push %s failed: %s", push_id, type(exc).__name__)
+        metrics.LINE_ERRORS.labels(operation="push").inc()
+        LinePush.objects.filter(pk=push_id).update(status=LinePush.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+        return
+    LinePush.objects.filter(pk=push_id).update(status=LinePush.Status.SENT)
+
+
+@transaction.atomic
+def line_push_send(
+    *, recipient: Recipient, kind: str, text: str, sender: PushSender, now: datetime.datetime | None = None
+) -> LinePush:
+    """Record one engagement push and send it after commit, if every rule of `apps.dashboard.engagement` allows it.
+
+    Raises Conflict with the rule as its code (no_consent, opted_out, quiet_hours, weekly_cap, monthly_quota) and
+    ValidationError for an unknown kind or an empty text. The cap and the quota are counts of recorded pushes, so
+    pushes must go out one at a time (the engagement job runs alone); a push that fails at LINE stops counting.
+    """
+    now = now or timezone.now()
+    text = (text or "").strip()
+    if kind not in LinePush.Kind.values:
+        raise ValidationError(_("配信の種類が正しくありません。"), details={"field": "kind"})
+    if not text:
+        raise ValidationError(_("配信する本文がありません。"), details={"field": "text"})
+    refusal = push_refusal(recipient=recipient, now=now)
+    if refusal is not None:
+        raise Conflict(str(refusal.label), code=refusal.value)
+    push = LinePush.objects.create(created_at=now, customer_key=recipient.customer_key, kind=kind, text=text)
+    transaction.on_commit(
+        lambda: _line_push_deliver(push_id=push.pk, sender=sender, customer_key=push.customer_key, text=text)
+    )
+    return push
