@@ -3,8 +3,16 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from apps.core.services import audit_record
 from tests.dashboard.conftest import buy
-from tests.factories import AgentTurnFactory, HistoricSaleFactory, ProductFactory, SlotFactory, stock_slot
+from tests.factories import (
+    AgentFactory,
+    AgentTurnFactory,
+    HistoricSaleFactory,
+    ProductFactory,
+    SlotFactory,
+    stock_slot,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +66,29 @@ def test_the_snapshot_costs_the_same_queries_for_ten_times_the_data(
     add_history(30)
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get("/dashboard/")
+
+
+def test_ai_cards_show_cost_p95_latency_and_error_rate(client, manager_user):
+    agent = AgentFactory(name="店番テスト")
+    for latency in range(100, 2001, 100):  # 20 turns: 100 ms … 2,000 ms
+        AgentTurnFactory(agent=agent, latency_ms=latency, input_tokens=50_000, output_tokens=10_000)
+    audit_record(target=agent, action="agent_failed", actor_label=agent.name, reason="timeout")
+    AgentTurnFactory(agent=agent, latency_ms=99_999, created_at=timezone.now() - datetime.timedelta(days=1))
+
+    client.force_login(manager_user)
+    ai = client.get("/dashboard/").context["snapshot"]["cards"]["ai"]
+
+    # 1,000,000 input tokens at ¥450 and 200,000 output tokens at ¥2,250 per million.
+    assert ai == {
+        "turns": 20,
+        "tokens": 1_200_000,
+        "cost_yen": 450 + 450,
+        "reply_p95_ms": 1900,
+        "failures": 1,
+        "error_rate": 0.05,
+    }
+
+
+def test_pending_approvals_card_says_procurement_is_not_installed_yet(client, manager_user):
+    client.force_login(manager_user)
+    assert client.get("/dashboard/").context["snapshot"]["cards"]["pending_approvals"] is None
