@@ -3,14 +3,14 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.agents.providers.base import ChatMessage
 from apps.chats.models import Conversation, Customer, Message
 from apps.core.errors import NotFound
-from apps.inventory.models import Machine, ProductRequest, Sale
+from apps.inventory.models import Coupon, Machine, ProductRequest, Sale
 from apps.inventory.selectors import machine_get, product_search
 
 # A LINE message after this much silence starts a new conversation (LINE has no session of its own).
@@ -94,3 +94,23 @@ def customer_data_summary(*, customer: Customer) -> dict:
         ),
         "purchases": Sale.objects.filter(customer_key=customer.key).count(),
     }
+
+
+def coupons_for_customer(*, customer: Customer) -> list[Coupon]:
+    """Active, unexpired coupons with uses left that this customer has not used up."""
+    now = timezone.now()
+    coupons = (
+        Coupon.objects.filter(active=True)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=now))
+        .annotate(
+            uses=Count("redemptions", distinct=True),
+            customer_uses=Count("redemptions", filter=Q(redemptions__customer_key=customer.key), distinct=True),
+        )
+        .order_by("code")
+    )
+    return [
+        coupon
+        for coupon in coupons
+        if (coupon.max_uses is None or coupon.uses < coupon.max_uses)
+        and (coupon.max_uses_per_customer is None or coupon.customer_uses < coupon.max_uses_per_customer)
+    ][:10]

@@ -78,6 +78,19 @@ def customer_loyalty_add(*, customer: Customer, points: int) -> None:
 
 
 @transaction.atomic
+def customer_preferences_update(*, customer: Customer, **preferences) -> Customer:
+    """Merge `preferences` into the customer's; a None value removes the key (e.g. a used coupon)."""
+    customer.refresh_from_db(fields=["preferences"])
+    for name, value in preferences.items():
+        if value is None:
+            customer.preferences.pop(name, None)
+        else:
+            customer.preferences[name] = value
+    customer.save(update_fields=["preferences"])
+    return customer
+
+
+@transaction.atomic
 def customer_data_delete(*, customer: Customer) -> dict[str, int]:
     """Delete everything kept about the customer: the customer row, their conversations with every message and tag,
     their product requests; their key is blanked on sales and coupon uses (the books keep the sales, nameless)."""
@@ -289,9 +302,9 @@ def line_event_claim(*, webhook_event_id: str, event_type: str) -> LineEvent | N
         with transaction.atomic():
             return LineEvent.objects.create(webhook_event_id=webhook_event_id, event_type=event_type)
     except IntegrityError:
-        reclaimed = LineEvent.objects.filter(
-            webhook_event_id=webhook_event_id, status=LineEvent.Status.FAILED
-        ).update(status=LineEvent.Status.PROCESSING, attempts=F("attempts") + 1, error="")
+        reclaimed = LineEvent.objects.filter(webhook_event_id=webhook_event_id, status=LineEvent.Status.FAILED).update(
+            status=LineEvent.Status.PROCESSING, attempts=F("attempts") + 1, error=""
+        )
         return LineEvent.objects.get(webhook_event_id=webhook_event_id) if reclaimed else None
 
 
