@@ -101,7 +101,7 @@ def _over_rate_limit(messenger: LineMessenger, customer: Customer, reply_token: 
     """At most MESSAGES_PER_MINUTE messages a minute per customer (shared through Redis by every worker). The first
     message past the limit gets a polite answer; later ones in the same minute get none (each reply costs a call)."""
     # first_seen_at keeps a customer created again with a reused id (test databases) from inheriting a count.
-    key = f"chats:line-rate:{customer.pk}:{customer.first_seen_at.timestamp():.0f}:{int(time.time() // 60)}"
+    key = f"chats:line-rate:{customer.pk}:{customer.first_seen_at.isoformat()}:{int(time.time() // 60)}"
     cache.add(key, 0, timeout=120)
     count = cache.incr(key)
     if count == MESSAGES_PER_MINUTE + 1:

@@ -1,3 +1,7 @@
+import secrets  # noqa: E402
+
+import pytest  # noqa: E402
+
 from tests.agents.conftest import (  # noqa: F401  (the chat API is tested on the same shop)
     cola,
     context,
@@ -7,3 +11,16 @@ from tests.agents.conftest import (  # noqa: F401  (the chat API is tested on th
     shopkeeper,
     tea,
 )
+from tests.chats.fake_line import FakeLine  # noqa: E402
+
+
+@pytest.fixture
+def fake_line(settings):
+    """The fake LINE API with our settings pointed at it and a channel secret made up for this test."""
+    fake = FakeLine().start()
+    settings.LINE_API_BASE_URL = fake.url
+    settings.LINE_DATA_API_BASE_URL = fake.url
+    settings.LINE_CHANNEL_SECRET = secrets.token_hex(16)
+    settings.LINE_CHANNEL_ACCESS_TOKEN = secrets.token_urlsafe(32)
+    yield fake
+    fake.stop()

@@ -29,7 +29,11 @@ def test_a_purchase_request_returns_a_purchase_to_confirm_and_charges_nothing(de
     body = response.json()
     confirm = [action for action in body["actions"] if action["type"] == "confirm_purchase"]
     assert confirm and confirm[0]["purchase"]["items"][0] == {
-        "sku": "COLA", "name": "コーラ", "slot": "A1", "quantity": 2, "unit_price_yen": 150
+        "sku": "COLA",
+        "name": "コーラ",
+        "slot": "A1",
+        "quantity": 2,
+        "unit_price_yen": 150,
     }
     assert confirm[0]["purchase"]["subtotal_yen"] == 300
     assert "300円" in body["reply"]
