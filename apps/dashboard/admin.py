@@ -25,6 +25,5 @@ class WeeklyReportAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(LinePush)
 class LinePushAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "customer_key", "kind", "status"]
+    list_display = ["created_at", "customer", "kind", "subject", "status"]
     list_filter = ["status", "kind"]
-    search_fields = ["customer_key"]

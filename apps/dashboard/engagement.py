@@ -1,4 +1,4 @@
-"""The rules every engagement push obeys, whoever picks its customer and words it.
+"""Engagement pushes on LINE: the rules every push obeys, and who gets which message.
 
 A push goes only to a customer who consented and did not opt out, never between 21:00 and 09:00 in Tokyo, at most
 ENGAGEMENT_WEEKLY_CAP (2) times in any 7 days per customer, and never past the LINE plan's monthly quota
@@ -6,42 +6,62 @@ ENGAGEMENT_WEEKLY_CAP (2) times in any 7 days per customer, and never past the L
 """
 
 import datetime
+from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet, TextChoices
-from django.utils.translation import gettext_lazy as _
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum, TextChoices
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from apps.chats.models import Customer
 from apps.dashboard.models import LinePush
+from apps.inventory.models import Product, Sale, SaleLine, Slot, StockMovement
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 QUIET_FROM = datetime.time(21, 0)
 QUIET_UNTIL = datetime.time(9, 0)
-DEFAULT_WEEKLY_CAP = 2
-DEFAULT_MONTHLY_QUOTA = 200
+DEFAULTS = {
+    "ENGAGEMENT_WEEKLY_CAP": 2,
+    "LINE_MONTHLY_PUSH_QUOTA": 200,
+    # Days after a consented follow when each welcome message goes; none after WELCOME_WINDOW_DAYS.
+    "ENGAGEMENT_WELCOME_DAYS": (1, 3),
+    "ENGAGEMENT_WELCOME_WINDOW_DAYS": 14,
+    "ENGAGEMENT_NEW_PRODUCT_DAYS": 7,
+    "ENGAGEMENT_FAVOURITE_DAYS": 90,
+    "ENGAGEMENT_LOYAL_PURCHASES": 5,  # purchases in the last 30 days
+    "ENGAGEMENT_COUPON_YEN": 100,
+    "ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN": 3000,
+    "ENGAGEMENT_IDLE_DAYS": 7,
+}
+
+
+def setting(name: str):
+    return getattr(settings, name, DEFAULTS[name])
 
 
 class Recipient(Protocol):
-    """What the rules need to know about a customer (the LINE Customer model of issue 9 provides it)."""
+    """What the rules need to know about a customer; `apps.chats.models.Customer` is one."""
 
-    customer_key: str
-    consented: bool
-    opted_out: bool
+    pk: int
+    consent_given: bool
+    push_opt_out: bool
 
 
 class PushSender(Protocol):
-    """The LINE Messaging API client (issue 9): raises on failure."""
+    """LINE's push (`apps.chats.integrations.line_api.LineMessenger`): False when the customer cannot be reached,
+    raises when LINE fails."""
 
-    def push(self, *, customer_key: str, text: str) -> None: ...
+    def push(self, *, customer, messages: list) -> bool: ...
 
 
 class Refusal(TextChoices):
-    NO_CONSENT = "no_consent", _("配信に同意していないお客様です。")
-    OPTED_OUT = "opted_out", _("配信停止を希望したお客様です。")
-    QUIET_HOURS = "quiet_hours", _("21時から9時までは配信しません。")
-    WEEKLY_CAP = "weekly_cap", _("このお客様への配信は7日間で上限に達しています。")
-    MONTHLY_QUOTA = "monthly_quota", _("今月のLINE配信数が上限に達しています。")
+    NO_CONSENT = "no_consent", gettext_lazy("配信に同意していないお客様です。")
+    OPTED_OUT = "opted_out", gettext_lazy("配信停止を希望したお客様です。")
+    QUIET_HOURS = "quiet_hours", gettext_lazy("21時から9時までは配信しません。")
+    WEEKLY_CAP = "weekly_cap", gettext_lazy("このお客様への配信は7日間で上限に達しています。")
+    MONTHLY_QUOTA = "monthly_quota", gettext_lazy("今月のLINE配信数が上限に達しています。")
 
 
 def in_quiet_hours(now: datetime.datetime) -> bool:
@@ -60,19 +80,190 @@ def pushes_counted() -> QuerySet[LinePush]:
 
 def push_refusal(*, recipient: Recipient, now: datetime.datetime) -> Refusal | None:
     """Why this customer may not get a push at `now`, or None when it may go."""
-    if not recipient.consented:
+    if not recipient.consent_given:
         return Refusal.NO_CONSENT
-    if recipient.opted_out:
+    if recipient.push_opt_out:
         return Refusal.OPTED_OUT
     if in_quiet_hours(now):
         return Refusal.QUIET_HOURS
-    weekly_cap = getattr(settings, "ENGAGEMENT_WEEKLY_CAP", DEFAULT_WEEKLY_CAP)
-    recent = pushes_counted().filter(
-        customer_key=recipient.customer_key, created_at__gt=now - datetime.timedelta(days=7)
-    )
-    if recent.count() >= weekly_cap:
+    recent = pushes_counted().filter(customer_id=recipient.pk, created_at__gt=now - datetime.timedelta(days=7))
+    if recent.count() >= setting("ENGAGEMENT_WEEKLY_CAP"):
         return Refusal.WEEKLY_CAP
-    quota = getattr(settings, "LINE_MONTHLY_PUSH_QUOTA", DEFAULT_MONTHLY_QUOTA)
-    if pushes_counted().filter(created_at__gte=month_start(now)).count() >= quota:
+    if pushes_counted().filter(created_at__gte=month_start(now)).count() >= setting("LINE_MONTHLY_PUSH_QUOTA"):
         return Refusal.MONTHLY_QUOTA
     return None
+
+
+def coupon_budget_left_yen(*, now: datetime.datetime) -> int:
+    """What is left this month of the loyalty coupons' budget, counting each coupon at its full value."""
+    issued = pushes_counted().filter(kind=LinePush.Kind.LOYALTY_COUPON, created_at__gte=month_start(now)).count()
+    return setting("ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN") - issued * setting("ENGAGEMENT_COUPON_YEN")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    customer: Customer
+    kind: str
+    subject: str
+    text: str  # for a loyalty coupon, a template with {code}
+
+
+def _customer_sales(*, now: datetime.datetime) -> dict[str, dict]:
+    month_ago = now - datetime.timedelta(days=30)
+    rows = (
+        Sale.objects.filter(customer_key__startswith="cust:")
+        .values("customer_key")
+        .annotate(last=Max("created_at"), recent=Count("id", filter=Q(created_at__gte=month_ago)))
+    )
+    return {row["customer_key"]: row for row in rows}
+
+
+def _favourites(*, now: datetime.datetime) -> dict[str, int]:
+    """{customer key: id of the product they bought most in ENGAGEMENT_FAVOURITE_DAYS (at least twice)}."""
+    since = now - datetime.timedelta(days=setting("ENGAGEMENT_FAVOURITE_DAYS"))
+    rows = (
+        SaleLine.objects.filter(sale__customer_key__startswith="cust:", sale__created_at__gte=since)
+        .values("sale__customer_key", "product_id")
+        .annotate(units=Sum("quantity"))
+        .filter(units__gte=2)
+        .order_by("sale__customer_key", "-units", "product_id")
+    )
+    favourites: dict[str, int] = {}
+    for row in rows:
+        favourites.setdefault(row["sale__customer_key"], row["product_id"])
+    return favourites
+
+
+@dataclass
+class _Shop:
+    """What the candidate rules read, loaded once per run in a fixed number of queries."""
+
+    now: datetime.datetime
+    sales: dict[str, dict]
+    favourites: dict[str, int]
+    arrived: dict[int, datetime.datetime]
+    new_products: list[Product]
+    names: dict[int, str]
+    sent: dict[tuple[int, str, str], datetime.datetime]
+    coupons_left: int
+
+    def last_sent(self, customer: Customer, kind: str, subject: str = "") -> datetime.datetime | None:
+        return self.sent.get((customer.pk, kind, subject))
+
+
+def _welcome(customer: Customer, shop: _Shop) -> Candidate | None:
+    days = setting("ENGAGEMENT_WELCOME_DAYS")
+    step = sum(1 for (pk, kind, _subject) in shop.sent if pk == customer.pk and kind == LinePush.Kind.WELCOME)
+    if customer.consent_at is None or step >= len(days):
+        return None
+    since_consent = shop.now - customer.consent_at
+    if since_consent > datetime.timedelta(days=setting("ENGAGEMENT_WELCOME_WINDOW_DAYS")):
+        return None
+    if since_consent < datetime.timedelta(days=days[step]):
+        return None
+    texts = [
+        _("友だち追加ありがとうございます！自販機の商品はLINEからも注文できます。気軽に話しかけてください。"),
+        _("VendBotです。気になる商品はありましたか？「おすすめ」と送ると今日のおすすめをお知らせします。"),
+    ]
+    return Candidate(customer, LinePush.Kind.WELCOME, str(step + 1), texts[min(step, len(texts) - 1)])
+
+
+def _favourite_restocked(customer: Customer, shop: _Shop) -> Candidate | None:
+    favourite = shop.favourites.get(customer.key)
+    if favourite not in shop.arrived:
+        return None
+    last = shop.last_sent(customer, LinePush.Kind.FAVOURITE_RESTOCKED, str(favourite))
+    if last is not None and last >= shop.arrived[favourite]:
+        return None
+    text = _("いつもの「{name}」が入荷しました。売り切れる前にどうぞ！").format(name=shop.names[favourite])
+    return Candidate(customer, LinePush.Kind.FAVOURITE_RESTOCKED, str(favourite), text)
+
+
+def _new_product(customer: Customer, shop: _Shop) -> Candidate | None:
+    for product in shop.new_products:
+        if shop.last_sent(customer, LinePush.Kind.NEW_PRODUCT, product.sku) is None:
+            text = _("新商品「{name}」（¥{price:,}）が入りました。").format(
+                name=product.name_ja, price=product.price_yen
+            )
+            return Candidate(customer, LinePush.Kind.NEW_PRODUCT, product.sku, text)
+    return None
+
+
+def _loyalty_coupon(customer: Customer, shop: _Shop) -> Candidate | None:
+    if shop.coupons_left <= 0 or shop.sales.get(customer.key, {}).get("recent", 0) < setting(
+        "ENGAGEMENT_LOYAL_PURCHASES"
+    ):
+        return None
+    last = shop.last_sent(customer, LinePush.Kind.LOYALTY_COUPON)
+    if last is not None and shop.now - last < datetime.timedelta(days=30):
+        return None
+    shop.coupons_left -= 1
+    text = _("いつもありがとうございます！次のお買い物で使える{amount}円引きクーポンです: {{code}}").format(
+        amount=setting("ENGAGEMENT_COUPON_YEN")
+    )
+    return Candidate(customer, LinePush.Kind.LOYALTY_COUPON, "", text)
+
+
+def _idle_nudge(customer: Customer, shop: _Shop) -> Candidate | None:
+    last_visit = max(filter(None, [customer.last_seen_at, shop.sales.get(customer.key, {}).get("last")]))
+    if shop.now - last_visit < datetime.timedelta(days=setting("ENGAGEMENT_IDLE_DAYS")):
+        return None
+    nudged = shop.last_sent(customer, LinePush.Kind.IDLE_NUDGE)
+    if nudged is not None and nudged >= last_visit:
+        return None  # one nudge per quiet spell
+    text = _("しばらくお見かけしませんね。自販機に新しい商品も入っています。お待ちしています！")
+    return Candidate(customer, LinePush.Kind.IDLE_NUDGE, "", text)
+
+
+# The most personal message first; a customer gets at most one per run.
+RULES = [_welcome, _favourite_restocked, _new_product, _loyalty_coupon, _idle_nudge]
+
+
+def engagement_candidates(*, now: datetime.datetime) -> list[Candidate]:
+    """At most one message per consented, reachable customer: the welcome series after a consented follow, a
+    favourite that just arrived, a new product, a coupon for a loyal customer (within the monthly coupon budget), one
+    nudge after ENGAGEMENT_IDLE_DAYS without a visit. Each goes once per subject; `push_refusal` still decides
+    whether it may go now."""
+    customers = list(
+        Customer.objects.filter(consent_given=True, push_opt_out=False, line_user_id__isnull=False).order_by("pk")
+    )
+    favourites = _favourites(now=now)
+    new_products = list(
+        Product.objects.filter(active=True)
+        .annotate(first_seen=Min("movements__created_at"))
+        .filter(
+            Exists(Slot.objects.filter(product=OuterRef("pk"), quantity__gt=0)),
+            first_seen__gte=now - datetime.timedelta(days=setting("ENGAGEMENT_NEW_PRODUCT_DAYS")),
+        )
+        .order_by("-first_seen", "sku")
+    )
+    names = dict(Product.objects.filter(pk__in=favourites.values()).values_list("pk", "name_ja"))
+    sent_rows = (
+        pushes_counted()
+        .filter(customer__in=customers)
+        .values("customer_id", "kind", "subject")
+        .annotate(last=Max("created_at"))
+    )
+    shop = _Shop(
+        now=now,
+        sales=_customer_sales(now=now),
+        favourites=favourites,
+        arrived=dict(
+            StockMovement.objects.filter(
+                kind=StockMovement.Kind.RECEIPT, created_at__gte=now - datetime.timedelta(days=1)
+            )
+            .values("product_id")
+            .annotate(at=Max("created_at"))
+            .values_list("product_id", "at")
+        ),
+        new_products=new_products,
+        names=names,
+        sent={(row["customer_id"], row["kind"], row["subject"]): row["last"] for row in sent_rows},
+        coupons_left=coupon_budget_left_yen(now=now) // setting("ENGAGEMENT_COUPON_YEN"),
+    )
+    candidates = []
+    for customer in customers:
+        candidate = next(filter(None, (rule(customer, shop) for rule in RULES)), None)
+        if candidate is not None:
+            candidates.append(candidate)
+    return candidates

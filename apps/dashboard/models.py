@@ -104,12 +104,13 @@ class WeeklyReport(models.Model):
 
 
 class LinePush(models.Model):
-    """One engagement message pushed (or being pushed) to one customer on LINE; counts toward the weekly cap per
-    customer and the LINE plan's monthly quota unless it failed."""
+    """One engagement message pushed (or being pushed) to one customer on LINE. Every one not known to have failed
+    counts toward the weekly cap of its customer and the LINE plan's monthly quota, also after the customer's data is
+    deleted (the row stays, without the customer)."""
 
     class Kind(models.TextChoices):
         NEW_PRODUCT = "new_product", _("新商品のお知らせ")
-        FAVOURITE_RESTOCKED = "favourite_restocked", _("お気に入りの再入荷")
+        FAVOURITE_RESTOCKED = "favourite_restocked", _("お気に入りの入荷")
         LOYALTY_COUPON = "loyalty_coupon", _("常連さん向けクーポン")
         WELCOME = "welcome", _("友だち追加のあいさつ")
         IDLE_NUDGE = "idle_nudge", _("しばらくぶりのお誘い")
@@ -120,8 +121,11 @@ class LinePush(models.Model):
         FAILED = "failed", _("送信失敗")
 
     created_at = models.DateTimeField(db_index=True)
-    customer_key = models.CharField(max_length=100, db_index=True)
+    customer = models.ForeignKey(
+        "chats.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="line_pushes"
+    )
     kind = models.CharField(max_length=24, choices=Kind.choices)
+    subject = models.CharField(max_length=64, blank=True, help_text=_("商品のSKU、あいさつの回など"))
     text = models.TextField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(blank=True)
@@ -131,4 +135,4 @@ class LinePush(models.Model):
         constraints = [models.CheckConstraint(condition=~Q(text=""), name="line_push_has_text")]
 
     def __str__(self):
-        return f"{self.get_kind_display()} → {self.customer_key} ({self.get_status_display()})"
+        return f"{self.get_kind_display()} → {self.customer_id} ({self.get_status_display()})"

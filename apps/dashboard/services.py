@@ -9,18 +9,21 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from linebot.v3.messaging import TextMessage
 
 from apps.agents.models import Agent
 from apps.agents.services import turn_finish, turn_record
-from apps.chats.models import Conversation
+from apps.chats.models import Conversation, Customer
 from apps.core.errors import Conflict, ValidationError
 from apps.core.roles import MANAGER
 from apps.dashboard import metrics, selectors
 from apps.dashboard.conf import alert_hold_minutes, setting
-from apps.dashboard.engagement import PushSender, Recipient, push_refusal
+from apps.dashboard.engagement import PushSender, engagement_candidates, push_refusal
+from apps.dashboard.engagement import setting as engagement_setting
 from apps.dashboard.models import Alert, DailySummary, LinePush, WeeklyReport
 from apps.dashboard.monitoring import Condition, conditions_now
 from apps.inventory.models import Coupon, PurchaseRequest, SaleLine
+from apps.inventory.services import coupon_issue
 
 logger = logging.getLogger(__name__)
 
@@ -243,27 +246,37 @@ def weekly_report_create(*, week_start: datetime.date) -> WeeklyReport:
     return report
 
 
-def _line_push_deliver(*, push_id: int, sender: PushSender, customer_key: str, text: str) -> None:
-    """Hand the committed push to LINE; a failure is recorded and stops counting toward the cap and the quota."""
+def _line_push_deliver(*, push_id: int, sender: PushSender, customer: Customer, text: str) -> None:
+    """Hand the committed push to LINE; one that does not reach the customer is recorded as failed and stops counting
+    toward the cap and the quota."""
     try:
-        sender.push(customer_key=customer_key, text=text)
+        delivered = sender.push(customer=customer, messages=[TextMessage(text=text)])
+        error = "" if delivered else "not reachable (opted out or no LINE id)"
     except Exception as exc:
         logger.warning("LINE push %s failed: %s", push_id, type(exc).__name__)
+        delivered, error = False, f"{type(exc).__name__}: {exc}"
+    if delivered:
+        LinePush.objects.filter(pk=push_id).update(status=LinePush.Status.SENT)
+    else:
         metrics.LINE_ERRORS.labels(operation="push").inc()
-        LinePush.objects.filter(pk=push_id).update(status=LinePush.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
-        return
-    LinePush.objects.filter(pk=push_id).update(status=LinePush.Status.SENT)
+        LinePush.objects.filter(pk=push_id).update(status=LinePush.Status.FAILED, error=error)
 
 
 @transaction.atomic
 def line_push_send(
-    *, recipient: Recipient, kind: str, text: str, sender: PushSender, now: datetime.datetime | None = None
+    *,
+    customer: Customer,
+    kind: str,
+    text: str,
+    sender: PushSender,
+    subject: str = "",
+    now: datetime.datetime | None = None,
 ) -> LinePush:
     """Record one engagement push and send it after commit, if every rule of `apps.dashboard.engagement` allows it.
 
     Raises Conflict with the rule as its code (no_consent, opted_out, quiet_hours, weekly_cap, monthly_quota) and
     ValidationError for an unknown kind or an empty text. The cap and the quota are counts of recorded pushes, so
-    pushes must go out one at a time (the engagement job runs alone); a push that fails at LINE stops counting.
+    pushes go out one at a time (the engagement job runs alone); a push that does not reach LINE stops counting.
     """
     now = now or timezone.now()
     text = (text or "").strip()
@@ -271,11 +284,46 @@ def line_push_send(
         raise ValidationError(_("配信の種類が正しくありません。"), details={"field": "kind"})
     if not text:
         raise ValidationError(_("配信する本文がありません。"), details={"field": "text"})
-    refusal = push_refusal(recipient=recipient, now=now)
+    refusal = push_refusal(recipient=customer, now=now)
     if refusal is not None:
         raise Conflict(str(refusal.label), code=refusal.value)
-    push = LinePush.objects.create(created_at=now, customer_key=recipient.customer_key, kind=kind, text=text)
-    transaction.on_commit(
-        lambda: _line_push_deliver(push_id=push.pk, sender=sender, customer_key=push.customer_key, text=text)
-    )
+    push = LinePush.objects.create(created_at=now, customer=customer, kind=kind, subject=subject, text=text)
+    transaction.on_commit(lambda: _line_push_deliver(push_id=push.pk, sender=sender, customer=customer, text=text))
     return push
+
+
+def engagement_run(*, sender: PushSender, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Send each customer's engagement message (see `engagement.engagement_candidates`) that the rules allow now.
+
+    A loyalty coupon is issued in the same transaction as its push, so a refused push leaves no coupon behind.
+    Returns counts by kind of pushes queued and by rule of pushes refused.
+    """
+    now = now or timezone.now()
+    counts: dict[str, int] = {}
+    for candidate in engagement_candidates(now=now):
+        try:
+            with transaction.atomic():
+                text = candidate.text
+                if candidate.kind == LinePush.Kind.LOYALTY_COUPON:
+                    coupon = coupon_issue(
+                        kind=Coupon.Kind.YEN,
+                        value=engagement_setting("ENGAGEMENT_COUPON_YEN"),
+                        valid_days=14,
+                        max_uses=1,
+                        actor_label="engagement",
+                        note=_("常連さん向けLINEクーポン"),
+                    )
+                    text = text.format(code=coupon.code)
+                line_push_send(
+                    customer=candidate.customer,
+                    kind=candidate.kind,
+                    subject=candidate.subject,
+                    text=text,
+                    sender=sender,
+                    now=now,
+                )
+        except Conflict as refused:
+            counts[refused.code] = counts.get(refused.code, 0) + 1
+            continue
+        counts[candidate.kind] = counts.get(candidate.kind, 0) + 1
+    return counts

@@ -1,14 +1,20 @@
 """Scheduled jobs (rows of django-celery-beat created by migration 0002); each loads what it needs and calls services."""
 
 import datetime
+import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from apps.dashboard import services
 from apps.inventory.models import Machine
 from apps.inventory.services import restock_plan
 
+logger = logging.getLogger(__name__)
+# LINE's client from the chats app (issue 9); a setting so the dashboard does not import chats' integrations.
+DEFAULT_PUSH_SENDER = "apps.chats.integrations.line_api.LineMessenger"
 RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_jitter": True, "max_retries": 3}
 
 
@@ -37,3 +43,16 @@ def weekly_report():
     today = timezone.localdate()
     last_monday = today - datetime.timedelta(days=today.weekday() + 7)
     services.weekly_report_create(week_start=last_monday)
+
+
+@shared_task(name="dashboard.engagement", ignore_result=True)
+def engagement():
+    """12:00 and 18:00 JST: personalised LINE pushes within the rules of `apps.dashboard.engagement`. Not retried: a
+    retry could push twice, and the next run picks up whatever was refused or failed."""
+    if not getattr(settings, "LINE_CHANNEL_ACCESS_TOKEN", ""):
+        logger.info("LINE is not configured (LINE_CHANNEL_ACCESS_TOKEN): no engagement pushes")
+        return
+    sender_class = import_string(getattr(settings, "ENGAGEMENT_PUSH_SENDER", DEFAULT_PUSH_SENDER))
+    with sender_class() as sender:
+        counts = services.engagement_run(sender=sender)
+    logger.info("Engagement pushes: %s", counts)

@@ -27,6 +27,7 @@ def test_a_new_install_has_every_job_scheduled_in_tokyo_time():
     assert (close.hour, close.minute, str(close.timezone)) == ("23", "55", "Asia/Tokyo")
     assert jobs["dashboard.weekly_report"].crontab.day_of_week == "1"
     assert jobs["dashboard.retention_cleanup"].enabled
+    assert jobs["dashboard.engagement"].crontab.hour == "12,18"
 
 
 def test_the_five_minute_job_plans_restocking_and_runs_the_anomaly_rules(machine, settings):
