@@ -1,4 +1,19 @@
+from importlib import import_module
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+# The data migrations that seed the chart of accounts and the ledger row; each seeder is idempotent.
+CHART_SEEDERS = [
+    ("0002_chart_of_accounts_and_guards", "seed_chart"),
+    ("0003_payment_fee_account", "add_account"),
+]
+
+
+def _ensure_books(sender, apps, **kwargs):
+    """Re-seed after a flush (transactional tests empty every table, then send post_migrate), so posting works."""
+    for module, function in CHART_SEEDERS:
+        getattr(import_module(f"apps.accounting.migrations.{module}"), function)(apps, None)
 
 
 class AccountingConfig(AppConfig):
@@ -6,3 +21,6 @@ class AccountingConfig(AppConfig):
     label = "accounting"
     verbose_name = "会計"
     demo_seeder = "apps.accounting.demo.seed"
+
+    def ready(self):
+        post_migrate.connect(_ensure_books, sender=self, dispatch_uid="accounting.ensure_books")

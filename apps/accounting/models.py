@@ -146,6 +146,10 @@ class JournalEntry(ImmutableModel):
     reversal_of = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )
+    # A partial refund points at the sale it refunds part of (a sale can have several; a full refund is a reversal).
+    refund_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="partial_refunds"
+    )
 
     class Meta:
         ordering = ["-number"]

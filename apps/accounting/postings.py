@@ -12,27 +12,33 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db import models, transaction
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from apps.accounting import chart
-from apps.accounting.models import EntryKind, JournalEntry
+from apps.accounting.models import EntryKind, JournalEntry, JournalLine
 from apps.accounting.services import LineSpec, journal_entry_post, reversing_lines
-from apps.core.errors import ValidationError
+from apps.core.errors import Conflict, ValidationError
 from apps.core.money import TaxRate, split_tax_inclusive
 
 
 class PaymentMethod(models.TextChoices):
-    """How a customer paid: cash lands in 現金, card and IC in 売掛金 until the processor settles."""
+    """How a customer paid: cash lands in 現金; card, IC, LINE Pay and QR codes in 売掛金 until their processor
+    settles (the values are the shop's `Payment.Method` values)."""
 
     CASH = "cash", _("現金")
     CARD = "card", _("クレジットカード")
     IC = "ic", _("交通系IC・電子マネー")
+    LINE_PAY = "line_pay", _("LINE Pay")
+    QR = "qr", _("QRコード決済")
 
 
 PAYMENT_ACCOUNTS = {
     PaymentMethod.CASH: chart.CASH,
     PaymentMethod.CARD: chart.CARD_RECEIVABLE,
     PaymentMethod.IC: chart.CARD_RECEIVABLE,
+    PaymentMethod.LINE_PAY: chart.CARD_RECEIVABLE,
+    PaymentMethod.QR: chart.CARD_RECEIVABLE,
 }
 
 
@@ -59,12 +65,30 @@ class SoldItem:
 
 
 @dataclass(frozen=True)
+class RefundedItem:
+    """What is refunded of one product of a sale: tax-inclusive `gross` and `discount` (as in `SoldItem`); with
+    `restocked`, the goods are back in stock and `cost` (their value at today's moving-average cost) leaves
+    売上原価 for 商品 again."""
+
+    product_ref: str
+    product_label: str
+    tax_rate: int
+    gross: int
+    discount: int = 0
+    cost: int = 0
+    restocked: bool = False
+
+
+@dataclass(frozen=True)
 class StockItem:
-    """A product's stock value change at cost, net of consumption tax."""
+    """Goods received: their invoice `cost` net of consumption tax. `rounding` is the part of it the shop's integer
+    moving-average cost does not carry (positive or negative, a few yen); it goes to 売上原価 instead of 商品, so
+    商品 always equals the shop's stock at its moving-average cost."""
 
     product_ref: str
     product_label: str
     cost: int
+    rounding: int = 0
 
 
 def _signed_line(account: str, amount: int, **tags) -> list[LineSpec]:
@@ -88,14 +112,16 @@ def _require_rate(rate) -> None:
         raise ValidationError(_("税率は8%か10%です。"), code="invalid_tax_rate", details={"tax_rate": rate})
 
 
-def sale_lines(*, items: Sequence[SoldItem], payment_method: str) -> list[LineSpec]:
-    """Receipt → lines. Per rate, tax = floor on what was paid; each item's net sales gets the rounding remainder
-    of its rate on the largest item, so 売上高 − 売上値引 + 仮受消費税 equals the payment to the yen."""
-    if not items:
-        raise ValidationError(_("売上明細がありません。"), code="empty_sale")
+def _require_payment_method(payment_method: str) -> None:
     if payment_method not in PAYMENT_ACCOUNTS:
         raise ValidationError(_("支払方法が正しくありません。"), code="invalid_payment_method")
-    by_rate: dict[int, list[SoldItem]] = defaultdict(list)
+
+
+def _revenue_lines(items: Sequence[SoldItem | RefundedItem]) -> tuple[dict[int, int], list[LineSpec]]:
+    """What was paid per rate, and its 売上高 / 売上値引 / 仮受消費税 lines. Per rate, tax = floor on what was paid;
+    each item's net sales gets the rounding remainder of its rate on the largest item, so 売上高 − 売上値引 +
+    仮受消費税 equals the payment to the yen."""
+    by_rate: dict[int, list[SoldItem | RefundedItem]] = defaultdict(list)
     for item in items:
         _require_rate(item.tax_rate)
         for name in ("gross", "discount", "cost"):
@@ -104,11 +130,11 @@ def sale_lines(*, items: Sequence[SoldItem], payment_method: str) -> list[LineSp
             raise ValidationError(_("値引額が販売価格を超えています。"), code="discount_exceeds_price")
         by_rate[item.tax_rate].append(item)
 
-    paid_total = 0
+    paid_by_rate: dict[int, int] = {}
     revenue: list[LineSpec] = []
     for rate, rate_items in sorted(by_rate.items()):
         paid = sum(item.gross - item.discount for item in rate_items)
-        paid_total += paid
+        paid_by_rate[rate] = paid
         tax = split_tax_inclusive(paid, rate)[1]
         discount_nets = [split_tax_inclusive(item.discount, rate)[0] for item in rate_items]
         sales_nets = [split_tax_inclusive(item.gross, rate)[0] for item in rate_items]
@@ -119,13 +145,21 @@ def sale_lines(*, items: Sequence[SoldItem], payment_method: str) -> list[LineSp
             revenue += _signed_line(chart.SALES, -sales_net, **tags)
             revenue += _signed_line(chart.SALES_DISCOUNTS, discount_net, **tags)
         revenue += _signed_line(chart.TAX_RECEIVED, -tax, tax_rate=rate)
+    return paid_by_rate, revenue
 
+
+def sale_lines(*, items: Sequence[SoldItem], payment_method: str) -> list[LineSpec]:
+    """Receipt → lines: the payment, revenue and tax (`_revenue_lines`) and the cost of goods sold per item."""
+    if not items:
+        raise ValidationError(_("売上明細がありません。"), code="empty_sale")
+    _require_payment_method(payment_method)
+    paid_by_rate, revenue = _revenue_lines(items)
     cost = []
     for item in items:
         tags = {"product_ref": item.product_ref, "product_label": item.product_label}
         cost += _signed_line(chart.COST_OF_GOODS_SOLD, item.cost, **tags)
         cost += _signed_line(chart.INVENTORY, -item.cost, **tags)
-    return _signed_line(PAYMENT_ACCOUNTS[payment_method], paid_total) + revenue + cost
+    return _signed_line(PAYMENT_ACCOUNTS[payment_method], sum(paid_by_rate.values())) + revenue + cost
 
 
 @transaction.atomic
@@ -164,8 +198,13 @@ def post_refund(
     back in stock and the cost lines are reversed too; otherwise their cost stays in 売上原価.
 
     Refuses an entry that is not a sale (400) and a second refund of the same sale (409)."""
-    if sale_entry.kind != EntryKind.SALE:
-        raise ValidationError(_("返金できるのは売上の仕訳だけです。"), code="not_a_sale")
+    _require_sale_entry(sale_entry)
+    if sale_entry.partial_refunds.exists():
+        raise Conflict(
+            _("売上仕訳 #%(number)s は一部返金済みです。残りは一部返金（post_partial_refund）で返金してください。")
+            % {"number": sale_entry.number},
+            code="partially_refunded",
+        )
     kept = frozenset() if restocked else frozenset({chart.COST_OF_GOODS_SOLD, chart.INVENTORY})
     return journal_entry_post(
         date=date,
@@ -175,6 +214,113 @@ def post_refund(
         source=source,
         created_by=created_by,
         reversal_of=sale_entry,
+    )
+
+
+def _require_sale_entry(sale_entry: JournalEntry) -> None:
+    if sale_entry.kind != EntryKind.SALE:
+        raise ValidationError(_("返金できるのは売上の仕訳だけです。"), code="not_a_sale")
+
+
+def _net_by_line(lines: Sequence[LineSpec]) -> dict[tuple, int]:
+    """Debit minus credit per account, product and rate."""
+    net: dict[tuple, int] = defaultdict(int)
+    for line in lines:
+        net[(line.account, line.product_ref, line.product_label, line.tax_rate)] += line.debit - line.credit
+    return net
+
+
+def _remaining_after(sold_before: Sequence[SoldItem], items: Sequence[RefundedItem]) -> list[SoldItem]:
+    left = {(item.product_ref, item.tax_rate): item for item in sold_before}
+    for item in items:
+        held = left.get((item.product_ref, item.tax_rate))
+        if held is None or item.gross > held.gross or item.discount > held.discount:
+            raise ValidationError(
+                _("%(product)s の返金額が残っている売上を超えています。") % {"product": item.product_label},
+                code="refund_exceeds_sale",
+                details={"product_ref": item.product_ref},
+            )
+        left[(item.product_ref, item.tax_rate)] = SoldItem(
+            held.product_ref, held.product_label, held.tax_rate, held.gross - item.gross, held.discount - item.discount
+        )
+    return [item for item in left.values() if item.gross]
+
+
+def _paid_left_by_rate(sale_entry: JournalEntry) -> dict[int, int]:
+    """What the books still hold as paid for a sale, per rate: its sales − discounts + tax, less partial refunds."""
+    entries = [sale_entry.pk, *sale_entry.partial_refunds.values_list("pk", flat=True)]
+    rows = (
+        JournalLine.objects.filter(
+            entry_id__in=entries, account__code__in=(chart.SALES, chart.SALES_DISCOUNTS, chart.TAX_RECEIVED)
+        )
+        .values("tax_rate")
+        .annotate(paid=Sum("credit") - Sum("debit"))
+        .order_by()
+    )
+    return {row["tax_rate"]: row["paid"] for row in rows if row["paid"]}
+
+
+@transaction.atomic
+def post_partial_refund(
+    *,
+    date: datetime.date,
+    sale_entry: JournalEntry,
+    sold_before: Sequence[SoldItem],
+    items: Sequence[RefundedItem],
+    source: models.Model | None = None,
+    memo: str = "",
+    created_by=None,
+) -> JournalEntry:
+    """Refund part of a sale (jammed items, what is left after an earlier partial refund).
+
+    `sold_before` is what of the sale was not yet refunded (gross and discount per product; the sale's own items
+    the first time) and `items` what this refund gives back. The entry is the difference of the sale's revenue lines
+    before and after the refund, paid back from the sale's payment account, so a sale refunded in any number of
+    parts ends with its sales, discounts and tax at zero per product and rate, to the yen. Restocked items move
+    their `cost` from 売上原価 back to 商品.
+
+    Refuses (400) an entry that is not a sale and refunding more than is left of a product; (409) a sale refunded
+    in full and a `sold_before` that does not match what the books still hold of the sale per rate."""
+    _require_sale_entry(sale_entry)
+    if not items:
+        raise ValidationError(_("返金する明細がありません。"), code="empty_refund")
+    if JournalEntry.objects.filter(reversal_of=sale_entry).exists():
+        raise Conflict(
+            _("売上仕訳 #%(number)s はすでに全額返金されています。") % {"number": sale_entry.number},
+            code="already_refunded",
+        )
+    paid_before, lines_before = _revenue_lines(sold_before)
+    if {rate: paid for rate, paid in paid_before.items() if paid} != _paid_left_by_rate(sale_entry):
+        raise Conflict(
+            _("返金前の売上内容が売上仕訳 #%(number)s の残高と一致しません。") % {"number": sale_entry.number},
+            code="refund_does_not_match_sale",
+        )
+    paid_after, lines_after = _revenue_lines(_remaining_after(sold_before, items))
+    net_after = _net_by_line(lines_after)
+    refund_net = _net_by_line(lines_before)
+    for key, amount in net_after.items():
+        refund_net[key] -= amount
+    lines: list[LineSpec] = []
+    for (account, product_ref, product_label, tax_rate), amount in refund_net.items():
+        tags = {"product_ref": product_ref, "product_label": product_label, "tax_rate": tax_rate}
+        lines += _signed_line(account, -amount, **tags)
+    payment = sale_entry.lines.filter(account__code__in=set(PAYMENT_ACCOUNTS.values()), debit__gt=0).first()
+    refunded = sum(paid_before.values()) - sum(paid_after.values())
+    if refunded:
+        lines.append(LineSpec(account=payment.account.code, credit=refunded))
+    for item in items:
+        if item.restocked:
+            tags = {"product_ref": item.product_ref, "product_label": item.product_label}
+            lines += _signed_line(chart.INVENTORY, item.cost, **tags)
+            lines += _signed_line(chart.COST_OF_GOODS_SOLD, -item.cost, **tags)
+    return journal_entry_post(
+        date=date,
+        memo=memo or _("一部返金: 売上仕訳 #%(number)s") % {"number": sale_entry.number},
+        lines=lines,
+        kind=EntryKind.REFUND,
+        source=source,
+        created_by=created_by,
+        refund_of=sale_entry,
     )
 
 
@@ -188,22 +334,22 @@ def post_purchase_receipt(
     memo: str = "",
     created_by=None,
 ) -> JournalEntry:
-    """Goods received from a supplier on credit: 商品 (net cost per product) and 仮払消費税 (per rate, as on the
-    supplier's invoice) / 買掛金 for the invoice total."""
+    """Goods received from a supplier on credit: 商品 (net cost per product, less its moving-average `rounding`,
+    which goes to 売上原価) and 仮払消費税 (per rate, as on the supplier's invoice) / 買掛金 for the invoice total."""
     lines: list[LineSpec] = []
     for item in items:
-        _require_yen("cost", item.cost, allow_zero=False)
-        lines.append(
-            LineSpec(
-                account=chart.INVENTORY, debit=item.cost, product_ref=item.product_ref, product_label=item.product_label
-            )
-        )
+        _require_yen("cost", item.cost)
+        if not isinstance(item.rounding, int) or isinstance(item.rounding, bool):
+            raise ValidationError(_("端数調整額は円単位の整数で指定してください。"), code="invalid_amount")
+        tags = {"product_ref": item.product_ref, "product_label": item.product_label}
+        lines += _signed_line(chart.INVENTORY, item.cost - item.rounding, **tags)
+        lines += _signed_line(chart.COST_OF_GOODS_SOLD, item.rounding, **tags)
     for rate, tax in sorted(tax_by_rate.items()):
         _require_rate(rate)
         _require_yen("tax", tax)
         lines += _signed_line(chart.TAX_PAID, tax, tax_rate=rate)
-    total = sum(line.debit for line in lines)
-    lines.append(LineSpec(account=chart.ACCOUNTS_PAYABLE, credit=total))
+    total = sum(item.cost for item in items) + sum(tax_by_rate.values())
+    lines += _signed_line(chart.ACCOUNTS_PAYABLE, -total)
     return journal_entry_post(
         date=date,
         memo=memo or _("仕入"),

@@ -81,6 +81,7 @@ def journal_entry_post(
     source: models.Model | None = None,
     created_by=None,
     reversal_of: JournalEntry | None = None,
+    refund_of: JournalEntry | None = None,
 ) -> JournalEntry:
     """Post one balanced entry; the only code that writes journal rows.
 
@@ -119,6 +120,7 @@ def journal_entry_post(
             kind=kind,
             created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
             reversal_of=reversal_of,
+            refund_of=refund_of,
         )
         if source is not None:
             entry.source_type = ContentType.objects.get_for_model(source, for_concrete_model=False)

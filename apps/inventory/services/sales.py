@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.core.errors import Conflict, PaymentDeclined, ValidationError
+from apps.core.errors import ApplicationError, Conflict, PaymentDeclined, ValidationError
 from apps.core.money import TaxRate, split_tax_inclusive
 from apps.core.services import audit_record
 from apps.inventory.integrations.dispenser import dispenser
@@ -20,6 +20,7 @@ from apps.inventory.models import (
     CouponRedemption,
     Machine,
     Payment,
+    Product,
     PurchaseRequest,
     Sale,
     SaleLine,
@@ -27,7 +28,8 @@ from apps.inventory.models import (
     StockMovement,
 )
 from apps.inventory.selectors import sale_receipt
-from apps.inventory.services.stock import locked_slot, locked_storage, movement_record, require_perm
+from apps.inventory.services.books import sale_book, sale_refund_book
+from apps.inventory.services.stock import locked_product, locked_slot, locked_storage, movement_record, require_perm
 
 MAX_QUANTITY_PER_LINE = 20
 
@@ -234,6 +236,13 @@ def _purchase_record_and_charge(
                 details={"slot": slot.code, "available": available},
             )
 
+    # Locked so a concurrent receipt cannot re-average a cost between this sale's cost of goods and its commit.
+    unit_costs = dict(
+        Product.objects.select_for_update()
+        .filter(pk__in={slot.product_id for slot in slots})
+        .order_by("id")
+        .values_list("id", "unit_cost_yen")
+    )
     gross = [slot.product.price_yen * wanted[slot.code] for slot in slots]
     subtotal = sum(gross)
     coupon = _coupon_for(coupon_code, customer_key=customer_key) if coupon_code else None
@@ -256,12 +265,13 @@ def _purchase_record_and_charge(
         tax_8_yen=split_tax_inclusive(total_by_rate[TaxRate.REDUCED], TaxRate.REDUCED)[1],
         total_10_yen=total_by_rate[TaxRate.STANDARD],
         tax_10_yen=split_tax_inclusive(total_by_rate[TaxRate.STANDARD], TaxRate.STANDARD)[1],
-        cost_yen=sum(slot.product.unit_cost_yen * wanted[slot.code] for slot in slots),
+        cost_yen=sum(unit_costs[slot.product_id] * wanted[slot.code] for slot in slots),
     )
     actor_label = "" if actor is not None else f"machine:{machine.code}"
+    sale_lines = []
     for slot, cut, line_total in zip(slots, line_discounts, line_totals, strict=True):
         quantity = wanted[slot.code]
-        SaleLine.objects.create(
+        line = SaleLine.objects.create(
             sale=sale,
             slot=slot,
             product=slot.product,
@@ -270,8 +280,9 @@ def _purchase_record_and_charge(
             tax_rate=slot.product.tax_rate,
             discount_yen=cut,
             total_yen=line_total,
-            unit_cost_yen=slot.product.unit_cost_yen,
+            unit_cost_yen=unit_costs[slot.product_id],
         )
+        sale_lines.append(line)
         slot.quantity -= quantity
         slot.save(update_fields=["quantity"])
         movement_record(
@@ -313,6 +324,16 @@ def _purchase_record_and_charge(
         idempotency_key=gateway_key,
         gateway_reference=reference,
     )
+    # Booked after the charge so the ledger's lock is not held through the terminal's latency; if the books refuse
+    # (a closed period), the sale rolls back and the charge is given back.
+    try:
+        sale_book(sale=sale, lines=sale_lines, payment_method=payment_method)
+    except ApplicationError:
+        if reference:
+            payment_gateway().refund(
+                charge_reference=reference, amount_yen=sale.total_yen, idempotency_key=f"{gateway_key}:not-booked"
+            )
+        raise
     return sale
 
 
@@ -355,18 +376,20 @@ def _purchase_settle(*, sale: Sale, dropped: dict[int, int]) -> tuple[Sale, dict
 def _sale_refund_undispensed(*, sale: Sale) -> Sale:
     sale = Sale.objects.select_for_update().get(pk=sale.pk)
     payment = Payment.objects.select_for_update().get(sale=sale)
+    missing_by_line = {
+        line.pk: line.quantity - line.dispensed_quantity
+        for line in sale.lines.all()
+        if line.quantity > line.dispensed_quantity
+    }
     refund_yen = 0
     missing_items = 0
-    for line in sale.lines.select_related("product", "slot"):
-        missing = line.quantity - line.dispensed_quantity
-        if not missing:
-            continue
-        line_refund = line.total_yen * missing // line.quantity
-        refund_yen += line_refund
+    unit_costs = {}
+    for line in sale.lines.select_related("product", "slot").filter(pk__in=missing_by_line):
+        missing = missing_by_line[line.pk]
+        refund_yen += line.total_yen * missing // line.quantity
         missing_items += missing
-        line.refunded_quantity = missing
-        line.save(update_fields=["refunded_quantity"])
         slot = locked_slot(line.slot)
+        unit_costs[line.product_id] = locked_product(line.product).unit_cost_yen
         slot.quantity += missing
         slot.save(update_fields=["quantity"])
         movement_record(
@@ -378,6 +401,11 @@ def _sale_refund_undispensed(*, sale: Sale) -> Sale:
             reason=_("払い出しエラー（ジャム）"),
             sale=sale,
         )
+    # The jammed items are back in the slot: booked at today's moving-average cost, before any money moves.
+    sale_refund_book(sale=sale, refunded_now=missing_by_line, restocked=True, unit_costs=unit_costs)
+    SaleLine.objects.bulk_update(
+        [SaleLine(pk=pk, refunded_quantity=missing) for pk, missing in missing_by_line.items()], ["refunded_quantity"]
+    )
     _refund_through_gateway(payment=payment, amount_yen=refund_yen, purpose="jam")
     sale.refunded_yen = refund_yen
     sale.status = Sale.Status.REFUNDED if refund_yen == sale.total_yen else Sale.Status.PARTIALLY_REFUNDED
@@ -392,8 +420,8 @@ def _sale_refund_undispensed(*, sale: Sale) -> Sale:
 def sale_refund(*, sale: Sale, reason: str, return_to_storage: bool = False, actor=None, actor_label: str = "") -> Sale:
     """Refund what is left of a sale in full. With `return_to_storage`, the returned goods go back to the back room.
 
-    Needs `inventory.refund_sale` for people; a reason is required. Accounting will post the refund in this
-    transaction.
+    Needs `inventory.refund_sale` for people; a reason is required. The refund is booked in this transaction
+    (before the gateway pays back, so a refusal by the books moves no money).
     """
     require_perm(actor, "inventory.refund_sale", _("返金の権限がありません。"))
     reason = (reason or "").strip()
@@ -404,8 +432,11 @@ def sale_refund(*, sale: Sale, reason: str, return_to_storage: bool = False, act
         raise Conflict(_("この販売はすでに返金済みです。"), code="already_refunded")
     payment = Payment.objects.select_for_update().get(sale=sale)
     amount = sale.total_yen - sale.refunded_yen
-    for line in sale.lines.select_related("product"):
-        returned = line.quantity - line.refunded_quantity
+    lines = list(sale.lines.select_related("product"))
+    returned_by_line = {line.pk: line.quantity - line.refunded_quantity for line in lines}
+    unit_costs = {}
+    for line in lines:
+        returned = returned_by_line[line.pk]
         if return_to_storage and returned:
             storage = locked_storage(line.product)
             storage.quantity += returned
@@ -419,8 +450,15 @@ def sale_refund(*, sale: Sale, reason: str, return_to_storage: bool = False, act
                 reason=reason,
                 sale=sale,
             )
-        line.refunded_quantity = line.quantity
-        line.save(update_fields=["refunded_quantity"])
+        unit_costs[line.product_id] = locked_product(line.product).unit_cost_yen
+    sale_refund_book(
+        sale=sale,
+        refunded_now={pk: units for pk, units in returned_by_line.items() if units},
+        restocked=return_to_storage,
+        unit_costs=unit_costs,
+        actor=actor,
+    )
+    SaleLine.objects.filter(sale=sale).update(refunded_quantity=F("quantity"))
     _refund_through_gateway(payment=payment, amount_yen=amount, purpose="refund")
     from_state = sale.status
     sale.refunded_yen = sale.total_yen

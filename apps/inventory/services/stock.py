@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.errors import PermissionDenied, ValidationError
 from apps.inventory.models import Product, Slot, StockMovement, StorageStock
+from apps.inventory.services.books import receipt_book, stock_adjustment_book
 
 
 def acting_user(actor):
@@ -50,31 +51,48 @@ def locked_storage(product: Product) -> StorageStock:
     return StorageStock.objects.select_for_update().get(product=product)
 
 
+def locked_product(product: Product) -> Product:
+    """The product with its moving-average cost locked: taken after the slot or back-room lock, never before."""
+    return Product.objects.select_for_update().get(pk=product.pk)
+
+
 def locked_slot(slot: Slot) -> Slot:
     return Slot.objects.select_for_update(of=("self",)).select_related("product", "machine").get(pk=slot.pk)
 
 
 @transaction.atomic
 def stock_receive(
-    *, product: Product, quantity: int, unit_cost_yen: int, actor=None, actor_label: str = "", reason: str = ""
+    *,
+    product: Product,
+    quantity: int,
+    unit_cost_yen: int,
+    input_tax_yen: int | None = None,
+    actor=None,
+    actor_label: str = "",
+    reason: str = "",
 ) -> StockMovement:
-    """Goods arrive in the back room: storage grows and the product's moving-average unit cost is updated.
+    """Goods arrive in the back room: storage grows, the product's moving-average unit cost is updated, and the
+    receipt is booked (商品 and 仮払消費税 / 買掛金) in the same transaction.
 
-    Procurement calls this when a purchase order is received; accounting will post the receipt in this transaction.
+    `unit_cost_yen` is net of consumption tax; `input_tax_yen` is the tax on the supplier's invoice for these goods
+    (default: quantity × unit cost × the product's rate, rounded down). Procurement calls this for received goods.
     """
     if quantity <= 0:
         raise ValidationError(_("入荷数は1以上にしてください。"))
     if unit_cost_yen < 0:
         raise ValidationError(_("仕入単価は0円以上にしてください。"))
+    if input_tax_yen is not None and input_tax_yen < 0:
+        raise ValidationError(_("仕入の消費税額は0円以上にしてください。"))
     storage = locked_storage(product)
-    product = Product.objects.select_for_update().get(pk=product.pk)
+    product = locked_product(product)
     in_slots = Slot.objects.filter(product=product).aggregate(total=Sum("quantity"))["total"] or 0
     on_hand = storage.quantity + in_slots
-    product.unit_cost_yen = round((on_hand * product.unit_cost_yen + quantity * unit_cost_yen) / (on_hand + quantity))
+    value_before = on_hand * product.unit_cost_yen
+    product.unit_cost_yen = round((value_before + quantity * unit_cost_yen) / (on_hand + quantity))
     product.save(update_fields=["unit_cost_yen"])
     storage.quantity += quantity
     storage.save(update_fields=["quantity"])
-    return movement_record(
+    movement = movement_record(
         product=product,
         kind=StockMovement.Kind.RECEIPT,
         quantity_delta=quantity,
@@ -82,6 +100,16 @@ def stock_receive(
         actor_label=actor_label,
         reason=reason,
     )
+    invoice_net_yen = quantity * unit_cost_yen
+    receipt_book(
+        movement=movement,
+        product=product,
+        invoice_net_yen=invoice_net_yen,
+        input_tax_yen=invoice_net_yen * product.tax_rate // 100 if input_tax_yen is None else input_tax_yen,
+        value_change_yen=(on_hand + quantity) * product.unit_cost_yen - value_before,
+        actor=actor,
+    )
+    return movement
 
 
 @transaction.atomic
@@ -97,7 +125,8 @@ def stock_adjust(
 ) -> StockMovement:
     """Correct a count (stocktake) or write off waste, in a slot (`slot=`) or in the back room (`product=`).
 
-    A reason is required; waste only removes. Accounting will post the waste/adjustment in this transaction.
+    A reason is required; waste only removes. The change is booked at the moving-average cost in this transaction
+    (棚卸減耗損 for a count difference, 商品廃棄損 for waste).
     """
     require_perm(actor, "inventory.adjust_stock", _("在庫調整の権限がありません。"))
     reason = (reason or "").strip()
@@ -130,7 +159,7 @@ def stock_adjust(
         )
     holder.quantity = new_quantity
     holder.save(update_fields=["quantity"])
-    return movement_record(
+    movement = movement_record(
         product=product,
         slot=slot and holder,
         kind=StockMovement.Kind.WASTE if is_waste else StockMovement.Kind.ADJUSTMENT,
@@ -139,6 +168,8 @@ def stock_adjust(
         actor_label=actor_label,
         reason=reason,
     )
+    stock_adjustment_book(movement=movement, product=locked_product(product), actor=actor)
+    return movement
 
 
 @transaction.atomic

@@ -1,0 +1,176 @@
+"""The shop's events in the books: each function turns one event into its posting, inside the event's transaction.
+
+Valuation rule: the books' 商品 equals the shop's stock value, Σ (slot + back-room quantity) × `unit_cost_yen` (the
+integer moving-average cost, net of consumption tax), to the yen. Sales, adjustments and returns move stock at that
+cost, so they change both by the same amount; a receipt re-averages the cost, and the few yen by which the invoice
+differs from the change in stock value (integer rounding of the average) go to 売上原価.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from apps.accounting.models import EntryKind, JournalEntry
+from apps.accounting.postings import (
+    RefundedItem,
+    SoldItem,
+    StockItem,
+    post_partial_refund,
+    post_purchase_receipt,
+    post_refund,
+    post_sale,
+    post_stock_adjustment,
+)
+from apps.accounting.selectors import journal_entries_for_source
+from apps.inventory.models import Product, Sale, SaleLine, Slot, StockMovement, StorageStock
+
+
+@dataclass(frozen=True)
+class _LineState:
+    """What of a sale line is not refunded when `refunded_quantity` of it is: tax-inclusive gross and discount."""
+
+    gross: int
+    discount: int
+
+
+def _line_state(line: SaleLine, refunded_quantity: int) -> _LineState:
+    # Refunds pay back `total × units // quantity` (see `_sale_refund_undispensed`); the rest stays paid.
+    kept_units = line.quantity - refunded_quantity
+    paid = line.total_yen - line.total_yen * refunded_quantity // line.quantity
+    gross = line.unit_price_yen * kept_units
+    return _LineState(gross=gross, discount=gross - paid)
+
+
+def _per_product(lines: Iterable[SaleLine], amounts) -> dict[Product, list[int]]:
+    """Sum `amounts(line)` (a tuple of ints) per product: the books hold one item per product and rate."""
+    totals: dict[Product, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for line in lines:
+        for index, amount in enumerate(amounts(line)):
+            totals[line.product][index] += amount
+    return totals
+
+
+def stock_value_yen(product: Product) -> int:
+    """The product's stock (slots and back room) at its moving-average cost: what 商品 holds for it."""
+    in_slots = Slot.objects.filter(product=product).aggregate(total=Sum("quantity"))["total"] or 0
+    in_storage = StorageStock.objects.filter(product=product).values_list("quantity", flat=True).first() or 0
+    return (in_slots + in_storage) * product.unit_cost_yen
+
+
+def sale_entry(sale: Sale) -> JournalEntry | None:
+    """The sale's own journal entry (its refunds are entries of the same source); None for a sale recorded before
+    the shop posted into the books."""
+    return next((entry for entry in journal_entries_for_source(sale) if entry.kind == EntryKind.SALE), None)
+
+
+def sale_book(*, sale: Sale, lines: list[SaleLine], payment_method: str) -> JournalEntry:
+    totals = _per_product(
+        lines, lambda line: (line.unit_price_yen * line.quantity, line.discount_yen, line.unit_cost_yen * line.quantity)
+    )
+    return post_sale(
+        date=timezone.localdate(sale.created_at),
+        items=[
+            SoldItem(product.sku, product.name_ja, product.tax_rate, gross=gross, discount=discount, cost=cost)
+            for product, (gross, discount, cost) in totals.items()
+        ],
+        payment_method=payment_method,
+        source=sale,
+        memo=f"売上 {sale.machine.code} #{sale.pk}",
+    )
+
+
+def sale_refund_book(
+    *, sale: Sale, refunded_now: dict[int, int], restocked: bool, unit_costs: dict[int, int], actor=None
+) -> JournalEntry | None:
+    """Book a refund of `refunded_now` ({sale line id: units}) of `sale`, whose lines still hold the refunded
+    quantities from before. Restocked units come back at today's moving-average cost (`unit_costs` per product id,
+    read under the product's lock); a sale refunded whole at unchanged cost is a plain reversal of its entry."""
+    entry = sale_entry(sale)
+    if entry is None:
+        return None
+    lines = list(sale.lines.select_related("product"))
+    untouched = all(line.refunded_quantity == 0 for line in lines)
+    whole = all(refunded_now.get(line.pk, 0) == line.quantity for line in lines)
+    same_cost = all(unit_costs[line.product_id] == line.unit_cost_yen for line in lines)
+    if untouched and whole and (same_cost or not restocked):
+        return post_refund(
+            date=timezone.localdate(), sale_entry=entry, restocked=restocked, source=sale, created_by=actor
+        )
+
+    def before(line):
+        state = _line_state(line, line.refunded_quantity)
+        return state.gross, state.discount, 0
+
+    def refunded(line):
+        units = refunded_now.get(line.pk, 0)
+        was, now = _line_state(line, line.refunded_quantity), _line_state(line, line.refunded_quantity + units)
+        return was.gross - now.gross, was.discount - now.discount, units * unit_costs[line.product_id]
+
+    sold_before = _per_product(lines, before)
+    refund = _per_product([line for line in lines if refunded_now.get(line.pk)], refunded)
+    return post_partial_refund(
+        date=timezone.localdate(),
+        sale_entry=entry,
+        sold_before=[
+            SoldItem(product.sku, product.name_ja, product.tax_rate, gross=gross, discount=discount)
+            for product, (gross, discount, _cost) in sold_before.items()
+            if gross
+        ],
+        items=[
+            RefundedItem(
+                product.sku,
+                product.name_ja,
+                product.tax_rate,
+                gross=gross,
+                discount=discount,
+                cost=cost,
+                restocked=restocked,
+            )
+            for product, (gross, discount, cost) in refund.items()
+        ],
+        source=sale,
+        created_by=actor,
+    )
+
+
+def stock_adjustment_book(*, movement: StockMovement, product: Product, actor=None) -> JournalEntry | None:
+    """A count difference or waste at the moving-average cost; nothing to book for goods that cost nothing."""
+    cost_delta = movement.quantity_delta * product.unit_cost_yen
+    if not cost_delta:
+        return None
+    return post_stock_adjustment(
+        date=timezone.localdate(),
+        product_ref=product.sku,
+        product_label=product.name_ja,
+        cost_delta=cost_delta,
+        waste=movement.kind == StockMovement.Kind.WASTE,
+        source=movement,
+        memo=movement.reason,
+        created_by=actor,
+    )
+
+
+def receipt_book(
+    *,
+    movement: StockMovement,
+    product: Product,
+    invoice_net_yen: int,
+    input_tax_yen: int,
+    value_change_yen: int,
+    actor=None,
+) -> JournalEntry | None:
+    """Goods received on credit: 商品 by the change in stock value, the rounding to 売上原価, input tax, 買掛金."""
+    rounding = invoice_net_yen - value_change_yen
+    if not (invoice_net_yen or rounding or input_tax_yen):
+        return None
+    return post_purchase_receipt(
+        date=timezone.localdate(),
+        items=[StockItem(product.sku, product.name_ja, cost=invoice_net_yen, rounding=rounding)],
+        tax_by_rate={product.tax_rate: input_tax_yen},
+        source=movement,
+        memo=f"仕入 {product.sku} {product.name_ja} × {movement.quantity_delta}",
+        created_by=actor,
+    )
