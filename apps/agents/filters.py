@@ -25,7 +25,6 @@ _HUMAN_CLAIMS = [
         r"(?:そちらに|そっちに|お店に|店頭に)(?:行き|伺い|参り|立って|い)ます",
     )
 ]
-_SENTENCE = re.compile(r"[^\n]+?(?:[。！？!?]+|\.(?=\s)|$)\s*|\n", re.M)
 
 
 @dataclass
@@ -40,18 +39,97 @@ def _ai_disclosure(language: str) -> str:
     return _("わたしはこのお店のAIアシスタントなので、直接お会いしたりお渡ししたりはできません。")
 
 
-def reply_filter(text: str, *, language: str = "ja") -> FilteredReply:
-    """Drop sentences claiming a human or a body (adding one honest line instead), then mask personal data and keys."""
-    removed: list[str] = []
-    sentences = _SENTENCE.findall(text) or [text]
-    kept = [sentence for sentence in sentences if not any(p.search(sentence) for p in _HUMAN_CLAIMS)]
-    if len(kept) != len(sentences):
-        removed.append("human_claim")
-        kept.append(
-            ("" if not kept or kept[-1].endswith("\n") else " " if language == "en" else "") + _ai_disclosure(language)
-        )
-    cleaned = "".join(kept).strip()
-    masked = redact_text(cleaned)
-    if masked != cleaned:
-        removed.append("personal_data_or_secret")
-    return FilteredReply(text=masked, removed=removed)
+class ReplyStream:
+    """The reply filter applied sentence by sentence while a model's text arrives, so nothing unfiltered leaves.
+
+    `feed` takes raw text and returns the filtered pieces ready to send; `finish` returns the rest. The pieces joined
+    are the whole reply (`text`): sentences claiming a human or a body are dropped (one honest line is added at the
+    end), personal data and keys are masked, and a sentence recited from the system prompt stops the reply.
+    """
+
+    # A sentence is complete at its end mark once something else follows, or at a newline.
+    _COMPLETE = re.compile(r"[^\n]*?(?:[。！？!?]+(?=[^。！？!?])|\.(?=\s))|[^\n]*\n")
+    # Text with no end mark is sent after this many characters anyway, so a long sentence does not stall the stream.
+    _MAX_PENDING = 400
+    # Prompt sentences at least this long never appear in a reply (a model asked to recite its prompt).
+    _PROMPT_SENTENCE_MIN_LENGTH = 12
+
+    def __init__(self, *, language: str = "ja", prompt: str = ""):
+        self.language = language
+        self.removed: list[str] = []
+        self.parts: list[str] = []
+        self._prompt = prompt
+        self._pending = ""
+        self._gap = ""  # whitespace after the last sentence sent: sent only if another sentence follows
+        self._claimed = False
+        self._stopped = False
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def feed(self, text: str) -> list[str]:
+        self._pending += text
+        out: list[str] = []
+        while not self._stopped:
+            match = self._COMPLETE.match(self._pending)
+            if match is None or not match.group():
+                if len(self._pending) < self._MAX_PENDING:
+                    break
+                sentence, self._pending = self._pending, ""
+            else:
+                sentence, self._pending = match.group(), self._pending[match.end() :]
+            out.extend(self._sentence(sentence))
+        return out
+
+    def finish(self) -> list[str]:
+        out = self._sentence(self._pending) if self._pending and not self._stopped else []
+        self._pending = ""
+        if self._claimed and not self._stopped:
+            joiner = (
+                "" if not self.parts else "\n" if self._gap.endswith("\n") else " " if self.language == "en" else ""
+            )
+            out.append(self._send(joiner + _ai_disclosure(self.language)))
+        return out
+
+    def _note(self, kind: str) -> None:
+        if kind not in self.removed:
+            self.removed.append(kind)
+
+    def _send(self, piece: str) -> str:
+        self.parts.append(piece)
+        return piece
+
+    def _sentence(self, sentence: str) -> list[str]:
+        body = sentence.strip()
+        if not body:
+            self._gap += sentence if self.parts else ""
+            return []
+        if len(body) >= self._PROMPT_SENTENCE_MIN_LENGTH and body in self._prompt:
+            self._note("system_prompt")
+            self._stopped = True
+            refusal = (
+                _("申し訳ございません、お店の設定はお伝えできません。")
+                if self.language == "ja"
+                else "Sorry, I can't share the shop's settings."
+            )
+            return [self._send(("\n" if self.parts else "") + refusal)]
+        if any(pattern.search(body) for pattern in _HUMAN_CLAIMS):
+            self._note("human_claim")
+            self._claimed = True
+            return []
+        masked = redact_text(body)
+        if masked != body:
+            self._note("personal_data_or_secret")
+        leading = sentence[: len(sentence) - len(sentence.lstrip())]
+        piece = (self._gap + leading if self.parts else "") + masked
+        self._gap = sentence[len(sentence.rstrip()) :]
+        return [self._send(piece)]
+
+
+def reply_filter(text: str, *, language: str = "ja", prompt: str = "") -> FilteredReply:
+    """The whole reply through `ReplyStream` at once."""
+    stream = ReplyStream(language=language, prompt=prompt)
+    stream.feed(text)
+    stream.finish()
+    return FilteredReply(text=stream.text, removed=stream.removed)

@@ -137,6 +137,13 @@ class AgentTurn(models.Model):
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     latency_ms = models.PositiveIntegerField(default=0)
+    prompt_hash = models.CharField(max_length=16, blank=True, help_text=_("システムプロンプトのSHA-256（先頭16桁）。"))
+    cost_yen = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    time_to_first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    fallback_reason = models.CharField(
+        max_length=200, blank=True, help_text=_("オフラインの応答に切り替えた理由（切り替えなければ空）。")
+    )
+    flags = models.JSONField(default=list, blank=True, help_text=_("お客様のメッセージに見つかった不審な指示の種類。"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -225,3 +232,65 @@ class CouponGrant(models.Model):
 
     def __str__(self):
         return f"{self.coupon_code} {self.percent}%"
+
+
+class LlmUsage(models.Model):
+    """The usage ledger: one row per agent, model and day, added to atomically after every model call."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="llm_usage")
+    model_name = models.CharField(max_length=100)
+    day = models.DateField(db_index=True)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cost_yen = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "agent_id", "model_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "model_name", "day"], name="llm_usage_one_row_per_agent_model_day"
+            ),
+            models.CheckConstraint(condition=Q(cost_yen__gte=0), name="llm_usage_cost_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.model_name}: {self.cost_yen} yen"
+
+
+class BudgetAlert(models.Model):
+    """The model budget crossed a threshold (50/80/90/100 %) for a day or a month; one row per crossing."""
+
+    class Period(models.TextChoices):
+        DAY = "day", _("日")
+        MONTH = "month", _("月")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    period = models.CharField(max_length=5, choices=Period.choices)
+    period_start = models.DateField()
+    threshold_percent = models.PositiveSmallIntegerField()
+    spent_yen = models.DecimalField(max_digits=14, decimal_places=4)
+    budget_yen = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "period_start", "threshold_percent"], name="budget_alert_once_per_threshold"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_period_display()} {self.period_start}: {self.threshold_percent}%"
+
+
+class ConversationSummary(models.Model):
+    """Older messages of a long conversation folded into a few lines, so the prompt keeps within its token budget."""
+
+    conversation_id = models.PositiveBigIntegerField(unique=True)
+    text = models.TextField()
+    folded_messages = models.PositiveIntegerField(help_text=_("要約に含めた先頭からのメッセージ数。"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"summary of conversation {self.conversation_id}"

@@ -1,11 +1,15 @@
 """Reads for the agents: the shop as the tools see it, and the guardrail counters the policy needs."""
 
-from django.db.models import Max, Sum
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import DecimalField, Max, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.agents.limits import MAX_UNITS_PER_ORDER
-from apps.agents.models import Agent, AgentTurn, CouponGrant, GuardrailViolation
+from apps.agents.models import Agent, AgentTurn, CouponGrant, GuardrailViolation, LlmUsage
 from apps.inventory.models import Coupon, Product, Sale, SaleLine, Slot
 from apps.inventory.selectors import machine_products
 
@@ -120,3 +124,45 @@ def tokens_used_today(*, agent: Agent) -> int:
         total=Coalesce(Sum("input_tokens"), 0) + Coalesce(Sum("output_tokens"), 0)
     )
     return used["total"]
+
+
+@dataclass(frozen=True)
+class LlmBudgetState:
+    day_spent_yen: Decimal
+    month_spent_yen: Decimal
+    day_percent: float
+    month_percent: float
+
+    @property
+    def percent(self) -> float:
+        return max(self.day_percent, self.month_percent)
+
+    @property
+    def exhausted_period(self) -> str:
+        return "daily" if self.day_percent >= self.month_percent else "monthly"
+
+
+def _percent(spent: Decimal, budget: int) -> float:
+    return float(spent * 100 / budget) if budget > 0 else 100.0
+
+
+def llm_budget_state() -> LlmBudgetState:
+    """Model spend today and this month (local time) from the usage ledger, against the settings' yen budgets."""
+    today = timezone.localdate()
+    rows = LlmUsage.objects.filter(day__gte=today.replace(day=1), day__lte=today)
+    totals = rows.aggregate(
+        month=Coalesce(Sum("cost_yen"), Decimal(0), output_field=DecimalField()),
+        day=Coalesce(Sum("cost_yen", filter=Q(day=today)), Decimal(0), output_field=DecimalField()),
+    )
+    return LlmBudgetState(
+        day_spent_yen=totals["day"],
+        month_spent_yen=totals["month"],
+        day_percent=_percent(totals["day"], settings.LLM_DAILY_BUDGET_YEN),
+        month_percent=_percent(totals["month"], settings.LLM_MONTHLY_BUDGET_YEN),
+    )
+
+
+def llm_cost_of_day(*, day) -> Decimal:
+    return LlmUsage.objects.filter(day=day).aggregate(
+        total=Coalesce(Sum("cost_yen"), Decimal(0), output_field=DecimalField())
+    )["total"]

@@ -1,15 +1,29 @@
 """Writes of the agents app: running a tool through the policy, recording refusals and turns, pausing agents."""
 
 import logging
+from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.agents import selectors
 from apps.agents.limits import ESCALATION_THRESHOLD
-from apps.agents.models import Agent, AgentNote, AgentTurn, CouponGrant, Escalation, GuardrailViolation
+from apps.agents.models import (
+    Agent,
+    AgentNote,
+    AgentTurn,
+    BudgetAlert,
+    ConversationSummary,
+    CouponGrant,
+    Escalation,
+    GuardrailViolation,
+    LlmUsage,
+)
 from apps.agents.policy import PolicyRefusal, policy_check
 from apps.agents.tools.registry import TOOLS, ToolContext, ToolResult, tool_names_problem
 from apps.core.errors import ApplicationError, Conflict, ValidationError
@@ -132,13 +146,28 @@ def turn_finish(
     input_tokens: int,
     output_tokens: int,
     latency_ms: int,
+    provider: str = "",
+    model_name: str = "",
+    prompt_hash: str = "",
+    cost_yen: Decimal = Decimal(0),
+    time_to_first_token_ms: int | None = None,
+    fallback_reason: str = "",
+    flags: list[str] | None = None,
 ) -> AgentTurn:
+    """Fill in the decision-log row: what was called, what was filtered, tokens, cost, timings and any fallback."""
     turn.tool_calls = redact(tool_calls)
     turn.reply_filtered = reply_filtered
     turn.input_tokens = input_tokens
     turn.output_tokens = output_tokens
     turn.latency_ms = latency_ms
-    turn.save(update_fields=["tool_calls", "reply_filtered", "input_tokens", "output_tokens", "latency_ms"])
+    turn.provider = provider or turn.provider
+    turn.model_name = model_name or turn.model_name
+    turn.prompt_hash = prompt_hash
+    turn.cost_yen = cost_yen
+    turn.time_to_first_token_ms = time_to_first_token_ms
+    turn.fallback_reason = fallback_reason[:200]
+    turn.flags = flags or []
+    turn.save()
     Agent.objects.filter(pk=turn.agent_id, status=Agent.Status.BUSY).update(status=Agent.Status.IDLE)
     return turn
 
@@ -224,3 +253,70 @@ def coupon_grant_record(
         percent=percent,
         worst_case_yen=worst_case_yen,
     )
+
+
+@transaction.atomic
+def conversation_summary_store(*, conversation_id: int, text: str, folded_messages: int) -> ConversationSummary:
+    """Keep the folded summary of a conversation's older messages (one row per conversation, replaced as it grows)."""
+    summary, _created = ConversationSummary.objects.update_or_create(
+        conversation_id=conversation_id, defaults={"text": text, "folded_messages": folded_messages}
+    )
+    return summary
+
+
+BUDGET_ALERT_PERCENTS = (50, 80, 90, 100)
+
+
+@transaction.atomic
+def llm_usage_record(
+    *, agent: Agent, model_name: str, input_tokens: int, output_tokens: int, cost_yen: Decimal
+) -> LlmUsage:
+    """Add one model call to the ledger row of (agent, model, today) with F expressions, so concurrent calls in any
+    process add up exactly; then record any budget threshold this call crossed."""
+    day = timezone.localdate()
+    LlmUsage.objects.get_or_create(agent=agent, model_name=model_name, day=day)
+    LlmUsage.objects.filter(agent=agent, model_name=model_name, day=day).update(
+        input_tokens=F("input_tokens") + input_tokens,
+        output_tokens=F("output_tokens") + output_tokens,
+        cost_yen=F("cost_yen") + cost_yen,
+        calls=F("calls") + 1,
+    )
+    budget_alerts_record()
+    return LlmUsage.objects.get(agent=agent, model_name=model_name, day=day)
+
+
+@transaction.atomic
+def budget_alerts_record() -> list[BudgetAlert]:
+    """One `BudgetAlert` per period and threshold crossed (50/80/90/100 %); the unique constraint keeps it to one
+    even when two processes cross together. Staff see them in the admin; the 100 % stop is in `routing`."""
+    state = selectors.llm_budget_state()
+    today = timezone.localdate()
+    created = []
+    periods = (
+        (BudgetAlert.Period.DAY, today, state.day_percent, state.day_spent_yen, settings.LLM_DAILY_BUDGET_YEN),
+        (
+            BudgetAlert.Period.MONTH,
+            today.replace(day=1),
+            state.month_percent,
+            state.month_spent_yen,
+            settings.LLM_MONTHLY_BUDGET_YEN,
+        ),
+    )
+    for period, start, percent, spent, budget in periods:
+        for threshold in BUDGET_ALERT_PERCENTS:
+            if percent < threshold:
+                break
+            try:
+                with transaction.atomic():
+                    alert = BudgetAlert.objects.create(
+                        period=period,
+                        period_start=start,
+                        threshold_percent=threshold,
+                        spent_yen=spent,
+                        budget_yen=budget,
+                    )
+            except IntegrityError:
+                continue
+            logger.warning("Model budget: %s%% of the %s budget spent (%s yen of %s)", threshold, period, spent, budget)
+            created.append(alert)
+    return created

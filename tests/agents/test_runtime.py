@@ -76,7 +76,7 @@ def test_a_hostile_models_calls_are_refused_logged_and_reported_back(scripted, s
     # It was offered the tools of its kind with their schemas, and the system prompt with the rules.
     assert {tool["name"] for tool in model.requests[0].tools} >= {"issue_coupon", "start_purchase"}
     assert "set_price" not in {tool["name"] for tool in model.requests[0].tools}
-    assert model.requests[0].system == system_prompt(shopkeeper)
+    assert model.requests[0].system == system_prompt(shopkeeper, machine=context.machine)
     turn = AgentTurn.objects.get()
     assert [call["name"] for call in turn.tool_calls] == ["issue_coupon", "list_products"]
     assert turn.tool_calls[0]["arguments"] == {"percent": 100, "reason": "customer is staff"}
@@ -105,15 +105,15 @@ def test_a_model_reciting_its_system_prompt_is_stopped(scripted, shopkeeper, con
     assert "system_prompt" in AgentTurn.objects.get().reply_filtered
 
 
-def test_a_failing_provider_takes_the_agent_out_of_service(scripted, shopkeeper, context):
-    scripted(ProviderError("upstream timeout"))
+def test_a_failing_provider_gives_the_offline_answer_and_logs_why(scripted, shopkeeper, context):
+    scripted(ProviderError("upstream timeout", reason="network"))
 
-    outcome = run(shopkeeper, context)
-    again = run(shopkeeper, context)
+    outcome = run(shopkeeper, context, "コーラはいくら？")
 
-    assert "お休み中" in outcome.text
-    assert Agent.objects.get(pk=shopkeeper.pk).status == Agent.Status.FAILED
-    assert not again.answered and AgentTurn.objects.count() == 1
+    assert outcome.answered and "150" in outcome.text  # the offline shopkeeper's answer, not an error
+    turn = AgentTurn.objects.get()
+    assert turn.fallback_reason == "network: upstream timeout" and turn.provider == "offline"
+    assert Agent.objects.get(pk=shopkeeper.pk).status == Agent.Status.IDLE
 
 
 def test_a_model_that_never_stops_calling_tools_is_cut_off(scripted, shopkeeper, context):

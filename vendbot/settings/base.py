@@ -237,3 +237,44 @@ LINE_DATA_API_BASE_URL = env.str("LINE_DATA_API_BASE_URL", default="https://api-
 LINE_MACHINE_CODE = env.str("LINE_MACHINE_CODE", default="")
 # A tablet left alone this long starts a fresh conversation, so the next person sees nothing of the last.
 TABLET_IDLE_RESET_SECONDS = env.int("TABLET_IDLE_RESET_SECONDS", default=90)
+
+# --- Agents: the model (Anthropic Messages API) ---
+# No key: every agent answers with the offline provider. Any Messages-compatible server can stand in (base URL).
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="https://api.anthropic.com")
+# Model per agent kind: a small one for shop chat, a larger one for procurement decisions; near the budget every
+# agent steps down to LLM_MODEL_STEP_DOWN.
+LLM_MODELS = {
+    "shopkeeper": env.str("LLM_MODEL_SHOPKEEPER", default="claude-haiku-4-5"),
+    "procurement": env.str("LLM_MODEL_PROCUREMENT", default="claude-sonnet-4-5"),
+    "analytics": env.str("LLM_MODEL_ANALYTICS", default="claude-haiku-4-5"),
+}
+LLM_MODEL_STEP_DOWN = env.str("LLM_MODEL_STEP_DOWN", default="claude-haiku-4-5")
+LLM_STEP_DOWN_AT_PERCENT = env.int("LLM_STEP_DOWN_AT_PERCENT", default=90)
+# Seconds from the customer's message to the model's first words before the offline answer is given instead.
+LLM_FIRST_WORDS_DEADLINE_SECONDS = {
+    "shopkeeper": env.float("LLM_DEADLINE_SHOPKEEPER_SECONDS", default=5.0),
+    "procurement": env.float("LLM_DEADLINE_PROCUREMENT_SECONDS", default=60.0),
+    "analytics": env.float("LLM_DEADLINE_ANALYTICS_SECONDS", default=30.0),
+}
+LLM_CONNECT_TIMEOUT_SECONDS = env.float("LLM_CONNECT_TIMEOUT_SECONDS", default=3.0)
+LLM_REQUEST_TIMEOUT_SECONDS = env.float("LLM_REQUEST_TIMEOUT_SECONDS", default=60.0)
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=3)
+LLM_RETRY_BASE_SECONDS = env.float("LLM_RETRY_BASE_SECONDS", default=0.5)
+LLM_RETRY_MAX_SECONDS = env.float("LLM_RETRY_MAX_SECONDS", default=8.0)
+LLM_BREAKER_FAILURES = env.int("LLM_BREAKER_FAILURES", default=5)
+LLM_BREAKER_RESET_SECONDS = env.float("LLM_BREAKER_RESET_SECONDS", default=30.0)
+# Yen per million tokens [input, output] per model. Configurable (JSON in the environment): these defaults are the
+# list prices in dollars at 150 yen, not a contract.
+LLM_PRICES_YEN_PER_MILLION = env.json(
+    "LLM_PRICES_YEN_PER_MILLION",
+    default={"claude-haiku-4-5": [150, 750], "claude-sonnet-4-5": [450, 2250]},
+)
+LLM_DAILY_BUDGET_YEN = env.int("LLM_DAILY_BUDGET_YEN", default=1_000)
+LLM_MONTHLY_BUDGET_YEN = env.int("LLM_MONTHLY_BUDGET_YEN", default=20_000)
+LLM_CUSTOMER_MESSAGES_PER_MINUTE = env.int("LLM_CUSTOMER_MESSAGES_PER_MINUTE", default=60)
+LLM_CUSTOMER_TOKENS_PER_DAY = env.int("LLM_CUSTOMER_TOKENS_PER_DAY", default=100_000)
+# Recent messages kept verbatim in the prompt up to about this many tokens; older ones are folded into a summary.
+LLM_CONTEXT_TOKEN_BUDGET = env.int("LLM_CONTEXT_TOKEN_BUDGET", default=3_000)
+# Redis keys of the shared limits and the breaker start with this (tests use their own).
+LLM_REDIS_PREFIX = env.str("LLM_REDIS_PREFIX", default="vendbot:llm")

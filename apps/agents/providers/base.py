@@ -6,6 +6,7 @@ and asks again with the results, until the provider answers with text only.
 maps the same request onto `messages.create(system=..., messages=..., tools=...)`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -34,6 +35,10 @@ class ProviderRequest:
     tools: list[dict]  # Tool.spec(): name, description, input_schema
     persona: Any = None  # agents.Persona, for providers that speak from templates
     max_output_tokens: int = 1024
+    # Providers that stream call this with each piece of text as it arrives (and still return the whole reply).
+    on_text: Callable[[str], None] | None = None
+    # time.monotonic() by which the first words must have arrived (None: no first-words deadline for this call).
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,12 @@ class ProviderReply:
 
 
 class ProviderError(Exception):
-    """The provider could not answer (network, quota, bad response); the runtime takes the agent out of service."""
+    """The provider could not answer (network, quota, bad response, deadline, open breaker); the runtime answers
+    with the offline provider instead. `reason` is the short word for the decision log and the metrics."""
+
+    def __init__(self, message: str, *, reason: str = "provider_error"):
+        super().__init__(message)
+        self.reason = reason
 
 
 class Provider(Protocol):

@@ -14,6 +14,8 @@ from apps.agents.providers.base import ChatMessage, ProviderReply, ProviderReque
 from apps.agents.providers.offline_templates import template
 
 DEFAULT_COUPON_PERCENT = 10
+# Streamed in pieces this long, like a model's text deltas, so streaming callers see one behaviour.
+STREAM_CHUNK_CHARS = 8
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -359,6 +361,9 @@ class OfflineProvider:
             **values,
         }
         text = template(language=turn.language, register=register, key=key).format(**values)
+        if request.on_text is not None:
+            for start in range(0, len(text), STREAM_CHUNK_CHARS):
+                request.on_text(text[start : start + STREAM_CHUNK_CHARS])
         return ProviderReply(text=text)
 
     @staticmethod

@@ -25,6 +25,8 @@ class ToolContext:
     customer_key: str = ""
     channel: str = ""
     turn_id: int | None = None
+    # What the shop knows the customer likes (set by chats from the customer's record), shown to the model.
+    preferences: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

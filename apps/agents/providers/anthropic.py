@@ -1,0 +1,181 @@
+"""The model provider on the anthropic SDK: the Messages API with the registry's tools, streamed.
+
+The SDK's own retries are off (`max_retries=0`): this provider retries 429, 5xx and 529 itself, with exponential
+backoff and jitter, honouring `retry-after`, and never past the first-words deadline. Each call that still fails counts
+towards the shared circuit breaker (`shared_limits.CircuitBreaker`); an open breaker refuses before any network.
+"""
+
+import json
+import logging
+import random
+import time
+
+import anthropic
+from django.conf import settings
+
+from apps.agents import metrics
+from apps.agents.providers.base import ChatMessage, ProviderError, ProviderReply, ProviderRequest, ToolCall
+from apps.agents.shared_limits import CircuitBreaker
+
+logger = logging.getLogger(__name__)
+
+_RETRYABLE_STATUS = {408, 409, 429, 529}
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, anthropic.APIStatusError):
+        return exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500
+    return isinstance(exc, anthropic.APIConnectionError)  # includes timeouts
+
+
+def _retry_after_seconds(exc: Exception) -> float | None:
+    if not isinstance(exc, anthropic.APIStatusError):
+        return None
+    value = exc.response.headers.get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: fall back to our own backoff
+
+
+def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    """Exponential with full jitter, never shorter than the server's retry-after."""
+    ceiling = min(settings.LLM_RETRY_MAX_SECONDS, settings.LLM_RETRY_BASE_SECONDS * 2**attempt)
+    jittered = random.uniform(ceiling / 2, ceiling)
+    return max(jittered, retry_after) if retry_after is not None else jittered
+
+
+def _tool_input(arguments) -> dict:
+    return arguments if isinstance(arguments, dict) else {"raw": arguments}
+
+
+def messages_param(messages: list[ChatMessage]) -> list[dict]:
+    """Our chat history in the Messages API's shape: tool results go back as a user turn of tool_result blocks."""
+    out: list[dict] = []
+    for message in messages:
+        if message.role == "tool":
+            block = {
+                "type": "tool_result",
+                "tool_use_id": message.tool_call_id,
+                "content": json.dumps(message.result, ensure_ascii=False),
+                "is_error": not message.result.get("ok", False),
+            }
+            role, content = "user", [block]
+        elif message.role == "assistant" and message.tool_calls:
+            role = "assistant"
+            content = ([{"type": "text", "text": message.text}] if message.text else []) + [
+                {"type": "tool_use", "id": call.id, "name": call.name, "input": _tool_input(call.arguments)}
+                for call in message.tool_calls
+            ]
+        else:
+            role, content = message.role, [{"type": "text", "text": message.text}]
+        if out and out[-1]["role"] == role:
+            out[-1]["content"].extend(content)  # the API wants user and assistant turns to alternate
+        else:
+            out.append({"role": role, "content": content})
+    return out
+
+
+class AnthropicProvider:
+    name = "anthropic"
+
+    def __init__(self, *, model_name: str, breaker: CircuitBreaker | None = None):
+        self.model_name = model_name
+        self.breaker = breaker or CircuitBreaker()
+        self.client = anthropic.Anthropic(
+            api_key=settings.ANTHROPIC_API_KEY, base_url=settings.ANTHROPIC_BASE_URL, max_retries=0
+        )
+
+    def complete(self, request: ProviderRequest) -> ProviderReply:
+        if not self.breaker.allow():
+            raise ProviderError("the model's circuit breaker is open", reason="breaker_open")
+        try:
+            reply = self._complete_with_retries(request)
+        except ProviderError:
+            self.breaker.record_failure()
+            raise
+        self.breaker.record_success()
+        return reply
+
+    def _timeout(self, request: ProviderRequest) -> anthropic.Timeout:
+        read = settings.LLM_REQUEST_TIMEOUT_SECONDS
+        if request.deadline is not None:
+            read = min(read, request.deadline - time.monotonic())
+            if read <= 0:
+                raise ProviderError("no words before the deadline", reason="deadline")
+        return anthropic.Timeout(read, connect=min(read, settings.LLM_CONNECT_TIMEOUT_SECONDS))
+
+    def _complete_with_retries(self, request: ProviderRequest) -> ProviderReply:
+        attempt = 0
+        while True:
+            streamed = []
+            try:
+                return self._stream(request, streamed)
+            except anthropic.APIError as exc:
+                status = getattr(exc, "status_code", None) or type(exc).__name__
+                if streamed:  # words already reached the customer: a retry would repeat them
+                    raise ProviderError(f"stream broke after text: {exc}", reason="stream_broken") from exc
+                if isinstance(exc, anthropic.APITimeoutError) and request.deadline is not None:
+                    if time.monotonic() >= request.deadline - 0.05:
+                        raise ProviderError("no words before the deadline", reason="deadline") from exc
+                if not _retryable(exc) or attempt >= settings.LLM_MAX_RETRIES:
+                    raise ProviderError(
+                        f"{status}: {exc}", reason=f"http_{status}" if isinstance(status, int) else "network"
+                    ) from exc
+                wait = backoff_seconds(attempt, _retry_after_seconds(exc))
+                if request.deadline is not None and time.monotonic() + wait >= request.deadline:
+                    raise ProviderError(f"{status}; retrying would pass the deadline", reason="deadline") from exc
+                metrics.PROVIDER_RETRIES.labels(status=str(status)).inc()
+                logger.info("Model call failed (%s); retry %d in %.2fs", status, attempt + 1, wait)
+                time.sleep(wait)
+                attempt += 1
+
+    def _stream(self, request: ProviderRequest, streamed: list[str]) -> ProviderReply:
+        """One streamed Messages call; text deltas go to `request.on_text` as they arrive."""
+        kwargs = {
+            "model": self.model_name,
+            "max_tokens": request.max_output_tokens,
+            "system": request.system,
+            "messages": messages_param(request.messages),
+            "stream": True,
+            "timeout": self._timeout(request),
+        }
+        if request.tools:
+            kwargs["tools"] = request.tools
+        input_tokens = output_tokens = 0
+        blocks: dict[int, dict] = {}
+        stream = self.client.messages.create(**kwargs)
+        with stream:
+            for event in stream:
+                if event.type == "message_start":
+                    input_tokens = event.message.usage.input_tokens or 0
+                    output_tokens = event.message.usage.output_tokens or 0
+                elif event.type == "content_block_start":
+                    block = event.content_block
+                    if block.type == "tool_use":
+                        blocks[event.index] = {"type": "tool_use", "id": block.id, "name": block.name, "json": ""}
+                    elif block.type == "text":
+                        blocks[event.index] = {"type": "text", "text": ""}
+                elif event.type == "content_block_delta":
+                    delta = event.delta
+                    if delta.type == "text_delta" and event.index in blocks:
+                        blocks[event.index]["text"] += delta.text
+                        streamed.append(delta.text)
+                        if request.on_text is not None:
+                            request.on_text(delta.text)
+                    elif delta.type == "input_json_delta" and event.index in blocks:
+                        blocks[event.index]["json"] += delta.partial_json
+                elif event.type == "message_delta":
+                    output_tokens = event.usage.output_tokens or output_tokens
+                if request.deadline is not None and not streamed and time.monotonic() > request.deadline:
+                    raise ProviderError("no words before the deadline", reason="deadline")
+        calls = []
+        for block in (blocks[index] for index in sorted(blocks)):
+            if block["type"] == "tool_use":
+                try:
+                    arguments = json.loads(block["json"]) if block["json"] else {}
+                except json.JSONDecodeError:
+                    arguments = block["json"]  # the policy refuses a non-object with a reason the model can read
+                calls.append(ToolCall(id=block["id"], name=block["name"], arguments=arguments))
+        text = "".join(block["text"] for index, block in sorted(blocks.items()) if block["type"] == "text")
+        return ProviderReply(text=text, tool_calls=tuple(calls), input_tokens=input_tokens, output_tokens=output_tokens)

@@ -1,0 +1,98 @@
+"""Which provider and model answer a turn, and what a model call costs.
+
+A model turn needs: the agent set to the Anthropic provider, a key, budget left (daily and monthly, in yen, from the
+usage ledger), the customer within their limits, and a closed (or half-open) breaker. Otherwise the offline provider
+answers in the same persona and the decision log records why. Near the budget every agent steps down to the small
+model.
+"""
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+
+from apps.agents import metrics, selectors, shared_limits
+from apps.agents.models import Agent
+from apps.agents.providers import provider_for
+from apps.agents.providers.anthropic import AnthropicProvider
+from apps.agents.providers.base import Provider
+from apps.agents.providers.offline import OfflineProvider
+from apps.agents.services import llm_usage_record
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    provider: Provider
+    fallback_reason: str = ""  # why the offline provider answers instead of the agent's model ("" if it does not)
+
+
+def model_for(agent: Agent, *, budget_percent: float) -> str:
+    if budget_percent >= settings.LLM_STEP_DOWN_AT_PERCENT:
+        return settings.LLM_MODEL_STEP_DOWN
+    return agent.model_name or settings.LLM_MODELS[agent.kind]
+
+
+def first_words_deadline_seconds(kind: str) -> float | None:
+    return settings.LLM_FIRST_WORDS_DEADLINE_SECONDS.get(kind)
+
+
+def provider_choice(*, agent: Agent, customer_key: str) -> ProviderChoice:
+    if agent.provider != Agent.Provider.ANTHROPIC:
+        return ProviderChoice(provider_for(agent))
+    if not settings.ANTHROPIC_API_KEY:
+        return ProviderChoice(OfflineProvider(), "no_api_key")
+    budget = selectors.llm_budget_state()
+    if budget.percent >= 100:
+        return ProviderChoice(
+            OfflineProvider(), f"budget: {budget.percent:.0f}% of the {budget.exhausted_period} budget"
+        )
+    if customer_key:
+        if not shared_limits.customer_message_admit(customer_key):
+            return ProviderChoice(OfflineProvider(), "customer_rate_limit")
+        if shared_limits.customer_tokens_left(customer_key) <= 0:
+            return ProviderChoice(OfflineProvider(), "customer_token_limit")
+    breaker = shared_limits.CircuitBreaker()
+    if breaker.state() == "open":
+        return ProviderChoice(OfflineProvider(), "breaker_open")
+    return ProviderChoice(
+        AnthropicProvider(model_name=model_for(agent, budget_percent=budget.percent), breaker=breaker)
+    )
+
+
+def cost_yen(*, model_name: str, input_tokens: int, output_tokens: int) -> Decimal:
+    """Yen for one call from the price table; a model missing from it is priced as the dearest one listed."""
+    prices = settings.LLM_PRICES_YEN_PER_MILLION
+    if model_name in prices:
+        per_input, per_output = prices[model_name]
+    else:
+        logger.warning("Model %s has no price in LLM_PRICES_YEN_PER_MILLION; using the dearest listed", model_name)
+        per_input, per_output = max(prices.values(), key=lambda pair: pair[1])
+    return (Decimal(input_tokens) * Decimal(str(per_input)) + Decimal(output_tokens) * Decimal(str(per_output))) / (
+        Decimal(1_000_000)
+    )
+
+
+def turn_usage_record(
+    *, agent: Agent, provider: Provider, customer_key: str, input_tokens: int, output_tokens: int
+) -> Decimal:
+    """Book one model call: the usage ledger (and budget alerts), the customer's daily tokens, the metrics.
+    Returns its cost in yen. Calls that used no tokens (the offline provider) book nothing."""
+    if not input_tokens and not output_tokens:
+        return Decimal(0)
+    cost = cost_yen(model_name=provider.model_name, input_tokens=input_tokens, output_tokens=output_tokens)
+    llm_usage_record(
+        agent=agent,
+        model_name=provider.model_name,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost_yen=cost,
+    )
+    if customer_key and provider.name == AnthropicProvider.name:
+        shared_limits.customer_tokens_add(customer_key, input_tokens + output_tokens)
+    metrics.MODEL_TOKENS.labels(model=provider.model_name, direction="input").inc(input_tokens)
+    metrics.MODEL_TOKENS.labels(model=provider.model_name, direction="output").inc(output_tokens)
+    metrics.MODEL_COST_YEN.labels(model=provider.model_name).inc(float(cost))
+    return cost

@@ -1,0 +1,112 @@
+"""State every process shares through Redis, each change one atomic command or Lua script: the per-customer limits
+and the model's circuit breaker."""
+
+import time
+from collections.abc import Callable
+from functools import cache
+
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from apps.agents import metrics
+
+
+@cache
+def _redis_for(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+
+
+def shared_redis() -> redis.Redis:
+    return _redis_for(settings.REDIS_URL)
+
+
+def _key(*parts: str) -> str:
+    return ":".join((settings.LLM_REDIS_PREFIX, *parts))
+
+
+# INCR and EXPIRE in one step, so a key never lives without its expiry (a crash between the two would keep it forever).
+_INCR_WITH_EXPIRY = """
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if value == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return value
+"""
+
+
+def customer_message_admit(customer_key: str, *, now: float | None = None) -> bool:
+    """Count one message of this customer in the current minute; False beyond the per-minute limit."""
+    minute = int((now if now is not None else time.time()) // 60)
+    count = shared_redis().eval(_INCR_WITH_EXPIRY, 1, _key("customer", customer_key, "messages", str(minute)), 1, 120)
+    return count <= settings.LLM_CUSTOMER_MESSAGES_PER_MINUTE
+
+
+def _tokens_key(customer_key: str) -> str:
+    return _key("customer", customer_key, "tokens", timezone.localdate().isoformat())
+
+
+def customer_tokens_left(customer_key: str) -> int:
+    used = int(shared_redis().get(_tokens_key(customer_key)) or 0)
+    return settings.LLM_CUSTOMER_TOKENS_PER_DAY - used
+
+
+def customer_tokens_add(customer_key: str, tokens: int) -> int:
+    """Add a model call's tokens to the customer's day; returns the day's total."""
+    return shared_redis().eval(_INCR_WITH_EXPIRY, 1, _tokens_key(customer_key), tokens, 2 * 24 * 3600)
+
+
+# A failure counts towards opening; once open (or when a half-open trial fails) the breaker (re)opens at `now`.
+# Returns 1 when this failure opened a closed breaker.
+_BREAKER_FAILURE = """
+local failures = redis.call('INCR', KEYS[1])
+local was_open = redis.call('EXISTS', KEYS[2]) == 1
+if was_open or failures >= tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[2], ARGV[1])
+  redis.call('DEL', KEYS[3])
+  if was_open then return 0 end
+  return 1
+end
+return 0
+"""
+
+
+class CircuitBreaker:
+    """Open after `LLM_BREAKER_FAILURES` failed calls in a row; after `LLM_BREAKER_RESET_SECONDS` let one trial call
+    through (half-open): its success closes the breaker, its failure opens it again. State lives in Redis, so every
+    web and worker process sees the same breaker. The clock is injectable so tests need not wait."""
+
+    def __init__(self, name: str = "anthropic", *, clock: Callable[[], float] = time.time):
+        self.clock = clock
+        self._failures = _key("breaker", name, "failures")
+        self._opened_at = _key("breaker", name, "opened_at")
+        self._trial = _key("breaker", name, "trial")
+
+    def state(self) -> str:
+        opened_at = shared_redis().get(self._opened_at)
+        if opened_at is None:
+            return "closed"
+        return "half_open" if self.clock() - float(opened_at) >= settings.LLM_BREAKER_RESET_SECONDS else "open"
+
+    def allow(self) -> bool:
+        """May a call go out now? In half-open state only one caller (across processes) gets the trial."""
+        state = self.state()
+        if state == "closed":
+            return True
+        if state == "open":
+            return False
+        return bool(shared_redis().set(self._trial, "1", nx=True, ex=max(1, int(settings.LLM_BREAKER_RESET_SECONDS))))
+
+    def record_success(self) -> None:
+        shared_redis().delete(self._failures, self._opened_at, self._trial)
+
+    def record_failure(self) -> None:
+        opened = shared_redis().eval(
+            _BREAKER_FAILURE,
+            3,
+            self._failures,
+            self._opened_at,
+            self._trial,
+            repr(self.clock()),
+            settings.LLM_BREAKER_FAILURES,
+        )
+        if opened:
+            metrics.BREAKER_OPENED.inc()
