@@ -78,6 +78,10 @@ def pushes_counted() -> QuerySet[LinePush]:
     return LinePush.objects.exclude(status=LinePush.Status.FAILED)
 
 
+def monthly_quota_reached(*, now: datetime.datetime) -> bool:
+    return pushes_counted().filter(created_at__gte=month_start(now)).count() >= setting("LINE_MONTHLY_PUSH_QUOTA")
+
+
 def push_refusal(*, recipient: Recipient, now: datetime.datetime) -> Refusal | None:
     """Why this customer may not get a push at `now`, or None when it may go."""
     if not recipient.consent_given:
@@ -89,7 +93,7 @@ def push_refusal(*, recipient: Recipient, now: datetime.datetime) -> Refusal | N
     recent = pushes_counted().filter(customer_id=recipient.pk, created_at__gt=now - datetime.timedelta(days=7))
     if recent.count() >= setting("ENGAGEMENT_WEEKLY_CAP"):
         return Refusal.WEEKLY_CAP
-    if pushes_counted().filter(created_at__gte=month_start(now)).count() >= setting("LINE_MONTHLY_PUSH_QUOTA"):
+    if monthly_quota_reached(now=now):
         return Refusal.MONTHLY_QUOTA
     return None
 
@@ -98,6 +102,15 @@ def coupon_budget_left_yen(*, now: datetime.datetime) -> int:
     """What is left this month of the loyalty coupons' budget, counting each coupon at its full value."""
     issued = pushes_counted().filter(kind=LinePush.Kind.LOYALTY_COUPON, created_at__gte=month_start(now)).count()
     return setting("ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN") - issued * setting("ENGAGEMENT_COUPON_YEN")
+
+
+@dataclass(frozen=True)
+class ManagerOnLine:
+    """A manager's LINE account (ALERT_LINE_USER_IDS) in the shape LINE's push takes for a customer."""
+
+    line_user_id: str
+    push_opt_out: bool = False
+    key: str = "manager"
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,7 @@ class LinePush(models.Model):
         LOYALTY_COUPON = "loyalty_coupon", _("常連さん向けクーポン")
         WELCOME = "welcome", _("友だち追加のあいさつ")
         IDLE_NUDGE = "idle_nudge", _("しばらくぶりのお誘い")
+        MANAGER_ALERT = "manager_alert", _("店長へのアラート通知")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("送信待ち")

@@ -18,7 +18,13 @@ from apps.core.errors import Conflict, ValidationError
 from apps.core.roles import MANAGER
 from apps.dashboard import metrics, selectors
 from apps.dashboard.conf import alert_hold_minutes, setting
-from apps.dashboard.engagement import PushSender, engagement_candidates, push_refusal
+from apps.dashboard.engagement import (
+    ManagerOnLine,
+    PushSender,
+    engagement_candidates,
+    monthly_quota_reached,
+    push_refusal,
+)
 from apps.dashboard.engagement import setting as engagement_setting
 from apps.dashboard.models import Alert, DailySummary, LinePush, WeeklyReport
 from apps.dashboard.monitoring import Condition, conditions_now
@@ -246,7 +252,7 @@ def weekly_report_create(*, week_start: datetime.date) -> WeeklyReport:
     return report
 
 
-def _line_push_deliver(*, push_id: int, sender: PushSender, customer: Customer, text: str) -> None:
+def _line_push_deliver(*, push_id: int, sender: PushSender, customer: Customer | ManagerOnLine, text: str) -> None:
     """Hand the committed push to LINE; one that does not reach the customer is recorded as failed and stops counting
     toward the cap and the quota."""
     try:
@@ -327,3 +333,29 @@ def engagement_run(*, sender: PushSender, now: datetime.datetime | None = None) 
             continue
         counts[candidate.kind] = counts.get(candidate.kind, 0) + 1
     return counts
+
+
+@transaction.atomic
+def alert_line_push(
+    *, alert: Alert, line_user_ids: list[str], sender: PushSender, now: datetime.datetime | None = None
+) -> list[LinePush]:
+    """Tell the managers' LINE accounts that `alert` fired. Quiet hours do not apply (an alert is for the shop's
+    people, not a customer), the LINE plan's monthly quota does: past it, the alert stays on the dashboard only."""
+    now = now or timezone.now()
+    text = _("【VendBot】{kind}: {message}").format(kind=alert.get_kind_display(), message=alert.message)
+    pushes = []
+    for line_user_id in line_user_ids:
+        if monthly_quota_reached(now=now):
+            logger.warning("LINE monthly push quota reached: alert %s not pushed to managers", alert.pk)
+            break
+        push = LinePush.objects.create(
+            created_at=now, kind=LinePush.Kind.MANAGER_ALERT, subject=f"alert:{alert.pk}", text=text
+        )
+        recipient = ManagerOnLine(line_user_id=line_user_id)
+        transaction.on_commit(
+            lambda push=push, recipient=recipient: _line_push_deliver(
+                push_id=push.pk, sender=sender, customer=recipient, text=text
+            )
+        )
+        pushes.append(push)
+    return pushes

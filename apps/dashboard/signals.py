@@ -5,7 +5,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 
 from apps.agents.models import AgentTurn, GuardrailViolation
-from apps.dashboard import metrics
+from apps.dashboard import metrics, tasks
 from apps.dashboard.conf import ai_cost_yen
 from apps.dashboard.live import broadcast_on_commit
 from apps.dashboard.models import Alert
@@ -61,6 +61,9 @@ def violation_saved(sender, instance: GuardrailViolation, created: bool, **kwarg
 def alert_saved(sender, instance: Alert, created: bool, update_fields=None, **kwargs):
     if created or _saved(update_fields, "state"):
         broadcast_on_commit({"type": "alert", "alert": alert_event_data(instance)})
+        if instance.state == Alert.State.FIRING:
+            alert_id = instance.pk
+            transaction.on_commit(lambda: tasks.alert_line_push.delay(alert_id))
 
 
 def purchase_order_saved(sender, instance, created: bool, update_fields=None, **kwargs):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from apps.dashboard import services
+from apps.dashboard.models import Alert
 from apps.inventory.models import Machine
 from apps.inventory.services import restock_plan
 
@@ -45,14 +46,31 @@ def weekly_report():
     services.weekly_report_create(week_start=last_monday)
 
 
+def _line_sender_class():
+    return import_string(getattr(settings, "ENGAGEMENT_PUSH_SENDER", DEFAULT_PUSH_SENDER))
+
+
+def _line_configured() -> bool:
+    return bool(getattr(settings, "LINE_CHANNEL_ACCESS_TOKEN", ""))
+
+
+@shared_task(name="dashboard.alert_line_push", ignore_result=True)
+def alert_line_push(alert_id: int):
+    """Queued when an alert fires: the managers' LINE accounts (ALERT_LINE_USER_IDS) hear of it, if configured."""
+    line_user_ids = list(getattr(settings, "ALERT_LINE_USER_IDS", []))
+    if not line_user_ids or not _line_configured():
+        return
+    with _line_sender_class()() as sender:
+        services.alert_line_push(alert=Alert.objects.get(pk=alert_id), line_user_ids=line_user_ids, sender=sender)
+
+
 @shared_task(name="dashboard.engagement", ignore_result=True)
 def engagement():
     """12:00 and 18:00 JST: personalised LINE pushes within the rules of `apps.dashboard.engagement`. Not retried: a
     retry could push twice, and the next run picks up whatever was refused or failed."""
-    if not getattr(settings, "LINE_CHANNEL_ACCESS_TOKEN", ""):
+    if not _line_configured():
         logger.info("LINE is not configured (LINE_CHANNEL_ACCESS_TOKEN): no engagement pushes")
         return
-    sender_class = import_string(getattr(settings, "ENGAGEMENT_PUSH_SENDER", DEFAULT_PUSH_SENDER))
-    with sender_class() as sender:
+    with _line_sender_class()() as sender:
         counts = services.engagement_run(sender=sender)
     logger.info("Engagement pushes: %s", counts)

@@ -11,7 +11,8 @@ from apps.chats.services import customer_consent_set, customer_for_line_user, cu
 from apps.core.errors import Conflict
 from apps.dashboard import tasks
 from apps.dashboard.models import LinePush
-from apps.dashboard.services import engagement_run, line_push_send
+from apps.dashboard.monitoring import Condition
+from apps.dashboard.services import alerts_apply, engagement_run, line_push_send
 from apps.inventory.models import Coupon, StockMovement
 from tests.factories import HistoricSaleFactory, ProductFactory, SlotFactory, stock_slot
 
@@ -272,3 +273,53 @@ def test_the_scheduled_job_pushes_only_when_line_is_configured(
     with django_capture_on_commit_callbacks(execute=True):
         tasks.engagement.delay()
     assert list(LinePush.objects.values_list("kind", "status")) == [("welcome", "sent")]
+
+
+# --- alerts to the managers' LINE accounts -------------------------------------------------------------------------
+
+
+MANAGER_LINE_ID = "U" + "f" * 32
+
+
+class RecordingLine(FakeLine):
+    """The job builds its own client; this one keeps what every instance pushed."""
+
+    sent: list[tuple[str, str]] = []
+
+    def push(self, *, customer, messages: list) -> bool:
+        RecordingLine.sent.extend((customer.line_user_id, message.text) for message in messages)
+        return True
+
+
+@pytest.fixture
+def line_for_managers(settings):
+    RecordingLine.sent = []
+    settings.ENGAGEMENT_PUSH_SENDER = "tests.dashboard.test_engagement.RecordingLine"
+    settings.LINE_CHANNEL_ACCESS_TOKEN = "configured-in-this-test"
+    settings.ALERT_LINE_USER_IDS = [MANAGER_LINE_ID]
+    settings.ALERT_HOLD_MINUTES = {"machine_silent": 10}
+    return RecordingLine
+
+
+def silent_machine() -> Condition:
+    return Condition(kind="machine_silent", subject="HQ-1F", message="10分以上応答がありません", severity="critical")
+
+
+def test_a_firing_alert_is_pushed_to_the_managers_line(line_for_managers, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts_apply(conditions=[silent_machine()], now=tokyo(23))
+    assert line_for_managers.sent == []  # pending: not yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts_apply(conditions=[silent_machine()], now=tokyo(23, 10))
+
+    assert line_for_managers.sent == [(MANAGER_LINE_ID, "【VendBot】自販機の応答なし: 10分以上応答がありません")]
+    assert LinePush.objects.get().status == LinePush.Status.SENT
+
+
+def test_alerts_stay_off_line_past_the_monthly_quota(line_for_managers, settings, django_capture_on_commit_callbacks):
+    settings.LINE_MONTHLY_PUSH_QUOTA = 0
+    settings.ALERT_HOLD_MINUTES = {"machine_silent": 0}
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts_apply(conditions=[silent_machine()], now=tokyo(12))
+    assert line_for_managers.sent == [] and not LinePush.objects.exists()
