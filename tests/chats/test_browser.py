@@ -1,0 +1,62 @@
+import re
+
+import pytest
+
+from apps.inventory.models import Sale
+from apps.inventory.services import device_token_issue
+
+pytestmark = pytest.mark.browser
+
+IDLE_SECONDS = 3
+
+
+@pytest.fixture
+def short_idle(settings):
+    # Set before the live server starts: its process inherits these settings.
+    settings.TABLET_IDLE_RESET_SECONDS = IDLE_SECONDS
+
+
+def test_ask_for_a_drink_buy_it_see_the_receipt_recover_a_dropped_socket_and_reset_when_idle(
+    short_idle, shop, asgi_live_server, browser_page
+):
+    token = device_token_issue(machine=shop)
+    page = browser_page
+    sockets = []
+
+    def forward(route):
+        route.connect_to_server()
+        sockets.append(route)
+
+    page.route_web_socket(re.compile(r"/ws/tablet/"), forward)
+
+    page.goto(f"{asgi_live_server}/tablet/HQ-1F/?pair={token}")
+    assert page.url == f"{asgi_live_server}/tablet/HQ-1F/"
+    page.wait_for_selector("#tablet-status[data-state=live]")
+    assert "残り6" in page.locator('.product[data-slot="A2"]').inner_text()
+
+    page.fill("#chat-input", "緑茶をください")
+    page.click("#chat-send")
+    page.wait_for_selector("#chat-log li.assistant[data-done] .confirm-purchase")
+    assert "130円" in page.locator("#chat-log li.assistant").last.inner_text()
+
+    page.click(".confirm-purchase")
+    page.click('.pay[data-method="card"]')
+    page.wait_for_selector("#receipt[open]")
+    assert "緑茶 × 1" in page.locator("#receipt-lines").inner_text()
+    assert page.locator("#receipt-total").inner_text() == "合計 130円（税込）"
+    sale = Sale.objects.get()
+    assert sale.total_yen == 130 and sale.channel == "tablet"
+    page.wait_for_selector('.product[data-slot="A2"] .badge:text("残り5")')
+
+    sockets[0].close()
+    page.wait_for_selector("#tablet-status[data-state=offline]")
+    page.wait_for_selector("#tablet-status[data-state=live]")
+    assert len(sockets) == 2
+    page.click("#receipt-close")
+    page.fill("#chat-input", "こんにちは")
+    page.click("#chat-send")
+    page.wait_for_function("document.querySelectorAll('#chat-log li.assistant[data-done]').length === 2")
+
+    page.wait_for_function("document.getElementById('chat-log').children.length === 0", timeout=IDLE_SECONDS * 3000)
+    assert page.locator("#receipt[open], #buy-dialog[open]").count() == 0
+    assert page.input_value("#chat-input") == ""
