@@ -1,6 +1,7 @@
 from importlib import import_module
 
 from django.apps import AppConfig
+from django.apps import apps as global_apps
 from django.db.models.signals import post_migrate
 
 # The data migrations that seed the chart of accounts and the ledger row; each seeder is idempotent.
@@ -10,8 +11,8 @@ CHART_SEEDERS = [
 ]
 
 
-def _ensure_books(sender, apps, **kwargs):
-    """Re-seed after a flush (transactional tests empty every table, then send post_migrate), so posting works."""
+def _ensure_books(sender, apps=global_apps, **kwargs):
+    """Re-seed after a flush (transactional tests empty every table, then send post_migrate without `apps`)."""
     for module, function in CHART_SEEDERS:
         getattr(import_module(f"apps.accounting.migrations.{module}"), function)(apps, None)
 
