@@ -1,0 +1,8 @@
+"""Receivers of other apps' signals; connected in `ExperimentsConfig.ready`."""
+
+from apps.experiments.services import exposure_record
+
+
+def persona_for_new_conversation(sender, *, conversation, customer_key, channel, machine, **kwargs):
+    """`chats.signals.persona_requested`: the A/B test variant's persona for this conversation, if a test runs."""
+    return exposure_record(conversation=conversation, customer_key=customer_key, channel=channel, machine=machine)
