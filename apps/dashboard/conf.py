@@ -1,12 +1,11 @@
 """The dashboard's settings with their defaults; each may be overridden in the Django settings (or the environment
 through them). Read at call time, so tests can override them with `settings`."""
 
+import math
+
 from django.conf import settings
 
 DEFAULTS = {
-    # Model price in yen per million tokens (Claude Sonnet list price at ¥150/$); the decision log stores tokens only.
-    "AI_YEN_PER_MILLION_INPUT_TOKENS": 450,
-    "AI_YEN_PER_MILLION_OUTPUT_TOKENS": 2250,
     "DASHBOARD_REFRESH_SECONDS": 30,
     "DASHBOARD_ACTIVE_CONVERSATION_MINUTES": 30,
     # How long each condition must hold before its alert fires (minutes); 0 fires on the first detection run.
@@ -43,9 +42,6 @@ def alert_hold_minutes(kind: str) -> int:
     return {**DEFAULTS["ALERT_HOLD_MINUTES"], **getattr(settings, "ALERT_HOLD_MINUTES", {})}[kind]
 
 
-def ai_cost_yen(*, input_tokens: int, output_tokens: int) -> int:
-    """Yen for this many tokens, rounded up so a day's spend is never understated."""
-    micro_yen = input_tokens * setting("AI_YEN_PER_MILLION_INPUT_TOKENS") + output_tokens * setting(
-        "AI_YEN_PER_MILLION_OUTPUT_TOKENS"
-    )
-    return -(-micro_yen // 1_000_000)
+def whole_yen(amount) -> int:
+    """A model cost (Decimal yen from the decision log) in whole yen, rounded up so spend is never understated."""
+    return math.ceil(amount or 0)

@@ -17,7 +17,7 @@ SALES = Counter("vendbot_sales", "Completed sales", ["channel"])
 SALES_YEN = Counter("vendbot_sales_yen", "Revenue of completed sales in yen (tax included)", ["channel"])
 STOCKOUTS = Counter("vendbot_stockouts", "Times a loaded slot was emptied")
 AI_TOKENS = Counter("vendbot_ai_tokens", "Model tokens used by agents", ["agent", "direction"])
-AI_COST_YEN = Counter("vendbot_ai_cost_yen", "Model cost in yen at the configured token prices", ["agent"])
+AI_COST_YEN = Counter("vendbot_ai_cost_yen", "Model cost in yen from the decision log", ["agent"])
 AI_REPLY_LATENCY = Histogram(
     "vendbot_ai_reply_latency_seconds",
     "Time for an agent turn, from the customer's message to the reply",

@@ -2,6 +2,8 @@
 number of queries whatever the number of sales, slots or turns."""
 
 import datetime
+from functools import reduce
+from operator import or_
 
 from django.apps import apps
 from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum
@@ -10,13 +12,14 @@ from django.utils import timezone
 
 from apps.agents.models import Agent, AgentTurn
 from apps.chats.models import Conversation
-from apps.core.models import AuditEntry
-from apps.dashboard.conf import ai_cost_yen, setting
+from apps.dashboard.conf import setting, whole_yen
 from apps.dashboard.models import Alert
 from apps.inventory.models import Machine, Product, Sale, SaleLine, Slot, StorageStock
 
-# A provider that broke mid-turn leaves this audit action (apps.agents.services.agent_mark_failed).
-AGENT_FAILED_ACTION = "agent_failed"
+# Offline answers the shop chose (no key, budget spent, a customer's limits) are not errors; any other fallback
+# reason in the decision log is the model failing (error, deadline, broken stream, open breaker).
+CHOSEN_FALLBACKS = ("no_api_key", "budget", "customer_rate_limit", "customer_token_limit")
+MODEL_FAILED = ~Q(fallback_reason="") & ~reduce(or_, [Q(fallback_reason__startswith=r) for r in CHOSEN_FALLBACKS])
 PENDING_APPROVAL_STATE = "pending_human_approval"
 RECENT_SALES = 10
 ALERTS_SHOWN = 20
@@ -67,27 +70,28 @@ def stock_state() -> dict:
 
 
 def ai_usage(*, start: datetime.datetime, end: datetime.datetime) -> dict:
-    """Turns, tokens, cost, p95 reply latency and error rate of every agent in [start, end).
-
-    The error rate is the share of turns whose provider broke (the agent was taken out of service), from the audit
-    trail: the decision log has no failure flag of its own."""
+    """Turns, tokens, cost (from the decision log's per-turn cost), p95 reply latency and error rate of every agent
+    in [start, end). The error rate is the share of turns the model failed and the offline provider answered."""
     turns = AgentTurn.objects.filter(created_at__gte=start, created_at__lt=end)
     totals = turns.aggregate(
-        turns=Count("id"), input=Coalesce(Sum("input_tokens"), 0), output=Coalesce(Sum("output_tokens"), 0)
+        turns=Count("id"),
+        failures=Count("id", filter=MODEL_FAILED),
+        input=Coalesce(Sum("input_tokens"), 0),
+        output=Coalesce(Sum("output_tokens"), 0),
+        cost=Sum("cost_yen"),
     )
     p95_ms = None
     if totals["turns"]:
         # Nearest-rank percentile: one row fetched at an offset, so no database-specific percentile function.
         rank = -(-95 * totals["turns"] // 100) - 1
         p95_ms = turns.order_by("latency_ms").values_list("latency_ms", flat=True)[rank]
-    failures = AuditEntry.objects.filter(action=AGENT_FAILED_ACTION, created_at__gte=start, created_at__lt=end).count()
     return {
         "turns": totals["turns"],
         "tokens": totals["input"] + totals["output"],
-        "cost_yen": ai_cost_yen(input_tokens=totals["input"], output_tokens=totals["output"]),
+        "cost_yen": whole_yen(totals["cost"]),
         "reply_p95_ms": p95_ms,
-        "failures": failures,
-        "error_rate": round(failures / totals["turns"], 3) if totals["turns"] else 0.0,
+        "failures": totals["failures"],
+        "error_rate": round(totals["failures"] / totals["turns"], 3) if totals["turns"] else 0.0,
     }
 
 
@@ -183,12 +187,7 @@ def daily_ai_usage(*, last_day: datetime.date, days: int) -> list[dict]:
         AgentTurn.objects.filter(created_at__gte=start, created_at__lt=end)
         .annotate(date=TruncDate("created_at"))
         .values("date")
-        .annotate(
-            turns=Count("id"),
-            input=Sum("input_tokens"),
-            output=Sum("output_tokens"),
-            latency=Sum("latency_ms"),
-        )
+        .annotate(turns=Count("id"), cost=Sum("cost_yen"), latency=Sum("latency_ms"))
     )
     by_date = {row["date"]: row for row in rows}
     series = []
@@ -199,7 +198,7 @@ def daily_ai_usage(*, last_day: datetime.date, days: int) -> list[dict]:
             {
                 "date": date.isoformat(),
                 "turns": row["turns"] if row else 0,
-                "cost_yen": ai_cost_yen(input_tokens=row["input"], output_tokens=row["output"]) if row else 0,
+                "cost_yen": whole_yen(row["cost"]) if row else 0,
                 "average_latency_ms": row["latency"] // row["turns"] if row else 0,
             }
         )
@@ -303,17 +302,12 @@ def silent_machines(*, since: datetime.datetime) -> list[dict]:
 
 
 def agent_spend(*, start: datetime.datetime) -> list[dict]:
-    """Each agent's tokens since `start`, its cost and its daily yen budget."""
-    rows = Agent.objects.annotate(
-        input=Coalesce(Sum("turns__input_tokens", filter=Q(turns__created_at__gte=start)), 0),
-        output=Coalesce(Sum("turns__output_tokens", filter=Q(turns__created_at__gte=start)), 0),
-    ).values("name", "daily_yen_budget", "input", "output")
+    """Each agent's model cost since `start` and its daily yen budget."""
+    rows = Agent.objects.annotate(cost=Sum("turns__cost_yen", filter=Q(turns__created_at__gte=start))).values(
+        "name", "daily_yen_budget", "cost"
+    )
     return [
-        {
-            "agent": row["name"],
-            "budget_yen": row["daily_yen_budget"],
-            "cost_yen": ai_cost_yen(input_tokens=row["input"], output_tokens=row["output"]),
-        }
+        {"agent": row["name"], "budget_yen": row["daily_yen_budget"], "cost_yen": whole_yen(row["cost"])}
         for row in rows
     ]
 

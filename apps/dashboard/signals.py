@@ -6,7 +6,6 @@ from django.db.models.signals import post_save
 
 from apps.agents.models import AgentTurn, GuardrailViolation
 from apps.dashboard import metrics, tasks
-from apps.dashboard.conf import ai_cost_yen
 from apps.dashboard.live import broadcast_on_commit
 from apps.dashboard.models import Alert
 from apps.dashboard.selectors import alert_event_data, purchase_order_model, sale_event_data
@@ -42,11 +41,12 @@ def agent_turn_saved(sender, instance: AgentTurn, created: bool, update_fields=N
         return
     agent = instance.agent.name
     input_tokens, output_tokens, latency = instance.input_tokens, instance.output_tokens, instance.latency_ms / 1000
+    cost = float(instance.cost_yen)
 
     def count():
         metrics.AI_TOKENS.labels(agent=agent, direction="input").inc(input_tokens)
         metrics.AI_TOKENS.labels(agent=agent, direction="output").inc(output_tokens)
-        metrics.AI_COST_YEN.labels(agent=agent).inc(ai_cost_yen(input_tokens=input_tokens, output_tokens=output_tokens))
+        metrics.AI_COST_YEN.labels(agent=agent).inc(cost)
         metrics.AI_REPLY_LATENCY.labels(agent=agent).observe(latency)
 
     transaction.on_commit(count)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from apps.agents.services import llm_usage_book
 from apps.dashboard import services
 from apps.dashboard.models import Alert
 from apps.inventory.models import Machine
@@ -29,8 +30,11 @@ def monitor():
 
 @shared_task(name="dashboard.daily_close", ignore_result=True, **RETRY)
 def daily_close():
-    """23:55 JST: the day's summary (the schedule's time zone is CELERY_TIMEZONE, Asia/Tokyo)."""
-    services.daily_close(day=timezone.localdate())
+    """23:55 JST: the day's summary (the schedule's time zone is CELERY_TIMEZONE, Asia/Tokyo), and the AI usage of
+    the days before today into the books (today's usage is not finished yet; it is booked tomorrow night)."""
+    today = timezone.localdate()
+    services.daily_close(day=today)
+    llm_usage_book(through=today - datetime.timedelta(days=1))
 
 
 @shared_task(name="dashboard.retention_cleanup", ignore_result=True, **RETRY)

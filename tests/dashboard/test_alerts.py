@@ -1,11 +1,11 @@
 """Anomaly rules on made-up histories, and the pending → firing → cleared life of an alert."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from apps.core.services import audit_record
 from apps.dashboard.models import Alert
 from apps.dashboard.monitoring import Condition, is_far_from_usual
 from apps.dashboard.services import alerts_apply, alerts_evaluate
@@ -111,23 +111,27 @@ def test_a_machine_reporting_again_clears_its_alert():
 def test_failing_ai_turns_over_the_limit_raise_an_error_rate_alert(settings):
     settings.ALERT_HOLD_MINUTES = {"error_rate": 0}
     agent = AgentFactory()
-    for _ in range(10):
+    for _ in range(8):
         AgentTurnFactory(agent=agent)
-    for _ in range(2):
-        audit_record(target=agent, action="agent_failed", actor_label=agent.name, reason="provider timeout")
+    AgentTurnFactory(agent=agent, fallback_reason="deadline: no words before the deadline")
+    AgentTurnFactory(agent=agent, fallback_reason="provider_error: 529 overloaded")
+    # The shop's own choice to answer offline is not an error.
+    AgentTurnFactory(agent=agent, fallback_reason="budget: 100% of the day budget")
 
     alerts_evaluate(now=timezone.now())
 
     alert = Alert.objects.get(kind=Alert.Kind.ERROR_RATE)
     assert alert.state == Alert.State.FIRING
-    assert "10件のうち2件" in alert.message
+    assert "11件のうち2件" in alert.message
 
 
 def test_one_failure_in_ten_turns_is_within_the_limit():
     agent = AgentFactory()
-    for _ in range(10):
+    for _ in range(9):
         AgentTurnFactory(agent=agent)
-    audit_record(target=agent, action="agent_failed", actor_label=agent.name)
+    AgentTurnFactory(agent=agent, fallback_reason="breaker_open: the model's circuit breaker is open")
+    for reason in ("no_api_key", "customer_rate_limit", "customer_token_limit"):
+        AgentTurnFactory(agent=agent, fallback_reason=reason)
     alerts_evaluate(now=timezone.now())
     assert not Alert.objects.filter(kind=Alert.Kind.ERROR_RATE).exists()
 
@@ -135,12 +139,12 @@ def test_one_failure_in_ten_turns_is_within_the_limit():
 def test_an_agent_over_its_daily_yen_budget_fires_at_once():
     thrifty = AgentFactory(name="節約店員", daily_yen_budget=1)
     AgentFactory(name="余裕店員", daily_yen_budget=500)
-    # 1,000 input + 200 output tokens at ¥450 / ¥2,250 per million: ¥0.9, rounded up to ¥1 — within budget.
-    AgentTurnFactory(agent=thrifty)
+    # ¥0.9 is rounded up to ¥1: within budget.
+    AgentTurnFactory(agent=thrifty, cost_yen=Decimal("0.9"))
     alerts_evaluate(now=timezone.now())
     assert not Alert.objects.filter(kind=Alert.Kind.AI_SPEND).exists()
 
-    AgentTurnFactory(agent=thrifty)
+    AgentTurnFactory(agent=thrifty, cost_yen=Decimal("0.9"))
     alerts_evaluate(now=timezone.now())
     assert open_alerts() == {("ai_spend", "節約店員"): "firing"}
 

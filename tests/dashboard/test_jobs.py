@@ -1,6 +1,7 @@
 """The scheduled jobs: what each leaves behind, and where their boundaries lie."""
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -45,7 +46,7 @@ def test_the_five_minute_job_plans_restocking_and_runs_the_anomaly_rules(machine
 
 def test_the_daily_close_summarises_the_day_and_can_run_again(machine, device_client, tea_slot):
     buy(device_client, quantity=2, key="a")
-    AgentTurnFactory(input_tokens=1_000_000, output_tokens=0)
+    AgentTurnFactory(input_tokens=1_000_000, output_tokens=0, cost_yen=Decimal("450"))
     today = timezone.localdate()
     HistoricSaleFactory(machine=machine, created_at=timezone.now() - datetime.timedelta(days=1))
 

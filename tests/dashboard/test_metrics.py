@@ -1,5 +1,7 @@
 """Prometheus figures at /metrics: counters move with committed events, gauges read the shop's current state."""
 
+from decimal import Decimal
+
 import pytest
 from prometheus_client import REGISTRY
 
@@ -42,10 +44,16 @@ def test_a_finished_turn_counts_tokens_cost_and_latency(django_capture_on_commit
     with django_capture_on_commit_callbacks(execute=True):
         turn = turn_record(agent=agent, conversation_id=None, provider="offline", model_name="")
         turn_finish(
-            turn=turn, tool_calls=[], reply_filtered=[], input_tokens=2_000_000, output_tokens=1000, latency_ms=1500
+            turn=turn,
+            tool_calls=[],
+            reply_filtered=[],
+            input_tokens=2_000_000,
+            output_tokens=1000,
+            latency_ms=1500,
+            cost_yen=Decimal("902.25"),
         )
     assert sample("vendbot_ai_tokens_total", agent="計測店員", direction="input") == 2_000_000
-    assert sample("vendbot_ai_cost_yen_total", agent="計測店員") == 900 + 3
+    assert sample("vendbot_ai_cost_yen_total", agent="計測店員") == 902.25
     assert sample("vendbot_ai_reply_latency_seconds_count", agent="計測店員") == before + 1
     assert sample("vendbot_ai_reply_latency_seconds_bucket", agent="計測店員", le="2.0") == before + 1
 

@@ -1,9 +1,11 @@
 import datetime
+from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.utils import timezone
 
-from apps.core.services import audit_record
+from apps.dashboard.selectors import purchase_order_model
 from tests.dashboard.conftest import buy
 from tests.factories import (
     AgentFactory,
@@ -70,25 +72,37 @@ def test_the_snapshot_costs_the_same_queries_for_ten_times_the_data(
 
 def test_ai_cards_show_cost_p95_latency_and_error_rate(client, manager_user):
     agent = AgentFactory(name="店番テスト")
-    for latency in range(100, 2001, 100):  # 20 turns: 100 ms … 2,000 ms
-        AgentTurnFactory(agent=agent, latency_ms=latency, input_tokens=50_000, output_tokens=10_000)
-    audit_record(target=agent, action="agent_failed", actor_label=agent.name, reason="timeout")
+    for latency in range(100, 1901, 100):  # 19 turns: 100 ms … 1,900 ms
+        AgentTurnFactory(
+            agent=agent, latency_ms=latency, input_tokens=50_000, output_tokens=10_000, cost_yen=Decimal("45.25")
+        )
+    AgentTurnFactory(agent=agent, latency_ms=2000, input_tokens=0, output_tokens=0, fallback_reason="deadline: slow")
     AgentTurnFactory(agent=agent, latency_ms=99_999, created_at=timezone.now() - datetime.timedelta(days=1))
 
     client.force_login(manager_user)
     ai = client.get("/dashboard/").context["snapshot"]["cards"]["ai"]
 
-    # 1,000,000 input tokens at ¥450 and 200,000 output tokens at ¥2,250 per million.
+    # 19 × ¥45.25 = ¥859.75, shown rounded up.
     assert ai == {
         "turns": 20,
-        "tokens": 1_200_000,
-        "cost_yen": 450 + 450,
+        "tokens": 19 * 60_000,
+        "cost_yen": 860,
         "reply_p95_ms": 1900,
         "failures": 1,
         "error_rate": 0.05,
     }
 
 
+@pytest.mark.skipif(purchase_order_model() is not None, reason="procurement is installed")
 def test_pending_approvals_card_says_procurement_is_not_installed_yet(client, manager_user):
     client.force_login(manager_user)
     assert client.get("/dashboard/").context["snapshot"]["cards"]["pending_approvals"] is None
+
+
+@pytest.mark.skipif(purchase_order_model() is None, reason="procurement (issue 5) is not installed")
+def test_pending_approvals_card_counts_orders_waiting_for_a_person(client, manager_user):
+    supplier = apps.get_model("inventory", "Supplier").objects.create(name="問屋", contact_email="po@example.invalid")
+    for status in ("pending_human_approval", "pending_human_approval", "draft", "approved"):
+        purchase_order_model().objects.create(supplier=supplier, status=status)
+    client.force_login(manager_user)
+    assert client.get("/dashboard/").context["snapshot"]["cards"]["pending_approvals"] == 2
