@@ -71,6 +71,11 @@ def journal_entries_for_source(source) -> list[JournalEntry]:
     return list(JournalEntry.objects.filter(source_type=content_type, source_id=str(source.pk)).order_by("number"))
 
 
+def entry_dates(*, kind: str, date_from: datetime.date, date_to: datetime.date) -> set[datetime.date]:
+    """The dates from `date_from` to `date_to` that have an entry of `kind`: a daily posting is made once a day."""
+    return set(JournalEntry.objects.filter(kind=kind, date__range=(date_from, date_to)).values_list("date", flat=True))
+
+
 def trial_balance(*, as_of: datetime.date) -> Report:
     """残高試算表: per account, debit and credit totals through `as_of` and the balance on its side."""
     totals = _totals_by_account(JournalLine.objects.filter(date__lte=as_of))

@@ -1,16 +1,20 @@
 """Writes of the agents app: running a tool through the policy, recording refusals and turns, pausing agents."""
 
+import datetime
 import logging
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounting.models import EntryKind, JournalEntry
+from apps.accounting.postings import post_ai_usage
+from apps.accounting.selectors import entry_dates, ledger_state
 from apps.agents import selectors
 from apps.agents.limits import ESCALATION_THRESHOLD
 from apps.agents.models import (
@@ -320,3 +324,25 @@ def budget_alerts_record() -> list[BudgetAlert]:
             logger.warning("Model budget: %s%% of the %s budget spent (%s yen of %s)", threshold, period, spent, budget)
             created.append(alert)
     return created
+
+
+@transaction.atomic
+def llm_usage_book(*, through: datetime.date) -> list[JournalEntry]:
+    """Book every day of model usage up to `through` that the books do not have yet, as AI利用料 / 未払金 for the
+    day's cost over all agents and models, rounded to the yen (a day that rounds to ¥0 posts nothing). Days the
+    books have closed are left alone. The day's usage rows are locked first, so two runs cannot book a day twice;
+    book only finished days, since usage keeps adding to today."""
+    closed_through = ledger_state().closed_through
+    usage = LlmUsage.objects.filter(day__lte=through)
+    if closed_through:
+        usage = usage.filter(day__gt=closed_through)
+    days = sorted(set(usage.select_for_update().values_list("day", flat=True)))
+    if not days:
+        return []
+    booked = entry_dates(kind=EntryKind.AI_USAGE, date_from=days[0], date_to=days[-1])
+    costs = usage.filter(day__in=set(days) - booked).values("day").annotate(cost=Sum("cost_yen")).order_by("day")
+    return [
+        post_ai_usage(date=row["day"], cost_yen=int(row["cost"].quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+        for row in costs
+        if row["cost"] >= Decimal("0.5")
+    ]
