@@ -1,8 +1,12 @@
+import uuid
+
 import pytest
 from rest_framework.test import APIClient
 
+from apps.agents.shared_limits import shared_redis
 from apps.agents.tools.registry import ToolContext
 from apps.inventory.services import device_token_issue
+from tests.agents.fake_anthropic import FakeAnthropic
 from tests.factories import AgentFactory, MachineFactory, ProductFactory, SlotFactory, stock_slot
 
 
@@ -52,3 +56,35 @@ def device_client(shop):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Device {device_token_issue(machine=shop)}")
     return client
+
+
+@pytest.fixture
+def redis_prefix(settings):
+    """Shared limits and the breaker under a key prefix of this test's own, removed afterwards."""
+    prefix = f"vendbot-test:llm:{uuid.uuid4().hex}"
+    settings.LLM_REDIS_PREFIX = prefix
+    yield prefix
+    client = shared_redis()
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def fake_anthropic(settings, redis_prefix):
+    """The loopback Messages API, with the settings pointing the real SDK at it; fast retries for tests."""
+    fake = FakeAnthropic()
+    settings.ANTHROPIC_API_KEY = "test-" + uuid.uuid4().hex  # a dummy made at run time
+    settings.ANTHROPIC_BASE_URL = fake.base_url
+    settings.LLM_RETRY_BASE_SECONDS = 0.01
+    settings.LLM_RETRY_MAX_SECONDS = 0.05
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def model_shopkeeper(shopkeeper, fake_anthropic):
+    """The shopkeeper on the Anthropic provider, talking to the fake server."""
+    shopkeeper.provider = shopkeeper.Provider.ANTHROPIC
+    shopkeeper.save(update_fields=["provider"])
+    return shopkeeper

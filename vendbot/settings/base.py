@@ -227,6 +227,15 @@ PAYMENT_LATENCY_MS = env.int("PAYMENT_LATENCY_MS", default=0)
 DISPENSER = env.str("DISPENSER", default="apps.inventory.integrations.dispenser.SimulatedDispenser")
 DISPENSER_JAM_RATE = env.float("DISPENSER_JAM_RATE", default=0.0)
 
+# --- Shop: procurement (the agent proposes purchase orders, staff approve them in the admin) ---
+# Orders above this (before tax) or over the monthly budget need a Manager's approval.
+PURCHASE_ORDER_MANAGER_THRESHOLD_YEN = env.int("PURCHASE_ORDER_MANAGER_THRESHOLD_YEN", default=50_000)
+PROCUREMENT_MONTHLY_BUDGET_YEN = env.int("PROCUREMENT_MONTHLY_BUDGET_YEN", default=300_000)
+# Days of sales that stock plus the proposed order should cover once the goods arrive.
+PROCUREMENT_TARGET_COVER_DAYS = env.int("PROCUREMENT_TARGET_COVER_DAYS", default=10)
+# Suppliers below this reliability score (0-100) are proposed only when no reliable one offers the product.
+PROCUREMENT_MIN_RELIABILITY = env.int("PROCUREMENT_MIN_RELIABILITY", default=70)
+
 # --- Chats: LINE Messaging API and the tablet ---
 LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", default="")
 LINE_CHANNEL_ACCESS_TOKEN = env.str("LINE_CHANNEL_ACCESS_TOKEN", default="")
@@ -246,7 +255,7 @@ ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="https://api.anthropi
 # agent steps down to LLM_MODEL_STEP_DOWN.
 LLM_MODELS = {
     "shopkeeper": env.str("LLM_MODEL_SHOPKEEPER", default="claude-haiku-4-5"),
-    "procurement": env.str("LLM_MODEL_PROCUREMENT", default="claude-sonnet-4-5"),
+    "procurement": env.str("LLM_MODEL_PROCUREMENT", default="claude-sonnet-4-6"),
     "analytics": env.str("LLM_MODEL_ANALYTICS", default="claude-haiku-4-5"),
 }
 LLM_MODEL_STEP_DOWN = env.str("LLM_MODEL_STEP_DOWN", default="claude-haiku-4-5")
@@ -268,7 +277,7 @@ LLM_BREAKER_RESET_SECONDS = env.float("LLM_BREAKER_RESET_SECONDS", default=30.0)
 # list prices in dollars at 150 yen, not a contract.
 LLM_PRICES_YEN_PER_MILLION = env.json(
     "LLM_PRICES_YEN_PER_MILLION",
-    default={"claude-haiku-4-5": [150, 750], "claude-sonnet-4-5": [450, 2250]},
+    default={"claude-haiku-4-5": [150, 750], "claude-sonnet-4-6": [450, 2250]},
 )
 LLM_DAILY_BUDGET_YEN = env.int("LLM_DAILY_BUDGET_YEN", default=1_000)
 LLM_MONTHLY_BUDGET_YEN = env.int("LLM_MONTHLY_BUDGET_YEN", default=20_000)

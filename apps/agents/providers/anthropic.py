@@ -11,6 +11,7 @@ import random
 import time
 
 import anthropic
+import httpx2  # the SDK's HTTP client: errors while reading a stream arrive unwrapped
 from django.conf import settings
 
 from apps.agents import metrics
@@ -25,7 +26,7 @@ _RETRYABLE_STATUS = {408, 409, 429, 529}
 def _retryable(exc: Exception) -> bool:
     if isinstance(exc, anthropic.APIStatusError):
         return exc.status_code in _RETRYABLE_STATUS or exc.status_code >= 500
-    return isinstance(exc, anthropic.APIConnectionError)  # includes timeouts
+    return isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError)  # includes timeouts
 
 
 def _retry_after_seconds(exc: Exception) -> float | None:
@@ -111,11 +112,12 @@ class AnthropicProvider:
             streamed = []
             try:
                 return self._stream(request, streamed)
-            except anthropic.APIError as exc:
+            except (anthropic.APIError, httpx2.TransportError) as exc:
                 status = getattr(exc, "status_code", None) or type(exc).__name__
                 if streamed:  # words already reached the customer: a retry would repeat them
                     raise ProviderError(f"stream broke after text: {exc}", reason="stream_broken") from exc
-                if isinstance(exc, anthropic.APITimeoutError) and request.deadline is not None:
+                timed_out = isinstance(exc, anthropic.APITimeoutError | httpx2.TimeoutException)
+                if timed_out and request.deadline is not None:
                     if time.monotonic() >= request.deadline - 0.05:
                         raise ProviderError("no words before the deadline", reason="deadline") from exc
                 if not _retryable(exc) or attempt >= settings.LLM_MAX_RETRIES:
