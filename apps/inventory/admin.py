@@ -450,3 +450,6 @@ class ProductRequestAdmin(admin.ModelAdmin):
     @admin.action(description=_("入荷済みにする"), permissions=["view"])
     def mark_fulfilled(self, request, queryset):
         self._set_status(request, queryset, ProductRequest.Status.FULFILLED)
+
+# Procurement (suppliers, offers, the purchase-order approval desk).
+from apps.inventory import admin_procurement  # noqa: E402,F401

@@ -7,3 +7,8 @@ class InventoryConfig(AppConfig):
     verbose_name = "ショップ（在庫・販売）"
     # Called by `manage.py seed_demo`: machine HQ-1F, its slots, the catalogue and back-room stock.
     demo_seeder = "apps.inventory.demo.seed"
+
+    def ready(self):
+        from apps.inventory import procurement_signals
+
+        procurement_signals.connect()

@@ -389,3 +389,141 @@ class ProductRequest(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# --- Procurement: suppliers, their offers, purchase orders (the procurement agent proposes, staff decide) ---
+
+
+class Supplier(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    contact_email = models.EmailField(help_text=_("承認された発注書の送り先"))
+    lead_time_days = models.PositiveSmallIntegerField(default=2, help_text=_("発注から納品までの日数"))
+    minimum_order_yen = models.PositiveIntegerField(default=0, help_text=_("1回の最低発注額（税抜、円）"))
+    reliability_score = models.PositiveSmallIntegerField(
+        default=80, help_text=_("納期・数量を守る度合い（0〜100）")
+    )
+    active = models.BooleanField(default=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(reliability_score__lte=100), name="supplier_reliability_at_most_100")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class SupplierOffer(models.Model):
+    """A supplier's price for a product we sell, or for a new product (then only described)."""
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="offers")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="offers")
+    new_product_description = models.CharField(
+        max_length=200, blank=True, help_text=_("未登録の商品の場合の説明（商品を選んだときは空欄）")
+    )
+    unit_cost_yen = models.PositiveIntegerField(help_text=_("1個あたりの仕入単価（税抜、円）"))
+    pack_size = models.PositiveIntegerField(default=1, help_text=_("発注単位（ケース入数）"))
+    valid_until = models.DateField(null=True, blank=True, help_text=_("空欄は期限なし"))
+    source = models.CharField(max_length=120, blank=True, help_text=_("例: 2026年11月 見積書、カタログ"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["supplier", "product", "unit_cost_yen"]
+        constraints = [
+            models.CheckConstraint(condition=Q(unit_cost_yen__gt=0), name="offer_unit_cost_positive"),
+            models.CheckConstraint(condition=Q(pack_size__gt=0), name="offer_pack_size_positive"),
+            models.CheckConstraint(
+                condition=Q(product__isnull=False, new_product_description="")
+                | Q(product__isnull=True) & ~Q(new_product_description=""),
+                name="offer_product_or_description",
+            ),
+        ]
+
+    def __str__(self):
+        what = self.product.name_ja if self.product else self.new_product_description
+        return f"{self.supplier.name}: {what} ¥{self.unit_cost_yen:,}×{self.pack_size}"
+
+
+class PurchaseOrder(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("下書き")
+        PENDING_HUMAN_APPROVAL = "pending_human_approval", _("承認待ち")
+        APPROVED = "approved", _("承認済み")
+        ORDERED = "ordered", _("発注済み")
+        PARTIALLY_RECEIVED = "partially_received", _("一部入荷")
+        RECEIVED = "received", _("入荷完了")
+        REJECTED = "rejected", _("却下")
+        CANCELLED = "cancelled", _("取消")
+
+    # Until one of these, the order's lines hold their products (one open order per product).
+    CLOSED_STATES = (Status.RECEIVED, Status.REJECTED, Status.CANCELLED)
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="purchase_orders")
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=150, blank=True, help_text=_("作成したエージェントやジョブ"))
+    total_yen = models.PositiveIntegerField(default=0, help_text=_("発注額（税抜、円）"))
+    over_budget = models.BooleanField(default=False, help_text=_("月間調達予算を超える（マネージャーの承認が必要）"))
+    reasoning = models.TextField(blank=True, help_text=_("この発注を提案した理由"))
+    offer_comparison = models.JSONField(default=list, blank=True, help_text=_("商品ごとの見積比較"))
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    ordered_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("approve_purchaseorder", _("Can approve or reject a purchase order")),
+            ("receive_purchaseorder", _("Can record goods received for a purchase order")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("created_by")),
+                name="purchase_order_not_approved_by_creator",
+            )
+        ]
+
+    def __str__(self):
+        return f"PO-{self.pk:05d} {self.supplier.name}" if self.pk else f"PO (new) {self.supplier.name}"
+
+
+class PurchaseOrderLine(models.Model):
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    offer = models.ForeignKey(SupplierOffer, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    unit_cost_yen = models.PositiveIntegerField(help_text=_("仕入単価（税抜、円）"))
+    received_quantity = models.PositiveIntegerField(default=0)
+    # True while the order is open: the partial unique constraint below keeps one open order line per product.
+    is_open = models.BooleanField(default=True, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="po_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(received_quantity__lte=F("quantity")), name="po_line_received_in_qty"),
+            models.UniqueConstraint(
+                fields=["product"], condition=Q(is_open=True), name="po_line_one_open_order_per_product"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product.sku} × {self.quantity}"
+
+    @property
+    def total_yen(self) -> int:
+        return self.quantity * self.unit_cost_yen
+
+    @property
+    def outstanding_quantity(self) -> int:
+        return self.quantity - self.received_quantity

@@ -2,11 +2,26 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.errors import NotFound
-from apps.inventory.models import Machine, Product, ProductRequest, Sale, Slot, StockMovement, StorageStock
+from apps.core.roles import MANAGER, STAFF
+from apps.inventory.models import (
+    Machine,
+    Product,
+    ProductRequest,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Sale,
+    SaleLine,
+    Slot,
+    StockMovement,
+    StorageStock,
+    SupplierOffer,
+)
 
 
 def machine_get(*, code: str) -> Machine:
@@ -151,3 +166,108 @@ def product_request_summary(*, status: str | None = ProductRequest.Status.OPEN) 
         for row in rows
     ]
     return sorted(summary, key=lambda item: (-item["requesters"], -item["times_requested"], item["name"]))
+
+
+# --- Procurement ---
+
+
+@dataclass(frozen=True)
+class ProductDemand:
+    product: Product
+    sold: int  # units sold (net of refunds) in the window
+    in_slots: int
+    in_storage: int
+
+    @property
+    def on_hand(self) -> int:
+        return self.in_slots + self.in_storage
+
+
+def procurement_demand(*, since, product_ids=None) -> list[ProductDemand]:
+    """Every active product placed in a slot (or the given ones), with its sales since `since` and its stock."""
+    products = Product.objects.filter(active=True)
+    products = products.filter(pk__in=product_ids) if product_ids is not None else products.filter(slots__isnull=False)
+    sold = dict(
+        SaleLine.objects.filter(sale__created_at__gte=since, product__in=products)
+        .values("product")
+        .annotate(units=Sum(F("quantity") - F("refunded_quantity")))
+        .values_list("product", "units")
+    )
+    in_slots = dict(
+        Slot.objects.filter(product__in=products).values("product").annotate(total=Sum("quantity")).values_list(
+            "product", "total"
+        )
+    )
+    in_storage = dict(StorageStock.objects.filter(product__in=products).values_list("product", "quantity"))
+    return [
+        ProductDemand(
+            product=product,
+            sold=sold.get(product.pk) or 0,
+            in_slots=in_slots.get(product.pk) or 0,
+            in_storage=in_storage.get(product.pk, 0),
+        )
+        for product in products.distinct().order_by("sku")
+    ]
+
+
+def supplier_offers_valid(*, product_ids, today) -> dict[int, list[SupplierOffer]]:
+    """Offers of active suppliers still valid `today`, per product id."""
+    offers = (
+        SupplierOffer.objects.filter(product_id__in=product_ids, supplier__active=True)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+        .select_related("supplier")
+        .order_by("unit_cost_yen", "id")
+    )
+    by_product: dict[int, list[SupplierOffer]] = {}
+    for offer in offers:
+        by_product.setdefault(offer.product_id, []).append(offer)
+    return by_product
+
+
+def purchase_order_open_product_ids() -> set[int]:
+    """Products already on an order that is not yet received, rejected or cancelled."""
+    return set(PurchaseOrderLine.objects.filter(is_open=True).values_list("product_id", flat=True))
+
+
+def procurement_month_committed_yen(*, now, exclude_order_id: int | None = None) -> int:
+    """Yen (before tax) of this month's approved orders and of the orders still waiting for approval."""
+    month_start = timezone.localtime(now).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    orders = PurchaseOrder.objects.filter(
+        Q(approved_at__gte=month_start) | Q(status=PurchaseOrder.Status.PENDING_HUMAN_APPROVAL)
+    ).exclude(status=PurchaseOrder.Status.CANCELLED)
+    if exclude_order_id is not None:
+        orders = orders.exclude(pk=exclude_order_id)
+    return orders.aggregate(total=Sum("total_yen"))["total"] or 0
+
+
+def purchase_orders_pending_count() -> int:
+    return PurchaseOrder.objects.filter(status=PurchaseOrder.Status.PENDING_HUMAN_APPROVAL).count()
+
+
+def procurement_candidates() -> list[dict]:
+    """Requested products the shop does not sell yet, most wanted first, each with the offers whose description
+    mentions it: [{"name", "requesters", "times_requested", "offers": [SupplierOffer, ...]}]."""
+    # The services package imports this module, so its name normaliser is imported here, on use.
+    from apps.inventory.services.catalogue import normalized_request_name
+
+    wanted = [row for row in product_request_summary() if row["product_sku"] is None]
+    new_offers = list(
+        SupplierOffer.objects.filter(product__isnull=True, supplier__active=True).select_related("supplier")
+    )
+    return [
+        {
+            **row,
+            "offers": [
+                offer
+                for offer in new_offers
+                if normalized_request_name(row["name"]) in normalized_request_name(offer.new_product_description)
+            ],
+        }
+        for row in wanted
+    ]
+
+
+def staff_notification_emails() -> list[str]:
+    """E-mail addresses of active Staff and Managers, for notices that need a person."""
+    users = get_user_model().objects.filter(is_active=True, groups__name__in=[STAFF, MANAGER]).exclude(email="")
+    return sorted(set(users.values_list("email", flat=True)))

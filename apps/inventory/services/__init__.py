@@ -19,10 +19,22 @@ from apps.inventory.services.machines import (
     restock_task_complete,
     slot_configure,
 )
+from apps.inventory.services.procurement import (
+    ProcurementPlan,
+    procurement_plan,
+    purchase_order_approve,
+    purchase_order_cancel,
+    purchase_order_receive,
+    purchase_order_reject,
+    purchase_order_submit,
+    supplier_offer_save,
+    supplier_save,
+)
 from apps.inventory.services.sales import PurchaseOutcome, purchase_create, sale_refund
 from apps.inventory.services.stock import stock_adjust, stock_receive, stock_transfer_to_slot
 
 __all__ = [
+    "ProcurementPlan",
     "PurchaseOutcome",
     "coupon_deactivate",
     "coupon_issue",
@@ -35,7 +47,13 @@ __all__ = [
     "product_request_record",
     "product_request_set_status",
     "product_update",
+    "procurement_plan",
     "purchase_create",
+    "purchase_order_approve",
+    "purchase_order_cancel",
+    "purchase_order_receive",
+    "purchase_order_reject",
+    "purchase_order_submit",
     "restock_plan",
     "restock_task_cancel",
     "restock_task_complete",
@@ -44,4 +62,6 @@ __all__ = [
     "stock_adjust",
     "stock_receive",
     "stock_transfer_to_slot",
+    "supplier_offer_save",
+    "supplier_save",
 ]

@@ -1,0 +1,28 @@
+"""Procurement listens to the shop: a slot that falls below its par level asks for planning of its product."""
+
+import logging
+
+from django.db import transaction
+from django.db.models.signals import post_save
+
+from apps.inventory.models import Slot
+
+logger = logging.getLogger(__name__)
+
+
+def _plan_for(product_id: int) -> None:
+    from apps.inventory.tasks import procurement_plan
+
+    procurement_plan.delay(product_ids=[product_id])
+
+
+def slot_saved(sender, instance: Slot, update_fields=None, **kwargs):
+    quantity_changed = update_fields is None or "quantity" in update_fields
+    if quantity_changed and instance.product_id and instance.quantity < instance.par_level:
+        product_id = instance.product_id
+        # robust: the sale that emptied the slot is committed; a queue outage must not turn it into an error.
+        transaction.on_commit(lambda: _plan_for(product_id), robust=True)
+
+
+def connect() -> None:
+    post_save.connect(slot_saved, sender=Slot, dispatch_uid="inventory.procurement.slot_saved")

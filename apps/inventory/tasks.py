@@ -1,0 +1,32 @@
+"""Shop jobs: each takes ids, calls a service and owns its retry policy."""
+
+import logging
+
+from celery import shared_task
+
+from apps.inventory.services import procurement
+
+logger = logging.getLogger(__name__)
+MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 5}
+
+
+@shared_task(name="inventory.procurement_plan", ignore_result=True, acks_late=True)
+def procurement_plan(product_ids: list[int] | None = None):
+    """Daily at 06:30 JST (beat, migration 0003) for every product, and for one product when its slot runs low.
+    Not retried: the next run plans again, and an open order is never proposed twice."""
+    plan = procurement.procurement_plan(product_ids=product_ids)
+    logger.info(
+        "Procurement planning: %d order(s) proposed, %d requested new product(s) to consider",
+        len(plan.orders),
+        len(plan.candidates),
+    )
+
+
+@shared_task(name="inventory.purchase_order_email_supplier", ignore_result=True, **MAIL_RETRY)
+def purchase_order_email_supplier(order_id: int):
+    procurement.purchase_order_email_supplier(order_id=order_id)
+
+
+@shared_task(name="inventory.purchase_order_notify_staff", ignore_result=True, **MAIL_RETRY)
+def purchase_order_notify_staff(order_id: int):
+    procurement.purchase_order_notify_staff(order_id=order_id)
