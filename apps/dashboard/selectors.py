@@ -6,7 +6,7 @@ from functools import reduce
 from operator import or_
 
 from django.apps import apps
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHour
 from django.utils import timezone
 
@@ -137,29 +137,41 @@ def hourly_sales(*, day: datetime.date) -> dict:
     return series
 
 
-def daily_revenue(*, last_day: datetime.date, days: int) -> list[dict]:
-    """[{"date", "revenue_yen", "gross_margin_yen"}] for each of the `days` days ending on `last_day` (zeros kept)."""
+def _per_day(rows: QuerySet, *, last_day: datetime.date, days: int, **aggregates) -> list[tuple[datetime.date, dict]]:
+    """(date, aggregates) for each of the `days` days ending on `last_day`, in one grouped query; a day without rows
+    gets None for every aggregate."""
     first_day = last_day - datetime.timedelta(days=days - 1)
     start, _ = day_bounds(first_day)
     _, end = day_bounds(last_day)
-    rows = (
-        Sale.objects.filter(created_at__gte=start, created_at__lt=end)
+    grouped = (
+        rows.filter(created_at__gte=start, created_at__lt=end)
         .annotate(date=TruncDate("created_at"))
         .values("date")
-        .annotate(
-            revenue=Sum(F("total_yen") - F("refunded_yen")),
-            cost=Coalesce(Sum("cost_yen", filter=~Q(status=Sale.Status.REFUNDED)), 0),
-        )
+        .annotate(**aggregates)
     )
-    by_date = {row["date"]: row for row in rows}
-    series = []
-    for offset in range(days):
-        date = first_day + datetime.timedelta(days=offset)
-        row = by_date.get(date, {"revenue": 0, "cost": 0})
-        series.append(
-            {"date": date.isoformat(), "revenue_yen": row["revenue"], "gross_margin_yen": row["revenue"] - row["cost"]}
-        )
-    return series
+    by_date = {row["date"]: row for row in grouped}
+    empty = dict.fromkeys(aggregates)
+    dates = [first_day + datetime.timedelta(days=offset) for offset in range(days)]
+    return [(date, by_date.get(date, empty)) for date in dates]
+
+
+def daily_revenue(*, last_day: datetime.date, days: int) -> list[dict]:
+    """[{"date", "revenue_yen", "gross_margin_yen"}] for each of the `days` days ending on `last_day` (zeros kept)."""
+    days_rows = _per_day(
+        Sale.objects.all(),
+        last_day=last_day,
+        days=days,
+        revenue=Sum(F("total_yen") - F("refunded_yen")),
+        cost=Sum("cost_yen", filter=~Q(status=Sale.Status.REFUNDED)),
+    )
+    return [
+        {
+            "date": date.isoformat(),
+            "revenue_yen": row["revenue"] or 0,
+            "gross_margin_yen": (row["revenue"] or 0) - (row["cost"] or 0),
+        }
+        for date, row in days_rows
+    ]
 
 
 def slot_stock() -> list[dict]:
@@ -179,30 +191,24 @@ def slot_stock() -> list[dict]:
 
 
 def daily_ai_usage(*, last_day: datetime.date, days: int) -> list[dict]:
-    """[{"date", "cost_yen", "average_latency_ms", "turns"}] per day, zeros kept."""
-    first_day = last_day - datetime.timedelta(days=days - 1)
-    start, _ = day_bounds(first_day)
-    _, end = day_bounds(last_day)
-    rows = (
-        AgentTurn.objects.filter(created_at__gte=start, created_at__lt=end)
-        .annotate(date=TruncDate("created_at"))
-        .values("date")
-        .annotate(turns=Count("id"), cost=Sum("cost_yen"), latency=Sum("latency_ms"))
+    """[{"date", "turns", "cost_yen", "average_latency_ms"}] for each of the `days` days ending on `last_day`."""
+    days_rows = _per_day(
+        AgentTurn.objects.all(),
+        last_day=last_day,
+        days=days,
+        turns=Count("id"),
+        cost=Sum("cost_yen"),
+        latency=Sum("latency_ms"),
     )
-    by_date = {row["date"]: row for row in rows}
-    series = []
-    for offset in range(days):
-        date = first_day + datetime.timedelta(days=offset)
-        row = by_date.get(date)
-        series.append(
-            {
-                "date": date.isoformat(),
-                "turns": row["turns"] if row else 0,
-                "cost_yen": whole_yen(row["cost"]) if row else 0,
-                "average_latency_ms": row["latency"] // row["turns"] if row else 0,
-            }
-        )
-    return series
+    return [
+        {
+            "date": date.isoformat(),
+            "turns": row["turns"] or 0,
+            "cost_yen": whole_yen(row["cost"]),
+            "average_latency_ms": row["latency"] // row["turns"] if row["turns"] else 0,
+        }
+        for date, row in days_rows
+    ]
 
 
 def recent_sales(*, limit: int = RECENT_SALES) -> list[dict]:

@@ -18,6 +18,18 @@ from vendbot.routing import websocket_urlpatterns
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@database_sync_to_async
+def sell(machine, *, quantity: int, key: str):
+    return purchase_create(
+        machine=machine,
+        items=[{"slot": "A1", "quantity": quantity}],
+        coupon_code=None,
+        payment_method="card",
+        idempotency_key=key,
+        channel="tablet",
+    )
+
+
 def socket_for(user) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/dashboard/")
     communicator.scope["user"] = user
@@ -39,14 +51,7 @@ async def test_a_sale_reaches_an_open_dashboard(manager_user, machine, tea_slot)
     connected, _ = await socket.connect()
     assert connected
 
-    await database_sync_to_async(purchase_create)(
-        machine=machine,
-        items=[{"slot": "A1", "quantity": 2}],
-        coupon_code=None,
-        payment_method="card",
-        idempotency_key="ws-1",
-        channel="tablet",
-    )
+    await sell(machine, quantity=2, key="ws-1")
 
     event = await socket.receive_json_from(timeout=2)
     assert event["type"] == "sale"
@@ -93,14 +98,7 @@ async def test_a_dashboard_on_the_redis_layer_survives_a_quiet_spell(manager_use
     assert connected
     await asyncio.sleep(6)
 
-    await database_sync_to_async(purchase_create)(
-        machine=machine,
-        items=[{"slot": "A1", "quantity": 1}],
-        coupon_code=None,
-        payment_method="card",
-        idempotency_key="ws-quiet",
-        channel="tablet",
-    )
+    await sell(machine, quantity=1, key="ws-quiet")
 
     event = await socket.receive_json_from(timeout=2)
     assert event["type"] == "sale" and event["sale"]["total_yen"] == 150

@@ -46,6 +46,11 @@ def test_the_page_shows_todays_sales_from_the_api(client, manager_user, device_c
     assert snapshot["cards"]["transactions"] == 1
     assert snapshot["cards"]["gross_margin_yen"] == 300 - 140
     assert snapshot["recent_sales"][0]["total_yen"] == 300
+    today = timezone.localdate()
+    assert snapshot["daily_revenue"][-1] == {"date": today.isoformat(), "revenue_yen": 300, "gross_margin_yen": 160}
+    assert len(snapshot["daily_revenue"]) == 30 and snapshot["daily_revenue"][0]["revenue_yen"] == 0
+    assert snapshot["hourly_sales"]["today"][timezone.localtime().hour] == 300
+    assert sum(snapshot["hourly_sales"]["last_week"]) == 0
     assert snapshot["slot_stock"] == [
         {"slot": "HQ-1F/A1", "product": "緑茶", "quantity": 3, "capacity": 10, "par_level": 5}
     ]
