@@ -1,5 +1,6 @@
 """Every WebSocket route of the project; each app with sockets adds its `routing.websocket_urlpatterns` here."""
 
 from apps.dashboard.routing import websocket_urlpatterns as dashboard_websockets
+from apps.experiments.routing import websocket_urlpatterns as experiment_websockets
 
-websocket_urlpatterns = [*dashboard_websockets]
+websocket_urlpatterns = [*dashboard_websockets, *experiment_websockets]
