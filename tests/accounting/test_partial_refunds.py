@@ -45,6 +45,16 @@ def card_sale(db):
 pytestmark = pytest.mark.django_db
 
 
+def refund_one_tea(sale_entry):
+    """The first refund of the card sale: one of its three teas (¥130 less its ¥13 share of the coupon)."""
+    return post_partial_refund(
+        date=april(3),
+        sale_entry=sale_entry,
+        sold_before=[TEAS, PEN],
+        items=[RefundedItem("TEA", "緑茶", 8, gross=130, discount=13)],
+    )
+
+
 def test_one_jammed_tea_is_refunded_with_its_tax_discount_and_cost(card_sale):
     # Before: TEA paid 351, tax ⌊351×8/108⌋ = 26. After one tea (¥130 less ¥13): paid 234, tax 17.
     refund = post_partial_refund(
@@ -69,12 +79,7 @@ def test_one_jammed_tea_is_refunded_with_its_tax_discount_and_cost(card_sale):
 
 
 def test_a_sale_refunded_in_parts_ends_at_zero_per_product_and_rate(card_sale):
-    post_partial_refund(
-        date=april(3),
-        sale_entry=card_sale,
-        sold_before=[TEAS, PEN],
-        items=[RefundedItem("TEA", "緑茶", 8, gross=130, discount=13)],
-    )
+    refund_one_tea(card_sale)
     rest = [SoldItem("TEA", "緑茶", 8, gross=260, discount=26), PEN]
     post_partial_refund(
         date=april(4),
@@ -107,12 +112,7 @@ def test_refunding_more_than_is_left_is_refused(card_sale):
 
 
 def test_a_before_state_the_books_do_not_hold_is_refused(card_sale):
-    post_partial_refund(
-        date=april(3),
-        sale_entry=card_sale,
-        sold_before=[TEAS, PEN],
-        items=[RefundedItem("TEA", "緑茶", 8, gross=130, discount=13)],
-    )
+    refund_one_tea(card_sale)
     with pytest.raises(Conflict) as refused:  # the first refund already took a tea out of what is left
         post_partial_refund(
             date=april(4),

@@ -44,12 +44,12 @@ def _line_state(line: SaleLine, refunded_quantity: int) -> _LineState:
     return _LineState(gross=gross, discount=gross - paid)
 
 
-def _per_product(lines: Iterable[SaleLine], amounts) -> dict[Product, list[int]]:
-    """Sum `amounts(line)` (a tuple of ints) per product: the books hold one item per product and rate."""
-    totals: dict[Product, list[int]] = defaultdict(lambda: [0, 0, 0])
+def _per_product(lines: Iterable[SaleLine], amounts) -> dict[tuple[Product, int], list[int]]:
+    """Sum `amounts(line)` (three ints) per product and the rate it was sold at: the books' item of a sale."""
+    totals: dict[tuple[Product, int], list[int]] = defaultdict(lambda: [0, 0, 0])
     for line in lines:
         for index, amount in enumerate(amounts(line)):
-            totals[line.product][index] += amount
+            totals[(line.product, line.tax_rate)][index] += amount
     return totals
 
 
@@ -73,8 +73,8 @@ def sale_book(*, sale: Sale, lines: list[SaleLine], payment_method: str) -> Jour
     return post_sale(
         date=timezone.localdate(sale.created_at),
         items=[
-            SoldItem(product.sku, product.name_ja, product.tax_rate, gross=gross, discount=discount, cost=cost)
-            for product, (gross, discount, cost) in totals.items()
+            SoldItem(product.sku, product.name_ja, rate, gross=gross, discount=discount, cost=cost)
+            for (product, rate), (gross, discount, cost) in totals.items()
         ],
         payment_method=payment_method,
         source=sale,
@@ -115,21 +115,15 @@ def sale_refund_book(
         date=timezone.localdate(),
         sale_entry=entry,
         sold_before=[
-            SoldItem(product.sku, product.name_ja, product.tax_rate, gross=gross, discount=discount)
-            for product, (gross, discount, _cost) in sold_before.items()
+            SoldItem(product.sku, product.name_ja, rate, gross=gross, discount=discount)
+            for (product, rate), (gross, discount, _cost) in sold_before.items()
             if gross
         ],
         items=[
             RefundedItem(
-                product.sku,
-                product.name_ja,
-                product.tax_rate,
-                gross=gross,
-                discount=discount,
-                cost=cost,
-                restocked=restocked,
+                product.sku, product.name_ja, rate, gross=gross, discount=discount, cost=cost, restocked=restocked
             )
-            for product, (gross, discount, cost) in refund.items()
+            for (product, rate), (gross, discount, cost) in refund.items()
         ],
         source=sale,
         created_by=actor,
