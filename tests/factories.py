@@ -148,3 +148,28 @@ class AgentTurnFactory(_BackdatedFactory):
     input_tokens = 1000
     output_tokens = 200
     latency_ms = 800
+
+# --- experiments ------------------------------------------------------------------------------------------------
+
+
+def sold_on(*, slot, at, quantity: int, unit_price_yen: int, customer_key: str = "", machine=None):
+    """A completed, backdated sale of `quantity` units from `slot` (made-up history: no stock movements)."""
+    from apps.inventory.models import SaleLine
+
+    total = quantity * unit_price_yen
+    sale = HistoricSaleFactory(
+        machine=machine or slot.machine, subtotal_yen=total, customer_key=customer_key, created_at=at
+    )
+    SaleLine.objects.create(
+        sale=sale,
+        slot=slot,
+        product=slot.product,
+        quantity=quantity,
+        unit_price_yen=unit_price_yen,
+        tax_rate=slot.product.tax_rate,
+        total_yen=total,
+        unit_cost_yen=slot.product.unit_cost_yen,
+        dispensed_quantity=quantity,
+    )
+    return sale
+

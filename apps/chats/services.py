@@ -16,6 +16,7 @@ from apps.agents.selectors import shopkeeper_for_chat
 from apps.agents.tools.registry import ToolContext
 from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message
 from apps.chats.selectors import conversation_for_machine, conversation_history, products_mentioned
+from apps.chats.signals import requested_persona
 from apps.core.errors import ValidationError
 from apps.inventory.services import customer_data_forget
 
@@ -113,7 +114,7 @@ def conversation_start(
     *, machine, channel: str = Conversation.Channel.TABLET, customer: Customer | None = None
 ) -> Conversation:
     agent = shopkeeper_for_chat()
-    return Conversation.objects.create(
+    conversation = Conversation.objects.create(
         machine=machine,
         channel=channel,
         customer=customer,
@@ -121,6 +122,12 @@ def conversation_start(
         agent=agent,
         persona=agent.persona if agent else None,
     )
+    # An A/B test (experiments) may assign this conversation another persona.
+    persona = requested_persona(conversation=conversation)
+    if persona is not None:
+        conversation.persona = persona
+        conversation.save(update_fields=["persona"])
+    return conversation
 
 
 @transaction.atomic

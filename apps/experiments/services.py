@@ -91,28 +91,28 @@ def run_progress_record(*, run: Run, days_done: int) -> None:
 
 
 @transaction.atomic
-def run_finish(*, run: Run, result) -> Run:
+def run_finish(*, run: Run, result, agent_usage: dict | None = None) -> Run:
     run.status = Run.Status.FINISHED
     run.days_done = result.days
     run.final_net_worth_yen = result.final_net_worth
     run.bankrupt_day = result.bankrupt_day
     run.series = {name: np.asarray(result.series[name]).tolist() for name in STORED_SERIES}
-    run.summary = result.summary()
+    run.summary = result.summary() | ({"agent": agent_usage} if agent_usage else {})
     run.finished_at = timezone.now()
     run.save()
-    _experiment_close_if_done(experiment_id=run.experiment_id)
     broadcast_on_commit(
         run.experiment_id,
         _event(run, status=run.status, days_done=run.days_done, final_net_worth_yen=run.final_net_worth_yen),
     )
+    _experiment_close_if_done(experiment_id=run.experiment_id)
     return run
 
 
 @transaction.atomic
 def run_fail(*, run: Run, error: str) -> None:
     Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED, error=error[:2000], finished_at=timezone.now())
-    _experiment_close_if_done(experiment_id=run.experiment_id)
     broadcast_on_commit(run.experiment_id, _event(run, status=Run.Status.FAILED, error=error[:200]))
+    _experiment_close_if_done(experiment_id=run.experiment_id)
 
 
 def _experiment_close_if_done(*, experiment_id: int) -> None:
@@ -140,14 +140,15 @@ def run_execute(*, run_id: int) -> Run | None:
 
     try:
         world = world_for_variant(run.variant)
-        result = run_episode(
-            world=world, seed=run.seed, days=days, agent=agent_for_variant(run.variant, world), on_day=progress
-        )
+        agent = agent_for_variant(run.variant, world)
+        result = run_episode(world=world, seed=run.seed, days=days, agent=agent, on_day=progress)
     except Exception as exc:
         logger.exception("Experiment run %s failed", run.pk)
         run_fail(run=run, error=f"{type(exc).__name__}: {exc}")
         return None
-    return run_finish(run=run, result=result)
+    # Provider agents report their tool calls, refusals by rule and tokens; the baselines have nothing to add.
+    usage = agent.usage() if hasattr(agent, "usage") else None
+    return run_finish(run=run, result=result, agent_usage=usage)
 
 
 # --- A/B tests --------------------------------------------------------------------------------------------------
