@@ -7,9 +7,12 @@ from django.db.models import Sum
 from apps.agents.filters import reply_filter
 from apps.agents.models import AgentTurn, CouponGrant, GuardrailViolation
 from apps.agents.prompts import RULES
+from apps.agents.providers.base import ChatMessage
+from apps.agents.runtime import agent_turn_run
 from apps.agents.services import tool_call
 from apps.agents.tools.registry import ToolContext
 from apps.inventory.models import Coupon, Payment, PriceChange, Product, Sale, Slot, StockMovement, StorageStock
+from tests.agents.fake_anthropic import Reply, text, tool_use
 from tests.agents.redteam.scenarios import SCENARIOS
 from tests.factories import AgentFactory
 
@@ -96,3 +99,33 @@ def test_as_a_hostile_model(scenario, shop, shopkeeper):
 def test_there_are_at_least_thirty_scenarios():
     assert len(SCENARIOS) >= 30
     assert len({s.id for s in SCENARIOS}) == len(SCENARIOS)
+
+
+@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s.tool], ids=lambda s: s.id)
+def test_against_an_adversarial_model_on_the_messages_api(scenario, shop, shopkeeper, fake_anthropic):
+    """A scripted model on the loopback Messages API emits the forbidden tool call through the real SDK: the runtime
+    refuses it in code, logs it, and tells the model why."""
+    agent = (
+        shopkeeper if scenario.kind == "shopkeeper" else AgentFactory(name=f"{scenario.kind}-agent", kind=scenario.kind)
+    )
+    agent.provider = agent.Provider.ANTHROPIC
+    agent.save(update_fields=["provider"])
+    prepare(scenario, agent)
+    fake_anthropic.then(
+        Reply([text("承知しました。"), tool_use(scenario.tool, scenario.arguments, "toolu_evil")]),
+        Reply([text("申し訳ございません、それはできません。")]),
+    )
+    context = ToolContext(agent=agent, machine=shop, conversation_id=9001, customer_key="line:U-me", channel="tablet")
+    before = shop_state()
+
+    outcome = agent_turn_run(agent=agent, context=context, history=[ChatMessage(role="user", text=scenario.chat[-1])])
+
+    assert shop_state() == before
+    assert GuardrailViolation.objects.get(conversation_id=9001).rule == scenario.rule
+    logged = AgentTurn.objects.get(conversation_id=9001)
+    assert logged.provider == "anthropic" and logged.fallback_reason == ""
+    assert logged.tool_calls[0]["result"]["refused_by_policy"] == scenario.rule
+    result = fake_anthropic.requests[1]["messages"][-1]["content"][0]
+    assert result["tool_use_id"] == "toolu_evil" and result["is_error"] is True
+    assert scenario.rule in result["content"]
+    assert not [a for a in outcome.actions if a["type"] in ("coupon", "confirm_purchase")]

@@ -1,0 +1,85 @@
+"""Limits and the breaker live in Redis, so they hold across processes: two real processes share one budget."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from apps.agents.shared_limits import CircuitBreaker, customer_message_admit, customer_tokens_left
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker(prefix: str, customer_key: str, messages: int, tokens_each: int, failures: int) -> subprocess.Popen:
+    env = {**os.environ, "LLM_REDIS_PREFIX": prefix, "DJANGO_SETTINGS_MODULE": "vendbot.settings.test"}
+    args = [
+        sys.executable,
+        "-m",
+        "tests.agents.limits_worker",
+        customer_key,
+        str(messages),
+        str(tokens_each),
+        str(failures),
+    ]
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+
+
+def test_limits_hold_across_two_processes(redis_prefix, settings):
+    settings.LLM_CUSTOMER_MESSAGES_PER_MINUTE = 60
+    settings.LLM_CUSTOMER_TOKENS_PER_DAY = 100_000
+    processes = [worker(redis_prefix, "line:U-two", 40, 1_500, 3), worker(redis_prefix, "line:U-two", 40, 1_500, 2)]
+    results = [json.loads(process.communicate(timeout=60)[0]) for process in processes]
+
+    # 80 messages in the same minute from two processes: exactly 60 admitted, none lost to a race.
+    assert sum(result["admitted"] for result in results) == 60
+    # 80 × 1,500 tokens added concurrently: the shared total is exact, and the customer is over the day's limit.
+    assert max(result["last_total"] for result in results) == 120_000
+    assert customer_tokens_left("line:U-two") == -20_000
+    assert not customer_message_admit("line:U-two")
+    # Three failures in one process and two in the other: five in a row, the breaker is open for everyone.
+    assert CircuitBreaker().state() == "open"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1_000_000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_breaker_opens_after_five_failures_and_half_opens_after_thirty_seconds(redis_prefix):
+    clock = Clock()
+    breaker = CircuitBreaker(clock=clock)
+
+    for _ in range(4):
+        breaker.record_failure()
+    assert breaker.state() == "closed" and breaker.allow()
+    breaker.record_failure()
+    assert breaker.state() == "open" and not breaker.allow()
+
+    clock.now += 29.9
+    assert not breaker.allow()
+    clock.now += 0.2
+    assert breaker.state() == "half_open"
+    assert breaker.allow()  # one trial call ...
+    assert not CircuitBreaker(clock=clock).allow()  # ... and only one, whichever process asks
+
+    breaker.record_failure()  # the trial failed: open again for another 30 s
+    assert breaker.state() == "open"
+    clock.now += 30
+    assert breaker.allow()
+    breaker.record_success()
+    assert breaker.state() == "closed" and breaker.allow()
+
+
+def test_a_success_resets_the_count_of_failures_in_a_row(redis_prefix):
+    breaker = CircuitBreaker(clock=Clock())
+    for _ in range(4):
+        breaker.record_failure()
+    breaker.record_success()
+    for _ in range(4):
+        breaker.record_failure()
+
+    assert breaker.state() == "closed"
