@@ -173,3 +173,56 @@ def sold_on(*, slot, at, quantity: int, unit_price_yen: int, customer_key: str =
     )
     return sale
 
+
+# --- inventory: procurement ------------------------------------------------------------------------------------
+
+
+class SupplierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.Supplier"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"テスト商事{n}")
+    contact_email = factory.Sequence(lambda n: f"orders{n}@supplier.example.invalid")
+    lead_time_days = 2
+    reliability_score = 90
+
+
+class SupplierOfferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.SupplierOffer"
+
+    supplier = factory.SubFactory(SupplierFactory)
+    product = factory.SubFactory(ProductFactory)
+    unit_cost_yen = 60
+    pack_size = 1
+
+
+class PurchaseOrderFactory(factory.django.DjangoModelFactory):
+    """An order in any `status` with one line of `line__product` × `line__quantity` at `line__unit_cost_yen`."""
+
+    class Meta:
+        model = "inventory.PurchaseOrder"
+        skip_postgeneration_save = True
+
+    supplier = factory.SubFactory(SupplierFactory)
+    status = "pending_human_approval"
+    created_by_label = "procurement-agent"
+    line = factory.RelatedFactory("tests.factories.PurchaseOrderLineFactory", factory_related_name="order")
+
+    @factory.post_generation
+    def totals(order, create, extracted, **kwargs):
+        """The total from the lines; the lines of a closed order no longer hold their product."""
+        order.lines.update(is_open=order.status not in ("received", "rejected", "cancelled"))
+        order.total_yen = sum(line.quantity * line.unit_cost_yen for line in order.lines.all())
+        order.save(update_fields=["total_yen"])
+
+
+class PurchaseOrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "inventory.PurchaseOrderLine"
+
+    product = factory.SubFactory(ProductFactory)
+    quantity = 12
+    unit_cost_yen = 100
+

@@ -1,0 +1,342 @@
+"""Procurement: planning proposes, people approve, receiving fills the back room."""
+
+import datetime
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from apps.core.errors import Conflict, PermissionDenied, ValidationError
+from apps.core.models import AuditEntry
+from apps.inventory.models import Product, PurchaseOrder, StorageStock, Supplier
+from apps.inventory.services import (
+    procurement_plan,
+    product_request_record,
+    purchase_order_approve,
+    purchase_order_cancel,
+    purchase_order_receive,
+    purchase_order_reject,
+    purchase_order_submit,
+)
+from tests.factories import (
+    PurchaseOrderFactory,
+    SupplierFactory,
+    SupplierOfferFactory,
+    UserFactory,
+    sold_on,
+)
+
+Status = PurchaseOrder.Status
+
+
+def history(slot, units: int):
+    """`units` of the slot's product sold three days ago."""
+    sold_on(slot=slot, at=timezone.now() - datetime.timedelta(days=3), quantity=units, unit_price_yen=150)
+
+
+@pytest.fixture
+def tea_offers(tea_slot):
+    """Three offers for the tea: the cheapest from an unreliable wholesaler, then two reliable suppliers."""
+    tea = tea_slot.product
+    return {
+        "unreliable": SupplierOfferFactory(
+            supplier=SupplierFactory(name="格安問屋", reliability_score=40), product=tea, unit_cost_yen=50
+        ),
+        "cheaper": SupplierOfferFactory(
+            supplier=SupplierFactory(name="信頼商事", reliability_score=90, contact_email="order@shinrai.example.invalid"),
+            product=tea,
+            unit_cost_yen=60,
+        ),
+        "dearer": SupplierOfferFactory(
+            supplier=SupplierFactory(name="老舗食品", reliability_score=95), product=tea, unit_cost_yen=65
+        ),
+    }
+
+
+def audit_trail(order) -> list[tuple[str, str, str]]:
+    entries = AuditEntry.objects.filter(object_id=str(order.pk), action__startswith="purchase_order.")
+    return [(entry.from_state, entry.to_state, entry.reason) for entry in entries.order_by("id")]
+
+
+@pytest.mark.django_db
+class TestPlanning:
+    def test_nothing_is_proposed_while_stock_covers_the_target(self, tea_slot, tea_offers):
+        history(tea_slot, 7)  # half a unit a day: 8 on hand cover 2 days' lead time and 10 days
+
+        plan = procurement_plan()
+
+        assert plan.orders == []
+        assert not PurchaseOrder.objects.exists()
+
+    def test_proposes_the_cheaper_reliable_offer_for_the_shortfall(
+        self, tea_slot, tea_offers, staff_user, django_capture_on_commit_callbacks
+    ):
+        history(tea_slot, 28)  # two a day: 24 needed for 2 + 10 days, 8 on hand
+
+        with django_capture_on_commit_callbacks(execute=True):
+            [order] = procurement_plan().orders
+
+        order.refresh_from_db()
+        assert order.status == Status.PENDING_HUMAN_APPROVAL
+        assert order.supplier.name == "信頼商事"
+        assert [(line.product.sku, line.quantity, line.unit_cost_yen) for line in order.lines.all()] == [
+            ("D001", 16, 60)
+        ]
+        assert order.total_yen == 960
+        assert order.created_by is None and order.created_by_label == "procurement-agent"
+        assert "16個不足" in order.reasoning and "信頼商事" in order.reasoning
+        [comparison] = order.offer_comparison
+        assert [(row["supplier"], row["reliable"], row["chosen"]) for row in comparison["offers"]] == [
+            ("信頼商事", True, True),
+            ("老舗食品", True, False),
+            ("格安問屋", False, False),
+        ]
+        assert audit_trail(order) == [("", Status.DRAFT, ""), (Status.DRAFT, Status.PENDING_HUMAN_APPROVAL, "")]
+        [notice] = mail.outbox
+        assert notice.to == [staff_user.email]
+        assert "承認待ち" in notice.subject and "信頼商事" in notice.body
+
+    def test_pack_size_rounds_up_and_counts_in_the_landed_cost(self, tea_slot):
+        history(tea_slot, 28)  # 16 short
+        SupplierOfferFactory(supplier=SupplierFactory(name="ケース問屋"), product=tea_slot.product,
+                             unit_cost_yen=58, pack_size=24)  # fmt: skip
+        SupplierOfferFactory(supplier=SupplierFactory(name="バラ売り商店"), product=tea_slot.product, unit_cost_yen=62)
+
+        [order] = procurement_plan().orders
+
+        # 24 × ¥58 = ¥1,392 for 16 needed units (¥87 each) loses to 16 × ¥62 = ¥992.
+        assert order.supplier.name == "バラ売り商店"
+        assert order.lines.get().quantity == 16
+
+    def test_only_unreliable_offers_are_proposed_with_a_warning(self, tea_slot, tea_offers):
+        history(tea_slot, 28)
+        Supplier.objects.exclude(name="格安問屋").update(active=False)
+
+        [order] = procurement_plan().orders
+
+        assert order.supplier.name == "格安問屋"
+        assert "信頼度の基準を満たす仕入先がない" in order.reasoning
+
+    def test_never_a_second_open_order_for_the_same_product(self, tea_slot, tea_offers):
+        history(tea_slot, 28)
+
+        first = procurement_plan().orders
+        again = procurement_plan().orders
+
+        assert len(first) == 1 and again == []
+        assert PurchaseOrder.objects.count() == 1
+
+    def test_a_slot_running_low_triggers_planning_once(
+        self, tea_slot, tea_offers, sell, django_capture_on_commit_callbacks
+    ):
+        history(tea_slot, 28)
+
+        with django_capture_on_commit_callbacks(execute=True):
+            sell(key="low-1")  # 3 → 2, below the par level of 5
+        with django_capture_on_commit_callbacks(execute=True):
+            sell(key="low-2")
+
+        order = PurchaseOrder.objects.get()
+        assert order.status == Status.PENDING_HUMAN_APPROVAL
+        assert order.lines.get().product.sku == "D001"
+
+    def test_over_budget_order_is_flagged_and_needs_a_manager(
+        self, settings, tea_slot, tea_offers, staff_user, manager_user
+    ):
+        settings.PROCUREMENT_MONTHLY_BUDGET_YEN = 500
+        history(tea_slot, 28)
+
+        [order] = procurement_plan().orders
+
+        assert order.over_budget
+        assert "予算超過" in order.reasoning
+        with pytest.raises(PermissionDenied, match="調達予算"):
+            purchase_order_approve(order=order, actor=staff_user)
+        assert purchase_order_approve(order=order, actor=manager_user).status == Status.ORDERED
+
+    def test_requested_new_products_are_candidates_with_their_requesters(self, tea_slot):
+        product_request_record(name="抹茶オレ", customer_key="line:U1")
+        product_request_record(name="抹茶オレ", customer_key="line:U2")
+        offer = SupplierOfferFactory(product=None, new_product_description="抹茶オレ 250ml 紙パック", unit_cost_yen=90)
+
+        plan = procurement_plan()
+
+        assert [(c["name"], c["requesters"], c["offers"]) for c in plan.candidates] == [("抹茶オレ", 2, [offer])]
+        assert plan.orders == []
+
+
+LEGAL = {
+    "submit": {Status.DRAFT},
+    "approve": {Status.PENDING_HUMAN_APPROVAL},
+    "reject": {Status.PENDING_HUMAN_APPROVAL},
+    "cancel": {Status.DRAFT, Status.PENDING_HUMAN_APPROVAL, Status.APPROVED, Status.ORDERED},
+    "receive": {Status.ORDERED, Status.PARTIALLY_RECEIVED},
+}
+
+
+def run(operation: str, order, actor):
+    if operation == "submit":
+        return purchase_order_submit(order=order, actor=actor)
+    if operation == "approve":
+        return purchase_order_approve(order=order, actor=actor)
+    if operation == "reject":
+        return purchase_order_reject(order=order, actor=actor, reason="不要")
+    if operation == "cancel":
+        return purchase_order_cancel(order=order, actor=actor, reason="不要")
+    return purchase_order_receive(order=order, delivered={order.lines.get().pk: 1}, actor=actor)
+
+
+@pytest.mark.django_db
+class TestTransitions:
+    @pytest.mark.parametrize(
+        ("operation", "state"),
+        [(operation, state) for operation, legal in LEGAL.items() for state in Status.values if state not in legal],
+    )
+    def test_every_illegal_transition_is_refused(self, manager_user, operation, state):
+        order = PurchaseOrderFactory(status=state)
+
+        with pytest.raises(Conflict) as refused:
+            run(operation, order, manager_user)
+
+        assert refused.value.code == "illegal_transition"
+        assert str(Status(state).label) in refused.value.message
+        order.refresh_from_db()
+        assert order.status == state
+        assert audit_trail(order) == []
+
+    @pytest.mark.parametrize(
+        ("operation", "state", "after"),
+        [
+            ("submit", Status.DRAFT, Status.PENDING_HUMAN_APPROVAL),
+            ("approve", Status.PENDING_HUMAN_APPROVAL, Status.ORDERED),
+            ("reject", Status.PENDING_HUMAN_APPROVAL, Status.REJECTED),
+            ("cancel", Status.APPROVED, Status.CANCELLED),
+            ("receive", Status.ORDERED, Status.PARTIALLY_RECEIVED),
+        ],
+    )
+    def test_legal_transitions_are_audited(self, manager_user, operation, state, after):
+        order = PurchaseOrderFactory(status=state)
+
+        run(operation, order, manager_user)
+
+        order.refresh_from_db()
+        assert order.status == after
+        entry = AuditEntry.objects.filter(object_id=str(order.pk)).latest("id")
+        assert (entry.actor, entry.to_state) == (manager_user, after)
+
+    def test_approval_orders_from_the_supplier_by_email(self, staff_user, django_capture_on_commit_callbacks):
+        order = PurchaseOrderFactory(supplier=SupplierFactory(contact_email="hatchu@maruyama.example.invalid"),
+                                     line__product__name_ja="緑茶", line__quantity=24)  # fmt: skip
+
+        with django_capture_on_commit_callbacks(execute=True):
+            purchase_order_approve(order=order, actor=staff_user)
+
+        order.refresh_from_db()
+        assert (order.status, order.approved_by) == (Status.ORDERED, staff_user)
+        assert audit_trail(order) == [
+            (Status.PENDING_HUMAN_APPROVAL, Status.APPROVED, ""),
+            (Status.APPROVED, Status.ORDERED, ""),
+        ]
+        [email] = mail.outbox
+        assert email.to == ["hatchu@maruyama.example.invalid"]
+        assert "発注書" in email.subject
+        assert "緑茶" in email.body and "24個" in email.body
+
+    def test_nothing_is_sent_when_the_approval_is_refused(self, staff_user, django_capture_on_commit_callbacks):
+        order = PurchaseOrderFactory(created_by=staff_user)
+
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(PermissionDenied):
+            purchase_order_approve(order=order, actor=staff_user)
+
+        assert mail.outbox == []
+
+    @pytest.mark.parametrize("role", ["staff_user", "manager_user"])
+    def test_the_creator_cannot_approve_their_own_order(self, request, role):
+        creator = request.getfixturevalue(role)
+        order = PurchaseOrderFactory(created_by=creator, created_by_label="")
+
+        with pytest.raises(PermissionDenied, match="自分で作成した発注"):
+            purchase_order_approve(order=order, actor=creator)
+
+        order.refresh_from_db()
+        assert order.status == Status.PENDING_HUMAN_APPROVAL
+
+    def test_the_agent_cannot_approve(self):
+        order = PurchaseOrderFactory()
+
+        with pytest.raises(PermissionDenied):
+            purchase_order_approve(order=order, actor=None)
+
+    def test_a_user_without_the_permission_cannot_approve(self):
+        order = PurchaseOrderFactory()
+
+        with pytest.raises(PermissionDenied, match="権限"):
+            purchase_order_approve(order=order, actor=UserFactory(is_staff=True))
+
+    def test_above_the_threshold_a_manager_must_approve(self, staff_user, manager_user):
+        order = PurchaseOrderFactory(line__quantity=600, line__unit_cost_yen=100)  # ¥60,000
+
+        with pytest.raises(PermissionDenied, match="マネージャー"):
+            purchase_order_approve(order=order, actor=staff_user)
+        assert purchase_order_approve(order=order, actor=manager_user).status == Status.ORDERED
+
+    @pytest.mark.parametrize("reason", ["", "   "])
+    def test_rejection_needs_a_reason(self, staff_user, reason):
+        order = PurchaseOrderFactory()
+
+        with pytest.raises(ValidationError, match="理由"):
+            purchase_order_reject(order=order, actor=staff_user, reason=reason)
+
+        order.refresh_from_db()
+        assert order.status == Status.PENDING_HUMAN_APPROVAL
+
+    def test_a_rejected_need_can_be_proposed_again(self, staff_user, tea_slot, tea_offers):
+        history(tea_slot, 28)
+        [order] = procurement_plan().orders
+
+        purchase_order_reject(order=order, actor=staff_user, reason="来週まとめて発注する")
+
+        assert audit_trail(order)[-1] == (Status.PENDING_HUMAN_APPROVAL, Status.REJECTED, "来週まとめて発注する")
+        assert len(procurement_plan().orders) == 1
+
+
+@pytest.mark.django_db
+class TestReceiving:
+    @pytest.fixture
+    def ordered(self, tea_slot):
+        """12 teas ordered at ¥100 each; the tea costs ¥70 with 8 on hand (3 in the slot, 5 in the back room)."""
+        return PurchaseOrderFactory(status=Status.ORDERED, line__product=tea_slot.product, line__quantity=12,
+                                    line__unit_cost_yen=100)  # fmt: skip
+
+    def test_partial_then_full_delivery_updates_stock_and_cost(self, staff_user, ordered):
+        line = ordered.lines.get()
+        tea = line.product
+
+        purchase_order_receive(order=ordered, delivered={line.pk: 4}, actor=staff_user)
+
+        ordered.refresh_from_db()
+        assert ordered.status == Status.PARTIALLY_RECEIVED
+        assert StorageStock.objects.get(product=tea).quantity == 9
+        assert Product.objects.get(pk=tea.pk).unit_cost_yen == 80  # (8 × ¥70 + 4 × ¥100) / 12
+
+        purchase_order_receive(order=ordered, delivered={line.pk: 8}, actor=staff_user)
+
+        ordered.refresh_from_db()
+        line.refresh_from_db()
+        assert ordered.status == Status.RECEIVED and ordered.received_at is not None
+        assert (line.received_quantity, line.is_open) == (12, False)
+        assert StorageStock.objects.get(product=tea).quantity == 17
+        assert Product.objects.get(pk=tea.pk).unit_cost_yen == 88  # (12 × ¥80 + 8 × ¥100) / 20
+        assert tea.movements.filter(kind="receipt", actor=staff_user).count() == 2
+
+    def test_more_than_ordered_is_refused(self, staff_user, ordered):
+        line = ordered.lines.get()
+
+        with pytest.raises(ValidationError, match="0〜12個"):
+            purchase_order_receive(order=ordered, delivered={line.pk: 13}, actor=staff_user)
+
+        assert StorageStock.objects.get(product=line.product).quantity == 5
+
+    def test_nothing_delivered_is_refused(self, staff_user, ordered):
+        with pytest.raises(ValidationError, match="1個以上"):
+            purchase_order_receive(order=ordered, delivered={ordered.lines.get().pk: 0}, actor=staff_user)
