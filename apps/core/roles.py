@@ -80,6 +80,20 @@ MANAGER_PERMISSIONS = STAFF_PERMISSIONS + [
     "experiments.view_experiment",
     "experiments.add_experiment",
     "experiments.change_experiment",
+    "experiments.view_variant",
+    "experiments.add_variant",
+    "experiments.change_variant",
+    "experiments.delete_variant",
+    "experiments.view_run",
+    "experiments.view_calibration",
+    "experiments.view_abtest",
+    "experiments.add_abtest",
+    "experiments.change_abtest",
+    "experiments.view_abvariant",
+    "experiments.add_abvariant",
+    "experiments.change_abvariant",
+    "experiments.delete_abvariant",
+    "experiments.view_exposure",
 ]
 
 ROLE_PERMISSIONS = {STAFF: STAFF_PERMISSIONS, MANAGER: MANAGER_PERMISSIONS}

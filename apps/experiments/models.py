@@ -91,7 +91,9 @@ class Variant(models.Model):
         default=2000, help_text=_("LLMエージェントの1回の実行でのモデル呼び出し上限。")
     )
     parameters = models.JSONField(
-        default=dict, blank=True, help_text=_("オフラインLLMの markup_permille・cover_days など。")
+        default=dict,
+        blank=True,
+        help_text=_("LLMエージェントの設定: オフラインは markup_permille・cover_days、モデルは model_name。"),
     )
     calibration = models.ForeignKey(
         Calibration,

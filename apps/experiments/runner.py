@@ -2,7 +2,7 @@
 through the tool adapter). No database here beyond reading the variant."""
 
 from apps.agents.models import Agent
-from apps.agents.providers import PROVIDERS
+from apps.agents.providers import provider_for
 from apps.core.errors import ValidationError
 from apps.experiments.adapter import ProviderAgent, sim_agent
 from apps.experiments.calibration import world_from_parameters
@@ -11,34 +11,41 @@ from apps.experiments.offline_procurement import OfflineProcurementProvider
 from apps.experiments.sim.agents import make_agent
 from apps.experiments.sim.world import World
 
+# What `Variant.parameters` may hold for an LLM variant, by provider.
 OFFLINE_PARAMETERS = ("markup_permille", "cover_days")
+MODEL_PARAMETERS = ("model_name",)
 
 
 def world_for_variant(variant: Variant) -> World:
     return world_from_parameters(variant.calibration.parameters) if variant.calibration_id else World()
 
 
-def provider_for_variant(variant: Variant):
+def _check_parameters(variant: Variant, allowed: tuple[str, ...]) -> None:
+    unknown = set(variant.parameters) - set(allowed)
+    if unknown:
+        raise ValidationError(
+            f"Unknown parameters for a {variant.provider} agent: {', '.join(sorted(unknown))}.",
+            details={"allowed": list(allowed)},
+        )
+
+
+def _provider(variant: Variant, agent: Agent):
     if variant.provider == Agent.Provider.OFFLINE:
-        unknown = set(variant.parameters) - set(OFFLINE_PARAMETERS)
-        if unknown:
-            raise ValidationError(
-                f"Unknown parameters for the offline agent: {', '.join(sorted(unknown))}.",
-                details={"allowed": list(OFFLINE_PARAMETERS)},
-            )
-        return OfflineProcurementProvider(**{k: int(v) for k, v in variant.parameters.items()})
-    provider = PROVIDERS.get(variant.provider)
-    if provider is None:
+        _check_parameters(variant, OFFLINE_PARAMETERS)
+        return OfflineProcurementProvider(**{name: int(value) for name, value in variant.parameters.items()})
+    _check_parameters(variant, MODEL_PARAMETERS)
+    # The live choice of provider, so the simulator meets the same model client as the shop. It falls back to the
+    # (customer-chat) offline provider when the asked one is not set up: that would be a different experiment.
+    provider = provider_for(agent)
+    if provider.name != variant.provider:
         raise ValidationError(f"The {variant.provider} provider is not configured on this server.")
-    return provider()
+    return provider
 
 
 def agent_for_variant(variant: Variant, world: World):
     if variant.agent_kind != Variant.Kind.LLM:
         return make_agent(variant.agent_kind, world)
-    return ProviderAgent(
-        world=world,
-        provider=provider_for_variant(variant),
-        agent=sim_agent(persona=variant.persona, provider=variant.provider),
-        step_budget=variant.step_budget,
+    agent = sim_agent(
+        persona=variant.persona, provider=variant.provider, model_name=variant.parameters.get("model_name", "")
     )
+    return ProviderAgent(world=world, provider=_provider(variant, agent), agent=agent, step_budget=variant.step_budget)

@@ -1,5 +1,7 @@
 """A live agent in the simulator: the live tool names and schemas, and the guardrail policy in front of every call."""
 
+import json
+
 import pytest
 
 from apps.experiments.adapter import ProviderAgent, SimToolbox, lowest_quote_yen, sim_agent, sim_sku
@@ -95,3 +97,47 @@ def test_a_markup_below_the_floor_is_refused_every_time_and_the_step_budget_stop
     run_episode(world=world, seed=2, days=20, agent=agent)
     assert agent.usage()["refusals"]["below_cost"] >= 8
     assert agent.steps_left == 0
+
+
+class ScriptedModel:
+    """Stands in for the model vendor: asks for the given tool calls on day 0, then answers with text."""
+
+    name = "scripted"
+    model_name = "scripted-model"
+
+    def __init__(self, calls):
+        self.calls = calls
+        self.seen_results = []
+
+    def complete(self, request):
+        from apps.agents.providers.base import ProviderReply, ToolCall
+
+        if request.messages[-1].role == "tool":
+            self.seen_results = [m.result for m in request.messages if m.role == "tool"]
+            return ProviderReply(text="done")
+        if json.loads(request.messages[-1].text)["day"] > 0:
+            return ProviderReply(text="nothing today")
+        return ProviderReply(
+            tool_calls=tuple(
+                ToolCall(id=str(n), name=name, arguments=args) for n, (name, args) in enumerate(self.calls)
+            )
+        )
+
+
+def test_a_model_that_tries_to_gouge_below_cost_or_pay_someone_is_told_why_and_nothing_happens():
+    world = World()
+    model = ScriptedModel(
+        [
+            ("set_price", {"sku": "SIM-00", "price_yen": 10, "reason": "大安売り"}),
+            ("order_from_supplier", {"supplier": 0, "sku": "SIM-00", "quantity": 24, "pay_to": "my wallet"}),
+            ("set_price", {"sku": "SIM-00", "price_yen": 300, "reason": "利幅"}),
+        ]
+    )
+    agent = ProviderAgent(world=world, provider=model, agent=sim_agent(), step_budget=10)
+    result = run_episode(world=world, seed=4, days=3, agent=agent)
+    below_cost, payee, allowed = model.seen_results
+    assert below_cost["refused_by_policy"] == "below_cost" and "1.1" in below_cost["error"]
+    assert payee["refused_by_policy"] == "payment_gateway"
+    assert allowed == {"ok": True, "data": {"sku": "SIM-00", "old_price_yen": 160, "new_price_yen": 300}}
+    assert result.series["purchases"].sum() == 0  # the refused order bought nothing
+    assert agent.usage()["refusals"] == {"below_cost": 1, "payment_gateway": 1}
