@@ -4,13 +4,15 @@ Idempotent: products and slots are created or left as they are; stock is receive
 """
 
 from apps.core.money import TaxRate
-from apps.inventory.models import Product, StockMovement
+from apps.inventory.models import Product, StockMovement, Supplier
 from apps.inventory.services import (
     machine_configure,
     product_create,
     slot_configure,
     stock_receive,
     stock_transfer_to_slot,
+    supplier_offer_save,
+    supplier_save,
 )
 
 DRINK, SNACK, FOOD, SPECIALTY, GOODS = (c.value for c in Product.Category)
@@ -87,5 +89,52 @@ def seed(*, stdout, options: dict) -> None:
         slot = slot_configure(machine=machine, code=code, product=products[sku], capacity=capacity)
         if load and not slot.movements.exists():
             stock_transfer_to_slot(slot=slot, quantity=load, actor_label=SEED_LABEL)
+    seed_suppliers(stdout=stdout, products=products)
     stdout.write(f"  machine {machine.code}: {len(PLANOGRAM)} slots, {len(CATALOGUE)} products")
     stdout.write("  device token for the tablet: manage.py issue_device_token HQ-1F")
+
+
+# name, order e-mail, lead time (days), minimum order (yen before tax), reliability (0-100)
+SUPPLIERS = [
+    ("株式会社丸山食品", "hatchu@maruyama-foods.example.invalid", 2, 10_000, 92),
+    ("東京ベンディング卸株式会社", "order@tokyo-vending.example.invalid", 1, 5_000, 85),
+    ("関東格安問屋", "info@kanto-kakuyasu.example.invalid", 4, 0, 55),
+    ("有限会社京都抹茶本舗", "eigyo@kyoto-matcha.example.invalid", 5, 8_000, 96),
+]
+# supplier, sku (or None and a new product's description), unit cost (yen before tax), pack size
+OFFERS = [
+    ("株式会社丸山食品", "D001", "", 64, 24), ("株式会社丸山食品", "D002", "", 66, 24),
+    ("株式会社丸山食品", "D003", "", 38, 24), ("株式会社丸山食品", "F006", "", 120, 12),
+    ("株式会社丸山食品", "S001", "", 74, 12), ("株式会社丸山食品", "S002", "", 64, 10),
+    ("東京ベンディング卸株式会社", "D001", "", 67, 6), ("東京ベンディング卸株式会社", "D004", "", 52, 30),
+    ("東京ベンディング卸株式会社", "D006", "", 74, 24), ("東京ベンディング卸株式会社", "D009", "", 49, 24),
+    ("東京ベンディング卸株式会社", "D010", "", 118, 6), ("関東格安問屋", "D001", "", 55, 48),
+    ("関東格安問屋", "D004", "", 45, 30), ("関東格安問屋", "S002", "", 55, 20),
+    ("有限会社京都抹茶本舗", "X001", "", 150, 6),
+    ("有限会社京都抹茶本舗", None, "抹茶オレ 250ml 紙パック（新商品）", 95, 24),
+]  # fmt: skip
+
+
+def seed_suppliers(*, stdout, products: dict) -> None:
+    """Suppliers and their offers, the first time only (a supplier that exists keeps its offers)."""
+    created = {}
+    for name, email, lead_days, minimum, reliability in SUPPLIERS:
+        if not Supplier.objects.filter(name=name).exists():
+            created[name] = supplier_save(
+                name=name,
+                contact_email=email,
+                lead_time_days=lead_days,
+                minimum_order_yen=minimum,
+                reliability_score=reliability,
+            )
+    for supplier_name, sku, description, unit_cost, pack_size in OFFERS:
+        if supplier_name in created:
+            supplier_offer_save(
+                supplier=created[supplier_name],
+                product=products[sku] if sku else None,
+                new_product_description=description,
+                unit_cost_yen=unit_cost,
+                pack_size=pack_size,
+                source="2026年11月 見積書",
+            )
+    stdout.write(f"  procurement: {len(created)} new supplier(s) with their offers")

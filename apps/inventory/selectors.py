@@ -194,9 +194,10 @@ def procurement_demand(*, since, product_ids=None) -> list[ProductDemand]:
         .values_list("product", "units")
     )
     in_slots = dict(
-        Slot.objects.filter(product__in=products).values("product").annotate(total=Sum("quantity")).values_list(
-            "product", "total"
-        )
+        Slot.objects.filter(product__in=products)
+        .values("product")
+        .annotate(total=Sum("quantity"))
+        .values_list("product", "total")
     )
     in_storage = dict(StorageStock.objects.filter(product__in=products).values_list("product", "quantity"))
     return [

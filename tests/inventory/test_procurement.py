@@ -1,14 +1,17 @@
 """Procurement: planning proposes, people approve, receiving fills the back room."""
 
 import datetime
+from io import StringIO
 
 import pytest
 from django.core import mail
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.models import AuditEntry
-from apps.inventory.models import Product, PurchaseOrder, StorageStock, Supplier
+from apps.inventory.demo import seed
+from apps.inventory.models import Product, PurchaseOrder, StorageStock, Supplier, SupplierOffer
 from apps.inventory.services import (
     procurement_plan,
     product_request_record,
@@ -18,6 +21,7 @@ from apps.inventory.services import (
     purchase_order_reject,
     purchase_order_submit,
 )
+from apps.inventory.tasks import procurement_plan as planning_job
 from tests.factories import (
     PurchaseOrderFactory,
     SupplierFactory,
@@ -43,7 +47,9 @@ def tea_offers(tea_slot):
             supplier=SupplierFactory(name="格安問屋", reliability_score=40), product=tea, unit_cost_yen=50
         ),
         "cheaper": SupplierOfferFactory(
-            supplier=SupplierFactory(name="信頼商事", reliability_score=90, contact_email="order@shinrai.example.invalid"),
+            supplier=SupplierFactory(
+                name="信頼商事", reliability_score=90, contact_email="order@shinrai.example.invalid"
+            ),
             product=tea,
             unit_cost_yen=60,
         ),
@@ -340,3 +346,24 @@ class TestReceiving:
     def test_nothing_delivered_is_refused(self, staff_user, ordered):
         with pytest.raises(ValidationError, match="1個以上"):
             purchase_order_receive(order=ordered, delivered={ordered.lines.get().pk: 0}, actor=staff_user)
+
+
+@pytest.mark.django_db
+class TestJobsAndDemo:
+    def test_the_daily_beat_job_exists_and_plans(self, tea_slot, tea_offers):
+        job = PeriodicTask.objects.get(task="inventory.procurement_plan")
+        assert job.enabled and (job.crontab.hour, job.crontab.minute) == ("6", "30")
+        history(tea_slot, 28)
+
+        planning_job.delay()
+
+        assert PurchaseOrder.objects.filter(status=Status.PENDING_HUMAN_APPROVAL).count() == 1
+
+    def test_seed_demo_adds_suppliers_and_offers_once(self):
+        seed(stdout=StringIO(), options={})
+        offers = SupplierOffer.objects.count()
+        seed(stdout=StringIO(), options={})
+
+        assert Supplier.objects.count() == 4
+        assert SupplierOffer.objects.count() == offers > 10
+        assert SupplierOffer.objects.filter(product__isnull=True).exists()

@@ -126,4 +126,3 @@ class TestApprovalDesk:
         assert "16個不足" in page and 'value="approve"' not in page
         pending.refresh_from_db()
         assert pending.status == Status.PENDING_HUMAN_APPROVAL
-

@@ -179,9 +179,7 @@ def purchase_order_reject(*, order: PurchaseOrder, actor, reason: str) -> Purcha
     order = _locked(order)
     _require_approver(order, actor)
     order.rejection_reason = reason
-    return _transition(
-        order=order, to_state=Status.REJECTED, actor=actor, reason=reason, fields=("rejection_reason",)
-    )
+    return _transition(order=order, to_state=Status.REJECTED, actor=actor, reason=reason, fields=("rejection_reason",))
 
 
 @transaction.atomic
@@ -389,7 +387,9 @@ def procurement_plan(*, product_ids=None, actor_label: str = PLANNER_LABEL) -> P
     on_order = purchase_order_open_product_ids()
     demands = [
         demand
-        for demand in procurement_demand(since=now - datetime.timedelta(days=SALES_WINDOW_DAYS), product_ids=product_ids)
+        for demand in procurement_demand(
+            since=now - datetime.timedelta(days=SALES_WINDOW_DAYS), product_ids=product_ids
+        )
         if demand.product.pk not in on_order and demand.sold > 0
     ]
     offers = supplier_offers_valid(product_ids=[d.product.pk for d in demands], today=timezone.localdate(now))
@@ -419,9 +419,9 @@ def _proposed_order(*, supplier: Supplier, proposals: list[Proposal], actor_labe
         )
     if over_budget:
         notes.append(
-            _("予算超過: 今月の発注済み・承認待ち¥{committed:,}＋この発注¥{total:,}が予算¥{budget:,}を超えます。").format(
-                committed=committed, total=total, budget=monthly_budget_yen()
-            )
+            _(
+                "予算超過: 今月の発注済み・承認待ち¥{committed:,}＋この発注¥{total:,}が予算¥{budget:,}を超えます。"
+            ).format(committed=committed, total=total, budget=monthly_budget_yen())
         )
     try:
         # A savepoint: a concurrent run that already holds one of these products leaves this order out, not the plan.
@@ -503,7 +503,9 @@ def purchase_order_notify_staff(*, order_id: int) -> None:
         return
     needs_manager = purchase_order_needs_manager(order)
     send_mail(
-        subject=_("[VendBot] 承認待ちの発注があります: {order}（¥{total:,}）").format(order=order, total=order.total_yen),
+        subject=_("[VendBot] 承認待ちの発注があります: {order}（¥{total:,}）").format(
+            order=order, total=order.total_yen
+        ),
         message="\n".join(
             part
             for part in (
@@ -520,7 +522,15 @@ def purchase_order_notify_staff(*, order_id: int) -> None:
 
 # --- Suppliers and offers (admin forms) ---
 
-SUPPLIER_FIELDS = ("name", "contact_email", "lead_time_days", "minimum_order_yen", "reliability_score", "active", "note")
+SUPPLIER_FIELDS = (
+    "name",
+    "contact_email",
+    "lead_time_days",
+    "minimum_order_yen",
+    "reliability_score",
+    "active",
+    "note",
+)
 OFFER_FIELDS = ("supplier", "product", "new_product_description", "unit_cost_yen", "pack_size", "valid_until", "source")
 
 
