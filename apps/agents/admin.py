@@ -1,14 +1,18 @@
 from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from apps.agents.models import (
     Agent,
     AgentNote,
     AgentTurn,
+    BudgetAlert,
     CouponGrant,
     Escalation,
     GuardrailViolation,
+    LlmUsage,
     Persona,
     Personality,
     Role,
@@ -51,10 +55,14 @@ class ToneAdmin(ManagerEditsMixin, admin.ModelAdmin):
 
 @admin.register(Persona)
 class PersonaAdmin(ManagerEditsMixin, admin.ModelAdmin):
-    list_display = ["name", "language", "gender", "owner"]
+    list_display = ["name", "language", "gender", "owner", "preview_link"]
     list_filter = ["language", "gender"]
     search_fields = ["name", "description"]
     filter_horizontal = ["personalities", "roles", "tones"]
+
+    @admin.display(description=_("プレビュー"))
+    def preview_link(self, persona):
+        return format_html('<a href="{}">{}</a>', reverse("agents-persona-preview", args=[persona.pk]), _("話してみる"))
 
 
 class AgentAdminForm(forms.ModelForm):
@@ -134,9 +142,34 @@ class EscalationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(AgentTurn)
 class AgentTurnAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "agent", "conversation_id", "provider", "latency_ms", "input_tokens", "output_tokens"]
-    list_filter = ["agent", "provider"]
-    readonly_fields = ["tool_calls", "reply_filtered"]
+    list_display = [
+        "created_at",
+        "agent",
+        "conversation_id",
+        "provider",
+        "model_name",
+        "time_to_first_token_ms",
+        "latency_ms",
+        "input_tokens",
+        "output_tokens",
+        "cost_yen",
+        "fallback_reason",
+    ]
+    list_filter = ["agent", "provider", "model_name"]
+    readonly_fields = ["tool_calls", "reply_filtered", "flags"]
+
+
+@admin.register(LlmUsage)
+class LlmUsageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["day", "agent", "model_name", "calls", "input_tokens", "output_tokens", "cost_yen"]
+    list_filter = ["model_name", "agent"]
+    date_hierarchy = "day"
+
+
+@admin.register(BudgetAlert)
+class BudgetAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "period", "period_start", "threshold_percent", "spent_yen", "budget_yen"]
+    list_filter = ["period", "threshold_percent"]
 
 
 @admin.register(AgentNote)

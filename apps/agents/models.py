@@ -235,9 +235,10 @@ class CouponGrant(models.Model):
 
 
 class LlmUsage(models.Model):
-    """The usage ledger: one row per agent, model and day, added to atomically after every model call."""
+    """The usage ledger: one row per agent, model and day, added to atomically after every model call.
+    Persona previews (no live agent) are booked with no agent, so they count against the budget too."""
 
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="llm_usage")
+    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="llm_usage")
     model_name = models.CharField(max_length=100)
     day = models.DateField(db_index=True)
     input_tokens = models.PositiveBigIntegerField(default=0)
@@ -250,6 +251,9 @@ class LlmUsage(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["agent", "model_name", "day"], name="llm_usage_one_row_per_agent_model_day"
+            ),
+            models.UniqueConstraint(
+                fields=["model_name", "day"], condition=Q(agent__isnull=True), name="llm_usage_one_preview_row_per_day"
             ),
             models.CheckConstraint(condition=Q(cost_yen__gte=0), name="llm_usage_cost_not_negative"),
         ]

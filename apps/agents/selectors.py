@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.agents.limits import MAX_UNITS_PER_ORDER
 from apps.agents.models import Agent, AgentTurn, CouponGrant, GuardrailViolation, LlmUsage
-from apps.inventory.models import Coupon, Product, Sale, SaleLine, Slot
+from apps.inventory.models import Coupon, Machine, Product, Sale, SaleLine, Slot
 from apps.inventory.selectors import machine_products
 
 
@@ -166,3 +166,8 @@ def llm_cost_of_day(*, day) -> Decimal:
     return LlmUsage.objects.filter(day=day).aggregate(
         total=Coalesce(Sum("cost_yen"), Decimal(0), output_field=DecimalField())
     )["total"]
+
+
+def preview_machine() -> Machine | None:
+    """The machine a persona preview shops at: the first active one, so the catalogue is real."""
+    return Machine.objects.filter(status=Machine.Status.ACTIVE).order_by("code").first()

@@ -273,7 +273,7 @@ BUDGET_ALERT_PERCENTS = (50, 80, 90, 100)
 
 @transaction.atomic
 def llm_usage_record(
-    *, agent: Agent, model_name: str, input_tokens: int, output_tokens: int, cost_yen: Decimal
+    *, agent: Agent | None, model_name: str, input_tokens: int, output_tokens: int, cost_yen: Decimal
 ) -> LlmUsage:
     """Add one model call to the ledger row of (agent, model, today) with F expressions, so concurrent calls in any
     process add up exactly; then record any budget threshold this call crossed."""

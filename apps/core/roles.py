@@ -25,6 +25,7 @@ STAFF_PERMISSIONS = [
     "agents.view_guardrailviolation",
     "agents.view_escalation",
     "agents.view_agentnote",
+    "agents.view_budgetalert",
     "chats.view_conversation",
 ]
 
@@ -63,6 +64,7 @@ MANAGER_PERMISSIONS = STAFF_PERMISSIONS + [
     "agents.change_agent",
     "agents.view_agentturn",
     "agents.view_coupongrant",
+    "agents.view_llmusage",
     "agents.add_personality",
     "agents.change_personality",
     "agents.view_personality",
