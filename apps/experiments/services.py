@@ -72,7 +72,11 @@ def experiment_start(*, experiment: Experiment, actor) -> Experiment:
 @transaction.atomic
 def run_begin(*, run_id: int) -> Run | None:
     """Mark a run as running (from the start again if a worker died in it); None when it is already done."""
-    run = Run.objects.select_for_update().select_related("variant__calibration", "variant__persona").get(pk=run_id)
+    run = (
+        Run.objects.select_for_update(of=("self",))
+        .select_related("experiment", "variant__calibration", "variant__persona")
+        .get(pk=run_id)
+    )
     if run.status == Run.Status.FINISHED:
         return None
     run.status, run.days_done, run.error, run.started_at = Run.Status.RUNNING, 0, "", timezone.now()
