@@ -9,8 +9,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.agents.limits import MAX_UNITS_PER_ORDER
-from apps.agents.models import Agent, AgentTurn, CouponGrant, GuardrailViolation, LlmUsage
-from apps.inventory.models import Coupon, Machine, Product, Sale, SaleLine, Slot
+from apps.agents.models import Agent, AgentNote, AgentTurn, CouponGrant, GuardrailViolation, LlmUsage
+from apps.inventory.models import Coupon, Machine, Product, PurchaseOrder, Sale, SaleLine, Slot
 from apps.inventory.selectors import machine_products
 
 
@@ -171,3 +171,16 @@ def llm_cost_of_day(*, day) -> Decimal:
 def preview_machine() -> Machine | None:
     """The machine a persona preview shops at: the first active one, so the catalogue is real."""
     return Machine.objects.filter(status=Machine.Status.ACTIVE).order_by("code").first()
+
+
+def purchase_orders_unexplained() -> list[PurchaseOrder]:
+    """Proposals waiting for a person that no agent has explained yet, oldest first."""
+    explained = AgentNote.objects.filter(kind=AgentNote.Kind.PURCHASE_ORDER_PROPOSAL).values_list(
+        "data__purchase_order_id", flat=True
+    )
+    return list(
+        PurchaseOrder.objects.filter(status=PurchaseOrder.Status.PENDING_HUMAN_APPROVAL)
+        .exclude(pk__in=[pk for pk in explained if pk is not None])
+        .select_related("supplier")
+        .order_by("created_at", "id")
+    )
