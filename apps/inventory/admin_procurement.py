@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_tools import service_errors_as_messages
+from apps.core.roles import is_manager
 from apps.core.selectors import audit_entries_for
 from apps.inventory import services
 from apps.inventory.admin import ServiceForm, ServiceFormAdmin, _reason_step
@@ -107,7 +108,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     search_fields = ["id", "supplier__name", "lines__product__sku", "lines__product__name_ja"]
     list_select_related = ["supplier", "created_by", "approved_by"]
     inlines = [PurchaseOrderLineInline]
-    actions = ["approve", "reject", "cancel"]
+    actions = ["approve", "reject", "cancel", "pay_supplier"]
 
     def get_ordering(self, request):
         pending_first = Case(When(status=PENDING, then=Value(0)), default=Value(1), output_field=IntegerField())
@@ -129,6 +130,9 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
 
     def has_approve_permission(self, request):
         return request.user.has_perm("inventory.approve_purchaseorder")
+
+    def has_pay_permission(self, request):
+        return is_manager(request.user)
 
     @admin.display(description=_("作成者"))
     def created_by_display(self, order):
@@ -164,6 +168,13 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
             title=_("発注を取り消す理由"),
             apply=lambda order, reason: services.purchase_order_cancel(order=order, actor=request.user, reason=reason),
         )
+
+    @admin.action(description=_("入荷分を仕入先に支払う（普通預金）"), permissions=["pay"])
+    def pay_supplier(self, request, queryset):
+        for order in queryset:
+            with service_errors_as_messages(request, self):
+                order = services.purchase_order_pay_supplier(order=order, actor=request.user)
+                self.message_user(request, _("{order}: 支払済み ¥{paid:,}").format(order=order, paid=order.paid_yen))
 
     def changelist_view(self, request, extra_context=None):
         pending = purchase_orders_pending_count()

@@ -399,9 +399,7 @@ class Supplier(models.Model):
     contact_email = models.EmailField(help_text=_("承認された発注書の送り先"))
     lead_time_days = models.PositiveSmallIntegerField(default=2, help_text=_("発注から納品までの日数"))
     minimum_order_yen = models.PositiveIntegerField(default=0, help_text=_("1回の最低発注額（税抜、円）"))
-    reliability_score = models.PositiveSmallIntegerField(
-        default=80, help_text=_("納期・数量を守る度合い（0〜100）")
-    )
+    reliability_score = models.PositiveSmallIntegerField(default=80, help_text=_("納期・数量を守る度合い（0〜100）"))
     active = models.BooleanField(default=True)
     note = models.TextField(blank=True)
 
@@ -479,6 +477,8 @@ class PurchaseOrder(models.Model):
     ordered_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.TextField(blank=True)
+    payable_yen = models.PositiveIntegerField(default=0, help_text=_("入荷分の仕入先への買掛金（税込、円）"))
+    paid_yen = models.PositiveIntegerField(default=0, help_text=_("仕入先へ支払済みの額（円）"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -490,7 +490,10 @@ class PurchaseOrder(models.Model):
             models.CheckConstraint(
                 condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("created_by")),
                 name="purchase_order_not_approved_by_creator",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(paid_yen__lte=F("payable_yen")), name="purchase_order_paid_within_payable"
+            ),
         ]
 
     def __str__(self):

@@ -5,9 +5,12 @@ from io import StringIO
 
 import pytest
 from django.core import mail
+from django.db.models import Sum
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from apps.accounting.chart import ACCOUNTS_PAYABLE
+from apps.accounting.models import JournalLine
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.models import AuditEntry
 from apps.inventory.demo import seed
@@ -17,6 +20,7 @@ from apps.inventory.services import (
     product_request_record,
     purchase_order_approve,
     purchase_order_cancel,
+    purchase_order_pay_supplier,
     purchase_order_receive,
     purchase_order_reject,
     purchase_order_submit,
@@ -367,3 +371,31 @@ class TestJobsAndDemo:
         assert Supplier.objects.count() == 4
         assert SupplierOffer.objects.count() == offers > 10
         assert SupplierOffer.objects.filter(product__isnull=True).exists()
+
+
+@pytest.mark.django_db
+class TestSupplierPayment:
+    def test_a_manager_pays_what_was_received_once(self, tea_slot, staff_user, manager_user):
+        order = PurchaseOrderFactory(status=Status.ORDERED, line__product=tea_slot.product, line__quantity=12,
+                                     line__unit_cost_yen=100)  # fmt: skip
+        owed_before = accounts_payable_yen()  # the fixture's opening stock
+        purchase_order_receive(order=order, delivered={order.lines.get().pk: 12}, actor=staff_user)
+        order.refresh_from_db()
+        assert order.payable_yen == 1296  # 12 × ¥100 + 8 % input tax
+        assert accounts_payable_yen() == owed_before + 1296
+
+        with pytest.raises(PermissionDenied):
+            purchase_order_pay_supplier(order=order, actor=staff_user)
+        purchase_order_pay_supplier(order=order, actor=manager_user)
+
+        order.refresh_from_db()
+        assert order.paid_yen == 1296
+        assert accounts_payable_yen() == owed_before
+        with pytest.raises(Conflict, match="未払い"):
+            purchase_order_pay_supplier(order=order, actor=manager_user)
+
+
+def accounts_payable_yen() -> int:
+    lines = JournalLine.objects.filter(account__code=ACCOUNTS_PAYABLE)
+    totals = lines.aggregate(credit=Sum("credit"), debit=Sum("debit"))
+    return (totals["credit"] or 0) - (totals["debit"] or 0)

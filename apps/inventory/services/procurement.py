@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounting.postings import PaidFrom, post_supplier_payment
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.roles import is_manager
 from apps.core.services import audit_record
@@ -124,6 +125,13 @@ def _require_approver(order: PurchaseOrder, actor) -> None:
         raise PermissionDenied(_("自分で作成した発注は承認できません。別の担当者に依頼してください。"))
 
 
+def _required_reason(reason: str, message: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(message, details={"field": "reason"})
+    return reason
+
+
 @transaction.atomic
 def purchase_order_submit(*, order: PurchaseOrder, actor=None, actor_label: str = "") -> PurchaseOrder:
     """A draft goes to the approval desk; staff are told by e-mail once this commits."""
@@ -173,9 +181,7 @@ def purchase_order_approve(*, order: PurchaseOrder, actor, reason: str = "") -> 
 
 @transaction.atomic
 def purchase_order_reject(*, order: PurchaseOrder, actor, reason: str) -> PurchaseOrder:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("却下には理由が必要です。"), details={"field": "reason"})
+    reason = _required_reason(reason, _("却下には理由が必要です。"))
     order = _locked(order)
     _require_approver(order, actor)
     order.rejection_reason = reason
@@ -185,9 +191,7 @@ def purchase_order_reject(*, order: PurchaseOrder, actor, reason: str) -> Purcha
 @transaction.atomic
 def purchase_order_cancel(*, order: PurchaseOrder, actor, reason: str) -> PurchaseOrder:
     """Withdraw an order before any goods arrived (the supplier is told outside VendBot)."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("取消には理由が必要です。"), details={"field": "reason"})
+    reason = _required_reason(reason, _("取消には理由が必要です。"))
     user = acting_user(actor)
     if user is None or not user.has_perm("inventory.approve_purchaseorder"):
         raise PermissionDenied(_("発注を取り消す権限がありません。"))
@@ -231,14 +235,19 @@ def purchase_order_receive(
         if not quantity:
             continue
         line = lines[line_id]
+        # The supplier's invoice for these goods: what the books owe them (買掛金) and what this order will pay.
+        net_yen = quantity * line.unit_cost_yen
+        input_tax_yen = net_yen * line.product.tax_rate // 100
         stock_receive(
             product=line.product,
             quantity=quantity,
             unit_cost_yen=line.unit_cost_yen,
+            input_tax_yen=input_tax_yen,
             actor=actor,
             actor_label=actor_label,
             reason=_("発注 {order} の入荷").format(order=order),
         )
+        order.payable_yen += net_yen + input_tax_yen
         line.received_quantity += quantity
         line.save(update_fields=["received_quantity"])
     complete = all(line.outstanding_quantity == 0 for line in lines.values())
@@ -250,9 +259,41 @@ def purchase_order_receive(
         actor=actor,
         actor_label=actor_label,
         reason=note,
-        fields=("received_at",) if complete else (),
+        fields=("payable_yen", "received_at") if complete else ("payable_yen",),
         data={"delivered": {str(line_id): quantity for line_id, quantity in delivered.items() if quantity}},
     )
+
+
+@transaction.atomic
+def purchase_order_pay_supplier(
+    *, order: PurchaseOrder, actor, paid_from: str = PaidFrom.BANK, date: datetime.date | None = None
+) -> PurchaseOrder:
+    """A Manager pays the supplier what the goods received so far are owed (買掛金 / 普通預金 or 現金), once."""
+    if not is_manager(actor):
+        raise PermissionDenied(_("仕入先への支払いはマネージャーが行います。"))
+    order = _locked(order)
+    amount = order.payable_yen - order.paid_yen
+    if amount <= 0:
+        raise Conflict(_("発注 {order} に未払いの入荷分はありません。").format(order=order), code="nothing_to_pay")
+    post_supplier_payment(
+        date=date or timezone.localdate(),
+        amount=amount,
+        paid_from=paid_from,
+        source=order,
+        memo=_("{order} の支払").format(order=order),
+        created_by=actor,
+    )
+    order.paid_yen += amount
+    order.save(update_fields=["paid_yen", "updated_at"])
+    audit_record(
+        target=order,
+        action="purchase_order.pay",
+        actor=actor,
+        from_state=order.status,
+        to_state=order.status,
+        data={"amount_yen": amount, "paid_from": paid_from},
+    )
+    return order
 
 
 # --- Planning (the procurement agent's core) ---
