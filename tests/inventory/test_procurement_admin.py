@@ -126,3 +126,22 @@ class TestApprovalDesk:
         assert "16個不足" in page and 'value="approve"' not in page
         pending.refresh_from_db()
         assert pending.status == Status.PENDING_HUMAN_APPROVAL
+
+
+@pytest.mark.django_db
+class TestSupplierAdmin:
+    def test_a_manager_adds_an_offer_for_a_product_or_a_described_new_one(self, client, manager_user, tea_slot):
+        supplier = SupplierFactory(name="丸山食品")
+        log_in(client, manager_user.username)
+        url = reverse("admin:inventory_supplieroffer_add")
+        offer = {"supplier": supplier.pk, "unit_cost_yen": 64, "pack_size": 24, "source": "見積書"}
+
+        neither = client.post(url, offer)
+        assert "どちらか一方" in neither.content.decode()
+
+        assert client.post(url, {**offer, "product": tea_slot.product.pk}).status_code == 302
+        assert client.post(url, {**offer, "new_product_description": "抹茶オレ 250ml"}).status_code == 302
+        assert [(o.product, o.new_product_description) for o in supplier.offers.order_by("id")] == [
+            (tea_slot.product, ""),
+            (None, "抹茶オレ 250ml"),
+        ]
