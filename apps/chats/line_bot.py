@@ -7,6 +7,7 @@ import time
 import uuid
 from urllib.parse import parse_qs
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
@@ -119,7 +120,7 @@ def _consent_prompt(*, welcome: bool = False) -> list:
     text = _(
         "会話の内容は、お返事と品ぞろえの改善のために保存されます（%(days)s日後に自動削除、"
         "「データ削除」でいつでも削除できます）。同意いただけますか？"
-    ) % {"days": 180}
+    ) % {"days": getattr(settings, "CHAT_RETENTION_DAYS", 180)}
     if welcome:
         text = _("友だち追加ありがとうございます！オフィスの自販機のアシスタントです。") + "\n" + text
     return lm.text_messages(

@@ -31,7 +31,11 @@ def event(kind="message", user=USER, reply_token=None, **fields):
 
 def text_event(fake_line, text, **kwargs):
     token = fake_line.reply_token(uuid.uuid4().hex)
-    return event(reply_token=token, message={"type": "text", "id": uuid.uuid4().hex[:12], "text": text}, **kwargs)
+    return event(
+        reply_token=token,
+        message={"type": "text", "id": uuid.uuid4().hex[:12], "quoteToken": uuid.uuid4().hex, "text": text},
+        **kwargs,
+    )
 
 
 def postback_event(fake_line, data):
