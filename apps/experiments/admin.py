@@ -2,11 +2,12 @@
 read-only records."""
 
 from django.contrib import admin, messages
+from django.db.models import Count, Sum
 from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
-from apps.experiments import selectors, services
+from apps.experiments import services
 from apps.experiments.models import ABTest, ABVariant, Calibration, Experiment, Exposure, Run, Variant
 
 
@@ -24,9 +25,13 @@ class ExperimentAdmin(admin.ModelAdmin):
     inlines = [VariantInline]
     actions = ["start"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(days_done=Sum("runs__days_done"), run_count=Count("runs"))
+
     @admin.display(description="進捗")
     def progress(self, obj):
-        return f"{selectors.experiment_progress(experiment=obj)['percent']}%"
+        total = obj.run_count * obj.days
+        return f"{round(100 * (obj.days_done or 0) / total, 1) if total else 0.0}%"
 
     @admin.display(description="結果")
     def page(self, obj):

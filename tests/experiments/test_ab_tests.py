@@ -168,3 +168,18 @@ def test_staff_cannot_see_or_stop_tests(client, running_test, staff_user, shopke
     assert client.post(reverse("experiments:ab_test_stop", args=[running_test.pk])).status_code == 403
     running_test.refresh_from_db()
     assert running_test.status == ABTest.Status.RUNNING
+
+
+def test_a_failing_experiment_never_stops_a_customer_from_chatting(running_test, shopkeeper):
+    from apps.chats.signals import persona_requested
+
+    def broken_receiver(sender, **kwargs):
+        raise RuntimeError("experiment store unavailable")
+
+    persona_requested.connect(broken_receiver, dispatch_uid="test.broken")
+    try:
+        conversation = conversation_start(machine=MachineFactory())
+    finally:
+        persona_requested.disconnect(dispatch_uid="test.broken")
+    assert Conversation.objects.filter(pk=conversation.pk).exists()
+    assert Exposure.objects.get(conversation=conversation).variant.persona == conversation.persona
