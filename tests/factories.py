@@ -149,6 +149,7 @@ class AgentTurnFactory(_BackdatedFactory):
     output_tokens = 200
     latency_ms = 800
 
+
 # --- experiments ------------------------------------------------------------------------------------------------
 
 
