@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from apps.core.errors import ValidationError
 from apps.experiments.calibration import world_from_parameters
-from apps.experiments.models import Calibration
-from apps.experiments.services import calibration_create
+from apps.experiments.models import Calibration, Experiment, Variant
+from apps.experiments.services import calibration_create, experiment_start
 from apps.experiments.sim.agents import make_agent
 from apps.experiments.sim.episode import run_episode
 from tests.factories import ProductFactory, SlotFactory, sold_on
@@ -55,7 +55,9 @@ def test_the_fit_recovers_base_demand_elasticity_and_weekdays():
     assert parameters["weekday_factors"] == pytest.approx(WEEKDAY_FACTORS, abs=0.15)
 
 
-def test_the_command_stores_a_calibration_a_variant_can_run_on(capsys):
+def test_the_command_stores_a_calibration_a_variant_can_run_on(
+    capsys, manager_user, django_capture_on_commit_callbacks
+):
     _history()
     call_command("calibrate_sim", "--json", "--name", "shop twin")
     printed = json.loads(capsys.readouterr().out)
@@ -65,6 +67,13 @@ def test_the_command_stores_a_calibration_a_variant_can_run_on(capsys):
     assert [p.name for p in world.products] == ["お茶", "おかし"]
     result = run_episode(world=world, seed=1, days=30, agent=make_agent("heuristic", world))
     assert result.series["units_sold"].sum() > 0
+
+    experiment = Experiment.objects.create(name="twin", days=30, seed_count=1, first_seed=1)
+    Variant.objects.create(experiment=experiment, name="on the twin", calibration=calibration)
+    with django_capture_on_commit_callbacks(execute=True):
+        experiment_start(experiment=experiment, actor=manager_user)
+    run = experiment.runs.get()
+    assert run.series["net_worth"] == result.series["net_worth"].tolist()  # the worker ran the twin world
 
 
 def test_calibrating_an_empty_shop_says_there_is_nothing_to_fit():
