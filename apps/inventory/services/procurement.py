@@ -64,6 +64,17 @@ def _locked(order: PurchaseOrder) -> PurchaseOrder:
     return PurchaseOrder.objects.select_for_update(of=("self",)).select_related("supplier").get(pk=order.pk)
 
 
+def _require_transition(order: PurchaseOrder, to_state: str) -> None:
+    if to_state not in TRANSITIONS.get(order.status, ()):
+        raise Conflict(
+            _("発注 {order} は「{current}」のため「{wanted}」にはできません。").format(
+                order=order, current=order.get_status_display(), wanted=Status(to_state).label
+            ),
+            code="illegal_transition",
+            details={"from": order.status, "to": to_state},
+        )
+
+
 def _transition(
     *,
     order: PurchaseOrder,
@@ -75,15 +86,8 @@ def _transition(
     data: dict | None = None,
 ) -> PurchaseOrder:
     """Move a locked order to `to_state` (saving `fields` with it) and audit the move; refuse an illegal one."""
+    _require_transition(order, to_state)
     from_state = order.status
-    if to_state not in TRANSITIONS.get(from_state, ()):
-        raise Conflict(
-            _("発注 {order} は「{current}」のため「{wanted}」にはできません。").format(
-                order=order, current=order.get_status_display(), wanted=Status(to_state).label
-            ),
-            code="illegal_transition",
-            details={"from": from_state, "to": to_state},
-        )
     order.status = to_state
     order.save(update_fields=["status", "updated_at", *fields])
     if to_state in PurchaseOrder.CLOSED_STATES:
@@ -150,14 +154,7 @@ def purchase_order_approve(*, order: PurchaseOrder, actor, reason: str = "") -> 
     The row lock makes two approvers racing for one order get one approval and one refusal.
     """
     order = _locked(order)
-    if order.status != Status.PENDING_HUMAN_APPROVAL:
-        raise Conflict(
-            _("発注 {order} は「{current}」のため承認できません。").format(
-                order=order, current=order.get_status_display()
-            ),
-            code="illegal_transition",
-            details={"from": order.status, "to": Status.APPROVED},
-        )
+    _require_transition(order, Status.APPROVED)  # before the person checks: the slower of two approvers gets 409
     _require_approver(order, actor)
     manager_reason = purchase_order_needs_manager(order)
     if manager_reason and not is_manager(actor):
@@ -208,14 +205,7 @@ def purchase_order_receive(
     if user is not None and not user.has_perm("inventory.receive_purchaseorder"):
         raise PermissionDenied(_("入荷を記録する権限がありません。"))
     order = _locked(order)
-    if order.status not in (Status.ORDERED, Status.PARTIALLY_RECEIVED):
-        raise Conflict(
-            _("発注 {order} は「{current}」のため入荷を記録できません。").format(
-                order=order, current=order.get_status_display()
-            ),
-            code="illegal_transition",
-            details={"from": order.status, "to": Status.RECEIVED},
-        )
+    _require_transition(order, Status.RECEIVED)
     lines = {line.pk: line for line in order.lines.select_related("product").select_for_update()}
     unknown = set(delivered) - set(lines)
     if unknown:
