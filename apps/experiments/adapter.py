@@ -38,12 +38,19 @@ def sim_sku(product: int) -> str:
     return f"{SKU_PREFIX}{product:02d}"
 
 
-def _product_of(shop_world: World, sku) -> int:
+def _product_or_none(world: World, sku) -> int | None:
     if isinstance(sku, str) and sku.startswith(SKU_PREFIX) and sku[len(SKU_PREFIX) :].isdigit():
         product = int(sku[len(SKU_PREFIX) :])
-        if product < len(shop_world.products):
+        if product < len(world.products):
             return product
-    raise NotFound(f"商品 {sku} は扱っていません。", details={"sku": sku})
+    return None
+
+
+def _product_of(world: World, sku) -> int:
+    product = _product_or_none(world, sku)
+    if product is None:
+        raise NotFound(f"商品 {sku} は扱っていません。", details={"sku": sku})
+    return product
 
 
 def lowest_quote_yen(shop: ShopApi, product: int) -> int:
@@ -211,7 +218,10 @@ def sim_agent(*, persona: Persona | None = None, provider: str = Agent.Provider.
 
 def _price_floor(shop: ShopApi, world: World, arguments: dict) -> None:
     """The live below-cost rule, against the simulated cost."""
-    cost = lowest_quote_yen(shop, _product_of(world, arguments["sku"]))
+    product = _product_or_none(world, arguments["sku"])
+    if product is None:
+        return  # as live: the handler answers "no such product"; nothing to guard
+    cost = lowest_quote_yen(shop, product)
     price = arguments["price_yen"]
     if price * MIN_PRICE_OVER_COST_DENOMINATOR < cost * MIN_PRICE_OVER_COST_NUMERATOR:
         floor = -(-cost * MIN_PRICE_OVER_COST_NUMERATOR // MIN_PRICE_OVER_COST_DENOMINATOR)

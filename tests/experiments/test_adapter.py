@@ -69,6 +69,14 @@ def test_a_tool_not_enabled_on_the_agent_is_refused():
     assert result.rule == "tool_not_enabled"
 
 
+@pytest.mark.parametrize("sku", ["SIM-99", "TEA", "SIM-x"])
+def test_an_unknown_product_is_answered_not_crashed(sku):
+    result = SimToolbox(agent=sim_agent(), world=World()).call(
+        _shop(), "set_price", {"sku": sku, "price_yen": 500, "reason": "x"}
+    )
+    assert (result.ok, result.rule) == (False, "") and sku in result.error
+
+
 def test_the_shop_refuses_what_the_world_forbids_with_a_message():
     shop = _shop()
     result = SimToolbox(agent=sim_agent(), world=World()).call(
