@@ -44,3 +44,11 @@ def test_staff_and_visitors_are_kept_out(client, staff_user, finished_experiment
     assert client.get(url).status_code == 302  # to the login page
     client.force_login(staff_user)
     assert client.get(url).status_code == 403
+
+
+def test_a_draft_experiment_page_shows_no_results_yet(client, manager_user):
+    experiment = Experiment.objects.create(name="draft", days=30, seed_count=2)
+    Variant.objects.create(experiment=experiment, name="heuristic")
+    client.force_login(manager_user)
+    page = client.get(reverse("experiments:detail", args=[experiment.pk]))
+    assert page.status_code == 200 and 'value="0"' in page.content.decode()
