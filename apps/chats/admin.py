@@ -38,7 +38,7 @@ class TagFilter(admin.SimpleListFilter):
 
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "machine", "channel", "customer", "agent", "tag_list", "started_at", "last_activity_at"]
+    list_display = ["id", "machine", "channel", "summary", "tag_list", "customer", "agent", "last_activity_at"]
     list_filter = [TagFilter, "channel", "machine", "agent"]
     # Text of any message, or a tag value: 「返金」 finds the conversations that mention refunds.
     search_fields = ["messages__text", "tags__value", "summary"]

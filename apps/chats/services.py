@@ -266,6 +266,9 @@ _POSITIVE = re.compile(
 )
 
 
+SUMMARY_LENGTH = 120
+
+
 def _sentiment(texts: list[str]) -> str:
     negative = sum(len(_NEGATIVE.findall(text)) for text in texts)
     positive = sum(len(_POSITIVE.findall(text)) for text in texts)
@@ -292,6 +295,10 @@ def conversation_tag(*, conversation: Conversation) -> list[ConversationTag]:
     conversation.tags.filter(kind=ConversationTag.Kind.SENTIMENT).exclude(
         value__in=[value for kind, value in wanted if kind == ConversationTag.Kind.SENTIMENT]
     ).delete()
+    if customer_texts and not conversation.summary:
+        # Until a model writes summaries, the admin list shows what the customer came for: their first message.
+        conversation.summary = customer_texts[0][:SUMMARY_LENGTH]
+        Conversation.objects.filter(pk=conversation.pk).update(summary=conversation.summary)
     existing = set(conversation.tags.values_list("kind", "value"))
     ConversationTag.objects.bulk_create(
         [ConversationTag(conversation=conversation, kind=kind, value=value) for kind, value in wanted - existing]

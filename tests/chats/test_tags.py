@@ -12,6 +12,8 @@ def test_a_conversation_is_tagged_with_intents_products_and_mood(shop):
 
     found = {(tag.kind, tag.value) for tag in reply.conversation.tags.all()}
     assert ("intent", "buy") in found and ("product", "COLA") in found and ("sentiment", "positive") in found
+    reply.conversation.refresh_from_db()
+    assert reply.conversation.summary == "コーラを2本ください"
 
 
 def test_a_complaint_is_tagged_negative_and_found_by_the_admin_search(shop, manager_user, client):
