@@ -49,17 +49,11 @@ def provider_choice(*, agent: Agent, customer_key: str) -> ProviderChoice:
         return ProviderChoice(
             OfflineProvider(), f"budget: {budget.percent:.0f}% of the {budget.exhausted_period} budget"
         )
-    if customer_key:
-        if not shared_limits.customer_message_admit(customer_key):
-            return ProviderChoice(OfflineProvider(), "customer_rate_limit")
-        if shared_limits.customer_tokens_left(customer_key) <= 0:
-            return ProviderChoice(OfflineProvider(), "customer_token_limit")
-    breaker = shared_limits.CircuitBreaker()
-    if breaker.state() == "open":
-        return ProviderChoice(OfflineProvider(), "breaker_open")
-    return ProviderChoice(
-        AnthropicProvider(model_name=model_for(agent, budget_percent=budget.percent), breaker=breaker)
-    )
+    over_limit = shared_limits.customer_turn_admit(customer_key) if customer_key else ""
+    if over_limit:
+        return ProviderChoice(OfflineProvider(), over_limit)
+    # An open breaker is the provider's own first check (one Redis read), answered as a ProviderError.
+    return ProviderChoice(AnthropicProvider(model_name=model_for(agent, budget_percent=budget.percent)))
 
 
 def cost_yen(*, model_name: str, input_tokens: int, output_tokens: int) -> Decimal:
@@ -76,23 +70,29 @@ def cost_yen(*, model_name: str, input_tokens: int, output_tokens: int) -> Decim
 
 
 def turn_usage_record(
-    *, agent: Agent, provider: Provider, customer_key: str, input_tokens: int, output_tokens: int
+    *,
+    agent: Agent,
+    provider_name: str,
+    model_name: str,
+    customer_key: str,
+    input_tokens: int,
+    output_tokens: int,
+    calls: int,
 ) -> Decimal:
-    """Book one model call: the usage ledger (and budget alerts), the customer's daily tokens, the metrics.
-    Returns its cost in yen. Calls that used no tokens (the offline provider) book nothing."""
-    if not input_tokens and not output_tokens:
-        return Decimal(0)
-    cost = cost_yen(model_name=provider.model_name, input_tokens=input_tokens, output_tokens=output_tokens)
+    """Book a turn's model calls at once: the usage ledger (and budget alerts), the customer's daily tokens, the
+    metrics. Returns the cost in yen (the price table is linear, so per turn equals the sum per call)."""
+    cost = cost_yen(model_name=model_name, input_tokens=input_tokens, output_tokens=output_tokens)
     llm_usage_record(
         agent=agent,
-        model_name=provider.model_name,
+        model_name=model_name,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cost_yen=cost,
+        calls=calls,
     )
-    if customer_key and provider.name == AnthropicProvider.name:
+    if customer_key and provider_name == AnthropicProvider.name:  # the per-customer limit is on the model's tokens
         shared_limits.customer_tokens_add(customer_key, input_tokens + output_tokens)
-    metrics.MODEL_TOKENS.labels(model=provider.model_name, direction="input").inc(input_tokens)
-    metrics.MODEL_TOKENS.labels(model=provider.model_name, direction="output").inc(output_tokens)
-    metrics.MODEL_COST_YEN.labels(model=provider.model_name).inc(float(cost))
+    metrics.MODEL_TOKENS.labels(model=model_name, direction="input").inc(input_tokens)
+    metrics.MODEL_TOKENS.labels(model=model_name, direction="output").inc(output_tokens)
+    metrics.MODEL_COST_YEN.labels(model=model_name).inc(float(cost))
     return cost

@@ -95,7 +95,8 @@ class _Turn:
         self.tool_log: list[dict] = []
         self.actions: list[dict] = []
         self.input_tokens = self.output_tokens = 0
-        self.cost_yen = Decimal(0)
+        # (provider, model): [input tokens, output tokens, calls], booked once at the end of the turn
+        self.usage: dict[tuple[str, str], list[int]] = {}
         self.sent: list[str] = []  # every piece sent to the customer: joined, the reply
         self._emit = emit
         self.stream: ReplyStream | None = None
@@ -139,13 +140,9 @@ class _Turn:
             reply = self.ask(provider, request)
             self.input_tokens += reply.input_tokens
             self.output_tokens += reply.output_tokens
-            self.cost_yen += turn_usage_record(
-                agent=self.agent,
-                provider=provider,
-                customer_key=self.customer_key,
-                input_tokens=reply.input_tokens,
-                output_tokens=reply.output_tokens,
-            )
+            if reply.input_tokens or reply.output_tokens:
+                used = self.usage.setdefault((provider.name, provider.model_name), [0, 0, 0])
+                used[0], used[1], used[2] = used[0] + reply.input_tokens, used[1] + reply.output_tokens, used[2] + 1
             if not reply.tool_calls:
                 return
             if tool_round == MAX_TOOL_ROUNDS:
@@ -211,6 +208,21 @@ def _turn(
     answered = bool(state.sent)
     if not answered:
         state.send([unavailable_notice(state.language)])
+    cost = sum(
+        (
+            turn_usage_record(
+                agent=agent,
+                provider_name=provider_name,
+                model_name=model_name,
+                customer_key=state.customer_key,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                calls=calls,
+            )
+            for (provider_name, model_name), (input_tokens, output_tokens, calls) in state.usage.items()
+        ),
+        Decimal(0),
+    )
     latency = time.monotonic() - state.started
     ttft_ms = int((state.first_text_at - state.started) * 1000) if state.first_text_at is not None else None
     turn = turn_finish(
@@ -223,7 +235,7 @@ def _turn(
         provider=provider.name,
         model_name=provider.model_name,
         prompt_hash=hashlib.sha256(prompt.encode()).hexdigest()[:16],
-        cost_yen=state.cost_yen,
+        cost_yen=cost,
         time_to_first_token_ms=ttft_ms,
         fallback_reason=fallback_reason,
         flags=flags,

@@ -273,7 +273,13 @@ BUDGET_ALERT_PERCENTS = (50, 80, 90, 100)
 
 @transaction.atomic
 def llm_usage_record(
-    *, agent: Agent | None, model_name: str, input_tokens: int, output_tokens: int, cost_yen: Decimal
+    *,
+    agent: Agent | None,
+    model_name: str,
+    input_tokens: int,
+    output_tokens: int,
+    cost_yen: Decimal,
+    calls: int = 1,
 ) -> LlmUsage:
     """Add one model call to the ledger row of (agent, model, today) with F expressions, so concurrent calls in any
     process add up exactly; then record any budget threshold this call crossed."""
@@ -283,7 +289,7 @@ def llm_usage_record(
         input_tokens=F("input_tokens") + input_tokens,
         output_tokens=F("output_tokens") + output_tokens,
         cost_yen=F("cost_yen") + cost_yen,
-        calls=F("calls") + 1,
+        calls=F("calls") + calls,
     )
     budget_alerts_record()
     return LlmUsage.objects.get(agent=agent, model_name=model_name, day=day)

@@ -33,20 +33,31 @@ return value
 """
 
 
-def customer_message_admit(customer_key: str, *, now: float | None = None) -> bool:
-    """Count one message of this customer in the current minute; False beyond the per-minute limit."""
+# One round trip per turn: count the message in its minute (the key expires with the minute) and read the day's tokens.
+_CUSTOMER_ADMIT = """
+local messages = redis.call('INCR', KEYS[1])
+if messages == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local tokens = tonumber(redis.call('GET', KEYS[2]) or '0')
+return {messages, tokens}
+"""
+
+
+def customer_turn_admit(customer_key: str, *, now: float | None = None) -> str:
+    """Count one message of this customer; "" if it may go to the model, else the limit it is over
+    (`LLM_CUSTOMER_MESSAGES_PER_MINUTE`, `LLM_CUSTOMER_TOKENS_PER_DAY`)."""
     minute = int((now if now is not None else time.time()) // 60)
-    count = shared_redis().eval(_INCR_WITH_EXPIRY, 1, _key("customer", customer_key, "messages", str(minute)), 1, 120)
-    return count <= settings.LLM_CUSTOMER_MESSAGES_PER_MINUTE
+    messages, tokens = shared_redis().eval(
+        _CUSTOMER_ADMIT, 2, _key("customer", customer_key, "messages", str(minute)), _tokens_key(customer_key), 120
+    )
+    if messages > settings.LLM_CUSTOMER_MESSAGES_PER_MINUTE:
+        return "customer_rate_limit"
+    if tokens >= settings.LLM_CUSTOMER_TOKENS_PER_DAY:
+        return "customer_token_limit"
+    return ""
 
 
 def _tokens_key(customer_key: str) -> str:
     return _key("customer", customer_key, "tokens", timezone.localdate().isoformat())
-
-
-def customer_tokens_left(customer_key: str) -> int:
-    used = int(shared_redis().get(_tokens_key(customer_key)) or 0)
-    return settings.LLM_CUSTOMER_TOKENS_PER_DAY - used
 
 
 def customer_tokens_add(customer_key: str, tokens: int) -> int:

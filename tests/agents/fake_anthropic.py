@@ -7,6 +7,7 @@ a function of the request (an adversarial model that reacts to what it is sent).
 """
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -47,6 +48,7 @@ class FakeAnthropic:
     script: deque = field(default_factory=deque)
     requests: list[dict] = field(default_factory=list)
     headers: list[dict] = field(default_factory=list)
+    busy_seconds: list[float] = field(default_factory=list)  # time spent answering each request (for the bench)
 
     def __post_init__(self):
         self.release = threading.Event()
@@ -58,7 +60,19 @@ class FakeAnthropic:
             def log_message(self, *args):
                 pass
 
+            def setup(self):
+                super().setup()
+                # Each SSE event is its own small write: without this, Nagle and delayed ACKs hold them ~40 ms.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_POST(self):
+                started = time.perf_counter()
+                try:
+                    self._answer()
+                finally:
+                    fake.busy_seconds.append(time.perf_counter() - started)
+
+            def _answer(self):
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 fake.requests.append(body)
                 fake.headers.append({name.lower(): value for name, value in self.headers.items()})

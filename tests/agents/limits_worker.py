@@ -8,12 +8,12 @@ import sys
 import django
 
 
-def main(customer_key: str, messages: int, tokens_each: int, failures: int) -> None:
+def main(customer_key: str, messages: int, tokens_each: int, failures: int, now: float) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vendbot.settings.test")
     django.setup()
-    from apps.agents.shared_limits import CircuitBreaker, customer_message_admit, customer_tokens_add
+    from apps.agents.shared_limits import CircuitBreaker, customer_tokens_add, customer_turn_admit
 
-    admitted = sum(customer_message_admit(customer_key) for _ in range(messages))
+    admitted = sum(customer_turn_admit(customer_key, now=now) == "" for _ in range(messages))
     totals = [customer_tokens_add(customer_key, tokens_each) for _ in range(messages)]
     breaker = CircuitBreaker()
     for _ in range(failures):
@@ -22,4 +22,4 @@ def main(customer_key: str, messages: int, tokens_each: int, failures: int) -> N
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))

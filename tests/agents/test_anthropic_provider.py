@@ -156,7 +156,7 @@ def test_the_breaker_opens_after_five_failures_serves_offline_then_half_opens_an
     # Open: no request leaves; the offline answer comes at once.
     outcome = ask(model_shopkeeper, context)
     assert "150" in outcome.text and len(fake_anthropic.requests) == 5
-    assert AgentTurn.objects.first().fallback_reason == "breaker_open"
+    assert AgentTurn.objects.first().fallback_reason.startswith("breaker_open")
 
     time.sleep(0.6)
     assert CircuitBreaker().state() == "half_open"

@@ -4,14 +4,17 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from apps.agents.shared_limits import CircuitBreaker, customer_message_admit, customer_tokens_left
+from apps.agents.shared_limits import CircuitBreaker, customer_tokens_add, customer_turn_admit
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def worker(prefix: str, customer_key: str, messages: int, tokens_each: int, failures: int) -> subprocess.Popen:
+def worker(
+    prefix: str, customer_key: str, messages: int, tokens_each: int, failures: int, now: float
+) -> subprocess.Popen:
     env = {**os.environ, "LLM_REDIS_PREFIX": prefix, "DJANGO_SETTINGS_MODULE": "vendbot.settings.test"}
     args = [
         sys.executable,
@@ -21,6 +24,7 @@ def worker(prefix: str, customer_key: str, messages: int, tokens_each: int, fail
         str(messages),
         str(tokens_each),
         str(failures),
+        repr(now),
     ]
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
 
@@ -28,15 +32,21 @@ def worker(prefix: str, customer_key: str, messages: int, tokens_each: int, fail
 def test_limits_hold_across_two_processes(redis_prefix, settings):
     settings.LLM_CUSTOMER_MESSAGES_PER_MINUTE = 60
     settings.LLM_CUSTOMER_TOKENS_PER_DAY = 100_000
-    processes = [worker(redis_prefix, "line:U-two", 40, 1_500, 3), worker(redis_prefix, "line:U-two", 40, 1_500, 2)]
+    now = time.time()  # one minute for both processes, whatever the wall clock does meanwhile
+    processes = [
+        worker(redis_prefix, "line:U-two", 40, 1_500, 3, now),
+        worker(redis_prefix, "line:U-two", 40, 1_500, 2, now),
+    ]
     results = [json.loads(process.communicate(timeout=60)[0]) for process in processes]
 
     # 80 messages in the same minute from two processes: exactly 60 admitted, none lost to a race.
     assert sum(result["admitted"] for result in results) == 60
     # 80 × 1,500 tokens added concurrently: the shared total is exact, and the customer is over the day's limit.
     assert max(result["last_total"] for result in results) == 120_000
-    assert customer_tokens_left("line:U-two") == -20_000
-    assert not customer_message_admit("line:U-two")
+    assert customer_tokens_add("line:U-two", 0) == 120_000
+    assert customer_turn_admit("line:U-two", now=now) == "customer_rate_limit"
+    # Next minute: messages are welcome again, but the day's tokens are spent.
+    assert customer_turn_admit("line:U-two", now=now + 60) == "customer_token_limit"
     # Three failures in one process and two in the other: five in a row, the breaker is open for everyone.
     assert CircuitBreaker().state() == "open"
 
