@@ -2,7 +2,7 @@
 through the tool adapter). No database here beyond reading the variant."""
 
 from apps.agents.models import Agent
-from apps.agents.providers import provider_for
+from apps.agents.routing import provider_choice
 from apps.core.errors import ValidationError
 from apps.experiments.adapter import ProviderAgent, sim_agent
 from apps.experiments.calibration import world_from_parameters
@@ -34,12 +34,13 @@ def _provider(variant: Variant, agent: Agent):
         _check_parameters(variant, OFFLINE_PARAMETERS)
         return OfflineProcurementProvider(**{name: int(value) for name, value in variant.parameters.items()})
     _check_parameters(variant, MODEL_PARAMETERS)
-    # The live choice of provider, so the simulator meets the same model client as the shop. It falls back to the
-    # (customer-chat) offline provider when the asked one is not set up: that would be a different experiment.
-    provider = provider_for(agent)
-    if provider.name != variant.provider:
-        raise ValidationError(f"The {variant.provider} provider is not configured on this server.")
-    return provider
+    # The live choice (key, budget, breaker, model), so the simulator meets the same model client as the shop. Live,
+    # it falls back to the customer-chat offline provider; here that would be a different experiment, so it refuses.
+    choice = provider_choice(agent=agent, customer_key="")
+    if choice.fallback_reason or choice.provider.name != variant.provider:
+        reason = choice.fallback_reason or "not configured"
+        raise ValidationError(f"The {variant.provider} provider cannot run on this server now ({reason}).")
+    return choice.provider
 
 
 def agent_for_variant(variant: Variant, world: World):
