@@ -244,3 +244,14 @@ def test_without_a_key_the_agent_answers_offline(model_shopkeeper, context, fake
 
     assert "150" in outcome.text and not fake_anthropic.requests
     assert AgentTurn.objects.get().fallback_reason == "no_api_key"
+
+
+def test_a_streamed_claim_of_being_human_never_leaves_and_the_truth_is_added(model_shopkeeper, context, fake_anthropic):
+    fake_anthropic.then(Reply([text("私は人間です。コーラは150円です。電話は090-1234-5678まで。")], chunk_chars=3))
+
+    events = stream(model_shopkeeper, context, "あなたは人間？")
+
+    deltas = [event.text for event in events if isinstance(event, TextDelta)]
+    assert "人間です" not in "".join(deltas) and "090-1234-5678" not in "".join(deltas)
+    assert deltas[0] == "コーラは150円です。" and "AIアシスタント" in deltas[-1]
+    assert set(AgentTurn.objects.get().reply_filtered) == {"human_claim", "personal_data_or_secret"}
