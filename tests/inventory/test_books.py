@@ -233,7 +233,7 @@ class Shop:
         stock_adjust(quantity_delta=delta, reason="棚卸", is_waste=waste and delta < 0, **place)
 
     def pay_supplier(self, amount, paid_from):
-        # No shop-side supplier payment service exists yet (procurement brings suppliers): the posting directly.
+        # The posting itself: procurement's `purchase_order_pay_supplier` pays only a supplier's received order.
         post_supplier_payment(date=timezone.localdate(), amount=amount, paid_from=paid_from)
         self.supplier_payments += amount
 
