@@ -29,7 +29,7 @@ static/vendor/chart.umd.js: package.json
 vendor: static/vendor/chart.umd.js
 
 messages: install
-	@if command -v msgfmt >/dev/null 2>&1; then DEBUG=1 $(BIN)/python manage.py compilemessages -v0; \
+	@if command -v msgfmt >/dev/null 2>&1; then DEBUG=1 $(BIN)/python manage.py compilemessages -v0 --ignore='.venv/*' --ignore='node_modules/*'; \
 	else echo "msgfmt not found (apt-get install gettext): using the committed .mo files"; fi
 
 static: install vendor

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import models, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.accounting import chart
 from apps.accounting.models import EntryKind, JournalEntry, JournalLine
@@ -26,11 +27,11 @@ class PaymentMethod(models.TextChoices):
     """How a customer paid: cash lands in 現金; card, IC, LINE Pay and QR codes in 売掛金 until their processor
     settles (the values are the shop's `Payment.Method` values)."""
 
-    CASH = "cash", _("現金")
-    CARD = "card", _("クレジットカード")
-    IC = "ic", _("交通系IC・電子マネー")
-    LINE_PAY = "line_pay", _("LINE Pay")
-    QR = "qr", _("QRコード決済")
+    CASH = "cash", gettext_lazy("現金")
+    CARD = "card", gettext_lazy("クレジットカード")
+    IC = "ic", gettext_lazy("交通系IC・電子マネー")
+    LINE_PAY = "line_pay", gettext_lazy("LINE Pay")
+    QR = "qr", gettext_lazy("QRコード決済")
 
 
 PAYMENT_ACCOUNTS = {
@@ -43,9 +44,9 @@ PAYMENT_ACCOUNTS = {
 
 
 class PaidFrom(models.TextChoices):
-    CASH = "cash", _("現金")
-    BANK = "bank", _("普通預金")
-    PAYABLE = "payable", _("未払金（後払い）")
+    CASH = "cash", gettext_lazy("現金")
+    BANK = "bank", gettext_lazy("普通預金")
+    PAYABLE = "payable", gettext_lazy("未払金（後払い）")
 
 
 PAID_FROM_ACCOUNTS = {PaidFrom.CASH: chart.CASH, PaidFrom.BANK: chart.BANK, PaidFrom.PAYABLE: chart.ACCRUED_EXPENSES}

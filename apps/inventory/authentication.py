@@ -1,6 +1,7 @@
 """`Authorization: Device <token>` for machine tablets; reusable by any app whose API a machine calls."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
@@ -68,7 +69,7 @@ class DeviceTokenScheme(OpenApiAuthenticationExtension):
 class IsMachineDeviceOrStaff(permissions.BasePermission):
     """The machine named by the URL's `code` with its own token, or a signed-in Staff/Manager."""
 
-    message = _("この自販機の操作は、その自販機のトークンかスタッフのログインが必要です。")
+    message = gettext_lazy("この自販機の操作は、その自販機のトークンかスタッフのログインが必要です。")
 
     def has_permission(self, request, view):
         if isinstance(request.auth, Machine):
