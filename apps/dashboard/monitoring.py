@@ -107,14 +107,17 @@ def ai_spend(now: datetime.datetime) -> list[Condition]:
 
 
 def stockout_expected(now: datetime.datetime) -> list[Condition]:
-    """Products whose stock on hand, at the recent rate of sale, runs out before a new delivery could arrive."""
+    """Products whose stock on hand and on order, at the recent rate of sale, runs out before a new delivery could
+    arrive (the quickest active supplier's lead time, or SUPPLIER_LEAD_TIME_DAYS for a product no supplier offers)."""
     days = setting("STOCKOUT_VELOCITY_DAYS")
-    lead_time = setting("SUPPLIER_LEAD_TIME_DAYS")
     conditions = []
     for product in selectors.product_run_rates(since=now - datetime.timedelta(days=days)):
         if product["sold"] <= 0:
             continue
-        on_hand = product["in_slots"] + product["in_storage"]
+        lead_time = product["lead_time_days"]
+        if lead_time is None:
+            lead_time = setting("SUPPLIER_LEAD_TIME_DAYS")
+        on_hand = product["in_slots"] + product["in_storage"] + product["on_order"]
         days_left = on_hand * days / product["sold"]
         if days_left >= lead_time:
             continue

@@ -5,8 +5,7 @@ import datetime
 from functools import reduce
 from operator import or_
 
-from django.apps import apps
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHour
 from django.utils import timezone
 
@@ -14,13 +13,21 @@ from apps.agents.models import Agent, AgentTurn
 from apps.chats.models import Conversation
 from apps.dashboard.conf import setting, whole_yen
 from apps.dashboard.models import Alert
-from apps.inventory.models import Machine, Product, Sale, SaleLine, Slot, StorageStock
+from apps.inventory.models import (
+    Machine,
+    Product,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Sale,
+    SaleLine,
+    Slot,
+    StorageStock,
+)
 
 # Offline answers the shop chose (no key, budget spent, a customer's limits) are not errors; any other fallback
 # reason in the decision log is the model failing (error, deadline, broken stream, open breaker).
 CHOSEN_FALLBACKS = ("no_api_key", "budget", "customer_rate_limit", "customer_token_limit")
 MODEL_FAILED = ~Q(fallback_reason="") & ~reduce(or_, [Q(fallback_reason__startswith=r) for r in CHOSEN_FALLBACKS])
-PENDING_APPROVAL_STATE = "pending_human_approval"
 RECENT_SALES = 10
 ALERTS_SHOWN = 20
 
@@ -95,20 +102,9 @@ def ai_usage(*, start: datetime.datetime, end: datetime.datetime) -> dict:
     }
 
 
-def purchase_order_model():
-    """Procurement's PurchaseOrder once it exists (issue 5), else None."""
-    try:
-        return apps.get_model("inventory", "PurchaseOrder")
-    except LookupError:
-        return None
-
-
-def pending_approvals_count() -> int | None:
-    """Purchase orders waiting for a person; None while procurement is not installed."""
-    model = purchase_order_model()
-    if model is None:
-        return None
-    return model.objects.filter(status=PENDING_APPROVAL_STATE).count()
+def pending_approvals_count() -> int:
+    """Purchase orders waiting for a person's approval."""
+    return PurchaseOrder.objects.filter(status=PurchaseOrder.Status.PENDING_HUMAN_APPROVAL).count()
 
 
 def active_conversations_count(*, now: datetime.datetime) -> int:
@@ -319,7 +315,9 @@ def agent_spend(*, start: datetime.datetime) -> list[dict]:
 
 
 def product_run_rates(*, since: datetime.datetime) -> list[dict]:
-    """Active products with units on hand (slots plus back room) and units sold (net of refunds) since `since`."""
+    """Active products with units on hand (slots plus back room), units on order (approved or ordered, not yet
+    received), units sold (net of refunds) since `since`, and the shortest lead time of an active supplier that
+    offers them (None when no supplier does)."""
     sold = (
         SaleLine.objects.filter(product=OuterRef("pk"), sale__created_at__gte=since)
         .values("product")
@@ -327,13 +325,28 @@ def product_run_rates(*, since: datetime.datetime) -> list[dict]:
         .values("units")
     )
     in_slots = Slot.objects.filter(product=OuterRef("pk")).values("product").annotate(q=Sum("quantity")).values("q")
+    on_order = (
+        PurchaseOrderLine.objects.filter(
+            product=OuterRef("pk"),
+            order__status__in=[
+                PurchaseOrder.Status.APPROVED,
+                PurchaseOrder.Status.ORDERED,
+                PurchaseOrder.Status.PARTIALLY_RECEIVED,
+            ],
+        )
+        .values("product")
+        .annotate(q=Sum(F("quantity") - F("received_quantity")))
+        .values("q")
+    )
     return list(
         Product.objects.filter(active=True)
         .annotate(
             sold=Coalesce(Subquery(sold), 0),
             in_slots=Coalesce(Subquery(in_slots), 0),
+            on_order=Coalesce(Subquery(on_order), 0),
             in_storage=Coalesce(Max("storage__quantity"), 0),
+            lead_time_days=Min("offers__supplier__lead_time_days", filter=Q(offers__supplier__active=True)),
         )
-        .values("sku", "name_ja", "sold", "in_slots", "in_storage")
+        .values("sku", "name_ja", "sold", "in_slots", "in_storage", "on_order", "lead_time_days")
         .order_by("sku")
     )

@@ -8,8 +8,8 @@ from apps.agents.models import AgentTurn, GuardrailViolation
 from apps.dashboard import metrics, tasks
 from apps.dashboard.live import broadcast_on_commit
 from apps.dashboard.models import Alert
-from apps.dashboard.selectors import alert_event_data, purchase_order_model, sale_event_data
-from apps.inventory.models import Sale, Slot
+from apps.dashboard.selectors import alert_event_data, sale_event_data
+from apps.inventory.models import PurchaseOrder, Sale, Slot
 
 
 def _saved(update_fields, field: str) -> bool:
@@ -66,7 +66,7 @@ def alert_saved(sender, instance: Alert, created: bool, update_fields=None, **kw
             transaction.on_commit(lambda: tasks.alert_line_push.delay(alert_id))
 
 
-def purchase_order_saved(sender, instance, created: bool, update_fields=None, **kwargs):
+def purchase_order_saved(sender, instance: PurchaseOrder, created: bool, update_fields=None, **kwargs):
     if created or _saved(update_fields, "status"):
         broadcast_on_commit({"type": "order", "order": {"id": instance.pk, "status": instance.status}})
 
@@ -77,6 +77,4 @@ def connect() -> None:
     post_save.connect(agent_turn_saved, sender=AgentTurn, dispatch_uid="dashboard.agent_turn_saved")
     post_save.connect(violation_saved, sender=GuardrailViolation, dispatch_uid="dashboard.violation_saved")
     post_save.connect(alert_saved, sender=Alert, dispatch_uid="dashboard.alert_saved")
-    purchase_order = purchase_order_model()
-    if purchase_order is not None:
-        post_save.connect(purchase_order_saved, sender=purchase_order, dispatch_uid="dashboard.purchase_order_saved")
+    post_save.connect(purchase_order_saved, sender=PurchaseOrder, dispatch_uid="dashboard.purchase_order_saved")

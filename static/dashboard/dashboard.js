@@ -32,7 +32,7 @@
     setText("card-ai-cost", yen(cards.ai.cost_yen));
     setText("card-ai-p95", cards.ai.reply_p95_ms === null ? "—" : `${cards.ai.reply_p95_ms} ms`);
     setText("card-error-rate", `${(cards.ai.error_rate * 100).toFixed(1)}%`);
-    setText("card-approvals", cards.pending_approvals === null ? labels.notInstalled : String(cards.pending_approvals));
+    setText("card-approvals", String(cards.pending_approvals));
   }
 
   function saleItem(sale) {

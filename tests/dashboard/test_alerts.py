@@ -16,7 +16,10 @@ from tests.factories import (
     HistoricSaleFactory,
     MachineFactory,
     ProductFactory,
+    PurchaseOrderFactory,
     SlotFactory,
+    SupplierFactory,
+    SupplierOfferFactory,
     stock_slot,
 )
 
@@ -173,7 +176,15 @@ def test_a_product_selling_faster_than_a_delivery_can_arrive_is_flagged(machine,
     alerts_evaluate(now=now)
 
     assert open_alerts() == {("stockout_expected", "FAST"): "firing"}
-    assert "約2.0日で尽きます" in Alert.objects.get(subject="FAST").message
+    assert "約2.0日で尽きます（仕入れ3日）" in Alert.objects.get(subject="FAST").message
+
+    # SLOW lasts 20 days, but its only supplier needs 21; FAST has 24 more on order: 14 days.
+    SupplierOfferFactory(product=slow.product, supplier=SupplierFactory(lead_time_days=21))
+    PurchaseOrderFactory(status="ordered", line__product=fast.product, line__quantity=24)
+    alerts_evaluate(now=now)
+
+    assert open_alerts() == {("stockout_expected", "SLOW"): "firing"}
+    assert "（仕入れ21日）" in Alert.objects.get(subject="SLOW", state="firing").message
 
 
 # --- the alert's life ----------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from apps.dashboard.monitoring import Condition
 from apps.dashboard.services import alerts_apply
-from apps.inventory.services import purchase_create
+from apps.inventory.services import purchase_create, purchase_order_submit
+from tests.factories import PurchaseOrderFactory
 from vendbot.routing import websocket_urlpatterns
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -102,4 +103,16 @@ async def test_a_dashboard_on_the_redis_layer_survives_a_quiet_spell(manager_use
 
     event = await socket.receive_json_from(timeout=2)
     assert event["type"] == "sale" and event["sale"]["total_yen"] == 150
+    await socket.disconnect()
+
+
+async def test_an_order_waiting_for_approval_reaches_an_open_dashboard(manager_user):
+    order = await database_sync_to_async(PurchaseOrderFactory)(status="draft")
+    socket = socket_for(manager_user)
+    await socket.connect()
+
+    await database_sync_to_async(purchase_order_submit)(order=order, actor_label="procurement-agent")
+
+    event = await socket.receive_json_from(timeout=2)
+    assert event == {"type": "order", "order": {"id": order.pk, "status": "pending_human_approval"}}
     await socket.disconnect()

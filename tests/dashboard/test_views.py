@@ -2,16 +2,15 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 
-from apps.dashboard.selectors import purchase_order_model
 from tests.dashboard.conftest import buy
 from tests.factories import (
     AgentFactory,
     AgentTurnFactory,
     HistoricSaleFactory,
     ProductFactory,
+    PurchaseOrderFactory,
     SlotFactory,
     stock_slot,
 )
@@ -98,16 +97,8 @@ def test_ai_cards_show_cost_p95_latency_and_error_rate(client, manager_user):
     }
 
 
-@pytest.mark.skipif(purchase_order_model() is not None, reason="procurement is installed")
-def test_pending_approvals_card_says_procurement_is_not_installed_yet(client, manager_user):
-    client.force_login(manager_user)
-    assert client.get("/dashboard/").context["snapshot"]["cards"]["pending_approvals"] is None
-
-
-@pytest.mark.skipif(purchase_order_model() is None, reason="procurement (issue 5) is not installed")
 def test_pending_approvals_card_counts_orders_waiting_for_a_person(client, manager_user):
-    supplier = apps.get_model("inventory", "Supplier").objects.create(name="問屋", contact_email="po@example.invalid")
     for status in ("pending_human_approval", "pending_human_approval", "draft", "approved"):
-        purchase_order_model().objects.create(supplier=supplier, status=status)
+        PurchaseOrderFactory(status=status)
     client.force_login(manager_user)
     assert client.get("/dashboard/").context["snapshot"]["cards"]["pending_approvals"] == 2
