@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,45 +20,21 @@ import time
 from pathlib import Path
 
 import aiohttp
+from purchase_throughput import MACHINE, free_port, prepare_shop  # the same shop set-up as the purchase bench
 
 ROOT = Path(__file__).resolve().parent.parent
-MACHINE = "BENCH-1"
 CONNECT_BATCH = 50
 ARRIVAL_TIMEOUT_SECONDS = 10
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def prepare_shop(units: int) -> tuple[str, str]:
-    """Migrate, stock one slot and sign in a Manager; returns (device token, session cookie of the Manager)."""
-    import django
-
-    django.setup()
+def manager_session() -> str:
+    """A signed-in Manager's session key (the sockets' cookie)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.contrib.sessions.backends.db import SessionStore
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
     from apps.core.roles import MANAGER
-    from apps.inventory.services import (
-        device_token_issue,
-        machine_configure,
-        product_create,
-        slot_configure,
-        stock_receive,
-        stock_transfer_to_slot,
-    )
 
-    machine = machine_configure(code=MACHINE, name="ベンチマーク")
-    product = product_create(sku="BENCH-TEA", name_ja="ベンチ茶", category="drink", price_yen=150)
-    slot = slot_configure(machine=machine, code="A1", product=product, capacity=max(units, 10))
-    stock_receive(product=product, quantity=units, unit_cost_yen=70, actor_label="bench")
-    stock_transfer_to_slot(slot=slot, quantity=units, actor_label="bench")
     manager = get_user_model().objects.create_user(username="bench-manager", is_staff=True)
     manager.groups.add(Group.objects.get(name=MANAGER))
     session = SessionStore()
@@ -71,7 +46,7 @@ def prepare_shop(units: int) -> tuple[str, str]:
         }
     )
     session.create()
-    return device_token_issue(machine=machine, actor_label="bench"), session.session_key
+    return session.session_key
 
 
 async def wait_until_up(base: str, server: subprocess.Popen) -> None:
@@ -171,7 +146,8 @@ def main() -> None:
         }
     )
     sys.path.insert(0, str(ROOT))
-    token, session_key = prepare_shop(units=args.sales)
+    token = prepare_shop(units=args.sales)
+    session_key = manager_session()
 
     port = free_port()
     daphne = str(Path(sys.executable).with_name("daphne"))
