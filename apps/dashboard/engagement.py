@@ -15,7 +15,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.chats.models import Customer
+from apps.chats.models import CUSTOMER_KEY_PREFIX, Customer
 from apps.dashboard.models import LinePush
 from apps.inventory.models import Product, Sale, SaleLine, Slot, StockMovement
 
@@ -124,7 +124,7 @@ class Candidate:
 def _customer_sales(*, now: datetime.datetime) -> dict[str, dict]:
     month_ago = now - datetime.timedelta(days=30)
     rows = (
-        Sale.objects.filter(customer_key__startswith="cust:")
+        Sale.objects.filter(customer_key__startswith=CUSTOMER_KEY_PREFIX)
         .values("customer_key")
         .annotate(last=Max("created_at"), recent=Count("id", filter=Q(created_at__gte=month_ago)))
     )
@@ -135,7 +135,7 @@ def _favourites(*, now: datetime.datetime) -> dict[str, int]:
     """{customer key: id of the product they bought most in ENGAGEMENT_FAVOURITE_DAYS (at least twice)}."""
     since = now - datetime.timedelta(days=setting("ENGAGEMENT_FAVOURITE_DAYS"))
     rows = (
-        SaleLine.objects.filter(sale__customer_key__startswith="cust:", sale__created_at__gte=since)
+        SaleLine.objects.filter(sale__customer_key__startswith=CUSTOMER_KEY_PREFIX, sale__created_at__gte=since)
         .values("sale__customer_key", "product_id")
         .annotate(units=Sum("quantity"))
         .filter(units__gte=2)

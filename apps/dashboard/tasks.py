@@ -30,11 +30,14 @@ def monitor():
 
 @shared_task(name="dashboard.daily_close", ignore_result=True, **RETRY)
 def daily_close():
-    """23:55 JST: the day's summary (the schedule's time zone is CELERY_TIMEZONE, Asia/Tokyo), and the AI usage of
-    the days before today into the books (today's usage is not finished yet; it is booked tomorrow night)."""
+    """23:55 JST: today's summary, and yesterday's again so its last five minutes are in it too (the schedule's time
+    zone is CELERY_TIMEZONE, Asia/Tokyo); and the AI usage of the days before today into the books (today's usage is
+    not finished yet; it is booked tomorrow night)."""
     today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
+    services.daily_close(day=yesterday)
     services.daily_close(day=today)
-    llm_usage_book(through=today - datetime.timedelta(days=1))
+    llm_usage_book(through=yesterday)
 
 
 @shared_task(name="dashboard.retention_cleanup", ignore_result=True, **RETRY)

@@ -57,6 +57,8 @@ def test_the_daily_close_summarises_the_day_and_can_run_again(machine, device_cl
     buy(device_client, quantity=1, key="b")
     tasks.daily_close.delay()
     assert DailySummary.objects.get(date=today).revenue_yen == 450
+    # The job closes yesterday again: a sale after yesterday's 23:55 run is in it.
+    assert DailySummary.objects.get(date=today - datetime.timedelta(days=1)).revenue_yen == 1000
 
 
 def test_cleanup_keeps_what_is_inside_each_retention_period(machine, settings):
