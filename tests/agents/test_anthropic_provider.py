@@ -4,7 +4,9 @@ the first-words deadline, budgets and cost. Whatever fails, the customer gets th
 import time
 from decimal import Decimal
 
+import pytest
 from asgiref.sync import async_to_sync
+from prometheus_client import REGISTRY
 
 from apps.agents.models import AgentTurn, BudgetAlert, LlmUsage
 from apps.agents.providers.base import ChatMessage
@@ -255,3 +257,36 @@ def test_a_streamed_claim_of_being_human_never_leaves_and_the_truth_is_added(mod
     assert "人間です" not in "".join(deltas) and "090-1234-5678" not in "".join(deltas)
     assert deltas[0] == "コーラは150円です。" and "AIアシスタント" in deltas[-1]
     assert set(AgentTurn.objects.get().reply_filtered) == {"human_claim", "personal_data_or_secret"}
+
+
+def sample(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_prometheus_counts_model_tokens_cost_retries_and_fallbacks(model_shopkeeper, context, fake_anthropic, settings):
+    settings.LLM_MAX_RETRIES = 1
+    before = {
+        "tokens": sample("vendbot_agent_model_tokens_total", model="claude-haiku-4-5", direction="input"),
+        "cost": sample("vendbot_agent_model_cost_yen_total", model="claude-haiku-4-5"),
+        "retries": sample("vendbot_agent_provider_retries_total", status="429"),
+        "fallbacks": sample("vendbot_agent_fallbacks_total", agent_kind="shopkeeper", reason="http_500"),
+        "first_words": sample("vendbot_agent_first_words_seconds_count", agent_kind="shopkeeper"),
+    }
+    fake_anthropic.then(Error(429, retry_after="0"), Reply([text("はい。")], input_tokens=1000, output_tokens=0))
+    fake_anthropic.then(Error(500), Error(500))
+
+    ask(model_shopkeeper, context)
+    ask(model_shopkeeper, context)
+
+    assert (
+        sample("vendbot_agent_model_tokens_total", model="claude-haiku-4-5", direction="input") - before["tokens"]
+        == 1000
+    )
+    assert sample("vendbot_agent_model_cost_yen_total", model="claude-haiku-4-5") - before["cost"] == pytest.approx(
+        0.15
+    )
+    assert sample("vendbot_agent_provider_retries_total", status="429") - before["retries"] == 1
+    assert (
+        sample("vendbot_agent_fallbacks_total", agent_kind="shopkeeper", reason="http_500") - before["fallbacks"] == 1
+    )
+    assert sample("vendbot_agent_first_words_seconds_count", agent_kind="shopkeeper") - before["first_words"] == 2

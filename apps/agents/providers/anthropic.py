@@ -173,7 +173,8 @@ class AnthropicProvider:
                     elif delta.type == "input_json_delta" and event.index in blocks:
                         blocks[event.index]["json"] += delta.partial_json
                 elif event.type == "message_delta":
-                    output_tokens = event.usage.output_tokens or output_tokens
+                    if event.usage.output_tokens is not None:  # the final count (0 is a count too)
+                        output_tokens = event.usage.output_tokens
                 if request.deadline is not None and not streamed and time.monotonic() > request.deadline:
                     raise ProviderError("no words before the deadline", reason="deadline")
         calls = []
