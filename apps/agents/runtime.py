@@ -89,6 +89,7 @@ class _Turn:
         self.agent = agent
         self.context = context
         self.history = history
+        self.persona = context.persona or agent.persona  # the conversation's persona (A/B test) or the agent's
         self.language = detect_language(next((m.text for m in reversed(history) if m.role == "user"), ""))
         self.started = time.monotonic()
         self.first_text_at: float | None = None
@@ -135,7 +136,7 @@ class _Turn:
                 system=prompt,
                 messages=messages + self.new_messages,
                 tools=tool_specs,
-                persona=self.agent.persona,
+                persona=self.persona,
                 deadline=deadline,
             )
             reply = self.ask(provider, request)
@@ -170,6 +171,7 @@ def _turn(
 ) -> TurnOutcome:
     state = _Turn(agent=agent, context=context, history=history, emit=emit)
     agent.refresh_from_db()  # a Manager may have paused it or changed its budget since the conversation began
+    state.persona = context.persona or agent.persona
     if not agent.is_callable or selectors.tokens_used_today(agent=agent) >= agent.daily_token_budget:
         notice = unavailable_notice(state.language)
         emit(notice)
@@ -181,7 +183,7 @@ def _turn(
         agent=agent, conversation_id=context.conversation_id, provider=provider.name, model_name=provider.model_name
     )
     state.context = replace(context, agent=agent, turn_id=turn.pk)
-    prompt = system_prompt(agent, machine=context.machine)
+    prompt = system_prompt(agent, machine=context.machine, persona=state.persona)
     state.stream = ReplyStream(language=state.language, prompt=prompt)
     window = conversation_window(
         agent=agent, conversation_id=context.conversation_id, history=history, preferences=context.preferences

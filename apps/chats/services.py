@@ -188,6 +188,7 @@ def chat_turn_begin(
             conversation_id=conversation.pk,
             customer_key=conversation.customer_key,
             channel=conversation.channel,
+            persona=conversation.persona,
         )
     return ChatTurn(
         conversation=conversation,

@@ -2,14 +2,19 @@
 the Manager's action that ends a test and makes the winner the shopkeeper's persona."""
 
 import datetime
+import hashlib
 from collections import Counter
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.agents.models import AgentTurn
+from apps.agents.prompts import system_prompt
+from apps.agents.runtime import TextDelta, TurnDone, agent_turn_stream
 from apps.chats.models import Conversation, Customer
-from apps.chats.services import conversation_start
+from apps.chats.services import chat_message_handle, chat_turn_begin, conversation_start
 from apps.core.errors import Conflict
 from apps.experiments import assignment
 from apps.experiments.models import ABTest, ABVariant, Exposure
@@ -183,3 +188,46 @@ def test_a_failing_experiment_never_stops_a_customer_from_chatting(running_test,
         persona_requested.disconnect(dispatch_uid="test.broken")
     assert Conversation.objects.filter(pk=conversation.pk).exists()
     assert Exposure.objects.get(conversation=conversation).variant.persona == conversation.persona
+
+
+# --- the assigned persona is the one the customer talks to --------------------------------------------------------
+
+
+@pytest.fixture
+def voiced_test(db, shopkeeper, manager_user):
+    test = ABTest.objects.create(name="ハル vs ソウタ")
+    for name, greeting in (("ハルB", "やっほー、ハルだよ！"), ("ソウタB", "いらっしゃいませ、ソウタでございます。")):
+        ABVariant.objects.create(test=test, persona=PersonaFactory(name=name, greeting=greeting))
+    return ab_test_start(test=test, actor=manager_user)
+
+
+def test_the_assigned_persona_greets_the_customer_and_is_the_models_persona(voiced_test, shopkeeper):
+    machine = MachineFactory()
+    reply = chat_message_handle(machine=machine, conversation_id=None, text="こんにちは")
+    persona = Conversation.objects.get(pk=reply.conversation.pk).persona
+    assert persona.name in ("ハルB", "ソウタB") and persona != shopkeeper.persona
+    assert reply.text == persona.greeting
+    english = chat_message_handle(machine=machine, conversation_id=reply.conversation.pk, text="Hello")
+    assert english.text == f"Hello! I'm {persona.name}, the shop's AI assistant. How can I help?"
+
+    # The system prompt the turns were built from is the assigned persona's, not the shopkeeper's default.
+    prompt = system_prompt(shopkeeper, machine=machine, persona=persona)
+    assert persona.name in prompt and shopkeeper.persona.name not in prompt
+    hashes = set(AgentTurn.objects.values_list("prompt_hash", flat=True))
+    assert hashes == {hashlib.sha256(prompt.encode()).hexdigest()[:16]}
+
+
+def test_the_tablet_stream_speaks_as_the_assigned_persona(voiced_test, shopkeeper):
+    turn = chat_turn_begin(machine=MachineFactory(), conversation_id=None, text="Hello")
+
+    async def consume():
+        return [
+            event
+            async for event in agent_turn_stream(agent=shopkeeper, context=turn.context, history=turn.history)
+        ]
+
+    events = async_to_sync(consume)()
+    persona = turn.conversation.persona
+    assert persona != shopkeeper.persona
+    assert isinstance(events[-1], TurnDone) and persona.name in events[-1].outcome.text
+    assert "".join(event.text for event in events if isinstance(event, TextDelta)) == events[-1].outcome.text

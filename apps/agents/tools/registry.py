@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from apps.agents.models import Agent
+from apps.agents.models import Agent, Persona
 
 Kind = Agent.Kind
 
@@ -27,6 +27,8 @@ class ToolContext:
     turn_id: int | None = None
     # What the shop knows the customer likes (set by chats from the customer's record), shown to the model.
     preferences: tuple[str, ...] = ()
+    # The conversation's persona (an A/B test may assign one other than the agent's); None: the agent's own.
+    persona: Persona | None = None
 
 
 @dataclass(frozen=True)
