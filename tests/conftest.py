@@ -1,4 +1,5 @@
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -45,11 +46,18 @@ def asgi_live_server(transactional_db):
     """The real ASGI application (HTTP and WebSockets) served by daphne in a child process on the test database."""
     from functools import partial
 
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
     from channels.testing.live import make_application
     from daphne.testing import DaphneProcess
     from django.conf import settings
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
+    # The daphne child is forked from this process. Earlier async tests leave asgiref's one-thread executor (used
+    # by `database_sync_to_async` outside a request) with a worker thread a fork does not copy, so the child's
+    # database calls would wait forever; and their channel layer is bound to finished event loops. Fresh ones of both.
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    channel_layers.backends.clear()
     process = DaphneProcess(
         "127.0.0.1",
         partial(make_application, static_wrapper=ASGIStaticFilesHandler),
@@ -65,6 +73,7 @@ def asgi_live_server(transactional_db):
     finally:
         process.terminate()
         process.join(timeout=10)
+        channel_layers.backends.clear()
 
 
 CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE", "/usr/bin/chromium")

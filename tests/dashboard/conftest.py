@@ -1,5 +1,3 @@
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from rest_framework.test import APIClient
 
@@ -42,18 +40,3 @@ def buy(client, *, slot="A1", quantity=1, key="k1", code="HQ-1F"):
         format="json",
         HTTP_IDEMPOTENCY_KEY=key,
     )
-
-
-@pytest.fixture
-def fork_safe_live_server():
-    """Request before `asgi_live_server`, whose daphne is a forked child of this process. Earlier async tests leave
-    asgiref's one-thread executor (used by `database_sync_to_async` outside a request) with a worker thread a fork
-    does not copy, so every consumer's database call in the child waited forever and daphne dropped the handshake;
-    and their channel layer is bound to their finished event loops. The child gets fresh ones of both."""
-    from asgiref.sync import SyncToAsync
-    from channels.layers import channel_layers
-
-    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()

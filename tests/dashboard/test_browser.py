@@ -20,9 +20,7 @@ def log_in(page, server, username):
     page.click("input[type=submit]")
 
 
-def test_a_purchase_appears_on_the_managers_dashboard_without_reload(
-    fork_safe_live_server, asgi_live_server, browser_page
-):
+def test_a_purchase_appears_on_the_managers_dashboard_without_reload(asgi_live_server, browser_page):
     UserFactory(username="manager", is_staff=True, password=PASSWORD).groups.add(Group.objects.get(name=MANAGER))
     machine = MachineFactory(code="HQ-1F")
     tea = ProductFactory(sku="D001", name_ja="緑茶", price_yen=150, unit_cost_yen=70)
