@@ -184,3 +184,13 @@ def purchase_orders_unexplained() -> list[PurchaseOrder]:
         .select_related("supplier")
         .order_by("created_at", "id")
     )
+
+
+def purchase_orders_open_for_product(*, product: Product) -> list[PurchaseOrder]:
+    """Orders not yet received, rejected or cancelled that hold a line for `product` (at most one: a DB constraint)."""
+    return list(
+        PurchaseOrder.objects.filter(lines__product=product, lines__is_open=True)
+        .select_related("supplier")
+        .prefetch_related("lines")
+        .distinct()
+    )

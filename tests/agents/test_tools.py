@@ -1,13 +1,16 @@
 """Each tool: its schema refuses malformed arguments before the handler runs, and a well-formed call does its job."""
 
+import datetime
+
 import pytest
+from django.utils import timezone
 
 from apps.agents.models import AgentNote, GuardrailViolation
 from apps.agents.services import tool_call
 from apps.agents.tools.registry import TOOLS, ToolContext
-from apps.inventory.models import ProductRequest, Slot
+from apps.inventory.models import ProductRequest, PurchaseOrder, Slot
 from apps.inventory.services import purchase_create
-from tests.factories import AgentFactory
+from tests.factories import AgentFactory, SupplierFactory, SupplierOfferFactory, sold_on
 
 # (tool, kind of agent that may call it, arguments the schema must refuse)
 MALFORMED = [
@@ -144,16 +147,51 @@ def test_record_product_request_creates_a_product_request(context):
     assert (request.name, request.channel) == ("ドクターペッパー", "tablet")
 
 
-def test_propose_purchase_order_waits_for_staff_as_a_note(shop, procurement_agent, cola):
+def test_propose_purchase_order_creates_an_order_waiting_for_staff_and_never_approves(shop, procurement_agent, cola):
+    # Cola sells 70 a fortnight (5 a day): 8 in the slot + 20 in the back room cover less than lead time + 10 days.
+    sold_on(
+        slot=Slot.objects.get(machine=shop, code="A1"),
+        at=timezone.now() - datetime.timedelta(days=2),
+        quantity=70,
+        unit_price_yen=150,
+    )
+    offer = SupplierOfferFactory(supplier=SupplierFactory(name="丸山食品", reliability_score=90), product=cola)
     context = ToolContext(agent=procurement_agent, machine=shop)
 
     result = tool_call(
         context=context, name="propose_purchase_order", arguments={"sku": "COLA", "quantity": 24, "reason": "売れ筋"}
     )
 
-    assert result.data["purchase_order"] is None and result.data["status"] == "waiting_for_staff"
+    assert result.ok and result.data["status"] == "pending_human_approval"
+    [proposed] = result.data["purchase_orders"]
+    order = PurchaseOrder.objects.get(pk=proposed["id"])
+    assert order.status == proposed["status"] == PurchaseOrder.Status.PENDING_HUMAN_APPROVAL
+    assert order.supplier == offer.supplier and order.created_by_label == procurement_agent.name
+    assert order.approved_at is None and order.approved_by is None
+    assert proposed["quantity"] == order.lines.get(product=cola).quantity > 0
     note = AgentNote.objects.get(pk=result.data["proposal_note_id"])
-    assert note.kind == AgentNote.Kind.PURCHASE_ORDER_PROPOSAL and note.data == {"sku": "COLA", "quantity": 24}
+    assert note.kind == AgentNote.Kind.PURCHASE_ORDER_PROPOSAL
+    assert note.data["quantity"] == 24 and note.data["purchase_order_ids"] == [order.pk]
+
+    # Asking again finds the open order instead of a second one.
+    again = tool_call(
+        context=context, name="propose_purchase_order", arguments={"sku": "COLA", "quantity": 24, "reason": "念のため"}
+    )
+    assert again.data["status"] == "already_on_order"
+    assert [o["id"] for o in again.data["purchase_orders"]] == [order.pk] and PurchaseOrder.objects.count() == 1
+
+
+def test_propose_purchase_order_without_a_need_orders_nothing_and_says_so(shop, procurement_agent, cola):
+    SupplierOfferFactory(supplier=SupplierFactory(name="丸山食品", reliability_score=90), product=cola)
+
+    result = tool_call(
+        context=ToolContext(agent=procurement_agent, machine=shop),
+        name="propose_purchase_order",
+        arguments={"sku": "COLA", "quantity": 24, "reason": "売れ筋"},
+    )
+
+    assert result.data["status"] == "nothing_to_order" and result.data["purchase_orders"] == []
+    assert not PurchaseOrder.objects.exists()
 
 
 def test_sales_summary_counts_sales_without_naming_customers(shop):

@@ -10,7 +10,7 @@ from apps.agents.services import coupon_grant_record, note_write
 from apps.agents.tools.registry import Kind, ToolContext, register
 from apps.core.errors import NotFound, ValidationError
 from apps.inventory.models import Coupon, Payment, Product, Sale
-from apps.inventory.services import coupon_issue, price_change, product_request_record
+from apps.inventory.services import coupon_issue, price_change, procurement_plan, product_request_record
 
 ALL_KINDS = {Kind.SHOPKEEPER, Kind.PROCUREMENT, Kind.ANALYTICS}
 _SKU = {"type": "string", "minLength": 1, "maxLength": 32}
@@ -194,7 +194,10 @@ def record_product_request(context: ToolContext, arguments: dict) -> dict:
 
 @register(
     name="propose_purchase_order",
-    description="Propose restocking a product from a supplier; a person approves it before anything is ordered.",
+    description=(
+        "Propose restocking a product: the planner drafts a purchase order from sales, stock and supplier offers; "
+        "a person approves it before anything is ordered."
+    ),
     schema={
         "properties": {"sku": _SKU, "quantity": {"type": "integer", "minimum": 1, "maximum": 1000}, "reason": _REASON},
         "required": ["sku", "quantity", "reason"],
@@ -202,17 +205,42 @@ def record_product_request(context: ToolContext, arguments: dict) -> dict:
     allowed_kinds={Kind.PROCUREMENT},
 )
 def propose_purchase_order(context: ToolContext, arguments: dict) -> dict:
-    # Purchase orders belong to procurement (not built yet): the proposal waits as a note for staff, and says so.
+    """Ask inventory's planner for this product: it creates orders waiting for a person's approval (never approves)
+    with its own quantity from sales and stock. The agent's quantity and reason stay on a note for staff."""
     product = _product(arguments["sku"])
+    plan = procurement_plan(product_ids=[product.pk], actor_label=context.agent.name)
+    if plan.orders:
+        orders, status = plan.orders, "pending_human_approval"
+    else:
+        orders = selectors.purchase_orders_open_for_product(product=product)
+        status = "already_on_order" if orders else "nothing_to_order"
     note = note_write(
         agent=context.agent,
         conversation_id=context.conversation_id,
         kind=AgentNote.Kind.PURCHASE_ORDER_PROPOSAL,
         text=_("発注提案: %(name)s × %(quantity)d（%(reason)s）")
         % {"name": product.name_ja, "quantity": arguments["quantity"], "reason": arguments["reason"]},
-        data={"sku": product.sku, "quantity": arguments["quantity"]},
+        data={
+            "sku": product.sku,
+            "quantity": arguments["quantity"],
+            "purchase_order_ids": [order.pk for order in orders],
+            "status": status,
+        },
     )
-    return {"proposal_note_id": note.pk, "purchase_order": None, "status": "waiting_for_staff"}
+    return {
+        "status": status,
+        "purchase_orders": [
+            {
+                "id": order.pk,
+                "status": order.status,
+                "supplier": order.supplier.name,
+                "total_yen": order.total_yen,
+                "quantity": sum(line.quantity for line in order.lines.all() if line.product_id == product.pk),
+            }
+            for order in orders
+        ],
+        "proposal_note_id": note.pk,
+    }
 
 
 @register(
