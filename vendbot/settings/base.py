@@ -287,3 +287,11 @@ LLM_CUSTOMER_TOKENS_PER_DAY = env.int("LLM_CUSTOMER_TOKENS_PER_DAY", default=100
 LLM_CONTEXT_TOKEN_BUDGET = env.int("LLM_CONTEXT_TOKEN_BUDGET", default=3_000)
 # Redis keys of the shared limits and the breaker start with this (tests use their own).
 LLM_REDIS_PREFIX = env.str("LLM_REDIS_PREFIX", default="vendbot:llm")
+
+# --- Chats retention, LINE pushes and alerts (dashboard jobs) ---
+CHAT_RETENTION_DAYS = env.int("CHAT_RETENTION_DAYS", default=180)
+LINE_MONTHLY_PUSH_QUOTA = env.int("LINE_MONTHLY_PUSH_QUOTA", default=200)
+ENGAGEMENT_WEEKLY_CAP = env.int("ENGAGEMENT_WEEKLY_CAP", default=2)
+ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN = env.int("ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN", default=3000)
+# LINE user ids of managers who get firing alerts pushed (comma-separated; empty: dashboard only).
+ALERT_LINE_USER_IDS = env.list("ALERT_LINE_USER_IDS", default=[])
