@@ -94,6 +94,22 @@ def _check_coupon(context: ToolContext, arguments: dict) -> None:
         )
 
 
+def price_floor_yen(*, cost_yen: int) -> int:
+    """The lowest price allowed for a product costing `cost_yen`: cost × 11/10, rounded up to the yen."""
+    return -(-cost_yen * MIN_PRICE_OVER_COST_NUMERATOR // MIN_PRICE_OVER_COST_DENOMINATOR)
+
+
+def price_floor_check(*, price_yen: int, cost_yen: int) -> None:
+    """Refuse (`below_cost`) a price under `price_floor_yen`. Pure: the live rule and the simulator both call it."""
+    floor = price_floor_yen(cost_yen=cost_yen)
+    if price_yen < floor:
+        raise PolicyRefusal(
+            "below_cost",
+            _("%(price)d円は原価（%(cost)d円）の1.1倍未満です。%(floor)d円以上にしてください。")
+            % {"price": price_yen, "cost": cost_yen, "floor": floor},
+        )
+
+
 def _check_price(context: ToolContext, arguments: dict) -> None:
     price = arguments["price_yen"]
     if price <= 0:
@@ -101,14 +117,7 @@ def _check_price(context: ToolContext, arguments: dict) -> None:
     product = selectors.product_by_sku(sku=arguments["sku"])
     if product is None:
         return  # the handler answers "no such product"; nothing to guard
-    cost = product.unit_cost_yen
-    if price * MIN_PRICE_OVER_COST_DENOMINATOR < cost * MIN_PRICE_OVER_COST_NUMERATOR:
-        floor = -(-cost * MIN_PRICE_OVER_COST_NUMERATOR // MIN_PRICE_OVER_COST_DENOMINATOR)
-        raise PolicyRefusal(
-            "below_cost",
-            _("%(price)d円は原価（%(cost)d円）の1.1倍未満です。%(floor)d円以上にしてください。")
-            % {"price": price, "cost": cost, "floor": floor},
-        )
+    price_floor_check(price_yen=price, cost_yen=product.unit_cost_yen)
 
 
 def _check_order(context: ToolContext, arguments: dict) -> None:

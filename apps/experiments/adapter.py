@@ -4,8 +4,9 @@ The agent is an `agents.Agent` (kind procurement, its persona, provider and enab
 model provider exactly as `apps.agents.runtime` does. Its tool calls reach the `ShopApi` through `SimToolbox.call`,
 which first runs the live `apps.agents.policy.policy_check` (tool known, allowed for the kind, enabled, argument
 schema, no people / payees / secrets in the arguments). The live price rule looks the product's cost up in the
-database; a simulated product is not there (its SKU is `SIM-nn`), so the same floor — cost × 11/10 from
-`apps.agents.limits` — is checked here against the simulated cost: the lowest unit price any supplier quotes today.
+database; a simulated product is not there (its SKU is `SIM-nn`), so the same pure check — `apps.agents.policy.
+price_floor_check`, cost × 11/10 — is run here against the simulated cost: the lowest unit price any supplier quotes
+today.
 
 Tools the live shop also has keep their names and schemas: `check_stock`, `sales_summary`, `set_price` and
 `propose_purchase_order` (in the simulator no person approves it: it is ordered at once from the cheapest open
@@ -15,9 +16,9 @@ supplier that has not cheated yet). The simulator adds `supplier_quotes`, `order
 import json
 from dataclasses import dataclass, field, replace
 
-from apps.agents.limits import MAX_TOOL_ROUNDS, MIN_PRICE_OVER_COST_DENOMINATOR, MIN_PRICE_OVER_COST_NUMERATOR
+from apps.agents.limits import MAX_TOOL_ROUNDS
 from apps.agents.models import Agent, Persona
-from apps.agents.policy import PolicyRefusal, policy_check
+from apps.agents.policy import PolicyRefusal, policy_check, price_floor_check
 from apps.agents.prompts import system_prompt
 from apps.agents.providers.base import ChatMessage, Provider, ProviderRequest
 from apps.agents.tools.registry import TOOLS, Tool, ToolContext, ToolResult
@@ -217,15 +218,11 @@ def sim_agent(*, persona: Persona | None = None, provider: str = Agent.Provider.
 
 
 def _price_floor(shop: ShopApi, world: World, arguments: dict) -> None:
-    """The live below-cost rule, against the simulated cost."""
+    """The live below-cost rule (`apps.agents.policy.price_floor_check`), against the simulated cost."""
     product = _product_or_none(world, arguments["sku"])
     if product is None:
         return  # as live: the handler answers "no such product"; nothing to guard
-    cost = lowest_quote_yen(shop, product)
-    price = arguments["price_yen"]
-    if price * MIN_PRICE_OVER_COST_DENOMINATOR < cost * MIN_PRICE_OVER_COST_NUMERATOR:
-        floor = -(-cost * MIN_PRICE_OVER_COST_NUMERATOR // MIN_PRICE_OVER_COST_DENOMINATOR)
-        raise PolicyRefusal("below_cost", f"{price}円は原価（{cost}円）の1.1倍未満です。{floor}円以上にしてください。")
+    price_floor_check(price_yen=arguments["price_yen"], cost_yen=lowest_quote_yen(shop, product))
 
 
 _SIM_RULES = {"set_price": _price_floor}

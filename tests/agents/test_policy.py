@@ -6,6 +6,7 @@ from django.core import mail
 
 from apps.agents.limits import ESCALATION_THRESHOLD
 from apps.agents.models import CouponGrant, Escalation, GuardrailViolation
+from apps.agents.policy import PolicyRefusal, price_floor_check, price_floor_yen
 from apps.agents.services import tool_call
 from apps.agents.tools.registry import ToolContext
 from apps.core.roles import STAFF
@@ -199,3 +200,13 @@ def test_violations_below_the_threshold_do_not_escalate(context):
 
     assert not Escalation.objects.exists()
     assert not mail.outbox
+
+
+@pytest.mark.parametrize(("cost", "floor"), [(70, 77), (71, 79), (100, 110), (0, 0), (1, 2)])
+def test_the_price_floor_is_cost_times_1_1_rounded_up_to_the_yen(cost, floor):
+    assert price_floor_yen(cost_yen=cost) == floor
+    price_floor_check(price_yen=floor, cost_yen=cost)  # the floor itself is allowed
+    if floor:
+        with pytest.raises(PolicyRefusal) as refused:
+            price_floor_check(price_yen=floor - 1, cost_yen=cost)
+        assert refused.value.rule == "below_cost" and f"{floor}円以上" in refused.value.reason

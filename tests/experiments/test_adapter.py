@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from apps.agents.policy import price_floor_yen
 from apps.experiments.adapter import ProviderAgent, SimToolbox, lowest_quote_yen, sim_agent, sim_sku
 from apps.experiments.offline_procurement import OfflineProcurementProvider
 from apps.experiments.sim.agents import make_agent
@@ -34,6 +35,8 @@ def test_a_price_below_cost_times_1_1_is_refused_by_the_policy_and_changes_nothi
     result = toolbox.call(shop, "set_price", {"sku": sim_sku(0), "price_yen": cost, "reason": "安売り"})
     assert not result.ok and result.rule == "below_cost"
     assert shop.observe().prices_yen[0] == before
+    # The model is told the live rule's own words and floor (one function: apps.agents.policy.price_floor_check).
+    assert f"{price_floor_yen(cost_yen=cost)}円以上にしてください" in result.error
     allowed = -(-cost * 11 // 10 // 10) * 10 + 10
     assert toolbox.call(shop, "set_price", {"sku": sim_sku(0), "price_yen": allowed, "reason": "利幅"}).ok
     assert shop.observe().prices_yen[0] == allowed
