@@ -27,6 +27,7 @@ from apps.agents.models import (
     Escalation,
     GuardrailViolation,
     LlmUsage,
+    Persona,
 )
 from apps.agents.policy import PolicyRefusal, policy_check
 from apps.agents.tools.registry import TOOLS, ToolContext, ToolResult, tool_names_problem
@@ -234,6 +235,29 @@ def agent_tools_set(*, agent: Agent, tool_names: list[str], actor) -> Agent:
     agent.save(update_fields=["enabled_tools"])
     audit_record(
         target=agent, action="agent_tools_set", actor=actor, data={"from": from_tools, "to": agent.enabled_tools}
+    )
+    return agent
+
+
+@transaction.atomic
+def agent_persona_set(*, agent: Agent, persona: Persona | None, actor, reason: str) -> Agent:
+    """Make `persona` the agent's own (new conversations start with it; running ones keep theirs), audited.
+    Setting the persona it already has changes and records nothing."""
+    if not reason.strip():
+        raise ValidationError(_("ペルソナを変える理由を入力してください。"), details={"field": "reason"})
+    agent = Agent.objects.select_for_update().select_related("persona").get(pk=agent.pk)
+    if agent.persona_id == (persona.pk if persona else None):
+        return agent
+    from_name = agent.persona.name if agent.persona else ""
+    agent.persona = persona
+    agent.save(update_fields=["persona"])
+    audit_record(
+        target=agent,
+        action="agent_persona_set",
+        actor=actor,
+        from_state=from_name,
+        to_state=persona.name if persona else "",
+        reason=reason,
     )
     return agent
 

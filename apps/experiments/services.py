@@ -6,8 +6,9 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from apps.agents.models import Agent, Persona
+from apps.agents.models import Persona
 from apps.agents.selectors import shopkeeper_for_chat
+from apps.agents.services import agent_persona_set
 from apps.core.errors import Conflict, ValidationError
 from apps.core.services import audit_record
 from apps.experiments import assignment, selectors
@@ -213,13 +214,7 @@ def ab_test_stop(*, test: ABTest, actor, winner: ABVariant | None = None) -> ABT
         reason=f"winner: {winner.persona.name}",
     )
     if agent is not None:
-        # agents has no persona-changing service yet; this is the one write experiments makes to another app's row.
-        Agent.objects.filter(pk=agent.pk).update(persona=winner.persona)
-        audit_record(
-            target=agent,
-            action="persona_default",
-            actor=actor,
-            to_state=winner.persona.name,
-            reason=f"A/B test {test.pk}",
+        agent_persona_set(
+            agent=agent, persona=winner.persona, actor=actor, reason=f"A/B test {test.pk}「{test.name}」の勝者"
         )
     return test

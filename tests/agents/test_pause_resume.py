@@ -2,9 +2,10 @@ import pytest
 from django.urls import reverse
 
 from apps.agents.models import Agent
-from apps.agents.services import agent_pause, agent_resume, agent_tools_set, tool_call
+from apps.agents.services import agent_pause, agent_persona_set, agent_resume, agent_tools_set, tool_call
 from apps.core.errors import Conflict, ValidationError
 from apps.core.models import AuditEntry
+from tests.factories import PersonaFactory
 
 
 def test_pause_and_resume_are_audited(shopkeeper, manager_user):
@@ -117,3 +118,30 @@ def test_staff_see_refused_calls_and_escalations_in_the_admin(client, staff_user
     assert "coupon_max_percent" in page.content.decode()
     assert client.get(reverse("admin:agents_escalation_changelist")).status_code == 200
     assert client.get(reverse("admin:agents_agent_changelist")).status_code == 403
+
+
+def test_a_new_persona_greets_new_customers_and_the_change_is_audited(device_client, shopkeeper, manager_user):
+    old_name = shopkeeper.persona.name
+    sota = PersonaFactory(name="ソウタ", greeting="いらっしゃい、ソウタです。")
+    url = "/api/machines/HQ-1F/chat/"
+    ongoing = device_client.post(url, {"conversation": None, "message": "こんにちは"}, format="json").json()
+
+    agent_persona_set(agent=shopkeeper, persona=sota, actor=manager_user, reason="秋の新ペルソナ")
+
+    fresh = device_client.post(url, {"conversation": None, "message": "こんにちは"}, format="json").json()
+    assert fresh["reply"] == "いらっしゃい、ソウタです。"
+    # A conversation already under way keeps the voice it started with.
+    same = device_client.post(url, {"conversation": ongoing["conversation"], "message": "こんにちは"}, format="json")
+    assert same.json()["reply"] == ongoing["reply"] != fresh["reply"]
+    entry = AuditEntry.objects.get(action="agent_persona_set")
+    assert (entry.actor, entry.from_state, entry.to_state, entry.reason) == (
+        manager_user,
+        old_name,
+        "ソウタ",
+        "秋の新ペルソナ",
+    )
+
+    agent_persona_set(agent=shopkeeper, persona=sota, actor=manager_user, reason="もう一度")  # no change, no entry
+    assert AuditEntry.objects.filter(action="agent_persona_set").count() == 1
+    with pytest.raises(ValidationError):
+        agent_persona_set(agent=shopkeeper, persona=None, actor=manager_user, reason=" ")

@@ -16,6 +16,7 @@ from apps.agents.runtime import TextDelta, TurnDone, agent_turn_stream
 from apps.chats.models import Conversation, Customer
 from apps.chats.services import chat_message_handle, chat_turn_begin, conversation_start
 from apps.core.errors import Conflict
+from apps.core.models import AuditEntry
 from apps.experiments import assignment
 from apps.experiments.models import ABTest, ABVariant, Exposure
 from apps.experiments.selectors import ab_test_results
@@ -137,6 +138,10 @@ def test_stopping_makes_the_best_variant_the_shopkeepers_persona(running_test, s
     shopkeeper.refresh_from_db()
     assert stopped.status == ABTest.Status.STOPPED and stopped.winner.persona.name == "落ち着いた店員"
     assert shopkeeper.persona.name == "落ち着いた店員"
+    # Through agents' persona service: the change is on the agent's audit trail, naming the test.
+    entry = AuditEntry.objects.get(action="agent_persona_set", object_id=str(shopkeeper.pk))
+    assert (entry.actor, entry.from_state, entry.to_state) == (manager_user, "いつもの店員", "落ち着いた店員")
+    assert running_test.name in entry.reason
     # New conversations now meet the winner without a test.
     assert conversation_start(machine=MachineFactory()).persona.name == "落ち着いた店員"
     with pytest.raises(Conflict):
