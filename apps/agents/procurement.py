@@ -2,8 +2,9 @@
 agent's model, when there is one, writes the reasoning a Manager reads beside each proposal. It never approves:
 no tool can, and the orders stay `pending_human_approval` for a person.
 
-Inventory may not import agents, so the explanation is an `AgentNote` of kind `po_proposal` that names the order
-(`data.purchase_order_id`); the order keeps the planner's own reasoning as well.
+The explanation becomes the order's reasoning (inventory's `purchase_order_reasoning_set`, audited; the planner's
+own lines follow it), which is what the approval page shows; an `AgentNote` of kind `po_proposal` naming the order
+(`data.purchase_order_id`) records which turn wrote it and marks the order explained.
 """
 
 import json
@@ -19,8 +20,9 @@ from apps.agents.runtime import agent_turn_run
 from apps.agents.selectors import purchase_orders_unexplained
 from apps.agents.services import note_write
 from apps.agents.tools.registry import ToolContext
+from apps.core.errors import Conflict
 from apps.inventory.models import PurchaseOrder
-from apps.inventory.services import procurement_plan
+from apps.inventory.services import procurement_plan, purchase_order_reasoning_set
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,16 @@ def purchase_orders_explain(*, agent: Agent, orders: list[PurchaseOrder]) -> lis
         if turn is None or turn.provider != AnthropicProvider.name or not outcome.answered:
             logger.info("Purchase order %s keeps the planner's reasoning (%s)", order.pk, turn and turn.fallback_reason)
             continue
+        try:
+            purchase_order_reasoning_set(
+                order=order,
+                text=_("%(explanation)s\n\n計画サービスの根拠:\n%(planner)s")
+                % {"explanation": outcome.text.strip(), "planner": order.reasoning},
+                actor_label=agent.name,
+            )
+        except Conflict:
+            # A person decided while the model was writing: what they read stays as it was.
+            logger.info("Purchase order %s was decided before its explanation arrived", order.pk)
         notes.append(
             note_write(
                 agent=agent,

@@ -21,6 +21,7 @@ from apps.inventory.services import (
     purchase_order_approve,
     purchase_order_cancel,
     purchase_order_pay_supplier,
+    purchase_order_reasoning_set,
     purchase_order_receive,
     purchase_order_reject,
     purchase_order_submit,
@@ -308,6 +309,41 @@ class TestTransitions:
 
         assert audit_trail(order)[-1] == (Status.PENDING_HUMAN_APPROVAL, Status.REJECTED, "来週まとめて発注する")
         assert len(procurement_plan().orders) == 1
+
+
+@pytest.mark.django_db
+class TestReasoning:
+    def test_a_pending_orders_reasoning_is_replaced_audited_and_its_state_kept(self):
+        order = PurchaseOrderFactory(reasoning="緑茶: 16個不足。")
+
+        purchase_order_reasoning_set(order=order, text="  売れ行きが伸びています。  ", actor_label="仕入れAI")
+
+        order.refresh_from_db()
+        assert (order.reasoning, order.status) == ("売れ行きが伸びています。", Status.PENDING_HUMAN_APPROVAL)
+        entry = AuditEntry.objects.get(object_id=str(order.pk), action="purchase_order.reasoning_set")
+        assert (entry.actor_label, entry.from_state, entry.to_state) == (
+            "仕入れAI",
+            Status.PENDING_HUMAN_APPROVAL,
+            Status.PENDING_HUMAN_APPROVAL,
+        )
+        assert entry.data == {"previous_reasoning": "緑茶: 16個不足。"}
+
+    @pytest.mark.parametrize("state", [s for s in Status.values if s != Status.PENDING_HUMAN_APPROVAL])
+    def test_only_while_waiting_for_approval(self, state):
+        order = PurchaseOrderFactory(status=state, reasoning="承認されたときの理由")
+
+        with pytest.raises(Conflict):
+            purchase_order_reasoning_set(order=order, text="後から書き換え", actor_label="仕入れAI")
+
+        order.refresh_from_db()
+        assert order.reasoning == "承認されたときの理由" and not AuditEntry.objects.exists()
+
+    def test_an_empty_text_is_refused(self):
+        order = PurchaseOrderFactory(reasoning="元の理由")
+        with pytest.raises(ValidationError):
+            purchase_order_reasoning_set(order=order, text=" ", actor_label="仕入れAI")
+        order.refresh_from_db()
+        assert order.reasoning == "元の理由"
 
 
 @pytest.mark.django_db

@@ -177,6 +177,37 @@ def purchase_order_approve(*, order: PurchaseOrder, actor, reason: str = "") -> 
 
 
 @transaction.atomic
+def purchase_order_reasoning_set(*, order: PurchaseOrder, text: str, actor_label: str) -> PurchaseOrder:
+    """Replace the reasoning staff read beside a proposal (e.g. an agent's explanation of the planner's numbers).
+    Only while it waits for approval, so what a person approved is what they read; never changes the state.
+    The previous reasoning is kept in the audit entry."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(_("発注の理由が空です。"), details={"field": "text"})
+    order = _locked(order)
+    if order.status != Status.PENDING_HUMAN_APPROVAL:
+        raise Conflict(
+            _("発注 {order} は「{current}」のため理由を書き換えられません。").format(
+                order=order, current=order.get_status_display()
+            ),
+            code="illegal_transition",
+            details={"from": order.status},
+        )
+    previous = order.reasoning
+    order.reasoning = text
+    order.save(update_fields=["reasoning", "updated_at"])
+    audit_record(
+        target=order,
+        action="purchase_order.reasoning_set",
+        actor_label=actor_label,
+        from_state=order.status,
+        to_state=order.status,
+        data={"previous_reasoning": previous},
+    )
+    return order
+
+
+@transaction.atomic
 def purchase_order_reject(*, order: PurchaseOrder, actor, reason: str) -> PurchaseOrder:
     reason = _required_reason(reason, _("却下には理由が必要です。"))
     order = _locked(order)
