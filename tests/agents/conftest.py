@@ -1,13 +1,14 @@
-import uuid
-
 import pytest
 from rest_framework.test import APIClient
 
-from apps.agents.shared_limits import shared_redis
 from apps.agents.tools.registry import ToolContext
 from apps.inventory.services import device_token_issue
-from tests.agents.fake_anthropic import FakeAnthropic
+from tests.agents import fake_anthropic as vendor
 from tests.factories import AgentFactory, MachineFactory, ProductFactory, SlotFactory, stock_slot
+
+# The model vendor's loopback stand-in and its fixtures live with it (tests/experiments uses the very same ones).
+fake_anthropic = vendor.fake_anthropic
+redis_prefix = vendor.redis_prefix
 
 
 @pytest.fixture
@@ -56,30 +57,6 @@ def device_client(shop):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Device {device_token_issue(machine=shop)}")
     return client
-
-
-@pytest.fixture
-def redis_prefix(settings):
-    """Shared limits and the breaker under a key prefix of this test's own, removed afterwards."""
-    prefix = f"vendbot-test:llm:{uuid.uuid4().hex}"
-    settings.LLM_REDIS_PREFIX = prefix
-    yield prefix
-    client = shared_redis()
-    keys = list(client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-
-
-@pytest.fixture
-def fake_anthropic(settings, redis_prefix):
-    """The loopback Messages API, with the settings pointing the real SDK at it; fast retries for tests."""
-    fake = FakeAnthropic()
-    settings.ANTHROPIC_API_KEY = "test-" + uuid.uuid4().hex  # a dummy made at run time
-    settings.ANTHROPIC_BASE_URL = fake.base_url
-    settings.LLM_RETRY_BASE_SECONDS = 0.01
-    settings.LLM_RETRY_MAX_SECONDS = 0.05
-    yield fake
-    fake.close()
 
 
 @pytest.fixture

@@ -4,15 +4,23 @@ Each request to POST /v1/messages takes the next scripted answer: a reply (conte
 JSON, or as the SSE stream of message_start, content_block_start/delta/stop, message_delta, message_stop when the
 request asks to stream), an error status (429/500/529, with retry-after), or a hung connection. An answer may also be
 a function of the request (an adversarial model that reacts to what it is sent).
+
+The fixtures `fake_anthropic` (the server, with the settings pointing the real SDK at it) and `redis_prefix` are
+defined here once and imported by the conftest of each test package that talks to the model (agents, experiments).
 """
 
 import json
 import socket
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from apps.agents.shared_limits import shared_redis
 
 
 def text(value: str) -> dict:
@@ -191,3 +199,27 @@ class FakeAnthropic:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def redis_prefix(settings):
+    """Shared limits and the breaker under a key prefix of this test's own, removed afterwards."""
+    prefix = f"vendbot-test:llm:{uuid.uuid4().hex}"
+    settings.LLM_REDIS_PREFIX = prefix
+    yield prefix
+    client = shared_redis()
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def fake_anthropic(settings, redis_prefix):
+    """The loopback Messages API, with the settings pointing the real SDK at it; fast retries for tests."""
+    fake = FakeAnthropic()
+    settings.ANTHROPIC_API_KEY = "test-" + uuid.uuid4().hex  # a dummy made at run time
+    settings.ANTHROPIC_BASE_URL = fake.base_url
+    settings.LLM_RETRY_BASE_SECONDS = 0.01
+    settings.LLM_RETRY_MAX_SECONDS = 0.05
+    yield fake
+    fake.close()

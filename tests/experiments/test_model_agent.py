@@ -1,32 +1,13 @@
 """An LLM variant on the Anthropic provider: the real SDK against a loopback Messages API (the vendor is the only
 thing faked), its tool calls through the adapter and the policy, its tokens and refusals in the run's summary."""
 
-import uuid
-
 import pytest
 
-from apps.agents.shared_limits import shared_redis
 from apps.experiments.models import Experiment, Run, Variant
 from apps.experiments.services import experiment_start
-from tests.agents.fake_anthropic import FakeAnthropic, Reply, text, tool_use
+from tests.agents.fake_anthropic import Reply, text, tool_use
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fake_anthropic(settings):
-    prefix = f"vendbot-test:llm:{uuid.uuid4().hex}"
-    settings.LLM_REDIS_PREFIX = prefix
-    fake = FakeAnthropic()
-    settings.ANTHROPIC_API_KEY = "test-" + uuid.uuid4().hex  # a dummy made at run time
-    settings.ANTHROPIC_BASE_URL = fake.base_url
-    settings.LLM_RETRY_BASE_SECONDS = 0.01
-    settings.LLM_RETRY_MAX_SECONDS = 0.05
-    yield fake
-    fake.close()
-    keys = list(shared_redis().scan_iter(match=f"{prefix}:*"))
-    if keys:
-        shared_redis().delete(*keys)
 
 
 def test_a_model_variant_trades_through_the_adapter_within_its_step_budget(
