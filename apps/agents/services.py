@@ -245,7 +245,7 @@ def agent_persona_set(*, agent: Agent, persona: Persona | None, actor, reason: s
     Setting the persona it already has changes and records nothing."""
     if not reason.strip():
         raise ValidationError(_("ペルソナを変える理由を入力してください。"), details={"field": "reason"})
-    agent = Agent.objects.select_for_update().select_related("persona").get(pk=agent.pk)
+    agent = Agent.objects.select_for_update(of=("self",)).select_related("persona").get(pk=agent.pk)
     if agent.persona_id == (persona.pk if persona else None):
         return agent
     from_name = agent.persona.name if agent.persona else ""
