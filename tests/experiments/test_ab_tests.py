@@ -227,8 +227,7 @@ def test_the_tablet_stream_speaks_as_the_assigned_persona(voiced_test, shopkeepe
 
     async def consume():
         return [
-            event
-            async for event in agent_turn_stream(agent=shopkeeper, context=turn.context, history=turn.history)
+            event async for event in agent_turn_stream(agent=shopkeeper, context=turn.context, history=turn.history)
         ]
 
     events = async_to_sync(consume)()
