@@ -87,7 +87,10 @@ def main() -> None:
         machine = MachineFactory(code="BENCH-1")
         cola = ProductFactory(sku="COLA", name_ja="コーラ", price_yen=150, unit_cost_yen=70)
         stock_slot(SlotFactory(machine=machine, code="A1", product=cola, capacity=10), 10)
-        agent = AgentFactory(name="bench-shopkeeper", kind="shopkeeper", provider="anthropic")
+        # A budget no bench run reaches: every turn must reach the model.
+        agent = AgentFactory(
+            name="bench-shopkeeper", kind="shopkeeper", provider="anthropic", daily_token_budget=2_000_000_000
+        )
         delay = args.model_delay_ms / 1000
 
         def model_reply(blocks, *, input_tokens=400, output_tokens=40):
@@ -118,8 +121,8 @@ def main() -> None:
                     agent=agent, context=context, history=[ChatMessage(role="user", text="コーラある？")]
                 )
                 wall, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
-                if outcome.turn.fallback_reason:
-                    raise SystemExit(f"turn fell back to offline: {outcome.turn.fallback_reason}")
+                if outcome.turn is None or outcome.turn.fallback_reason:
+                    raise SystemExit(f"turn did not reach the model: {outcome.turn and outcome.turn.fallback_reason}")
                 overheads.append((wall - sum(fake.busy_seconds)) * 1000)
                 cpu_times.append(cpu * 1000)
             # The first turns warm caches and connections.
