@@ -20,7 +20,7 @@ from apps.accounting import chart
 from apps.accounting.models import EntryKind, JournalEntry, JournalLine
 from apps.accounting.services import LineSpec, journal_entry_post, reversing_lines
 from apps.core.errors import Conflict, ValidationError
-from apps.core.money import TaxRate, split_tax_inclusive
+from apps.core.money import TaxRate, is_whole_yen, split_tax_inclusive
 
 
 class PaymentMethod(models.TextChoices):
@@ -102,7 +102,7 @@ def _signed_line(account: str, amount: int, **tags) -> list[LineSpec]:
 
 
 def _require_yen(name: str, value, *, allow_zero: bool = True) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or (value == 0 and not allow_zero):
+    if not is_whole_yen(value) or value < 0 or (value == 0 and not allow_zero):
         raise ValidationError(
             _("%(name)s は0以上の円単位の整数で指定してください。") % {"name": name}, code="invalid_amount"
         )
@@ -340,7 +340,7 @@ def post_purchase_receipt(
     lines: list[LineSpec] = []
     for item in items:
         _require_yen("cost", item.cost)
-        if not isinstance(item.rounding, int) or isinstance(item.rounding, bool):
+        if not is_whole_yen(item.rounding):
             raise ValidationError(_("端数調整額は円単位の整数で指定してください。"), code="invalid_amount")
         tags = {"product_ref": item.product_ref, "product_label": item.product_label}
         lines += _signed_line(chart.INVENTORY, item.cost - item.rounding, **tags)
@@ -402,7 +402,7 @@ def post_stock_adjustment(
 ) -> JournalEntry:
     """Stock counted or thrown away, valued at cost. A count difference goes to 棚卸減耗損 (either direction:
     found stock reduces the loss); `waste` (expired or damaged goods) goes to 商品廃棄損 and must be a decrease."""
-    if not isinstance(cost_delta, int) or isinstance(cost_delta, bool) or cost_delta == 0:
+    if not is_whole_yen(cost_delta) or cost_delta == 0:
         raise ValidationError(_("在庫調整額（原価）を0以外の整数で指定してください。"), code="invalid_amount")
     if waste and cost_delta > 0:
         raise ValidationError(_("廃棄で在庫が増えることはありません。"), code="waste_increase")

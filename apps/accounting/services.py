@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounting.models import Account, EntryKind, JournalEntry, JournalLine, Ledger, posting_window
 from apps.core.errors import Conflict, ValidationError
-from apps.core.money import TaxRate
+from apps.core.money import TaxRate, is_whole_yen
 from apps.core.services import audit_record
 
 
@@ -30,16 +30,12 @@ class LineSpec:
     tax_rate: int | None = None
 
 
-def _is_yen(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _validate_lines(lines: Sequence[LineSpec], accounts: dict[str, Account]) -> None:
     if len(lines) < 2:
         raise ValidationError(_("仕訳には2行以上の明細が必要です。"), code="too_few_lines")
     for index, line in enumerate(lines):
         details = {"line": index, "account": line.account}
-        if not _is_yen(line.debit) or not _is_yen(line.credit):
+        if not is_whole_yen(line.debit) or not is_whole_yen(line.credit):
             raise ValidationError(_("金額は円単位の整数で入力してください。"), code="not_integer_yen", details=details)
         if line.debit < 0 or line.credit < 0:
             raise ValidationError(_("金額にマイナスは使えません。"), code="negative_amount", details=details)

@@ -9,6 +9,11 @@ class TaxRate(models.IntegerChoices):
     STANDARD = 10, _("10%（標準税率）")
 
 
+def is_whole_yen(value) -> bool:
+    """An amount of money as the books take it: a Python int, and not a bool (which is an int subclass)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def split_tax_inclusive(amount_yen: int, rate_percent: int) -> tuple[int, int]:
     """(net, tax) inside a tax-inclusive amount. Tax is rounded down, once per rate per receipt (適格請求書の端数処理)."""
     if amount_yen < 0:
