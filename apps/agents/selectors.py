@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.agents.limits import MAX_UNITS_PER_ORDER
 from apps.agents.models import Agent, AgentNote, AgentTurn, CouponGrant, GuardrailViolation, LlmUsage
+from apps.core.clock import local_day_start
 from apps.inventory.models import Coupon, Machine, Product, PurchaseOrder, Sale, SaleLine, Slot
 from apps.inventory.selectors import machine_products
 
@@ -66,7 +67,7 @@ def coupon_worst_case_yen(*, percent: int) -> int:
 
 
 def coupon_budget_spent_today(*, agent: Agent) -> int:
-    start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    start_of_day = local_day_start()
     spent = CouponGrant.objects.filter(agent=agent, created_at__gte=start_of_day).aggregate(
         total=Coalesce(Sum("worst_case_yen"), 0)
     )
@@ -119,7 +120,7 @@ def shopkeeper_for_chat() -> Agent | None:
 
 
 def tokens_used_today(*, agent: Agent) -> int:
-    start_of_day = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    start_of_day = local_day_start()
     used = AgentTurn.objects.filter(agent=agent, created_at__gte=start_of_day).aggregate(
         total=Coalesce(Sum("input_tokens"), 0) + Coalesce(Sum("output_tokens"), 0)
     )

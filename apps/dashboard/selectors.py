@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.agents.models import Agent, AgentTurn
 from apps.chats.models import Conversation
+from apps.core.clock import local_day_start
 from apps.dashboard.conf import setting, whole_yen
 from apps.dashboard.models import Alert
 from apps.inventory.models import (
@@ -34,7 +35,7 @@ ALERTS_SHOWN = 20
 
 def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
     """Start and end of a local (JST) calendar day as aware datetimes."""
-    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    start = local_day_start(day)
     return start, start + datetime.timedelta(days=1)
 
 

@@ -2,13 +2,14 @@
 
 import secrets
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core.clock import local_day_start
 from apps.core.errors import PermissionDenied, ValidationError
 from apps.core.money import TaxRate
 from apps.core.services import audit_record
@@ -68,10 +69,6 @@ def product_update(*, product: Product, **fields) -> Product:
     return product
 
 
-def _start_of_today() -> datetime:
-    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 @transaction.atomic
 def price_change(
     *,
@@ -95,7 +92,7 @@ def price_change(
     if new_price_yen == product.price_yen:
         raise ValidationError(_("価格が変わっていません。"), details={"field": "new_price_yen"})
     floor = -(-product.unit_cost_yen * (100 + PRICE_FLOOR_MARGIN_PERCENT) // 100)
-    first_today = product.price_changes.filter(created_at__gte=_start_of_today()).order_by("created_at", "id").first()
+    first_today = product.price_changes.filter(created_at__gte=local_day_start()).order_by("created_at", "id").first()
     day_base = first_today.old_price_yen if first_today else product.price_yen
     problems = []
     if new_price_yen < floor:
