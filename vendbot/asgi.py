@@ -1,4 +1,5 @@
-"""ASGI entry point served by daphne: Django for HTTP, Channels for the tablet and dashboard WebSockets."""
+"""ASGI entry point served by daphne: Django for HTTP, Channels for the tablet and dashboard WebSockets and for the
+LINE webhook (an HTTP consumer that must answer faster than Django's view chain allows)."""
 
 import os
 
@@ -12,12 +13,13 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-from vendbot.routing import websocket_urlpatterns  # noqa: E402
+from vendbot.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)]),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

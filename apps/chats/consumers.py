@@ -6,18 +6,33 @@ URL; staff logins mean nothing here. Client messages:
   {"type": "purchase", "items": [{"slot", "quantity"}], "coupon": "", "payment_method": "card",
    "idempotency_key": "<new per attempt>"}
   {"type": "products"}
-Server messages: "products", "reply_start", "delta" (text), "reply" (final text and actions), "receipt", "error"."""
+Server messages: "products", "reply_start", "delta" (text), "reply" (final text and actions), "receipt", "error".
 
+Also `POST /line/webhook/`: LINE's webhook, an HTTP consumer served by Channels ahead of Django (see
+`LineWebhookConsumer`)."""
+
+import json
 import logging
+import time
 
+from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from channels.generic.http import AsyncHttpConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.utils.translation import gettext as _
+from linebot.v3.exceptions import InvalidSignatureError
+from linebot.v3.webhook import WebhookParser
 
 from apps.agents.runtime import TextDelta, TurnDone, agent_turn_stream
+from apps.chats.metrics import LINE_WEBHOOK_SECONDS
 from apps.chats.services import chat_turn_begin, chat_turn_finish
 from apps.chats.tablet_pairing import PAIRING_COOKIE, paired_machine
-from apps.core.errors import ApplicationError
+from apps.chats.tasks import line_event_process
+from apps.core.errors import ApplicationError, ServiceUnavailable, ValidationError
+from apps.core.exceptions import error_body
 from apps.inventory.models import Sale
 from apps.inventory.selectors import machine_products
 from apps.inventory.services import purchase_create
@@ -108,3 +123,86 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send_error(self, request_type, code, message):
         await self.send_json({"type": "error", "request": request_type, "code": code, "message": message})
+
+
+LINE_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024  # LINE sends at most a few events per request: a few kilobytes
+
+
+def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
+    """The events of a webhook body whose signature line-bot-sdk's parser accepts (each with its `webhookEventId`)."""
+    if not settings.LINE_CHANNEL_SECRET:
+        raise ServiceUnavailable("LINE_CHANNEL_SECRET is not set.", code="line_not_configured")
+    text = body.decode("utf-8", errors="replace")
+    try:
+        WebhookParser(settings.LINE_CHANNEL_SECRET).parse(text, signature)
+    except InvalidSignatureError:
+        raise ValidationError("X-Line-Signature does not match the body.", code="invalid_signature") from None
+    except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or JSON of another shape
+        raise ValidationError("The body is not a LINE webhook.") from None
+    return [event for event in json.loads(text).get("events", []) if event.get("webhookEventId")]
+
+
+def _events_queue(events: list[dict]) -> None:
+    for event in events:
+        try:
+            # A short argsrepr: Celery would otherwise pretty-print the whole event into the message headers (slow,
+            # and it would carry the LINE user id into the worker's logs).
+            line_event_process.apply_async(
+                args=(event,), argsrepr=f"(<LINE {event.get('type')} event {event['webhookEventId']}>,)"
+            )
+        except Exception:
+            logger.exception("LINE event %s of type %s failed", event["webhookEventId"], event.get("type"))
+
+
+class LineWebhookConsumer(AsyncHttpConsumer):
+    """`POST /line/webhook/`: check LINE's signature, queue each event for Celery, answer 200 at once. A queueing or
+    processing failure is logged and still answered 200: the event row and the task's retries own recovery, not
+    LINE's redelivery.
+
+    Served by Channels, not through Django's view and middleware chain: LINE waits on this answer at up to hundreds
+    of requests a second, and that chain (sessions, CSRF, locale, auth, a thread per request) costs several times
+    the work done here while nothing in it applies to a signed machine-to-machine call. The broker publish runs in a
+    worker thread so a Redis round trip never stalls the event loop; eager tasks (tests) run the processing itself,
+    which uses the database, so they stay on Django's sync thread like every other database call."""
+
+    channel_layer_alias = None  # it answers one request; nothing sends it channel-layer messages
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.body_size = 0
+        self.started = time.perf_counter()
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections (a thread hop) before every handler; nothing here uses the
+        # database outside eager test tasks, which run where Django's request-free code runs.
+        handler = getattr(self, get_handler_name(message))
+        await handler(message)
+
+    async def http_request(self, message):
+        self.body_size += len(message.get("body", b""))
+        if self.body_size > LINE_WEBHOOK_MAX_BODY_BYTES:
+            await self._answer(413, error_body(code="too_large", message="The body is too large for a LINE webhook."))
+            raise StopConsumer()
+        await super().http_request(message)
+
+    async def handle(self, body):
+        if self.scope["method"] != "POST":
+            await self._answer(
+                405, error_body(code="method_not_allowed", message="Use POST."), extra_headers=[(b"allow", b"POST")]
+            )
+            return
+        signature = dict(self.scope["headers"]).get(b"x-line-signature", b"").decode("latin-1")
+        try:
+            events = line_webhook_events(body=body, signature=signature)
+        except ApplicationError as exc:
+            await self._answer(exc.status_code, error_body(code=exc.code, message=exc.message))
+            return
+        if events:
+            eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
+            await sync_to_async(_events_queue, thread_sensitive=eager)(events)
+        await self._answer(200, {})
+
+    async def _answer(self, status: int, payload: dict, *, extra_headers=()):
+        headers = [(b"content-type", b"application/json"), *extra_headers]
+        await self.send_response(status, json.dumps(payload).encode(), headers=headers)
+        LINE_WEBHOOK_SECONDS.labels(status=str(status)).observe(time.perf_counter() - self.started)

@@ -7,6 +7,8 @@ from apps.chats.line_bot import line_event_handle
 
 
 @shared_task(
+    name="chats.line_event_process",
+    ignore_result=True,  # nobody waits for it; with a result the publisher also subscribes to the result channel
     acks_late=True,
     autoretry_for=(LineApiUnavailable,),
     retry_backoff=5,

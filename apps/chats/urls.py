@@ -4,6 +4,5 @@ from apps.chats import apis, views
 
 urlpatterns = [
     path("api/machines/<str:code>/chat/", apis.ChatMessageCreateApi.as_view(), name="machine-chat"),
-    path("line/webhook/", views.line_webhook, name="line-webhook"),
     path("tablet/<str:code>/", views.tablet_page, name="tablet"),
 ]

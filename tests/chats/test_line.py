@@ -5,13 +5,17 @@ import json
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import HttpCommunicator
 from django.conf import settings
 
 from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message
 from apps.inventory.models import ProductRequest, Sale
 from tests.factories import CouponFactory
+from vendbot.asgi import application
 
 USER = "U" + "0123456789abcdef" * 2
 
@@ -42,27 +46,42 @@ def postback_event(fake_line, data):
     return event("postback", reply_token=fake_line.reply_token(uuid.uuid4().hex), postback={"data": data})
 
 
-def post_webhook(client, *events, secret=None, signature=None):
-    body = json.dumps({"destination": "Udest", "events": list(events)}, ensure_ascii=False).encode()
+@dataclass
+class WebhookAnswer:
+    status_code: int
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def post_webhook(*events, secret=None, signature=None, method="POST", body=None):
+    """A request to the real ASGI application (the webhook is a Channels consumer ahead of Django's views)."""
+    if body is None:
+        body = json.dumps({"destination": "Udest", "events": list(events)}, ensure_ascii=False).encode()
     if signature is None:
         key = (secret or settings.LINE_CHANNEL_SECRET).encode()
         signature = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
-    headers = {"HTTP_X_LINE_SIGNATURE": signature} if signature else {}
-    return client.post("/line/webhook/", body, content_type="application/json", **headers)
+    headers = [(b"content-type", b"application/json")]
+    if signature:
+        headers.append((b"x-line-signature", signature.encode()))
+    communicator = HttpCommunicator(application, method, "/line/webhook/", body=body, headers=headers)
+    answer = async_to_sync(communicator.get_response)(timeout=30)
+    return WebhookAnswer(answer["status"], answer["body"])
 
 
 @pytest.fixture
-def consenting(client, fake_line, shop):
-    post_webhook(client, postback_event(fake_line, "action=consent&value=yes"))
+def consenting(fake_line, shop):
+    post_webhook(postback_event(fake_line, "action=consent&value=yes"))
     return Customer.objects.get(line_user_id=USER)
 
 
 @pytest.mark.parametrize("signature", ["", "forged", "wrong-secret"])
-def test_unsigned_or_forged_webhooks_change_nothing(client, fake_line, shop, signature):
+def test_unsigned_or_forged_webhooks_change_nothing(fake_line, shop, signature):
     if signature == "wrong-secret":
-        response = post_webhook(client, text_event(fake_line, "こんにちは"), secret="not-the-channel-secret")
+        response = post_webhook(text_event(fake_line, "こんにちは"), secret="not-the-channel-secret")
     else:
-        response = post_webhook(client, text_event(fake_line, "こんにちは"), signature=signature or "")
+        response = post_webhook(text_event(fake_line, "こんにちは"), signature=signature or "")
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_signature"
@@ -70,8 +89,30 @@ def test_unsigned_or_forged_webhooks_change_nothing(client, fake_line, shop, sig
     assert fake_line.requests == []
 
 
-def test_follow_welcomes_with_consent_quick_replies_and_the_display_name(client, fake_line, shop):
-    response = post_webhook(client, event("follow", reply_token=fake_line.reply_token("follow-token")))
+def test_bad_requests_get_a_json_error_and_change_nothing(fake_line, shop, settings):
+    assert post_webhook(method="GET", signature="").status_code == 405
+    not_line = post_webhook(body=b"[1, 2]")
+    assert (not_line.status_code, not_line.json()["error"]["code"]) == (400, "invalid")
+    too_large = post_webhook(body=b"{" + b" " * (2 * 1024 * 1024) + b"}")
+    assert (too_large.status_code, too_large.json()["error"]["code"]) == (413, "too_large")
+    settings.LINE_CHANNEL_SECRET = ""
+    unconfigured = post_webhook(text_event(fake_line, "こんにちは"), secret="anything")
+    assert (unconfigured.status_code, unconfigured.json()["error"]["code"]) == (503, "line_not_configured")
+
+    assert not LineEvent.objects.exists() and fake_line.requests == []
+
+
+def test_acknowledgements_are_measured_for_prometheus(fake_line, shop, client):
+    post_webhook(event("follow", reply_token=fake_line.reply_token("follow-token")))
+    post_webhook(text_event(fake_line, "こんにちは"), signature="forged")
+
+    metrics = client.get("/metrics").content.decode()
+    assert 'vendbot_line_webhook_seconds_count{status="200"}' in metrics
+    assert 'vendbot_line_webhook_seconds_count{status="400"}' in metrics
+
+
+def test_follow_welcomes_with_consent_quick_replies_and_the_display_name(fake_line, shop):
+    response = post_webhook(event("follow", reply_token=fake_line.reply_token("follow-token")))
 
     assert response.status_code == 200
     reply = fake_line.sent("/message/reply")[0]["body"]
@@ -81,20 +122,20 @@ def test_follow_welcomes_with_consent_quick_replies_and_the_display_name(client,
     assert Customer.objects.get().display_name == "テスト花子"
 
 
-def test_a_redelivered_event_is_processed_once(client, fake_line, consenting):
+def test_a_redelivered_event_is_processed_once(fake_line, consenting):
     first = text_event(fake_line, "こんにちは")
 
-    assert post_webhook(client, first).status_code == 200
+    assert post_webhook(first).status_code == 200
     redelivered = {**first, "deliveryContext": {"isRedelivery": True}}
-    assert post_webhook(client, redelivered).status_code == 200
+    assert post_webhook(redelivered).status_code == 200
 
     assert Message.objects.filter(sender="customer", text="こんにちは").count() == 1
     assert len([t for t in fake_line.texts() if t]) == 2  # consent answer + one greeting reply
     assert LineEvent.objects.get(webhook_event_id=first["webhookEventId"]).status == "done"
 
 
-def test_text_is_answered_by_the_agent_with_loading_animation_and_a_product_carousel(client, fake_line, consenting):
-    post_webhook(client, text_event(fake_line, "何がありますか？"))
+def test_text_is_answered_by_the_agent_with_loading_animation_and_a_product_carousel(fake_line, consenting):
+    post_webhook(text_event(fake_line, "何がありますか？"))
 
     assert fake_line.sent("/chat/loading/start")[0]["body"]["chatId"] == USER
     messages = fake_line.sent("/message/reply")[-1]["body"]["messages"]
@@ -106,59 +147,59 @@ def test_text_is_answered_by_the_agent_with_loading_animation_and_a_product_caro
     assert conversation.customer == consenting and conversation.customer_key == f"cust:{consenting.pk}"
 
 
-def test_without_consent_the_chat_asks_for_it_and_stores_nothing(client, fake_line, shop):
-    post_webhook(client, text_event(fake_line, "コーラください"))
+def test_without_consent_the_chat_asks_for_it_and_stores_nothing(fake_line, shop):
+    post_webhook(text_event(fake_line, "コーラください"))
 
     assert "同意いただけますか" in fake_line.texts()[-1]
     assert not Conversation.objects.exists()
 
 
-def test_an_expired_reply_token_falls_back_to_push(client, fake_line, consenting):
+def test_an_expired_reply_token_falls_back_to_push(fake_line, consenting):
     stale = {**text_event(fake_line, "こんにちは"), "replyToken": "expired-token"}
 
-    post_webhook(client, stale)
+    post_webhook(stale)
 
     push = fake_line.sent("/message/push")[-1]
     assert push["body"]["to"] == USER and push["headers"].get("X-Line-Retry-Key")
 
 
-def test_unfollow_stops_pushes(client, fake_line, consenting):
-    post_webhook(client, event("unfollow"))
+def test_unfollow_stops_pushes(fake_line, consenting):
+    post_webhook(event("unfollow"))
     assert Customer.objects.get().push_opt_out
 
-    post_webhook(client, {**text_event(fake_line, "こんにちは"), "replyToken": "expired-token"})
+    post_webhook({**text_event(fake_line, "こんにちは"), "replyToken": "expired-token"})
 
     assert fake_line.sent("/message/push") == []
 
 
-def test_429_and_5xx_are_retried_honouring_retry_after(client, fake_line, consenting):
+def test_429_and_5xx_are_retried_honouring_retry_after(fake_line, consenting):
     fake_line.fail_next("/message/reply", 429, retry_after="0")
     fake_line.fail_next("/message/reply", 503, retry_after="0")
 
-    post_webhook(client, text_event(fake_line, "こんにちは"))
+    post_webhook(text_event(fake_line, "こんにちは"))
 
     assert [r for r in fake_line.sent("/message/reply")][-3:] and len(fake_line.sent("/message/reply")) == 4
     assert LineEvent.objects.filter(status="done").count() == 2
 
 
-def test_more_than_20_messages_a_minute_get_one_polite_answer(client, fake_line, consenting):
+def test_more_than_20_messages_a_minute_get_one_polite_answer(fake_line, consenting):
     if time.time() % 60 > 45:  # the limit counts per clock minute: start the burst inside one
         time.sleep(61 - time.time() % 60)
     for number in range(22):
-        post_webhook(client, text_event(fake_line, f"こんにちは{number}"))
+        post_webhook(text_event(fake_line, f"こんにちは{number}"))
 
     assert Message.objects.filter(sender="customer").count() == 20
     texts = fake_line.texts()
     assert sum("少し時間をおいて" in text for text in texts) == 1
 
 
-def test_buy_postback_then_confirm_charges_once_with_the_buttons_key(client, fake_line, consenting):
-    post_webhook(client, postback_event(fake_line, "action=buy&slot=A1"))
+def test_buy_postback_then_confirm_charges_once_with_the_buttons_key(fake_line, consenting):
+    post_webhook(postback_event(fake_line, "action=buy&slot=A1"))
     options = fake_line.sent("/message/reply")[-1]["body"]["messages"][-1]["quickReply"]["items"]
     confirm = options[1]["action"]["data"]  # 2個
 
-    post_webhook(client, postback_event(fake_line, confirm))
-    post_webhook(client, postback_event(fake_line, confirm))  # tapped twice
+    post_webhook(postback_event(fake_line, confirm))
+    post_webhook(postback_event(fake_line, confirm))  # tapped twice
 
     sale = Sale.objects.get()
     assert sale.channel == "line" and sale.customer_key == f"cust:{consenting.pk}" and sale.total_yen == 300
@@ -166,29 +207,29 @@ def test_buy_postback_then_confirm_charges_once_with_the_buttons_key(client, fak
     assert "合計 300円" in fake_line.texts()[-1]
 
 
-def test_a_coupon_chosen_by_postback_applies_to_the_next_purchase(client, fake_line, consenting):
+def test_a_coupon_chosen_by_postback_applies_to_the_next_purchase(fake_line, consenting):
     CouponFactory(code="LINE10", kind="percent", value=10, max_uses_per_customer=1)
-    post_webhook(client, postback_event(fake_line, "action=coupons"))
+    post_webhook(postback_event(fake_line, "action=coupons"))
     assert "LINE10" in fake_line.texts()[-1]
 
-    post_webhook(client, postback_event(fake_line, "action=coupon&code=LINE10"))
-    post_webhook(client, postback_event(fake_line, "action=confirm_buy&slot=A1&qty=2&key=k1"))
+    post_webhook(postback_event(fake_line, "action=coupon&code=LINE10"))
+    post_webhook(postback_event(fake_line, "action=confirm_buy&slot=A1&qty=2&key=k1"))
 
     assert Sale.objects.get().discount_yen == 30
     assert "割引 -30円" in fake_line.texts()[-1]
 
 
-def test_a_product_request_from_line_is_recorded_for_procurement(client, fake_line, consenting):
-    post_webhook(client, text_event(fake_line, "リクエスト: 抹茶ラテ"))
+def test_a_product_request_from_line_is_recorded_for_procurement(fake_line, consenting):
+    post_webhook(text_event(fake_line, "リクエスト: 抹茶ラテ"))
 
     request = ProductRequest.objects.get()
     assert request.name == "抹茶ラテ" and request.channel == "line" and request.customer_key == consenting.key
     assert "抹茶ラテ" in fake_line.texts()[-1]
 
 
-def test_an_image_is_fetched_and_stored_and_the_answer_is_honest(client, fake_line, consenting):
+def test_an_image_is_fetched_and_stored_and_the_answer_is_honest(fake_line, consenting):
     token = fake_line.reply_token("image-token")
-    post_webhook(client, event(reply_token=token, message={"type": "image", "id": "98765"}))
+    post_webhook(event(reply_token=token, message={"type": "image", "id": "98765"}))
 
     assert fake_line.sent("/v2/bot/message/98765/content")
     message = Message.objects.get(sender="customer")
@@ -196,30 +237,30 @@ def test_an_image_is_fetched_and_stored_and_the_answer_is_honest(client, fake_li
     assert "画像の内容を読み取れません" in fake_line.texts()[-1]
 
 
-def test_a_sticker_gets_a_friendly_answer(client, fake_line, consenting):
+def test_a_sticker_gets_a_friendly_answer(fake_line, consenting):
     token = fake_line.reply_token("sticker-token")
-    post_webhook(client, event(reply_token=token, message={"type": "sticker", "id": "1", "packageId": "1"}))
+    post_webhook(event(reply_token=token, message={"type": "sticker", "id": "1", "packageId": "1"}))
 
     assert "スタンプありがとうございます" in fake_line.texts()[-1]
 
 
-def test_data_check_lists_what_is_kept(client, fake_line, consenting):
-    post_webhook(client, text_event(fake_line, "こんにちは"))
-    post_webhook(client, text_event(fake_line, "データ確認"))
+def test_data_check_lists_what_is_kept(fake_line, consenting):
+    post_webhook(text_event(fake_line, "こんにちは"))
+    post_webhook(text_event(fake_line, "データ確認"))
 
     summary = fake_line.texts()[-1]
     assert "会話：1件（メッセージ2件）" in summary and "テスト花子" in summary
 
 
-def test_data_deletion_after_confirmation_removes_everything_and_anonymises_sales(client, fake_line, consenting):
+def test_data_deletion_after_confirmation_removes_everything_and_anonymises_sales(fake_line, consenting):
     key = consenting.key
-    post_webhook(client, text_event(fake_line, "こんにちは"))
-    post_webhook(client, text_event(fake_line, "リクエスト: 抹茶ラテ"))
-    post_webhook(client, postback_event(fake_line, "action=confirm_buy&slot=A2&qty=1&key=k2"))
-    post_webhook(client, text_event(fake_line, "データ削除"))
+    post_webhook(text_event(fake_line, "こんにちは"))
+    post_webhook(text_event(fake_line, "リクエスト: 抹茶ラテ"))
+    post_webhook(postback_event(fake_line, "action=confirm_buy&slot=A2&qty=1&key=k2"))
+    post_webhook(text_event(fake_line, "データ削除"))
     assert Customer.objects.exists()  # nothing happens before the confirmation
 
-    post_webhook(client, postback_event(fake_line, "action=delete_data&confirm=yes"))
+    post_webhook(postback_event(fake_line, "action=delete_data&confirm=yes"))
 
     assert not Customer.objects.exists() and not Conversation.objects.exists() and not Message.objects.exists()
     assert not ProductRequest.objects.exists() and not ConversationTag.objects.exists()
@@ -227,23 +268,23 @@ def test_data_deletion_after_confirmation_removes_everything_and_anonymises_sale
     assert "すべて削除しました" in fake_line.texts()[-1]
 
 
-def test_the_webhook_answers_200_even_when_processing_fails(client, fake_line, consenting):
+def test_the_webhook_answers_200_even_when_processing_fails(fake_line, consenting):
     fake_line.fail_next("/message/reply", 500, retry_after="0", times=20)
     fake_line.fail_next("/message/push", 500, retry_after="0", times=20)
 
-    response = post_webhook(client, text_event(fake_line, "こんにちは"))
+    response = post_webhook(text_event(fake_line, "こんにちは"))
 
     assert response.status_code == 200
     assert LineEvent.objects.filter(status="failed").exists()
 
 
-def test_logs_never_contain_the_line_user_id(client, fake_line, consenting, caplog):
+def test_logs_never_contain_the_line_user_id(fake_line, consenting, caplog):
     from apps.core.logging import RedactionFilter
 
     caplog.handler.addFilter(RedactionFilter())
     with caplog.at_level(logging.DEBUG):
-        post_webhook(client, {**text_event(fake_line, "こんにちは"), "replyToken": "expired-token"})
-        post_webhook(client, text_event(fake_line, "データ削除"))
+        post_webhook({**text_event(fake_line, "こんにちは"), "replyToken": "expired-token"})
+        post_webhook(text_event(fake_line, "データ削除"))
 
     assert caplog.records
     assert USER not in caplog.text
