@@ -18,7 +18,7 @@ from apps.agents.models import (
     Role,
     Tone,
 )
-from apps.agents.services import agent_pause, agent_resume
+from apps.agents.services import agent_pause, agent_persona_set, agent_resume, agent_tools_set
 from apps.agents.tools.registry import TOOLS, tool_names_problem
 from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
 
@@ -72,6 +72,11 @@ class AgentAdminForm(forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    persona_change_reason = forms.CharField(
+        label=_("ペルソナを変える理由"),
+        required=False,
+        help_text=_("ペルソナを変えるときは必須です。監査ログに残ります。"),
+    )
 
     class Meta:
         model = Agent
@@ -92,6 +97,9 @@ class AgentAdminForm(forms.ModelForm):
         problem = tool_names_problem(kind=cleaned.get("kind", ""), tool_names=cleaned.get("enabled_tools") or [])
         if problem:
             self.add_error("enabled_tools", problem)
+        reason = (cleaned.get("persona_change_reason") or "").strip()
+        if self.instance.pk and "persona" in self.changed_data and not reason:
+            self.add_error("persona_change_reason", _("ペルソナを変える理由を入力してください。"))
         return cleaned
 
 
@@ -125,6 +133,21 @@ class AgentAdmin(ManagerEditsMixin, admin.ModelAdmin):
 
     def has_manage_permission(self, request):
         return self._manages(request)
+
+    def save_model(self, request, obj, form, change):
+        """The persona and the tools change through their audited services; the rest is a plain edit."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        persona, tool_names = obj.persona, obj.enabled_tools
+        saved = Agent.objects.get(pk=obj.pk)
+        obj.persona_id, obj.enabled_tools = saved.persona_id, saved.enabled_tools
+        super().save_model(request, obj, form, change)
+        if "enabled_tools" in form.changed_data:
+            agent_tools_set(agent=obj, tool_names=tool_names, actor=request.user)
+        if "persona" in form.changed_data:
+            reason = form.cleaned_data["persona_change_reason"]
+            obj.persona = agent_persona_set(agent=obj, persona=persona, actor=request.user, reason=reason).persona
 
 
 @admin.register(GuardrailViolation)

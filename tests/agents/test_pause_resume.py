@@ -145,3 +145,58 @@ def test_a_new_persona_greets_new_customers_and_the_change_is_audited(device_cli
     assert AuditEntry.objects.filter(action="agent_persona_set").count() == 1
     with pytest.raises(ValidationError):
         agent_persona_set(agent=shopkeeper, persona=None, actor=manager_user, reason=" ")
+
+
+def _agent_form(agent, **changes):
+    data = {
+        "name": agent.name,
+        "kind": agent.kind,
+        "persona": agent.persona_id or "",
+        "provider": agent.provider,
+        "model_name": agent.model_name,
+        "daily_token_budget": agent.daily_token_budget,
+        "daily_yen_budget": agent.daily_yen_budget,
+        "daily_coupon_budget_yen": agent.daily_coupon_budget_yen,
+        "enabled_tools": list(agent.enabled_tools),
+        "persona_change_reason": "",
+    }
+    return {**data, **changes}
+
+
+def test_a_persona_changed_in_the_admin_needs_a_reason_and_is_audited(client, manager_user, shopkeeper):
+    sota = PersonaFactory(name="ソウタ")
+    old_name = shopkeeper.persona.name
+    url = reverse("admin:agents_agent_change", args=[shopkeeper.pk])
+    client.force_login(manager_user)
+
+    refused = client.post(url, _agent_form(shopkeeper, persona=sota.pk))
+    assert refused.status_code == 200 and "ペルソナを変える理由を入力してください" in refused.content.decode()
+    shopkeeper.refresh_from_db()
+    assert shopkeeper.persona.name == old_name and not AuditEntry.objects.exists()
+
+    saved = client.post(url, _agent_form(shopkeeper, persona=sota.pk, persona_change_reason="冬の新ペルソナ"))
+    assert saved.status_code == 302
+    shopkeeper.refresh_from_db()
+    assert shopkeeper.persona == sota
+    entry = AuditEntry.objects.get(action="agent_persona_set")
+    assert (entry.actor, entry.from_state, entry.to_state, entry.reason) == (
+        manager_user,
+        old_name,
+        "ソウタ",
+        "冬の新ペルソナ",
+    )
+
+
+def test_tools_changed_in_the_admin_are_audited_and_other_edits_need_no_reason(client, manager_user, shopkeeper):
+    url = reverse("admin:agents_agent_change", args=[shopkeeper.pk])
+    client.force_login(manager_user)
+    tools = [name for name in shopkeeper.enabled_tools if name != "issue_coupon"]
+
+    response = client.post(url, _agent_form(shopkeeper, enabled_tools=tools, daily_coupon_budget_yen=500))
+
+    assert response.status_code == 302
+    shopkeeper.refresh_from_db()
+    assert shopkeeper.enabled_tools == tools and shopkeeper.daily_coupon_budget_yen == 500
+    entry = AuditEntry.objects.get(action="agent_tools_set")
+    assert "issue_coupon" in entry.data["from"] and "issue_coupon" not in entry.data["to"]
+    assert not AuditEntry.objects.filter(action="agent_persona_set").exists()
