@@ -21,10 +21,11 @@ class Window:
 
 
 def estimated_tokens(message: ChatMessage) -> int:
-    """A cheap upper estimate (about one token per three UTF-8 bytes; Japanese runs about one per character)."""
+    """A cheap upper estimate (about one token per three UTF-8 bytes; Japanese runs about one per character; a
+    picture its own estimate, so a photo folds older messages away like a long text would)."""
     size = len(message.text.encode()) + sum(len(str(call.arguments)) + len(call.name) for call in message.tool_calls)
     size += len(str(message.result)) if message.result else 0
-    return size // 3 + 4
+    return size // 3 + 4 + (message.image.tokens if message.image is not None else 0)
 
 
 def _summary_line(message: ChatMessage) -> str:

@@ -143,7 +143,9 @@ class AgentTurn(models.Model):
     fallback_reason = models.CharField(
         max_length=200, blank=True, help_text=_("オフラインの応答に切り替えた理由（切り替えなければ空）。")
     )
-    flags = models.JSONField(default=list, blank=True, help_text=_("お客様のメッセージに見つかった不審な指示の種類。"))
+    flags = models.JSONField(
+        default=list, blank=True, help_text=_("お客様のメッセージについて：不審な指示の種類、モデルが見なかった画像。")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from apps.agents import metrics, selectors
 from apps.agents.context import conversation_window
 from apps.agents.filters import ReplyStream
+from apps.agents.images import image_flags
 from apps.agents.injection import injection_flags
 from apps.agents.limits import MAX_TOOL_ROUNDS
 from apps.agents.models import Agent, AgentTurn
@@ -243,7 +244,7 @@ def _turn(
             cost_yen=cost,
             time_to_first_token_ms=ttft_ms,
             fallback_reason=fallback_reason,
-            flags=flags,
+            flags=flags + image_flags(window.messages, accepts_images=provider.accepts_images),
         )
     if state.first_text_at is not None:
         metrics.FIRST_WORDS_SECONDS.labels(agent_kind=agent.kind).observe(state.first_text_at - state.started)

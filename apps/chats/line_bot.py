@@ -12,9 +12,10 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 
+from apps.agents.images import media_type
 from apps.chats import line_messages as lm
 from apps.chats.integrations.line_api import LineMessenger
-from apps.chats.models import Conversation, Customer, Message
+from apps.chats.models import Conversation, Customer
 from apps.chats.selectors import (
     conversation_current_for_customer,
     coupons_for_customer,
@@ -23,7 +24,6 @@ from apps.chats.selectors import (
 )
 from apps.chats.services import (
     chat_message_handle,
-    conversation_start,
     customer_consent_set,
     customer_data_delete,
     customer_for_line_user,
@@ -32,7 +32,6 @@ from apps.chats.services import (
     customer_push_opt_out_set,
     line_event_claim,
     line_event_finish,
-    message_record,
 )
 from apps.core.errors import ApplicationError
 from apps.inventory.models import Payment, Sale
@@ -165,7 +164,7 @@ def _text(messenger: LineMessenger, customer: Customer, reply_token: str, messag
     messenger.reply(reply_token=reply_token, customer=customer, messages=messages)
 
 
-def _agent_answer(customer: Customer, text: str) -> list:
+def _agent_answer(customer: Customer, text: str, image=None) -> list:
     machine = line_machine()
     current = conversation_current_for_customer(customer=customer)
     reply = chat_message_handle(
@@ -174,6 +173,7 @@ def _agent_answer(customer: Customer, text: str) -> list:
         text=text,
         channel=Conversation.Channel.LINE,
         customer=customer,
+        image=image,
     )
     extra, actions = [], []
     for action in reply.actions:
@@ -321,27 +321,18 @@ def _coupons(customer: Customer) -> list:
 
 
 def _image(messenger: LineMessenger, customer: Customer, reply_token: str, message: dict) -> None:
+    """The picture goes to the agent on the customer's message, and the agent's answer back; without a model that
+    can look at it, the answer asks the customer to describe it in words."""
     if not customer.consent_given:
         messenger.reply(reply_token=reply_token, customer=customer, messages=_consent_prompt())
         return
     content = messenger.message_content(message_id=message["id"])
-    conversation = conversation_current_for_customer(customer=customer) or conversation_start(
-        machine=line_machine(), channel=Conversation.Channel.LINE, customer=customer
-    )
-    message_record(
-        conversation=conversation,
-        sender=Message.Sender.CUSTOMER,
-        text=_("（画像）"),
-        image=ContentFile(content, name=f"line-{message['id']}.jpg"),
-    )
-    # The offline provider cannot look at images; the answer says so instead of guessing.
-    text = _(
-        "画像を受け取りました。申し訳ございません、いまのアシスタントは画像の内容を読み取れません。文字でお知らせください。"
-    )
-    message_record(conversation=conversation, sender=Message.Sender.ASSISTANT, text=text)
-    messenger.reply(
-        reply_token=reply_token, customer=customer, messages=lm.text_messages(text, actions=_menu_actions())
-    )
+    messenger.show_loading(customer=customer)
+    # Named by what the bytes are, not by what LINE's header says.
+    extension = media_type(content).partition("/")[2] or "bin"
+    image = ContentFile(content, name=f"line-{message['id']}.{extension}")
+    messages = _agent_answer(customer, _("（画像）"), image=image)
+    messenger.reply(reply_token=reply_token, customer=customer, messages=messages)
 
 
 def _sticker(messenger: LineMessenger, customer: Customer, reply_token: str, message: dict) -> None:

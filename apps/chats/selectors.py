@@ -1,5 +1,6 @@
 """Reads of customers and conversations."""
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -7,11 +8,14 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.agents.images import MAX_IMAGE_BYTES, ChatImage, chat_image
 from apps.agents.providers.base import ChatMessage
 from apps.chats.models import Conversation, Customer, Message
 from apps.core.errors import NotFound
 from apps.inventory.models import Coupon, Machine, ProductRequest, Sale
 from apps.inventory.selectors import machine_get, product_search
+
+logger = logging.getLogger(__name__)
 
 # A LINE message after this much silence starts a new conversation (LINE has no session of its own).
 LINE_CONVERSATION_GAP = timedelta(minutes=30)
@@ -29,14 +33,33 @@ def conversation_for_machine(*, conversation_id: int, machine) -> Conversation:
 
 def conversation_history(*, conversation: Conversation, limit: int = 20) -> list[ChatMessage]:
     """The last `limit` customer and assistant messages, oldest first, as the provider sees them. Earlier turns' tool
-    traffic stays in the decision log: a provider gets each turn's tool results within that turn."""
-    messages = (
+    traffic stays in the decision log: a provider gets each turn's tool results within that turn.
+
+    Only the newest picture the customer sent rides on its message: a model reads a picture again on every call
+    that carries it (up to ~1,600 tokens each), so older ones stay as their placeholder text."""
+    rows = list(
         conversation.messages.filter(sender__in=[Message.Sender.CUSTOMER, Message.Sender.ASSISTANT])
         .order_by("-created_at", "-id")
-        .values_list("sender", "text")[:limit]
+        .values_list("sender", "text", "image")[:limit]
+    )[::-1]
+    newest_image = max(
+        (index for index, (sender, _text, image) in enumerate(rows) if image and sender == Message.Sender.CUSTOMER),
+        default=None,
     )
     role = {Message.Sender.CUSTOMER: "user", Message.Sender.ASSISTANT: "assistant"}
-    return [ChatMessage(role=role[sender], text=text) for sender, text in reversed(list(messages))]
+    return [
+        ChatMessage(role=role[sender], text=text, image=_stored_image(image) if index == newest_image else None)
+        for index, (sender, text, image) in enumerate(rows)
+    ]
+
+
+def _stored_image(name: str) -> ChatImage | None:
+    try:
+        with Message._meta.get_field("image").storage.open(name, "rb") as file:
+            return chat_image(file.read(MAX_IMAGE_BYTES + 1))  # one byte past the limit tells a picture too large
+    except OSError:
+        logger.warning("The stored picture %s cannot be read; the model gets the message without it", name)
+        return None
 
 
 def conversation_current_for_customer(*, customer: Customer) -> Conversation | None:

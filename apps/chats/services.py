@@ -171,15 +171,17 @@ def chat_turn_begin(
     text: str,
     channel: str = Conversation.Channel.TABLET,
     customer: Customer | None = None,
+    image=None,
 ) -> ChatTurn:
     """Check and record the customer's message (starting a conversation when `conversation_id` is None) and gather
-    what the agent needs: used by the chat API, the tablet socket (which streams the answer) and LINE."""
+    what the agent needs: used by the chat API, the tablet socket (which streams the answer) and LINE (whose
+    pictures come as `image`, a file stored on the message)."""
     text = _message_checked(text)
     if conversation_id is None:
         conversation = conversation_start(machine=machine, channel=channel, customer=customer)
     else:
         conversation = conversation_for_machine(conversation_id=conversation_id, machine=machine)
-    message_record(conversation=conversation, sender=Message.Sender.CUSTOMER, text=text)
+    message_record(conversation=conversation, sender=Message.Sender.CUSTOMER, text=text, image=image)
     context = None
     if conversation.agent is not None:
         context = ToolContext(
@@ -238,14 +240,16 @@ def chat_message_handle(
     text: str,
     channel: str = Conversation.Channel.TABLET,
     customer: Customer | None = None,
+    image=None,
 ) -> ChatReply:
-    """Take a customer's message and answer it through the conversation's agent.
+    """Take a customer's message (with a picture as `image`, from LINE) and answer it through the conversation's
+    agent.
 
     Not one transaction on purpose: the customer's message, each tool call (with any guardrail refusal) and the reply
     are each committed by their own service, so a refusal stays on record even if a later step fails.
     """
     turn = chat_turn_begin(
-        machine=machine, conversation_id=conversation_id, text=text, channel=channel, customer=customer
+        machine=machine, conversation_id=conversation_id, text=text, channel=channel, customer=customer, image=image
     )
     outcome = None
     if turn.context is not None:

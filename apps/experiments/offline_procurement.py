@@ -19,6 +19,7 @@ SMALLEST_ORDER_UNITS = 24  # the honest wholesaler's minimum: smaller orders go 
 class OfflineProcurementProvider:
     name = "offline"
     model_name = "sim-procurement-rules"
+    accepts_images = False
 
     def __init__(self, *, markup_permille: int = DEFAULT_MARKUP_PERMILLE, cover_days: int = DEFAULT_COVER_DAYS):
         self.markup_permille = markup_permille

@@ -21,6 +21,7 @@ class ScriptedModel:
     replies: list
     name: str = "scripted"
     model_name: str = "scripted-1"
+    accepts_images: bool = False
 
     def __post_init__(self):
         self.requests = []

@@ -2,11 +2,14 @@ import secrets  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests.agents.conftest import (  # noqa: F401  (the chat API is tested on the same shop)
+from tests.agents.conftest import (  # noqa: F401  (the chat API and LINE run on the same shop and fake model)
     cola,
     context,
     device_client,
+    fake_anthropic,
     machine,
+    model_shopkeeper,
+    redis_prefix,
     shop,
     shopkeeper,
     tea,

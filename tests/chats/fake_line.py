@@ -1,7 +1,8 @@
 """A loopback fake of the LINE Messaging API (the outside peer), for the real line-bot-sdk to talk to.
 
 It records every request and answers like LINE: 400 "Invalid reply token" for a reply token it never issued, and any
-scripted failure (status and Retry-After) queued with `fail_next`."""
+scripted failure (status and Retry-After) queued with `fail_next`. The content API answers `content` with the header
+`content_type` for any message id (a test may make the header lie about the bytes)."""
 
 import json
 import re
@@ -19,6 +20,8 @@ class FakeLine:
         self.requests: list[dict] = []
         self.valid_reply_tokens: set[str] = set()
         self.failures: dict[str, list[tuple[int, dict]]] = {}
+        self.content = PNG
+        self.content_type = "image/png"
         self.lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"fake": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -64,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, status: int, body=None, headers=None, raw: bytes | None = None):
         payload = raw if raw is not None else json.dumps(body if body is not None else {}).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "image/png" if raw is not None else "application/json")
+        self.send_header("Content-Type", self.fake.content_type if raw is not None else "application/json")
         self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -101,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
         if match := re.fullmatch(r"/v2/bot/profile/(U[0-9a-f]{32})", self.path):
             return self._answer(200, {"userId": match.group(1), "displayName": "テスト花子"})
         if re.fullmatch(r"/v2/bot/message/\w+/content", self.path):
-            return self._answer(200, raw=PNG)
+            return self._answer(200, raw=fake.content)
         if self.path == "/v2/bot/richmenu":
             return self._answer(200, {"richMenuId": "richmenu-fake-1"})
         if re.fullmatch(r"/v2/bot/richmenu/[\w-]+/content", self.path) or self.path.startswith("/v2/bot/user/all/"):

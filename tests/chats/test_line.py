@@ -1,6 +1,7 @@
 import base64
 import hashlib
 import hmac
+import io
 import json
 import logging
 import time
@@ -11,9 +12,15 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import HttpCommunicator
 from django.conf import settings
+from PIL import Image
 
+from apps.agents.images import MAX_IMAGE_BYTES
+from apps.agents.models import AgentTurn
+from apps.agents.shared_limits import CircuitBreaker
 from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message
 from apps.inventory.models import ProductRequest, Sale
+from tests.agents.fake_anthropic import Reply, text
+from tests.chats.fake_line import PNG
 from tests.factories import CouponFactory
 from vendbot.asgi import application
 
@@ -227,14 +234,135 @@ def test_a_product_request_from_line_is_recorded_for_procurement(fake_line, cons
     assert "抹茶ラテ" in fake_line.texts()[-1]
 
 
-def test_an_image_is_fetched_and_stored_and_the_answer_is_honest(fake_line, consenting):
-    token = fake_line.reply_token("image-token")
-    post_webhook(event(reply_token=token, message={"type": "image", "id": "98765"}))
+def picture(kind: str, size=(64, 48)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (30, 140, 60)).save(out, kind)
+    return out.getvalue()
 
-    assert fake_line.sent("/v2/bot/message/98765/content")
-    message = Message.objects.get(sender="customer")
-    assert message.image.name.endswith(".jpg")
-    assert "画像の内容を読み取れません" in fake_line.texts()[-1]
+
+def image_event(fake_line, message_id="98765"):
+    return event(reply_token=fake_line.reply_token(uuid.uuid4().hex), message={"type": "image", "id": message_id})
+
+
+def blocks(request, kind):
+    return [block for message in request["messages"] for block in message["content"] if block["type"] == kind]
+
+
+def test_a_picture_is_shown_to_the_model_and_its_answer_goes_back_to_the_customer(
+    fake_line, consenting, model_shopkeeper, fake_anthropic
+):
+    photo = picture("PNG")
+    fake_line.content, fake_line.content_type = photo, "image/jpeg"  # the header says JPEG; the bytes are a PNG
+    fake_anthropic.then(Reply([text("緑色の缶ですね。緑茶なら130円でございます。")]))
+
+    post_webhook(image_event(fake_line))
+
+    assert fake_line.sent("/v2/bot/message/98765/content") and fake_line.sent("/chat/loading/start")
+    request = fake_anthropic.requests[0]
+    assert request["messages"][-1]["content"] == [
+        {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": base64.b64encode(photo).decode()},
+        },
+        {"type": "text", "text": "（画像）"},
+    ]
+    assert fake_line.texts()[-1] == "緑色の缶ですね。緑茶なら130円でございます。"
+    stored = Message.objects.get(sender="customer")
+    assert stored.image.name.endswith(".png") and stored.image.read() == photo
+    assert Message.objects.get(sender="assistant").text == "緑色の缶ですね。緑茶なら130円でございます。"
+    turn = AgentTurn.objects.get()
+    assert (turn.provider, turn.flags) == ("anthropic", [])
+
+
+def test_a_follow_up_question_is_asked_with_the_newest_picture_only(
+    fake_line, consenting, model_shopkeeper, fake_anthropic
+):
+    first, second = picture("JPEG"), picture("GIF")
+    fake_anthropic.then(Reply([text("コーラですね。")]), Reply([text("緑茶ですね。")]), Reply([text("ございます。")]))
+    fake_line.content = first
+    post_webhook(image_event(fake_line, "111"))
+    fake_line.content = second
+    post_webhook(image_event(fake_line, "222"))
+
+    post_webhook(text_event(fake_line, "これはありますか？"))
+
+    images = blocks(fake_anthropic.requests[-1], "image")
+    assert [(block["source"]["media_type"], block["source"]["data"]) for block in images] == [
+        ("image/gif", base64.b64encode(second).decode())
+    ]
+    assert fake_line.texts()[-1] == "ございます。"
+
+
+def test_a_picture_lost_from_storage_leaves_the_conversation_going(
+    fake_line, consenting, model_shopkeeper, fake_anthropic
+):
+    fake_anthropic.then(Reply([text("コーラですね。")]), Reply([text("150円でございます。")]))
+    post_webhook(image_event(fake_line))
+    stored = Message.objects.get(sender="customer").image
+    stored.storage.delete(stored.name)
+
+    post_webhook(text_event(fake_line, "いくらですか？"))
+
+    assert blocks(fake_anthropic.requests[-1], "image") == []
+    assert fake_line.texts()[-1] == "150円でございます。"
+
+
+def test_without_a_model_a_picture_gets_a_polite_request_for_words(fake_line, consenting):
+    post_webhook(image_event(fake_line))
+
+    reply = fake_line.sent("/message/reply")[-1]["body"]["messages"][-1]
+    assert reply["text"].startswith("画像を受け取りました。") and "文字で教えていただけますか" in reply["text"]
+    assert reply["quickReply"]["items"]  # the menu, as after any answer
+    assert Message.objects.get(sender="customer").image
+    turn = AgentTurn.objects.get()
+    assert (turn.provider, turn.flags) == ("offline", ["image_not_seen"])
+
+
+@pytest.mark.parametrize("cause", ["model_error", "breaker_open"])
+def test_when_the_model_cannot_answer_a_picture_gets_the_offline_request_for_words(
+    fake_line, consenting, model_shopkeeper, fake_anthropic, settings, cause
+):
+    if cause == "breaker_open":
+        for _failure in range(settings.LLM_BREAKER_FAILURES):
+            CircuitBreaker().record_failure()
+    # model_error: nothing scripted, so every call gets a 500
+
+    response = post_webhook(image_event(fake_line))
+
+    assert response.status_code == 200 and LineEvent.objects.filter(status="done").count() == 2
+    assert "文字で教えていただけますか" in fake_line.texts()[-1]
+    turn = AgentTurn.objects.get()
+    assert turn.provider == "offline" and turn.flags == ["image_not_seen"]
+    assert turn.fallback_reason.startswith("http_500" if cause == "model_error" else "breaker_open")
+    if cause == "model_error":
+        assert blocks(fake_anthropic.requests[0], "image")  # it was offered the picture before it failed
+
+
+@pytest.mark.parametrize(
+    "content, flag, extension, why",
+    [
+        (picture("PNG", (8001, 2)), "image_too_large", "png", "大きすぎる"),
+        (PNG + bytes(MAX_IMAGE_BYTES), "image_too_large", "png", "大きすぎる"),
+        (picture("BMP"), "image_unsupported_type", "bin", "読めない形式の"),
+    ],
+    ids=["too-wide", "over-5MB-as-base64", "bmp"],
+)
+def test_a_picture_the_model_cannot_take_is_not_sent_and_the_turn_goes_on(
+    fake_line, consenting, model_shopkeeper, fake_anthropic, content, flag, extension, why
+):
+    fake_line.content, fake_line.content_type = content, "image/jpeg"
+    fake_anthropic.then(
+        Reply([text("申し訳ございません、画像を拝見できませんでした。どんな商品か教えていただけますか？")])
+    )
+
+    post_webhook(image_event(fake_line))
+
+    request = fake_anthropic.requests[0]
+    assert blocks(request, "image") == []
+    assert f"お客様が{why}画像を送りました" in blocks(request, "text")[-1]["text"]
+    assert fake_line.texts()[-1] == "申し訳ございません、画像を拝見できませんでした。どんな商品か教えていただけますか？"
+    assert AgentTurn.objects.get().flags == [flag]
+    assert Message.objects.get(sender="customer").image.name.endswith(f".{extension}")
 
 
 def test_a_sticker_gets_a_friendly_answer(fake_line, consenting):

@@ -5,6 +5,7 @@ backoff and jitter, honouring `retry-after`, and never past the first-words dead
 towards the shared circuit breaker (`shared_limits.CircuitBreaker`); an open breaker refuses before any network.
 """
 
+import base64
 import json
 import logging
 import random
@@ -51,6 +52,18 @@ def _tool_input(arguments) -> dict:
     return arguments if isinstance(arguments, dict) else {"raw": arguments}
 
 
+def _text_content(message: ChatMessage) -> list[dict]:
+    """A message's text, after the customer's picture as a base64 image block (a picture it may not be sent is
+    replaced by a line that says so)."""
+    image = message.image
+    if image is None:
+        return [{"type": "text", "text": message.text}]
+    if image.problem:
+        return [{"type": "text", "text": f"{message.text}\n{image.note}"}]
+    source = {"type": "base64", "media_type": image.media_type, "data": base64.b64encode(image.data).decode()}
+    return [{"type": "image", "source": source}, {"type": "text", "text": message.text}]
+
+
 def messages_param(messages: list[ChatMessage]) -> list[dict]:
     """Our chat history in the Messages API's shape: tool results go back as a user turn of tool_result blocks."""
     out: list[dict] = []
@@ -70,7 +83,7 @@ def messages_param(messages: list[ChatMessage]) -> list[dict]:
                 for call in message.tool_calls
             ]
         else:
-            role, content = message.role, [{"type": "text", "text": message.text}]
+            role, content = message.role, _text_content(message)
         if out and out[-1]["role"] == role:
             out[-1]["content"].extend(content)  # the API wants user and assistant turns to alternate
         else:
@@ -86,6 +99,7 @@ def _client(api_key: str, base_url: str) -> anthropic.Anthropic:
 
 class AnthropicProvider:
     name = "anthropic"
+    accepts_images = True  # JPEG, PNG, GIF and WebP as image content blocks
 
     def __init__(self, *, model_name: str, breaker: CircuitBreaker | None = None):
         self.model_name = model_name

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from apps.agents.images import ChatImage
+
 
 @dataclass(frozen=True)
 class ToolCall:
@@ -26,6 +28,7 @@ class ChatMessage:
     tool_call_id: str = ""  # tool messages: the call they answer
     tool_name: str = ""
     result: dict = field(default_factory=dict)  # tool messages: ToolResult.as_dict()
+    image: ChatImage | None = None  # user messages: the picture the customer sent with it
 
 
 @dataclass(frozen=True)
@@ -61,5 +64,6 @@ class ProviderError(Exception):
 class Provider(Protocol):
     name: str
     model_name: str
+    accepts_images: bool  # whether the model is shown a user message's picture (else it answers without it)
 
     def complete(self, request: ProviderRequest) -> ProviderReply: ...

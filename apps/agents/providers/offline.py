@@ -330,6 +330,7 @@ class _Turn:
     text: str
     language: str
     results: dict  # tool name -> result dict (the last one per tool)
+    image: bool = False  # the message came with a picture (which rules cannot look at)
 
     def has(self, tool: str) -> bool:
         return tool in self.results
@@ -341,12 +342,13 @@ class _Turn:
 class OfflineProvider:
     name = "offline"
     model_name = "offline-rules-v1"
+    accepts_images = False  # a picture gets the "tell me in words" answer
 
     def complete(self, request: ProviderRequest) -> ProviderReply:
         turn = self._current_turn(request.messages)
         persona = request.persona
         register = self._register(persona)
-        intent = detect_intent(turn.text)
+        intent = "image" if turn.image else detect_intent(turn.text)
         plan = getattr(self, f"_plan_{intent}", None)
         outcome = plan(turn) if plan else (intent, {})
         if isinstance(outcome, list):
@@ -378,7 +380,8 @@ class OfflineProvider:
         last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
         text = normalise(messages[last_user].text) if last_user is not None else ""
         results = {m.tool_name: m.result for m in messages[(last_user or 0) + 1 :] if m.role == "tool"}
-        return _Turn(text=text, language=detect_language(text), results=results)
+        image = last_user is not None and messages[last_user].image is not None
+        return _Turn(text=text, language=detect_language(text), results=results, image=image)
 
     # Each plan returns the tool calls to make next, or (template key, values) to answer with.
 

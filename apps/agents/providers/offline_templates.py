@@ -24,6 +24,7 @@ TEMPLATES = {
         "refused": "申し訳ございません、それはお受けできません。{reason}",
         "failed": "申し訳ございません、うまくいきませんでした。{reason}",
         "unknown": "すみません、よく分かりませんでした。商品の検索、在庫や価格の確認、おすすめ、ご購入のお手伝いができます。",
+        "image": "画像を受け取りました。申し訳ございません、ただいま画像を拝見することができません。どのようなものか、文字で教えていただけますか？",
     },
     ("ja", "casual"): {
         "greeting": "{greeting}",
@@ -44,6 +45,7 @@ TEMPLATES = {
         "refused": "ごめんね、それはできないんだ。{reason}",
         "failed": "ごめんね、うまくいかなかったよ。{reason}",
         "unknown": "ごめん、よく分からなかったよ。商品さがし、在庫や値段の確認、おすすめ、購入のお手伝いができるよ。",
+        "image": "画像ありがとう！ごめんね、いまは画像を見ることができないんだ。どんなものか文字で教えてくれる？",
     },
     ("en", "polite"): {
         "greeting": "Hello! I'm {name}, the shop's AI assistant. How can I help?",
@@ -64,6 +66,7 @@ TEMPLATES = {
         "refused": "Sorry, I can't do that. {reason}",
         "failed": "Sorry, that didn't work. {reason}",
         "unknown": "Sorry, I didn't understand. I can search products, check stock and prices, recommend, and help you buy.",
+        "image": "Thank you for the picture. Sorry, I can't look at pictures right now. Could you describe it in words?",
     },
 }
 TEMPLATES[("en", "casual")] = TEMPLATES[("en", "polite")]
