@@ -4,27 +4,59 @@ number, e-mail address, card number or key (the same patterns that keep them out
 import re
 from dataclasses import dataclass, field
 
+import regex
 from django.utils.translation import gettext as _
 
-from apps.core.logging import redact_text
+from apps.core.logging import REDACTED_PATTERNS, redact_text
 
 # Sentences in which the assistant claims to be a person or to be (or go) somewhere in the flesh.
-_HUMAN_CLAIMS = [
-    re.compile(pattern, re.I)
-    for pattern in (
-        r"\bI(?:'m| am)\s+(?:a\s+|an\s+)?(?:real\s+)?(?:human|person|man|woman|employee|staff member)\b",
-        r"\bI(?:'m| am) not (?:an? )?(?:AI|bot|robot|program|language model)\b",
-        r"\bI(?:'m| am)\s+(?:wearing|standing|sitting|waiting)\b",
-        r"\bI(?:'ll| will)\s+(?:come|meet|deliver|bring|hand|walk|drive|be there|see you)\b",
-        r"\b(?:my|in my)\s+(?:blazer|tie|uniform|jacket|body|hands?|office|desk)\b",
-        r"(?:私|わたし|僕|ぼく|俺|あたし|うち)(?:は|も)?(?:本物の)?(?:人間|ひと|人|社員|従業員|店員|スタッフ)(?:です|だよ|だ|でございます)",
-        r"(?:AI|ＡＩ|ロボット|ボット|プログラム)(?:では|じゃ)(?:ありません|ない)",
-        r"(?:ブレザー|ネクタイ|制服|スーツ|ジャケット)(?:を)?(?:着て|着用)",
-        r"(?:直接|じかに|手渡しで)(?:お渡し|届け|持って|会い|伺い)",
-        r"(?:会いに|届けに|持って)(?:行き|いき|伺い|参り)",
-        r"(?:そちらに|そっちに|お店に|店頭に)(?:行き|伺い|参り|立って|い)ます",
+_HUMAN_CLAIM_PATTERNS = (
+    r"\bI(?:'m| am)\s+(?:a\s+|an\s+)?(?:real\s+)?(?:human|person|man|woman|employee|staff member)\b",
+    r"\bI(?:'m| am) not (?:an? )?(?:AI|bot|robot|program|language model)\b",
+    r"\bI(?:'m| am)\s+(?:wearing|standing|sitting|waiting)\b",
+    r"\bI(?:'ll| will)\s+(?:come|meet|deliver|bring|hand|walk|drive|be there|see you)\b",
+    r"\b(?:my|in my)\s+(?:blazer|tie|uniform|jacket|body|hands?|office|desk)\b",
+    r"(?:私|わたし|僕|ぼく|俺|あたし|うち)(?:は|も)?(?:本物の)?(?:人間|ひと|人|社員|従業員|店員|スタッフ)(?:です|だよ|だ|でございます)",
+    r"(?:AI|ＡＩ|ロボット|ボット|プログラム)(?:では|じゃ)(?:ありません|ない)",
+    r"(?:ブレザー|ネクタイ|制服|スーツ|ジャケット)(?:を)?(?:着て|着用)",
+    r"(?:直接|じかに|手渡しで)(?:お渡し|届け|持って|会い|伺い)",
+    r"(?:会いに|届けに|持って)(?:行き|いき|伺い|参り)",
+    r"(?:そちらに|そっちに|お店に|店頭に)(?:行き|伺い|参り|立って|い)ます",
+)
+_HUMAN_CLAIM = regex.compile("|".join(_HUMAN_CLAIM_PATTERNS), regex.I)
+
+
+def _scoped(pattern: re.Pattern) -> str:
+    """A `re` pattern as a group of the `regex` module carrying its own flags, to join with others."""
+    flags = "".join(
+        letter
+        for flag, letter in ((re.A, "a"), (re.I, "i"), (re.M, "m"), (re.S, "s"), (re.X, "x"))
+        if pattern.flags & flag
     )
-]
+    return f"(?{flags}:{pattern.pattern})" if flags else f"(?:{pattern.pattern})"
+
+
+# Where a claim or a secret begins: streamed text is held back from the first place this matches or could still match.
+_HELD = regex.compile(
+    "|".join([f"(?i:{source})" for source in _HUMAN_CLAIM_PATTERNS] + [_scoped(p) for p in REDACTED_PATTERNS])
+)
+
+
+def _held_from(text: str, pos: int, *, settle: bool) -> int:
+    """The first place at or after `pos` where a claim or a secret matches or could match once more text arrives.
+
+    With `settle`, complete matches that more text can no longer change are passed over: only the first one still
+    open (a partial match, or a match reaching the end) counts. `len(text)` when there is none.
+    """
+    while True:
+        found = _HELD.search(text, pos, partial=True)  # there is always one: at worst the empty partial at the end
+        start = found.start()
+        if not found.partial:
+            # The regex module prefers a complete match anywhere to an earlier partial one: look before it again.
+            start = _HELD.search(text, pos, start, partial=True).start()
+        if not settle or start < found.start() or found.partial or found.end() == len(text):
+            return start
+        pos = found.end()
 
 
 @dataclass
@@ -40,28 +72,36 @@ def _ai_disclosure(language: str) -> str:
 
 
 class ReplyStream:
-    """The reply filter applied sentence by sentence while a model's text arrives, so nothing unfiltered leaves.
+    """The reply filter applied while a model's text arrives, releasing each piece as soon as no rule could still take
+    it back, so nothing unfiltered ever leaves, not even for a moment.
 
     `feed` takes raw text and returns the filtered pieces ready to send; `finish` returns the rest. The pieces joined
     are the whole reply (`text`): sentences claiming a human or a body are dropped (one honest line is added at the
-    end), personal data and keys are masked, and a sentence recited from the system prompt stops the reply.
+    end; a sentence whose start has already gone out ends with that line instead of the claim), personal data and keys
+    are masked, and a sentence recited from the system prompt stops the reply. Text is held back from the first place a
+    claim or a secret matches or could still match, and a whole sentence while it could still become a recited one.
     """
 
     # A sentence is complete at its end mark once something else follows, or at a newline.
     _COMPLETE = re.compile(r"[^\n]*?(?:[。！？!?]+(?=[^。！？!?])|\.(?=\s))|[^\n]*\n")
-    # Text with no end mark is sent after this many characters anyway, so a long sentence does not stall the stream.
+    # Text held back this long is settled as if its sentence ended there, so one long sentence does not stall the
+    # stream; only a match that more text could still change stays held.
     _MAX_PENDING = 400
     # Prompt sentences at least this long never appear in a reply (a model asked to recite its prompt).
     _PROMPT_SENTENCE_MIN_LENGTH = 12
+    # A sentence cut short at a claim reads on into the honest line after these; after anything else, "…" comes first.
+    _CLAUSE_ENDS = ("、", ",", "，", ":", "：", ";")
 
     def __init__(self, *, language: str = "ja", prompt: str = ""):
         self.language = language
         self.removed: list[str] = []
         self.parts: list[str] = []
         self._prompt = prompt
-        self._pending = ""
+        self._pending = ""  # the unfinished sentence, raw
+        self._released = 0  # how much of it (after its leading whitespace) has been sent
         self._gap = ""  # whitespace after the last sentence sent: sent only if another sentence follows
         self._claimed = False
+        self._told = False  # the honest line has been sent
         self._stopped = False
 
     @property
@@ -70,27 +110,60 @@ class ReplyStream:
 
     def feed(self, text: str) -> list[str]:
         self._pending += text
-        out: list[str] = []
-        while not self._stopped:
-            match = self._COMPLETE.match(self._pending)
-            if match is None or not match.group():
-                if len(self._pending) < self._MAX_PENDING:
-                    break
-                sentence, self._pending = self._pending, ""
-            else:
-                sentence, self._pending = match.group(), self._pending[match.end() :]
-            out.extend(self._sentence(sentence))
-        return out
+        return self._settle(final=False)
 
-    def finish(self) -> list[str]:
-        out = self._sentence(self._pending) if self._pending and not self._stopped else []
-        self._pending = ""
-        if self._claimed and not self._stopped:
+    def finish(self, text: str = "") -> list[str]:
+        """The pieces left once the reply ends with `text`."""
+        self._pending += text
+        out = self._settle(final=True)
+        if self._claimed and not self._told and not self._stopped:
             joiner = (
                 "" if not self.parts else "\n" if self._gap.endswith("\n") else " " if self.language == "en" else ""
             )
             out.append(self._send(joiner + _ai_disclosure(self.language)))
         return out
+
+    def _settle(self, *, final: bool) -> list[str]:
+        out: list[str] = []
+        while not self._stopped:
+            match = self._COMPLETE.match(self._pending)
+            if match is not None:
+                sentence, self._pending = match.group(), self._pending[match.end() :]
+            elif final:
+                sentence, self._pending = self._pending, ""
+                if not sentence:
+                    break
+            else:
+                out.extend(self._release())
+                cut = self._overlong_cut()
+                if not cut:
+                    break
+                sentence, self._pending = self._pending[:cut], self._pending[cut:]
+            out.extend(self._sentence(sentence))
+        return out
+
+    def _release(self) -> list[str]:
+        """Send what no rule could still take back of the unfinished sentence."""
+        text = self._pending.lstrip()
+        if not self._released and text.strip() in self._prompt:
+            return []  # it could still become a recited line of the prompt
+        # Trailing whitespace waits for the next word: the reply does not end in it.
+        safe = min(_held_from(text, self._released, settle=False), len(text.rstrip()))
+        if safe <= self._released:
+            return []
+        piece = text[self._released : safe]
+        if not self._released:
+            piece = self._opening(self._pending[: len(self._pending) - len(text)]) + piece
+        self._released = safe
+        return [self._send(piece)]
+
+    def _overlong_cut(self) -> int:
+        """How much of the unfinished sentence to settle now because so much of it is held back (0: none)."""
+        text = self._pending.lstrip()
+        if len(text) - self._released < self._MAX_PENDING:
+            return 0
+        cut = _held_from(text, self._released, settle=True)
+        return len(self._pending) - len(text) + cut if cut > self._released else 0
 
     def _note(self, kind: str) -> None:
         if kind not in self.removed:
@@ -100,8 +173,15 @@ class ReplyStream:
         self.parts.append(piece)
         return piece
 
+    def _opening(self, leading: str) -> str:
+        """What goes before a sentence's first piece: the whitespace since the last sentence, none at the start."""
+        opening, self._gap = (self._gap + leading if self.parts else ""), ""
+        return opening
+
     def _sentence(self, sentence: str) -> list[str]:
+        """The rest of a finished sentence, `_released` characters of which have been sent already."""
         body = sentence.strip()
+        released, self._released = self._released, 0
         if not body:
             self._gap += sentence if self.parts else ""
             return []
@@ -114,22 +194,32 @@ class ReplyStream:
                 else "Sorry, I can't share the shop's settings."
             )
             return [self._send(("\n" if self.parts else "") + refusal)]
-        if any(pattern.search(body) for pattern in _HUMAN_CLAIMS):
+        trailing = sentence[len(sentence.rstrip()) :]
+        if _HUMAN_CLAIM.search(body):
             self._note("human_claim")
             self._claimed = True
-            return []
+            if not released:
+                return []
+            # Its start is out (the claim comes later): the sentence ends with the truth instead.
+            self._told, self._gap = True, trailing
+            clause_ended = body[:released].rstrip().endswith(self._CLAUSE_ENDS)
+            joiner = "" if clause_ended else "… " if self.language == "en" else "…"
+            return [self._send(joiner + _ai_disclosure(self.language))]
         masked = redact_text(body)
         if masked != body:
             self._note("personal_data_or_secret")
-        leading = sentence[: len(sentence) - len(sentence.lstrip())]
-        piece = (self._gap + leading if self.parts else "") + masked
-        self._gap = sentence[len(sentence.rstrip()) :]
-        return [self._send(piece)]
+        # Nothing a pattern matches begins in what was sent, so masking leaves that part as it was.
+        piece = (
+            masked[released:]
+            if released
+            else self._opening(sentence[: len(sentence) - len(sentence.lstrip())]) + masked
+        )
+        self._gap = trailing
+        return [self._send(piece)] if piece else []
 
 
 def reply_filter(text: str, *, language: str = "ja", prompt: str = "") -> FilteredReply:
     """The whole reply through `ReplyStream` at once."""
     stream = ReplyStream(language=language, prompt=prompt)
-    stream.feed(text)
-    stream.finish()
+    stream.finish(text)
     return FilteredReply(text=stream.text, removed=stream.removed)

@@ -90,7 +90,7 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
                 elif isinstance(event, TurnDone):
                     outcome = event.outcome
         reply = await database_sync_to_async(chat_turn_finish)(turn=turn, outcome=outcome)
-        # The final text replaces what was streamed: the reply filters may have changed a sentence.
+        # The whole reply (what the deltas spelled out) and the actions to show under it.
         await self.send_json(
             {
                 "type": "reply",

@@ -50,21 +50,24 @@ _SENSITIVE_SUFFIXES = ("token", "secret", "password", "apikey", "cookie")
 _KEY_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
-_LINE_USER_ID = re.compile(r"\b[UCR][0-9a-f]{32}\b")
+# re.A: word boundaries of ASCII words, so a key or an address right after Japanese text (メールはa@b.jp) is found too.
+_LINE_USER_ID = re.compile(r"\b[UCR][0-9a-f]{32}\b", re.A)
 _PATTERNS: list[tuple[re.Pattern, str]] = [
     (
         re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
         "[REDACTED:private_key]",
     ),
-    (re.compile(r"\b(Bearer|Basic|Device|Token)\s+[A-Za-z0-9._~+/=-]{6,}", re.I), r"\1 [REDACTED]"),
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), "[REDACTED:api_key]"),
-    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"), "[REDACTED:api_key]"),
-    (re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"), "[REDACTED:email]"),
+    (re.compile(r"\b(Bearer|Basic|Device|Token)\s+[A-Za-z0-9._~+/=-]{6,}", re.I | re.A), r"\1 [REDACTED]"),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}", re.A), "[REDACTED:api_key]"),
+    (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", re.A), "[REDACTED:api_key]"),
+    (re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b", re.A), "[REDACTED:email]"),
     # Japanese and international phone numbers: 090-1234-5678, 03-1234-5678, +81 90 1234 5678, 09012345678.
     (re.compile(r"(?<![\d-])(?:\+81[\s-]?|0)\d{1,4}[\s-]?\d{1,4}[\s-]\d{3,4}(?![\d-])"), "[REDACTED:phone]"),
     (re.compile(r"(?<![\d-])0[5789]0\d{8}(?!\d)"), "[REDACTED:phone]"),
 ]
 _CARD_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+# Everything `redact_text` looks for: the reply filter holds back streamed text one of them matches or could match.
+REDACTED_PATTERNS: tuple[re.Pattern, ...] = (_LINE_USER_ID, *(pattern for pattern, _ in _PATTERNS), _CARD_CANDIDATE)
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -101,9 +104,11 @@ def redact_text(text: str) -> str:
     if not text:
         return text
     text = _LINE_USER_ID.sub(lambda m: pseudonymise(m.group(0)), text)
+    # Cards before phones: the last twelve digits of a card (4000 0566 5566 5556) read as a phone number too.
+    text = _CARD_CANDIDATE.sub(_mask_card, text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    return _CARD_CANDIDATE.sub(_mask_card, text)
+    return text
 
 
 def is_sensitive_key(key: Any) -> bool:

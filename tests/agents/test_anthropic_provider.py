@@ -28,7 +28,7 @@ def stream(agent, context, message):
     return async_to_sync(consume)()
 
 
-def test_a_streamed_reply_arrives_sentence_by_sentence_and_its_cost_is_usage_times_price(
+def test_a_streamed_reply_arrives_as_it_is_written_and_its_cost_is_usage_times_price(
     model_shopkeeper, context, fake_anthropic, settings
 ):
     settings.LLM_PRICES_YEN_PER_MILLION = {"claude-haiku-4-5": [150, 750]}
@@ -41,9 +41,11 @@ def test_a_streamed_reply_arrives_sentence_by_sentence_and_its_cost_is_usage_tim
     events = stream(model_shopkeeper, context, "コーラはいくら？")
 
     deltas = [event.text for event in events if isinstance(event, TextDelta)]
-    assert deltas == ["コーラは150円です。", "冷えていますよ！", "ほかにご用はありますか？"]
+    # More pieces than sentences: the first goes out before its sentence is finished.
+    assert len(deltas) > 3 and "コーラは150円です。".startswith(deltas[0]) and deltas[0] != "コーラは150円です。"
     outcome = events[-1].outcome
     assert isinstance(events[-1], TurnDone) and outcome.text == "".join(deltas)
+    assert outcome.text == "コーラは150円です。冷えていますよ！ほかにご用はありますか？"
     # What went over the wire: the Messages API with the persona's prompt, the registry's tools, streamed.
     request, headers = fake_anthropic.requests[0], fake_anthropic.headers[0]
     assert request["model"] == "claude-haiku-4-5" and request["stream"] is True
@@ -255,7 +257,7 @@ def test_a_streamed_claim_of_being_human_never_leaves_and_the_truth_is_added(mod
 
     deltas = [event.text for event in events if isinstance(event, TextDelta)]
     assert "人間です" not in "".join(deltas) and "090-1234-5678" not in "".join(deltas)
-    assert deltas[0] == "コーラは150円です。" and "AIアシスタント" in deltas[-1]
+    assert "".join(deltas).startswith("コーラは150円です。") and "AIアシスタント" in deltas[-1]
     assert set(AgentTurn.objects.get().reply_filtered) == {"human_claim", "personal_data_or_secret"}
 
 

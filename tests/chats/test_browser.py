@@ -4,6 +4,7 @@ import pytest
 
 from apps.inventory.models import Sale
 from apps.inventory.services import device_token_issue
+from tests.agents.fake_anthropic import Reply, text
 
 pytestmark = pytest.mark.browser
 
@@ -60,3 +61,31 @@ def test_ask_for_a_drink_buy_it_see_the_receipt_recover_a_dropped_socket_and_res
     page.wait_for_function("document.getElementById('chat-log').children.length === 0", timeout=IDLE_SECONDS * 3000)
     assert page.locator("#receipt[open], #buy-dialog[open]").count() == 0
     assert page.input_value("#chat-input") == ""
+
+
+def test_a_models_reply_grows_on_the_tablet_as_it_is_written(
+    model_shopkeeper, fake_anthropic, shop, asgi_live_server, browser_page
+):
+    sentence = "コーラは150円で、今日はよく冷えていておすすめです。"
+    fake_anthropic.then(Reply([text(sentence)], chunk_chars=4))
+    page = browser_page
+    page.goto(f"{asgi_live_server}/tablet/HQ-1F/?pair={device_token_issue(machine=shop)}")
+    page.wait_for_selector("#tablet-status[data-state=live]")
+    # Every text the assistant's bubble shows, in order.
+    page.evaluate(
+        """() => {
+          window.shown = [];
+          new MutationObserver(() => {
+            const bubble = document.querySelector("#chat-log li.assistant .text");
+            if (bubble && bubble.textContent !== window.shown.at(-1)) window.shown.push(bubble.textContent);
+          }).observe(document.getElementById("chat-log"), { subtree: true, childList: true, characterData: true });
+        }"""
+    )
+
+    page.fill("#chat-input", "おすすめは？")
+    page.click("#chat-send")
+    page.wait_for_selector("#chat-log li.assistant[data-done]")
+
+    shown = [words for words in page.evaluate("window.shown") if words]
+    assert shown[-1] == sentence and all(sentence.startswith(words) for words in shown)
+    assert len(shown) > 3  # it grew piece by piece, never showing anything it later took back

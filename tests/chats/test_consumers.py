@@ -8,6 +8,7 @@ from apps.chats.models import Conversation, Message
 from apps.chats.tablet_pairing import PAIRING_COOKIE, pairing_cookie_value
 from apps.inventory.models import Sale
 from apps.inventory.services import device_token_issue
+from tests.agents.fake_anthropic import Reply, text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,6 +76,22 @@ async def test_the_reply_streams_then_arrives_whole_and_is_recorded(paired_cooki
         lambda: list(Message.objects.filter(conversation_id=reply["conversation"]).values_list("sender", flat=True))
     )()
     assert senders[0] == "customer" and senders[-1] == "assistant"
+    await communicator.disconnect()
+
+
+async def test_a_models_one_sentence_reply_reaches_the_tablet_word_by_word(
+    paired_cookie, model_shopkeeper, fake_anthropic
+):
+    sentence = "コーラは150円で、今日はよく冷えていておすすめです。"
+    fake_anthropic.then(Reply([text(sentence)], chunk_chars=4))
+    communicator, _, _ = await connect(cookie=paired_cookie)
+    await communicator.receive_json_from()
+
+    await communicator.send_json_to({"type": "chat", "conversation": None, "text": "おすすめは？"})
+    received = await until(communicator, "reply")
+
+    deltas = [message["text"] for message in received if message["type"] == "delta"]
+    assert len(deltas) > 3 and "".join(deltas) == received[-1]["text"] == sentence
     await communicator.disconnect()
 
 

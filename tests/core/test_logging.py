@@ -100,11 +100,14 @@ def test_ordinary_fields_stay_readable(log_output):
     [
         ("Authorization: Bearer abc.def.ghi123456", "abc.def.ghi123456"),
         ("contact taro.yamada@example.co.jp please", "taro.yamada@example.co.jp"),
+        ("メールはtaro@example.comです", "taro@example.com"),
+        ("キーはsk-live0123456789です", "sk-live0123456789"),
         ("call 090-1234-5678 now", "090-1234-5678"),
         ("call 09012345678 now", "09012345678"),
         ("office +81 3 1234 5678", "+81 3 1234 5678"),
         ("card 4242 4242 4242 4242 exp 12/30", "4242 4242 4242 4242"),
         ("card 4111-1111-1111-1111", "4111-1111-1111-1111"),
+        ("card 4000 0566 5566 5556", "4000"),
     ],
 )
 def test_secret_values_in_message_text_are_masked(text, secret):
