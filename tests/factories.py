@@ -244,4 +244,3 @@ class PurchaseOrderLineFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     quantity = 12
     unit_cost_yen = 100
-

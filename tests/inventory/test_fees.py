@@ -241,7 +241,9 @@ class TestAdmin:
         assert client.get(reverse("admin:inventory_machinefee_changelist")).status_code == 200
         assert client.get(reverse("admin:inventory_machinefeecharge_changelist")).status_code == 200
         assert client.get(reverse("admin:inventory_machinefee_add")).status_code == 403
-        assert "計上を取り消す" not in client.get(reverse("admin:inventory_machinefeecharge_changelist")).content.decode()
+        assert (
+            "計上を取り消す" not in client.get(reverse("admin:inventory_machinefeecharge_changelist")).content.decode()
+        )
         response = client.post(change_url, {**self.FORM, "amount_yen": "1"})
         assert response.status_code == 403
         fee.refresh_from_db()
