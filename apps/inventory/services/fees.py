@@ -65,7 +65,8 @@ def machine_fee_save(*, fee: MachineFee | None = None, actor=None, **fields) -> 
     unknown = set(fields) - set(FEE_FIELDS)
     if unknown:
         raise ValidationError(_("不明な項目です: {names}").format(names=sorted(unknown)))
-    if fee is None:
+    created = fee is None
+    if created:
         require_perm(actor, "inventory.add_machinefee", _("機械手数料を登録する権限がありません。"))
         fee, before = MachineFee(), {}
     else:
@@ -81,12 +82,12 @@ def machine_fee_save(*, fee: MachineFee | None = None, actor=None, **fields) -> 
     fee.save()
     audit_record(
         target=fee,
-        action="machine_fee.change" if before else "machine_fee.create",
+        action="machine_fee.create" if created else "machine_fee.change",
         actor=actor,
         data={
-            name: [str(before[name]), str(value)] if before else str(value)
+            name: str(value) if created else [str(before[name]), str(value)]
             for name, value in fields.items()
-            if not before or before[name] != value
+            if created or before[name] != value
         },
     )
     return fee
