@@ -1,5 +1,7 @@
 """Factories for every app's tests; each app's factories live under its own heading below."""
 
+import datetime
+
 import factory
 from django.contrib.auth import get_user_model
 
@@ -61,6 +63,22 @@ class CouponFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"TEST{n}")
     kind = "yen"
     value = 50
+
+
+class MachineFeeFactory(factory.django.DjangoModelFactory):
+    """Location rent of ¥5,500 a month (10 % inside), paid from the bank at each month's end, from 2026-01-01."""
+
+    class Meta:
+        model = "inventory.MachineFee"
+
+    machine = factory.SubFactory(MachineFactory)
+    kind = "location_rent"
+    payee = "ビル管理会社"
+    amount_yen = 5500
+    tax_rate = 10
+    paid_from = "bank"
+    due_day = 31
+    active_from = datetime.date(2026, 1, 1)
 
 
 def stock_slot(slot, quantity: int, *, spare: int = 0):
@@ -226,4 +244,3 @@ class PurchaseOrderLineFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     quantity = 12
     unit_cost_yen = 100
-

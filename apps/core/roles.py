@@ -21,6 +21,8 @@ STAFF_PERMISSIONS = [
     "inventory.change_restocktask",
     "inventory.view_sale",
     "inventory.view_productrequest",
+    "inventory.view_machinefee",
+    "inventory.view_machinefeecharge",
     # Staff receive escalations: they see what the agents were refused and the notes they leave.
     "agents.view_guardrailviolation",
     "agents.view_escalation",
@@ -53,6 +55,9 @@ MANAGER_PERMISSIONS = STAFF_PERMISSIONS + [
     "inventory.change_supplier",
     "inventory.add_supplieroffer",
     "inventory.change_supplieroffer",
+    # Machine fees are money the shop owes every month: Staff see them, Managers record and change them.
+    "inventory.add_machinefee",
+    "inventory.change_machinefee",
     "accounting.view_account",
     "accounting.view_journalentry",
     "accounting.add_journalentry",

@@ -1,12 +1,20 @@
-"""Demo shop for `seed_demo`: an office vending corner `HQ-1F` with 24 slots, 31 products and back-room stock.
+"""Demo shop for `seed_demo`: an office vending corner `HQ-1F` with 24 slots, 31 products, back-room stock and the
+machine's monthly fees.
 
 Idempotent: products and slots are created or left as they are; stock is received and loaded only the first time.
 """
 
+import datetime
+
+from django.utils import timezone
+
+from apps.accounting.postings import PaidFrom
 from apps.core.money import TaxRate
-from apps.inventory.models import Product, StockMovement, Supplier
+from apps.inventory.models import MachineFee, Product, StockMovement, Supplier
 from apps.inventory.services import (
     machine_configure,
+    machine_fee_save,
+    machine_fees_charge,
     product_create,
     slot_configure,
     stock_receive,
@@ -90,6 +98,7 @@ def seed(*, stdout, options: dict) -> None:
         if load and not slot.movements.exists():
             stock_transfer_to_slot(slot=slot, quantity=load, actor_label=SEED_LABEL)
     seed_suppliers(stdout=stdout, products=products)
+    seed_fees(stdout=stdout, machine=machine)
     stdout.write(f"  machine {machine.code}: {len(PLANOGRAM)} slots, {len(CATALOGUE)} products")
     stdout.write("  device token for the tablet: manage.py issue_device_token HQ-1F")
 
@@ -138,3 +147,30 @@ def seed_suppliers(*, stdout, products: dict) -> None:
                 source="2026年11月 見積書",
             )
     stdout.write(f"  procurement: {len(created)} new supplier(s) with their offers")
+
+
+# kind, payee, monthly amount (tax-inclusive yen), paid from, due day (31 = month end)
+FEES = [
+    (MachineFee.Kind.LOCATION_RENT, "東京本社 総務部（設置場所）", 5_500, PaidFrom.BANK, 31),
+    (MachineFee.Kind.CONNECTIVITY, "IoT回線（SIM 1回線）", 1_078, PaidFrom.PAYABLE, 27),
+    (MachineFee.Kind.PAYMENT_TERMINAL, "キャッシュレス決済端末レンタル", 3_300, PaidFrom.BANK, 10),
+]
+
+
+def seed_fees(*, stdout, machine) -> None:
+    """The machine's fees from the first day of last month, the first time only, then every month due charged (a
+    rerun charges nothing new), so the demo books show rent and the other fees."""
+    if not machine.fees.exists():
+        start = (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+        for kind, payee, amount, paid_from, due_day in FEES:
+            machine_fee_save(
+                machine=machine,
+                kind=kind,
+                payee=payee,
+                amount_yen=amount,
+                paid_from=paid_from,
+                due_day=due_day,
+                active_from=start,
+            )
+    charges = machine_fees_charge(through=timezone.localdate())
+    stdout.write(f"  machine fees: {machine.fees.count()} contract(s), {len(charges)} month(s) charged now")

@@ -4,11 +4,16 @@ Stock quantities (`Slot.quantity`, `StorageStock.quantity`) are caches of their 
 only `apps.inventory.services` changes either, always both in one transaction (`manage.py check_stock` proves it).
 """
 
+import calendar
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounting.models import JournalEntry
+from apps.accounting.postings import PaidFrom
 from apps.core.money import TaxRate
 
 DEFAULT_PAR_LEVEL = 5
@@ -530,3 +535,79 @@ class PurchaseOrderLine(models.Model):
     @property
     def outstanding_quantity(self) -> int:
         return self.quantity - self.received_quantity
+
+
+# --- Machine fees: what each machine costs the shop every month (rent to the host, connectivity, ...) ---
+
+
+class MachineFee(models.Model):
+    """A monthly fee of one machine, as its contract says: charged into the books once per month on its due day
+    (`services.machine_fees_charge`). Edits change the months not yet charged; charged months keep their amount."""
+
+    class Kind(models.TextChoices):
+        LOCATION_RENT = "location_rent", _("設置場所の賃料")
+        CONNECTIVITY = "connectivity", _("通信費")
+        PAYMENT_TERMINAL = "payment_terminal", _("決済端末レンタル")
+        OTHER = "other", _("その他")
+
+    class Tax(models.IntegerChoices):
+        STANDARD = 10, _("10%（標準税率）")
+        NONE = 0, _("なし（非課税・不課税）")
+
+    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="fees")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    payee = models.CharField(max_length=120, blank=True, help_text=_("支払先（例: ビル管理会社、通信会社）"))
+    amount_yen = models.PositiveIntegerField(help_text=_("月額（税込、円）"))
+    tax_rate = models.PositiveSmallIntegerField(choices=Tax.choices, default=Tax.STANDARD)
+    paid_from = models.CharField(max_length=8, choices=PaidFrom.choices, default=PaidFrom.BANK)
+    due_day = models.PositiveSmallIntegerField(default=31, help_text=_("毎月の支払日（1〜31、31は月末）"))
+    active_from = models.DateField(help_text=_("契約開始日"))
+    active_until = models.DateField(null=True, blank=True, help_text=_("契約終了日（空欄は継続中）"))
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["machine", "kind", "active_from"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_yen__gt=0), name="machine_fee_amount_positive"),
+            models.CheckConstraint(condition=Q(tax_rate__in=[0, 10]), name="machine_fee_tax_rate"),
+            models.CheckConstraint(condition=Q(due_day__gte=1, due_day__lte=31), name="machine_fee_due_day"),
+            models.CheckConstraint(
+                condition=Q(active_until__isnull=True) | Q(active_until__gte=F("active_from")),
+                name="machine_fee_until_after_from",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.machine.code} {self.get_kind_display()} ¥{self.amount_yen:,}"
+
+    def due_date(self, month: datetime.date) -> datetime.date:
+        """The day this fee falls due in `month` (a due day past the month's end is its last day)."""
+        last_day = calendar.monthrange(month.year, month.month)[1]
+        return month.replace(day=min(self.due_day, last_day))
+
+
+class MachineFeeCharge(models.Model):
+    """One month of a fee, posted to the books. Never edited: a wrong month is reversed (its `reversal_entry`), and
+    the next run charges that month again at the fee's amount then."""
+
+    fee = models.ForeignKey(MachineFee, on_delete=models.PROTECT, related_name="charges")
+    month = models.DateField(help_text=_("対象月（1日）"))
+    amount_yen = models.PositiveIntegerField(help_text=_("計上額（税込、円）"))
+    journal_entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    reversal_entry = models.OneToOneField(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month", "fee"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fee", "month"], condition=Q(reversal_entry__isnull=True), name="machine_fee_charge_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.fee} {self.month:%Y-%m}"

@@ -1,5 +1,6 @@
 """Reads of the shop: each is a fixed number of queries whatever the data size."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -11,6 +12,7 @@ from apps.core.errors import NotFound
 from apps.core.roles import MANAGER, STAFF
 from apps.inventory.models import (
     Machine,
+    MachineFeeCharge,
     Product,
     ProductRequest,
     PurchaseOrder,
@@ -166,6 +168,12 @@ def product_request_summary(*, status: str | None = ProductRequest.Status.OPEN) 
         for row in rows
     ]
     return sorted(summary, key=lambda item: (-item["requesters"], -item["times_requested"], item["name"]))
+
+
+def machine_fee_charged_months(*, fee_ids: list[int]) -> set[tuple[int, datetime.date]]:
+    """(fee id, month) of every month of these fees that is charged and not reversed."""
+    charges = MachineFeeCharge.objects.filter(fee_id__in=fee_ids, reversal_entry__isnull=True)
+    return set(charges.values_list("fee_id", "month"))
 
 
 # --- Procurement ---

@@ -3,8 +3,9 @@
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
-from apps.inventory.services import procurement
+from apps.inventory.services import fees, procurement
 
 logger = logging.getLogger(__name__)
 MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 5}
@@ -20,6 +21,14 @@ def procurement_plan(product_ids: list[int] | None = None):
         len(plan.orders),
         len(plan.candidates),
     )
+
+
+@shared_task(name="inventory.machine_fees_charge", ignore_result=True, acks_late=True)
+def machine_fees_charge():
+    """Daily at 06:00 JST (beat, migration 0006): each fee's month is posted on its due day. Not retried: the next
+    run catches up on every month still due, and a month is never charged twice."""
+    charges = fees.machine_fees_charge(through=timezone.localdate())
+    logger.info("Machine fees: %d month(s) charged", len(charges))
 
 
 @shared_task(name="inventory.purchase_order_email_supplier", ignore_result=True, **MAIL_RETRY)

@@ -10,6 +10,7 @@ from apps.inventory.services.catalogue import (
     product_update,
 )
 from apps.inventory.services.customers import customer_data_forget
+from apps.inventory.services.fees import machine_fee_charge_reverse, machine_fee_save, machine_fees_charge
 from apps.inventory.services.machines import (
     device_token_issue,
     machine_configure,
@@ -43,6 +44,9 @@ __all__ = [
     "customer_data_forget",
     "device_token_issue",
     "machine_configure",
+    "machine_fee_charge_reverse",
+    "machine_fee_save",
+    "machine_fees_charge",
     "machine_heartbeat_record",
     "price_change",
     "product_create",

@@ -6,6 +6,7 @@ cost, so they change both by the same amount; a receipt re-averages the cost, an
 differs from the change in stock value (integer rounding of the average) go to 売上原価.
 """
 
+import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from apps.accounting.postings import (
     RefundedItem,
     SoldItem,
     StockItem,
+    post_machine_fee,
     post_partial_refund,
     post_purchase_receipt,
     post_refund,
@@ -25,7 +27,7 @@ from apps.accounting.postings import (
     post_stock_adjustment,
 )
 from apps.accounting.selectors import journal_entries_for_source
-from apps.inventory.models import Product, Sale, SaleLine, Slot, StockMovement, StorageStock
+from apps.inventory.models import MachineFee, Product, Sale, SaleLine, Slot, StockMovement, StorageStock
 
 
 @dataclass(frozen=True)
@@ -167,4 +169,16 @@ def receipt_book(
         source=movement,
         memo=f"仕入 {product.sku} {product.name_ja} × {movement.quantity_delta}",
         created_by=actor,
+    )
+
+
+def machine_fee_book(*, fee: MachineFee, month: datetime.date, date: datetime.date) -> JournalEntry:
+    """One month of a machine's fee: 機械手数料 and its input tax (none for an untaxed fee) / where it is paid from."""
+    return post_machine_fee(
+        date=date,
+        amount_yen=fee.amount_yen,
+        machine_label=f"{fee.machine.code} {fee.get_kind_display()} {month.year}年{month.month}月分",
+        paid_from=fee.paid_from,
+        tax_rate=fee.tax_rate or None,
+        source=fee,
     )
