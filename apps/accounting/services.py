@@ -13,15 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounting import chart, fiscal_year
-from apps.accounting.models import (
-    Account,
-    AccountType,
-    EntryKind,
-    JournalEntry,
-    JournalLine,
-    Ledger,
-    posting_window,
-)
+from apps.accounting.models import Account, AccountType, EntryKind, JournalEntry, JournalLine, Ledger, posting_window
 from apps.core.errors import Conflict, ValidationError
 from apps.core.money import TaxRate, is_whole_yen
 from apps.core.services import audit_record
@@ -242,7 +234,7 @@ def _closing_lines(year_end: datetime.date) -> list[LineSpec]:
 
     Earlier years are closed already (`fiscal_year_close` checks it), so these are the year's own balances, and
     after the entry every revenue and expense account is at zero."""
-    balances = (
+    balances = list(
         JournalLine.objects.filter(
             date__lte=year_end, account__account_type__in=[AccountType.REVENUE, AccountType.EXPENSE]
         )
