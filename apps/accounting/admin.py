@@ -1,6 +1,6 @@
-"""Read-only books in the admin, the reports for Managers (core.view_reports) and period close.
+"""Read-only books in the admin, the reports for Managers (core.view_reports), period close and year-end closing.
 
-Nothing here writes rows itself: reversals and period close call the services.
+Nothing here writes rows itself: reversals, period close and year-end closing call the services.
 """
 
 import datetime
@@ -8,19 +8,18 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
-from apps.accounting import apis
+from apps.accounting import apis, fiscal_year
 from apps.accounting.models import Account, JournalEntry, JournalLine, Ledger
 from apps.accounting.selectors import ledger_state
-from apps.accounting.services import journal_entry_reverse, period_close
+from apps.accounting.services import fiscal_year_close, journal_entry_reverse, period_close
 from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
 from apps.core.errors import ApplicationError
 
@@ -79,6 +78,11 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             path("reports/", self.admin_site.admin_view(self.reports_view), name="accounting_reports"),
             path("reports/<slug:slug>/", self.admin_site.admin_view(self.report_view), name="accounting_report"),
             path("period-close/", self.admin_site.admin_view(self.period_close_view), name="accounting_period_close"),
+            path(
+                "fiscal-year-close/",
+                self.admin_site.admin_view(self.fiscal_year_close_view),
+                name="accounting_fiscal_year_close",
+            ),
             *super().get_urls(),
         ]
 
@@ -94,7 +98,10 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def reports_view(self, request):
         context = self._report_context(
-            request, ledger=ledger_state(), can_close=request.user.has_perm("accounting.close_period")
+            request,
+            ledger=ledger_state(),
+            can_close=request.user.has_perm("accounting.close_period"),
+            closable_year_end=fiscal_year.last_year_end_before(timezone.localdate()),
         )
         return TemplateResponse(request, "admin/accounting/report.html", context)
 
@@ -112,7 +119,10 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except (DRFValidationError, ApplicationError) as exc:
             context["form_errors"] = getattr(exc, "message", None) or _("日付の形式が正しくありません（YYYY-MM-DD）。")
             return TemplateResponse(request, "admin/accounting/report.html", context)
-        query = {key: value.isoformat() for key, value in serializer.validated_data.items()}
+        query = {
+            key: value.isoformat() if isinstance(value, datetime.date) else value
+            for key, value in serializer.validated_data.items()
+        }
         context.update(
             report=report,
             params={**path_kwargs, **query},
@@ -128,22 +138,44 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except (TypeError, ValueError):
             return None
 
-    def period_close_view(self, request):
-        return require_POST(self._period_close)(request)
-
-    def _period_close(self, request):
+    def _dated_close(self, request, *, field: str, missing_message, close) -> HttpResponse:
+        """A closing form of the reports page (POST, Managers who may close periods): `close(date)` with the date in
+        `field`, its message shown on the reports page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
         if not request.user.has_perm("accounting.close_period"):
             raise PermissionDenied
-        through_date = self._parse_date(request.POST.get("through_date"))
-        if through_date is None:
-            self.message_user(request, _("締め日を YYYY-MM-DD で入力してください。"), level=messages.ERROR)
+        day = self._parse_date(request.POST.get(field))
+        if day is None:
+            self.message_user(request, missing_message, level=messages.ERROR)
         else:
             with service_errors_as_messages(request, self):
-                period_close(through_date=through_date, actor=request.user)
-                self.message_user(request, _("%(date)s まで締めました。") % {"date": through_date})
+                self.message_user(request, close(day))
         return redirect("admin:accounting_reports")
+
+    def period_close_view(self, request):
+        def close(through_date):
+            period_close(through_date=through_date, actor=request.user)
+            return _("%(date)s まで締めました。") % {"date": through_date}
+
+        return self._dated_close(
+            request, field="through_date", missing_message=_("締め日を YYYY-MM-DD で入力してください。"), close=close
+        )
+
+    def fiscal_year_close_view(self, request):
+        def close(year_end):
+            closing = fiscal_year_close(year_end=year_end, actor=request.user)
+            return _("%(start)s〜%(end)s の年度を締め、当期純利益 %(amount)s円を繰越利益剰余金に振り替えました。") % {
+                "start": closing.year_start,
+                "end": closing.year_end,
+                "amount": f"{closing.net_income:,}",
+            }
+
+        return self._dated_close(
+            request, field="year_end", missing_message=_("期末日を YYYY-MM-DD で入力してください。"), close=close
+        )
 
 
 @admin.register(Ledger)
 class LedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["last_entry_number", "closed_through"]
+    list_display = ["last_entry_number", "closed_through", "fiscal_year_closed_through"]

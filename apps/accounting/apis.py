@@ -1,4 +1,5 @@
-"""Accounting API for Managers: reports (JSON, or CSV with `?format=csv`), period close and reversing entries."""
+"""Accounting API for Managers: reports (JSON, or CSV with `?format=csv`), period close, year-end closing and
+reversing entries."""
 
 import datetime
 
@@ -14,7 +15,7 @@ from rest_framework.views import APIView
 from apps.accounting import selectors
 from apps.accounting.models import JournalEntry
 from apps.accounting.renderers import ReportCSVRenderer
-from apps.accounting.services import journal_entry_reverse, period_close
+from apps.accounting.services import fiscal_year_close, journal_entry_reverse, period_close
 
 
 def has_permission(codename: str) -> type[BasePermission]:
@@ -36,6 +37,12 @@ def _month_start() -> datetime.date:
 
 class AsOfInput(serializers.Serializer):
     as_of = serializers.DateField(default=timezone.localdate)
+
+
+class TrialBalanceInput(AsOfInput):
+    before_closing = serializers.BooleanField(
+        default=False, help_text="Leave out the year-end closing entry dated as_of (the balances it closed)."
+    )
 
 
 class RangeInput(serializers.Serializer):
@@ -77,14 +84,17 @@ class ReportApi(APIView):
         report = self.selector(**kwargs, **serializer.validated_data)
         response = Response(report.as_dict())
         if request.accepted_renderer.format == "csv":
-            suffix = "_".join(str(value) for value in report.parameters.values())
+            # A flag that is on names itself (…_before_closing.csv); one that is off is left out.
+            suffix = "_".join(
+                key if value is True else str(value) for key, value in report.parameters.items() if value is not False
+            )
             response["Content-Disposition"] = f'attachment; filename="{self.filename}_{suffix}.csv"'
         return response
 
 
-@report_schema(AsOfInput, "残高試算表 as of a date")
+@report_schema(TrialBalanceInput, "残高試算表 as of a date, after or before year-end closing")
 class TrialBalanceApi(ReportApi):
-    InputSerializer = AsOfInput
+    InputSerializer = TrialBalanceInput
     filename = "trial_balance"
     selector = staticmethod(selectors.trial_balance)
 
@@ -148,6 +158,32 @@ class PeriodCloseApi(APIView):
         serializer.is_valid(raise_exception=True)
         ledger = period_close(actor=request.user, **serializer.validated_data)
         return Response(self.OutputSerializer(ledger).data)
+
+
+class FiscalYearCloseApi(APIView):
+    permission_classes = [IsAuthenticated, has_permission("accounting.close_period")]
+
+    class InputSerializer(serializers.Serializer):
+        year_end = serializers.DateField(help_text="The fiscal year's last day (settings.FISCAL_YEAR_END_MONTH_DAY).")
+
+    class OutputSerializer(serializers.Serializer):
+        year_start = serializers.DateField()
+        year_end = serializers.DateField()
+        net_income = serializers.IntegerField(help_text="Moved into 繰越利益剰余金; negative for a loss.")
+        entry_number = serializers.IntegerField(
+            source="entry.number", allow_null=True, help_text="The closing entry; null when nothing was to move."
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+        summary="Close a fiscal year: revenue and expenses into 繰越利益剰余金, books locked through its end",
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        closing = fiscal_year_close(actor=request.user, **serializer.validated_data)
+        return Response(self.OutputSerializer(closing).data, status=201)
 
 
 class JournalEntryReverseApi(APIView):

@@ -69,10 +69,14 @@ class Account(models.Model):
 
 
 class Ledger(models.Model):
-    """The single row that numbers entries and holds the lock date; locked with select_for_update on every post."""
+    """The single row that numbers entries and holds the lock date and the last closed fiscal year end; locked with
+    select_for_update on every post."""
 
     last_entry_number = models.PositiveBigIntegerField(default=0)
     closed_through = models.DateField(null=True, blank=True, help_text=_("この日以前の日付では記帳できません。"))
+    fiscal_year_closed_through = models.DateField(
+        null=True, blank=True, help_text=_("この日を期末とする年度まで、損益を繰越利益剰余金に振り替え済みです。")
+    )
 
     class Meta:
         verbose_name = _("元帳の状態")
@@ -96,6 +100,7 @@ class EntryKind(models.TextChoices):
     MACHINE_FEE = "machine_fee", _("機械手数料")
     CARD_SETTLEMENT = "card_settlement", _("カード・IC入金")
     REVERSAL = "reversal", _("取消仕訳")
+    YEAR_END_CLOSING = "year_end_closing", _("決算振替")
 
 
 class ImmutableQuerySet(models.QuerySet):

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.accounting import chart
 from apps.accounting.models import EntryKind, JournalEntry, JournalLine
-from apps.accounting.services import LineSpec, journal_entry_post, reversing_lines
+from apps.accounting.services import LineSpec, journal_entry_post, reversing_lines, signed_line
 from apps.core.errors import Conflict, ValidationError
 from apps.core.money import TaxRate, is_whole_yen, split_tax_inclusive
 
@@ -92,15 +92,6 @@ class StockItem:
     rounding: int = 0
 
 
-def _signed_line(account: str, amount: int, **tags) -> list[LineSpec]:
-    """A debit for a positive amount, a credit for a negative one, nothing for zero."""
-    if amount > 0:
-        return [LineSpec(account=account, debit=amount, **tags)]
-    if amount < 0:
-        return [LineSpec(account=account, credit=-amount, **tags)]
-    return []
-
-
 def _require_yen(name: str, value, *, allow_zero: bool = True) -> None:
     if not is_whole_yen(value) or value < 0 or (value == 0 and not allow_zero):
         raise ValidationError(
@@ -143,9 +134,9 @@ def _revenue_lines(items: Sequence[SoldItem | RefundedItem]) -> tuple[dict[int, 
         sales_nets[largest] += paid - tax + sum(discount_nets) - sum(sales_nets)
         for item, sales_net, discount_net in zip(rate_items, sales_nets, discount_nets, strict=True):
             tags = {"product_ref": item.product_ref, "product_label": item.product_label, "tax_rate": rate}
-            revenue += _signed_line(chart.SALES, -sales_net, **tags)
-            revenue += _signed_line(chart.SALES_DISCOUNTS, discount_net, **tags)
-        revenue += _signed_line(chart.TAX_RECEIVED, -tax, tax_rate=rate)
+            revenue += signed_line(chart.SALES, -sales_net, **tags)
+            revenue += signed_line(chart.SALES_DISCOUNTS, discount_net, **tags)
+        revenue += signed_line(chart.TAX_RECEIVED, -tax, tax_rate=rate)
     return paid_by_rate, revenue
 
 
@@ -158,9 +149,9 @@ def sale_lines(*, items: Sequence[SoldItem], payment_method: str) -> list[LineSp
     cost = []
     for item in items:
         tags = {"product_ref": item.product_ref, "product_label": item.product_label}
-        cost += _signed_line(chart.COST_OF_GOODS_SOLD, item.cost, **tags)
-        cost += _signed_line(chart.INVENTORY, -item.cost, **tags)
-    return _signed_line(PAYMENT_ACCOUNTS[payment_method], sum(paid_by_rate.values())) + revenue + cost
+        cost += signed_line(chart.COST_OF_GOODS_SOLD, item.cost, **tags)
+        cost += signed_line(chart.INVENTORY, -item.cost, **tags)
+    return signed_line(PAYMENT_ACCOUNTS[payment_method], sum(paid_by_rate.values())) + revenue + cost
 
 
 @transaction.atomic
@@ -304,7 +295,7 @@ def post_partial_refund(
     lines: list[LineSpec] = []
     for (account, product_ref, product_label, tax_rate), amount in refund_net.items():
         tags = {"product_ref": product_ref, "product_label": product_label, "tax_rate": tax_rate}
-        lines += _signed_line(account, -amount, **tags)
+        lines += signed_line(account, -amount, **tags)
     payment = sale_entry.lines.filter(account__code__in=set(PAYMENT_ACCOUNTS.values()), debit__gt=0).first()
     refunded = sum(paid_before.values()) - sum(paid_after.values())
     if refunded:
@@ -312,8 +303,8 @@ def post_partial_refund(
     for item in items:
         if item.restocked:
             tags = {"product_ref": item.product_ref, "product_label": item.product_label}
-            lines += _signed_line(chart.INVENTORY, item.cost, **tags)
-            lines += _signed_line(chart.COST_OF_GOODS_SOLD, -item.cost, **tags)
+            lines += signed_line(chart.INVENTORY, item.cost, **tags)
+            lines += signed_line(chart.COST_OF_GOODS_SOLD, -item.cost, **tags)
     return journal_entry_post(
         date=date,
         memo=memo or _("一部返金: 売上仕訳 #%(number)s") % {"number": sale_entry.number},
@@ -343,14 +334,14 @@ def post_purchase_receipt(
         if not is_whole_yen(item.rounding):
             raise ValidationError(_("端数調整額は円単位の整数で指定してください。"), code="invalid_amount")
         tags = {"product_ref": item.product_ref, "product_label": item.product_label}
-        lines += _signed_line(chart.INVENTORY, item.cost - item.rounding, **tags)
-        lines += _signed_line(chart.COST_OF_GOODS_SOLD, item.rounding, **tags)
+        lines += signed_line(chart.INVENTORY, item.cost - item.rounding, **tags)
+        lines += signed_line(chart.COST_OF_GOODS_SOLD, item.rounding, **tags)
     for rate, tax in sorted(tax_by_rate.items()):
         _require_rate(rate)
         _require_yen("tax", tax)
-        lines += _signed_line(chart.TAX_PAID, tax, tax_rate=rate)
+        lines += signed_line(chart.TAX_PAID, tax, tax_rate=rate)
     total = sum(item.cost for item in items) + sum(tax_by_rate.values())
-    lines += _signed_line(chart.ACCOUNTS_PAYABLE, -total)
+    lines += signed_line(chart.ACCOUNTS_PAYABLE, -total)
     return journal_entry_post(
         date=date,
         memo=memo or _("仕入"),
@@ -411,7 +402,7 @@ def post_stock_adjustment(
     return journal_entry_post(
         date=date,
         memo=memo or (_("商品廃棄") if waste else _("棚卸差異")),
-        lines=_signed_line(chart.INVENTORY, cost_delta, **tags) + _signed_line(loss_account, -cost_delta, **tags),
+        lines=signed_line(chart.INVENTORY, cost_delta, **tags) + signed_line(loss_account, -cost_delta, **tags),
         kind=EntryKind.STOCK_ADJUSTMENT,
         source=source,
         created_by=created_by,
@@ -463,7 +454,7 @@ def post_machine_fee(
         memo=_("機械手数料: %(machine)s") % {"machine": machine_label},
         lines=[
             LineSpec(account=chart.MACHINE_FEES, debit=net),
-            *_signed_line(chart.TAX_PAID, tax, tax_rate=tax_rate),
+            *signed_line(chart.TAX_PAID, tax, tax_rate=tax_rate),
             LineSpec(account=PAID_FROM_ACCOUNTS[paid_from], credit=amount_yen),
         ],
         kind=EntryKind.MACHINE_FEE,
@@ -486,7 +477,7 @@ def post_card_settlement(
         memo=_("カード・IC売上の入金"),
         lines=[
             LineSpec(account=chart.BANK, debit=gross - fee),
-            *_signed_line(chart.PAYMENT_FEES, fee),
+            *signed_line(chart.PAYMENT_FEES, fee),
             LineSpec(account=chart.CARD_RECEIVABLE, credit=gross),
         ],
         kind=EntryKind.CARD_SETTLEMENT,

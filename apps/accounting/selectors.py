@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
 
 from apps.accounting import chart
-from apps.accounting.models import Account, AccountType, JournalEntry, JournalLine, Ledger, NormalSide
+from apps.accounting.models import Account, AccountType, EntryKind, JournalEntry, JournalLine, Ledger, NormalSide
 from apps.core.errors import NotFound, ValidationError
 
 
@@ -61,6 +61,12 @@ def _totals_by_account(lines) -> dict[int, tuple[int, int]]:
     }
 
 
+def _without_closing_entries(lines, **entry_filters):
+    """`lines` less those of year-end closing entries (dated fiscal year ends, so few: a subquery, no join)."""
+    closing = JournalEntry.objects.filter(kind=EntryKind.YEAR_END_CLOSING, **entry_filters).values("id")
+    return lines.exclude(entry_id__in=closing)
+
+
 def ledger_state() -> Ledger:
     return Ledger.objects.get(pk=1)
 
@@ -76,9 +82,16 @@ def entry_dates(*, kind: str, date_from: datetime.date, date_to: datetime.date) 
     return set(JournalEntry.objects.filter(kind=kind, date__range=(date_from, date_to)).values_list("date", flat=True))
 
 
-def trial_balance(*, as_of: datetime.date) -> Report:
-    """残高試算表: per account, debit and credit totals through `as_of` and the balance on its side."""
-    totals = _totals_by_account(JournalLine.objects.filter(date__lte=as_of))
+def trial_balance(*, as_of: datetime.date, before_closing: bool = False) -> Report:
+    """残高試算表: per account, debit and credit totals through `as_of` and the balance on its side.
+
+    Year-end closing entries count (after closing, a closed year's revenue and expense accounts are at zero and its
+    profit is in 繰越利益剰余金). `before_closing` leaves out the closing entry dated `as_of`: on a closed year's last
+    day that is the trial balance the closing was made from; on any other day it changes nothing."""
+    lines = JournalLine.objects.filter(date__lte=as_of)
+    if before_closing:
+        lines = _without_closing_entries(lines, date=as_of)
+    totals = _totals_by_account(lines)
     rows = []
     for account in Account.objects.filter(allows_posting=True):
         debit, credit = totals.get(account.id, (0, 0))
@@ -97,7 +110,7 @@ def trial_balance(*, as_of: datetime.date) -> Report:
         key: sum(row[key] for row in rows) for key in ("debit_total", "credit_total", "debit_balance", "credit_balance")
     }
     return Report(
-        title=_("残高試算表"),
+        title=_("残高試算表（決算振替前）") if before_closing else _("残高試算表"),
         columns=[
             ("code", _("科目コード")),
             ("name", _("勘定科目")),
@@ -108,7 +121,7 @@ def trial_balance(*, as_of: datetime.date) -> Report:
         ],
         rows=rows,
         totals=sums,
-        parameters={"as_of": as_of.isoformat()},
+        parameters={"as_of": as_of.isoformat(), "before_closing": before_closing},
     )
 
 
@@ -151,9 +164,15 @@ def _profit_and_loss(lines) -> tuple[list[dict], dict]:
 
 
 def income_statement(*, date_from: datetime.date, date_to: datetime.date) -> Report:
-    """損益計算書 for the period (both days included). 売上値引 is shown as a positive deduction."""
+    """損益計算書 for the period (both days included). 売上値引 is shown as a positive deduction.
+
+    Year-end closing entries are left out: they empty the revenue and expense accounts into 繰越利益剰余金, so
+    counted here they would make a closed year's revenue, expenses and profit zero."""
     _check_range(date_from, date_to)
-    rows, figures = _profit_and_loss(JournalLine.objects.filter(date__gte=date_from, date__lte=date_to))
+    lines = _without_closing_entries(
+        JournalLine.objects.filter(date__gte=date_from, date__lte=date_to), date__range=(date_from, date_to)
+    )
+    rows, figures = _profit_and_loss(lines)
     return Report(
         title=_("損益計算書"),
         columns=[("code", _("科目コード")), ("name", _("科目")), ("amount", _("金額"))],
@@ -164,7 +183,8 @@ def income_statement(*, date_from: datetime.date, date_to: datetime.date) -> Rep
 
 
 def balance_sheet(*, as_of: datetime.date) -> Report:
-    """貸借対照表 as of a date. Profit not yet closed into 繰越利益剰余金 is shown as its own equity row."""
+    """貸借対照表 as of a date. Profit not yet closed into 繰越利益剰余金 is shown as its own equity row: closing
+    entries count, so for a closed year (as of its last day or later) that row holds only later years' profit."""
     lines = JournalLine.objects.filter(date__lte=as_of)
     totals = _totals_by_account(lines)
     sections = {AccountType.ASSET: _("資産"), AccountType.LIABILITY: _("負債"), AccountType.EQUITY: _("純資産")}

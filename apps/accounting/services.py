@@ -1,4 +1,4 @@
-"""Writes to the books: the one posting function, reversals and period close.
+"""Writes to the books: the one posting function, reversals, period close and year-end closing.
 
 Shop events do not call `journal_entry_post` directly; they call the event functions in `apps.accounting.postings`.
 """
@@ -12,7 +12,8 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounting.models import Account, EntryKind, JournalEntry, JournalLine, Ledger, posting_window
+from apps.accounting import chart, fiscal_year
+from apps.accounting.models import Account, AccountType, EntryKind, JournalEntry, JournalLine, Ledger, posting_window
 from apps.core.errors import Conflict, ValidationError
 from apps.core.money import TaxRate, is_whole_yen
 from apps.core.services import audit_record
@@ -28,6 +29,15 @@ class LineSpec:
     product_ref: str = ""
     product_label: str = ""
     tax_rate: int | None = None
+
+
+def signed_line(account: str, amount: int, **tags) -> list[LineSpec]:
+    """A debit for a positive amount, a credit for a negative one, nothing for zero."""
+    if amount > 0:
+        return [LineSpec(account=account, debit=amount, **tags)]
+    if amount < 0:
+        return [LineSpec(account=account, credit=-amount, **tags)]
+    return []
 
 
 def _validate_lines(lines: Sequence[LineSpec], accounts: dict[str, Account]) -> None:
@@ -84,6 +94,7 @@ def journal_entry_post(
     Refuses (ValidationError 400) fewer than two lines, a line with both sides, a zero or negative or non-integer
     amount, an unknown or summary account, an unbalanced entry; refuses (Conflict 409) a date on or before the lock
     date and a second reversal of the same entry. Numbers come from the ledger row, locked for the transaction.
+    The year-end closing entry alone may be dated in a locked period (see `fiscal_year_close`).
     """
     if not isinstance(date, datetime.date) or isinstance(date, datetime.datetime):
         raise ValidationError(_("日付を指定してください。"), code="invalid_date")
@@ -94,7 +105,10 @@ def journal_entry_post(
     _validate_lines(lines, accounts)
 
     ledger = Ledger.objects.select_for_update().get(pk=1)
-    if ledger.closed_through and date <= ledger.closed_through:
+    # The closing entry only moves the closed year's own balances, so it is allowed after the year's last month
+    # has been locked (like the closing period after March in Japanese ledgers).
+    locked = kind != EntryKind.YEAR_END_CLOSING and ledger.closed_through and date <= ledger.closed_through
+    if locked:
         raise Conflict(
             _("%(closed)s までの期間は締め済みです。%(date)s の仕訳は締め日より後の日付で記帳してください。")
             % {"closed": ledger.closed_through, "date": date},
@@ -158,7 +172,12 @@ def reversing_lines(entry: JournalEntry, *, exclude_accounts: frozenset[str] = f
 def journal_entry_reverse(
     *, entry: JournalEntry, date: datetime.date, actor=None, reason: str = "", source: models.Model | None = None
 ) -> JournalEntry:
-    """Correct a posted entry by posting its exact opposite on `date` (which must be in an open period)."""
+    """Correct a posted entry by posting its exact opposite on `date` (which must be in an open period).
+
+    A year-end closing entry cannot be reversed (409): its year is locked and its reversal would put the year's
+    profit into another year's accounts."""
+    if entry.kind == EntryKind.YEAR_END_CLOSING:
+        raise Conflict(_("決算振替仕訳は取り消せません。"), code="closing_not_reversible")
     reversal = journal_entry_post(
         date=date,
         memo=_("取消: #%(number)s %(memo)s") % {"number": entry.number, "memo": entry.memo},
@@ -197,3 +216,102 @@ def period_close(*, through_date: datetime.date, actor) -> Ledger:
         to_state=through_date.isoformat(),
     )
     return ledger
+
+
+@dataclass(frozen=True)
+class YearEndClosing:
+    """A closed fiscal year: its profit (negative for a loss) moved into 繰越利益剰余金 by `entry`, which is None
+    when no revenue or expense account had a balance."""
+
+    year_start: datetime.date
+    year_end: datetime.date
+    net_income: int
+    entry: JournalEntry | None
+
+
+def _closing_lines(year_end: datetime.date) -> list[LineSpec]:
+    """Every revenue and expense balance through `year_end` reversed, and their net into 繰越利益剰余金.
+
+    Earlier years are closed already (`fiscal_year_close` checks it), so these are the year's own balances, and
+    after the entry every revenue and expense account is at zero."""
+    balances = list(
+        JournalLine.objects.filter(
+            date__lte=year_end, account__account_type__in=[AccountType.REVENUE, AccountType.EXPENSE]
+        )
+        .values("account__code")
+        .annotate(balance=models.Sum(models.F("debit") - models.F("credit")))
+        .order_by("account__code")
+    )
+    lines = [line for row in balances for line in signed_line(row["account__code"], -row["balance"])]
+    if lines:
+        lines += signed_line(chart.RETAINED_EARNINGS, sum(row["balance"] for row in balances))
+    return lines
+
+
+@transaction.atomic
+def fiscal_year_close(*, year_end: datetime.date, actor) -> YearEndClosing:
+    """決算振替: post one entry dated `year_end` moving every revenue and expense balance of the fiscal year into
+    繰越利益剰余金 (net profit credited, net loss debited), then lock the books through `year_end`. Audited.
+
+    Refuses a date that is not a fiscal year end (ValidationError 400); a year not over yet, a year already closed
+    and a year with an earlier year still open that has entries (Conflict 409). A year with no revenue or expense
+    balance is closed without an entry."""
+    if not fiscal_year.is_year_end(year_end):
+        raise ValidationError(
+            _("%(date)s は期末日ではありません。期末日は毎年 %(month_day)s です。")
+            % {"date": year_end, "month_day": fiscal_year.year_end_in(year_end.year).strftime("%m-%d")},
+            code="not_fiscal_year_end",
+        )
+    if year_end >= timezone.localdate():
+        raise Conflict(
+            _("%(date)s に終わる年度はまだ終わっていません。") % {"date": year_end}, code="fiscal_year_not_over"
+        )
+    # The ledger row first: postings wait until the year is closed and locked, so none can slip in between.
+    ledger = Ledger.objects.select_for_update().get(pk=1)
+    last_closed = ledger.fiscal_year_closed_through
+    if last_closed and year_end <= last_closed:
+        raise Conflict(
+            _("%(closed)s を期末とする年度まで決算振替済みです。") % {"closed": last_closed},
+            code="fiscal_year_already_closed",
+            details={"fiscal_year_closed_through": last_closed.isoformat()},
+        )
+    year_start = fiscal_year.year_start(year_end)
+    earlier = JournalEntry.objects.filter(date__lt=year_start)
+    if last_closed:
+        earlier = earlier.filter(date__gt=last_closed)
+        # After a change of the year-end setting the year runs from the last closed year-end (変則決算).
+        year_start = max(year_start, last_closed + datetime.timedelta(days=1))
+    first_open = earlier.order_by("date").values_list("date", flat=True).first()
+    if first_open:
+        close_first = fiscal_year.year_end_on_or_after(first_open)
+        raise Conflict(
+            _("%(end)s を期末とする年度に仕訳があり、まだ決算振替されていません。先にその年度を締めてください。")
+            % {"end": close_first},
+            code="previous_fiscal_year_open",
+            details={"close_first": close_first.isoformat()},
+        )
+
+    lines = _closing_lines(year_end)
+    entry = None
+    if lines:
+        entry = journal_entry_post(
+            date=year_end,
+            memo=_("決算振替（%(start)s〜%(end)s）") % {"start": year_start, "end": year_end},
+            lines=lines,
+            kind=EntryKind.YEAR_END_CLOSING,
+            created_by=actor,
+        )
+    net_income = sum(line.credit - line.debit for line in lines if line.account == chart.RETAINED_EARNINGS)
+    ledger.fiscal_year_closed_through = year_end
+    ledger.save(update_fields=["fiscal_year_closed_through"])
+    if not ledger.closed_through or ledger.closed_through < year_end:
+        period_close(through_date=year_end, actor=actor)
+    audit_record(
+        target=ledger,
+        action="fiscal_year.close",
+        actor=actor,
+        from_state=last_closed.isoformat() if last_closed else "",
+        to_state=year_end.isoformat(),
+        data={"entry": entry.number if entry else None, "net_income": net_income, "year_start": year_start.isoformat()},
+    )
+    return YearEndClosing(year_start=year_start, year_end=year_end, net_income=net_income, entry=entry)

@@ -109,3 +109,42 @@ def test_csv_request_with_a_bad_date_still_explains_the_error(manager_user):
     response = _client(manager_user).get(reverse("accounting-balance-sheet"), {"as_of": "someday", "format": "csv"})
     assert response.status_code == 400
     assert response.content.decode("utf-8-sig").startswith("error,invalid,")
+
+
+def test_fiscal_year_close_for_managers(fiscal_2025_books, manager_user, staff_user):
+    url = reverse("accounting-fiscal-year-close")
+    assert _client(staff_user).post(url, {"year_end": "2026-03-31"}, format="json").status_code == 403
+    response = _client(manager_user).post(url, {"year_end": "2026-03-31"}, format="json")
+    assert response.status_code == 201
+    closing = JournalEntry.objects.get(kind="year_end_closing")
+    assert response.json() == {
+        "year_start": "2025-04-01",
+        "year_end": "2026-03-31",
+        "net_income": 1301,
+        "entry_number": closing.number,
+    }
+    again = _client(manager_user).post(url, {"year_end": "2026-03-31"}, format="json")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "fiscal_year_already_closed"
+
+
+@pytest.mark.parametrize(("body", "code"), [({"year_end": "2026-03-30"}, "not_fiscal_year_end"), ({}, "invalid")])
+def test_fiscal_year_close_needs_a_fiscal_year_end(manager_user, body, code):
+    response = _client(manager_user).post(reverse("accounting-fiscal-year-close"), body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    assert Ledger.objects.get().fiscal_year_closed_through is None
+
+
+def test_trial_balance_before_and_after_closing(fiscal_2025_books, manager_user):
+    client = _client(manager_user)
+    client.post(reverse("accounting-fiscal-year-close"), {"year_end": "2026-03-31"}, format="json")
+    url = reverse("accounting-trial-balance")
+    after = client.get(url, {"as_of": "2026-03-31"}).json()
+    assert after["parameters"] == {"as_of": "2026-03-31", "before_closing": False}
+    assert next(row for row in after["rows"] if row["code"] == "4001")["credit_balance"] == 0
+
+    before = client.get(url, {"as_of": "2026-03-31", "before_closing": "true", "format": "csv"})
+    assert 'filename="trial_balance_2026-03-31_before_closing.csv"' in before["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(before.content.decode("utf-8-sig"))))
+    assert next(row for row in rows if row[0] == "4001")[1:] == ["売上高", "0", "6000", "0", "6000"]

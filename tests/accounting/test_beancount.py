@@ -9,8 +9,8 @@ from beancount.core import data
 from django.core.management import call_command
 
 from apps.accounting.selectors import trial_balance
-from apps.accounting.services import LineSpec, journal_entry_post
-from tests.accounting.conftest import april
+from apps.accounting.services import LineSpec, fiscal_year_close, journal_entry_post
+from tests.accounting.conftest import FISCAL_2025_END, april
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +35,17 @@ def _beancount_balances(path: Path) -> dict[str, int]:
     return balances
 
 
+def _bean_check(path: Path) -> None:
+    checked = subprocess.run([str(BEAN_CHECK), str(path)], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _trial_balances(as_of) -> dict[str, int]:
+    return {
+        row["beancount_name"]: row["debit_balance"] - row["credit_balance"] for row in trial_balance(as_of=as_of).rows
+    }
+
+
 def test_bean_check_accepts_the_export_and_balances_match_the_trial_balance(april_books, tmp_path):
     # A memo with quotes and a line break must not break the file.
     journal_entry_post(
@@ -43,14 +54,10 @@ def test_bean_check_accepts_the_export_and_balances_match_the_trial_balance(apri
         lines=[LineSpec(account="1001", debit=10), LineSpec(account="1002", credit=10)],
     )
     path = _export(tmp_path)
-    checked = subprocess.run([str(BEAN_CHECK), str(path)], capture_output=True, text=True, timeout=60)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    _bean_check(path)
 
     balances = _beancount_balances(path)
-    expected = {
-        row["beancount_name"]: row["debit_balance"] - row["credit_balance"]
-        for row in trial_balance(as_of=april(30)).rows
-    }
+    expected = _trial_balances(april(30))
     assert {name: balances.get(name, 0) for name in expected} == expected
     assert sum(balances.values()) == 0
     text = path.read_text(encoding="utf-8")
@@ -62,3 +69,23 @@ def test_export_through_a_date_leaves_later_entries_out(april_books, tmp_path):
     balances = _beancount_balances(_export(tmp_path, "--through", "2026-04-02"))
     assert balances["Assets:Inventory"] == 3000
     assert balances.get("Income:Sales", 0) == 0
+
+
+def test_a_closed_year_exports_its_closing_entry(fiscal_2025_books, april_books, manager_user, tmp_path):
+    closing = fiscal_year_close(year_end=FISCAL_2025_END, actor=manager_user)
+    path = _export(tmp_path)
+    _bean_check(path)
+    text = path.read_text(encoding="utf-8")
+    assert f'entry: "{closing.entry.number}"\n  kind: "year_end_closing"' in text
+
+    balances = _beancount_balances(path)
+    expected = _trial_balances(april(30))
+    assert {name: balances.get(name, 0) for name in expected} == expected
+    assert balances["Equity:RetainedEarnings"] == -1301
+    # Through the year end, every income and expense account is closed.
+    closed_year = _beancount_balances(_export(tmp_path, "--through", "2026-03-31"))
+    income_and_expenses = {
+        name: amount for name, amount in closed_year.items() if name.startswith(("Income:", "Expenses:"))
+    }
+    assert "Income:Sales" in income_and_expenses
+    assert set(income_and_expenses.values()) == {0}

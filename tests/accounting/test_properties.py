@@ -3,8 +3,11 @@
 After every event the books must balance, 商品 must equal the model's stock at moving-average cost (per product and
 in total), 現金 the captured cash payments minus cash refunds and supplier payments, and 売掛金 the card/IC payments
 not refunded or settled. (The same test through the real inventory services comes with the inventory app.)
+Then the fiscal year is closed: every revenue and expense account ends at zero, 繰越利益剰余金 holds the year's profit
+as the income statement still shows it, and the balance sheet and the stock model's accounts still agree.
 """
 
+import datetime
 from dataclasses import dataclass, field
 
 import pytest
@@ -14,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.accounting import chart
-from apps.accounting.models import JournalEntry, JournalLine
+from apps.accounting.models import AccountType, JournalEntry, JournalLine
 from apps.accounting.postings import (
     PaidFrom,
     PaymentMethod,
@@ -27,10 +30,13 @@ from apps.accounting.postings import (
     post_stock_adjustment,
     post_supplier_payment,
 )
-from tests.accounting.conftest import april
+from apps.accounting.selectors import balance_sheet, income_statement
+from apps.accounting.services import fiscal_year_close
+from tests.accounting.conftest import FISCAL_2025_END
 
 PRODUCTS = [("TEA", "緑茶", 8), ("CHIPS", "ポテトチップス", 8), ("PEN", "ボールペン", 10)]
-DAY = april(10)
+# In the last month of a past fiscal year (default March year-end), so that each example can close its year.
+DAY = datetime.date(2026, 3, 10)
 
 
 @dataclass
@@ -167,6 +173,20 @@ def assert_books_match(model: StockModel) -> None:
     assert balance(chart.CARD_RECEIVABLE) == model.receivable
 
 
+def assert_closing_keeps_the_books_true(model: StockModel) -> None:
+    year = {"date_from": datetime.date(2025, 4, 1), "date_to": FISCAL_2025_END}
+    income = income_statement(**year).totals
+    closing = fiscal_year_close(year_end=FISCAL_2025_END, actor=None)
+    assert closing.net_income == income["net_income"]
+    assert income_statement(**year).totals == income
+    closed = JournalLine.objects.filter(account__account_type__in=[AccountType.REVENUE, AccountType.EXPENSE])
+    assert not closed.values("account").annotate(balance=Sum("debit") - Sum("credit")).exclude(balance=0).exists()
+    assert balance(chart.RETAINED_EARNINGS) == -income["net_income"]
+    sheet = balance_sheet(as_of=FISCAL_2025_END).totals
+    assert sheet["total_assets"] == sheet["total_liabilities_and_equity"]
+    assert_books_match(model)
+
+
 @pytest.mark.django_db
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(events=events)
@@ -176,6 +196,7 @@ def test_random_shop_events_keep_the_books_true(events):
         for kind, *args in events:
             APPLY[kind](model, *args)
             assert_books_match(model)
+        assert_closing_keeps_the_books_true(model)
         # Each example starts from empty books.
         transaction.set_rollback(True)
     assert not JournalEntry.objects.exists()

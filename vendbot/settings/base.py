@@ -237,6 +237,12 @@ PROCUREMENT_TARGET_COVER_DAYS = env.int("PROCUREMENT_TARGET_COVER_DAYS", default
 # Suppliers below this reliability score (0-100) are proposed only when no reliable one offers the product.
 PROCUREMENT_MIN_RELIABILITY = env.int("PROCUREMENT_MIN_RELIABILITY", default=70)
 
+# --- Accounting ---
+# The day every fiscal year ends, MM-DD ("02-29" is the end of February in every year). March 31 by default: the
+# books are a company's (資本金, 繰越利益剰余金; a sole proprietor closes on 12-31) and March is the most common
+# year-end of Japanese companies. Changed later, the next year runs from the last closed year-end (変則決算).
+FISCAL_YEAR_END_MONTH_DAY = env.str("FISCAL_YEAR_END_MONTH_DAY", default="03-31")
+
 # --- Chats: LINE Messaging API and the tablet ---
 LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", default="")
 LINE_CHANNEL_ACCESS_TOKEN = env.str("LINE_CHANNEL_ACCESS_TOKEN", default="")
