@@ -5,6 +5,7 @@ import re
 
 from django.template.loader import render_to_string
 
+from apps.agents import selectors
 from apps.agents.limits import MAX_COUPON_PERCENT, MAX_UNITS_PER_ORDER
 from apps.agents.models import Agent, Persona
 
@@ -24,8 +25,7 @@ def system_prompt(agent: Agent, *, machine=None, persona: Persona | None = None)
     persona = persona or agent.persona
     fragments = []
     if persona is not None:
-        for traits in (persona.personalities.all(), persona.roles.all(), persona.tones.all()):
-            fragments.extend(trait.prompt_fragment for trait in traits if trait.prompt_fragment)
+        fragments = [fragment for fragment in selectors.persona_prompt_fragments(persona=persona) if fragment]
     text = render_to_string(
         f"agents/prompts/{agent.kind}.txt",
         {"persona": persona, "fragments": fragments, "machine": machine, "rules": RULES},
