@@ -16,7 +16,6 @@ from apps.agents.models import (
     CouponGrant,
     GuardrailViolation,
     LlmUsage,
-    Persona,
     Personality,
     Role,
     Tone,
@@ -202,10 +201,10 @@ def llm_cost_of_day(*, day) -> Decimal:
     )["total"]
 
 
-def persona_prompt_fragments(*, persona: Persona) -> list[str]:
+def persona_prompt_fragments(*, persona_id: int) -> list[str]:
     """The prompt fragments of the persona's personalities, then roles, then tones (each by name), in one query."""
     kinds = [
-        model.objects.filter(personas=persona)
+        model.objects.filter(personas=persona_id)
         .order_by()
         .annotate(kind=Value(order))
         .values_list("kind", "name", "prompt_fragment")
