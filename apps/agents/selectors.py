@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import DecimalField, Max, Q, Sum, Value
+from django.db.models import DecimalField, F, Max, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -154,19 +154,19 @@ def _ledger_this_month(today: datetime.date):
 
 
 def _spent(today: datetime.date) -> dict:
-    """Aggregates of this month's ledger rows: the month's and the day's yen."""
-    return {
-        "month_spent": Coalesce(Sum("cost_yen"), Decimal(0), output_field=DecimalField()),
-        "day_spent": Coalesce(Sum("cost_yen", filter=Q(day=today)), Decimal(0), output_field=DecimalField()),
-    }
+    """Aggregates of this month's ledger rows: the month's and the day's yen (None for no rows)."""
+    return {"month_spent": Sum("cost_yen"), "day_spent": Sum("cost_yen", filter=Q(day=today))}
 
 
 def _budget_state(totals: dict) -> LlmBudgetState:
+    # No COALESCE in the SQL: it costs more to build than the SUMs themselves, and None is plainly no spend.
+    day_spent = Decimal(0) if totals["day_spent"] is None else totals["day_spent"]
+    month_spent = Decimal(0) if totals["month_spent"] is None else totals["month_spent"]
     return LlmBudgetState(
-        day_spent_yen=totals["day_spent"],
-        month_spent_yen=totals["month_spent"],
-        day_percent=_percent(totals["day_spent"], settings.LLM_DAILY_BUDGET_YEN),
-        month_percent=_percent(totals["month_spent"], settings.LLM_MONTHLY_BUDGET_YEN),
+        day_spent_yen=day_spent,
+        month_spent_yen=month_spent,
+        day_percent=_percent(day_spent, settings.LLM_DAILY_BUDGET_YEN),
+        month_percent=_percent(month_spent, settings.LLM_MONTHLY_BUDGET_YEN),
     )
 
 
@@ -186,13 +186,10 @@ def llm_usage_today(*, agent: Agent) -> LlmUsageToday:
     """What a turn checks before calling a model, in one aggregate over this month's ledger rows (a handful per day,
     however many turns): the agent's tokens today and the shop's budget (`llm_budget_state`)."""
     today = timezone.localdate()
-    agent_today = Q(agent=agent, day=today)
     totals = _ledger_this_month(today).aggregate(
-        **_spent(today),
-        agent_tokens=Coalesce(Sum("input_tokens", filter=agent_today), 0)
-        + Coalesce(Sum("output_tokens", filter=agent_today), 0),
+        **_spent(today), agent_tokens=Sum(F("input_tokens") + F("output_tokens"), filter=Q(agent=agent, day=today))
     )
-    return LlmUsageToday(agent_tokens=totals["agent_tokens"], budget=_budget_state(totals))
+    return LlmUsageToday(agent_tokens=totals["agent_tokens"] or 0, budget=_budget_state(totals))
 
 
 def llm_cost_of_day(*, day) -> Decimal:

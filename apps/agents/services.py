@@ -144,7 +144,7 @@ def turn_record(
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no savepoint when nested in a turn's closing commit: callers let errors end it
 def turn_finish(
     *,
     turn: AgentTurn,
@@ -297,7 +297,7 @@ def conversation_summary_store(*, conversation_id: int, text: str, folded_messag
 BUDGET_ALERT_PERCENTS = (50, 80, 90, 100)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # see turn_finish
 def llm_usage_record(
     *,
     agent: Agent | None,
@@ -323,7 +323,7 @@ def llm_usage_record(
     budget_alerts_record()
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # see turn_finish
 def budget_alerts_record() -> list[BudgetAlert]:
     """One `BudgetAlert` per period and threshold crossed (50/80/90/100 %); the unique constraint keeps it to one
     even when two processes cross together. Staff see them in the admin; the 100 % stop is in `routing`."""
