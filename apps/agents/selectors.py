@@ -52,7 +52,7 @@ def coupon_is_active(*, code: str) -> bool:
 
 
 def product_by_sku(*, sku: str) -> Product | None:
-    return Product.objects.filter(sku=sku).first()
+    return Product.objects.filter(sku=sku).select_related("storage").first()  # product_stock reads the back room
 
 
 def product_stock(*, product: Product, machine=None) -> dict:
