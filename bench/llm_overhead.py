@@ -3,7 +3,8 @@ spent answering — prompt building, the SDK, streaming and parsing, the policy 
 ledger, Redis limits and the breaker. Target: p50 and p99 under 5 ms.
 
 Two figures per scenario: the wall-clock overhead (which includes waiting for the database's commits and Redis), and
-the CPU time of the calling thread alone (the runtime's own work, whatever the disk and the other tenants do).
+the CPU time of the calling thread alone (the runtime's own work, whatever the disk and the other tenants do). Then the
+SQL statements of one more turn of each scenario, counted outside the timed turns.
 
 Runs against the loopback fake Messages API of the tests (it answers after a simulated model delay, which is not
 counted) on a throwaway SQLite database and a key prefix of its own in the local Redis.
@@ -71,6 +72,7 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import connection
 
     from apps.agents.providers.base import ChatMessage
     from apps.agents.runtime import agent_turn_run
@@ -100,7 +102,19 @@ def main() -> None:
 
             return answer
 
-        results = {}
+        def run_turn(context: ToolContext) -> None:
+            outcome = agent_turn_run(
+                agent=agent, context=context, history=[ChatMessage(role="user", text="コーラある？")]
+            )
+            if outcome.turn is None or outcome.turn.fallback_reason:
+                raise SystemExit(f"turn did not reach the model: {outcome.turn and outcome.turn.fallback_reason}")
+
+        def count_statements(execute, sql, params, many, context):
+            if not sql.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):  # transaction control aside
+                statements.append(sql)
+            return execute(sql, params, many, context)
+
+        results, statements_per_turn = {}, {}
         for label, script in (
             ("text reply", lambda: [model_reply([text("コーラは150円です。冷えていますよ！")])]),
             (
@@ -117,22 +131,26 @@ def main() -> None:
                 fake.busy_seconds.clear()
                 context = ToolContext(agent=agent, machine=machine, conversation_id=turn + 1, channel="tablet")
                 started, cpu_started = time.perf_counter(), time.thread_time()
-                outcome = agent_turn_run(
-                    agent=agent, context=context, history=[ChatMessage(role="user", text="コーラある？")]
-                )
+                run_turn(context)
                 wall, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
-                if outcome.turn is None or outcome.turn.fallback_reason:
-                    raise SystemExit(f"turn did not reach the model: {outcome.turn and outcome.turn.fallback_reason}")
                 overheads.append((wall - sum(fake.busy_seconds)) * 1000)
                 cpu_times.append(cpu * 1000)
             # The first turns warm caches and connections.
             results[label] = overheads[5:]
             results[f"{label} (CPU only)"] = cpu_times[5:]
+            # Counted on one more turn, outside the timed ones.
+            fake.then(*script())
+            statements = []
+            with connection.execute_wrapper(count_statements):
+                run_turn(ToolContext(agent=agent, machine=machine, conversation_id=args.turns + 1, channel="tablet"))
+            statements_per_turn[label] = len(statements)
         print(f"runtime overhead per turn ({args.turns} turns each, model delay {args.model_delay_ms:.0f} ms excluded)")
         for label, overheads in results.items():
             p50, p99 = statistics.median(overheads), percentile(overheads, 0.99)
             verdict = "ok" if p99 < TARGET_MS else f"over the {TARGET_MS:.0f} ms target"
             print(f"  {label:29s} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   ({verdict})")
+        print("SQL statements per turn (transaction control aside):", end="")
+        print(",".join(f" {label} {count}" for label, count in statements_per_turn.items()))
     finally:
         fake.close()
         keys = list(shared_redis().scan_iter(match=f"{prefix}:*"))

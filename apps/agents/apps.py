@@ -8,5 +8,7 @@ class AgentsConfig(AppConfig):
     demo_seeder = "apps.agents.demo.seed"
 
     def ready(self):
-        # Registers every tool in apps.agents.tools.registry.TOOLS.
-        from apps.agents.tools import handlers  # noqa: F401
+        from apps.agents import signals
+        from apps.agents.tools import handlers  # noqa: F401  (registers every tool in registry.TOOLS)
+
+        signals.connect()  # each persona's traits_version follows its traits: the prompt cache's key

@@ -3,6 +3,8 @@
 `chats` sits above this app, so conversations are referred to here by their id (`conversation_id`), not a foreign key.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -66,6 +68,10 @@ class Persona(models.Model):
     personalities = models.ManyToManyField(Personality, blank=True, related_name="personas")
     roles = models.ManyToManyField(Role, blank=True, related_name="personas")
     tones = models.ManyToManyField(Tone, blank=True, related_name="personas")
+    # A new random value whenever it or its traits change (apps.agents.signals), so a process may keep
+    # the fragments it read for a version (apps.agents.prompts). Random, not a counter: on SQLite a rolled-back
+    # transaction hands its ids out again.
+    traits_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         ordering = ["name"]

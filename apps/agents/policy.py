@@ -163,14 +163,13 @@ def policy_check(*, context: ToolContext, tool: Tool | None, name: str, argument
     if not isinstance(arguments, dict):
         raise PolicyRefusal("invalid_arguments", _("引数はオブジェクトで渡してください。"))
     _check_people_payees_and_secrets(arguments)
-    try:
-        jsonschema.validate(arguments, tool.schema)
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(part) for part in exc.absolute_path) or "arguments"
+    error = jsonschema.exceptions.best_match(tool.validator.iter_errors(arguments))  # what jsonschema.validate raises
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "arguments"
         raise PolicyRefusal(
             "invalid_arguments",
-            _("引数が正しくありません（%(where)s: %(problem)s）。") % {"where": where, "problem": exc.message},
-        ) from None
+            _("引数が正しくありません（%(where)s: %(problem)s）。") % {"where": where, "problem": error.message},
+        )
     rule = _TOOL_RULES.get(name)
     if rule:
         rule(context, arguments)

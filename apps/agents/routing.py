@@ -39,12 +39,16 @@ def first_words_deadline_seconds(kind: str) -> float | None:
     return settings.LLM_FIRST_WORDS_DEADLINE_SECONDS.get(kind)
 
 
-def provider_choice(*, agent: Agent, customer_key: str) -> ProviderChoice:
+def provider_choice(
+    *, agent: Agent, customer_key: str, budget: selectors.LlmBudgetState | None = None
+) -> ProviderChoice:
+    """`budget`: the ledger's state if the caller has just read it (a turn reads it with the agent); else read here."""
     if agent.provider != Agent.Provider.ANTHROPIC:
         return ProviderChoice(provider_for(agent))
     if not settings.ANTHROPIC_API_KEY:
         return ProviderChoice(OfflineProvider(), "no_api_key")
-    budget = selectors.llm_budget_state()
+    if budget is None:
+        budget = selectors.llm_budget_state()
     if budget.percent >= 100:
         return ProviderChoice(
             OfflineProvider(), f"budget: {budget.percent:.0f}% of the {budget.exhausted_period} budget"

@@ -171,14 +171,16 @@ def _turn(
     *, agent: Agent, context: ToolContext, history: list[ChatMessage], emit: Callable[[str], None]
 ) -> TurnOutcome:
     state = _Turn(agent=agent, context=context, history=history, emit=emit)
-    agent.refresh_from_db()  # a Manager may have paused it or changed its budget since the conversation began
+    # A Manager may have paused it or changed its budget since the conversation began.
+    agent.refresh_from_db(from_queryset=Agent.objects.select_related("persona"))
     state.persona = context.persona or agent.persona
-    if not agent.is_callable or selectors.tokens_used_today(agent=agent) >= agent.daily_token_budget:
+    usage = selectors.llm_usage_today(agent=agent) if agent.is_callable else None
+    if usage is None or usage.agent_tokens >= agent.daily_token_budget:
         notice = unavailable_notice(state.language)
         emit(notice)
         return TurnOutcome(text=notice, answered=False)
 
-    choice = provider_choice(agent=agent, customer_key=state.customer_key)
+    choice = provider_choice(agent=agent, customer_key=state.customer_key, budget=usage.budget)
     provider, fallback_reason = choice.provider, choice.fallback_reason
     turn = turn_record(
         agent=agent, conversation_id=context.conversation_id, provider=provider.name, model_name=provider.model_name

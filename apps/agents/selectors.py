@@ -1,15 +1,25 @@
 """Reads for the agents: the shop as the tools see it, and the guardrail counters the policy needs."""
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import DecimalField, Max, Q, Sum
+from django.db.models import DecimalField, F, Max, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.agents.limits import MAX_UNITS_PER_ORDER
-from apps.agents.models import Agent, AgentNote, AgentTurn, CouponGrant, GuardrailViolation, LlmUsage
+from apps.agents.models import (
+    Agent,
+    AgentNote,
+    CouponGrant,
+    GuardrailViolation,
+    LlmUsage,
+    Personality,
+    Role,
+    Tone,
+)
 from apps.core.clock import local_day_start
 from apps.inventory.models import Coupon, Machine, Product, PurchaseOrder, Sale, SaleLine, Slot
 from apps.inventory.selectors import machine_products
@@ -42,7 +52,7 @@ def coupon_is_active(*, code: str) -> bool:
 
 
 def product_by_sku(*, sku: str) -> Product | None:
-    return Product.objects.filter(sku=sku).first()
+    return Product.objects.filter(sku=sku).select_related("storage").first()  # product_stock reads the back room
 
 
 def product_stock(*, product: Product, machine=None) -> dict:
@@ -119,14 +129,6 @@ def shopkeeper_for_chat() -> Agent | None:
     return working or shopkeepers.order_by("id").first()
 
 
-def tokens_used_today(*, agent: Agent) -> int:
-    start_of_day = local_day_start()
-    used = AgentTurn.objects.filter(agent=agent, created_at__gte=start_of_day).aggregate(
-        total=Coalesce(Sum("input_tokens"), 0) + Coalesce(Sum("output_tokens"), 0)
-    )
-    return used["total"]
-
-
 @dataclass(frozen=True)
 class LlmBudgetState:
     day_spent_yen: Decimal
@@ -147,26 +149,66 @@ def _percent(spent: Decimal, budget: int) -> float:
     return float(spent * 100 / budget) if budget > 0 else 100.0
 
 
+def _ledger_this_month(today: datetime.date):
+    return LlmUsage.objects.filter(day__gte=today.replace(day=1), day__lte=today)
+
+
+def _spent(today: datetime.date) -> dict:
+    """Aggregates of this month's ledger rows: the month's and the day's yen (None for no rows)."""
+    return {"month_spent": Sum("cost_yen"), "day_spent": Sum("cost_yen", filter=Q(day=today))}
+
+
+def _budget_state(totals: dict) -> LlmBudgetState:
+    # No COALESCE in the SQL: it costs more to build than the SUMs themselves, and None is plainly no spend.
+    day_spent = Decimal(0) if totals["day_spent"] is None else totals["day_spent"]
+    month_spent = Decimal(0) if totals["month_spent"] is None else totals["month_spent"]
+    return LlmBudgetState(
+        day_spent_yen=day_spent,
+        month_spent_yen=month_spent,
+        day_percent=_percent(day_spent, settings.LLM_DAILY_BUDGET_YEN),
+        month_percent=_percent(month_spent, settings.LLM_MONTHLY_BUDGET_YEN),
+    )
+
+
 def llm_budget_state() -> LlmBudgetState:
     """Model spend today and this month (local time) from the usage ledger, against the settings' yen budgets."""
     today = timezone.localdate()
-    rows = LlmUsage.objects.filter(day__gte=today.replace(day=1), day__lte=today)
-    totals = rows.aggregate(
-        month=Coalesce(Sum("cost_yen"), Decimal(0), output_field=DecimalField()),
-        day=Coalesce(Sum("cost_yen", filter=Q(day=today)), Decimal(0), output_field=DecimalField()),
+    return _budget_state(_ledger_this_month(today).aggregate(**_spent(today)))
+
+
+@dataclass(frozen=True)
+class LlmUsageToday:
+    agent_tokens: int  # the agent's tokens today, in and out, over every model
+    budget: LlmBudgetState
+
+
+def llm_usage_today(*, agent: Agent) -> LlmUsageToday:
+    """What a turn checks before calling a model, in one aggregate over this month's ledger rows (a handful per day,
+    however many turns): the agent's tokens today and the shop's budget (`llm_budget_state`)."""
+    today = timezone.localdate()
+    totals = _ledger_this_month(today).aggregate(
+        **_spent(today), agent_tokens=Sum(F("input_tokens") + F("output_tokens"), filter=Q(agent=agent, day=today))
     )
-    return LlmBudgetState(
-        day_spent_yen=totals["day"],
-        month_spent_yen=totals["month"],
-        day_percent=_percent(totals["day"], settings.LLM_DAILY_BUDGET_YEN),
-        month_percent=_percent(totals["month"], settings.LLM_MONTHLY_BUDGET_YEN),
-    )
+    return LlmUsageToday(agent_tokens=totals["agent_tokens"] or 0, budget=_budget_state(totals))
 
 
 def llm_cost_of_day(*, day) -> Decimal:
     return LlmUsage.objects.filter(day=day).aggregate(
         total=Coalesce(Sum("cost_yen"), Decimal(0), output_field=DecimalField())
     )["total"]
+
+
+def persona_prompt_fragments(*, persona_id: int) -> list[str]:
+    """The prompt fragments of the persona's personalities, then roles, then tones (each by name), in one query."""
+    kinds = [
+        model.objects.filter(personas=persona_id)
+        .order_by()
+        .annotate(kind=Value(order))
+        .values_list("kind", "name", "prompt_fragment")
+        for order, model in enumerate((Personality, Role, Tone))
+    ]
+    rows = kinds[0].union(*kinds[1:], all=True).order_by("kind", "name")
+    return [fragment for _kind, _name, fragment in rows]
 
 
 def preview_machine() -> Machine | None:

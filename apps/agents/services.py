@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -129,9 +129,11 @@ def turn_record(
     output_tokens: int = 0,
 ) -> AgentTurn:
     """Open the decision-log row of a turn (filled in by `turn_finish`) and mark the agent alive and busy."""
-    Agent.objects.filter(pk=agent.pk).update(last_heartbeat_at=timezone.now())
-    # Only a working agent turns busy: a Manager's pause during the turn must stand.
-    Agent.objects.filter(pk=agent.pk, status=Agent.Status.IDLE).update(status=Agent.Status.BUSY)
+    Agent.objects.filter(pk=agent.pk).update(
+        last_heartbeat_at=timezone.now(),
+        # Only a working agent turns busy: a Manager's pause during the turn must stand.
+        status=Case(When(status=Agent.Status.IDLE, then=Value(Agent.Status.BUSY)), default=F("status")),
+    )
     return AgentTurn.objects.create(
         agent=agent,
         conversation_id=conversation_id,
@@ -142,7 +144,7 @@ def turn_record(
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # no savepoint when nested in a turn's closing commit: callers let errors end it
 def turn_finish(
     *,
     turn: AgentTurn,
@@ -295,7 +297,7 @@ def conversation_summary_store(*, conversation_id: int, text: str, folded_messag
 BUDGET_ALERT_PERCENTS = (50, 80, 90, 100)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # see turn_finish
 def llm_usage_record(
     *,
     agent: Agent | None,
@@ -304,22 +306,24 @@ def llm_usage_record(
     output_tokens: int,
     cost_yen: Decimal,
     calls: int = 1,
-) -> LlmUsage:
-    """Add one model call to the ledger row of (agent, model, today) with F expressions, so concurrent calls in any
-    process add up exactly; then record any budget threshold this call crossed."""
+) -> None:
+    """Add model calls to the ledger row of (agent, model, today) with F expressions, so concurrent calls in any
+    process add up exactly; then record any budget threshold they crossed."""
     day = timezone.localdate()
-    LlmUsage.objects.get_or_create(agent=agent, model_name=model_name, day=day)
-    LlmUsage.objects.filter(agent=agent, model_name=model_name, day=day).update(
-        input_tokens=F("input_tokens") + input_tokens,
-        output_tokens=F("output_tokens") + output_tokens,
-        cost_yen=F("cost_yen") + cost_yen,
-        calls=F("calls") + calls,
-    )
+    row = LlmUsage.objects.filter(agent=agent, model_name=model_name, day=day)
+    added = {
+        "input_tokens": F("input_tokens") + input_tokens,
+        "output_tokens": F("output_tokens") + output_tokens,
+        "cost_yen": F("cost_yen") + cost_yen,
+        "calls": F("calls") + calls,
+    }
+    if not row.update(**added):  # no row yet: the first call of the day (get_or_create settles a race to add it)
+        LlmUsage.objects.get_or_create(agent=agent, model_name=model_name, day=day)
+        row.update(**added)
     budget_alerts_record()
-    return LlmUsage.objects.get(agent=agent, model_name=model_name, day=day)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # see turn_finish
 def budget_alerts_record() -> list[BudgetAlert]:
     """One `BudgetAlert` per period and threshold crossed (50/80/90/100 %); the unique constraint keeps it to one
     even when two processes cross together. Staff see them in the admin; the 100 % stop is in `routing`."""

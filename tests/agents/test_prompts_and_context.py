@@ -4,7 +4,7 @@ import pytest
 
 from apps.agents.context import conversation_window
 from apps.agents.injection import injection_flags
-from apps.agents.models import Agent, AgentTurn, ConversationSummary, Personality, Tone
+from apps.agents.models import Agent, AgentTurn, ConversationSummary, Persona, Personality, Tone
 from apps.agents.prompts import RULES, system_prompt
 from apps.agents.providers.base import ChatMessage
 from apps.agents.runtime import agent_turn_run
@@ -29,6 +29,36 @@ def test_every_role_has_a_prompt_with_the_persona_the_shop_and_the_rules(kind, m
         assert part in prompt
     assert machine.name in prompt and machine.code in prompt
     assert RULES in prompt and "{{" not in prompt and "{%" not in prompt
+
+
+def test_a_trait_edited_linked_or_deleted_reaches_the_next_prompt_and_unchanged_traits_are_not_read_again(
+    machine, django_assert_num_queries
+):
+    persona = PersonaFactory(name="ナツ")
+    cheerful = Personality.objects.create(name="陽気", prompt_fragment="いつも明るく話します。")
+    polite = Tone.objects.create(name="丁寧", prompt_fragment="です・ます調で話します。")
+    persona.personalities.add(cheerful)
+    agent = AgentFactory(name="trait-cache", persona=persona)
+
+    def prompt():  # as a turn builds it: the agent and its persona read afresh first
+        agent.refresh_from_db(from_queryset=Agent.objects.select_related("persona"))
+        return system_prompt(agent, machine=machine)
+
+    assert "いつも明るく話します。" in prompt()
+    with django_assert_num_queries(1):  # the agent and its persona; the fragments were read once already
+        prompt()
+    cheerful.prompt_fragment = "静かに話します。"
+    cheerful.save()
+    assert "静かに話します。" in prompt() and "いつも明るく" not in prompt()
+    polite.personas.add(persona)  # linked from the trait's side
+    assert "です・ます調で話します。" in prompt()
+    read_before = Persona.objects.get(pk=persona.pk)
+    persona.personalities.remove(cheerful)
+    read_before.description = "夏の店番。"
+    read_before.save()  # a form that read the persona before the change saves it afterwards
+    assert "静かに話します。" not in prompt() and "夏の店番。" in prompt()
+    polite.delete()
+    assert "です・ます調" not in prompt()
 
 
 def test_the_roles_are_told_apart(db):

@@ -6,8 +6,10 @@ front of every handler; nothing else calls a handler.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+import jsonschema
 from django.utils.translation import gettext as _
 
 from apps.agents.models import Agent, Persona
@@ -42,6 +44,13 @@ class Tool:
     def spec(self) -> dict:
         """What a model provider is shown: name, description and the argument schema."""
         return {"name": self.name, "description": self.description, "input_schema": self.schema}
+
+    @cached_property
+    def validator(self) -> jsonschema.protocols.Validator:
+        """The argument schema's validator, built (and the schema itself checked) once, not on every call."""
+        cls = jsonschema.validators.validator_for(self.schema)
+        cls.check_schema(self.schema)
+        return cls(self.schema)
 
 
 @dataclass
