@@ -40,15 +40,25 @@ def first_words_deadline_seconds(kind: str) -> float | None:
 
 
 def provider_choice(
-    *, agent: Agent, customer_key: str, budget: selectors.LlmBudgetState | None = None
+    *, agent: Agent, customer_key: str, usage: selectors.LlmUsageToday | None = None
 ) -> ProviderChoice:
-    """`budget`: the ledger's state if the caller has just read it (a turn reads it with the agent); else read here."""
+    """`usage`: the ledger's figures if the caller has just read them (a turn reads them with the agent); else read
+    here. The shop's budget and the agent's own daily yen budget each switch to the offline provider when spent."""
     if agent.provider != Agent.Provider.ANTHROPIC:
         return ProviderChoice(provider_for(agent))
     if not settings.ANTHROPIC_API_KEY:
         return ProviderChoice(OfflineProvider(), "no_api_key")
-    if budget is None:
-        budget = selectors.llm_budget_state()
+    if usage is None and agent.pk is None:
+        # A simulator's agent is never saved and spends nothing of its own: only the shop's budget applies.
+        usage = selectors.LlmUsageToday(agent_tokens=0, agent_cost_yen=Decimal(0), budget=selectors.llm_budget_state())
+    elif usage is None:
+        usage = selectors.llm_usage_today(agent=agent)
+    budget = usage.budget
+    if usage.agent_cost_yen >= agent.daily_yen_budget:
+        return ProviderChoice(
+            OfflineProvider(),
+            f"agent_budget: {usage.agent_cost_yen:.0f} yen spent of the agent's {agent.daily_yen_budget} yen a day",
+        )
     if budget.percent >= 100:
         return ProviderChoice(
             OfflineProvider(), f"budget: {budget.percent:.0f}% of the {budget.exhausted_period} budget"

@@ -180,7 +180,7 @@ def _turn(
         emit(notice)
         return TurnOutcome(text=notice, answered=False)
 
-    choice = provider_choice(agent=agent, customer_key=state.customer_key, budget=usage.budget)
+    choice = provider_choice(agent=agent, customer_key=state.customer_key, usage=usage)
     provider, fallback_reason = choice.provider, choice.fallback_reason
     turn = turn_record(
         agent=agent, conversation_id=context.conversation_id, provider=provider.name, model_name=provider.model_name

@@ -179,17 +179,25 @@ def llm_budget_state() -> LlmBudgetState:
 @dataclass(frozen=True)
 class LlmUsageToday:
     agent_tokens: int  # the agent's tokens today, in and out, over every model
+    agent_cost_yen: Decimal  # what the agent's model calls cost today, over every model
     budget: LlmBudgetState
 
 
 def llm_usage_today(*, agent: Agent) -> LlmUsageToday:
     """What a turn checks before calling a model, in one aggregate over this month's ledger rows (a handful per day,
-    however many turns): the agent's tokens today and the shop's budget (`llm_budget_state`)."""
+    however many turns): the agent's tokens and cost today and the shop's budget (`llm_budget_state`)."""
     today = timezone.localdate()
+    agent_today = Q(agent=agent, day=today)
     totals = _ledger_this_month(today).aggregate(
-        **_spent(today), agent_tokens=Sum(F("input_tokens") + F("output_tokens"), filter=Q(agent=agent, day=today))
+        **_spent(today),
+        agent_tokens=Sum(F("input_tokens") + F("output_tokens"), filter=agent_today),
+        agent_cost=Sum("cost_yen", filter=agent_today),
     )
-    return LlmUsageToday(agent_tokens=totals["agent_tokens"] or 0, budget=_budget_state(totals))
+    return LlmUsageToday(
+        agent_tokens=totals["agent_tokens"] or 0,
+        agent_cost_yen=totals["agent_cost"] or Decimal(0),
+        budget=_budget_state(totals),
+    )
 
 
 def llm_cost_of_day(*, day) -> Decimal:

@@ -218,6 +218,23 @@ def test_the_budget_alerts_at_each_threshold_and_stops_the_model_at_100_percent(
     assert AgentTurn.objects.first().fallback_reason.startswith("budget")
 
 
+def test_an_agent_past_its_own_daily_yen_budget_answers_offline_while_the_shop_budget_lasts(
+    model_shopkeeper, context, fake_anthropic, settings
+):
+    settings.LLM_PRICES_YEN_PER_MILLION = {"claude-haiku-4-5": [1_000_000, 0]}  # one yen per input token
+    settings.LLM_DAILY_BUDGET_YEN = 100_000
+    model_shopkeeper.daily_yen_budget = 60
+    model_shopkeeper.save(update_fields=["daily_yen_budget"])
+    fake_anthropic.then(Reply([text("はい。")], input_tokens=40), Reply([text("はい。")], input_tokens=25))
+
+    ask(model_shopkeeper, context)
+    ask(model_shopkeeper, context)  # 65 yen now: past the agent's 60
+    outcome = ask(model_shopkeeper, context, "コーラはいくら？")
+
+    assert "150" in outcome.text and len(fake_anthropic.requests) == 2  # the offline provider answered
+    assert AgentTurn.objects.first().fallback_reason.startswith("agent_budget: 65 yen spent of the agent's 60")
+
+
 def test_near_the_budget_the_agent_steps_down_to_the_small_model(model_shopkeeper, context, fake_anthropic, settings):
     settings.LLM_PRICES_YEN_PER_MILLION = {"claude-sonnet-4-6": [1_000_000, 0], "claude-haiku-4-5": [1, 1]}
     settings.LLM_DAILY_BUDGET_YEN = 100
