@@ -46,6 +46,7 @@ test-postgres: install vendor
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python bin/scan_secrets.py
 
 audit: install

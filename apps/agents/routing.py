@@ -39,9 +39,7 @@ def first_words_deadline_seconds(kind: str) -> float | None:
     return settings.LLM_FIRST_WORDS_DEADLINE_SECONDS.get(kind)
 
 
-def provider_choice(
-    *, agent: Agent, customer_key: str, usage: selectors.LlmUsageToday | None = None
-) -> ProviderChoice:
+def provider_choice(*, agent: Agent, customer_key: str, usage: selectors.LlmUsageToday | None = None) -> ProviderChoice:
     """`usage`: the ledger's figures if the caller has just read them (a turn reads them with the agent); else read
     here. The shop's budget and the agent's own daily yen budget each switch to the offline provider when spent."""
     if agent.provider != Agent.Provider.ANTHROPIC:

@@ -30,4 +30,3 @@ def test_after_bankruptcy_nothing_moves_and_every_action_is_refused():
     assert (result.series["cash"][after] == result.series["cash"][result.bankrupt_day]).all()
     assert not result.series["machine_fees"][after].any()
     assert not result.series["revenue"][after].any()
-

@@ -32,12 +32,18 @@ class ChaoticAgent:
     def act(self, shop: ShopApi) -> None:
         rng = self.rng
         actions = {
-            "set_price": lambda: shop.set_price(product=int(rng.integers(-1, 11)),
-                                                price_yen=int(rng.integers(-50, 400)) * 10),
+            "set_price": lambda: shop.set_price(
+                product=int(rng.integers(-1, 11)), price_yen=int(rng.integers(-50, 400)) * 10
+            ),
             "set_price_fraction": lambda: shop.set_price(product=0, price_yen=float(rng.integers(1, 30)) * 10 + 0.5),
-            "order": lambda: shop.order(supplier=int(rng.integers(-1, 5)), product=int(rng.integers(0, 10)),
-                                        quantity=int(rng.integers(-10, 150))),
-            "restock_slot": lambda: shop.restock_slot(slot=int(rng.integers(-1, 13)), quantity=int(rng.integers(-5, 20))),
+            "order": lambda: shop.order(
+                supplier=int(rng.integers(-1, 5)),
+                product=int(rng.integers(0, 10)),
+                quantity=int(rng.integers(-10, 150)),
+            ),
+            "restock_slot": lambda: shop.restock_slot(
+                slot=int(rng.integers(-1, 13)), quantity=int(rng.integers(-5, 20))
+            ),
             "assign_slot": lambda: shop.assign_slot(slot=int(rng.integers(0, 12)), product=int(rng.integers(0, 10))),
             "sales_summary": lambda: shop.sales_summary(days=int(rng.integers(-2, 30))),
         }

@@ -41,7 +41,12 @@ def test_a_seed_replays_identically_in_fresh_processes_with_different_hash_seeds
         env = {**os.environ, "PYTHONHASHSEED": hash_seed, "DEBUG": "1"}
         completed = subprocess.run(
             [sys.executable, "manage.py", "simulate", "--days", "60", "--seed", "9", "--json"],
-            cwd=REPO, env=env, capture_output=True, text=True, check=True, timeout=60,
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
         )
         result = json.loads(completed.stdout.strip().splitlines()[-1])
         result.pop("elapsed_seconds")

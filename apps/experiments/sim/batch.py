@@ -41,8 +41,9 @@ def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: i
     # Fill the slots in slot order from the back room: a slot gets what the earlier slots of its product left.
     holds = (state.slot_product[:, :, None] == np.arange(n_products)) & state.trading[:, None, None]  # (B, N, P)
     room_in_slot = (capacity - state.slot_units) * holds.any(axis=2)
-    wanted_before = np.add.reduce((np.cumsum(room_in_slot[:, :, None] * holds, axis=1)
-                                   - room_in_slot[:, :, None] * holds) * holds, axis=2)
+    wanted_before = np.add.reduce(
+        (np.cumsum(room_in_slot[:, :, None] * holds, axis=1) - room_in_slot[:, :, None] * holds) * holds, axis=2
+    )
     in_back = back[rows[:, None], np.maximum(state.slot_product, 0)]
     moved = np.minimum(np.maximum(in_back - wanted_before, 0), room_in_slot)
     back -= np.add.reduce(moved[:, :, None] * holds, axis=1)
@@ -58,13 +59,14 @@ def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: i
         np.where(trusted[:, :, None], quotes, _NO_QUOTE).min(axis=1),
         quotes.min(axis=1),
     )
-    price = np.clip(-(-cost * MARKUP_PERMILLE // (1000 * PRICE_STEP_YEN)) * PRICE_STEP_YEN, PRICE_STEP_YEN,
-                    MAX_PRICE_YEN)
+    price = np.clip(
+        -(-cost * MARKUP_PERMILLE // (1000 * PRICE_STEP_YEN)) * PRICE_STEP_YEN, PRICE_STEP_YEN, MAX_PRICE_YEN
+    )
     stocked = shelf_capacity > 0
     state.price[:] = np.where(stocked, price, state.price)
 
     # Orders: up to par from the cheapest trusted supplier open today.
-    weekly = state.sold_by_product[:, max(day - 7, 0):day].sum(axis=1, dtype=np.int64)
+    weekly = state.sold_by_product[:, max(day - 7, 0) : day].sum(axis=1, dtype=np.int64)
     in_transit = state.transit_ordered.sum(axis=1)
     need = shelf_capacity + (COVER_DAYS * weekly + 6) // 7 - shelf_units - back - in_transit
     open_today = trusted & scenarios.supplier_available[:, day]
@@ -82,10 +84,22 @@ def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: i
         orders = may_order[:, product] & (quantity >= min_order[:, product])
         if not orders.any():
             continue
-        who, chosen, quantity, paid = rows[orders], supplier[orders, product], quantity[orders], unit_price[orders, product]
+        who, chosen, quantity, paid = (
+            rows[orders],
+            supplier[orders, product],
+            quantity[orders],
+            unit_price[orders, product],
+        )
         book_order(
-            state, world, rows=who, day=day, supplier=chosen, product=product, quantity=quantity,
-            unit_price=paid, ship_permille=scenarios.ship_permille[who, day, chosen],
+            state,
+            world,
+            rows=who,
+            day=day,
+            supplier=chosen,
+            product=product,
+            quantity=quantity,
+            unit_price=paid,
+            ship_permille=scenarios.ship_permille[who, day, chosen],
         )
         cash[who] -= quantity * paid
         room[who] -= quantity

@@ -107,8 +107,14 @@ def receive_deliveries(state: ShopState, world: World, day: int) -> None:
     state.supplier_fees += fees
     state.supplier_due += state.transit_due[:, ring] * trading[:, None]
     state.supplier_received += state.transit_received[:, ring] * trading[:, None]
-    for array in (state.transit_units, state.transit_value, state.transit_ordered, state.transit_fee,
-                  state.transit_due, state.transit_received):
+    for array in (
+        state.transit_units,
+        state.transit_value,
+        state.transit_ordered,
+        state.transit_fee,
+        state.transit_due,
+        state.transit_received,
+    ):
         array[:, ring] = 0
     state.series["hidden_fees"][:, day] = fee
     state.series["units_delivered"][:, day] = _total(arriving, axis=1)

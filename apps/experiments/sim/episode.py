@@ -141,9 +141,11 @@ class ShopApi:
         state, scenarios, day = episode.state, episode.scenarios, episode.quote_day
         available = scenarios.supplier_available[0, day].tolist()
         prices = scenarios.supplier_price[day].tolist()
-        due, received, fees = state.supplier_due[0].tolist(), state.supplier_received[0].tolist(), state.supplier_fees[
-            0
-        ].tolist()
+        due, received, fees = (
+            state.supplier_due[0].tolist(),
+            state.supplier_received[0].tolist(),
+            state.supplier_fees[0].tolist(),
+        )
         return [
             SupplierQuote(
                 supplier=s,
@@ -196,8 +198,15 @@ class ShopApi:
                 details={"total_yen": total, "cash_yen": int(state.cash[0])},
             )
         book_order(
-            state, world, rows=0, day=day, supplier=supplier, product=product, quantity=quantity,
-            unit_price=unit_price, ship_permille=int(scenarios.ship_permille[0, day, supplier]),
+            state,
+            world,
+            rows=0,
+            day=day,
+            supplier=supplier,
+            product=product,
+            quantity=quantity,
+            unit_price=unit_price,
+            ship_permille=int(scenarios.ship_permille[0, day, supplier]),
         )
         return OrderConfirmation(supplier, product, quantity, unit_price, total, day + terms.lead_days)
 
@@ -327,7 +336,7 @@ class Episode:
         """After bankruptcy nothing moves: the remaining days repeat the last balances with no flows."""
         last = self.day - 1
         for name in ("cash", "net_worth", "stock_units"):
-            self.state.series[name][0, self.day:] = self.state.series[name][0, last]
+            self.state.series[name][0, self.day :] = self.state.series[name][0, last]
         self.day = self.days
 
 

@@ -65,10 +65,22 @@ def _default_suppliers() -> tuple[Supplier, ...]:
     return (
         Supplier("丸中商事", 1000, lead_days=3, min_order_units=24),
         Supplier("クイック便", 1200, lead_days=1, min_order_units=6),
-        Supplier("安売りドットコム", 750, lead_days=2, min_order_units=12, short_ship_probability=0.5,
-                 hidden_fee_permille=150),
-        Supplier("格安ルート", 800, lead_days=2, min_order_units=12, price_creep_permille_per_week=30,
-                 no_delivery_probability=0.3),
+        Supplier(
+            "安売りドットコム",
+            750,
+            lead_days=2,
+            min_order_units=12,
+            short_ship_probability=0.5,
+            hidden_fee_permille=150,
+        ),
+        Supplier(
+            "格安ルート",
+            800,
+            lead_days=2,
+            min_order_units=12,
+            price_creep_permille_per_week=30,
+            no_delivery_probability=0.3,
+        ),
     )
 
 

@@ -54,4 +54,3 @@ class Command(BaseCommand):
             f"  units sold {summary['units_sold']:,}, wasted {summary['units_wasted']:,}; "
             f"episode took {summary['elapsed_seconds']:.4f} s"
         )
-
