@@ -46,10 +46,7 @@ def provider_choice(*, agent: Agent, customer_key: str, usage: selectors.LlmUsag
         return ProviderChoice(provider_for(agent))
     if not settings.ANTHROPIC_API_KEY:
         return ProviderChoice(OfflineProvider(), "no_api_key")
-    if usage is None and agent.pk is None:
-        # A simulator's agent is never saved and spends nothing of its own: only the shop's budget applies.
-        usage = selectors.LlmUsageToday(agent_tokens=0, agent_cost_yen=Decimal(0), budget=selectors.llm_budget_state())
-    elif usage is None:
+    if usage is None:
         usage = selectors.llm_usage_today(agent=agent)
     budget = usage.budget
     if usage.agent_cost_yen >= agent.daily_yen_budget:

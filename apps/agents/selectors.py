@@ -185,9 +185,10 @@ class LlmUsageToday:
 
 def llm_usage_today(*, agent: Agent) -> LlmUsageToday:
     """What a turn checks before calling a model, in one aggregate over this month's ledger rows (a handful per day,
-    however many turns): the agent's tokens and cost today and the shop's budget (`llm_budget_state`)."""
+    however many turns): the agent's tokens and cost today and the shop's budget (`llm_budget_state`). An unsaved
+    agent (the simulator's) has spent nothing of its own."""
     today = timezone.localdate()
-    agent_today = Q(agent=agent, day=today)
+    agent_today = Q(agent=agent, day=today) if agent.pk else Q(pk__in=[])
     totals = _ledger_this_month(today).aggregate(
         **_spent(today),
         agent_tokens=Sum(F("input_tokens") + F("output_tokens"), filter=agent_today),
