@@ -15,7 +15,7 @@ from apps.agents import selectors
 from apps.agents.models import Agent, GuardrailViolation, Persona
 from apps.agents.providers.base import ChatMessage
 from apps.agents.runtime import agent_turn_run
-from apps.agents.services import llm_usage_record
+from apps.agents.services import budget_alerts_record, llm_usage_record
 from apps.agents.tools.registry import ToolContext, tool_names_for_kind
 
 
@@ -79,4 +79,5 @@ def persona_preview_turn(*, persona: Persona, kind: str, provider: str, history:
             output_tokens=result.output_tokens,
             cost_yen=result.cost_yen,
         )
+        budget_alerts_record()
     return result

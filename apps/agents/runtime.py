@@ -34,7 +34,7 @@ from apps.agents.prompts import system_prompt
 from apps.agents.providers.base import ChatMessage, Provider, ProviderError, ProviderRequest
 from apps.agents.providers.offline import OfflineProvider, detect_language
 from apps.agents.routing import first_words_deadline_seconds, provider_choice, turn_usage_record
-from apps.agents.services import agent_mark_failed, tool_call, turn_finish, turn_record
+from apps.agents.services import agent_busy_mark, agent_mark_failed, budget_alerts_record, tool_call, turn_record
 from apps.agents.tools.registry import ToolContext, tools_for_agent
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ class _Turn:
         self.first_text_at: float | None = None
         self.new_messages: list[ChatMessage] = []
         self.tool_log: list[dict] = []
+        self.violation_ids: list[int] = []  # refusals during the turn, linked to its decision-log row at the end
         self.actions: list[dict] = []
         self.input_tokens = self.output_tokens = 0
         # (provider, model): [input tokens, output tokens, calls], booked once at the end of the turn
@@ -153,7 +154,10 @@ class _Turn:
                 return
             self.new_messages.append(ChatMessage(role="assistant", text=reply.text, tool_calls=reply.tool_calls))
             for call in reply.tool_calls:
-                result = tool_call(context=self.context, name=call.name, arguments=call.arguments).as_dict()
+                tool_result = tool_call(context=self.context, name=call.name, arguments=call.arguments)
+                if tool_result.violation_id is not None:
+                    self.violation_ids.append(tool_result.violation_id)
+                result = tool_result.as_dict()
                 self.tool_log.append({"name": call.name, "arguments": call.arguments, "result": result})
                 self.actions.extend(_actions(call.name, result))
                 self.new_messages.append(
@@ -182,10 +186,8 @@ def _turn(
 
     choice = provider_choice(agent=agent, customer_key=state.customer_key, usage=usage)
     provider, fallback_reason = choice.provider, choice.fallback_reason
-    turn = turn_record(
-        agent=agent, conversation_id=context.conversation_id, provider=provider.name, model_name=provider.model_name
-    )
-    state.context = replace(context, agent=agent, turn_id=turn.pk)
+    agent_busy_mark(agent=agent)
+    state.context = replace(context, agent=agent)
     prompt = system_prompt(agent, machine=context.machine, persona=state.persona)
     state.stream = ReplyStream(language=state.language, prompt=prompt)
     window = conversation_window(
@@ -216,7 +218,7 @@ def _turn(
         state.send([unavailable_notice(state.language)])
     latency = time.monotonic() - state.started
     ttft_ms = int((state.first_text_at - state.started) * 1000) if state.first_text_at is not None else None
-    # The ledger and the decision log in one commit: half the disk flushes of a turn's bookkeeping.
+    # The ledger, the budget alerts and the decision log in one commit.
     with transaction.atomic():
         cost = sum(
             (
@@ -233,8 +235,11 @@ def _turn(
             ),
             Decimal(0),
         )
-        turn = turn_finish(
-            turn=turn,
+        if cost:
+            budget_alerts_record(spent=selectors.llm_budget_after(usage.budget, spent_yen=cost))
+        turn = turn_record(
+            agent=agent,
+            conversation_id=context.conversation_id,
             tool_calls=state.tool_log,
             reply_filtered=state.stream.removed,
             input_tokens=state.input_tokens,
@@ -247,6 +252,7 @@ def _turn(
             time_to_first_token_ms=ttft_ms,
             fallback_reason=fallback_reason,
             flags=flags + image_flags(window.messages, accepts_images=provider.accepts_images),
+            violation_ids=tuple(state.violation_ids),
         )
     if state.first_text_at is not None:
         metrics.FIRST_WORDS_SECONDS.labels(agent_kind=agent.kind).observe(state.first_text_at - state.started)

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import DecimalField, F, Max, Q, Sum, Value
+from django.db import connection
+from django.db.models import DecimalField, Max, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from apps.agents.limits import MAX_UNITS_PER_ORDER
 from apps.agents.models import (
     Agent,
     AgentNote,
+    BudgetAlert,
     CouponGrant,
     GuardrailViolation,
     LlmUsage,
@@ -149,19 +151,17 @@ def _percent(spent: Decimal, budget: int) -> float:
     return float(spent * 100 / budget) if budget > 0 else 100.0
 
 
-def _ledger_this_month(today: datetime.date):
-    return LlmUsage.objects.filter(day__gte=today.replace(day=1), day__lte=today)
+def _yen(value) -> Decimal:
+    """A SUM of `cost_yen` as the ledger's Decimal (SQLite sums decimals as floats); no rows: 0."""
+    if value is None:
+        return Decimal(0)
+    return (value if isinstance(value, Decimal) else Decimal(str(value))).quantize(_LEDGER_YEN_PLACES)
 
 
-def _spent(today: datetime.date) -> dict:
-    """Aggregates of this month's ledger rows: the month's and the day's yen (None for no rows)."""
-    return {"month_spent": Sum("cost_yen"), "day_spent": Sum("cost_yen", filter=Q(day=today))}
+_LEDGER_YEN_PLACES = Decimal("0.0001")  # LlmUsage.cost_yen's decimal places
 
 
-def _budget_state(totals: dict) -> LlmBudgetState:
-    # No COALESCE in the SQL: it costs more to build than the SUMs themselves, and None is plainly no spend.
-    day_spent = Decimal(0) if totals["day_spent"] is None else totals["day_spent"]
-    month_spent = Decimal(0) if totals["month_spent"] is None else totals["month_spent"]
+def _budget_state(*, day_spent: Decimal, month_spent: Decimal) -> LlmBudgetState:
     return LlmBudgetState(
         day_spent_yen=day_spent,
         month_spent_yen=month_spent,
@@ -170,10 +170,9 @@ def _budget_state(totals: dict) -> LlmBudgetState:
     )
 
 
-def llm_budget_state() -> LlmBudgetState:
-    """Model spend today and this month (local time) from the usage ledger, against the settings' yen budgets."""
-    today = timezone.localdate()
-    return _budget_state(_ledger_this_month(today).aggregate(**_spent(today)))
+def llm_budget_after(state: LlmBudgetState, *, spent_yen: Decimal) -> LlmBudgetState:
+    """`state` with `spent_yen` more spent today (and so this month)."""
+    return _budget_state(day_spent=state.day_spent_yen + spent_yen, month_spent=state.month_spent_yen + spent_yen)
 
 
 @dataclass(frozen=True)
@@ -183,21 +182,45 @@ class LlmUsageToday:
     budget: LlmBudgetState
 
 
-def llm_usage_today(*, agent: Agent) -> LlmUsageToday:
-    """What a turn checks before calling a model, in one aggregate over this month's ledger rows (a handful per day,
-    however many turns): the agent's tokens and cost today and the shop's budget (`llm_budget_state`). An unsaved
-    agent (the simulator's) has spent nothing of its own."""
+# Hand-written SQL: every model turn reads this before it calls the model, and Django took ~0.8 ms of CPU to build
+# the same query with filtered aggregates (running it takes ~0.05 ms). One pass over this month's ledger rows (a
+# handful per day, however many turns).
+_USAGE_TODAY_SQL = """
+SELECT SUM(cost_yen),
+       SUM(CASE WHEN day = %s THEN cost_yen END),
+       SUM(CASE WHEN agent_id = %s AND day = %s THEN input_tokens + output_tokens END),
+       SUM(CASE WHEN agent_id = %s AND day = %s THEN cost_yen END)
+FROM {table} WHERE day >= %s AND day <= %s
+"""
+
+
+def llm_usage_today(*, agent: Agent | None) -> LlmUsageToday:
+    """What a turn checks before calling a model: the agent's tokens and cost today and the shop's model spend today
+    and this month (local time) against the settings' yen budgets. No agent, or an unsaved one (the simulator's),
+    has spent nothing of its own."""
     today = timezone.localdate()
-    agent_today = Q(agent=agent, day=today) if agent.pk else Q(pk__in=[])
-    totals = _ledger_this_month(today).aggregate(
-        **_spent(today),
-        agent_tokens=Sum(F("input_tokens") + F("output_tokens"), filter=agent_today),
-        agent_cost=Sum("cost_yen", filter=agent_today),
-    )
+    agent_id = agent.pk if agent is not None else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _USAGE_TODAY_SQL.format(table=LlmUsage._meta.db_table),
+            [today, agent_id, today, agent_id, today, today.replace(day=1), today],
+        )
+        month_spent, day_spent, agent_tokens, agent_cost = cursor.fetchone()
     return LlmUsageToday(
-        agent_tokens=totals["agent_tokens"] or 0,
-        agent_cost_yen=totals["agent_cost"] or Decimal(0),
-        budget=_budget_state(totals),
+        agent_tokens=int(agent_tokens or 0),
+        agent_cost_yen=_yen(agent_cost),
+        budget=_budget_state(day_spent=_yen(day_spent), month_spent=_yen(month_spent)),
+    )
+
+
+def llm_budget_state() -> LlmBudgetState:
+    """Model spend today and this month (local time) from the usage ledger, against the settings' yen budgets."""
+    return llm_usage_today(agent=None).budget
+
+
+def budget_alert_thresholds_recorded(*, period: str, period_start: datetime.date) -> set[int]:
+    return set(
+        BudgetAlert.objects.filter(period=period, period_start=period_start).values_list("threshold_percent", flat=True)
     )
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Sum, Value, When
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,8 +51,10 @@ def tool_call(*, context: ToolContext, name: str, arguments) -> ToolResult:
             policy_check(context=context, tool=tool, name=name, arguments=arguments)
             data = tool.handler(context, arguments)
     except PolicyRefusal as refusal:
-        violation_record(context=context, tool_name=name, arguments=arguments, rule=refusal.rule, reason=refusal.reason)
-        return ToolResult(ok=False, error=refusal.reason, rule=refusal.rule)
+        violation = violation_record(
+            context=context, tool_name=name, arguments=arguments, rule=refusal.rule, reason=refusal.reason
+        )
+        return ToolResult(ok=False, error=refusal.reason, rule=refusal.rule, violation_id=violation.pk)
     except ApplicationError as exc:
         return ToolResult(ok=False, error=exc.message)
     return ToolResult(ok=True, data=data)
@@ -93,7 +95,6 @@ def violation_record(*, context: ToolContext, tool_name: str, arguments, rule: s
     violation = GuardrailViolation.objects.create(
         agent=context.agent,
         conversation_id=context.conversation_id,
-        turn_id=context.turn_id,
         tool_name=tool_name[:80],
         arguments=redact(arguments if isinstance(arguments, dict) else {"raw": arguments}),
         rule=rule,
@@ -119,63 +120,54 @@ def violation_record(*, context: ToolContext, tool_name: str, arguments, rule: s
 
 
 @transaction.atomic
+def agent_busy_mark(*, agent: Agent) -> None:
+    """Mark a working agent alive and busy as a turn starts; a Manager's pause in between stands."""
+    Agent.objects.filter(pk=agent.pk, status__in=[Agent.Status.IDLE, Agent.Status.BUSY]).update(
+        last_heartbeat_at=timezone.now(), status=Agent.Status.BUSY
+    )
+
+
+@transaction.atomic(savepoint=False)  # no savepoint when nested in a turn's closing commit: callers let errors end it
 def turn_record(
     *,
     agent: Agent,
     conversation_id: int | None,
     provider: str,
     model_name: str,
-    input_tokens: int = 0,
-    output_tokens: int = 0,
-) -> AgentTurn:
-    """Open the decision-log row of a turn (filled in by `turn_finish`) and mark the agent alive and busy."""
-    Agent.objects.filter(pk=agent.pk).update(
-        last_heartbeat_at=timezone.now(),
-        # Only a working agent turns busy: a Manager's pause during the turn must stand.
-        status=Case(When(status=Agent.Status.IDLE, then=Value(Agent.Status.BUSY)), default=F("status")),
-    )
-    return AgentTurn.objects.create(
-        agent=agent,
-        conversation_id=conversation_id,
-        provider=provider,
-        model_name=model_name,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-    )
-
-
-@transaction.atomic(savepoint=False)  # no savepoint when nested in a turn's closing commit: callers let errors end it
-def turn_finish(
-    *,
-    turn: AgentTurn,
     tool_calls: list[dict],
     reply_filtered: list[str],
     input_tokens: int,
     output_tokens: int,
     latency_ms: int,
-    provider: str = "",
-    model_name: str = "",
     prompt_hash: str = "",
     cost_yen: Decimal = Decimal(0),
     time_to_first_token_ms: int | None = None,
     fallback_reason: str = "",
     flags: list[str] | None = None,
+    violation_ids: tuple[int, ...] = (),
 ) -> AgentTurn:
-    """Fill in the decision-log row: what was called, what was filtered, tokens, cost, timings and any fallback."""
-    turn.tool_calls = redact(tool_calls)
-    turn.reply_filtered = reply_filtered
-    turn.input_tokens = input_tokens
-    turn.output_tokens = output_tokens
-    turn.latency_ms = latency_ms
-    turn.provider = provider or turn.provider
-    turn.model_name = model_name or turn.model_name
-    turn.prompt_hash = prompt_hash
-    turn.cost_yen = cost_yen
-    turn.time_to_first_token_ms = time_to_first_token_ms
-    turn.fallback_reason = fallback_reason[:200]
-    turn.flags = flags or []
-    turn.save()
-    Agent.objects.filter(pk=turn.agent_id, status=Agent.Status.BUSY).update(status=Agent.Status.IDLE)
+    """The decision-log row of a finished turn: what was called, what was filtered, tokens, cost, timings and any
+    fallback. Written once, when the turn ends (one INSERT, not an INSERT and an UPDATE); the refusals made during
+    the turn (`violation_ids`, stored as they happened) are linked to it here. A busy agent turns idle again."""
+    turn = AgentTurn.objects.create(
+        agent=agent,
+        conversation_id=conversation_id,
+        provider=provider,
+        model_name=model_name,
+        tool_calls=redact(tool_calls),
+        reply_filtered=reply_filtered,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        latency_ms=latency_ms,
+        prompt_hash=prompt_hash,
+        cost_yen=cost_yen,
+        time_to_first_token_ms=time_to_first_token_ms,
+        fallback_reason=fallback_reason[:200],
+        flags=flags or [],
+    )
+    if violation_ids:
+        GuardrailViolation.objects.filter(pk__in=violation_ids).update(turn=turn)
+    Agent.objects.filter(pk=agent.pk, status=Agent.Status.BUSY).update(status=Agent.Status.IDLE)
     return turn
 
 
@@ -297,7 +289,7 @@ def conversation_summary_store(*, conversation_id: int, text: str, folded_messag
 BUDGET_ALERT_PERCENTS = (50, 80, 90, 100)
 
 
-@transaction.atomic(savepoint=False)  # see turn_finish
+@transaction.atomic(savepoint=False)  # see turn_record
 def llm_usage_record(
     *,
     agent: Agent | None,
@@ -308,7 +300,7 @@ def llm_usage_record(
     calls: int = 1,
 ) -> None:
     """Add model calls to the ledger row of (agent, model, today) with F expressions, so concurrent calls in any
-    process add up exactly; then record any budget threshold they crossed."""
+    process add up exactly. The caller checks the budget thresholds (`budget_alerts_record`)."""
     day = timezone.localdate()
     row = LlmUsage.objects.filter(agent=agent, model_name=model_name, day=day)
     added = {
@@ -320,14 +312,16 @@ def llm_usage_record(
     if not row.update(**added):  # no row yet: the first call of the day (get_or_create settles a race to add it)
         LlmUsage.objects.get_or_create(agent=agent, model_name=model_name, day=day)
         row.update(**added)
-    budget_alerts_record()
 
 
-@transaction.atomic(savepoint=False)  # see turn_finish
-def budget_alerts_record() -> list[BudgetAlert]:
-    """One `BudgetAlert` per period and threshold crossed (50/80/90/100 %); the unique constraint keeps it to one
-    even when two processes cross together. Staff see them in the admin; the 100 % stop is in `routing`."""
-    state = selectors.llm_budget_state()
+@transaction.atomic(savepoint=False)  # see turn_record
+def budget_alerts_record(*, spent: selectors.LlmBudgetState | None = None) -> list[BudgetAlert]:
+    """One `BudgetAlert` per period and threshold reached (50/80/90/100 %); the unique constraint keeps it to one
+    even when two processes cross together. `spent`: the budget state after the spend when the caller knows it (a
+    turn: what it read before calling the model plus its own cost; a concurrent turn's spend shows in the next
+    turn's check), else read from the ledger. Below the first threshold nothing is read or written. Staff see the
+    alerts in the admin; the 100 % stop is in `routing`."""
+    state = spent or selectors.llm_budget_state()
     today = timezone.localdate()
     created = []
     periods = (
@@ -340,22 +334,29 @@ def budget_alerts_record() -> list[BudgetAlert]:
             settings.LLM_MONTHLY_BUDGET_YEN,
         ),
     )
-    for period, start, percent, spent, budget in periods:
+    for period, start, percent, spent_yen, budget in periods:
+        if percent < BUDGET_ALERT_PERCENTS[0]:
+            continue
+        recorded = selectors.budget_alert_thresholds_recorded(period=period, period_start=start)
         for threshold in BUDGET_ALERT_PERCENTS:
             if percent < threshold:
                 break
+            if threshold in recorded:
+                continue
             try:
                 with transaction.atomic():
                     alert = BudgetAlert.objects.create(
                         period=period,
                         period_start=start,
                         threshold_percent=threshold,
-                        spent_yen=spent,
+                        spent_yen=spent_yen,
                         budget_yen=budget,
                     )
             except IntegrityError:
-                continue
-            logger.warning("Model budget: %s%% of the %s budget spent (%s yen of %s)", threshold, period, spent, budget)
+                continue  # another process recorded it first
+            logger.warning(
+                "Model budget: %s%% of the %s budget spent (%s yen of %s)", threshold, period, spent_yen, budget
+            )
             created.append(alert)
     return created
 

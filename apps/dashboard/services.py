@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from linebot.v3.messaging import TextMessage
 
 from apps.agents.models import Agent
-from apps.agents.services import turn_finish, turn_record
+from apps.agents.services import turn_record
 from apps.chats.models import Conversation, Customer
 from apps.core.errors import Conflict, ValidationError
 from apps.core.roles import MANAGER
@@ -231,8 +231,17 @@ def weekly_report_create(*, week_start: datetime.date) -> WeeklyReport:
     text = weekly_report_text(week_start=week_start, week_end=week_end, figures=figures)
     agent = Agent.objects.filter(kind=Agent.Kind.ANALYTICS).order_by("id").first()
     if agent is not None:
-        turn = turn_record(agent=agent, conversation_id=None, provider=REPORT_WRITER, model_name="")
-        turn_finish(turn=turn, tool_calls=[], reply_filtered=[], input_tokens=0, output_tokens=0, latency_ms=0)
+        turn_record(
+            agent=agent,
+            conversation_id=None,
+            provider=REPORT_WRITER,
+            model_name="",
+            tool_calls=[],
+            reply_filtered=[],
+            input_tokens=0,
+            output_tokens=0,
+            latency_ms=0,
+        )
     recipients = _manager_emails()
     report, _created = WeeklyReport.objects.update_or_create(
         week_start=week_start,

@@ -36,8 +36,8 @@ def slot_saved(sender, instance: Slot, created: bool, update_fields=None, **kwar
 
 
 def agent_turn_saved(sender, instance: AgentTurn, created: bool, update_fields=None, **kwargs):
-    # turn_finish writes the tokens and latency of a turn opened by turn_record.
-    if created or not _saved(update_fields, "latency_ms"):
+    # turn_record writes a turn once, when it is finished.
+    if not _saved(update_fields, "latency_ms"):
         return
     agent = instance.agent.name
     input_tokens, output_tokens, latency = instance.input_tokens, instance.output_tokens, instance.latency_ms / 1000

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from prometheus_client import REGISTRY
 
-from apps.agents.services import tool_call, turn_finish, turn_record
+from apps.agents.services import tool_call, turn_record
 from apps.agents.tools.registry import ToolContext
 from tests.dashboard.conftest import buy
 from tests.factories import AgentFactory
@@ -42,9 +42,11 @@ def test_a_finished_turn_counts_tokens_cost_and_latency(django_capture_on_commit
     agent = AgentFactory(name="計測店員")
     before = sample("vendbot_ai_reply_latency_seconds_count", agent="計測店員")
     with django_capture_on_commit_callbacks(execute=True):
-        turn = turn_record(agent=agent, conversation_id=None, provider="offline", model_name="")
-        turn_finish(
-            turn=turn,
+        turn_record(
+            agent=agent,
+            conversation_id=None,
+            provider="offline",
+            model_name="",
             tool_calls=[],
             reply_filtered=[],
             input_tokens=2_000_000,

@@ -26,7 +26,6 @@ class ToolContext:
     conversation_id: int | None = None
     customer_key: str = ""
     channel: str = ""
-    turn_id: int | None = None
     # What the shop knows the customer likes (set by chats from the customer's record), shown to the model.
     preferences: tuple[str, ...] = ()
     # The conversation's persona (an A/B test may assign one other than the agent's); None: the agent's own.
@@ -59,6 +58,7 @@ class ToolResult:
     data: dict = field(default_factory=dict)
     error: str = ""
     rule: str = ""  # the policy rule that refused the call, if it was refused
+    violation_id: int | None = None  # its GuardrailViolation, linked to the turn when the turn is recorded
 
     def as_dict(self) -> dict:
         if self.ok:
