@@ -174,9 +174,8 @@ class _Turn:
 def _turn(
     *, agent: Agent, context: ToolContext, history: list[ChatMessage], emit: Callable[[str], None]
 ) -> TurnOutcome:
+    agent = selectors.agent_for_turn(agent_id=agent.pk)
     state = _Turn(agent=agent, context=context, history=history, emit=emit)
-    # A Manager may have paused it or changed its budget since the conversation began.
-    agent.refresh_from_db(from_queryset=Agent.objects.select_related("persona"))
     state.persona = context.persona or agent.persona
     usage = selectors.llm_usage_today(agent=agent) if agent.is_callable else None
     if usage is None or usage.agent_tokens >= agent.daily_token_budget:

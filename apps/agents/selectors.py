@@ -18,6 +18,7 @@ from apps.agents.models import (
     CouponGrant,
     GuardrailViolation,
     LlmUsage,
+    Persona,
     Personality,
     Role,
     Tone,
@@ -122,6 +123,20 @@ def sales_summary(*, days: int, machine=None) -> dict:
             for row in top
         ],
     }
+
+
+_AGENT_SQL = f"SELECT * FROM {Agent._meta.db_table} WHERE id = %s"  # noqa: S608
+_PERSONA_SQL = f"SELECT * FROM {Persona._meta.db_table} WHERE id = %s"  # noqa: S608
+
+
+def agent_for_turn(*, agent_id: int) -> Agent:
+    """The agent as it is now, with its persona: a Manager may have paused it, changed its budget, model or persona
+    since the conversation began. Raw queries (the model's own field conversions still apply): every model turn
+    starts with this read, and Django spent 0.35 ms of CPU building it against 0.07 ms for these two."""
+    agent = next(iter(Agent.objects.raw(_AGENT_SQL, [agent_id])))
+    if agent.persona_id is not None:
+        agent.persona = next(iter(Persona.objects.raw(_PERSONA_SQL, [agent.persona_id])))
+    return agent
 
 
 def shopkeeper_for_chat() -> Agent | None:
