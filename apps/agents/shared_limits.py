@@ -1,6 +1,7 @@
 """State every process shares through Redis, each change one atomic command or Lua script: the per-customer limits
 and the model's circuit breaker."""
 
+import threading
 import time
 from collections.abc import Callable
 from functools import cache
@@ -83,13 +84,20 @@ return 0
 class CircuitBreaker:
     """Open after `LLM_BREAKER_FAILURES` failed calls in a row; after `LLM_BREAKER_RESET_SECONDS` let one trial call
     through (half-open): its success closes the breaker, its failure opens it again. State lives in Redis, so every
-    web and worker process sees the same breaker. The clock is injectable so tests need not wait."""
+    web and worker process sees the same breaker. The clock is injectable so tests need not wait.
+
+    A successful call in the common case (closed, no failures) costs one round trip: `allow()` reads the failures, the
+    opening time and the trial together (MGET), and `record_success()` sends its DEL only when that read found
+    something to clear. The half-open trial's `SET NX` is a second round trip, only in that state."""
 
     def __init__(self, name: str = "anthropic", *, clock: Callable[[], float] = time.time):
         self.clock = clock
         self._failures = _key("breaker", name, "failures")
         self._opened_at = _key("breaker", name, "opened_at")
         self._trial = _key("breaker", name, "trial")
+        # Whether this thread's last `allow()` found nothing to clear; taken by its next record_success/record_failure.
+        # Per thread, as one breaker may serve concurrent calls (each calls allow() and then records, in one thread).
+        self._read = threading.local()
 
     def state(self) -> str:
         opened_at = shared_redis().get(self._opened_at)
@@ -99,17 +107,31 @@ class CircuitBreaker:
 
     def allow(self) -> bool:
         """May a call go out now? In half-open state only one caller (across processes) gets the trial."""
-        state = self.state()
-        if state == "closed":
-            return True
-        if state == "open":
-            return False
+        failures, opened_at, trial = shared_redis().mget(self._failures, self._opened_at, self._trial)
+        self._read.clean = failures is None and opened_at is None and trial is None
+        if opened_at is None:
+            return True  # closed
+        if self.clock() - float(opened_at) < settings.LLM_BREAKER_RESET_SECONDS:
+            return False  # open
         return bool(shared_redis().set(self._trial, "1", nx=True, ex=max(1, int(settings.LLM_BREAKER_RESET_SECONDS))))
 
     def record_success(self) -> None:
-        shared_redis().delete(self._failures, self._opened_at, self._trial)
+        """A success closes the breaker: clear the failures, the opening and the trial (one DEL), unless this thread's
+        last `allow()` found all three absent.
+
+        Skipping it then is the same as having sent it at that read, where it would have deleted nothing. Whatever was
+        written since came from calls running alongside this one (the read precedes this call's request); sending the
+        DEL always cleared those only when it happened to land after them, an order between concurrent calls that was
+        never promised. So the skip can leave failures that concurrent calls recorded meanwhile (the next call's
+        `allow()` sees them and its success clears them) or, if `LLM_BREAKER_FAILURES` of them failed while this call
+        was in flight, the breaker they opened, which half-opens as usual. With no `allow()` before it in this thread
+        (or a `record_failure()` since), it always deletes."""
+        clean, self._read.clean = getattr(self._read, "clean", False), False
+        if not clean:
+            shared_redis().delete(self._failures, self._opened_at, self._trial)
 
     def record_failure(self) -> None:
+        self._read.clean = False
         opened = shared_redis().eval(
             _BREAKER_FAILURE,
             3,

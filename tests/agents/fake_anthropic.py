@@ -2,8 +2,9 @@
 
 Each request to POST /v1/messages takes the next scripted answer: a reply (content blocks, usage, stop reason — as
 JSON, or as the SSE stream of message_start, content_block_start/delta/stop, message_delta, message_stop when the
-request asks to stream), an error status (429/500/529, with retry-after), or a hung connection. An answer may also be
-a function of the request (an adversarial model that reacts to what it is sent).
+request asks to stream, optionally cut by an SSE `error` event), an error status (429/500/529, with retry-after), or
+a hung connection. An answer may also be a function of the request (an adversarial model that reacts to what it is
+sent).
 
 The fixtures `fake_anthropic` (the server, with the settings pointing the real SDK at it) and `redis_prefix` are
 defined here once and imported by the conftest of each test package that talks to the model (agents, experiments).
@@ -38,6 +39,9 @@ class Reply:
     output_tokens: int = 20
     delay_before_text: float = 0.0  # seconds between message_start and the first content block
     chunk_chars: int = 6  # text deltas this long
+    # An SSE `error` event of this type (e.g. "overloaded_error") after this many content blocks, ending the stream.
+    sse_error: str = ""
+    sse_error_after_blocks: int = 0
 
 
 @dataclass
@@ -135,6 +139,11 @@ class FakeAnthropic:
                 self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 self.wfile.flush()
 
+            def _sse_error(self, kind: str):
+                self._event("error", {"type": "error", "error": {"type": kind, "message": f"fake {kind}"}})
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
             def _stream(self, body: dict, reply: Reply):
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
@@ -147,6 +156,8 @@ class FakeAnthropic:
                 if reply.delay_before_text:
                     time.sleep(reply.delay_before_text)
                 for index, block in enumerate(reply.blocks):
+                    if reply.sse_error and index == reply.sse_error_after_blocks:
+                        return self._sse_error(reply.sse_error)
                     if block["type"] == "text":
                         opening, pieces = {"type": "text", "text": ""}, block["text"]
                         deltas = [
@@ -168,6 +179,8 @@ class FakeAnthropic:
                             "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
                         )
                     self._event("content_block_stop", {"type": "content_block_stop", "index": index})
+                if reply.sse_error:
+                    return self._sse_error(reply.sse_error)
                 stop = self._message(body, reply, [])["stop_reason"]
                 self._event(
                     "message_delta",

@@ -2,14 +2,17 @@
 the first-words deadline, budgets and cost. Whatever fails, the customer gets the offline answer in the same persona."""
 
 import time
+from dataclasses import replace
 from decimal import Decimal
 
+import anthropic
 import pytest
 from asgiref.sync import async_to_sync
 from prometheus_client import REGISTRY
 
 from apps.agents.models import AgentTurn, BudgetAlert, LlmUsage
-from apps.agents.providers.base import ChatMessage
+from apps.agents.providers.anthropic import AnthropicProvider
+from apps.agents.providers.base import ChatMessage, ProviderError, ProviderRequest
 from apps.agents.runtime import TextDelta, TurnDone, agent_turn_run, agent_turn_stream
 from apps.agents.shared_limits import CircuitBreaker
 from apps.inventory.models import Coupon
@@ -54,6 +57,10 @@ def test_a_streamed_reply_arrives_as_it_is_written_and_its_cost_is_usage_times_p
     assert issue_coupon["input_schema"]["properties"]["percent"]["type"] == "integer"
     assert request["messages"] == [{"role": "user", "content": [{"type": "text", "text": "コーラはいくら？"}]}]
     assert settings.ANTHROPIC_API_KEY in (headers.get("x-api-key"), headers.get("authorization", "")[len("Bearer ") :])
+    # The provider posts through the SDK's low-level client: its own headers still go out with every call.
+    assert headers["anthropic-version"] and headers["content-type"] == "application/json"
+    assert headers["user-agent"] == f"Anthropic/Python {anthropic.__version__}"
+    assert float(headers["x-stainless-read-timeout"]) <= settings.LLM_FIRST_WORDS_DEADLINE_SECONDS["shopkeeper"]
     # Cost = the server's usage × the price table (yen per million tokens).
     expected = (Decimal(1234) * 150 + Decimal(56) * 750) / 1_000_000
     turn = AgentTurn.objects.get()
@@ -112,6 +119,46 @@ def test_a_forbidden_tool_call_from_the_model_is_refused_and_reported_back(model
     assert "15%" in outcome.text and not Coupon.objects.exists()
     result = fake_anthropic.requests[1]["messages"][2]["content"][0]
     assert result["is_error"] is True and "coupon_max_percent" in result["content"]
+
+
+def test_an_sse_error_event_fails_the_call_without_a_retry_and_after_text_the_stream_is_broken(fake_anthropic):
+    provider = AnthropicProvider(model_name="claude-haiku-4-5")
+    request = ProviderRequest(system="店番", messages=[ChatMessage(role="user", text="こんにちは")], tools=[])
+    fake_anthropic.then(
+        Reply([text("いらっしゃいませ。")], sse_error="overloaded_error"),
+        Reply([text("いらっしゃいませ。"), text("コーラは")], sse_error="overloaded_error", sse_error_after_blocks=1),
+    )
+
+    with pytest.raises(ProviderError) as before_text:
+        provider.complete(request)
+    pieces = []
+    with pytest.raises(ProviderError) as after_text:
+        provider.complete(replace(request, on_text=pieces.append))
+
+    # The SDK's stream raises the event as an API error (on a 200 response): not retried, whatever its type.
+    assert before_text.value.reason == "http_200" and "overloaded_error" in str(before_text.value)
+    assert after_text.value.reason == "stream_broken" and "".join(pieces) == "いらっしゃいませ。"
+    assert len(fake_anthropic.requests) == 2
+
+
+def test_usage_tool_arguments_and_text_blocks_come_back_from_the_stream(fake_anthropic):
+    provider = AnthropicProvider(model_name="claude-haiku-4-5")
+    request = ProviderRequest(system="店番", messages=[ChatMessage(role="user", text="コーラある？")], tools=[])
+    fake_anthropic.then(
+        Reply(
+            [text("見てみます。"), tool_use("check_stock", {"sku": "COLA", "note": "冷えた"}, "toolu_9"), text("少々")],
+            input_tokens=321,
+            output_tokens=0,
+        )
+    )
+
+    reply = provider.complete(request)
+
+    assert reply.text == "見てみます。少々" and (reply.input_tokens, reply.output_tokens) == (321, 0)
+    assert [(call.id, call.name, call.arguments) for call in reply.tool_calls] == [
+        ("toolu_9", "check_stock", {"sku": "COLA", "note": "冷えた"})
+    ]
+    assert "tools" not in fake_anthropic.requests[0]  # no tools: the key is left out, as the API wants
 
 
 def test_429_and_529_are_retried_after_their_retry_after(model_shopkeeper, context, fake_anthropic):

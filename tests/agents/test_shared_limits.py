@@ -4,10 +4,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from apps.agents.shared_limits import CircuitBreaker, customer_tokens_add, customer_turn_admit
+import pytest
+
+from apps.agents.shared_limits import CircuitBreaker, customer_tokens_add, customer_turn_admit, shared_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,3 +96,63 @@ def test_a_success_resets_the_count_of_failures_in_a_row(redis_prefix):
         breaker.record_failure()
 
     assert breaker.state() == "closed"
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """The names of the commands sent to the shared Redis from here on."""
+    client, sent = shared_redis(), []
+    send = client.execute_command
+
+    def counting(*args, **options):
+        sent.append(args[0])
+        return send(*args, **options)
+
+    monkeypatch.setattr(client, "execute_command", counting)
+    return sent
+
+
+def test_a_success_on_a_closed_breaker_with_nothing_to_clear_costs_one_round_trip(redis_prefix, redis_commands):
+    breaker = CircuitBreaker(clock=Clock())
+
+    assert breaker.allow()
+    breaker.record_success()
+
+    assert redis_commands == ["MGET"]
+
+
+def test_a_success_clears_failures_recorded_by_another_process(redis_prefix, redis_commands):
+    clock = Clock()
+    for _ in range(4):
+        CircuitBreaker(clock=clock).record_failure()  # another process's breaker: same Redis keys
+    breaker = CircuitBreaker(clock=clock)
+
+    redis_commands.clear()
+    assert breaker.allow()
+    breaker.record_success()
+
+    assert redis_commands == ["MGET", "DEL"]
+    breaker.record_failure()
+    assert breaker.state() == "closed"  # one failure since the success, not five in a row
+
+
+def test_each_thread_records_its_success_against_its_own_read(redis_prefix, redis_commands):
+    clock = Clock()
+    other = CircuitBreaker(clock=clock)
+    other.record_failure()
+    shared = CircuitBreaker(clock=clock)
+
+    assert shared.allow()  # this thread sees the failure ...
+
+    def clean_call_elsewhere():
+        other.record_success()
+        assert shared.allow()  # ... another thread, later, sees nothing to clear
+        shared.record_success()
+
+    thread = threading.Thread(target=clean_call_elsewhere)
+    thread.start()
+    thread.join()
+    redis_commands.clear()
+    shared.record_success()
+
+    assert redis_commands == ["DEL"]  # this thread's read found something, so its success deletes

