@@ -4,7 +4,8 @@ ledger, Redis limits and the breaker. Target: p50 and p99 under 5 ms.
 
 Two figures per scenario: the wall-clock overhead (which includes waiting for the database's commits and Redis), and
 the CPU time of the calling thread alone (the runtime's own work, whatever the disk and the other tenants do). Then the
-SQL statements of one more turn of each scenario, counted outside the timed turns.
+SQL statements of one more turn of each scenario, counted outside the timed turns, and the floor under it all: one
+provider call alone (the anthropic SDK and the breaker, no turn around it) with the request a turn sends.
 
 Runs against the loopback fake Messages API of the tests (it answers after a simulated model delay, which is not
 counted) on a throwaway SQLite database and a key prefix of its own in the local Redis.
@@ -75,10 +76,12 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from apps.agents.providers.base import ChatMessage
+    from apps.agents.prompts import system_prompt
+    from apps.agents.providers.anthropic import AnthropicProvider
+    from apps.agents.providers.base import ChatMessage, ProviderRequest
     from apps.agents.runtime import agent_turn_run
     from apps.agents.shared_limits import shared_redis
-    from apps.agents.tools.registry import ToolContext
+    from apps.agents.tools.registry import ToolContext, tools_for_agent
     from tests.agents.fake_anthropic import FakeAnthropic, Reply, text, tool_use
     from tests.factories import AgentFactory, MachineFactory, ProductFactory, SlotFactory, stock_slot
 
@@ -148,11 +151,34 @@ def main() -> None:
             with connection.execute_wrapper(count_statements):
                 run_turn(ToolContext(agent=agent, machine=machine, conversation_id=args.turns + 1, channel="tablet"))
             statements_per_turn[label] = len(statements)
+        # The floor: what one model call costs the caller with no turn around it (a tool call + reply turn makes two).
+        provider = AnthropicProvider(model_name=agent.model_name or settings.LLM_MODELS[agent.kind])
+        request = ProviderRequest(
+            system=system_prompt(agent, machine=machine),
+            messages=[ChatMessage(role="user", text="コーラある？")],
+            tools=[tool.spec() for tool in tools_for_agent(agent)],
+            persona=agent.persona,
+        )
+        call_overheads, call_cpu_times = [], []
+        for _call in range(args.turns):
+            fake.then(model_reply([text("コーラは150円です。冷えていますよ！")]))
+            fake.busy_seconds.clear()
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            provider.complete(request)
+            wall, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
+            call_overheads.append((wall - sum(fake.busy_seconds)) * 1000)
+            call_cpu_times.append(cpu * 1000)
+        floor = {"one provider call alone": call_overheads[5:], "one provider call alone (CPU)": call_cpu_times[5:]}
         print(f"runtime overhead per turn ({args.turns} turns each, model delay {args.model_delay_ms:.0f} ms excluded)")
         for label, overheads in results.items():
             p50, p99 = statistics.median(overheads), percentile(overheads, 0.99)
             verdict = "ok" if p99 < TARGET_MS else f"over the {TARGET_MS:.0f} ms target"
             print(f"  {label:29s} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   ({verdict})")
+        print("the floor: the SDK and the breaker, no turn around them")
+        for label, overheads in floor.items():
+            print(
+                f"  {label:29s} p50 {statistics.median(overheads):6.2f} ms   p99 {percentile(overheads, 0.99):6.2f} ms"
+            )
         print("SQL statements per turn (transaction control aside):", end="")
         print(",".join(f" {label} {count}" for label, count in statements_per_turn.items()))
     finally:

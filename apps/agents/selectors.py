@@ -133,7 +133,9 @@ def agent_for_turn(*, agent_id: int) -> Agent:
     """The agent as it is now, with its persona: a Manager may have paused it, changed its budget, model or persona
     since the conversation began. Raw queries (the model's own field conversions still apply): every model turn
     starts with this read, and Django spent 0.35 ms of CPU building it against 0.07 ms for these two."""
-    agent = next(iter(Agent.objects.raw(_AGENT_SQL, [agent_id])))
+    agent = next(iter(Agent.objects.raw(_AGENT_SQL, [agent_id])), None)
+    if agent is None:
+        raise Agent.DoesNotExist(f"agent {agent_id} does not exist")
     if agent.persona_id is not None:
         agent.persona = next(iter(Persona.objects.raw(_PERSONA_SQL, [agent.persona_id])))
     return agent
