@@ -100,7 +100,9 @@ class CircuitBreaker:
         self._read = threading.local()
 
     def state(self) -> str:
-        opened_at = shared_redis().get(self._opened_at)
+        return self._state_at(shared_redis().get(self._opened_at))
+
+    def _state_at(self, opened_at: bytes | None) -> str:
         if opened_at is None:
             return "closed"
         return "half_open" if self.clock() - float(opened_at) >= settings.LLM_BREAKER_RESET_SECONDS else "open"
@@ -109,10 +111,11 @@ class CircuitBreaker:
         """May a call go out now? In half-open state only one caller (across processes) gets the trial."""
         failures, opened_at, trial = shared_redis().mget(self._failures, self._opened_at, self._trial)
         self._read.clean = failures is None and opened_at is None and trial is None
-        if opened_at is None:
-            return True  # closed
-        if self.clock() - float(opened_at) < settings.LLM_BREAKER_RESET_SECONDS:
-            return False  # open
+        state = self._state_at(opened_at)
+        if state == "closed":
+            return True
+        if state == "open":
+            return False
         return bool(shared_redis().set(self._trial, "1", nx=True, ex=max(1, int(settings.LLM_BREAKER_RESET_SECONDS))))
 
     def record_success(self) -> None:
