@@ -88,7 +88,8 @@ def turn_usage_record(
     output_tokens: int,
     calls: int,
 ) -> Decimal:
-    """Book a turn's model calls at once: the usage ledger, the customer's daily tokens, the metrics. Returns the cost in yen (the price table is linear, so per turn equals the sum per call)."""
+    """Book a turn's model calls at once: the usage ledger, the customer's daily tokens, the metrics. Returns the
+    cost in yen (the price table is linear, so per turn equals the sum per call)."""
     cost = cost_yen(model_name=model_name, input_tokens=input_tokens, output_tokens=output_tokens)
     llm_usage_record(
         agent=agent,

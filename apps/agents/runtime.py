@@ -176,7 +176,6 @@ def _turn(
 ) -> TurnOutcome:
     agent = selectors.agent_for_turn(agent_id=agent.pk)
     state = _Turn(agent=agent, context=context, history=history, emit=emit)
-    state.persona = context.persona or agent.persona
     usage = selectors.llm_usage_today(agent=agent) if agent.is_callable else None
     if usage is None or usage.agent_tokens >= agent.daily_token_budget:
         notice = unavailable_notice(state.language)

@@ -202,13 +202,13 @@ class LlmUsageToday:
 # Hand-written SQL: every model turn reads this before it calls the model, and Django took ~0.8 ms of CPU to build
 # the same query with filtered aggregates (running it takes ~0.05 ms). One pass over this month's ledger rows (a
 # handful per day, however many turns).
-_USAGE_TODAY_SQL = """
+_USAGE_TODAY_SQL = f"""
 SELECT SUM(cost_yen),
        SUM(CASE WHEN day = %s THEN cost_yen END),
        SUM(CASE WHEN agent_id = %s AND day = %s THEN input_tokens + output_tokens END),
        SUM(CASE WHEN agent_id = %s AND day = %s THEN cost_yen END)
-FROM {table} WHERE day >= %s AND day <= %s
-"""
+FROM {LlmUsage._meta.db_table} WHERE day >= %s AND day <= %s
+"""  # noqa: S608
 
 
 def llm_usage_today(*, agent: Agent | None) -> LlmUsageToday:
@@ -219,7 +219,7 @@ def llm_usage_today(*, agent: Agent | None) -> LlmUsageToday:
     agent_id = agent.pk if agent is not None else None
     with connection.cursor() as cursor:
         cursor.execute(
-            _USAGE_TODAY_SQL.format(table=LlmUsage._meta.db_table),
+            _USAGE_TODAY_SQL,
             [today, agent_id, today, agent_id, today, today.replace(day=1), today],
         )
         month_spent, day_spent, agent_tokens, agent_cost = cursor.fetchone()
