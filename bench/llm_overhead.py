@@ -79,6 +79,7 @@ def main() -> None:
     from apps.agents.prompts import system_prompt
     from apps.agents.providers.anthropic import AnthropicProvider
     from apps.agents.providers.base import ChatMessage, ProviderRequest
+    from apps.agents.routing import model_for
     from apps.agents.runtime import agent_turn_run
     from apps.agents.shared_limits import shared_redis
     from apps.agents.tools.registry import ToolContext, tools_for_agent
@@ -116,6 +117,15 @@ def main() -> None:
             if outcome.turn is None or outcome.turn.fallback_reason:
                 raise SystemExit(f"turn did not reach the model: {outcome.turn and outcome.turn.fallback_reason}")
 
+        def timed(answers: list, call) -> tuple[float, float]:
+            """Script the fake server's `answers`, run `call`: (wall ms minus the server's time, CPU ms)."""
+            fake.then(*answers)
+            fake.busy_seconds.clear()
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            call()
+            wall, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
+            return (wall - sum(fake.busy_seconds)) * 1000, cpu * 1000
+
         def count_statements(execute, sql, params, many, context):
             if not sql.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):  # transaction control aside
                 statements.append(sql)
@@ -132,19 +142,18 @@ def main() -> None:
                 ],
             ),
         ):
-            overheads, cpu_times = [], []
-            for turn in range(args.turns):
-                fake.then(*script())
-                fake.busy_seconds.clear()
-                context = ToolContext(agent=agent, machine=machine, conversation_id=turn + 1, channel="tablet")
-                started, cpu_started = time.perf_counter(), time.thread_time()
-                run_turn(context)
-                wall, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
-                overheads.append((wall - sum(fake.busy_seconds)) * 1000)
-                cpu_times.append(cpu * 1000)
+            samples = [
+                timed(
+                    script(),
+                    lambda turn=turn: run_turn(
+                        ToolContext(agent=agent, machine=machine, conversation_id=turn + 1, channel="tablet")
+                    ),
+                )
+                for turn in range(args.turns)
+            ]
             # The first turns warm caches and connections.
-            results[label] = overheads[5:]
-            results[f"{label} (CPU only)"] = cpu_times[5:]
+            results[label] = [wall for wall, _cpu in samples[5:]]
+            results[f"{label} (CPU only)"] = [cpu for _wall, cpu in samples[5:]]
             # Counted on one more turn, outside the timed ones.
             fake.then(*script())
             statements = []
@@ -152,23 +161,21 @@ def main() -> None:
                 run_turn(ToolContext(agent=agent, machine=machine, conversation_id=args.turns + 1, channel="tablet"))
             statements_per_turn[label] = len(statements)
         # The floor: what one model call costs the caller with no turn around it (a tool call + reply turn makes two).
-        provider = AnthropicProvider(model_name=agent.model_name or settings.LLM_MODELS[agent.kind])
+        provider = AnthropicProvider(model_name=model_for(agent, budget_percent=0))
         request = ProviderRequest(
             system=system_prompt(agent, machine=machine),
             messages=[ChatMessage(role="user", text="コーラある？")],
             tools=[tool.spec() for tool in tools_for_agent(agent)],
             persona=agent.persona,
         )
-        call_overheads, call_cpu_times = [], []
-        for _call in range(args.turns):
-            fake.then(model_reply([text("コーラは150円です。冷えていますよ！")]))
-            fake.busy_seconds.clear()
-            started, cpu_started = time.perf_counter(), time.thread_time()
-            provider.complete(request)
-            wall, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
-            call_overheads.append((wall - sum(fake.busy_seconds)) * 1000)
-            call_cpu_times.append(cpu * 1000)
-        floor = {"one provider call alone": call_overheads[5:], "one provider call alone (CPU)": call_cpu_times[5:]}
+        calls = [
+            timed([model_reply([text("コーラは150円です。冷えていますよ！")])], lambda: provider.complete(request))
+            for _call in range(args.turns)
+        ]
+        floor = {
+            "one provider call alone": [wall for wall, _cpu in calls[5:]],
+            "one provider call alone (CPU)": [cpu for _wall, cpu in calls[5:]],
+        }
         print(f"runtime overhead per turn ({args.turns} turns each, model delay {args.model_delay_ms:.0f} ms excluded)")
         for label, overheads in results.items():
             p50, p99 = statistics.median(overheads), percentile(overheads, 0.99)
