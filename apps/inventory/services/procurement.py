@@ -9,6 +9,7 @@ import datetime
 import logging
 import math
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -143,7 +144,9 @@ def purchase_order_submit(*, order: PurchaseOrder, actor=None, actor_label: str 
     if not order.lines.exists():
         raise ValidationError(_("明細のない発注は提出できません。"))
     _transition(order=order, to_state=Status.PENDING_HUMAN_APPROVAL, actor=actor, actor_label=actor_label)
-    transaction.on_commit(lambda: _queue("purchase_order_notify_staff", order_id=order.pk), robust=True)
+    from apps.inventory.tasks import purchase_order_notify_staff  # the tasks module imports these services
+
+    transaction.on_commit(partial(purchase_order_notify_staff.delay, order_id=order.pk), robust=True)
     return order
 
 
@@ -172,7 +175,9 @@ def purchase_order_approve(*, order: PurchaseOrder, actor, reason: str = "") -> 
     order.ordered_at = now
     _transition(order=order, to_state=Status.ORDERED, actor=actor, fields=("ordered_at",),
                 data={"sent_to": order.supplier.contact_email})  # fmt: skip
-    transaction.on_commit(lambda: _queue("purchase_order_email_supplier", order_id=order.pk), robust=True)
+    from apps.inventory.tasks import purchase_order_email_supplier  # the tasks module imports these services
+
+    transaction.on_commit(partial(purchase_order_email_supplier.delay, order_id=order.pk), robust=True)
     return order
 
 
@@ -514,13 +519,6 @@ def _proposed_order(*, supplier: Supplier, proposals: list[Proposal], actor_labe
 
 
 # --- Messages that leave the process (queued after commit by the services above) ---
-
-
-def _queue(task_name: str, **kwargs) -> None:
-    # The tasks module imports these services, so it is imported when a job is queued.
-    from apps.inventory import tasks
-
-    getattr(tasks, task_name).delay(**kwargs)
 
 
 def purchase_order_email_supplier(*, order_id: int) -> None:
