@@ -15,7 +15,7 @@ from apps.core.admin_tools import service_errors_as_messages
 from apps.core.roles import is_manager
 from apps.core.selectors import audit_entries_for
 from apps.inventory import services
-from apps.inventory.admin import ServiceForm, ServiceFormAdmin, _reason_step
+from apps.inventory.admin.base import ServiceForm, ServiceFormAdmin, reason_step
 from apps.inventory.models import PurchaseOrder, PurchaseOrderLine, Supplier, SupplierOffer
 from apps.inventory.selectors import procurement_candidates, purchase_orders_pending_count
 from apps.inventory.services.procurement import OFFER_FIELDS, SUPPLIER_FIELDS, purchase_order_needs_manager
@@ -151,7 +151,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("却下する（理由を入力）"), permissions=["approve"])
     def reject(self, request, queryset):
-        return _reason_step(
+        return reason_step(
             self,
             request,
             queryset,
@@ -161,7 +161,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("取り消す（理由を入力）"), permissions=["approve"])
     def cancel(self, request, queryset):
-        return _reason_step(
+        return reason_step(
             self,
             request,
             queryset,

@@ -2,18 +2,15 @@
 form), actions wrap theirs in `service_errors_as_messages`. Stock quantities are never edited by hand."""
 
 from django import forms
-from django.contrib import admin, messages
-from django.template.response import TemplateResponse
+from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
-from apps.core.errors import ApplicationError
 from apps.inventory import services
+from apps.inventory.admin.base import ServiceForm, ServiceFormAdmin, reason_step
 from apps.inventory.models import (
     Coupon,
     Machine,
-    MachineFee,
-    MachineFeeCharge,
     Payment,
     PriceChange,
     Product,
@@ -25,61 +22,6 @@ from apps.inventory.models import (
     StockMovement,
     StorageStock,
 )
-from apps.inventory.services.fees import FEE_FIELDS, FEE_FIXED_FIELDS
-
-
-class ServiceForm(forms.ModelForm):
-    """A ModelForm whose save is a service call, made while validating so a refusal becomes a form error.
-
-    Replaces ModelForm._post_clean (model construction and validation): the service validates and writes; the admin
-    view's own transaction still wraps it.
-    """
-
-    request = None  # set by ServiceFormAdmin
-
-    def run_service(self, data: dict):
-        raise NotImplementedError
-
-    def _post_clean(self):
-        if self.errors:
-            return
-        try:
-            self.instance = self.run_service(self.cleaned_data)
-        except ApplicationError as exc:
-            self.add_error(None, exc.message)
-
-
-class ServiceFormAdmin(admin.ModelAdmin):
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        form.request = request
-        return form
-
-    def save_model(self, request, obj, form, change):
-        """Already saved by the form's service call."""
-
-
-def _reason_step(modeladmin, request, queryset, *, title: str, apply):
-    """An action's second page asking for a reason; `apply(obj, reason)` runs per selected object."""
-    reason = request.POST.get("reason", "").strip()
-    if "apply" in request.POST:
-        done = 0
-        for obj in queryset:
-            with service_errors_as_messages(request, modeladmin):
-                apply(obj, reason)
-                done += 1
-        if done:
-            modeladmin.message_user(request, _("{count}件を処理しました。").format(count=done), messages.SUCCESS)
-        return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "objects": queryset,
-        "action": request.POST["action"],
-        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
-        "opts": modeladmin.model._meta,
-    }
-    return TemplateResponse(request, "admin/inventory/reason_form.html", context)
 
 
 class StockMovementInline(admin.TabularInline):
@@ -305,7 +247,7 @@ class SaleAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("返金する（理由を入力）"), permissions=["refund"])
     def refund(self, request, queryset):
-        return _reason_step(
+        return reason_step(
             self,
             request,
             queryset,
@@ -453,72 +395,3 @@ class ProductRequestAdmin(admin.ModelAdmin):
     @admin.action(description=_("入荷済みにする"), permissions=["view"])
     def mark_fulfilled(self, request, queryset):
         self._set_status(request, queryset, ProductRequest.Status.FULFILLED)
-
-
-class MachineFeeChargeInline(admin.TabularInline):
-    model = MachineFeeCharge
-    extra = 0
-    max_num = 0
-    can_delete = False
-    ordering = ["-month"]
-    fields = ["month", "amount_yen", "journal_entry", "reversal_entry", "created_at"]
-    readonly_fields = fields
-
-
-class MachineFeeForm(ServiceForm):
-    class Meta:
-        model = MachineFee
-        fields = list(FEE_FIELDS)
-
-    def run_service(self, data):
-        fee = self.instance if self.instance.pk else None
-        return services.machine_fee_save(fee=fee, actor=self.request.user, **data)
-
-
-@admin.register(MachineFee)
-class MachineFeeAdmin(ServiceFormAdmin):
-    """Staff see the fees; Managers (add/change permission) record and change them. The charges are posted by the
-    daily job and listed on the fee's page."""
-
-    form = MachineFeeForm
-    list_display = ["machine", "kind", "payee", "amount_yen", "tax_rate", "paid_from", "due_day", "active_from",
-                    "active_until"]  # fmt: skip
-    list_filter = ["kind", "paid_from", "machine"]
-    search_fields = ["machine__code", "payee", "note"]
-    list_select_related = ["machine"]
-    inlines = [MachineFeeChargeInline]
-
-    def get_readonly_fields(self, request, obj=None):
-        return list(FEE_FIXED_FIELDS) if obj else []
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(MachineFeeCharge)
-class MachineFeeChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["month", "fee", "amount_yen", "journal_entry", "reversal_entry", "created_at"]
-    list_filter = ["fee__kind", "fee__machine"]
-    search_fields = ["fee__machine__code", "fee__payee"]
-    list_select_related = ["fee__machine", "journal_entry", "reversal_entry"]
-    date_hierarchy = "month"
-    actions = ["reverse"]
-
-    def has_reverse_permission(self, request):
-        return request.user.has_perm("inventory.change_machinefee")
-
-    @admin.action(description=_("計上を取り消す（理由を入力）"), permissions=["reverse"])
-    def reverse(self, request, queryset):
-        return _reason_step(
-            self,
-            request,
-            queryset,
-            title=_("計上を取り消す理由（次回の計上でその月を現在の金額で計上し直します）"),
-            apply=lambda charge, reason: services.machine_fee_charge_reverse(
-                charge=charge, actor=request.user, reason=reason
-            ),
-        )
-
-
-# Procurement (suppliers, offers, the purchase-order approval desk).
-from apps.inventory import admin_procurement  # noqa: E402,F401

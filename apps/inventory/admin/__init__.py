@@ -1,0 +1,3 @@
+"""The inventory admin, one module per desk; importing them registers their pages."""
+
+from apps.inventory.admin import fees, procurement, shop  # noqa: F401
