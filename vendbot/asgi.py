@@ -25,7 +25,7 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Everything loaded so far (Django, the apps, the SDKs: some 440,000 objects) lives as long as the process. Left to
-# the collector, each full collection walks them all, a 200-300 ms pause in the middle of serving; frozen, full
-# collections only walk what requests create.
+# Everything loaded so far (Django, the apps, the SDKs: hundreds of thousands of objects) lives as long as the
+# process. Left to the collector, each full collection walks them all, a long pause in the middle of serving; frozen,
+# full collections only walk what requests create.
 gc.freeze()

@@ -15,7 +15,7 @@ from apps.inventory.models import Machine
 from apps.inventory.services import restock_plan
 
 logger = logging.getLogger(__name__)
-# LINE's client from the chats app (issue 9); a setting so the dashboard does not import chats' integrations.
+# LINE's client from the chats app, named by a setting so the dashboard does not import chats' integrations.
 DEFAULT_PUSH_SENDER = "apps.chats.integrations.line_api.LineMessenger"
 RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_jitter": True, "max_retries": 3}
 
