@@ -40,32 +40,36 @@ def signed_line(account: str, amount: int, **tags) -> list[LineSpec]:
     return []
 
 
+def _validate_line(index: int, line: LineSpec, accounts: dict[str, Account]) -> None:
+    details = {"line": index, "account": line.account}
+    if not is_whole_yen(line.debit) or not is_whole_yen(line.credit):
+        raise ValidationError(_("金額は円単位の整数で入力してください。"), code="not_integer_yen", details=details)
+    if line.debit < 0 or line.credit < 0:
+        raise ValidationError(_("金額にマイナスは使えません。"), code="negative_amount", details=details)
+    if line.debit and line.credit:
+        raise ValidationError(
+            _("1行に借方と貸方の両方は記入できません。行を分けてください。"), code="both_sides", details=details
+        )
+    if not line.debit and not line.credit:
+        raise ValidationError(_("金額が0円の行は記帳できません。"), code="zero_amount", details=details)
+    account = accounts.get(line.account)
+    if account is None:
+        raise ValidationError(_("勘定科目 %(code)s は存在しません。") % {"code": line.account}, details=details)
+    if not account.allows_posting:
+        raise ValidationError(
+            _("%(account)s は集計用の科目です。補助科目に記帳してください。") % {"account": account},
+            code="summary_account",
+            details=details,
+        )
+    if line.tax_rate is not None and line.tax_rate not in TaxRate.values:
+        raise ValidationError(_("税率は8%か10%です。"), code="invalid_tax_rate", details=details)
+
+
 def _validate_lines(lines: Sequence[LineSpec], accounts: dict[str, Account]) -> None:
     if len(lines) < 2:
         raise ValidationError(_("仕訳には2行以上の明細が必要です。"), code="too_few_lines")
     for index, line in enumerate(lines):
-        details = {"line": index, "account": line.account}
-        if not is_whole_yen(line.debit) or not is_whole_yen(line.credit):
-            raise ValidationError(_("金額は円単位の整数で入力してください。"), code="not_integer_yen", details=details)
-        if line.debit < 0 or line.credit < 0:
-            raise ValidationError(_("金額にマイナスは使えません。"), code="negative_amount", details=details)
-        if line.debit and line.credit:
-            raise ValidationError(
-                _("1行に借方と貸方の両方は記入できません。行を分けてください。"), code="both_sides", details=details
-            )
-        if not line.debit and not line.credit:
-            raise ValidationError(_("金額が0円の行は記帳できません。"), code="zero_amount", details=details)
-        account = accounts.get(line.account)
-        if account is None:
-            raise ValidationError(_("勘定科目 %(code)s は存在しません。") % {"code": line.account}, details=details)
-        if not account.allows_posting:
-            raise ValidationError(
-                _("%(account)s は集計用の科目です。補助科目に記帳してください。") % {"account": account},
-                code="summary_account",
-                details=details,
-            )
-        if line.tax_rate is not None and line.tax_rate not in TaxRate.values:
-            raise ValidationError(_("税率は8%か10%です。"), code="invalid_tax_rate", details=details)
+        _validate_line(index, line, accounts)
     total_debit = sum(line.debit for line in lines)
     total_credit = sum(line.credit for line in lines)
     if total_debit != total_credit:
@@ -103,28 +107,10 @@ def journal_entry_post(
         raise ValidationError(_("摘要を入力してください。"), code="memo_required")
     accounts = {account.code: account for account in Account.objects.filter(code__in={line.account for line in lines})}
     _validate_lines(lines, accounts)
-
-    ledger = Ledger.objects.select_for_update().get(pk=1)
-    # The closing entry only moves the closed year's own balances, so it is allowed after the year's last month
-    # has been locked (like the closing period after March in Japanese ledgers).
-    locked = kind != EntryKind.YEAR_END_CLOSING and ledger.closed_through and date <= ledger.closed_through
-    if locked:
-        raise Conflict(
-            _("%(closed)s までの期間は締め済みです。%(date)s の仕訳は締め日より後の日付で記帳してください。")
-            % {"closed": ledger.closed_through, "date": date},
-            code="period_closed",
-            details={"closed_through": ledger.closed_through.isoformat(), "date": date.isoformat()},
-        )
-    if reversal_of is not None and JournalEntry.objects.filter(reversal_of=reversal_of).exists():
-        raise Conflict(
-            _("仕訳 #%(number)s はすでに取り消されています。") % {"number": reversal_of.number}, code="already_reversed"
-        )
-    ledger.last_entry_number += 1
-    ledger.save(update_fields=["last_entry_number"])
-
+    number = _entry_number_take(date=date, kind=kind, reversal_of=reversal_of)
     with posting_window():
         entry = JournalEntry(
-            number=ledger.last_entry_number,
+            number=number,
             date=date,
             memo=memo[:300],
             kind=kind,
@@ -150,6 +136,29 @@ def journal_entry_post(
             for line in lines
         )
     return entry
+
+
+def _entry_number_take(*, date: datetime.date, kind: str, reversal_of: JournalEntry | None) -> int:
+    """The next entry number, from the ledger row locked for the caller's transaction, once the period lock and a
+    second reversal are ruled out (the same lock makes posting and closing unable to race)."""
+    ledger = Ledger.objects.select_for_update().get(pk=1)
+    # The closing entry only moves the closed year's own balances, so it is allowed after the year's last month
+    # has been locked (like the closing period after March in Japanese ledgers).
+    locked = kind != EntryKind.YEAR_END_CLOSING and ledger.closed_through and date <= ledger.closed_through
+    if locked:
+        raise Conflict(
+            _("%(closed)s までの期間は締め済みです。%(date)s の仕訳は締め日より後の日付で記帳してください。")
+            % {"closed": ledger.closed_through, "date": date},
+            code="period_closed",
+            details={"closed_through": ledger.closed_through.isoformat(), "date": date.isoformat()},
+        )
+    if reversal_of is not None and JournalEntry.objects.filter(reversal_of=reversal_of).exists():
+        raise Conflict(
+            _("仕訳 #%(number)s はすでに取り消されています。") % {"number": reversal_of.number}, code="already_reversed"
+        )
+    ledger.last_entry_number += 1
+    ledger.save(update_fields=["last_entry_number"])
+    return ledger.last_entry_number
 
 
 def reversing_lines(entry: JournalEntry, *, exclude_accounts: frozenset[str] = frozenset()) -> list[LineSpec]:
@@ -248,14 +257,7 @@ def _closing_lines(year_end: datetime.date) -> list[LineSpec]:
     return lines
 
 
-@transaction.atomic
-def fiscal_year_close(*, year_end: datetime.date, actor) -> YearEndClosing:
-    """決算振替: post one entry dated `year_end` moving every revenue and expense balance of the fiscal year into
-    繰越利益剰余金 (net profit credited, net loss debited), then lock the books through `year_end`. Audited.
-
-    Refuses a date that is not a fiscal year end (ValidationError 400); a year not over yet, a year already closed
-    and a year with an earlier year still open that has entries (Conflict 409). A year with no revenue or expense
-    balance is closed without an entry."""
+def _require_closable_year_end(year_end: datetime.date) -> None:
     if not fiscal_year.is_year_end(year_end):
         raise ValidationError(
             _("%(date)s は期末日ではありません。期末日は毎年 %(month_day)s です。")
@@ -266,9 +268,11 @@ def fiscal_year_close(*, year_end: datetime.date, actor) -> YearEndClosing:
         raise Conflict(
             _("%(date)s に終わる年度はまだ終わっていません。") % {"date": year_end}, code="fiscal_year_not_over"
         )
-    # The ledger row first: postings wait until the year is closed and locked, so none can slip in between.
-    ledger = Ledger.objects.select_for_update().get(pk=1)
-    last_closed = ledger.fiscal_year_closed_through
+
+
+def _open_year_start(year_end: datetime.date, *, last_closed: datetime.date | None) -> datetime.date:
+    """The first day of the year ending `year_end`, refused when that year or an earlier one with entries is not
+    the next to close."""
     if last_closed and year_end <= last_closed:
         raise Conflict(
             _("%(closed)s を期末とする年度まで決算振替済みです。") % {"closed": last_closed},
@@ -290,7 +294,22 @@ def fiscal_year_close(*, year_end: datetime.date, actor) -> YearEndClosing:
             code="previous_fiscal_year_open",
             details={"close_first": close_first.isoformat()},
         )
+    return year_start
 
+
+@transaction.atomic
+def fiscal_year_close(*, year_end: datetime.date, actor) -> YearEndClosing:
+    """決算振替: post one entry dated `year_end` moving every revenue and expense balance of the fiscal year into
+    繰越利益剰余金 (net profit credited, net loss debited), then lock the books through `year_end`. Audited.
+
+    Refuses a date that is not a fiscal year end (ValidationError 400); a year not over yet, a year already closed
+    and a year with an earlier year still open that has entries (Conflict 409). A year with no revenue or expense
+    balance is closed without an entry."""
+    _require_closable_year_end(year_end)
+    # The ledger row first: postings wait until the year is closed and locked, so none can slip in between.
+    ledger = Ledger.objects.select_for_update().get(pk=1)
+    last_closed = ledger.fiscal_year_closed_through
+    year_start = _open_year_start(year_end, last_closed=last_closed)
     lines = _closing_lines(year_end)
     entry = None
     if lines:
