@@ -252,6 +252,17 @@ def _paid_left_by_rate(sale_entry: JournalEntry) -> dict[int, int]:
     return {row["tax_rate"]: row["paid"] for row in rows if row["paid"]}
 
 
+def _revenue_difference_lines(lines_before: list[LineSpec], lines_after: list[LineSpec]) -> list[LineSpec]:
+    """What takes the sale's revenue, discount and tax lines from `lines_before` to `lines_after`."""
+    refund_net = _net_by_line(lines_before)
+    for key, amount in _net_by_line(lines_after).items():
+        refund_net[key] -= amount
+    lines: list[LineSpec] = []
+    for (account, product_ref, product_label, tax_rate), amount in refund_net.items():
+        lines += signed_line(account, -amount, product_ref=product_ref, product_label=product_label, tax_rate=tax_rate)
+    return lines
+
+
 @transaction.atomic
 def post_partial_refund(
     *,
@@ -288,14 +299,7 @@ def post_partial_refund(
             code="refund_does_not_match_sale",
         )
     paid_after, lines_after = _revenue_lines(_remaining_after(sold_before, items))
-    net_after = _net_by_line(lines_after)
-    refund_net = _net_by_line(lines_before)
-    for key, amount in net_after.items():
-        refund_net[key] -= amount
-    lines: list[LineSpec] = []
-    for (account, product_ref, product_label, tax_rate), amount in refund_net.items():
-        tags = {"product_ref": product_ref, "product_label": product_label, "tax_rate": tax_rate}
-        lines += signed_line(account, -amount, **tags)
+    lines = _revenue_difference_lines(lines_before, lines_after)
     payment = sale_entry.lines.filter(account__code__in=set(PAYMENT_ACCOUNTS.values()), debit__gt=0).first()
     refunded = sum(paid_before.values()) - sum(paid_after.values())
     if refunded:
