@@ -2,6 +2,7 @@
 
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -69,6 +70,43 @@ def product_update(*, product: Product, **fields) -> Product:
     return product
 
 
+@dataclass(frozen=True)
+class PriceGuard:
+    """What the guard says of a new price: `problems` is empty when it lets the price through."""
+
+    problems: list[str]
+    floor_yen: int
+    day_base_yen: int
+
+
+def _price_guard(product: Product, new_price_yen: int) -> PriceGuard:
+    """Why the guard would refuse the price: below cost × 1.1, or more than 30 % from the day's first price."""
+    floor = -(-product.unit_cost_yen * (100 + PRICE_FLOOR_MARGIN_PERCENT) // 100)
+    first_today = product.price_changes.filter(created_at__gte=local_day_start()).order_by("created_at", "id").first()
+    day_base = first_today.old_price_yen if first_today else product.price_yen
+    problems = []
+    if new_price_yen < floor:
+        problems.append(
+            _("原価{cost}円の1.1倍（{floor}円）を下回ります。").format(cost=product.unit_cost_yen, floor=floor)
+        )
+    if abs(new_price_yen - day_base) * 100 > day_base * PRICE_MAX_DAILY_CHANGE_PERCENT:
+        problems.append(_("本日の当初価格{base}円から30%を超える変更です。").format(base=day_base))
+    return PriceGuard(problems=problems, floor_yen=floor, day_base_yen=day_base)
+
+
+def _require_guard_override(actor, *, override: bool, reason: str, guard: PriceGuard) -> None:
+    if not override:
+        raise ValidationError(
+            " ".join(guard.problems) + _("マネージャーが理由を添えて承認すれば変更できます。"),
+            details={"reason": "price_guard", "floor_yen": guard.floor_yen, "day_base_yen": guard.day_base_yen},
+        )
+    user = acting_user(actor)
+    if user is None or not user.has_perm("core.override_price_guard"):
+        raise PermissionDenied(_("価格ガードを解除できるのはマネージャーだけです。"))
+    if not reason:
+        raise ValidationError(_("価格ガードを解除するには理由が必要です。"), details={"field": "reason"})
+
+
 @transaction.atomic
 def price_change(
     *,
@@ -91,28 +129,11 @@ def price_change(
         raise ValidationError(_("価格は1円以上にしてください。"), details={"field": "new_price_yen"})
     if new_price_yen == product.price_yen:
         raise ValidationError(_("価格が変わっていません。"), details={"field": "new_price_yen"})
-    floor = -(-product.unit_cost_yen * (100 + PRICE_FLOOR_MARGIN_PERCENT) // 100)
-    first_today = product.price_changes.filter(created_at__gte=local_day_start()).order_by("created_at", "id").first()
-    day_base = first_today.old_price_yen if first_today else product.price_yen
-    problems = []
-    if new_price_yen < floor:
-        problems.append(
-            _("原価{cost}円の1.1倍（{floor}円）を下回ります。").format(cost=product.unit_cost_yen, floor=floor)
-        )
-    if abs(new_price_yen - day_base) * 100 > day_base * PRICE_MAX_DAILY_CHANGE_PERCENT:
-        problems.append(_("本日の当初価格{base}円から30%を超える変更です。").format(base=day_base))
+    guard = _price_guard(product, new_price_yen)
+    problems = guard.problems
     reason = (reason or "").strip()
     if problems:
-        if not override:
-            raise ValidationError(
-                " ".join(problems) + _("マネージャーが理由を添えて承認すれば変更できます。"),
-                details={"reason": "price_guard", "floor_yen": floor, "day_base_yen": day_base},
-            )
-        user = acting_user(actor)
-        if user is None or not user.has_perm("core.override_price_guard"):
-            raise PermissionDenied(_("価格ガードを解除できるのはマネージャーだけです。"))
-        if not reason:
-            raise ValidationError(_("価格ガードを解除するには理由が必要です。"), details={"field": "reason"})
+        _require_guard_override(actor, override=override, reason=reason, guard=guard)
     change = PriceChange.objects.create(
         product=product,
         old_price_yen=product.price_yen,
