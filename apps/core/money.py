@@ -1,5 +1,7 @@
 """Money is integer yen. Prices are tax-inclusive; the consumption tax inside them is split out per rate."""
 
+import math
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -25,3 +27,9 @@ def split_tax_inclusive(amount_yen: int, rate_percent: int) -> tuple[int, int]:
 
 def format_yen(amount_yen: int) -> str:
     return f"¥{amount_yen:,}"
+
+
+def whole_yen(amount) -> int:
+    """A cost in fractional yen (a model's Decimal cost from the decision log) in whole yen, rounded up so spend is
+    never understated."""
+    return math.ceil(amount or 0)

@@ -6,8 +6,8 @@ import contextlib
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
-from apps.dashboard.conf import setting
 from apps.dashboard.live import DASHBOARD_GROUP
 from apps.dashboard.selectors import dashboard_snapshot
 
@@ -52,5 +52,5 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     async def _refresh_periodically(self):
         while True:
-            await asyncio.sleep(setting("DASHBOARD_REFRESH_SECONDS"))
+            await asyncio.sleep(settings.DASHBOARD_REFRESH_SECONDS)
             await self._send_snapshot()

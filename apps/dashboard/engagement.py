@@ -22,23 +22,6 @@ from apps.inventory.models import Product, Sale, SaleLine, Slot, StockMovement
 TOKYO = ZoneInfo("Asia/Tokyo")
 QUIET_FROM = datetime.time(21, 0)
 QUIET_UNTIL = datetime.time(9, 0)
-DEFAULTS = {
-    "ENGAGEMENT_WEEKLY_CAP": 2,
-    "LINE_MONTHLY_PUSH_QUOTA": 200,
-    # Days after a consented follow when each welcome message goes; none after WELCOME_WINDOW_DAYS.
-    "ENGAGEMENT_WELCOME_DAYS": (1, 3),
-    "ENGAGEMENT_WELCOME_WINDOW_DAYS": 14,
-    "ENGAGEMENT_NEW_PRODUCT_DAYS": 7,
-    "ENGAGEMENT_FAVOURITE_DAYS": 90,
-    "ENGAGEMENT_LOYAL_PURCHASES": 5,  # purchases in the last 30 days
-    "ENGAGEMENT_COUPON_YEN": 100,
-    "ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN": 3000,
-    "ENGAGEMENT_IDLE_DAYS": 7,
-}
-
-
-def setting(name: str):
-    return getattr(settings, name, DEFAULTS[name])
 
 
 class Recipient(Protocol):
@@ -79,7 +62,7 @@ def pushes_counted() -> QuerySet[LinePush]:
 
 
 def monthly_quota_reached(*, now: datetime.datetime) -> bool:
-    return pushes_counted().filter(created_at__gte=month_start(now)).count() >= setting("LINE_MONTHLY_PUSH_QUOTA")
+    return pushes_counted().filter(created_at__gte=month_start(now)).count() >= settings.LINE_MONTHLY_PUSH_QUOTA
 
 
 def push_refusal(*, recipient: Recipient, now: datetime.datetime) -> Refusal | None:
@@ -91,7 +74,7 @@ def push_refusal(*, recipient: Recipient, now: datetime.datetime) -> Refusal | N
     if in_quiet_hours(now):
         return Refusal.QUIET_HOURS
     recent = pushes_counted().filter(customer_id=recipient.pk, created_at__gt=now - datetime.timedelta(days=7))
-    if recent.count() >= setting("ENGAGEMENT_WEEKLY_CAP"):
+    if recent.count() >= settings.ENGAGEMENT_WEEKLY_CAP:
         return Refusal.WEEKLY_CAP
     if monthly_quota_reached(now=now):
         return Refusal.MONTHLY_QUOTA
@@ -101,7 +84,7 @@ def push_refusal(*, recipient: Recipient, now: datetime.datetime) -> Refusal | N
 def coupon_budget_left_yen(*, now: datetime.datetime) -> int:
     """What is left this month of the loyalty coupons' budget, counting each coupon at its full value."""
     issued = pushes_counted().filter(kind=LinePush.Kind.LOYALTY_COUPON, created_at__gte=month_start(now)).count()
-    return setting("ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN") - issued * setting("ENGAGEMENT_COUPON_YEN")
+    return settings.ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN - issued * settings.ENGAGEMENT_COUPON_YEN
 
 
 @dataclass(frozen=True)
@@ -133,7 +116,7 @@ def _customer_sales(*, now: datetime.datetime) -> dict[str, dict]:
 
 def _favourites(*, now: datetime.datetime) -> dict[str, int]:
     """{customer key: id of the product they bought most in ENGAGEMENT_FAVOURITE_DAYS (at least twice)}."""
-    since = now - datetime.timedelta(days=setting("ENGAGEMENT_FAVOURITE_DAYS"))
+    since = now - datetime.timedelta(days=settings.ENGAGEMENT_FAVOURITE_DAYS)
     rows = (
         SaleLine.objects.filter(sale__customer_key__startswith=CUSTOMER_KEY_PREFIX, sale__created_at__gte=since)
         .values("sale__customer_key", "product_id")
@@ -165,12 +148,12 @@ class _Shop:
 
 
 def _welcome(customer: Customer, shop: _Shop) -> Candidate | None:
-    days = setting("ENGAGEMENT_WELCOME_DAYS")
+    days = settings.ENGAGEMENT_WELCOME_DAYS
     step = sum(1 for (pk, kind, _subject) in shop.sent if pk == customer.pk and kind == LinePush.Kind.WELCOME)
     if customer.consent_at is None or step >= len(days):
         return None
     since_consent = shop.now - customer.consent_at
-    if since_consent > datetime.timedelta(days=setting("ENGAGEMENT_WELCOME_WINDOW_DAYS")):
+    if since_consent > datetime.timedelta(days=settings.ENGAGEMENT_WELCOME_WINDOW_DAYS):
         return None
     if since_consent < datetime.timedelta(days=days[step]):
         return None
@@ -203,8 +186,9 @@ def _new_product(customer: Customer, shop: _Shop) -> Candidate | None:
 
 
 def _loyalty_coupon(customer: Customer, shop: _Shop) -> Candidate | None:
-    if shop.coupons_left <= 0 or shop.sales.get(customer.key, {}).get("recent", 0) < setting(
-        "ENGAGEMENT_LOYAL_PURCHASES"
+    if (
+        shop.coupons_left <= 0
+        or shop.sales.get(customer.key, {}).get("recent", 0) < settings.ENGAGEMENT_LOYAL_PURCHASES
     ):
         return None
     last = shop.last_sent(customer, LinePush.Kind.LOYALTY_COUPON)
@@ -212,14 +196,14 @@ def _loyalty_coupon(customer: Customer, shop: _Shop) -> Candidate | None:
         return None
     shop.coupons_left -= 1
     text = _("いつもありがとうございます！次のお買い物で使える{amount}円引きクーポンです: {{code}}").format(
-        amount=setting("ENGAGEMENT_COUPON_YEN")
+        amount=settings.ENGAGEMENT_COUPON_YEN
     )
     return Candidate(customer, LinePush.Kind.LOYALTY_COUPON, "", text)
 
 
 def _idle_nudge(customer: Customer, shop: _Shop) -> Candidate | None:
     last_visit = max(filter(None, [customer.last_seen_at, shop.sales.get(customer.key, {}).get("last")]))
-    if shop.now - last_visit < datetime.timedelta(days=setting("ENGAGEMENT_IDLE_DAYS")):
+    if shop.now - last_visit < datetime.timedelta(days=settings.ENGAGEMENT_IDLE_DAYS):
         return None
     nudged = shop.last_sent(customer, LinePush.Kind.IDLE_NUDGE)
     if nudged is not None and nudged >= last_visit:
@@ -246,7 +230,7 @@ def engagement_candidates(*, now: datetime.datetime) -> list[Candidate]:
         .annotate(first_seen=Min("movements__created_at"))
         .filter(
             Exists(Slot.objects.filter(product=OuterRef("pk"), quantity__gt=0)),
-            first_seen__gte=now - datetime.timedelta(days=setting("ENGAGEMENT_NEW_PRODUCT_DAYS")),
+            first_seen__gte=now - datetime.timedelta(days=settings.ENGAGEMENT_NEW_PRODUCT_DAYS),
         )
         .order_by("-first_seen", "sku")
     )
@@ -272,7 +256,7 @@ def engagement_candidates(*, now: datetime.datetime) -> list[Candidate]:
         new_products=new_products,
         names=names,
         sent={(row["customer_id"], row["kind"], row["subject"]): row["last"] for row in sent_rows},
-        coupons_left=coupon_budget_left_yen(now=now) // setting("ENGAGEMENT_COUPON_YEN"),
+        coupons_left=coupon_budget_left_yen(now=now) // settings.ENGAGEMENT_COUPON_YEN,
     )
     candidates = []
     for customer in customers:

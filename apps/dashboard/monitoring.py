@@ -6,11 +6,11 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.dashboard import selectors
-from apps.dashboard.conf import setting
 from apps.dashboard.models import Alert
 
 
@@ -29,21 +29,20 @@ def is_far_from_usual(observed: int, history: list[int]) -> bool:
     if len(history) < 2:
         return False
     usual = statistics.fmean(history)
-    if max(usual, observed) < setting("SALES_ANOMALY_MIN_USUAL_YEN"):
+    if max(usual, observed) < settings.SALES_ANOMALY_MIN_USUAL_YEN:
         return False
     spread = statistics.pstdev(history)
     deviation = abs(observed - usual)
-    return deviation > setting("SALES_ANOMALY_SIGMAS") * spread and deviation > setting(
-        "SALES_ANOMALY_MIN_DEVIATION"
-    ) * max(usual, 1)
+    return (
+        deviation > settings.SALES_ANOMALY_SIGMAS * spread
+        and deviation > settings.SALES_ANOMALY_MIN_DEVIATION * max(usual, 1)
+    )
 
 
 def sales_anomaly(now: datetime.datetime) -> list[Condition]:
     """The last complete hour against the same hour of the previous SALES_ANOMALY_HISTORY_DAYS days."""
     hour_start = timezone.localtime(now).replace(minute=0, second=0, microsecond=0) - datetime.timedelta(hours=1)
-    observed, history = selectors.hour_revenue_history(
-        hour_start=hour_start, days=setting("SALES_ANOMALY_HISTORY_DAYS")
-    )
+    observed, history = selectors.hour_revenue_history(hour_start=hour_start, days=settings.SALES_ANOMALY_HISTORY_DAYS)
     if not is_far_from_usual(observed, history):
         return []
     usual = round(statistics.fmean(history))
@@ -60,7 +59,7 @@ def sales_anomaly(now: datetime.datetime) -> list[Condition]:
 
 
 def machine_silent(now: datetime.datetime) -> list[Condition]:
-    minutes = setting("MACHINE_SILENT_MINUTES")
+    minutes = settings.MACHINE_SILENT_MINUTES
     return [
         Condition(
             kind=Alert.Kind.MACHINE_SILENT,
@@ -75,9 +74,9 @@ def machine_silent(now: datetime.datetime) -> list[Condition]:
 
 
 def error_rate(now: datetime.datetime) -> list[Condition]:
-    window = setting("ERROR_RATE_WINDOW_MINUTES")
+    window = settings.ERROR_RATE_WINDOW_MINUTES
     usage = selectors.ai_usage(start=now - datetime.timedelta(minutes=window), end=now)
-    if usage["turns"] < setting("ERROR_RATE_MIN_TURNS") or usage["error_rate"] <= setting("ERROR_RATE_MAX"):
+    if usage["turns"] < settings.ERROR_RATE_MIN_TURNS or usage["error_rate"] <= settings.ERROR_RATE_MAX:
         return []
     return [
         Condition(
@@ -109,14 +108,14 @@ def ai_spend(now: datetime.datetime) -> list[Condition]:
 def stockout_expected(now: datetime.datetime) -> list[Condition]:
     """Products whose stock on hand and on order, at the recent rate of sale, runs out before a new delivery could
     arrive (the quickest active supplier's lead time, or SUPPLIER_LEAD_TIME_DAYS for a product no supplier offers)."""
-    days = setting("STOCKOUT_VELOCITY_DAYS")
+    days = settings.STOCKOUT_VELOCITY_DAYS
     conditions = []
     for product in selectors.product_run_rates(since=now - datetime.timedelta(days=days)):
         if product["sold"] <= 0:
             continue
         lead_time = product["lead_time_days"]
         if lead_time is None:
-            lead_time = setting("SUPPLIER_LEAD_TIME_DAYS")
+            lead_time = settings.SUPPLIER_LEAD_TIME_DAYS
         on_hand = product["in_slots"] + product["in_storage"] + product["on_order"]
         days_left = on_hand * days / product["sold"]
         if days_left >= lead_time:

@@ -5,6 +5,7 @@ import datetime
 from functools import reduce
 from operator import or_
 
+from django.conf import settings
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHour
 from django.utils import timezone
@@ -12,7 +13,7 @@ from django.utils import timezone
 from apps.agents.models import Agent, AgentTurn
 from apps.chats.models import Conversation
 from apps.core.clock import local_day_start
-from apps.dashboard.conf import setting, whole_yen
+from apps.core.money import whole_yen
 from apps.dashboard.models import Alert
 from apps.inventory.models import (
     Machine,
@@ -109,7 +110,7 @@ def pending_approvals_count() -> int:
 
 
 def active_conversations_count(*, now: datetime.datetime) -> int:
-    since = now - datetime.timedelta(minutes=setting("DASHBOARD_ACTIVE_CONVERSATION_MINUTES"))
+    since = now - datetime.timedelta(minutes=settings.DASHBOARD_ACTIVE_CONVERSATION_MINUTES)
     return Conversation.objects.filter(last_activity_at__gte=since).count()
 
 

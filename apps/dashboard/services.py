@@ -3,6 +3,7 @@
 import datetime
 import logging
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
@@ -17,7 +18,6 @@ from apps.chats.models import Conversation, Customer
 from apps.core.errors import Conflict, ValidationError
 from apps.core.roles import MANAGER
 from apps.dashboard import metrics, selectors
-from apps.dashboard.conf import alert_hold_minutes, setting
 from apps.dashboard.engagement import (
     ManagerOnLine,
     PushSender,
@@ -25,7 +25,6 @@ from apps.dashboard.engagement import (
     monthly_quota_reached,
     push_refusal,
 )
-from apps.dashboard.engagement import setting as engagement_setting
 from apps.dashboard.models import Alert, DailySummary, LinePush, WeeklyReport
 from apps.dashboard.monitoring import Condition, conditions_now
 from apps.inventory.models import Coupon, PurchaseRequest, SaleLine
@@ -55,7 +54,9 @@ def alerts_apply(*, conditions: list[Condition], now: datetime.datetime) -> list
         if alert is None:
             alert = Alert(kind=condition.kind, subject=condition.subject, first_seen_at=now, state=Alert.State.PENDING)
         alert.message, alert.severity, alert.last_seen_at = condition.message, condition.severity, now
-        held_long_enough = now - alert.first_seen_at >= datetime.timedelta(minutes=alert_hold_minutes(alert.kind))
+        held_long_enough = now - alert.first_seen_at >= datetime.timedelta(
+            minutes=settings.ALERT_HOLD_MINUTES[alert.kind]
+        )
         fires = alert.state == Alert.State.PENDING and held_long_enough
         if fires:
             alert.state, alert.fired_at = Alert.State.FIRING, now
@@ -116,18 +117,18 @@ def retention_cleanup(*, now: datetime.datetime | None = None) -> dict[str, int]
     """
     now = now or timezone.now()
 
-    def older_than(days_setting: str) -> datetime.datetime:
-        return now - datetime.timedelta(days=setting(days_setting))
+    def older_than(days: int) -> datetime.datetime:
+        return now - datetime.timedelta(days=days)
 
-    conversations = Conversation.objects.filter(last_activity_at__lt=older_than("CHAT_RETENTION_DAYS"))
+    conversations = Conversation.objects.filter(last_activity_at__lt=older_than(settings.CHAT_RETENTION_DAYS))
     conversation_count = conversations.count()
     conversations.delete()
     coupons = Coupon.objects.filter(
-        valid_until__lt=older_than("EXPIRED_COUPON_RETENTION_DAYS"), sales__isnull=True, redemptions__isnull=True
+        valid_until__lt=older_than(settings.EXPIRED_COUPON_RETENTION_DAYS), sales__isnull=True, redemptions__isnull=True
     )
     coupon_count, _deleted = coupons.delete()
     keys_count, _deleted = PurchaseRequest.objects.filter(
-        created_at__lt=older_than("IDEMPOTENCY_KEY_RETENTION_DAYS")
+        created_at__lt=older_than(settings.IDEMPOTENCY_KEY_RETENTION_DAYS)
     ).delete()
     counts = {"conversations": conversation_count, "coupons": coupon_count, "idempotency_keys": keys_count}
     logger.info("Retention cleanup: %s", counts)
@@ -322,7 +323,7 @@ def engagement_run(*, sender: PushSender, now: datetime.datetime | None = None) 
                 if candidate.kind == LinePush.Kind.LOYALTY_COUPON:
                     coupon = coupon_issue(
                         kind=Coupon.Kind.YEN,
-                        value=engagement_setting("ENGAGEMENT_COUPON_YEN"),
+                        value=settings.ENGAGEMENT_COUPON_YEN,
                         valid_days=14,
                         max_uses=1,
                         actor_label="engagement",

@@ -15,8 +15,6 @@ from apps.inventory.models import Machine
 from apps.inventory.services import restock_plan
 
 logger = logging.getLogger(__name__)
-# LINE's client from the chats app, named by a setting so the dashboard does not import chats' integrations.
-DEFAULT_PUSH_SENDER = "apps.chats.integrations.line_api.LineMessenger"
 RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "retry_jitter": True, "max_retries": 3}
 
 
@@ -54,17 +52,17 @@ def weekly_report():
 
 
 def _line_sender_class():
-    return import_string(getattr(settings, "ENGAGEMENT_PUSH_SENDER", DEFAULT_PUSH_SENDER))
+    return import_string(settings.ENGAGEMENT_PUSH_SENDER)
 
 
 def _line_configured() -> bool:
-    return bool(getattr(settings, "LINE_CHANNEL_ACCESS_TOKEN", ""))
+    return bool(settings.LINE_CHANNEL_ACCESS_TOKEN)
 
 
 @shared_task(name="dashboard.alert_line_push", ignore_result=True)
 def alert_line_push(alert_id: int):
     """Queued when an alert fires: the managers' LINE accounts (ALERT_LINE_USER_IDS) hear of it, if configured."""
-    line_user_ids = list(getattr(settings, "ALERT_LINE_USER_IDS", []))
+    line_user_ids = list(settings.ALERT_LINE_USER_IDS)
     if not line_user_ids or not _line_configured():
         return
     with _line_sender_class()() as sender:

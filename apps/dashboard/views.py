@@ -1,8 +1,8 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from apps.dashboard.conf import setting
 from apps.dashboard.consumers import VIEW_DASHBOARD
 from apps.dashboard.selectors import dashboard_snapshot
 
@@ -15,5 +15,5 @@ def dashboard(request):
     return render(
         request,
         "dashboard/dashboard.html",
-        {"snapshot": dashboard_snapshot(), "refresh_seconds": setting("DASHBOARD_REFRESH_SECONDS")},
+        {"snapshot": dashboard_snapshot(), "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS},
     )

@@ -81,7 +81,7 @@ def test_a_usual_hour_raises_nothing(machine):
 
 
 def test_a_machine_that_stopped_reporting_fires_after_its_hold_time(settings):
-    settings.ALERT_HOLD_MINUTES = {"machine_silent": 5}
+    settings.ALERT_HOLD_MINUTES = {**settings.ALERT_HOLD_MINUTES, "machine_silent": 5}
     silent = MachineFactory(code="B2-3F")
     machine_heartbeat_record(machine=silent)
     MachineFactory(code="NEW-1F")  # never switched on: not silent
@@ -112,7 +112,7 @@ def test_a_machine_reporting_again_clears_its_alert():
 
 
 def test_failing_ai_turns_over_the_limit_raise_an_error_rate_alert(settings):
-    settings.ALERT_HOLD_MINUTES = {"error_rate": 0}
+    settings.ALERT_HOLD_MINUTES = {**settings.ALERT_HOLD_MINUTES, "error_rate": 0}
     agent = AgentFactory()
     for _ in range(8):
         AgentTurnFactory(agent=agent)
@@ -191,7 +191,7 @@ def test_a_product_selling_faster_than_a_delivery_can_arrive_is_flagged(machine,
 
 
 def test_a_condition_that_ends_before_its_hold_time_never_fires(settings):
-    settings.ALERT_HOLD_MINUTES = {"sales_anomaly": 10}
+    settings.ALERT_HOLD_MINUTES = {**settings.ALERT_HOLD_MINUTES, "sales_anomaly": 10}
     condition = Condition(kind=Alert.Kind.SALES_ANOMALY, subject="全店", message="売上が少ない")
     alerts_apply(conditions=[condition], now=NOW)
     alerts_apply(conditions=[condition], now=NOW + datetime.timedelta(minutes=5))
@@ -202,7 +202,7 @@ def test_a_condition_that_ends_before_its_hold_time_never_fires(settings):
 
 
 def test_a_condition_that_holds_updates_one_alert_and_a_new_episode_opens_another(settings):
-    settings.ALERT_HOLD_MINUTES = {"sales_anomaly": 10}
+    settings.ALERT_HOLD_MINUTES = {**settings.ALERT_HOLD_MINUTES, "sales_anomaly": 10}
     first = Condition(kind=Alert.Kind.SALES_ANOMALY, subject="全店", message="14時台の売上が少ない")
     later = Condition(kind=Alert.Kind.SALES_ANOMALY, subject="全店", message="15時台の売上が少ない")
     alerts_apply(conditions=[first], now=NOW)

@@ -61,7 +61,7 @@ async def test_a_sale_reaches_an_open_dashboard(manager_user, machine, tea_slot)
 
 
 async def test_an_alert_firing_reaches_an_open_dashboard(manager_user, settings):
-    settings.ALERT_HOLD_MINUTES = {"machine_silent": 0}
+    settings.ALERT_HOLD_MINUTES = {**settings.ALERT_HOLD_MINUTES, "machine_silent": 0}
     socket = socket_for(manager_user)
     await socket.connect()
     condition = Condition(kind="machine_silent", subject="HQ-1F", message="応答がありません", severity="critical")

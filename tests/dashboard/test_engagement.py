@@ -297,7 +297,7 @@ def line_for_managers(settings):
     settings.ENGAGEMENT_PUSH_SENDER = "tests.dashboard.test_engagement.RecordingLine"
     settings.LINE_CHANNEL_ACCESS_TOKEN = "configured-in-this-test"
     settings.ALERT_LINE_USER_IDS = [MANAGER_LINE_ID]
-    settings.ALERT_HOLD_MINUTES = {"machine_silent": 10}
+    settings.ALERT_HOLD_MINUTES = {**settings.ALERT_HOLD_MINUTES, "machine_silent": 10}
     return RecordingLine
 
 
@@ -319,7 +319,7 @@ def test_a_firing_alert_is_pushed_to_the_managers_line(line_for_managers, django
 
 def test_alerts_stay_off_line_past_the_monthly_quota(line_for_managers, settings, django_capture_on_commit_callbacks):
     settings.LINE_MONTHLY_PUSH_QUOTA = 0
-    settings.ALERT_HOLD_MINUTES = {"machine_silent": 0}
+    settings.ALERT_HOLD_MINUTES = {**settings.ALERT_HOLD_MINUTES, "machine_silent": 0}
     with django_capture_on_commit_callbacks(execute=True):
         alerts_apply(conditions=[silent_machine()], now=tokyo(12))
     assert line_for_managers.sent == [] and not LinePush.objects.exists()

@@ -308,3 +308,34 @@ ENGAGEMENT_WEEKLY_CAP = env.int("ENGAGEMENT_WEEKLY_CAP", default=2)
 ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN = env.int("ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN", default=3000)
 # LINE user ids of managers who get firing alerts pushed (comma-separated; empty: dashboard only).
 ALERT_LINE_USER_IDS = env.list("ALERT_LINE_USER_IDS", default=[])
+# Days after a consented follow when each welcome message goes; none after ENGAGEMENT_WELCOME_WINDOW_DAYS.
+ENGAGEMENT_WELCOME_DAYS = (1, 3)
+ENGAGEMENT_WELCOME_WINDOW_DAYS = 14
+ENGAGEMENT_NEW_PRODUCT_DAYS = 7
+ENGAGEMENT_FAVOURITE_DAYS = 90
+ENGAGEMENT_LOYAL_PURCHASES = 5  # purchases in the last 30 days
+ENGAGEMENT_COUPON_YEN = 100
+ENGAGEMENT_IDLE_DAYS = 7
+# Who sends engagement pushes: LINE's client from the chats app, named here so the dashboard does not import it.
+ENGAGEMENT_PUSH_SENDER = "apps.chats.integrations.line_api.LineMessenger"
+
+# --- Dashboard and monitoring ---
+DASHBOARD_REFRESH_SECONDS = 30
+DASHBOARD_ACTIVE_CONVERSATION_MINUTES = 30
+# How long each condition must hold before its alert fires (minutes); 0 fires on the first detection run.
+ALERT_HOLD_MINUTES = {"sales_anomaly": 10, "machine_silent": 5, "error_rate": 10, "ai_spend": 0, "stockout_expected": 0}
+SALES_ANOMALY_HISTORY_DAYS = 14
+SALES_ANOMALY_SIGMAS = 3.0
+# Below this usual hourly revenue (yen) the hour is too quiet to call anything unusual…
+SALES_ANOMALY_MIN_USUAL_YEN = 1000
+# …and the hour must differ from the usual level by at least this share of it.
+SALES_ANOMALY_MIN_DEVIATION = 0.5
+MACHINE_SILENT_MINUTES = 10
+ERROR_RATE_WINDOW_MINUTES = 60
+ERROR_RATE_MAX = 0.1
+ERROR_RATE_MIN_TURNS = 10
+# Lead time assumed for a product no active supplier offers.
+SUPPLIER_LEAD_TIME_DAYS = 3
+STOCKOUT_VELOCITY_DAYS = 14
+IDEMPOTENCY_KEY_RETENTION_DAYS = 30
+EXPIRED_COUPON_RETENTION_DAYS = 30

@@ -19,7 +19,7 @@ class SimulatedDispenser:
     """Each item jams with probability DISPENSER_JAM_RATE (default 0.0, read at each call; 1.0 jams every item)."""
 
     def dispense(self, *, machine_code: str, slot_code: str, quantity: int) -> int:
-        jam_rate = getattr(settings, "DISPENSER_JAM_RATE", 0.0)
+        jam_rate = settings.DISPENSER_JAM_RATE
         for dropped in range(quantity):
             if random.random() < jam_rate:
                 return dropped
@@ -32,4 +32,4 @@ def _dispenser(path: str) -> Dispenser:
 
 
 def dispenser() -> Dispenser:
-    return _dispenser(getattr(settings, "DISPENSER", "apps.inventory.integrations.dispenser.SimulatedDispenser"))
+    return _dispenser(settings.DISPENSER)

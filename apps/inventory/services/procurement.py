@@ -49,16 +49,12 @@ TRANSITIONS = {
 }
 
 
-def setting(name: str, default: int) -> int:
-    return getattr(settings, name, default)
-
-
 def manager_threshold_yen() -> int:
-    return setting("PURCHASE_ORDER_MANAGER_THRESHOLD_YEN", 50_000)
+    return settings.PURCHASE_ORDER_MANAGER_THRESHOLD_YEN
 
 
 def monthly_budget_yen() -> int:
-    return setting("PROCUREMENT_MONTHLY_BUDGET_YEN", 300_000)
+    return settings.PROCUREMENT_MONTHLY_BUDGET_YEN
 
 
 def _locked(order: PurchaseOrder) -> PurchaseOrder:
@@ -424,7 +420,7 @@ def _preference(option: OfferOption) -> tuple:
 def _proposal(demand: ProductDemand, offers: list[SupplierOffer], cover_days: int) -> Proposal | None:
     """The best offer for what the product lacks, or None when its stock covers the target with every offer."""
     daily = demand.sold / SALES_WINDOW_DAYS
-    min_reliability = setting("PROCUREMENT_MIN_RELIABILITY", 70)
+    min_reliability = settings.PROCUREMENT_MIN_RELIABILITY
     options = []
     for offer in offers:
         shortfall = _shortfall(demand, daily, offer.supplier.lead_time_days + cover_days)
@@ -450,7 +446,7 @@ def procurement_plan(*, product_ids=None, actor_label: str = PLANNER_LABEL) -> P
     (a Manager must approve it).
     """
     now = timezone.now()
-    cover_days = setting("PROCUREMENT_TARGET_COVER_DAYS", 10)
+    cover_days = settings.PROCUREMENT_TARGET_COVER_DAYS
     on_order = purchase_order_open_product_ids()
     demands = [
         demand
