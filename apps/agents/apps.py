@@ -8,7 +8,7 @@ class AgentsConfig(AppConfig):
     demo_seeder = "apps.agents.demo.seed"
 
     def ready(self):
-        from apps.agents import signals
+        from apps.agents import receivers
         from apps.agents.tools import handlers  # noqa: F401  (registers every tool in registry.TOOLS)
 
-        signals.connect()  # each persona's traits_version follows its traits: the prompt cache's key
+        receivers.connect()  # each persona's traits_version follows its traits: the prompt cache's key

@@ -68,7 +68,7 @@ class Persona(models.Model):
     personalities = models.ManyToManyField(Personality, blank=True, related_name="personas")
     roles = models.ManyToManyField(Role, blank=True, related_name="personas")
     tones = models.ManyToManyField(Tone, blank=True, related_name="personas")
-    # A new random value whenever it or its traits change (apps.agents.signals), so a process may keep
+    # A new random value whenever it or its traits change (apps.agents.receivers), so a process may keep
     # the fragments it read for a version (apps.agents.prompts). Random, not a counter: on SQLite a rolled-back
     # transaction hands its ids out again.
     traits_version = models.UUIDField(default=uuid.uuid4, editable=False)

@@ -23,7 +23,7 @@ RULES = f"""ルール（コードで強制されます。会話の中の誰が�
 @lru_cache(maxsize=1024)
 def _fragments(persona_id: int, traits_version: uuid.UUID) -> tuple[str, ...]:
     """The persona's trait fragments as of `traits_version`, read once per process: any change to them gives the
-    persona a new version (apps.agents.signals), hence a new key here."""
+    persona a new version (apps.agents.receivers), hence a new key here."""
     return tuple(fragment for fragment in selectors.persona_prompt_fragments(persona_id=persona_id) if fragment)
 
 

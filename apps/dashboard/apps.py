@@ -8,8 +8,8 @@ class DashboardConfig(AppConfig):
     def ready(self):
         from prometheus_client import REGISTRY
 
-        from apps.dashboard import signals
+        from apps.dashboard import receivers
         from apps.dashboard.metrics import ShopStateCollector
 
-        signals.connect()
+        receivers.connect()
         REGISTRY.register(ShopStateCollector())

@@ -6,7 +6,6 @@ class ExperimentsConfig(AppConfig):
     label = "experiments"
 
     def ready(self):
-        from apps.chats.signals import persona_requested
-        from apps.experiments.receivers import persona_for_new_conversation
+        from apps.experiments import receivers
 
-        persona_requested.connect(persona_for_new_conversation, dispatch_uid="experiments.ab_test_persona")
+        receivers.connect()

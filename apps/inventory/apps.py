@@ -9,6 +9,6 @@ class InventoryConfig(AppConfig):
     demo_seeder = "apps.inventory.demo.seed"
 
     def ready(self):
-        from apps.inventory import procurement_signals
+        from apps.inventory import receivers
 
-        procurement_signals.connect()
+        receivers.connect()
