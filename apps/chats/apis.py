@@ -7,14 +7,14 @@ from rest_framework.views import APIView
 
 from apps.agents.limits import MAX_CHAT_MESSAGE_LENGTH
 from apps.chats.services import chat_message_handle
-from apps.inventory.authentication import DeviceTokenAuthentication, IsMachineDeviceOrStaff
+from apps.inventory.authentication import DeviceTokenAuthentication, IsMachineDeviceOrStaff, TabletCookieAuthentication
 from apps.inventory.selectors import machine_get
 
 
 class ChatMessageCreateApi(APIView):
-    """A customer's message at a machine's tablet; same device authentication as purchases."""
+    """A customer's message at a machine's tablet (the page's fallback for its socket); authenticated as purchases."""
 
-    authentication_classes = [DeviceTokenAuthentication, SessionAuthentication]
+    authentication_classes = [DeviceTokenAuthentication, TabletCookieAuthentication, SessionAuthentication]
     permission_classes = [IsMachineDeviceOrStaff]
 
     class InputSerializer(serializers.Serializer):

@@ -29,13 +29,13 @@ from linebot.v3.webhook import WebhookParser
 from apps.agents.runtime import TextDelta, TurnDone, agent_turn_stream
 from apps.chats.metrics import LINE_WEBHOOK_SECONDS
 from apps.chats.services import chat_turn_begin, chat_turn_finish
-from apps.chats.tablet_pairing import PAIRING_COOKIE, paired_machine
 from apps.chats.tasks import line_event_process
 from apps.core.errors import ApplicationError, ServiceUnavailable, ValidationError
 from apps.core.exceptions import error_body
 from apps.inventory.models import Sale
 from apps.inventory.selectors import machine_products
 from apps.inventory.services import purchase_create
+from apps.inventory.tablet_pairing import PAIRING_COOKIE, paired_machine
 
 logger = logging.getLogger(__name__)
 

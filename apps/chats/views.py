@@ -7,10 +7,10 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from apps.chats.tablet_pairing import PAIRING_COOKIE, TABLET_PAIRING_MAX_AGE, paired_machine, pairing_cookie_value
 from apps.core.errors import NotFound
 from apps.inventory.selectors import machine_get, machine_products
 from apps.inventory.services.machines import device_token_hash
+from apps.inventory.tablet_pairing import PAIRING_COOKIE, TABLET_PAIRING_MAX_AGE, paired_machine, pairing_cookie_value
 
 
 @require_GET

@@ -6,16 +6,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.money import TaxRate
-from apps.inventory.authentication import DeviceTokenAuthentication, IsMachineDeviceOrStaff
+from apps.inventory.authentication import DeviceTokenAuthentication, IsMachineDeviceOrStaff, TabletCookieAuthentication
 from apps.inventory.models import Machine, Payment, Sale
 from apps.inventory.selectors import machine_get, machine_products
 from apps.inventory.services import machine_heartbeat_record, purchase_create
 
 
 class MachineApi(APIView):
-    """A machine's own endpoints: its tablet's device token, or a staff session."""
+    """A machine's own endpoints: its tablet's device token or paired cookie, or a staff session."""
 
-    authentication_classes = [DeviceTokenAuthentication, SessionAuthentication]
+    authentication_classes = [DeviceTokenAuthentication, TabletCookieAuthentication, SessionAuthentication]
     permission_classes = [IsMachineDeviceOrStaff]
 
 

@@ -1,4 +1,5 @@
-"""`Authorization: Device <token>` for machine tablets; reusable by any app whose API a machine calls."""
+"""`Authorization: Device <token>` for machine tablets, or the paired tablet page's cookie; reusable by any app whose
+API a machine calls."""
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -8,6 +9,7 @@ from rest_framework import authentication, exceptions, permissions
 from apps.core.roles import is_staff_member
 from apps.inventory.models import Machine
 from apps.inventory.services.machines import device_token_hash
+from apps.inventory.tablet_pairing import PAIRING_COOKIE, paired_machine
 
 
 class MachineDevice:
@@ -63,6 +65,32 @@ class DeviceTokenScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "Authorization",
             "description": "`Device <token>` — from `manage.py issue_device_token <machine code>`.",
+        }
+
+
+class TabletCookieAuthentication(authentication.SessionAuthentication):
+    """The paired tablet page's signed cookie (`tablet_pairing`): the page calls the chat, purchase and products APIs
+    over HTTP when its socket cannot open (Redis down). A cookie rides along on any request the browser makes, so like
+    a session it must come with the page's CSRF token (`X-CSRFToken`)."""
+
+    def authenticate(self, request):
+        machine = paired_machine(request.COOKIES.get(PAIRING_COOKIE, ""))
+        if machine is None:
+            return None
+        self.enforce_csrf(request)
+        return MachineDevice(machine), machine
+
+
+class TabletCookieScheme(OpenApiAuthenticationExtension):
+    target_class = TabletCookieAuthentication
+    name = "tabletCookie"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": PAIRING_COOKIE,
+            "description": "The paired tablet page's cookie, with its CSRF token in `X-CSRFToken`.",
         }
 
 

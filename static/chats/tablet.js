@@ -1,4 +1,6 @@
 // The tablet: product grid, streamed chat, purchases over the socket, receipt, reconnect, idle reset.
+// While the socket cannot open (Redis down, a proxy restarting) the page carries on over the HTTP chat, purchase and
+// products APIs (answers shown whole) and keeps retrying the socket; the status dot says which one is in use.
 (function () {
   "use strict";
   const body = document.body;
@@ -12,13 +14,28 @@
   const buyDialog = document.getElementById("buy-dialog");
   const receipt = document.getElementById("receipt");
   const yen = (n) => n.toLocaleString("ja-JP") + "円";
+  const api = `/api/machines/${encodeURIComponent(machine)}`;
+  const CUT_OFF = "接続が切れています。少し待ってからもう一度どうぞ。";
+  const SOCKET_PROVEN_MS = 5000; // a socket closed sooner (accepted, then Redis failed) does not reset the backoff
+  const ATTEMPT_STORE = `vendbot.purchase.${machine}`;
 
   let socket = null;
+  let socketOpenedAt = 0;
   let retryMs = 500;
   let conversation = null;
+  let customer = 0; // bumped by the idle reset: a late HTTP answer of the last customer is dropped
   let streaming = null; // the assistant bubble being written
+  let unanswered = null; // a chat text sent over the socket before its reply started: resent over HTTP if it closes
+  let chatQueue = Promise.resolve();
   let products = [];
-  let buying = null; // {slot, name, price, quantity, key}
+  let buying = null; // {slot, name, price, quantity}
+  // The purchase attempt without an answer yet: {key, body, product, quantity}. Its Idempotency-Key is made when the
+  // customer taps a payment method and reused for every resend (socket, HTTP, after a reload: it is kept in
+  // sessionStorage) until a receipt or a refusal arrives, so a lost answer never charges twice.
+  let attempt = null;
+  let attemptVia = null; // "socket" or "http" while a send of the attempt waits for its answer
+  let attemptTimer = null;
+  let attemptRetryMs = 1000;
   let idleTimer = null;
 
   // A fresh key per purchase attempt: a retried send of the same attempt is charged once, a new attempt is new.
@@ -36,22 +53,70 @@
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${location.host}/ws/tablet/${encodeURIComponent(machine)}/`);
-    socket.onopen = () => { retryMs = 500; setStatus("live", "接続済み"); };
-    socket.onclose = (event) => {
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/tablet/${encodeURIComponent(machine)}/`);
+    socket = ws;
+    ws.onopen = () => { socketOpenedAt = Date.now(); setStatus("live", "接続済み"); };
+    ws.onclose = (event) => {
+      if (socket === ws) socket = null;
       if (event.code === 4403) { setStatus("offline", "ペアリングが必要です"); return; }
-      setStatus("offline", "再接続中…");
+      if (socketOpenedAt && Date.now() - socketOpenedAt >= SOCKET_PROVEN_MS) retryMs = 500;
+      socketOpenedAt = 0;
+      // No error for the customer: HTTP carries on until the socket opens again.
+      setStatus("http", "接続済み");
       if (streaming) { finishBubble(streaming, "接続が切れました。もう一度お送りください。"); streaming = null; }
+      // A socket accepted while Redis is down dies before it reads anything: what it was given goes over HTTP.
+      if (unanswered !== null) { chatOverHttp(unanswered); unanswered = null; }
+      if (attemptVia === "socket") { attemptVia = null; submitAttempt(); }
+      refreshProducts();
       setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, 10000);
+      retryMs = Math.min(retryMs * 2, 5000);
     };
-    socket.onmessage = (event) => handle(JSON.parse(event.data));
+    ws.onmessage = (event) => handle(JSON.parse(event.data));
   }
 
   function send(message) {
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
     socket.send(JSON.stringify(message));
     return true;
+  }
+
+  // The HTTP fallback: the page's pairing cookie with its CSRF token. Resolves to {status, data}; rejects only when no
+  // answer came (network error or timeout).
+  async function request(method, path, payload, headers) {
+    const response = await fetch(api + path, {
+      method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": body.dataset.csrf, ...headers },
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+      signal: AbortSignal.timeout(60000),
+    });
+    return { status: response.status, data: await response.json().catch(() => ({})) };
+  }
+
+  const errorText = (data) => (data.error && data.error.message) || CUT_OFF;
+  // No answer about the purchase itself: the same attempt is sent again later.
+  const noAnswer = (status) => status >= 500 || status === 408 || status === 429;
+
+  function refreshProducts() {
+    request("GET", "/products/").then(({ status, data }) => {
+      if (status === 200) { products = data; renderProducts(); }
+    }, () => {});
+  }
+
+  // One at a time, so a second message goes into the conversation the first one started.
+  function chatOverHttp(text) {
+    const asked = customer;
+    const li = bubble("assistant", "");
+    chatQueue = chatQueue.then(() => asked === customer && request("POST", "/chat/", { conversation, message: text }).then(
+      ({ status, data }) => {
+        if (asked !== customer) return;
+        if (status !== 200) { li.remove(); bubble("error", errorText(data)); return; }
+        conversation = data.conversation;
+        finishBubble(li, data.reply);
+        renderActions(li, data.actions || []);
+      },
+      () => { if (asked === customer) { li.remove(); bubble("error", CUT_OFF); } },
+    ));
   }
 
   function bubble(kind, text) {
@@ -72,6 +137,7 @@
     switch (message.type) {
       case "products": products = message.products; renderProducts(); break;
       case "reply_start":
+        unanswered = null;
         conversation = message.conversation;
         streaming = bubble("assistant", "");
         break;
@@ -86,11 +152,18 @@
         renderActions(li, message.actions || []);
         break;
       }
-      case "receipt": showReceipt(message.receipt); break;
+      case "receipt":
+        if (attemptVia === "socket") attemptAnswered();
+        showReceipt(message.receipt);
+        break;
       case "error":
-        if (message.request === "purchase" && buyDialog.open) {
+        if (message.request === "purchase") {
+          if (attemptVia !== "socket") break;
+          if (message.code === "server_error") { attemptVia = null; attemptRetryLater(); break; }
+          attemptAnswered();
           document.getElementById("buy-error").textContent = message.message;
         } else {
+          unanswered = null;
           if (streaming) { streaming.remove(); streaming = null; }
           bubble("error", message.message);
         }
@@ -156,15 +229,65 @@
   }
 
   function pay(method) {
+    if (!attempt) {
+      attempt = {
+        key: newKey(),
+        product: { slot: buying.slot, name: buying.name, price: buying.price },
+        quantity: buying.quantity,
+        body: {
+          items: [{ slot: buying.slot, quantity: buying.quantity }],
+          coupon: document.getElementById("coupon").value.trim(),
+          payment_method: method,
+        },
+      };
+      attemptRetryMs = 1000;
+      try { sessionStorage.setItem(ATTEMPT_STORE, JSON.stringify(attempt)); } catch (error) { /* private mode */ }
+    }
+    submitAttempt();
+  }
+
+  // Send the attempt once over whichever way is open; no answer (socket lost, network error, 5xx) sends it again later
+  // with the same key, so the server charges it at most once.
+  function submitAttempt() {
+    clearTimeout(attemptTimer);
+    if (!attempt || attemptVia) return;
+    buyDialog.dataset.pending = "1";
+    for (const control of buyDialog.querySelectorAll("button, input")) control.disabled = true;
+    if (send({ type: "purchase", ...attempt.body, idempotency_key: attempt.key })) { attemptVia = "socket"; return; }
+    attemptVia = "http";
+    request("POST", "/purchases/", attempt.body, { "Idempotency-Key": attempt.key }).then(({ status, data }) => {
+      attemptVia = null;
+      if (noAnswer(status)) { attemptRetryLater(); return; }
+      attemptAnswered();
+      if (status === 201) { showReceipt(data); refreshProducts(); } else {
+        document.getElementById("buy-error").textContent = errorText(data);
+      }
+    }, () => { attemptVia = null; attemptRetryLater(); });
+  }
+
+  function attemptRetryLater() {
+    document.getElementById("buy-error").textContent = "通信を再試行しています…";
+    attemptTimer = setTimeout(submitAttempt, attemptRetryMs);
+    attemptRetryMs = Math.min(attemptRetryMs * 2, 8000);
+  }
+
+  function attemptAnswered() {
+    attempt = null;
+    attemptVia = null;
+    clearTimeout(attemptTimer);
+    try { sessionStorage.removeItem(ATTEMPT_STORE); } catch (error) { /* private mode */ }
+    delete buyDialog.dataset.pending;
+    for (const control of buyDialog.querySelectorAll("button, input")) control.disabled = false;
     document.getElementById("buy-error").textContent = "";
-    const sent = send({
-      type: "purchase",
-      items: [{ slot: buying.slot, quantity: buying.quantity }],
-      coupon: document.getElementById("coupon").value.trim(),
-      payment_method: method,
-      idempotency_key: newKey(),
-    });
-    if (!sent) document.getElementById("buy-error").textContent = "接続が切れています。少し待ってからもう一度どうぞ。";
+  }
+
+  // A reload in the middle of a purchase resumes the same attempt (same key) instead of starting a new one.
+  function resumeAttempt() {
+    try { attempt = JSON.parse(sessionStorage.getItem(ATTEMPT_STORE) || "null"); } catch (error) { attempt = null; }
+    if (!attempt) return;
+    openBuy(attempt.product, attempt.quantity);
+    document.getElementById("coupon").value = attempt.body.coupon;
+    submitAttempt();
   }
 
   function showReceipt(data) {
@@ -189,7 +312,10 @@
 
   // Nothing of the last person stays on screen: chat, dialogs, coupon, conversation.
   function resetForNextCustomer() {
+    if (attempt) { touched(); return; } // a purchase still waiting for its answer keeps the screen
+    customer += 1;
     conversation = null;
+    unanswered = null;
     streaming = null;
     buying = null;
     log.replaceChildren();
@@ -209,9 +335,10 @@
     event.preventDefault();
     const text = input.value.trim();
     if (!text) return;
-    if (!send({ type: "chat", conversation, text })) { bubble("error", "接続が切れています。少し待ってからもう一度どうぞ。"); return; }
+    const sent = send({ type: "chat", conversation, text });
     bubble("customer", text);
     input.value = "";
+    if (sent) unanswered = text; else chatOverHttp(text);
   });
   grid.addEventListener("click", (event) => {
     const button = event.target.closest(".product");
@@ -221,8 +348,10 @@
   document.getElementById("qty-plus").onclick = () => { buying.quantity = Math.min(20, buying.quantity + 1); updateBuy(); };
   for (const button of document.querySelectorAll(".pay")) button.onclick = () => pay(button.dataset.method);
   document.getElementById("receipt-close").onclick = () => receipt.close();
+  buyDialog.addEventListener("cancel", (event) => { if (attempt) event.preventDefault(); });
   for (const name of ["pointerdown", "keydown", "input"]) document.addEventListener(name, touched, { passive: true });
 
   touched();
+  resumeAttempt();
   connect();
 })();

@@ -5,9 +5,9 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from apps.chats.models import Conversation, Message
-from apps.chats.tablet_pairing import PAIRING_COOKIE, pairing_cookie_value
 from apps.inventory.models import Sale
 from apps.inventory.services import device_token_issue
+from apps.inventory.tablet_pairing import PAIRING_COOKIE, pairing_cookie_value
 from tests.agents.fake_anthropic import Reply, text
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,5 +1,5 @@
-from apps.chats.tablet_pairing import PAIRING_COOKIE
 from apps.inventory.services import device_token_issue
+from apps.inventory.tablet_pairing import PAIRING_COOKIE
 
 
 def test_pairing_sets_an_httponly_cookie_and_redirects_to_the_clean_url(client, shop):

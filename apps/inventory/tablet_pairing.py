@@ -1,5 +1,6 @@
 """The tablet's credential: a signed cookie naming the machine and a fingerprint of its device token at pairing time,
-so a new token (or a forged cookie) is refused by both the page and the socket."""
+so a new token (or a forged cookie) is refused by the page, its socket and the machine's HTTP APIs (the page's
+fallback when the socket cannot open; see `authentication.TabletCookieAuthentication`)."""
 
 from django.core import signing
 
