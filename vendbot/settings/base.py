@@ -201,6 +201,9 @@ WORKER_HEARTBEAT_MAX_AGE_SECONDS = 60
 # Keyed hash for pseudonymising customer identifiers (LINE user ids) in logs; defaults to a key derived from SECRET_KEY.
 LOG_PSEUDONYM_KEY = env.str("LOG_PSEUDONYM_KEY", default="")
 
+# Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`; unset, /metrics is a 404 unless DEBUG is on.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
