@@ -7,6 +7,9 @@ from django.conf import settings
 
 DEFAULTS = {
     "DASHBOARD_REFRESH_SECONDS": 30,
+    # How often an open dashboard socket checks that the login it was opened with still stands (logout, expiry,
+    # deactivation, Manager role removed, password changed all close it within this time).
+    "DASHBOARD_SESSION_CHECK_SECONDS": 3,
     "DASHBOARD_ACTIVE_CONVERSATION_MINUTES": 30,
     # How long each condition must hold before its alert fires (minutes); 0 fires on the first detection run.
     "ALERT_HOLD_MINUTES": {
