@@ -34,6 +34,22 @@ def manager_user(db):
     return user
 
 
+METRICS_TOKEN = "test-metrics-token"
+
+
+@pytest.fixture
+def metrics_page(client, settings):
+    """Reads /metrics as Prometheus does in production: with the bearer token."""
+    settings.METRICS_TOKEN = METRICS_TOKEN
+
+    def read() -> str:
+        response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}")
+        assert response.status_code == 200, response.content
+        return response.content.decode()
+
+    return read
+
+
 def _use_database(name):
     """In the server process: the test database this session created (already named so, whichever start method)."""
     from django.conf import settings

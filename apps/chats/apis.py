@@ -18,7 +18,8 @@ class ChatMessageCreateApi(APIView):
     permission_classes = [IsMachineDeviceOrStaff]
 
     class InputSerializer(serializers.Serializer):
-        conversation = serializers.IntegerField(allow_null=True, required=False, min_value=1)
+        # The `conversation` of an earlier answer; another machine's, channel's or a made-up one is a 404.
+        conversation = serializers.UUIDField(allow_null=True, required=False)
         message = serializers.CharField(
             max_length=MAX_CHAT_MESSAGE_LENGTH,
             error_messages={
@@ -29,7 +30,7 @@ class ChatMessageCreateApi(APIView):
         )
 
     class OutputSerializer(serializers.Serializer):
-        conversation = serializers.IntegerField(source="conversation.pk")
+        conversation = serializers.UUIDField(source="conversation.public_id")
         reply = serializers.CharField(source="text")
         actions = serializers.ListField(child=serializers.DictField())
         agent_available = serializers.BooleanField()
@@ -41,7 +42,7 @@ class ChatMessageCreateApi(APIView):
         data.is_valid(raise_exception=True)
         reply = chat_message_handle(
             machine=machine,
-            conversation_id=data.validated_data.get("conversation"),
+            conversation_public_id=data.validated_data.get("conversation"),
             text=data.validated_data["message"],
         )
         return Response(self.OutputSerializer(reply).data)

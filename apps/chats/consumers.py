@@ -2,7 +2,7 @@
 
 The credential is the pairing cookie set by the tablet page (`tablet_pairing`), checked against the machine in the
 URL; staff logins mean nothing here. Client messages:
-  {"type": "chat", "conversation": id|null, "text": "..."}
+  {"type": "chat", "conversation": "<public id of an earlier reply>"|null, "text": "..."}
   {"type": "purchase", "items": [{"slot", "quantity"}], "coupon": "", "payment_method": "card",
    "idempotency_key": "<new per attempt>"}
   {"type": "products"}
@@ -73,13 +73,14 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
             await self._send_error(kind, "server_error", _("エラーが発生しました。もう一度お試しください。"))
 
     async def _chat(self, content):
-        conversation_id = content.get("conversation")
+        # Only this machine's tablet conversations (`conversation_for_client`); anything else is a not_found error.
+        conversation = content.get("conversation")
         turn = await database_sync_to_async(chat_turn_begin)(
             machine=self.machine,
-            conversation_id=conversation_id if isinstance(conversation_id, int) else None,
+            conversation_public_id=None if conversation is None else str(conversation),
             text=str(content.get("text") or ""),
         )
-        await self.send_json({"type": "reply_start", "conversation": turn.conversation.pk})
+        await self.send_json({"type": "reply_start", "conversation": str(turn.conversation.public_id)})
         outcome = None
         if turn.context is not None:
             async for event in agent_turn_stream(
@@ -94,7 +95,7 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(
             {
                 "type": "reply",
-                "conversation": reply.conversation.pk,
+                "conversation": str(reply.conversation.public_id),
                 "text": reply.text,
                 "actions": reply.actions,
                 "agent_available": reply.agent_available,

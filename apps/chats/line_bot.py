@@ -169,7 +169,7 @@ def _agent_answer(customer: Customer, text: str, image=None) -> list:
     current = conversation_current_for_customer(customer=customer)
     reply = chat_message_handle(
         machine=machine,
-        conversation_id=current.pk if current else None,
+        conversation_public_id=current.public_id if current else None,
         text=text,
         channel=Conversation.Channel.LINE,
         customer=customer,

@@ -4,6 +4,8 @@ A customer is referred to in the shop's tables (sales, coupon redemptions, produ
 `cust:<Customer.pk>` (`Customer.key`), never by the LINE user id, so deleting a customer's data leaves no LINE id
 behind in the shop's books."""
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -54,8 +56,12 @@ class MessageSender(models.TextChoices):
 
 
 class Conversation(models.Model):
+    """A conversation is named to clients (API answers, socket messages, the tablet page) by `public_id` only, a
+    random UUID nobody can guess from another; the integer pk stays internal (admin, decision log, agents)."""
+
     Channel = ConversationChannel
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     channel = models.CharField(max_length=8, choices=ConversationChannel.choices, default=ConversationChannel.TABLET)
     machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="conversations")
     customer = models.ForeignKey(

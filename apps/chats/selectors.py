@@ -1,6 +1,7 @@
 """Reads of customers and conversations."""
 
 import logging
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,13 +22,22 @@ logger = logging.getLogger(__name__)
 LINE_CONVERSATION_GAP = timedelta(minutes=30)
 
 
-def conversation_for_machine(*, conversation_id: int, machine) -> Conversation:
-    """The conversation, only if it was held at this machine: a tablet never reads another machine's chats."""
-    conversation = (
-        Conversation.objects.select_related("agent", "persona").filter(pk=conversation_id, machine=machine).first()
-    )
+def conversation_for_client(
+    *, public_id, machine, channel: str = Conversation.Channel.TABLET, customer: Customer | None = None
+) -> Conversation:
+    """The conversation a client names by its public id, only if it belongs to that client: held on this channel
+    (tablet or LINE), at this machine, with this customer (none for an anonymous tablet). Anything else, including
+    a malformed id, is the same NotFound, so a client learns nothing about conversations that are not its own."""
+    try:
+        conversation = (
+            Conversation.objects.select_related("agent", "persona")
+            .filter(public_id=uuid.UUID(str(public_id)), machine=machine, channel=channel, customer=customer)
+            .first()
+        )
+    except ValueError:  # not a UUID (an old integer id, a typo): no conversation of anyone's
+        conversation = None
     if conversation is None:
-        raise NotFound(_("会話 %(id)s はこの自販機にはありません。") % {"id": conversation_id})
+        raise NotFound(_("この会話は見つかりません。新しい会話を始めてください。"))
     return conversation
 
 

@@ -15,7 +15,7 @@ from apps.agents.runtime import TurnOutcome, agent_turn_run, unavailable_notice
 from apps.agents.selectors import shopkeeper_for_chat
 from apps.agents.tools.registry import ToolContext
 from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message
-from apps.chats.selectors import conversation_for_machine, conversation_history, products_mentioned
+from apps.chats.selectors import conversation_for_client, conversation_history, products_mentioned
 from apps.chats.signals import requested_persona
 from apps.core.errors import ValidationError
 from apps.inventory.services import customer_data_forget
@@ -167,20 +167,23 @@ def _message_checked(text: str) -> str:
 def chat_turn_begin(
     *,
     machine,
-    conversation_id: int | None,
+    conversation_public_id: str | None,
     text: str,
     channel: str = Conversation.Channel.TABLET,
     customer: Customer | None = None,
     image=None,
 ) -> ChatTurn:
-    """Check and record the customer's message (starting a conversation when `conversation_id` is None) and gather
-    what the agent needs: used by the chat API, the tablet socket (which streams the answer) and LINE (whose
-    pictures come as `image`, a file stored on the message)."""
+    """Check and record the customer's message (starting a conversation when `conversation_public_id` is None) and
+    gather what the agent needs: used by the chat API, the tablet socket (which streams the answer) and LINE (whose
+    pictures come as `image`, a file stored on the message). A conversation is continued only on its own channel,
+    machine and customer (`selectors.conversation_for_client`)."""
     text = _message_checked(text)
-    if conversation_id is None:
+    if conversation_public_id is None:
         conversation = conversation_start(machine=machine, channel=channel, customer=customer)
     else:
-        conversation = conversation_for_machine(conversation_id=conversation_id, machine=machine)
+        conversation = conversation_for_client(
+            public_id=conversation_public_id, machine=machine, channel=channel, customer=customer
+        )
     message_record(conversation=conversation, sender=Message.Sender.CUSTOMER, text=text, image=image)
     context = None
     if conversation.agent is not None:
@@ -236,7 +239,7 @@ def _turn_messages_record(*, conversation: Conversation, outcome: TurnOutcome) -
 def chat_message_handle(
     *,
     machine,
-    conversation_id: int | None,
+    conversation_public_id: str | None,
     text: str,
     channel: str = Conversation.Channel.TABLET,
     customer: Customer | None = None,
@@ -249,7 +252,12 @@ def chat_message_handle(
     are each committed by their own service, so a refusal stays on record even if a later step fails.
     """
     turn = chat_turn_begin(
-        machine=machine, conversation_id=conversation_id, text=text, channel=channel, customer=customer, image=image
+        machine=machine,
+        conversation_public_id=conversation_public_id,
+        text=text,
+        channel=channel,
+        customer=customer,
+        image=image,
     )
     outcome = None
     if turn.context is not None:

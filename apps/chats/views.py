@@ -5,7 +5,7 @@ from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_http_methods
 
 from apps.core.errors import NotFound
 from apps.inventory.selectors import machine_get, machine_products
@@ -13,41 +13,22 @@ from apps.inventory.services.machines import device_token_hash
 from apps.inventory.tablet_pairing import PAIRING_COOKIE, TABLET_PAIRING_MAX_AGE, paired_machine, pairing_cookie_value
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def tablet_page(request, code):
-    """The customer's tablet next to the machine. `?pair=<device token>` pairs this browser once (a signed, HttpOnly
-    cookie bound to the machine and its current token) and redirects to the clean URL; after that the cookie is the
+    """The customer's tablet next to the machine. Unpaired, it shows a small form where a staff member types or pastes
+    the machine's device token (or opens `/tablet/<code>/#pair=<token>`: the page's script posts the fragment, which
+    browsers never send in the URL); the POST (CSRF-protected) checks the token, pairs this browser (a signed,
+    HttpOnly cookie bound to the machine and its current token) and redirects to the page. The token never travels
+    in a URL, so no access log or error log sees it; a `?pair=` query is not read. After that the cookie is the
     credential, for the page and its socket. Issuing a new device token unpairs every tablet of the machine."""
     try:
         machine = machine_get(code=code)
     except NotFound as exc:
         return render(request, "chats/tablet_unpaired.html", {"message": exc.message}, status=404)
-    token = request.GET.get("pair")
-    if token is not None:
-        if not machine.device_token_hash or device_token_hash(token) != machine.device_token_hash:
-            return render(
-                request,
-                "chats/tablet_unpaired.html",
-                {"message": _("ペアリング用のトークンが正しくありません。管理者にお問い合わせください。")},
-                status=403,
-            )
-        response = HttpResponseRedirect(request.path)
-        response.set_cookie(
-            PAIRING_COOKIE,
-            pairing_cookie_value(machine),
-            max_age=TABLET_PAIRING_MAX_AGE,
-            httponly=True,
-            secure=request.is_secure(),
-            samesite="Strict",
-        )
-        return response
+    if request.method == "POST":
+        return _tablet_pair(request, machine)
     if paired_machine(request.COOKIES.get(PAIRING_COOKIE, "")) != machine:
-        return render(
-            request,
-            "chats/tablet_unpaired.html",
-            {"message": _("このタブレットはまだペアリングされていません。管理者にお問い合わせください。")},
-            status=403,
-        )
+        return _unpaired(request, _("このタブレットはまだペアリングされていません。管理者にお問い合わせください。"))
     return render(
         request,
         "chats/tablet.html",
@@ -57,3 +38,24 @@ def tablet_page(request, code):
             "idle_reset_seconds": settings.TABLET_IDLE_RESET_SECONDS,
         },
     )
+
+
+def _tablet_pair(request, machine):
+    token = request.POST.get("token", "").strip()
+    if not machine.device_token_hash or device_token_hash(token) != machine.device_token_hash:
+        return _unpaired(request, _("ペアリング用のトークンが正しくありません。管理者にお問い合わせください。"))
+    response = HttpResponseRedirect(request.path, status=303)
+    response.set_cookie(
+        PAIRING_COOKIE,
+        pairing_cookie_value(machine),
+        max_age=TABLET_PAIRING_MAX_AGE,
+        httponly=True,
+        secure=request.is_secure(),
+        samesite="Strict",
+    )
+    return response
+
+
+def _unpaired(request, message):
+    """The unpaired page of a machine that exists, with the pairing form."""
+    return render(request, "chats/tablet_unpaired.html", {"message": message, "pairing_form": True}, status=403)

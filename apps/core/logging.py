@@ -3,8 +3,10 @@
 The redaction filter sits on the handler (see LOGGING in settings), so it sees records from every logger. It masks:
 - values under sensitive keys (password, api_key, token, secret, authorization, cookie, email, phone, card, ...) in
   `extra` data and in dict/list arguments, however deeply nested;
-- secret-looking values anywhere in text: `sk-...` keys, `Bearer ...` credentials, e-mail addresses, phone numbers and
-  card numbers (Luhn-checked, so order numbers and timestamps stay readable);
+- secret-looking values anywhere in text: `sk-...` keys, `Bearer ...` credentials, machine device tokens (43 URL-safe
+  characters of mixed case, as `device_token_issue` makes them), credential query parameters (`?pair=`, `token=`,
+  ...) in URLs, e-mail addresses, phone numbers and card numbers (Luhn-checked, so order numbers and timestamps stay
+  readable);
 - LINE user ids, replaced by a keyed hash so one customer's lines can still be followed without the raw id.
 """
 
@@ -58,6 +60,18 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
         "[REDACTED:private_key]",
     ),
     (re.compile(r"\b(Bearer|Basic|Device|Token)\s+[A-Za-z0-9._~+/=-]{6,}", re.I | re.A), r"\1 [REDACTED]"),
+    # A credential in a query string or fragment, whatever its shape: /tablet/HQ-1F/?pair=..., ?access_token=...
+    (
+        re.compile(r"([?&;#](?:pair|token|device_token|access_token|secret|api_key|signature)=)[^&#\s'\"<>]+", re.I),
+        r"\1[REDACTED]",
+    ),
+    # A device token on its own (secrets.token_urlsafe(32)): 43 URL-safe characters with upper and lower case letters.
+    (
+        re.compile(
+            r"(?<![A-Za-z0-9_-])(?=[A-Za-z0-9_-]*[A-Z])(?=[A-Za-z0-9_-]*[a-z])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])", re.A
+        ),
+        "[REDACTED:device_token]",
+    ),
     (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}", re.A), "[REDACTED:api_key]"),
     (re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", re.A), "[REDACTED:api_key]"),
     (re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b", re.A), "[REDACTED:email]"),

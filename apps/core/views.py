@@ -1,7 +1,11 @@
+import hmac
+
+from django.conf import settings
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_prometheus.exports import ExportToDjangoView
 
 from apps.core.exceptions import error_body
 from apps.core.health import run_readiness_checks
@@ -21,6 +25,27 @@ def readyz(request):
     failed = [name for name, result in checks.items() if not result["ok"]]
     body = {"status": "ready" if not failed else "unavailable", "failed": failed, "checks": checks}
     return JsonResponse(body, status=503 if failed else 200)
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus' scrape: open under DEBUG; otherwise only with `Authorization: Bearer <METRICS_TOKEN>` (compared in
+    constant time), and not there at all (404) while METRICS_TOKEN is unset: revenue, AI spend and stock-outs are
+    nobody else's business."""
+    if not settings.DEBUG:
+        if not settings.METRICS_TOKEN:
+            return JsonResponse(error_body(code="not_found", message="Not found."), status=404)
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), settings.METRICS_TOKEN.encode()
+        ):
+            response = JsonResponse(
+                error_body(code="not_authenticated", message="Send Authorization: Bearer <METRICS_TOKEN>."), status=401
+            )
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    return ExportToDjangoView(request)
 
 
 def _wants_json(request) -> bool:

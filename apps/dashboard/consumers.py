@@ -1,28 +1,51 @@
 """`/ws/dashboard/`: live events (sales, order states, alerts) and a fresh snapshot every DASHBOARD_REFRESH_SECONDS,
-for Managers only."""
+for Managers only, and only as long as the login it was opened with stands: every DASHBOARD_SESSION_CHECK_SECONDS the
+socket reads its session again and closes (4401) once it is gone (logout, expiry) or no longer names an active user
+with the dashboard permission (deactivated, Manager role removed, password changed)."""
 
 import asyncio
 import contextlib
+import logging
+from importlib import import_module
+from types import SimpleNamespace
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import get_user
 
 from apps.dashboard.live import DASHBOARD_GROUP
 from apps.dashboard.selectors import dashboard_snapshot
 
+logger = logging.getLogger(__name__)
+
 VIEW_DASHBOARD = "core.view_dashboard"
 # Sent as the close code when the handshake is refused (before accept, daphne answers the handshake with 403).
 CLOSE_FORBIDDEN = 4403
+# Sent when the login behind an open socket ends, or cannot be checked.
+CLOSE_SESSION_ENDED = 4401
+CLOSE_UNAVAILABLE = 1011
 
 
-@database_sync_to_async
-def _may_view(user) -> bool:
+def _may_view_now(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.has_perm(VIEW_DASHBOARD))
 
 
+_may_view = database_sync_to_async(_may_view_now)
+
+
+@database_sync_to_async
+def _login_stands(*, session_key: str | None, user_id: int) -> bool:
+    """Whether the session still exists unexpired and Django's own check (`get_user`: the user exists, may log in and
+    has not changed password since) still finds this user in it, with the dashboard permission."""
+    if not session_key:
+        return False
+    user = get_user(SimpleNamespace(session=import_module(settings.SESSION_ENGINE).SessionStore(session_key)))
+    return user.pk == user_id and _may_view_now(user)
+
+
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
-    refresher: asyncio.Task | None = None
+    tasks: tuple[asyncio.Task, ...] = ()
 
     async def connect(self):
         if not await _may_view(self.scope.get("user")):
@@ -30,13 +53,16 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
         await self.accept()
-        self.refresher = asyncio.create_task(self._refresh_periodically())
+        self.tasks = (
+            asyncio.create_task(self._refresh_periodically()),
+            asyncio.create_task(self._follow_session(getattr(self.scope.get("session"), "session_key", None))),
+        )
 
     async def disconnect(self, code):
-        if self.refresher is not None:
-            self.refresher.cancel()
+        for task in self.tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.refresher
+                await task
         await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
@@ -54,3 +80,19 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         while True:
             await asyncio.sleep(settings.DASHBOARD_REFRESH_SECONDS)
             await self._send_snapshot()
+
+    async def _follow_session(self, session_key: str | None):
+        """The handshake found the login good; from then on it is read again every DASHBOARD_SESSION_CHECK_SECONDS.
+        A check that cannot run (the database is down) closes too: the page reconnects and its handshake decides."""
+        user_id = self.scope["user"].pk
+        while True:
+            await asyncio.sleep(settings.DASHBOARD_SESSION_CHECK_SECONDS)
+            try:
+                stands = await _login_stands(session_key=session_key, user_id=user_id)
+            except Exception as exc:
+                logger.warning("Dashboard socket closed: its login could not be checked (%s)", type(exc).__name__)
+                await self.close(code=CLOSE_UNAVAILABLE)
+                return
+            if not stands:
+                await self.close(code=CLOSE_SESSION_ENDED)
+                return

@@ -166,7 +166,9 @@
       else if (event.type === "alert") { showAlert(event.alert); askForSnapshot(); }
       else if (event.type === "order") askForSnapshot();
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
+      // 4401: the login this page was opened with has ended; reloading leads to the login page (or a 403).
+      if (event.code === 4401) { location.reload(); return; }
       setStatus("offline");
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, Number(script.dataset.refreshSeconds) * 1000);

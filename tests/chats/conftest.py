@@ -2,6 +2,8 @@ import secrets  # noqa: E402
 
 import pytest  # noqa: E402
 
+from apps.inventory.tablet_pairing import pairing_cookie_value  # noqa: E402
+from apps.inventory.services import device_token_issue  # noqa: E402
 from tests.agents.conftest import (  # noqa: F401  (the chat API and LINE run on the same shop and fake model)
     cola,
     context,
@@ -27,3 +29,11 @@ def fake_line(settings):
     settings.LINE_CHANNEL_ACCESS_TOKEN = secrets.token_urlsafe(32)
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def paired_cookie(shop):  # noqa: F811  (shop: the imported fixture)
+    """The pairing cookie of a tablet at HQ-1F (a fresh device token issued for it)."""
+    device_token_issue(machine=shop)
+    shop.refresh_from_db()
+    return pairing_cookie_value(shop)

@@ -18,7 +18,7 @@ def test_a_greeting_starts_a_conversation_answered_by_the_persona(device_client,
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["reply"] == shopkeeper.persona.greeting
-    conversation = Conversation.objects.get(pk=body["conversation"])
+    conversation = Conversation.objects.get(public_id=body["conversation"])
     assert conversation.agent == shopkeeper and conversation.persona == shopkeeper.persona
     assert list(conversation.messages.values_list("sender", flat=True)) == ["customer", "assistant"]
 

@@ -30,7 +30,8 @@ def test_ask_for_a_drink_buy_it_see_the_receipt_recover_a_dropped_socket_and_res
 
     page.route_web_socket(re.compile(r"/ws/tablet/"), forward)
 
-    page.goto(f"{asgi_live_server}/tablet/HQ-1F/?pair={token}")
+    page.goto(f"{asgi_live_server}/tablet/HQ-1F/#pair={token}")
+    page.wait_for_selector("#tablet-status")
     assert page.url == f"{asgi_live_server}/tablet/HQ-1F/"
     page.wait_for_selector("#tablet-status[data-state=live]")
     assert "残り6" in page.locator('.product[data-slot="A2"]').inner_text()
@@ -69,7 +70,9 @@ def test_a_models_reply_grows_on_the_tablet_as_it_is_written(
     sentence = "コーラは150円で、今日はよく冷えていておすすめです。"
     fake_anthropic.then(Reply([text(sentence)], chunk_chars=4))
     page = browser_page
-    page.goto(f"{asgi_live_server}/tablet/HQ-1F/?pair={device_token_issue(machine=shop)}")
+    page.goto(f"{asgi_live_server}/tablet/HQ-1F/")
+    page.fill("#pair-token", device_token_issue(machine=shop))
+    page.click("#pair-form button")
     page.wait_for_selector("#tablet-status[data-state=live]")
     # Every text the assistant's bubble shows, in order.
     page.evaluate(

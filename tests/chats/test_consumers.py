@@ -6,18 +6,10 @@ from channels.testing import WebsocketCommunicator
 
 from apps.chats.models import Conversation, Message
 from apps.inventory.models import Sale
-from apps.inventory.services import device_token_issue
-from apps.inventory.tablet_pairing import PAIRING_COOKIE, pairing_cookie_value
+from apps.inventory.tablet_pairing import PAIRING_COOKIE
 from tests.agents.fake_anthropic import Reply, text
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def paired_cookie(shop):
-    device_token_issue(machine=shop)
-    shop.refresh_from_db()
-    return pairing_cookie_value(shop)
 
 
 async def connect(code="HQ-1F", cookie=None):
@@ -73,7 +65,9 @@ async def test_the_reply_streams_then_arrives_whole_and_is_recorded(paired_cooki
     assert "".join(m["text"] for m in received if m["type"] == "delta") == reply["text"]
     assert any(action["type"] == "confirm_purchase" for action in reply["actions"])
     senders = await database_sync_to_async(
-        lambda: list(Message.objects.filter(conversation_id=reply["conversation"]).values_list("sender", flat=True))
+        lambda: list(
+            Message.objects.filter(conversation__public_id=reply["conversation"]).values_list("sender", flat=True)
+        )
     )()
     assert senders[0] == "customer" and senders[-1] == "assistant"
     await communicator.disconnect()

@@ -109,11 +109,11 @@ def test_bad_requests_get_a_json_error_and_change_nothing(fake_line, shop, setti
     assert not LineEvent.objects.exists() and fake_line.requests == []
 
 
-def test_acknowledgements_are_measured_for_prometheus(fake_line, shop, client):
+def test_acknowledgements_are_measured_for_prometheus(fake_line, shop, metrics_page):
     post_webhook(event("follow", reply_token=fake_line.reply_token("follow-token")))
     post_webhook(text_event(fake_line, "こんにちは"), signature="forged")
 
-    metrics = client.get("/metrics").content.decode()
+    metrics = metrics_page()
     assert 'vendbot_line_webhook_seconds_count{status="200"}' in metrics
     assert 'vendbot_line_webhook_seconds_count{status="400"}' in metrics
 

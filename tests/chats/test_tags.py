@@ -7,8 +7,8 @@ def tags(conversation):
 
 
 def test_a_conversation_is_tagged_with_intents_products_and_mood(shop):
-    reply = chat_message_handle(machine=shop, conversation_id=None, text="コーラを2本ください")
-    chat_message_handle(machine=shop, conversation_id=reply.conversation.pk, text="ありがとう！")
+    reply = chat_message_handle(machine=shop, conversation_public_id=None, text="コーラを2本ください")
+    chat_message_handle(machine=shop, conversation_public_id=reply.conversation.public_id, text="ありがとう！")
 
     found = {(tag.kind, tag.value) for tag in reply.conversation.tags.all()}
     assert ("intent", "buy") in found and ("product", "COLA") in found and ("sentiment", "positive") in found
@@ -17,8 +17,8 @@ def test_a_conversation_is_tagged_with_intents_products_and_mood(shop):
 
 
 def test_a_complaint_is_tagged_negative_and_found_by_the_admin_search(shop, manager_user, client):
-    reply = chat_message_handle(machine=shop, conversation_id=None, text="お金を入れたのに出てこない、返金して")
-    chat_message_handle(machine=shop, conversation_id=None, text="こんにちは")
+    reply = chat_message_handle(machine=shop, conversation_public_id=None, text="お金を入れたのに出てこない、返金して")
+    chat_message_handle(machine=shop, conversation_public_id=None, text="こんにちは")
 
     assert ("sentiment", "negative") in {(t.kind, t.value) for t in reply.conversation.tags.all()}
     client.force_login(manager_user)

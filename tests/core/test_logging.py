@@ -15,6 +15,8 @@ from apps.core.logging import (
     redact_text,
     request_id_var,
 )
+from apps.inventory.services import device_token_issue
+from tests.factories import MachineFactory
 
 # Built at run time so no secret-looking literal sits in the repository.
 FAKE_API_KEY = "sk-" + "ant-api03-" + "Zx9" * 12
@@ -182,3 +184,31 @@ def test_a_real_process_logs_through_the_redacting_handler():
     assert line["message"] == "leaked [REDACTED:api_key]"
     assert line["token"] == "[REDACTED]"
     assert line["level"] == "ERROR"
+
+
+@pytest.mark.django_db
+def test_device_tokens_are_masked_alone_and_in_pairing_urls(log_output):
+    logger, stream = log_output
+    machine = MachineFactory()
+    tokens = [device_token_issue(machine=machine) for _ in range(50)]
+    for token in tokens:
+        logger.warning(
+            "Forbidden: /tablet/HQ-1F/?pair=%s", token, extra={"request": f"<GET '/tablet/HQ-1F/#pair={token}'>"}
+        )
+        logger.info("token was %s, then Device %s (%s)", token, token, f"'{token}'")
+    output = stream.getvalue()
+    assert not [token for token in tokens if token in output]
+    first, second = _lines(stream)[:2]
+    assert first["message"] == "Forbidden: /tablet/HQ-1F/?pair=[REDACTED]"
+    assert first["request"] == "<GET '/tablet/HQ-1F/#pair=[REDACTED]'>"
+    assert second["message"] == "token was [REDACTED:device_token], then Device [REDACTED] ('[REDACTED:device_token]')"
+
+
+def test_ids_and_digests_that_are_not_device_tokens_stay_readable():
+    readable = [
+        "9ed19a92-3208-48ad-b7ba-d7935730b24c",  # a task or conversation UUID
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",  # a sha256
+        "test_a_token_in_the_url_pairs_nothing_and_n",  # 43 characters of one case: an identifier
+    ]
+    for text in readable:
+        assert redact_text(f"see {text} here") == f"see {text} here"

@@ -5,16 +5,19 @@ import datetime
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth.models import AnonymousUser
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
+from apps.core.roles import MANAGER
 from apps.dashboard.monitoring import Condition
 from apps.dashboard.services import alerts_apply
 from apps.inventory.services import purchase_create, purchase_order_submit
 from tests.factories import PurchaseOrderFactory
-from vendbot.routing import websocket_urlpatterns
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,24 +34,39 @@ def sell(machine, *, quantity: int, key: str):
     )
 
 
-def socket_for(user) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/dashboard/")
-    communicator.scope["user"] = user
-    return communicator
+@database_sync_to_async
+def log_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+async def socket_for(user, browser: Client | None = None) -> WebsocketCommunicator:
+    """The dashboard socket as a browser opens it: through the project's ASGI stack, with the session cookie of
+    `browser` (a fresh login of `user` when not given; none for an anonymous visitor)."""
+    from vendbot.asgi import application
+
+    headers = [(b"origin", b"http://testserver")]
+    if browser is None and user.is_authenticated:
+        browser = await log_in(user)
+    if browser is not None:
+        session = browser.cookies[settings.SESSION_COOKIE_NAME].value
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode()))
+    return WebsocketCommunicator(application, "/ws/dashboard/", headers=headers)
 
 
 async def test_anonymous_visitors_are_refused():
-    connected, code = await socket_for(AnonymousUser()).connect()
+    connected, code = await (await socket_for(AnonymousUser())).connect()
     assert not connected and code == 4403
 
 
 async def test_staff_are_refused(staff_user):
-    connected, code = await socket_for(staff_user).connect()
+    connected, code = await (await socket_for(staff_user)).connect()
     assert not connected and code == 4403
 
 
 async def test_a_sale_reaches_an_open_dashboard(manager_user, machine, tea_slot):
-    socket = socket_for(manager_user)
+    socket = await socket_for(manager_user)
     connected, _ = await socket.connect()
     assert connected
 
@@ -62,7 +80,7 @@ async def test_a_sale_reaches_an_open_dashboard(manager_user, machine, tea_slot)
 
 async def test_an_alert_firing_reaches_an_open_dashboard(manager_user, settings):
     settings.ALERT_HOLD_MINUTES = {**settings.ALERT_HOLD_MINUTES, "machine_silent": 0}
-    socket = socket_for(manager_user)
+    socket = await socket_for(manager_user)
     await socket.connect()
     condition = Condition(kind="machine_silent", subject="HQ-1F", message="応答がありません", severity="critical")
 
@@ -76,7 +94,7 @@ async def test_an_alert_firing_reaches_an_open_dashboard(manager_user, settings)
 
 async def test_an_open_dashboard_gets_a_fresh_snapshot_periodically_and_on_request(manager_user, settings):
     settings.DASHBOARD_REFRESH_SECONDS = 0.2
-    socket = socket_for(manager_user)
+    socket = await socket_for(manager_user)
     await socket.connect()
 
     periodic = await socket.receive_json_from(timeout=2)
@@ -94,7 +112,7 @@ async def test_an_open_dashboard_gets_a_fresh_snapshot_periodically_and_on_reque
 async def test_a_dashboard_on_the_redis_layer_survives_a_quiet_spell(manager_user, machine, tea_slot, settings):
     """channels_redis blocks 5 s per read: with redis-py's default 5 s socket timeout an idle consumer used to die."""
     settings.CHANNEL_LAYERS = {"default": settings.REDIS_CHANNEL_LAYER}
-    socket = socket_for(manager_user)
+    socket = await socket_for(manager_user)
     connected, _ = await socket.connect()
     assert connected
     await asyncio.sleep(6)
@@ -108,7 +126,7 @@ async def test_a_dashboard_on_the_redis_layer_survives_a_quiet_spell(manager_use
 
 async def test_an_order_waiting_for_approval_reaches_an_open_dashboard(manager_user):
     order = await database_sync_to_async(PurchaseOrderFactory)(status="draft")
-    socket = socket_for(manager_user)
+    socket = await socket_for(manager_user)
     await socket.connect()
 
     await database_sync_to_async(purchase_order_submit)(order=order, actor_label="procurement-agent")
@@ -116,3 +134,61 @@ async def test_an_order_waiting_for_approval_reaches_an_open_dashboard(manager_u
     event = await socket.receive_json_from(timeout=2)
     assert event == {"type": "order", "order": {"id": order.pk, "status": "pending_human_approval"}}
     await socket.disconnect()
+
+
+CHECK_SECONDS = 0.2
+
+
+def log_out(browser, user):
+    browser.logout()
+
+
+def session_expires(browser, user):
+    Session.objects.filter(session_key=browser.session.session_key).update(expire_date=timezone.now())
+
+
+def manager_role_removed(browser, user):
+    user.groups.remove(Group.objects.get(name=MANAGER))
+
+
+def deactivated(browser, user):
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+
+
+@pytest.mark.parametrize("end", [log_out, session_expires, manager_role_removed, deactivated])
+async def test_the_dashboard_socket_closes_when_the_login_ends(manager_user, settings, end):
+    settings.DASHBOARD_SESSION_CHECK_SECONDS = CHECK_SECONDS
+    browser = await log_in(manager_user)
+    socket = await socket_for(manager_user, browser)
+    connected, _ = await socket.connect()
+    assert connected
+    # While the login stands, the socket stays open through several checks.
+    assert await socket.receive_nothing(timeout=CHECK_SECONDS * 4)
+
+    await database_sync_to_async(end)(browser, manager_user)
+
+    closed = await socket.receive_output(timeout=CHECK_SECONDS * 10)
+    assert closed == {"type": "websocket.close", "code": 4401}
+    await socket.wait(timeout=1)
+
+
+def rename_table(old: str, new: str):
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {old} RENAME TO {new}")
+
+
+async def test_a_login_that_cannot_be_checked_closes_the_socket(manager_user, settings):
+    """A real database fault (the sessions table gone for a moment): the socket closes rather than stay unchecked."""
+    settings.DASHBOARD_SESSION_CHECK_SECONDS = CHECK_SECONDS
+    socket = await socket_for(manager_user)
+    connected, _ = await socket.connect()
+    assert connected
+
+    await database_sync_to_async(rename_table)("django_session", "django_session_away")
+    try:
+        closed = await socket.receive_output(timeout=CHECK_SECONDS * 10)
+    finally:
+        await database_sync_to_async(rename_table)("django_session_away", "django_session")
+
+    assert closed == {"type": "websocket.close", "code": 1011}

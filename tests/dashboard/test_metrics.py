@@ -69,8 +69,8 @@ def test_a_refused_tool_call_is_counted_by_rule(django_capture_on_commit_callbac
     assert sample("vendbot_blocked_tool_calls_total", rule="tool_not_enabled") == before + 1
 
 
-def test_metrics_page_shows_the_current_shop_state(client, device_client, tea_slot):
+def test_metrics_page_shows_the_current_shop_state(metrics_page, device_client, tea_slot):
     buy(device_client, quantity=5)
-    page = client.get("/metrics").content.decode()
+    page = metrics_page()
     assert "vendbot_slots_out_of_stock 1.0" in page
     assert "vendbot_alerts_firing 0.0" in page

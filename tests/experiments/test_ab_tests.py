@@ -208,11 +208,11 @@ def voiced_test(db, shopkeeper, manager_user):
 
 def test_the_assigned_persona_greets_the_customer_and_is_the_models_persona(voiced_test, shopkeeper):
     machine = MachineFactory()
-    reply = chat_message_handle(machine=machine, conversation_id=None, text="こんにちは")
+    reply = chat_message_handle(machine=machine, conversation_public_id=None, text="こんにちは")
     persona = Conversation.objects.get(pk=reply.conversation.pk).persona
     assert persona.name in ("ハルB", "ソウタB") and persona != shopkeeper.persona
     assert reply.text == persona.greeting
-    english = chat_message_handle(machine=machine, conversation_id=reply.conversation.pk, text="Hello")
+    english = chat_message_handle(machine=machine, conversation_public_id=reply.conversation.public_id, text="Hello")
     assert english.text == f"Hello! I'm {persona.name}, the shop's AI assistant. How can I help?"
 
     # The system prompt the turns were built from is the assigned persona's, not the shopkeeper's default.
@@ -223,7 +223,7 @@ def test_the_assigned_persona_greets_the_customer_and_is_the_models_persona(voic
 
 
 def test_the_tablet_stream_speaks_as_the_assigned_persona(voiced_test, shopkeeper):
-    turn = chat_turn_begin(machine=MachineFactory(), conversation_id=None, text="Hello")
+    turn = chat_turn_begin(machine=MachineFactory(), conversation_public_id=None, text="Hello")
 
     async def consume():
         return [

@@ -201,6 +201,9 @@ WORKER_HEARTBEAT_MAX_AGE_SECONDS = 60
 # Keyed hash for pseudonymising customer identifiers (LINE user ids) in logs; defaults to a key derived from SECRET_KEY.
 LOG_PSEUDONYM_KEY = env.str("LOG_PSEUDONYM_KEY", default="")
 
+# Prometheus scrapes /metrics with `Authorization: Bearer <METRICS_TOKEN>`; unset, /metrics is a 404 unless DEBUG is on.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
@@ -321,6 +324,9 @@ ENGAGEMENT_PUSH_SENDER = "apps.chats.integrations.line_api.LineMessenger"
 
 # --- Dashboard and monitoring ---
 DASHBOARD_REFRESH_SECONDS = 30
+# How often an open dashboard socket checks that the login it was opened with still stands (logout, expiry,
+# deactivation, Manager role removed, password changed all close it within this time).
+DASHBOARD_SESSION_CHECK_SECONDS = 3
 DASHBOARD_ACTIVE_CONVERSATION_MINUTES = 30
 # How long each condition must hold before its alert fires (minutes); 0 fires on the first detection run.
 ALERT_HOLD_MINUTES = {"sales_anomaly": 10, "machine_silent": 5, "error_rate": 10, "ai_spend": 0, "stockout_expected": 0}

@@ -11,6 +11,7 @@ from apps.agents.providers.base import ChatMessage
 from apps.agents.runtime import agent_turn_run
 from apps.agents.services import tool_call
 from apps.agents.tools.registry import ToolContext
+from apps.chats.models import Conversation
 from apps.inventory.models import Coupon, Payment, PriceChange, Product, Sale, Slot, StockMovement, StorageStock
 from tests.agents.fake_anthropic import Reply, text, tool_use
 from tests.agents.redteam.scenarios import SCENARIOS
@@ -61,6 +62,7 @@ def test_through_the_chat_api(scenario, device_client, shopkeeper):
             assert scenario.reply_must_mention in reply
 
     assert shop_state() == before
+    conversation = Conversation.objects.get(public_id=conversation).pk  # the decision log keeps the internal id
     violations = GuardrailViolation.objects.filter(conversation_id=conversation)
     if scenario.chat_rule:
         assert violations.filter(rule=scenario.chat_rule).count() >= 1, list(violations.values_list("rule", flat=True))
