@@ -2,8 +2,8 @@ import secrets  # noqa: E402
 
 import pytest  # noqa: E402
 
-from apps.inventory.tablet_pairing import pairing_cookie_value  # noqa: E402
 from apps.inventory.services import device_token_issue  # noqa: E402
+from apps.inventory.tablet_pairing import pairing_cookie_value  # noqa: E402
 from tests.agents.conftest import (  # noqa: F401  (the chat API and LINE run on the same shop and fake model)
     cola,
     context,

@@ -1,5 +1,6 @@
-"""The tablet page without its socket: it carries on over the HTTP chat, purchase and products APIs and returns to the
-socket when it opens again; one purchase attempt keeps one Idempotency-Key through every resend."""
+"""The tablet without Redis (its socket does not need it), and without its socket: it carries on over the HTTP chat,
+purchase and products APIs and returns to the socket when it opens again; one purchase attempt keeps one
+Idempotency-Key through every resend."""
 
 import re
 
@@ -46,36 +47,72 @@ def stock(slot_code):
     return Slot.objects.get(code=slot_code).quantity
 
 
-def test_with_redis_killed_the_tablet_chats_and_sells_over_http_then_returns_to_its_socket(
-    redis_that_dies, shop, asgi_live_server, browser_page
-):
-    page = browser_page
-    calls = api_calls(page)
-    page.goto(f"{asgi_live_server}/tablet/HQ-1F/?pair={device_token_issue(machine=shop)}")
-    page.wait_for_selector("#tablet-status[data-state=live]")
-    chat(page, "緑茶をください", 1)
-    assert not [call for call in calls if call[0] == "POST"]
-
-    redis_that_dies.kill()
-    page.wait_for_selector("#tablet-status[data-state=http]")
-    chat(page, "こんにちは", 2)
+def buy_green_tea_from_the_chat(page):
     page.click("#chat-log li.assistant >> nth=0 >> .confirm-purchase")
     page.click('.pay[data-method="card"]')
     page.wait_for_selector("#receipt[open]")
-
     assert page.locator("#receipt-total").inner_text() == "合計 130円（税込）"
-    assert [call[1] for call in calls if call[0] == "POST"] == ["machines/HQ-1F/chat/", "machines/HQ-1F/purchases/"]
     sale = Sale.objects.get()
     assert sale.channel == "tablet" and sale.total_yen == 130 and sale.payment.status == Payment.Status.CAPTURED
     assert stock("A2") == 5
     page.wait_for_selector('.product[data-slot="A2"] .badge:text("残り5")')
+
+
+def test_with_redis_killed_mid_session_the_tablet_keeps_chatting_and_selling(
+    redis_that_dies, shop, asgi_live_server, browser_page
+):
+    page = browser_page
+    calls = api_calls(page)
+    page.goto(f"{asgi_live_server}/tablet/HQ-1F/#pair={device_token_issue(machine=shop)}")
+    page.wait_for_selector("#tablet-status[data-state=live]")
+    chat(page, "緑茶をください", 1)
+
+    redis_that_dies.kill()
+    chat(page, "こんにちは", 2)
+    buy_green_tea_from_the_chat(page)
+
+    assert Message.objects.values("conversation").distinct().count() == 1
+    assert Message.objects.filter(sender="customer").count() == 2
+    assert page.locator("#chat-log li.error").count() == 0
+    # Its socket never needed Redis: everything went over it, and it never dropped.
+    assert not [call for call in calls if call[0] == "POST"]
+    assert page.locator("#tablet-status").get_attribute("data-state") == "live"
+
+
+def test_without_its_socket_the_tablet_chats_and_sells_over_http_then_returns_to_its_socket(
+    shop, asgi_live_server, browser_page
+):
+    page = browser_page
+    sockets, refused = [], []
+
+    def route(socket):
+        if refused:
+            socket.close(code=1011)  # as a socket accepted and dropped by a server that cannot serve it
+        else:
+            socket.connect_to_server()
+            sockets.append(socket)
+
+    page.route_web_socket(re.compile(r"/ws/tablet/"), route)
+    calls = api_calls(page)
+    page.goto(f"{asgi_live_server}/tablet/HQ-1F/#pair={device_token_issue(machine=shop)}")
+    page.wait_for_selector("#tablet-status[data-state=live]")
+    chat(page, "緑茶をください", 1)
+    assert not [call for call in calls if call[0] == "POST"]
+
+    refused.append(True)
+    sockets[-1].close(code=1011)
+    page.wait_for_selector("#tablet-status[data-state=http]")
+    chat(page, "こんにちは", 2)
+    buy_green_tea_from_the_chat(page)
+
+    assert [call[1] for call in calls if call[0] == "POST"] == ["machines/HQ-1F/chat/", "machines/HQ-1F/purchases/"]
     # The same conversation went on across the switch: both turns, four messages, one conversation.
     assert Message.objects.values("conversation").distinct().count() == 1
     assert Message.objects.filter(sender="customer").count() == 2
     assert page.locator("#tablet-status").inner_text() == "接続済み"  # the customer saw no error
     assert page.locator("#chat-log li.error").count() == 0
 
-    redis_that_dies.start()
+    refused.clear()
     page.wait_for_selector("#tablet-status[data-state=live]", timeout=15_000)
     page.click("#receipt-close")
     chat(page, "ありがとう", 3)
@@ -100,7 +137,7 @@ def test_a_purchase_whose_answer_was_lost_is_resent_with_its_key_even_after_a_re
         route.abort()
 
     page.route("**/api/machines/HQ-1F/purchases/", lose_the_first_answer)
-    page.goto(f"{asgi_live_server}/tablet/HQ-1F/?pair={device_token_issue(machine=shop)}")
+    page.goto(f"{asgi_live_server}/tablet/HQ-1F/#pair={device_token_issue(machine=shop)}")
     page.wait_for_selector("#tablet-status[data-state=http]")
 
     page.click('.product[data-slot="A2"]')
