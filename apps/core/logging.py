@@ -23,6 +23,9 @@ import time
 import traceback
 from typing import Any
 
+import redis
+from kombu.exceptions import OperationalError as BrokerError
+
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 MASK = "[REDACTED]"
@@ -201,6 +204,9 @@ class JsonFormatter(logging.Formatter):
             payload["exception"] = record.exc_text
         return json.dumps(payload, ensure_ascii=False, default=str)
 
+
+# What an outside dependency being down raises: Redis (cache, channel layer, shared limits), the Celery broker, a socket.
+DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, BrokerError, OSError)
 
 # One line per failing dependency per this many seconds (per process); the calls in between are only counted.
 DEPENDENCY_LOG_INTERVAL_SECONDS = 30.0
