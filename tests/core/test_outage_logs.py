@@ -32,18 +32,20 @@ def shop_on_private_redis(machine, shopkeeper, private_redis, settings):
     host = {"address": private_redis.url, "socket_timeout": 2}
     settings.CHANNEL_LAYERS = {"default": {**settings.REDIS_CHANNEL_LAYER, "CONFIG": {"hosts": [host]}}}
     channel_layers.backends.clear()
-    conf = celery_app.conf
-    saved = conf.task_always_eager, conf.broker_url
-    conf.task_always_eager, conf.broker_url = False, private_redis.url
+    saved = celery_app.conf.task_always_eager, celery_app.conf.broker_url
+    _use_broker(False, private_redis.url)
     try:
         yield machine
     finally:
-        conf.task_always_eager, conf.broker_url = saved
-        # The producer pool was made for the private broker: the next test that publishes makes its own.
-        celery_app.pool.force_close_all()
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
+        _use_broker(*saved)
         channel_layers.backends.clear()
+
+
+def _use_broker(eager: bool, url: str) -> None:
+    celery_app.conf.task_always_eager, celery_app.conf.broker_url = eager, url
+    # Celery keeps the producer pool of the broker it first published to: dropped, the next publish makes one for `url`.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.mark.django_db(transaction=True)
