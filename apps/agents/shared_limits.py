@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.agents import metrics
+from apps.core.logging import log_dependency_failure
 
 
 @cache
@@ -45,11 +46,16 @@ return {messages, tokens}
 
 def customer_turn_admit(customer_key: str, *, now: float | None = None) -> str:
     """Count one message of this customer; "" if it may go to the model, else the limit it is over
-    (`LLM_CUSTOMER_MESSAGES_PER_MINUTE`, `LLM_CUSTOMER_TOKENS_PER_DAY`)."""
+    (`LLM_CUSTOMER_MESSAGES_PER_MINUTE`, `LLM_CUSTOMER_TOKENS_PER_DAY`). With Redis down the limits cannot be counted:
+    "limits_unavailable", so the customer gets the offline answer instead of an error or an unmetered model."""
     minute = int((now if now is not None else time.time()) // 60)
-    messages, tokens = shared_redis().eval(
-        _CUSTOMER_ADMIT, 2, _key("customer", customer_key, "messages", str(minute)), _tokens_key(customer_key), 120
-    )
+    try:
+        messages, tokens = shared_redis().eval(
+            _CUSTOMER_ADMIT, 2, _key("customer", customer_key, "messages", str(minute)), _tokens_key(customer_key), 120
+        )
+    except redis.RedisError as exc:
+        log_dependency_failure("redis", exc, action="customer limits")
+        return "limits_unavailable"
     if messages > settings.LLM_CUSTOMER_MESSAGES_PER_MINUTE:
         return "customer_rate_limit"
     if tokens >= settings.LLM_CUSTOMER_TOKENS_PER_DAY:

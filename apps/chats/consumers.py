@@ -32,6 +32,7 @@ from apps.chats.services import chat_turn_begin, chat_turn_finish
 from apps.chats.tasks import line_event_process
 from apps.core.errors import ApplicationError, ServiceUnavailable, ValidationError
 from apps.core.exceptions import error_body
+from apps.core.parsers import json_loads_bounded
 from apps.inventory.models import Sale
 from apps.inventory.selectors import machine_products
 from apps.inventory.services import purchase_create
@@ -57,6 +58,14 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
         self.machine = machine
         await self.accept()
         await self._send_products()
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        """A frame that is not JSON, or nested too deep, arrives as None: answered "invalid", the socket stays open."""
+        try:
+            return json_loads_bounded(text_data)
+        except ValueError:
+            return None
 
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None

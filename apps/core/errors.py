@@ -49,6 +49,11 @@ class Conflict(ApplicationError):
     code = "conflict"
 
 
+class PayloadTooLarge(ApplicationError):
+    status_code = 413
+    code = "payload_too_large"
+
+
 class RateLimited(ApplicationError):
     status_code = 429
     code = "rate_limited"

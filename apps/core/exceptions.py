@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from apps.core.errors import ApplicationError
+from apps.core.parsers import payload_too_large
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ def _first_message(detail) -> str:
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        exc = payload_too_large()
     if isinstance(exc, ApplicationError):
         headers = {}
         retry_after = exc.details.get("retry_after_seconds") if isinstance(exc.details, dict) else None

@@ -8,6 +8,9 @@ The redaction filter sits on the handler (see LOGGING in settings), so it sees r
   ...) in URLs, e-mail addresses, phone numbers and card numbers (Luhn-checked, so order numbers and timestamps stay
   readable);
 - LINE user ids, replaced by a keyed hash so one customer's lines can still be followed without the raw id.
+
+`log_dependency_failure` keeps an outage readable: one error line per failing dependency per interval, not a traceback
+per call.
 """
 
 import contextvars
@@ -17,8 +20,13 @@ import hmac
 import json
 import logging
 import re
+import threading
+import time
 import traceback
 from typing import Any
+
+import redis
+from kombu.exceptions import OperationalError as BrokerError
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -209,3 +217,45 @@ class JsonFormatter(logging.Formatter):
         if record.exc_text:
             payload["exception"] = record.exc_text
         return json.dumps(payload, ensure_ascii=False, default=str)
+
+
+# What an outside dependency being down raises: Redis (cache, channel layer, shared limits), the Celery broker, a socket.
+DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, BrokerError, OSError)
+
+# One line per failing dependency per this many seconds (per process); the calls in between are only counted.
+DEPENDENCY_LOG_INTERVAL_SECONDS = 30.0
+_dependency_logger = logging.getLogger("vendbot.dependencies")
+_dependency_lock = threading.Lock()
+_dependency_state: dict[str, tuple[float, int]] = {}  # name -> (monotonic time of the last line, calls not logged)
+
+
+def log_dependency_failure(name: str, exc: BaseException, *, action: str = "") -> bool:
+    """Record that an outside dependency (`"redis"`, `"channel_layer"`, `"celery_broker"`, ...) failed.
+
+    For use where the caller carries on without it (a cache miss, a push not sent): the first failure of `name` in an
+    interval is logged as one ERROR line with the exception's type and message (no traceback), later ones in the same
+    interval only counted and reported with the next line. Returns whether this call logged."""
+    now = time.monotonic()
+    with _dependency_lock:
+        last, suppressed = _dependency_state.get(name, (None, 0))
+        if last is not None and now - last < DEPENDENCY_LOG_INTERVAL_SECONDS:
+            _dependency_state[name] = (last, suppressed + 1)
+            return False
+        _dependency_state[name] = (now, 0)
+    _dependency_logger.error(
+        "Dependency %s unavailable%s: %s: %s (%d more failures not logged in the last %.0f s)",
+        name,
+        f" ({action})" if action else "",
+        type(exc).__name__,
+        exc,
+        suppressed,
+        DEPENDENCY_LOG_INTERVAL_SECONDS,
+        extra={"dependency": name},
+    )
+    return True
+
+
+def reset_dependency_failures() -> None:
+    """Forget past failures, so the next one of every dependency is logged (for tests)."""
+    with _dependency_lock:
+        _dependency_state.clear()

@@ -1,6 +1,7 @@
 import hmac
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.decorators.cache import never_cache
@@ -9,6 +10,7 @@ from django_prometheus.exports import ExportToDjangoView
 
 from apps.core.exceptions import error_body
 from apps.core.health import run_readiness_checks
+from apps.core.parsers import payload_too_large
 
 
 @never_cache
@@ -54,6 +56,15 @@ def _wants_json(request) -> bool:
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        # Django's size limit, met outside an API view (a form read by a middleware): 413, in our shape for the API.
+        too_large = payload_too_large()
+        if _wants_json(request):
+            body = error_body(code=too_large.code, message=too_large.message, details=too_large.details)
+            return JsonResponse(body, status=too_large.status_code)
+        response = defaults.bad_request(request, exception)
+        response.status_code = too_large.status_code
+        return response
     if _wants_json(request):
         return JsonResponse(error_body(code="bad_request", message="Bad request."), status=400)
     return defaults.bad_request(request, exception)

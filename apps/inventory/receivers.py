@@ -5,6 +5,7 @@ import logging
 from django.db import transaction
 from django.db.models.signals import post_save
 
+from apps.core.logging import DEPENDENCY_ERRORS, log_dependency_failure
 from apps.inventory.models import Slot
 
 logger = logging.getLogger(__name__)
@@ -13,7 +14,11 @@ logger = logging.getLogger(__name__)
 def _plan_for(product_id: int) -> None:
     from apps.inventory.tasks import procurement_plan
 
-    procurement_plan.delay(product_ids=[product_id])
+    try:
+        procurement_plan.delay(product_ids=[product_id])
+    except DEPENDENCY_ERRORS as exc:
+        # The sale is committed; the daily planning run (06:30) still finds the low slot.
+        log_dependency_failure("celery_broker", exc, action="queue procurement planning")
 
 
 def slot_saved(sender, instance: Slot, update_fields=None, **kwargs):

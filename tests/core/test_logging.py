@@ -4,16 +4,20 @@ import logging
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
+from apps.core import logging as core_logging
 from apps.core.logging import (
     JsonFormatter,
     RedactionFilter,
     RequestIdFilter,
+    log_dependency_failure,
     pseudonymise,
     redact_text,
     request_id_var,
+    reset_dependency_failures,
 )
 from apps.inventory.services import device_token_issue
 from tests.factories import MachineFactory
@@ -212,3 +216,38 @@ def test_ids_and_digests_that_are_not_device_tokens_stay_readable():
     ]
     for text in readable:
         assert redact_text(f"see {text} here") == f"see {text} here"
+
+
+def test_a_failing_dependency_is_logged_once_per_interval_with_the_count_of_calls_in_between(caplog, monkeypatch):
+    monkeypatch.setattr(core_logging, "DEPENDENCY_LOG_INTERVAL_SECONDS", 0.3)
+    reset_dependency_failures()
+    caplog.set_level(logging.ERROR, logger="vendbot.dependencies")
+    down = ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    logged = [log_dependency_failure("redis", down, action="cache") for _ in range(50)]
+    assert log_dependency_failure("channel_layer", down)  # another dependency has its own interval
+    time.sleep(0.35)
+    assert log_dependency_failure("redis", down)
+
+    assert logged == [True] + [False] * 49
+    lines = [(r.dependency, r.getMessage(), r.exc_info) for r in caplog.records]
+    assert lines == [
+        (
+            "redis",
+            "Dependency redis unavailable (cache): ConnectionError: Error 111 connecting to 127.0.0.1:6379. "
+            "Connection refused. (0 more failures not logged in the last 0 s)",
+            None,
+        ),
+        (
+            "channel_layer",
+            "Dependency channel_layer unavailable: ConnectionError: Error 111 connecting to "
+            "127.0.0.1:6379. Connection refused. (0 more failures not logged in the last 0 s)",
+            None,
+        ),
+        (
+            "redis",
+            "Dependency redis unavailable: ConnectionError: Error 111 connecting to 127.0.0.1:6379. "
+            "Connection refused. (49 more failures not logged in the last 0 s)",
+            None,
+        ),
+    ]
