@@ -7,10 +7,10 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 from rest_framework.test import APIClient
 
-from apps.chats.tablet_pairing import PAIRING_COOKIE, pairing_cookie_value
 from apps.core.parsers import MAX_JSON_DEPTH, JSONTooDeep, json_loads_bounded
 from apps.inventory.models import Sale
 from apps.inventory.services import device_token_issue
+from apps.inventory.tablet_pairing import PAIRING_COOKIE, pairing_cookie_value
 from tests.factories import MachineFactory
 
 TEN_MEGABYTES = 10 * 1024 * 1024

@@ -12,11 +12,11 @@ from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from apps.chats.tablet_pairing import PAIRING_COOKIE, pairing_cookie_value
 from apps.core.models import Heartbeat
 from apps.core.selectors import WORKER_HEARTBEAT
 from apps.core.tasks import record_worker_heartbeat
 from apps.inventory.services import device_token_issue
+from apps.inventory.tablet_pairing import PAIRING_COOKIE, pairing_cookie_value
 from tests.factories import MachineFactory
 
 pytestmark = pytest.mark.django_db
