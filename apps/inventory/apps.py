@@ -9,6 +9,16 @@ class InventoryConfig(AppConfig):
     demo_seeder = "apps.inventory.demo.seed"
 
     def ready(self):
+        from celery.signals import worker_ready
+
         from apps.inventory import procurement_signals
 
         procurement_signals.connect()
+        worker_ready.connect(reconcile_purchases_on_start, weak=False)
+
+
+def reconcile_purchases_on_start(**kwargs) -> None:
+    """A worker that starts after a crash settles the purchases the crash left pending without waiting for beat."""
+    from apps.inventory.tasks import purchase_attempts_reconcile
+
+    purchase_attempts_reconcile.delay()
