@@ -16,7 +16,7 @@ from apps.accounting.models import EntryKind, JournalEntry, JournalLine, Ledger
 from apps.accounting.postings import PaidFrom, post_supplier_payment
 from apps.accounting.selectors import journal_entries_for_source
 from apps.core.errors import ApplicationError, Conflict
-from apps.inventory.models import Payment, Product, Sale, StockMovement
+from apps.inventory.models import Payment, Product, Sale
 from apps.inventory.selectors import stock_integrity_problems
 from apps.inventory.services import (
     purchase_create,
