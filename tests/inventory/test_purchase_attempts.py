@@ -13,11 +13,12 @@ from celery.signals import worker_ready
 from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
-from apps.core.errors import Conflict, ServiceUnavailable
+from apps.core.errors import Conflict, PaymentDeclined, ServiceUnavailable
 from apps.core.models import AuditEntry
 from apps.inventory.integrations.payments import SimulatedTerminal, payment_gateway
 from apps.inventory.models import Payment, Sale, Slot, StockMovement
 from apps.inventory.selectors import stock_integrity_problems
+from apps.inventory.services import customer_data_forget, stock_adjust
 from apps.inventory.tasks import purchase_attempts_reconcile
 from tests.inventory.fakes import ProcessDied
 
@@ -96,6 +97,17 @@ class TestCrashBetweenChargeAndCommit:
         tea_slot.refresh_from_db()
         assert tea_slot.quantity == 2
         assert sell(key="tap-1").replayed
+
+    def test_a_slot_refilled_meanwhile_sends_the_released_item_to_the_back_room(self, settings, sell, tea_slot):
+        crash_after_capture(settings, sell)
+        stock_adjust(slot=tea_slot, quantity_delta=8, reason="棚卸")  # counted full while the attempt was pending
+        settings.PURCHASE_ATTEMPT_LEASE_SECONDS = 0
+
+        purchase_attempts_reconcile.delay()
+
+        tea_slot.refresh_from_db()
+        assert (tea_slot.quantity, tea_slot.product.storage.quantity) == (10, 6)
+        assert stock_integrity_problems() == []
 
     def test_a_worker_that_starts_settles_what_a_crash_left_pending(self, settings, sell, tea_slot):
         terminal = crash_after_capture(settings, sell)
@@ -190,3 +202,14 @@ def test_a_late_retry_racing_the_reconciler_ends_refunded_never_charged_without_
     assert (payment.status, payment.refunded_yen) == (Payment.Status.REFUNDED, 150)
     assert Slot.objects.get(pk=tea_slot.pk).quantity == 3
     assert stock_integrity_problems() == []
+
+
+@pytest.mark.django_db
+def test_a_forgotten_customer_leaves_no_key_on_a_declined_attempt(settings, sell, tea_slot):
+    settings.PAYMENT_DECLINE_RATE = 1.0
+    with pytest.raises(PaymentDeclined):
+        sell(key="tap-1", customer_key="line:U123")
+
+    customer_data_forget(customer_key="line:U123")
+
+    assert not Sale.attempts.filter(customer_key="line:U123").exists()

@@ -45,30 +45,24 @@ def attempt_release(*, sale: Sale, payment: Payment, note: str, payment_status: 
     for line in lines:
         slot = slots[line.slot_id]
         into_slot = min(line.quantity, slot.capacity - slot.quantity) if slot.product_id == line.product_id else 0
-        if into_slot:
-            slot.quantity += into_slot
-            slot.save(update_fields=["quantity"])
-            movement_record(
-                product=line.product,
-                slot=slot,
-                kind=StockMovement.Kind.RELEASE,
-                quantity_delta=into_slot,
-                actor_label=actor_label,
-                reason=note,
-                sale=sale,
-            )
-        if line.quantity > into_slot:
-            storage = locked_storage(line.product)
-            storage.quantity += line.quantity - into_slot
-            storage.save(update_fields=["quantity"])
-            movement_record(
-                product=line.product,
-                kind=StockMovement.Kind.RELEASE,
-                quantity_delta=line.quantity - into_slot,
-                actor_label=actor_label,
-                reason=note,
-                sale=sale,
-            )
+        # Into the slot as far as it has room for them, the rest into the back room (None: the product's storage).
+        for place, quantity, where in (
+            (slot, into_slot, {"slot": slot}),
+            (None, line.quantity - into_slot, {}),
+        ):
+            if quantity:
+                place = place or locked_storage(line.product)
+                place.quantity += quantity
+                place.save(update_fields=["quantity"])
+                movement_record(
+                    product=line.product,
+                    kind=StockMovement.Kind.RELEASE,
+                    quantity_delta=quantity,
+                    actor_label=actor_label,
+                    reason=note,
+                    sale=sale,
+                    **where,
+                )
     CouponRedemption.objects.filter(sale=sale).delete()
     sale.lines.all().delete()
     sale.status = Sale.Status.FAILED
