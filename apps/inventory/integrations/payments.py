@@ -70,7 +70,9 @@ class SimulatedTerminal:
 
     def _connect(self) -> sqlite3.Connection:
         # Autocommit; BEGIN IMMEDIATE below makes "first result per key wins" hold across threads and processes.
-        return sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA synchronous=NORMAL")  # with WAL: survives a crash of any process, not of the machine
+        return db
 
     def _wait(self) -> None:
         latency_ms = getattr(settings, "PAYMENT_LATENCY_MS", 0)

@@ -8,7 +8,7 @@ database transaction: its answer must not be lost with a rollback.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -29,6 +29,11 @@ def require_no_transaction() -> None:
     (The test case's own wrapping transaction does not count: it never commits, so nothing waits on it.)"""
     if any(not block._from_testcase for block in transaction.get_connection().atomic_blocks):
         raise RuntimeError("The payment gateway is never called inside a database transaction.")
+
+
+def not_completed_message() -> str:
+    """What a customer is told of an attempt given up after its charge may have gone through."""
+    return _("購入を完了できませんでした。ご請求があった場合は全額返金しました。")
 
 
 def attempt_release(*, sale: Sale, payment: Payment, note: str, payment_status: str = "", decline_reason: str = ""):
@@ -88,11 +93,14 @@ def attempt_release(*, sale: Sale, payment: Payment, note: str, payment_status: 
 
 
 @transaction.atomic
-def attempt_give_up(*, sale_id: int, note: str) -> bool:
-    """Fail the attempt if it is still pending (stock back, payment left for `payment_resolve`); False if it was not."""
+def attempt_give_up(*, sale_id: int, note: str, charged_before: datetime | None = None) -> bool:
+    """Fail the attempt if it is still pending (stock back, payment left for `payment_resolve`) and, with
+    `charged_before`, if no retry renewed its lease since; False if it was left alone."""
     sale = Sale.attempts.select_for_update().select_related("machine").get(pk=sale_id)
     payment = Payment.objects.select_for_update().get(sale=sale)
     if sale.status != Sale.Status.PENDING:
+        return False
+    if charged_before is not None and payment.charge_started_at >= charged_before:
         return False
     attempt_release(sale=sale, payment=payment, note=note)
     return True
@@ -155,17 +163,16 @@ def purchase_attempts_reconcile() -> dict[str, int]:
     Refunded rather than completed: the customer was told the purchase failed (or heard nothing) and has walked away
     without the goods, so completing the sale would keep money for items nobody took. Race-safe against a late retry
     of the same Idempotency-Key: a retry renews the lease (`Payment.charge_started_at`) under the sale's lock before
-    it charges, this job gives up an attempt only under the same lock, and a retry that finds the attempt failed
-    after charging pays its own charge back with the same refund key. Gateway calls must take less than the lease
-    (PURCHASE_ATTEMPT_LEASE_SECONDS) for "not charged" to be final. Returns counts by outcome.
+    it charges; this job gives an attempt up only under the same lock and only if the lease is still over; and a
+    retry that finds its attempt failed after charging pays its own charge back with the same refund key. Gateway
+    calls must take less than the lease (PURCHASE_ATTEMPT_LEASE_SECONDS) for "not charged" to be final. Returns
+    counts by outcome.
     """
     cutoff = timezone.now() - timedelta(seconds=settings.PURCHASE_ATTEMPT_LEASE_SECONDS)
     counts = {"released": 0, Payment.Status.CANCELLED: 0, Payment.Status.DECLINED: 0, Payment.Status.REFUNDED: 0}
     stale = Payment.objects.filter(status=Payment.Status.PENDING, charge_started_at__lt=cutoff)
     for payment_id, sale_id in stale.values_list("pk", "sale_id").order_by("pk"):
-        counts["released"] += attempt_give_up(
-            sale_id=sale_id, note=_("購入を完了できませんでした。ご請求があった場合は全額返金しました。")
-        )
+        counts["released"] += attempt_give_up(sale_id=sale_id, note=not_completed_message(), charged_before=cutoff)
         payment = payment_resolve(payment_id=payment_id)
         if payment.status in counts:
             counts[payment.status] += 1

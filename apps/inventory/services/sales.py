@@ -29,7 +29,13 @@ from apps.inventory.models import (
     StockMovement,
 )
 from apps.inventory.selectors import sale_receipt
-from apps.inventory.services.attempts import attempt_give_up, attempt_release, payment_resolve, require_no_transaction
+from apps.inventory.services.attempts import (
+    attempt_give_up,
+    attempt_release,
+    not_completed_message,
+    payment_resolve,
+    require_no_transaction,
+)
 from apps.inventory.services.books import sale_book, sale_refund_book
 from apps.inventory.services.stock import locked_product, locked_slot, locked_storage, movement_record, require_perm
 
@@ -149,7 +155,7 @@ def _replay(record: PurchaseRequest) -> PurchaseOutcome:
     if sale.status == Sale.Status.FAILED:
         if sale.payment.status == Payment.Status.DECLINED:
             raise _declined(sale.payment.decline_reason)
-        raise Conflict(sale.note, code="purchase_failed")
+        raise Conflict(not_completed_message(), code="purchase_failed")
     return PurchaseOutcome(sale=sale, receipt=record.response_body or sale_receipt(sale), replayed=True)
 
 
