@@ -312,6 +312,25 @@ class Payment(models.Model):
         return f"{self.get_method_display()} ¥{self.amount_yen:,} {self.get_status_display()}"
 
 
+class PaymentRefund(models.Model):
+    """Money owed back on a payment (a jam, a staff refund, a charge with no sale). Written in the transaction that
+    books the refund; sent to the gateway after the commit, by the refunding request or, if that failed or died, by
+    the reconciler. `sent_at` is when the gateway took it; its idempotency key makes a resend harmless."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    idempotency_key = models.CharField(max_length=220, unique=True)
+    amount_yen = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    gateway_reference = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount_yen__gt=0), name="payment_refund_amount_positive")]
+
+    def __str__(self):
+        return f"{self.idempotency_key} ¥{self.amount_yen:,}"
+
+
 class CouponRedemption(models.Model):
     coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
     sale = models.OneToOneField(Sale, on_delete=models.PROTECT, related_name="coupon_redemption")

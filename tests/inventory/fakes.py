@@ -24,7 +24,10 @@ class TerminalThenCrash(SimulatedTerminal):
 
 
 class UnreachableTerminal(SimulatedTerminal):
-    """The terminal's network is down: the connection is refused and nothing is charged."""
+    """The terminal's network is down: the connection is refused; nothing is charged or refunded."""
 
     def charge(self, **request):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    def refund(self, **request):
         raise ConnectionRefusedError(111, "Connection refused")

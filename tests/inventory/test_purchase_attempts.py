@@ -16,9 +16,9 @@ from django_celery_beat.models import PeriodicTask
 from apps.core.errors import Conflict, PaymentDeclined, ServiceUnavailable
 from apps.core.models import AuditEntry
 from apps.inventory.integrations.payments import SimulatedTerminal, payment_gateway
-from apps.inventory.models import Payment, Sale, Slot, StockMovement
+from apps.inventory.models import Payment, PaymentRefund, Sale, Slot, StockMovement
 from apps.inventory.selectors import stock_integrity_problems
-from apps.inventory.services import customer_data_forget, stock_adjust
+from apps.inventory.services import customer_data_forget, sale_refund, stock_adjust
 from apps.inventory.tasks import purchase_attempts_reconcile
 from tests.inventory.fakes import ProcessDied
 
@@ -152,6 +152,35 @@ class TestTerminalUnreachable:
         assert terminal.totals() == (0, 0, 0)  # the late tap charged nothing
         tea_slot.refresh_from_db()
         assert tea_slot.quantity == 3
+
+
+@pytest.mark.django_db
+class TestRefundsAfterCommit:
+    def test_a_staff_refund_while_the_terminal_is_down_is_recorded_and_paid_back_later(
+        self, settings, sell, tea_slot, manager_user
+    ):
+        sale = sell(key="tap-1").sale
+        settings.PAYMENT_GATEWAY = UNREACHABLE
+
+        sale_refund(sale=sale, reason="お客様のご要望", actor=manager_user)
+
+        sale.refresh_from_db()
+        assert sale.status == Sale.Status.REFUNDED
+        terminal = terminal_says(settings, TERMINAL)
+        assert terminal.totals() == (1, 150, 0)  # owed, not yet paid back
+        settings.PURCHASE_ATTEMPT_LEASE_SECONDS = 0
+        purchase_attempts_reconcile.delay()
+        purchase_attempts_reconcile.delay()
+        assert terminal.totals() == (1, 150, 150)  # paid back once
+        assert PaymentRefund.objects.get().sent_at is not None
+
+    def test_a_jam_refund_reaches_the_terminal(self, settings, sell, tea_slot):
+        settings.DISPENSER_JAM_RATE = 1.0
+
+        outcome = sell(key="tap-1")
+
+        assert outcome.sale.status == Sale.Status.REFUNDED
+        assert payment_gateway().totals() == (1, 150, 150)
 
 
 class PausingTerminal(SimulatedTerminal):

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.services import audit_record
 from apps.inventory.integrations.payments import ChargeResult, payment_gateway
-from apps.inventory.models import CouponRedemption, Payment, Sale, Slot, StockMovement
+from apps.inventory.models import CouponRedemption, Payment, PaymentRefund, Sale, Slot, StockMovement
 from apps.inventory.services.stock import locked_storage, movement_record
 
 logger = logging.getLogger(__name__)
@@ -108,8 +108,8 @@ def attempt_give_up(*, sale_id: int, note: str, charged_before: datetime | None 
 
 def payment_resolve(*, payment_id: int, charge: ChargeResult | None = None) -> Payment:
     """Close the payment of a failed attempt: ask the gateway what became of its charge (unless `charge` is that
-    answer already), pay a capture back, and record the end state. Safe to repeat and to run twice at once: the
-    refund carries its own idempotency key, and the end state is written under the payment's lock."""
+    answer already), pay a capture back, and record the end state. Safe to repeat and to run twice at once: the end
+    state is written under the payment's lock, and the refund is sent by key."""
     require_no_transaction()
     payment = Payment.objects.select_related("sale").get(pk=payment_id)
     if payment.sale.status != Sale.Status.FAILED or payment.status in (
@@ -119,25 +119,23 @@ def payment_resolve(*, payment_id: int, charge: ChargeResult | None = None) -> P
         return payment
     if charge is None and payment.amount_yen:
         charge = payment_gateway().charge_lookup(idempotency_key=payment.idempotency_key)
-    refunded = bool(charge and charge.captured)
-    if refunded:
-        payment_gateway().refund(
-            charge_reference=charge.reference,
-            amount_yen=payment.amount_yen,
-            idempotency_key=f"{payment.idempotency_key}:not-sold",
-        )
-    return _payment_close(payment_id=payment_id, charge=charge, refunded=refunded)
+    payment = _payment_close(payment_id=payment_id, charge=charge)
+    payment_refunds_send(payment_id=payment_id)
+    return payment
 
 
 @transaction.atomic
-def _payment_close(*, payment_id: int, charge: ChargeResult | None, refunded: bool) -> Payment:
+def _payment_close(*, payment_id: int, charge: ChargeResult | None) -> Payment:
     payment = Payment.objects.select_for_update().select_related("sale").get(pk=payment_id)
     from_state = payment.status
-    if refunded:
-        # A refund wins over an earlier "never charged": a charge that landed late was found and paid back.
+    if charge is not None and charge.captured and payment.status != Payment.Status.REFUNDED:
+        # A refund wins over an earlier "never charged": a charge that landed late was found and is paid back.
         payment.status = Payment.Status.REFUNDED
         payment.refunded_yen = payment.amount_yen
         payment.gateway_reference = charge.reference
+        PaymentRefund.objects.create(
+            payment=payment, amount_yen=payment.amount_yen, idempotency_key=f"{payment.idempotency_key}:not-sold"
+        )
     elif payment.status == Payment.Status.PENDING:
         declined = charge is not None
         payment.status = Payment.Status.DECLINED if declined else Payment.Status.CANCELLED
@@ -156,6 +154,32 @@ def _payment_close(*, payment_id: int, charge: ChargeResult | None, refunded: bo
     return payment
 
 
+def payment_refunds_send(*, payment_id: int | None = None, created_before: datetime | None = None) -> int:
+    """Pay back, through the gateway, the refunds recorded and not yet sent (of one payment, or all recorded before
+    `created_before`); returns how many went. One that fails to reach the gateway stays for the next call."""
+    require_no_transaction()
+    unsent = PaymentRefund.objects.filter(sent_at__isnull=True).select_related("payment").order_by("pk")
+    if payment_id is not None:
+        unsent = unsent.filter(payment_id=payment_id)
+    if created_before is not None:
+        unsent = unsent.filter(created_at__lt=created_before)
+    sent = 0
+    for refund in unsent:
+        try:
+            result = payment_gateway().refund(
+                charge_reference=refund.payment.gateway_reference,
+                amount_yen=refund.amount_yen,
+                idempotency_key=refund.idempotency_key,
+            )
+        except OSError as error:
+            logger.warning("Refund %s not sent yet: %s", refund.pk, type(error).__name__)
+            continue
+        sent += PaymentRefund.objects.filter(pk=refund.pk, sent_at__isnull=True).update(
+            sent_at=timezone.now(), gateway_reference=result.reference
+        )
+    return sent
+
+
 def purchase_attempts_reconcile() -> dict[str, int]:
     """Settle every purchase attempt left pending past the lease (its process died or lost its database between
     recording the purchase and completing it): the stock goes back, and a charge the gateway captured is refunded.
@@ -165,8 +189,9 @@ def purchase_attempts_reconcile() -> dict[str, int]:
     of the same Idempotency-Key: a retry renews the lease (`Payment.charge_started_at`) under the sale's lock before
     it charges; this job gives an attempt up only under the same lock and only if the lease is still over; and a
     retry that finds its attempt failed after charging pays its own charge back with the same refund key. Gateway
-    calls must take less than the lease (PURCHASE_ATTEMPT_LEASE_SECONDS) for "not charged" to be final. Returns
-    counts by outcome.
+    calls must take less than the lease (PURCHASE_ATTEMPT_LEASE_SECONDS) for "not charged" to be final. Refunds
+    recorded longer ago than the lease and still not sent (the gateway was unreachable, or the process died after
+    the refund's commit) are sent again. Returns counts by outcome.
     """
     cutoff = timezone.now() - timedelta(seconds=settings.PURCHASE_ATTEMPT_LEASE_SECONDS)
     counts = {"released": 0, Payment.Status.CANCELLED: 0, Payment.Status.DECLINED: 0, Payment.Status.REFUNDED: 0}
@@ -176,6 +201,7 @@ def purchase_attempts_reconcile() -> dict[str, int]:
         payment = payment_resolve(payment_id=payment_id)
         if payment.status in counts:
             counts[payment.status] += 1
+    counts["refunds_sent"] = payment_refunds_send(created_before=cutoff)
     if any(counts.values()):
         logger.warning("Purchase reconciler: %s", counts)
     return counts

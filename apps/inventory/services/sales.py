@@ -21,6 +21,7 @@ from apps.inventory.models import (
     CouponRedemption,
     Machine,
     Payment,
+    PaymentRefund,
     Product,
     PurchaseRequest,
     Sale,
@@ -33,6 +34,7 @@ from apps.inventory.services.attempts import (
     attempt_give_up,
     attempt_release,
     not_completed_message,
+    payment_refunds_send,
     payment_resolve,
     require_no_transaction,
 )
@@ -389,6 +391,7 @@ def _purchase_charge_and_complete(*, sale: Sale) -> PurchaseOutcome:
         return _replay(PurchaseRequest.objects.select_related("sale__machine", "sale__payment").get(sale_id=sale.pk))
     dropped = _purchase_dispense(sale=sale)
     sale, receipt = _purchase_settle(sale=sale, dropped=dropped)
+    payment_refunds_send(payment_id=payment.pk)  # what a jam refunded, if anything
     return PurchaseOutcome(sale=sale, receipt=receipt, replayed=False)
 
 
@@ -418,12 +421,11 @@ def _purchase_complete(*, sale_id: int, charge: ChargeResult | None) -> bool:
     return True
 
 
-def _refund_through_gateway(*, payment: Payment, amount_yen: int, purpose: str) -> None:
+def _refund_record(*, payment: Payment, amount_yen: int, purpose: str) -> None:
+    """Owe `amount_yen` back on `payment` (call with it locked); `payment_refunds_send` pays it after the commit."""
     if amount_yen and payment.gateway_reference:
-        payment_gateway().refund(
-            charge_reference=payment.gateway_reference,
-            amount_yen=amount_yen,
-            idempotency_key=f"{payment.idempotency_key}:{purpose}",
+        PaymentRefund.objects.create(
+            payment=payment, amount_yen=amount_yen, idempotency_key=f"{payment.idempotency_key}:{purpose}"
         )
     payment.refunded_yen += amount_yen
     if payment.refunded_yen == payment.amount_yen:
@@ -487,7 +489,7 @@ def _sale_refund_undispensed(*, sale: Sale) -> Sale:
     SaleLine.objects.bulk_update(
         [SaleLine(pk=pk, refunded_quantity=missing) for pk, missing in missing_by_line.items()], ["refunded_quantity"]
     )
-    _refund_through_gateway(payment=payment, amount_yen=refund_yen, purpose="jam")
+    _refund_record(payment=payment, amount_yen=refund_yen, purpose="jam")
     sale.refunded_yen = refund_yen
     sale.status = Sale.Status.REFUNDED if refund_yen == sale.total_yen else Sale.Status.PARTIALLY_REFUNDED
     sale.note = _("申し訳ありません。商品が詰まり{count}点をお出しできませんでした。{amount}円を返金しました。").format(
@@ -497,13 +499,22 @@ def _sale_refund_undispensed(*, sale: Sale) -> Sale:
     return sale
 
 
-@transaction.atomic
 def sale_refund(*, sale: Sale, reason: str, return_to_storage: bool = False, actor=None, actor_label: str = "") -> Sale:
     """Refund what is left of a sale in full. With `return_to_storage`, the returned goods go back to the back room.
 
-    Needs `inventory.refund_sale` for people; a reason is required. The refund is booked in this transaction
-    (before the gateway pays back, so a refusal by the books moves no money).
+    Needs `inventory.refund_sale` for people; a reason is required. One transaction books the refund and records
+    what is owed (so a refusal by the books moves no money); after its commit the gateway pays it back, and if the
+    gateway cannot be reached the reconciler sends it later (never inside the transaction: STYLE.md, Failure).
     """
+    sale = _sale_refund_record(
+        sale=sale, reason=reason, return_to_storage=return_to_storage, actor=actor, actor_label=actor_label
+    )
+    payment_refunds_send(payment_id=sale.payment.pk)
+    return sale
+
+
+@transaction.atomic
+def _sale_refund_record(*, sale: Sale, reason: str, return_to_storage: bool, actor, actor_label: str) -> Sale:
     require_perm(actor, "inventory.refund_sale", _("返金の権限がありません。"))
     reason = (reason or "").strip()
     if not reason:
@@ -540,7 +551,7 @@ def sale_refund(*, sale: Sale, reason: str, return_to_storage: bool = False, act
         actor=actor,
     )
     SaleLine.objects.filter(sale=sale).update(refunded_quantity=F("quantity"))
-    _refund_through_gateway(payment=payment, amount_yen=amount, purpose="refund")
+    _refund_record(payment=payment, amount_yen=amount, purpose="refund")
     from_state = sale.status
     sale.refunded_yen = sale.total_yen
     sale.status = Sale.Status.REFUNDED
