@@ -10,6 +10,7 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounting.models import JournalEntry
@@ -113,6 +114,7 @@ class StockMovement(models.Model):
         ADJUSTMENT = "adjustment", _("棚卸調整")
         WASTE = "waste", _("廃棄")
         REFUND_RETURN = "refund_return", _("返品・返金戻し")
+        RELEASE = "release", _("購入不成立の戻し")
 
     class Location(models.TextChoices):
         SLOT = "slot", _("スロット")
@@ -177,6 +179,15 @@ class Coupon(models.Model):
         return self.code
 
 
+class SaleManager(models.Manager):
+    """Sales that happened. A purchase is recorded as a pending sale before the card is charged; one that is still
+    pending, or that failed (declined, or given up by the reconciler), sold nothing and is left out of every report
+    and refund. `Sale.attempts` sees them all (the purchase path and its reconciler)."""
+
+    def get_queryset(self):
+        return super().get_queryset().exclude(status__in=Sale.ATTEMPT_STATES)
+
+
 class Sale(models.Model):
     class Channel(models.TextChoices):
         TABLET = "tablet", _("タブレット")
@@ -184,9 +195,13 @@ class Sale(models.Model):
         ADMIN = "admin", _("管理画面")
 
     class Status(models.TextChoices):
+        PENDING = "pending", _("決済中")
+        FAILED = "failed", _("不成立")
         COMPLETED = "completed", _("完了")
         PARTIALLY_REFUNDED = "partially_refunded", _("一部返金")
         REFUNDED = "refunded", _("返金済み")
+
+    ATTEMPT_STATES = (Status.PENDING, Status.FAILED)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="sales")
@@ -206,13 +221,20 @@ class Sale(models.Model):
     refunded_yen = models.PositiveIntegerField(default=0)
     note = models.TextField(blank=True, help_text=_("払い出しエラーなど、お客様に伝えた内容"))
 
+    attempts = models.Manager()  # every row, attempts included (the purchase path and its reconciler)
+    objects = SaleManager()
+
     class Meta:
+        default_manager_name = "objects"
         ordering = ["-created_at", "-id"]
         permissions = [("refund_sale", _("Can refund a sale"))]
         constraints = [
             models.CheckConstraint(condition=Q(total_yen=F("subtotal_yen") - F("discount_yen")), name="sale_total"),
             models.CheckConstraint(condition=Q(total_yen=F("total_8_yen") + F("total_10_yen")), name="sale_rate_split"),
             models.CheckConstraint(condition=Q(refunded_yen__lte=F("total_yen")), name="sale_refund_within_total"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["pending", "failed"]) | Q(refunded_yen=0), name="sale_attempt_not_refunded"
+            ),
         ]
 
     def __str__(self):
@@ -258,6 +280,7 @@ class Payment(models.Model):
         PENDING = "pending", _("処理中")
         CAPTURED = "captured", _("売上確定")
         DECLINED = "declined", _("拒否")
+        CANCELLED = "cancelled", _("取消（請求なし）")
         REFUNDED = "refunded", _("返金済み")
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -269,14 +292,43 @@ class Payment(models.Model):
     idempotency_key = models.CharField(max_length=200, unique=True)
     gateway_reference = models.CharField(max_length=100, blank=True)
     refunded_yen = models.PositiveIntegerField(default=0)
+    decline_reason = models.CharField(max_length=200, blank=True, help_text=_("決済端末が示した拒否の理由"))
+    # When the last charge of a pending payment began: the reconciler leaves it alone for a lease after that.
+    charge_started_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(refunded_yen__lte=F("amount_yen")), name="payment_refund_within_amount")
+            models.CheckConstraint(condition=Q(refunded_yen__lte=F("amount_yen")), name="payment_refund_within_amount"),
+            models.CheckConstraint(
+                condition=~Q(status="refunded") | Q(refunded_yen=F("amount_yen")), name="payment_refunded_in_full"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["pending", "declined", "cancelled"]) | Q(refunded_yen=0),
+                name="payment_uncaptured_not_refunded",
+            ),
         ]
 
     def __str__(self):
         return f"{self.get_method_display()} ¥{self.amount_yen:,} {self.get_status_display()}"
+
+
+class PaymentRefund(models.Model):
+    """Money owed back on a payment (a jam, a staff refund, a charge with no sale). Written in the transaction that
+    books the refund; sent to the gateway after the commit, by the refunding request or, if that failed or died, by
+    the reconciler. `sent_at` is when the gateway took it; its idempotency key makes a resend harmless."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    idempotency_key = models.CharField(max_length=220, unique=True)
+    amount_yen = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    gateway_reference = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount_yen__gt=0), name="payment_refund_amount_positive")]
+
+    def __str__(self):
+        return f"{self.idempotency_key} ¥{self.amount_yen:,}"
 
 
 class CouponRedemption(models.Model):

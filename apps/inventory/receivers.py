@@ -1,7 +1,9 @@
-"""Procurement listens to the shop: a slot that falls below its par level asks for planning of its product."""
+"""The shop listens to itself: a slot that falls below its par level asks for planning of its product, and a Celery
+worker that starts settles the purchases a crash left pending."""
 
 import logging
 
+from celery.signals import worker_ready
 from django.db import transaction
 from django.db.models.signals import post_save
 
@@ -29,5 +31,13 @@ def slot_saved(sender, instance: Slot, update_fields=None, **kwargs):
         transaction.on_commit(lambda: _plan_for(product_id), robust=True)
 
 
+def reconcile_purchases_on_start(**kwargs) -> None:
+    """A worker that starts after a crash settles the purchases the crash left pending without waiting for beat."""
+    from apps.inventory.tasks import purchase_attempts_reconcile
+
+    purchase_attempts_reconcile.delay()
+
+
 def connect() -> None:
     post_save.connect(slot_saved, sender=Slot, dispatch_uid="inventory.procurement.slot_saved")
+    worker_ready.connect(reconcile_purchases_on_start, weak=False, dispatch_uid="inventory.reconcile_on_start")

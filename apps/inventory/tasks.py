@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from apps.inventory.services import fees, procurement
+from apps.inventory.services import attempts, fees, procurement
 
 logger = logging.getLogger(__name__)
 MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 5}
@@ -29,6 +29,13 @@ def machine_fees_charge():
     run catches up on every month still due, and a month is never charged twice."""
     charges = fees.machine_fees_charge(through=timezone.localdate())
     logger.info("Machine fees: %d month(s) charged", len(charges))
+
+
+@shared_task(name="inventory.purchase_attempts_reconcile", ignore_result=True, acks_late=True)
+def purchase_attempts_reconcile():
+    """Every minute (beat, migration 0008) and when a worker starts (apps.py): purchases left pending past their
+    lease are refunded and their stock released. Not retried: the next run picks up whatever is still pending."""
+    attempts.purchase_attempts_reconcile()
 
 
 @shared_task(name="inventory.purchase_order_email_supplier", ignore_result=True, **MAIL_RETRY)

@@ -7,8 +7,9 @@ from tests.factories import MachineFactory, ProductFactory, SlotFactory, stock_s
 
 
 @pytest.fixture(autouse=True)
-def fresh_terminal():
+def fresh_terminal(settings, tmp_path):
     """A new simulated terminal per test: its idempotency memory must not carry keys from one test to the next."""
+    settings.PAYMENT_TERMINAL_DB = str(tmp_path / "terminal.sqlite3")
     payments._gateway.cache_clear()
     yield payments.payment_gateway()
     payments._gateway.cache_clear()

@@ -235,6 +235,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="apps.inventory.integrations.payments.SimulatedTerminal")
 PAYMENT_DECLINE_RATE = env.float("PAYMENT_DECLINE_RATE", default=0.0)
 PAYMENT_LATENCY_MS = env.int("PAYMENT_LATENCY_MS", default=0)
+# The simulated terminal's own books (a stand-in for the provider's): every process of one install shares the file.
+PAYMENT_TERMINAL_DB = env.str("PAYMENT_TERMINAL_DB", default=str(BASE_DIR / "var" / "simulated-terminal.sqlite3"))
+# A purchase still pending this long after it was recorded was abandoned by its process: the reconciler settles it.
+PURCHASE_ATTEMPT_LEASE_SECONDS = env.int("PURCHASE_ATTEMPT_LEASE_SECONDS", default=120)
 DISPENSER = env.str("DISPENSER", default="apps.inventory.integrations.dispenser.SimulatedDispenser")
 DISPENSER_JAM_RATE = env.float("DISPENSER_JAM_RATE", default=0.0)
 

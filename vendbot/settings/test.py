@@ -4,7 +4,10 @@ DATABASE_URL and REDIS_URL still come from the environment, so `.ci/run` runs th
 Tests about Redis itself (readiness, shared limits, fan-out) point at the real Redis explicitly.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-used-anywhere-else-0123456789")
 
@@ -19,6 +22,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].pop("init_command", None)
 
 DEBUG = False
+# The simulated terminal's books: one file per test process, removed at exit (a test that starts other processes
+# passes its file on in the environment).
+if "PAYMENT_TERMINAL_DB" in os.environ:
+    PAYMENT_TERMINAL_DB = os.environ["PAYMENT_TERMINAL_DB"]
+else:
+    _terminal_dir = tempfile.mkdtemp(prefix="vendbot-terminal-")
+    atexit.register(shutil.rmtree, _terminal_dir, ignore_errors=True)
+    PAYMENT_TERMINAL_DB = os.path.join(_terminal_dir, "terminal.sqlite3")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True

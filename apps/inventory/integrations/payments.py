@@ -1,15 +1,19 @@
 """The payment gateway seen by the shop, and a simulated card/IC terminal so the shop runs with no payment account.
 
 A real provider implements `PaymentGateway` and is chosen with the `PAYMENT_GATEWAY` setting (a dotted path).
-Every call carries an idempotency key: the same key must return the first result and never charge twice.
+Every call carries an idempotency key: the same key must return the first result and never charge twice, and
+`charge_lookup` tells what became of a charge by its key (how the purchase reconciler learns whether an attempt whose
+process died was charged). The shop never calls a gateway inside a database transaction (`sales.py`).
 """
 
 import random
-import threading
+import sqlite3
 import time
 import uuid
+from contextlib import closing
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
@@ -32,48 +36,97 @@ class RefundResult:
 class PaymentGateway(Protocol):
     def charge(self, *, amount_yen: int, method: str, idempotency_key: str, description: str) -> ChargeResult: ...
 
+    def charge_lookup(self, *, idempotency_key: str) -> ChargeResult | None:
+        """The result of the charge made with this key, or None when the gateway never saw it."""
+        ...
+
     def refund(self, *, charge_reference: str, amount_yen: int, idempotency_key: str) -> RefundResult: ...
 
 
 class SimulatedTerminal:
-    """A card/IC terminal in memory.
+    """A card/IC terminal that keeps its own books in a small SQLite file, like a provider keeps its own.
 
     Settings: PAYMENT_DECLINE_RATE (0.0–1.0, default 0.0; 1.0 declines every charge, which is how tests force a
-    decline) and PAYMENT_LATENCY_MS (default 0), both read at each call so tests can override them.
-    Results are remembered per idempotency key for the life of the process, like a provider's idempotency window.
+    decline), PAYMENT_LATENCY_MS (default 0), both read at each call so tests can override them, and
+    PAYMENT_TERMINAL_DB (the file). Every process pointed at the same file (web, worker, tests) sees the same charges,
+    and they survive a crash of ours: the file is written in its own autocommit connection, never in the shop's
+    database transaction. Results are remembered per idempotency key, like a provider's idempotency window.
     """
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._charges: dict[str, ChargeResult] = {}
-        self._refunds: dict[str, RefundResult] = {}
-        self.charge_calls = 0
+        self.path = Path(settings.PAYMENT_TERMINAL_DB)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS charges (idempotency_key TEXT PRIMARY KEY, amount_yen INTEGER NOT NULL,"
+                " method TEXT NOT NULL, captured INTEGER NOT NULL, reference TEXT NOT NULL,"
+                " decline_reason TEXT NOT NULL)"
+            )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS refunds (idempotency_key TEXT PRIMARY KEY, charge_reference TEXT NOT NULL,"
+                " amount_yen INTEGER NOT NULL, reference TEXT NOT NULL)"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        # Autocommit; BEGIN IMMEDIATE below makes "first result per key wins" hold across threads and processes.
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA synchronous=NORMAL")  # with WAL: survives a crash of any process, not of the machine
+        return db
 
     def _wait(self) -> None:
         latency_ms = getattr(settings, "PAYMENT_LATENCY_MS", 0)
         if latency_ms:
             time.sleep(latency_ms / 1000)
 
+    def charge_lookup(self, *, idempotency_key: str) -> ChargeResult | None:
+        with closing(self._connect()) as db:
+            row = db.execute(
+                "SELECT captured, reference, decline_reason FROM charges WHERE idempotency_key = ?", (idempotency_key,)
+            ).fetchone()
+        return ChargeResult(captured=bool(row[0]), reference=row[1], decline_reason=row[2]) if row else None
+
     def charge(self, *, amount_yen: int, method: str, idempotency_key: str, description: str) -> ChargeResult:
-        with self._lock:
-            if idempotency_key in self._charges:
-                return self._charges[idempotency_key]
+        known = self.charge_lookup(idempotency_key=idempotency_key)
+        if known is not None:
+            return known
         self._wait()
         if random.random() < getattr(settings, "PAYMENT_DECLINE_RATE", 0.0):
             result = ChargeResult(captured=False, decline_reason=_("カードが承認されませんでした。"))
         else:
             result = ChargeResult(captured=True, reference=f"sim-ch-{uuid.uuid4().hex[:16]}")
-        with self._lock:
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
             # A concurrent call with the same key may have finished first: its result is the one that counts.
-            result = self._charges.setdefault(idempotency_key, result)
-            if result.captured:
-                self.charge_calls += 1
-        return result
+            db.execute(
+                "INSERT OR IGNORE INTO charges VALUES (?, ?, ?, ?, ?, ?)",
+                (idempotency_key, amount_yen, method, int(result.captured), result.reference, result.decline_reason),
+            )
+            db.execute("COMMIT")
+        return self.charge_lookup(idempotency_key=idempotency_key)
 
     def refund(self, *, charge_reference: str, amount_yen: int, idempotency_key: str) -> RefundResult:
         self._wait()
-        with self._lock:
-            return self._refunds.setdefault(idempotency_key, RefundResult(reference=f"sim-re-{uuid.uuid4().hex[:16]}"))
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(
+                "INSERT OR IGNORE INTO refunds VALUES (?, ?, ?, ?)",
+                (idempotency_key, charge_reference, amount_yen, f"sim-re-{uuid.uuid4().hex[:16]}"),
+            )
+            db.execute("COMMIT")
+            reference = db.execute(
+                "SELECT reference FROM refunds WHERE idempotency_key = ?", (idempotency_key,)
+            ).fetchone()[0]
+        return RefundResult(reference=reference)
+
+    def totals(self) -> tuple[int, int, int]:
+        """(captured charges, yen captured, yen refunded): what the terminal's own books say."""
+        with closing(self._connect()) as db:
+            charges, captured = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(amount_yen), 0) FROM charges WHERE captured"
+            ).fetchone()
+            refunded = db.execute("SELECT COALESCE(SUM(amount_yen), 0) FROM refunds").fetchone()[0]
+        return charges, captured, refunded
 
 
 @cache
@@ -82,5 +135,5 @@ def _gateway(path: str) -> PaymentGateway:
 
 
 def payment_gateway() -> PaymentGateway:
-    """The configured gateway, one instance per process (it holds the terminal's idempotency memory)."""
+    """The configured gateway, one instance per process."""
     return _gateway(getattr(settings, "PAYMENT_GATEWAY", "apps.inventory.integrations.payments.SimulatedTerminal"))

@@ -8,15 +8,16 @@ from apps.inventory.models import CouponRedemption, ProductRequest, Sale
 
 @transaction.atomic
 def customer_data_forget(*, customer_key: str) -> dict[str, int]:
-    """Delete the customer's product requests and blank their key on sales and coupon uses (the sales themselves stay:
-    the books need them, but no longer say whose they were). Returns how many rows of each were touched."""
+    """Delete the customer's product requests and blank their key on sales (failed purchase attempts included) and
+    coupon uses (the sales themselves stay: the books need them, but no longer say whose they were). Returns how many
+    rows of each were touched."""
     customer_key = (customer_key or "").strip()
     if not customer_key:
         raise ValidationError("customer_key is required: a blank key would touch every anonymous sale.")
     requests_deleted, _ = ProductRequest.objects.filter(customer_key=customer_key).delete()
     return {
         "product_requests_deleted": requests_deleted,
-        "sales_anonymised": Sale.objects.filter(customer_key=customer_key).update(customer_key=""),
+        "sales_anonymised": Sale.attempts.filter(customer_key=customer_key).update(customer_key=""),
         "coupon_redemptions_anonymised": CouponRedemption.objects.filter(customer_key=customer_key).update(
             customer_key=""
         ),

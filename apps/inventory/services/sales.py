@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -10,16 +11,17 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.core.errors import ApplicationError, Conflict, PaymentDeclined, ValidationError
+from apps.core.errors import ApplicationError, Conflict, PaymentDeclined, ServiceUnavailable, ValidationError
 from apps.core.money import TaxRate, split_tax_inclusive
 from apps.core.services import audit_record
 from apps.inventory.integrations.dispenser import dispenser
-from apps.inventory.integrations.payments import payment_gateway
+from apps.inventory.integrations.payments import ChargeResult, payment_gateway
 from apps.inventory.models import (
     Coupon,
     CouponRedemption,
     Machine,
     Payment,
+    PaymentRefund,
     Product,
     PurchaseRequest,
     Sale,
@@ -28,9 +30,18 @@ from apps.inventory.models import (
     StockMovement,
 )
 from apps.inventory.selectors import sale_receipt
+from apps.inventory.services.attempts import (
+    attempt_give_up,
+    attempt_release,
+    not_completed_message,
+    payment_refunds_send,
+    payment_resolve,
+    require_no_transaction,
+)
 from apps.inventory.services.books import sale_book, sale_refund_book
 from apps.inventory.services.stock import locked_product, locked_slot, locked_storage, movement_record, require_perm
 
+logger = logging.getLogger(__name__)
 MAX_QUANTITY_PER_LINE = 20
 
 
@@ -118,18 +129,36 @@ def _request_hash(**request) -> str:
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
 
 
-def _replay(*, machine: Machine, idempotency_key: str, request_hash: str) -> PurchaseOutcome | None:
+def _purchase_request(*, machine: Machine, idempotency_key: str, request_hash: str) -> PurchaseRequest | None:
+    """The earlier request with this key (its attempt loaded), None if there is none; Conflict if its body differs."""
     record = (
-        PurchaseRequest.objects.select_related("sale").filter(machine=machine, idempotency_key=idempotency_key).first()
+        PurchaseRequest.objects.select_related("sale__machine", "sale__payment")
+        .filter(machine=machine, idempotency_key=idempotency_key)
+        .first()
     )
-    if record is None:
-        return None
-    if record.request_hash != request_hash:
+    if record is not None and record.request_hash != request_hash:
         raise Conflict(
             _("この Idempotency-Key は別の内容の購入にすでに使われています。新しいキーで送ってください。"),
             code="idempotency_key_reused",
         )
-    return PurchaseOutcome(sale=record.sale, receipt=record.response_body or sale_receipt(record.sale), replayed=True)
+    return record
+
+
+def _declined(reason: str) -> PaymentDeclined:
+    return PaymentDeclined(
+        _("お支払いが承認されませんでした（{reason}）。別の支払い方法をお試しください。").format(reason=reason),
+        details={"reason": reason},
+    )
+
+
+def _replay(record: PurchaseRequest) -> PurchaseOutcome:
+    """The answer already given to this key: the receipt, or the same refusal."""
+    sale = record.sale
+    if sale.status == Sale.Status.FAILED:
+        if sale.payment.status == Payment.Status.DECLINED:
+            raise _declined(sale.payment.decline_reason)
+        raise Conflict(not_completed_message(), code="purchase_failed")
+    return PurchaseOutcome(sale=sale, receipt=record.response_body or sale_receipt(sale), replayed=True)
 
 
 def purchase_create(
@@ -145,16 +174,22 @@ def purchase_create(
 ) -> PurchaseOutcome:
     """Sell what is in `items` ([{"slot": "A1", "quantity": 1}, ...]) at `machine` and tell the machine to drop it.
 
-    One transaction locks the slots (in id order, so concurrent buyers never deadlock), checks stock, applies the
-    coupon, writes the sale, its lines, stock movements and coupon use, and charges the gateway last while still
-    holding the slot locks, so a sold-out slot or a declined card leaves nothing written. The lock is held for the
-    gateway's latency only; nothing else happens inside it. After commit the dispenser drops the items; a jam
-    refunds what did not come out and puts it back into the slot's count (`Sale.note` says why).
+    Three steps, so that no crash can keep a customer's money without a sale (STYLE.md, Failure):
+    1. One transaction records the attempt: it locks the slots (in id order, so concurrent buyers never deadlock),
+       checks stock, applies the coupon, and writes a pending sale with its lines, the stock movements that reserve
+       the items, the coupon use, a pending payment and the Idempotency-Key; then it commits.
+    2. The gateway charges, outside any transaction, with the payment's own idempotency key.
+    3. A second transaction completes the sale (payment captured, books posted), or on a decline gives the stock
+       back (the attempt becomes a failed sale no report counts). A refusal by the books gives the charge back.
+    After that the dispenser drops the items; a jam refunds what did not come out and puts it back into the slot's
+    count (`Sale.note` says why). If the process dies between 1 and 3, a retry with the same key continues the
+    attempt (the gateway answers its key with the first result, so nothing is charged twice), and otherwise the
+    reconciler (`attempts.purchase_attempts_reconcile`) refunds the charge and releases the stock after a lease.
 
-    `idempotency_key` is unique per machine: the same key with the same request returns the first receipt and charges
-    nothing; with a different request it raises Conflict. A decline stores nothing, but the gateway answers the same
-    key with the same decline, so another attempt needs a new key. Raises Conflict(code="sold_out"), PaymentDeclined,
-    ValidationError (bad slot, quantity, coupon, method). `customer_key` is opaque ("line:<id>", a chats id, "").
+    `idempotency_key` is unique per machine: the same key with the same request returns the first receipt (or the
+    same decline) and charges nothing; with a different request it raises Conflict. Raises Conflict(code="sold_out"),
+    PaymentDeclined, ServiceUnavailable (the terminal did not answer: retry with the same key), ValidationError (bad
+    slot, quantity, coupon, method). `customer_key` is opaque ("line:<id>", a chats id, "").
     """
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key or len(idempotency_key) > 100:
@@ -170,36 +205,37 @@ def purchase_create(
     request_hash = _request_hash(
         items=wanted, coupon=coupon_code.upper(), method=payment_method, channel=channel, customer=customer_key
     )
-    replay = _replay(machine=machine, idempotency_key=idempotency_key, request_hash=request_hash)
-    if replay:
-        return replay
-    if machine.status != Machine.Status.ACTIVE:
-        raise Conflict(_("この自販機は現在ご利用いただけません。"), code="machine_unavailable")
-    try:
-        sale = _purchase_record_and_charge(
-            machine=machine,
-            wanted=wanted,
-            coupon_code=coupon_code,
-            payment_method=payment_method,
-            idempotency_key=idempotency_key,
-            request_hash=request_hash,
-            channel=channel,
-            customer_key=customer_key,
-            actor=actor,
-        )
-    except IntegrityError:
-        # A concurrent request with the same key committed first (its insert of the key held ours back).
-        replay = _replay(machine=machine, idempotency_key=idempotency_key, request_hash=request_hash)
-        if replay is None:
-            raise
-        return replay
-    dropped = _purchase_dispense(sale=sale)
-    sale, receipt = _purchase_settle(sale=sale, dropped=dropped)
-    return PurchaseOutcome(sale=sale, receipt=receipt, replayed=False)
+    record = _purchase_request(machine=machine, idempotency_key=idempotency_key, request_hash=request_hash)
+    if record is None:
+        if machine.status != Machine.Status.ACTIVE:
+            raise Conflict(_("この自販機は現在ご利用いただけません。"), code="machine_unavailable")
+        try:
+            sale = _purchase_record(
+                machine=machine,
+                wanted=wanted,
+                coupon_code=coupon_code,
+                payment_method=payment_method,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                channel=channel,
+                customer_key=customer_key,
+                actor=actor,
+            )
+        except IntegrityError:
+            # A concurrent request with the same key committed first (its insert of the key held ours back).
+            record = _purchase_request(machine=machine, idempotency_key=idempotency_key, request_hash=request_hash)
+            if record is None:
+                raise
+    if record is not None:
+        if record.sale.status != Sale.Status.PENDING or not _purchase_renew(sale_id=record.sale_id):
+            record.refresh_from_db()
+            return _replay(record)
+        sale = record.sale
+    return _purchase_charge_and_complete(sale=sale)
 
 
 @transaction.atomic
-def _purchase_record_and_charge(
+def _purchase_record(
     *,
     machine: Machine,
     wanted: dict[str, int],
@@ -211,6 +247,7 @@ def _purchase_record_and_charge(
     customer_key: str,
     actor,
 ) -> Sale:
+    """Step 1: the attempt, committed before any money moves."""
     # First: a second request with this key waits here until ours commits, then fails on the unique key.
     request = PurchaseRequest.objects.create(
         machine=machine, idempotency_key=idempotency_key, request_hash=request_hash
@@ -236,7 +273,7 @@ def _purchase_record_and_charge(
                 details={"slot": slot.code, "available": available},
             )
 
-    # Locked so a concurrent receipt cannot re-average a cost between this sale's cost of goods and its commit.
+    # Read under the products' locks, so the sale's cost of goods is the moving average of this moment.
     unit_costs = dict(
         Product.objects.select_for_update()
         .filter(pk__in={slot.product_id for slot in slots})
@@ -253,11 +290,12 @@ def _purchase_record_and_charge(
     for slot, line_total in zip(slots, line_totals, strict=True):
         total_by_rate[slot.product.tax_rate] += line_total
 
-    sale = Sale.objects.create(
+    sale = Sale.attempts.create(
         machine=machine,
         channel=channel,
         customer_key=customer_key,
         coupon=coupon,
+        status=Sale.Status.PENDING,
         subtotal_yen=subtotal,
         discount_yen=discount,
         total_yen=subtotal - discount,
@@ -268,10 +306,9 @@ def _purchase_record_and_charge(
         cost_yen=sum(unit_costs[slot.product_id] * wanted[slot.code] for slot in slots),
     )
     actor_label = "" if actor is not None else f"machine:{machine.code}"
-    sale_lines = []
     for slot, cut, line_total in zip(slots, line_discounts, line_totals, strict=True):
         quantity = wanted[slot.code]
-        line = SaleLine.objects.create(
+        SaleLine.objects.create(
             sale=sale,
             slot=slot,
             product=slot.product,
@@ -282,7 +319,6 @@ def _purchase_record_and_charge(
             total_yen=line_total,
             unit_cost_yen=unit_costs[slot.product_id],
         )
-        sale_lines.append(line)
         slot.quantity -= quantity
         slot.save(update_fields=["quantity"])
         movement_record(
@@ -296,53 +332,100 @@ def _purchase_record_and_charge(
         )
     if coupon is not None:
         CouponRedemption.objects.create(coupon=coupon, sale=sale, customer_key=customer_key, discount_yen=discount)
-    request.sale = sale
-    request.save(update_fields=["sale"])
-
-    gateway_key = f"{machine.code}:{idempotency_key}"
-    reference = ""
-    if sale.total_yen:
-        charge = payment_gateway().charge(
-            amount_yen=sale.total_yen,
-            method=payment_method,
-            idempotency_key=gateway_key,
-            description=f"VendBot {machine}",
-        )
-        if not charge.captured:
-            raise PaymentDeclined(
-                _("お支払いが承認されませんでした（{reason}）。別の支払い方法をお試しください。").format(
-                    reason=charge.decline_reason
-                ),
-                details={"reason": charge.decline_reason},
-            )
-        reference = charge.reference
     Payment.objects.create(
         sale=sale,
         method=payment_method,
         amount_yen=sale.total_yen,
-        status=Payment.Status.CAPTURED,
-        idempotency_key=gateway_key,
-        gateway_reference=reference,
+        status=Payment.Status.PENDING,
+        idempotency_key=f"{machine.code}:{idempotency_key}",
     )
-    # Booked after the charge so the ledger's lock is not held through the terminal's latency; if the books refuse
-    # (a closed period), the sale rolls back and the charge is given back.
-    try:
-        sale_book(sale=sale, lines=sale_lines, payment_method=payment_method)
-    except ApplicationError:
-        if reference:
-            payment_gateway().refund(
-                charge_reference=reference, amount_yen=sale.total_yen, idempotency_key=f"{gateway_key}:not-booked"
-            )
-        raise
+    request.sale = sale
+    request.save(update_fields=["sale"])
     return sale
 
 
-def _refund_through_gateway(*, payment: Payment, amount_yen: int, purpose: str) -> None:
+@transaction.atomic
+def _purchase_renew(*, sale_id: int) -> bool:
+    """A retry takes over a pending attempt: under the sale's lock (the reconciler gives up attempts under it too),
+    renew the payment's lease so the reconciler leaves it alone while this request charges. False if no longer
+    pending."""
+    sale = Sale.attempts.select_for_update().get(pk=sale_id)
+    if sale.status != Sale.Status.PENDING:
+        return False
+    Payment.objects.filter(sale=sale).update(charge_started_at=timezone.now())
+    return True
+
+
+def _purchase_charge_and_complete(*, sale: Sale) -> PurchaseOutcome:
+    """Steps 2 and 3 for a pending attempt, then the dispenser."""
+    payment = Payment.objects.get(sale=sale)
+    charge = None
+    if payment.amount_yen:
+        require_no_transaction()
+        try:
+            charge = payment_gateway().charge(
+                amount_yen=payment.amount_yen,
+                method=payment.method,
+                idempotency_key=payment.idempotency_key,
+                description=f"VendBot {sale.machine}",
+            )
+        except OSError as error:
+            # Charged or not, the gateway remembers the key: a retry with the same Idempotency-Key learns which.
+            logger.warning("Payment terminal unreachable for sale #%s: %s", sale.pk, type(error).__name__)
+            raise ServiceUnavailable(
+                _(
+                    "決済端末と通信できませんでした。同じ操作をもう一度お試しください（二重に請求されることはありません）。"
+                ),
+                code="payment_unavailable",
+            ) from error
+    try:
+        completed = _purchase_complete(sale_id=sale.pk, charge=charge)
+    except ApplicationError:
+        # The books refused the sale (a closed period): nothing was completed, so the charge is given back.
+        attempt_give_up(sale_id=sale.pk, note=_("帳簿に記録できなかったため、購入を取り消して返金しました。"))
+        payment_resolve(payment_id=payment.pk, charge=charge)
+        raise
+    if not completed:
+        # Declined, or completed or given up meanwhile by another request with this key or by the reconciler.
+        payment_resolve(payment_id=payment.pk, charge=charge)
+        return _replay(PurchaseRequest.objects.select_related("sale__machine", "sale__payment").get(sale_id=sale.pk))
+    dropped = _purchase_dispense(sale=sale)
+    sale, receipt = _purchase_settle(sale=sale, dropped=dropped)
+    payment_refunds_send(payment_id=payment.pk)  # what a jam refunded, if anything
+    return PurchaseOutcome(sale=sale, receipt=receipt, replayed=False)
+
+
+@transaction.atomic
+def _purchase_complete(*, sale_id: int, charge: ChargeResult | None) -> bool:
+    """Step 3: under the sale's lock, complete the pending sale with its captured charge (True), or, on a decline,
+    give its stock back (False). False too if another request or the reconciler settled it first."""
+    sale = Sale.attempts.select_for_update().select_related("machine").get(pk=sale_id)
+    payment = Payment.objects.select_for_update().get(sale=sale)
+    if sale.status != Sale.Status.PENDING:
+        return False
+    if charge is not None and not charge.captured:
+        attempt_release(
+            sale=sale,
+            payment=payment,
+            note=_declined(charge.decline_reason).message,
+            payment_status=Payment.Status.DECLINED,
+            decline_reason=charge.decline_reason,
+        )
+        return False
+    payment.status = Payment.Status.CAPTURED
+    payment.gateway_reference = charge.reference if charge else ""
+    payment.save(update_fields=["status", "gateway_reference"])
+    sale.status = Sale.Status.COMPLETED
+    sale.save(update_fields=["status"])
+    sale_book(sale=sale, lines=list(sale.lines.select_related("product")), payment_method=payment.method)
+    return True
+
+
+def _refund_record(*, payment: Payment, amount_yen: int, purpose: str) -> None:
+    """Owe `amount_yen` back on `payment` (call with it locked); `payment_refunds_send` pays it after the commit."""
     if amount_yen and payment.gateway_reference:
-        payment_gateway().refund(
-            charge_reference=payment.gateway_reference,
-            amount_yen=amount_yen,
-            idempotency_key=f"{payment.idempotency_key}:{purpose}",
+        PaymentRefund.objects.create(
+            payment=payment, amount_yen=amount_yen, idempotency_key=f"{payment.idempotency_key}:{purpose}"
         )
     payment.refunded_yen += amount_yen
     if payment.refunded_yen == payment.amount_yen:
@@ -406,7 +489,7 @@ def _sale_refund_undispensed(*, sale: Sale) -> Sale:
     SaleLine.objects.bulk_update(
         [SaleLine(pk=pk, refunded_quantity=missing) for pk, missing in missing_by_line.items()], ["refunded_quantity"]
     )
-    _refund_through_gateway(payment=payment, amount_yen=refund_yen, purpose="jam")
+    _refund_record(payment=payment, amount_yen=refund_yen, purpose="jam")
     sale.refunded_yen = refund_yen
     sale.status = Sale.Status.REFUNDED if refund_yen == sale.total_yen else Sale.Status.PARTIALLY_REFUNDED
     sale.note = _("申し訳ありません。商品が詰まり{count}点をお出しできませんでした。{amount}円を返金しました。").format(
@@ -416,13 +499,22 @@ def _sale_refund_undispensed(*, sale: Sale) -> Sale:
     return sale
 
 
-@transaction.atomic
 def sale_refund(*, sale: Sale, reason: str, return_to_storage: bool = False, actor=None, actor_label: str = "") -> Sale:
     """Refund what is left of a sale in full. With `return_to_storage`, the returned goods go back to the back room.
 
-    Needs `inventory.refund_sale` for people; a reason is required. The refund is booked in this transaction
-    (before the gateway pays back, so a refusal by the books moves no money).
+    Needs `inventory.refund_sale` for people; a reason is required. One transaction books the refund and records
+    what is owed (so a refusal by the books moves no money); after its commit the gateway pays it back, and if the
+    gateway cannot be reached the reconciler sends it later (never inside the transaction: STYLE.md, Failure).
     """
+    sale = _sale_refund_record(
+        sale=sale, reason=reason, return_to_storage=return_to_storage, actor=actor, actor_label=actor_label
+    )
+    payment_refunds_send(payment_id=sale.payment.pk)
+    return sale
+
+
+@transaction.atomic
+def _sale_refund_record(*, sale: Sale, reason: str, return_to_storage: bool, actor, actor_label: str) -> Sale:
     require_perm(actor, "inventory.refund_sale", _("返金の権限がありません。"))
     reason = (reason or "").strip()
     if not reason:
@@ -459,7 +551,7 @@ def sale_refund(*, sale: Sale, reason: str, return_to_storage: bool = False, act
         actor=actor,
     )
     SaleLine.objects.filter(sale=sale).update(refunded_quantity=F("quantity"))
-    _refund_through_gateway(payment=payment, amount_yen=amount, purpose="refund")
+    _refund_record(payment=payment, amount_yen=amount, purpose="refund")
     from_state = sale.status
     sale.refunded_yen = sale.total_yen
     sale.status = Sale.Status.REFUNDED
