@@ -47,6 +47,7 @@ MANAGER_PERMISSIONS = STAFF_PERMISSIONS + [
     "inventory.view_coupon",
     "inventory.view_pricechange",
     "inventory.view_payment",
+    "inventory.view_paymentrefund",
     "inventory.add_machine",
     "inventory.change_machine",
     "inventory.add_slot",

@@ -4,7 +4,8 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from apps.inventory.models import Coupon, PriceChange, Sale, StockMovement
+from apps.core.errors import PaymentDeclined
+from apps.inventory.models import Coupon, PaymentRefund, PriceChange, Sale, StockMovement
 
 
 @pytest.fixture
@@ -82,6 +83,24 @@ class TestInventoryAdmin:
         assert "理由" in ask.content.decode()
         assert done.status_code == 302
         assert Sale.objects.get().status == "refunded"
+
+    def test_a_declined_attempt_is_listed_and_cannot_be_refunded(self, client, manager_user, sell, tea_slot, settings):
+        settings.PAYMENT_DECLINE_RATE = 1.0
+        with pytest.raises(PaymentDeclined):
+            sell(key="declined-attempt")
+        attempt = Sale.attempts.get()
+        client.force_login(manager_user)
+        changelist = reverse("admin:inventory_sale_changelist")
+
+        listed = client.get(changelist, {"status__exact": "failed"})
+        page = client.get(reverse("admin:inventory_sale_change", args=[attempt.pk]))
+        refused = client.post(changelist, {"action": "refund", "_selected_action": [attempt.pk], "apply": "1",
+                                           "reason": "お客様の申し出"}, follow=True)  # fmt: skip
+
+        assert listed.status_code == 200 and "不成立" in listed.content.decode()
+        assert page.status_code == 200
+        assert refused.status_code == 200 and "成立していないため返金できません" in refused.content.decode()
+        assert Sale.attempts.get().status == "failed" and not PaymentRefund.objects.exists()
 
     def test_manager_edits_a_machine_and_a_slot(self, client, manager_user, tea_slot):
         client.force_login(manager_user)

@@ -12,6 +12,7 @@ from apps.inventory.models import (
     Coupon,
     Machine,
     Payment,
+    PaymentRefund,
     PriceChange,
     Product,
     ProductRequest,
@@ -233,6 +234,10 @@ class SaleAdmin(admin.ModelAdmin):
     inlines = [SaleLineInline, PaymentInline]
     actions = ["refund"]
 
+    def get_queryset(self, request):
+        # Staff see purchase attempts too (決済中, 不成立: declined or given up by the reconciler), not only sales.
+        return Sale.attempts.all()
+
     def has_add_permission(self, request):
         return False
 
@@ -261,6 +266,16 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["sale", "method", "amount_yen", "status", "refunded_yen", "created_at"]
     list_filter = ["status", "method"]
     search_fields = ["sale__id", "gateway_reference"]
+
+
+@admin.register(PaymentRefund)
+class PaymentRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Money owed back (jams, staff refunds, charges with no sale); an empty 送金日時 is waiting for the terminal."""
+
+    list_display = ["idempotency_key", "payment", "amount_yen", "created_at", "sent_at"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["idempotency_key", "gateway_reference"]
+    list_select_related = ["payment"]
 
 
 class CouponForm(ServiceForm):

@@ -519,7 +519,9 @@ def _sale_refund_record(*, sale: Sale, reason: str, return_to_storage: bool, act
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("返金には理由が必要です。"), details={"field": "reason"})
-    sale = Sale.objects.select_for_update().get(pk=sale.pk)
+    sale = Sale.attempts.select_for_update().get(pk=sale.pk)
+    if sale.status in Sale.ATTEMPT_STATES:
+        raise Conflict(_("この購入は成立していないため返金できません（代金は受け取っていません）。"), code="not_sold")
     if sale.status == Sale.Status.REFUNDED:
         raise Conflict(_("この販売はすでに返金済みです。"), code="already_refunded")
     payment = Payment.objects.select_for_update().get(sale=sale)
