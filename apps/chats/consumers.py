@@ -28,7 +28,7 @@ from linebot.v3.webhook import WebhookParser
 
 from apps.agents.runtime import TextDelta, TurnDone, agent_turn_stream
 from apps.chats.metrics import LINE_WEBHOOK_SECONDS
-from apps.chats.services import chat_turn_begin, chat_turn_finish
+from apps.chats.services import chat_turn_begin, chat_turn_finish, line_events_store
 from apps.chats.tablet_pairing import PAIRING_COOKIE, paired_machine
 from apps.chats.tasks import line_event_process
 from apps.core.errors import ApplicationError, ServiceUnavailable, ValidationError
@@ -126,6 +126,8 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
 
 
 LINE_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024  # LINE sends at most a few events per request: a few kilobytes
+QUEUE_FAILURE_LOG_INTERVAL_SECONDS = 30.0
+_queue_failure_logged_at = float("-inf")
 
 
 def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
@@ -135,34 +137,50 @@ def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
     text = body.decode("utf-8", errors="replace")
     try:
         WebhookParser(settings.LINE_CHANNEL_SECRET).parse(text, signature)
+        events = json.loads(text).get("events", [])
     except InvalidSignatureError:
         raise ValidationError("X-Line-Signature does not match the body.", code="invalid_signature") from None
-    except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or JSON of another shape
+    # Not JSON, JSON of another shape, or nested too deep to parse.
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         raise ValidationError("The body is not a LINE webhook.") from None
-    return [event for event in json.loads(text).get("events", []) if event.get("webhookEventId")]
+    return [
+        event
+        for event in events
+        if isinstance(event, dict)
+        and isinstance(event.get("webhookEventId"), str)
+        and 0 < len(event["webhookEventId"]) <= 64
+    ]
 
 
 def _events_queue(events: list[dict]) -> None:
+    """Queue each stored event; when the broker is down, one log line per interval (not a traceback per event): the
+    rows are stored and the re-queue job queues them once it is back."""
+    global _queue_failure_logged_at
     for event in events:
         try:
-            # A short argsrepr: Celery would otherwise pretty-print the whole event into the message headers (slow,
-            # and it would carry the LINE user id into the worker's logs).
-            line_event_process.apply_async(
-                args=(event,), argsrepr=f"(<LINE {event.get('type')} event {event['webhookEventId']}>,)"
-            )
-        except Exception:
-            logger.exception("LINE event %s of type %s failed", event["webhookEventId"], event.get("type"))
+            # No publish retries: they would hold LINE's answer, and the re-queue job does the retrying.
+            line_event_process.apply_async(args=(event["webhookEventId"],), retry=False)
+        except Exception as exc:
+            now = time.monotonic()
+            if now - _queue_failure_logged_at >= QUEUE_FAILURE_LOG_INTERVAL_SECONDS:
+                _queue_failure_logged_at = now
+                logger.error(
+                    "Cannot queue LINE events (%s: %s); they are stored and will be re-queued",
+                    type(exc).__name__,
+                    exc,
+                )
+            return
 
 
 class LineWebhookConsumer(AsyncHttpConsumer):
-    """`POST /line/webhook/`: check LINE's signature, queue each event for Celery, answer 200 at once. A queueing or
-    processing failure is logged and still answered 200: the event row and the task's retries own recovery, not
-    LINE's redelivery.
+    """`POST /line/webhook/`: check LINE's signature, store each event (one `LineEvent` row, one INSERT for the
+    body), queue them for Celery, answer 200. Once stored, a queueing or processing failure is still answered 200: the
+    rows and the re-queue job own recovery. When the events cannot be stored, 500, so LINE redelivers them.
 
     Served by Channels, not through Django's view and middleware chain: LINE waits on this answer at up to hundreds
     of requests a second, and that chain (sessions, CSRF, locale, auth, a thread per request) costs several times
-    the work done here while nothing in it applies to a signed machine-to-machine call. The broker publish runs in a
-    worker thread so a Redis round trip never stalls the event loop; eager tasks (tests) run the processing itself,
+    the work done here while nothing in it applies to a signed machine-to-machine call. The INSERT and the broker
+    publish run in worker threads so neither stalls the event loop; eager tasks (tests) run the processing itself,
     which uses the database, so they stay on Django's sync thread like every other database call."""
 
     channel_layer_alias = None  # it answers one request; nothing sends it channel-layer messages
@@ -173,8 +191,8 @@ class LineWebhookConsumer(AsyncHttpConsumer):
         self.started = time.perf_counter()
 
     async def dispatch(self, message):
-        # Channels closes stale database connections (a thread hop) before every handler; nothing here uses the
-        # database outside eager test tasks, which run where Django's request-free code runs.
+        # Channels closes stale database connections (a thread hop) before every handler; here the one database call
+        # (the INSERT, through database_sync_to_async) does that itself.
         handler = getattr(self, get_handler_name(message))
         await handler(message)
 
@@ -198,6 +216,12 @@ class LineWebhookConsumer(AsyncHttpConsumer):
             await self._answer(exc.status_code, error_body(code=exc.code, message=exc.message))
             return
         if events:
+            try:
+                await database_sync_to_async(line_events_store)(events=events)
+            except Exception:
+                logger.exception("LINE events could not be stored; answering 500 so LINE redelivers them")
+                await self._answer(500, error_body(code="server_error", message="Try again later."))
+                return
             eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
             await sync_to_async(_events_queue, thread_sensitive=eager)(events)
         await self._answer(200, {})
