@@ -153,23 +153,27 @@ def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
 
 
 def _events_queue(events: list[dict]) -> None:
-    """Queue each stored event; when the broker is down, one log line per interval (not a traceback per event): the
-    rows are stored and the re-queue job queues them once it is back."""
+    """Queue each stored event; when the broker is down, fail at once (the rows are stored, and the re-queue job
+    queues them once it is back) and log one line per interval, not a traceback per event."""
     global _queue_failure_logged_at
-    for event in events:
-        try:
-            # No publish retries: they would hold LINE's answer, and the re-queue job does the retrying.
-            line_event_process.apply_async(args=(event["webhookEventId"],), retry=False)
-        except Exception as exc:
-            now = time.monotonic()
-            if now - _queue_failure_logged_at >= QUEUE_FAILURE_LOG_INTERVAL_SECONDS:
-                _queue_failure_logged_at = now
-                logger.error(
-                    "Cannot queue LINE events (%s: %s); they are stored and will be re-queued",
-                    type(exc).__name__,
-                    exc,
-                )
+    app = line_event_process.app
+    try:
+        if app.conf.task_always_eager:  # tests: the task runs here and now
+            for event in events:
+                line_event_process.delay(event["webhookEventId"])
             return
+        with app.producer_or_acquire() as producer:
+            # One connection attempt, no publish retries: kombu's would hold LINE's answer for seconds.
+            producer.connection.ensure_connection(max_retries=0)
+            for event in events:
+                line_event_process.apply_async(args=(event["webhookEventId"],), producer=producer, retry=False)
+    except Exception as exc:
+        now = time.monotonic()
+        if now - _queue_failure_logged_at >= QUEUE_FAILURE_LOG_INTERVAL_SECONDS:
+            _queue_failure_logged_at = now
+            logger.error(
+                "Cannot queue LINE events (%s: %s); they are stored and will be re-queued", type(exc).__name__, exc
+            )
 
 
 class LineWebhookConsumer(AsyncHttpConsumer):
