@@ -22,6 +22,8 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
+from django.db import connection as db_connection
 from django.utils.translation import gettext as _
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhook import WebhookParser
@@ -126,8 +128,8 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
 
 
 LINE_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024  # LINE sends at most a few events per request: a few kilobytes
-QUEUE_FAILURE_LOG_INTERVAL_SECONDS = 30.0
-_queue_failure_logged_at = float("-inf")
+OUTAGE_LOG_INTERVAL_SECONDS = 30.0
+_outage_logged_at: dict[str, float] = {}  # by dependency: when its failure was last logged
 
 
 def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
@@ -152,10 +154,33 @@ def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
     ]
 
 
+def _events_accept(events: list[dict]) -> bool:
+    """Store the events, then queue them; False when they could not be stored (LINE must deliver them again).
+
+    Runs in a thread of asgiref's pool, whose database connection stays open from one webhook to the next (a new
+    PostgreSQL connection per webhook cost more than everything else here together); after a database error it is
+    closed, so the next webhook connects afresh."""
+    try:
+        line_events_store(events=events)
+    except DatabaseError as exc:
+        _outage_log("database", exc, "LINE events are answered 500, so LINE delivers them again")
+        db_connection.close()
+        return False
+    _events_queue(events)
+    return True
+
+
+def _outage_log(dependency: str, exc: Exception, consequence: str) -> None:
+    """One line per failing dependency per interval, not a traceback per webhook."""
+    now = time.monotonic()
+    if now - _outage_logged_at.get(dependency, float("-inf")) >= OUTAGE_LOG_INTERVAL_SECONDS:
+        _outage_logged_at[dependency] = now
+        logger.error("%s unavailable (%s: %s); %s", dependency, type(exc).__name__, exc, consequence)
+
+
 def _events_queue(events: list[dict]) -> None:
     """Queue each stored event; when the broker is down, fail at once (the rows are stored, and the re-queue job
     queues them once it is back) and log one line per interval, not a traceback per event."""
-    global _queue_failure_logged_at
     app = line_event_process.app
     try:
         if app.conf.task_always_eager:  # tests: the task runs here and now
@@ -168,24 +193,18 @@ def _events_queue(events: list[dict]) -> None:
             for event in events:
                 line_event_process.apply_async(args=(event["webhookEventId"],), producer=producer, retry=False)
     except Exception as exc:
-        now = time.monotonic()
-        if now - _queue_failure_logged_at >= QUEUE_FAILURE_LOG_INTERVAL_SECONDS:
-            _queue_failure_logged_at = now
-            logger.error(
-                "Cannot queue LINE events (%s: %s); they are stored and will be re-queued", type(exc).__name__, exc
-            )
+        _outage_log("Celery broker", exc, "LINE events are stored and the re-queue job will queue them")
 
 
 class LineWebhookConsumer(AsyncHttpConsumer):
     """`POST /line/webhook/`: check LINE's signature, store each event (one `LineEvent` row, one INSERT for the
     body), queue them for Celery, answer 200. Once stored, a queueing or processing failure is still answered 200: the
-    rows and the re-queue job own recovery. When the events cannot be stored, 500, so LINE redelivers them.
+    rows and the re-queue job own recovery. When the events cannot be stored, 500, so LINE delivers them again.
 
     Served by Channels, not through Django's view and middleware chain: LINE waits on this answer at up to hundreds
     of requests a second, and that chain (sessions, CSRF, locale, auth, a thread per request) costs several times
     the work done here while nothing in it applies to a signed machine-to-machine call. The INSERT and the broker
-    publish run in worker threads so neither stalls the event loop; eager tasks (tests) run the processing itself,
-    which uses the database, so they stay on Django's sync thread like every other database call."""
+    publish run in one hop to a worker thread so neither stalls the event loop."""
 
     channel_layer_alias = None  # it answers one request; nothing sends it channel-layer messages
 
@@ -195,8 +214,8 @@ class LineWebhookConsumer(AsyncHttpConsumer):
         self.started = time.perf_counter()
 
     async def dispatch(self, message):
-        # Channels closes stale database connections (a thread hop) before every handler; here the one database call
-        # (the INSERT, through database_sync_to_async) does that itself.
+        # Channels closes stale database connections (a thread hop) before every handler; the one database call here
+        # (the INSERT) keeps its thread's connection open and closes it after an error (`_events_accept`).
         handler = getattr(self, get_handler_name(message))
         await handler(message)
 
@@ -220,14 +239,11 @@ class LineWebhookConsumer(AsyncHttpConsumer):
             await self._answer(exc.status_code, error_body(code=exc.code, message=exc.message))
             return
         if events:
-            try:
-                await database_sync_to_async(line_events_store)(events=events)
-            except Exception:
-                logger.exception("LINE events could not be stored; answering 500 so LINE redelivers them")
+            # Eager tasks (tests) run the processing itself, on Django's sync thread like every other database call.
+            eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
+            if not await sync_to_async(_events_accept, thread_sensitive=eager)(events):
                 await self._answer(500, error_body(code="server_error", message="Try again later."))
                 return
-            eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
-            await sync_to_async(_events_queue, thread_sensitive=eager)(events)
         await self._answer(200, {})
 
     async def _answer(self, status: int, payload: dict, *, extra_headers=()):
