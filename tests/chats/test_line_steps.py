@@ -9,7 +9,9 @@ import time
 import uuid
 
 import pytest
+from django.db import connection
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from apps.agents.models import AgentTurn
 from apps.chats import consumers
@@ -229,3 +231,19 @@ def test_a_signed_deeply_nested_body_gets_a_json_400(fake_line, shop):
 
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid"
     assert not LineEvent.objects.exists()
+
+
+def test_events_that_cannot_be_stored_get_a_500_so_line_delivers_them_again(fake_line, shop):
+    with connection.cursor() as cursor:  # the table gone: every INSERT fails (the test's transaction undoes this)
+        cursor.execute("ALTER TABLE chats_lineevent RENAME TO chats_lineevent_away")
+
+    answer = post_webhook(text_event(fake_line, OFFLINE_GREETING))
+
+    assert answer.status_code == 500 and answer.json()["error"]["code"] == "server_error"
+    assert fake_line.requests == []
+
+
+@pytest.mark.django_db
+def test_a_new_install_re_queues_line_events_every_minute():
+    job = PeriodicTask.objects.get(task="chats.line_events_requeue")
+    assert job.enabled and (job.interval.every, job.interval.period) == (1, "minutes")
