@@ -128,6 +128,7 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
 
 
 LINE_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024  # LINE sends at most a few events per request: a few kilobytes
+LINE_WEBHOOK_MAX_DEPTH = 32  # LINE's events nest about 6 deep; the stored event is walked by recursive code
 OUTAGE_LOG_INTERVAL_SECONDS = 30.0
 _outage_logged_at: dict[str, float] = {}  # by dependency: when its failure was last logged
 
@@ -145,6 +146,8 @@ def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
     # Not JSON, JSON of another shape, or nested too deep to parse.
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         raise ValidationError("The body is not a LINE webhook.") from None
+    if not _nested_within(events, LINE_WEBHOOK_MAX_DEPTH):
+        raise ValidationError("The body is nested too deep for a LINE webhook.")
     return [
         event
         for event in events
@@ -152,6 +155,18 @@ def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
         and isinstance(event.get("webhookEventId"), str)
         and 0 < len(event["webhookEventId"]) <= 64
     ]
+
+
+def _nested_within(value, limit: int) -> bool:
+    """Whether lists and objects in `value` nest at most `limit` deep (walked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and depth > limit:
+            return False
+        pending.extend((child, depth + 1) for child in children)
+    return True
 
 
 def _events_accept(events: list[dict]) -> bool:

@@ -224,13 +224,16 @@ def test_a_long_text_with_control_characters_is_stored_whole_and_the_model_sees_
     assert LineEvent.objects.filter(status="done").count() == 2
 
 
-def test_a_signed_deeply_nested_body_gets_a_json_400(fake_line, shop):
-    body = ('{"destination": "U1", "events": [' + "[" * 100_000 + "]" * 100_000 + "]}").encode()
+@pytest.mark.parametrize("depth", [900, 100_000], ids=["parsable", "beyond-the-parser"])
+def test_a_signed_deeply_nested_body_gets_a_json_400(fake_line, shop, depth):
+    item = json.dumps(text_event(fake_line, OFFLINE_GREETING))
+    nested = item[:-1] + ', "extra": ' + "[" * depth + "]" * depth + "}"
+    body = ('{"destination": "U1", "events": [' + nested + "]}").encode()
 
     answer = post_webhook(body=body)
 
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid"
-    assert not LineEvent.objects.exists()
+    assert not LineEvent.objects.exists() and fake_line.requests == []
 
 
 def test_events_that_cannot_be_stored_get_a_500_so_line_delivers_them_again(fake_line, shop):
