@@ -1,8 +1,9 @@
 """LINE webhook acknowledgement latency at 200 requests/s on loopback, against a bare Django view on the same server.
 
-Starts daphne (as in production) with the real webhook: signature check with line-bot-sdk's parser, one Celery task
-queued per event on Redis (a queue of its own, emptied afterwards; no worker runs, so only the acknowledgement is
-measured, which is what LINE waits for). Sends signed one-event bodies at a fixed 200 req/s for a few seconds per
+Starts daphne (as in production) with the real webhook: signature check with line-bot-sdk's parser, the event stored
+in DATABASE_URL's database (a `LineEvent` row, committed before the answer; the bench's rows are deleted afterwards)
+and one Celery task queued per event on Redis (a queue of its own, emptied afterwards; no worker runs, so only the
+acknowledgement is measured, which is what LINE waits for). Sends signed one-event bodies at a fixed 200 req/s for a few seconds per
 endpoint from a few keep-alive connections and prints p50/p99 latency of both and the ratio.
 
     .venv/bin/python bench/line_webhook.py [--seconds 6] [--rate 200]
@@ -28,6 +29,7 @@ from purchase_throughput import free_port  # the script's folder is on sys.path 
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE = "bench-line-webhook"
+DESTINATION = "Ubench"  # marks the bench's events, deleted after the run
 CONNECTIONS = 8
 
 
@@ -55,6 +57,7 @@ def signed_event(secret: str) -> tuple[bytes, str]:
         "deliveryContext": {"isRedelivery": False},
         "source": {"type": "user", "userId": "U" + secrets.token_hex(16)},
         "replyToken": uuid.uuid4().hex,
+        "bench": DESTINATION,
         "message": {
             "type": "text",
             "id": str(uuid.uuid4().int)[:18],
@@ -62,7 +65,7 @@ def signed_event(secret: str) -> tuple[bytes, str]:
             "text": "おすすめは？",
         },
     }
-    body = json.dumps({"destination": "Ubench", "events": [event]}, ensure_ascii=False).encode()
+    body = json.dumps({"destination": DESTINATION, "events": [event]}, ensure_ascii=False).encode()
     return body, base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
@@ -103,6 +106,14 @@ def paced(port: int, path: str, rate: float, seconds: float, make_request) -> tu
     for thread in threads:
         thread.join()
     return latencies, failures
+
+
+def delete_bench_events(env: dict) -> None:
+    """The stored events of this run must not wait for a worker, which would try to answer them."""
+    code = f"from apps.chats.models import LineEvent; LineEvent.objects.filter(payload__bench={DESTINATION!r}).delete()"
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env={**env, "DEBUG": "1"}, check=True, timeout=120
+    )
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -155,6 +166,7 @@ def main() -> None:
         import redis
 
         redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")).delete(QUEUE)
+        delete_bench_events(env)
 
     print(f"daphne, {args.rate:g} req/s for {args.seconds:g} s per endpoint, {os.cpu_count()} CPUs, loopback")
     print(f"{'endpoint':<16} {'requests':>8} {'non-200':>8} {'p50 ms':>8} {'p99 ms':>8}")

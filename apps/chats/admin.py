@@ -69,3 +69,4 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class LineEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["webhook_event_id", "event_type", "status", "attempts", "received_at", "processed_at"]
     list_filter = ["status", "event_type"]
+    exclude = ["payload", "reply"]  # LINE's event names the LINE user, which the admin never shows

@@ -22,13 +22,15 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
+from django.db import connection as db_connection
 from django.utils.translation import gettext as _
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhook import WebhookParser
 
 from apps.agents.runtime import TextDelta, TurnDone, agent_turn_stream
 from apps.chats.metrics import LINE_WEBHOOK_SECONDS
-from apps.chats.services import chat_turn_begin, chat_turn_finish
+from apps.chats.services import chat_turn_begin, chat_turn_finish, line_events_store
 from apps.chats.tasks import line_event_process
 from apps.core.errors import ApplicationError, ServiceUnavailable, ValidationError
 from apps.core.exceptions import error_body
@@ -139,6 +141,9 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
 
 
 LINE_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024  # LINE sends at most a few events per request: a few kilobytes
+LINE_WEBHOOK_MAX_DEPTH = 32  # LINE's events nest about 6 deep; the stored event is walked by recursive code
+OUTAGE_LOG_INTERVAL_SECONDS = 30.0
+_outage_logged_at: dict[str, float] = {}  # by dependency: when its failure was last logged
 
 
 def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
@@ -148,35 +153,86 @@ def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
     text = body.decode("utf-8", errors="replace")
     try:
         WebhookParser(settings.LINE_CHANNEL_SECRET).parse(text, signature)
+        events = json.loads(text).get("events", [])
     except InvalidSignatureError:
         raise ValidationError("X-Line-Signature does not match the body.", code="invalid_signature") from None
-    except (ValueError, TypeError, KeyError, AttributeError):  # not JSON, or JSON of another shape
+    # Not JSON, JSON of another shape, or nested too deep to parse.
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         raise ValidationError("The body is not a LINE webhook.") from None
-    return [event for event in json.loads(text).get("events", []) if event.get("webhookEventId")]
+    if not _nested_within(events, LINE_WEBHOOK_MAX_DEPTH):
+        raise ValidationError("The body is nested too deep for a LINE webhook.")
+    return [
+        event
+        for event in events
+        if isinstance(event, dict)
+        and isinstance(event.get("webhookEventId"), str)
+        and 0 < len(event["webhookEventId"]) <= 64
+    ]
+
+
+def _nested_within(value, limit: int) -> bool:
+    """Whether lists and objects in `value` nest at most `limit` deep (walked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and depth > limit:
+            return False
+        pending.extend((child, depth + 1) for child in children)
+    return True
+
+
+def _events_accept(events: list[dict]) -> bool:
+    """Store the events, then queue them; False when they could not be stored (LINE must deliver them again).
+
+    Runs in a thread of asgiref's pool, whose database connection stays open from one webhook to the next (a new
+    PostgreSQL connection per webhook cost more than everything else here together); after a database error it is
+    closed, so the next webhook connects afresh."""
+    try:
+        line_events_store(events=events)
+    except DatabaseError as exc:
+        _outage_log("database", exc, "LINE events are answered 500, so LINE delivers them again")
+        db_connection.close()
+        return False
+    _events_queue(events)
+    return True
+
+
+def _outage_log(dependency: str, exc: Exception, consequence: str) -> None:
+    """One line per failing dependency per interval, not a traceback per webhook."""
+    now = time.monotonic()
+    if now - _outage_logged_at.get(dependency, float("-inf")) >= OUTAGE_LOG_INTERVAL_SECONDS:
+        _outage_logged_at[dependency] = now
+        logger.error("%s unavailable (%s: %s); %s", dependency, type(exc).__name__, exc, consequence)
 
 
 def _events_queue(events: list[dict]) -> None:
-    for event in events:
-        try:
-            # A short argsrepr: Celery would otherwise pretty-print the whole event into the message headers (slow,
-            # and it would carry the LINE user id into the worker's logs).
-            line_event_process.apply_async(
-                args=(event,), argsrepr=f"(<LINE {event.get('type')} event {event['webhookEventId']}>,)"
-            )
-        except Exception:
-            logger.exception("LINE event %s of type %s failed", event["webhookEventId"], event.get("type"))
+    """Queue each stored event; when the broker is down, fail at once (the rows are stored, and the re-queue job
+    queues them once it is back) and log one line per interval, not a traceback per event."""
+    app = line_event_process.app
+    try:
+        if app.conf.task_always_eager:  # tests: the task runs here and now
+            for event in events:
+                line_event_process.delay(event["webhookEventId"])
+            return
+        with app.producer_or_acquire() as producer:
+            # One connection attempt, no publish retries: kombu's would hold LINE's answer for seconds.
+            producer.connection.ensure_connection(max_retries=0)
+            for event in events:
+                line_event_process.apply_async(args=(event["webhookEventId"],), producer=producer, retry=False)
+    except Exception as exc:
+        _outage_log("Celery broker", exc, "LINE events are stored and the re-queue job will queue them")
 
 
 class LineWebhookConsumer(AsyncHttpConsumer):
-    """`POST /line/webhook/`: check LINE's signature, queue each event for Celery, answer 200 at once. A queueing or
-    processing failure is logged and still answered 200: the event row and the task's retries own recovery, not
-    LINE's redelivery.
+    """`POST /line/webhook/`: check LINE's signature, store each event (one `LineEvent` row, one INSERT for the
+    body), queue them for Celery, answer 200. Once stored, a queueing or processing failure is still answered 200: the
+    rows and the re-queue job own recovery. When the events cannot be stored, 500, so LINE delivers them again.
 
     Served by Channels, not through Django's view and middleware chain: LINE waits on this answer at up to hundreds
     of requests a second, and that chain (sessions, CSRF, locale, auth, a thread per request) costs several times
-    the work done here while nothing in it applies to a signed machine-to-machine call. The broker publish runs in a
-    worker thread so a Redis round trip never stalls the event loop; eager tasks (tests) run the processing itself,
-    which uses the database, so they stay on Django's sync thread like every other database call."""
+    the work done here while nothing in it applies to a signed machine-to-machine call. The INSERT and the broker
+    publish run in one hop to a worker thread so neither stalls the event loop."""
 
     channel_layer_alias = None  # it answers one request; nothing sends it channel-layer messages
 
@@ -186,8 +242,8 @@ class LineWebhookConsumer(AsyncHttpConsumer):
         self.started = time.perf_counter()
 
     async def dispatch(self, message):
-        # Channels closes stale database connections (a thread hop) before every handler; nothing here uses the
-        # database outside eager test tasks, which run where Django's request-free code runs.
+        # Channels closes stale database connections (a thread hop) before every handler; the one database call here
+        # (the INSERT) keeps its thread's connection open and closes it after an error (`_events_accept`).
         handler = getattr(self, get_handler_name(message))
         await handler(message)
 
@@ -211,8 +267,11 @@ class LineWebhookConsumer(AsyncHttpConsumer):
             await self._answer(exc.status_code, error_body(code=exc.code, message=exc.message))
             return
         if events:
+            # Eager tasks (tests) run the processing itself, on Django's sync thread like every other database call.
             eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
-            await sync_to_async(_events_queue, thread_sensitive=eager)(events)
+            if not await sync_to_async(_events_accept, thread_sensitive=eager)(events):
+                await self._answer(500, error_body(code="server_error", message="Try again later."))
+                return
         await self._answer(200, {})
 
     async def _answer(self, status: int, payload: dict, *, extra_headers=()):

@@ -1,37 +1,54 @@
-"""What the LINE bot does with each webhook event (called by the Celery task, once per `webhookEventId`).
+"""What the LINE bot does with each webhook event (called by the Celery task with the event's `webhookEventId`).
+
+The webhook stored the event before answering LINE; processing takes it through idempotent steps (see `LineEvent`),
+each recorded, so a retry, a redelivered task or the re-queue job continues where the last attempt stopped:
+1. store: the customer and what the event does (their words in the conversation, a consent, a purchase), with the
+   answer when it needs no model — nothing here calls LINE except fetching a picture the customer sent;
+2. the display name (best effort), then the model's answer computed once and stored with the reply to send;
+3. send: the reply (a push when the reply token is too old or refused, with one retry key per event); LINE being
+   unreachable leaves the event for the next try, never lost and never answered twice.
 
 Logs name customers by their key (`cust:<pk>`), never by LINE user id."""
 
 import logging
+import re
 import time
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from linebot.v3.messaging import Message as LineMessage
 
 from apps.agents.images import media_type
+from apps.agents.runtime import agent_turn_run
 from apps.chats import line_messages as lm
-from apps.chats.integrations.line_api import LineMessenger
-from apps.chats.models import Conversation, Customer
-from apps.chats.selectors import (
-    conversation_current_for_customer,
-    coupons_for_customer,
-    customer_data_summary,
-    line_machine,
-)
+from apps.chats.integrations.line_api import LineApiUnavailable, LineMessenger
+from apps.chats.models import Customer, LineEvent
+from apps.chats.selectors import coupons_for_customer, customer_data_summary, line_machine
 from apps.chats.services import (
-    chat_message_handle,
+    ChatReply,
+    LineEventLeaseLost,
+    chat_turn_finish,
     customer_consent_set,
     customer_data_delete,
     customer_for_line_user,
     customer_loyalty_add,
     customer_preferences_update,
     customer_push_opt_out_set,
+    line_chat_turn,
+    line_event_answered,
     line_event_claim,
+    line_event_fail,
     line_event_finish,
+    line_event_stored,
+    line_message_store,
 )
 from apps.core.errors import ApplicationError
 from apps.inventory.models import Payment, Sale
@@ -44,75 +61,159 @@ MESSAGES_PER_MINUTE = 20
 DELETE_COMMAND = "データ削除"
 EXPORT_COMMAND = "データ確認"
 REQUEST_PREFIXES = ("リクエスト:", "リクエスト：")
+MAX_TEXT_LENGTH = 5000  # what LINE lets a customer send; the model sees MAX_CHAT_MESSAGE_LENGTH of it
+# LINE's reply tokens are good for about a minute: an answer sent later than this goes by push.
+REPLY_TOKEN_MAX_AGE = timedelta(seconds=50)
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # C0 controls but tab and newline, and DEL
+_RETRY_KEYS = uuid.UUID("6f1d3c3e-2f0a-4d55-9a43-3c1b8f0e7a21")  # namespace of the push retry key of each event
 
 
-def line_event_handle(*, event: dict) -> str:
-    """Process one event unless it was processed before. Returns "done" or "duplicate"; raises what processing
-    raised, after recording the failure (so the task's retry may claim it again)."""
-    claimed = line_event_claim(webhook_event_id=event["webhookEventId"], event_type=event.get("type", ""))
-    if claimed is None:
-        return "duplicate"
-    customer = None
+@dataclass
+class _AskAgent:
+    """The event's answer comes from the model: the customer's words (or picture) to store and answer."""
+
+    text: str
+    image: ContentFile | None = None
+
+
+def line_event_handle(*, webhook_event_id: str) -> str:
+    """Take the stored event through its remaining steps. Returns "done"; "skipped" when it is finished or another
+    worker holds it; "retry" when LINE could not be reached (the event keeps its step, the re-queue job tries again).
+    Anything else raised is recorded on the event and raised again."""
+    event = line_event_claim(webhook_event_id=webhook_event_id)
+    if event is None:
+        return "skipped"
     try:
-        user_id = (event.get("source") or {}).get("userId")
-        if user_id:
-            with LineMessenger() as messenger:
-                customer = _customer(messenger, event, user_id)
-                _dispatch(messenger, event, customer)
+        with LineMessenger() as messenger:
+            _continue(messenger, event)
+    except LineEventLeaseLost:
+        logger.warning("LINE event %s was taken over by another worker", webhook_event_id)
+        return "skipped"
+    except LineApiUnavailable as exc:
+        line_event_fail(event=event, error=f"{type(exc).__name__}: {exc}")
+        logger.warning("LINE event %s waits for LINE: %s", webhook_event_id, exc)
+        return "retry"
     except Exception as exc:
-        line_event_finish(event=claimed, customer=customer, error=f"{type(exc).__name__}: {exc}")
+        line_event_fail(event=event, error=f"{type(exc).__name__}: {exc}")
         raise
-    line_event_finish(event=claimed, customer=customer)
     return "done"
 
 
-def _customer(messenger: LineMessenger, event: dict, user_id: str) -> Customer:
-    known = Customer.objects.filter(line_user_id=user_id).first()
-    name = "" if known else messenger.display_name(line_user_id=user_id)
-    return customer_for_line_user(line_user_id=user_id, display_name=name)
+def _continue(messenger: LineMessenger, event: LineEvent) -> None:
+    if event.status == LineEvent.Status.PROCESSING:
+        event = _store(messenger, event)
+    if event.status == LineEvent.Status.STORED:
+        if event.customer is not None and not event.customer.display_name:
+            name = messenger.display_name(line_user_id=event.customer.line_user_id)
+            if name:
+                customer_for_line_user(line_user_id=event.customer.line_user_id, display_name=name)
+        if event.reply is None:
+            event = _answer(messenger, event)
+        if event.reply:
+            _send(messenger, event)
+        event = line_event_answered(event=event)
+    line_event_finish(event=event)
 
 
-def _dispatch(messenger: LineMessenger, event: dict, customer: Customer) -> None:
-    kind = event.get("type")
-    reply_token = event.get("replyToken")
+def _store(messenger: LineMessenger, event: LineEvent) -> LineEvent:
+    payload = event.payload
+    user_id = (payload.get("source") or {}).get("userId")
+    if not user_id:
+        return line_event_stored(event=event, customer=None, reply=[])
+    customer = customer_for_line_user(line_user_id=user_id)
+    effect = _effect(messenger, payload, customer)
+    if isinstance(effect, _AskAgent):
+        return line_message_store(
+            event=event, machine=line_machine(), customer=customer, text=effect.text, image=effect.image
+        )
+    return line_event_stored(
+        # None when the event deleted the customer's data
+        event=event,
+        customer=customer if customer.pk else None,
+        reply=[message.to_dict() for message in effect],
+    )
+
+
+def _effect(messenger: LineMessenger, payload: dict, customer: Customer) -> list | _AskAgent:
+    """Do what the event asks and return the answer (LINE messages), or what to ask the model."""
+    kind = payload.get("type")
     if kind == "follow":
         customer_push_opt_out_set(customer=customer, opted_out=False)
-        messenger.reply(reply_token=reply_token, customer=customer, messages=_consent_prompt(welcome=True))
-    elif kind == "unfollow":
+        return _consent_prompt(welcome=True)
+    if kind == "unfollow":
         customer_push_opt_out_set(customer=customer, opted_out=True)
-    elif kind == "postback":
-        _postback(messenger, customer, reply_token, parse_qs(event["postback"].get("data", "")))
-    elif kind == "message":
-        if _over_rate_limit(messenger, customer, reply_token):
-            return
-        message = event["message"]
-        handler = {"text": _text, "image": _image, "sticker": _sticker}.get(message.get("type"))
-        if handler is None:
-            messenger.reply(
-                reply_token=reply_token,
-                customer=customer,
-                messages=lm.text_messages(_("申し訳ございません、文字か画像でお送りください。")),
-            )
-            return
-        handler(messenger, customer, reply_token, message)
+        return []
+    if kind == "postback":
+        return _postback(customer, parse_qs((payload.get("postback") or {}).get("data", "")))
+    if kind != "message":
+        return []
+    limited = _rate_limited(customer)
+    if limited is not None:
+        return limited
+    message = payload.get("message") or {}
+    if message.get("type") == "text":
+        return _text(customer, message)
+    if message.get("type") == "image":
+        return _image(messenger, customer, message)
+    if message.get("type") == "sticker":
+        return lm.text_messages(_("スタンプありがとうございます！何かお探しですか？"), actions=_menu_actions())
+    return _unsupported()
 
 
-def _over_rate_limit(messenger: LineMessenger, customer: Customer, reply_token: str) -> bool:
-    """At most MESSAGES_PER_MINUTE messages a minute per customer (shared through Redis by every worker). The first
-    message past the limit gets a polite answer; later ones in the same minute get none (each reply costs a call)."""
+def _unsupported() -> list:
+    return lm.text_messages(_("申し訳ございません、文字か画像でお送りください。"))
+
+
+def _answer(messenger: LineMessenger, event: LineEvent) -> LineEvent:
+    """The model's answer to the stored message, recorded in the conversation together with the reply to send, so
+    a retry of the sending step sends it again instead of asking the model again."""
+    if event.message is None:  # the customer deleted their data meanwhile
+        return line_event_stored(event=event, customer=event.customer, reply=[])
+    messenger.show_loading(customer=event.customer)
+    machine = line_machine()
+    turn = line_chat_turn(event=event, machine=machine)
+    outcome = None
+    if turn.context is not None:
+        outcome = agent_turn_run(agent=turn.conversation.agent, context=turn.context, history=turn.history)
+    with transaction.atomic():
+        reply = chat_turn_finish(turn=turn, outcome=outcome)
+        messages = _answer_messages(event.customer, reply, machine)
+        return line_event_stored(
+            event=event,
+            customer=event.customer,
+            message=event.message,
+            reply=[message.to_dict() for message in messages],
+        )
+
+
+def _send(messenger: LineMessenger, event: LineEvent) -> None:
+    fresh = timezone.now() - event.received_at < REPLY_TOKEN_MAX_AGE
+    how = messenger.reply(
+        reply_token=event.payload.get("replyToken") if fresh else None,
+        # A customer who deleted their data in this event gets the reply, never a push.
+        customer=event.customer or Customer(),
+        messages=[LineMessage.from_dict(message) for message in event.reply],
+        retry_key=str(uuid.uuid5(_RETRY_KEYS, event.webhook_event_id)),
+    )
+    if how != "reply":
+        logger.info("LINE event %s answered by %s", event.webhook_event_id, how)
+
+
+def _rate_limited(customer: Customer) -> list | None:
+    """At most MESSAGES_PER_MINUTE messages a minute per customer (shared through Redis by every worker): None
+    within the limit. The first message past it gets a polite answer; later ones in the same minute get none (each
+    reply costs a call)."""
     # first_seen_at keeps a customer created again with a reused id (test databases) from inheriting a count.
     key = f"chats:line-rate:{customer.pk}:{customer.first_seen_at.isoformat()}:{int(time.time() // 60)}"
     cache.add(key, 0, timeout=120)
     count = cache.incr(key)
+    if count <= MESSAGES_PER_MINUTE:
+        return None
     if count == MESSAGES_PER_MINUTE + 1:
-        messenger.reply(
-            reply_token=reply_token,
-            customer=customer,
-            messages=lm.text_messages(
-                _("メッセージが多いため、少し時間をおいてからもう一度お送りください。ご不便をおかけしてすみません。")
-            ),
+        return lm.text_messages(
+            _("メッセージが多いため、少し時間をおいてからもう一度お送りください。ご不便をおかけしてすみません。")
         )
-    return count > MESSAGES_PER_MINUTE
+    return []
 
 
 def _consent_prompt(*, welcome: bool = False) -> list:
@@ -140,41 +241,31 @@ def _menu_actions() -> list:
     ]
 
 
-def _text(messenger: LineMessenger, customer: Customer, reply_token: str, message: dict) -> None:
-    text = message.get("text", "").strip()
+def _text(customer: Customer, message: dict) -> list | _AskAgent:
+    # All of it, as LINE allows, without NUL and other control characters the database or the model would refuse.
+    text = _CONTROL_CHARACTERS.sub("", str(message.get("text") or "")).strip()[:MAX_TEXT_LENGTH]
+    if not text:
+        return _unsupported()
     if text == DELETE_COMMAND:
-        messages = lm.text_messages(
+        return lm.text_messages(
             _("保存されている会話・リクエストなど、あなたのデータをすべて削除します。よろしいですか？"),
             actions=[
                 lm.postback(_("削除する"), action="delete_data", confirm="yes"),
                 lm.postback(_("やめる"), action="delete_data", confirm="no"),
             ],
         )
-    elif text == EXPORT_COMMAND:
-        messages = lm.text_messages(_summary_text(customer))
-    elif not customer.consent_given:
-        messages = _consent_prompt()
-    elif text.startswith(REQUEST_PREFIXES):
-        messages = _product_request(customer, text.split(":", 1)[-1].split("：", 1)[-1])
-    elif text == _("商品一覧"):
-        messages = [lm.products_carousel(machine_products(machine_code=line_machine().code))]
-    else:
-        messenger.show_loading(customer=customer)
-        messages = _agent_answer(customer, text)
-    messenger.reply(reply_token=reply_token, customer=customer, messages=messages)
+    if text == EXPORT_COMMAND:
+        return lm.text_messages(_summary_text(customer))
+    if not customer.consent_given:
+        return _consent_prompt()
+    if text.startswith(REQUEST_PREFIXES):
+        return _product_request(customer, text.split(":", 1)[-1].split("：", 1)[-1])
+    if text == _("商品一覧"):
+        return [lm.products_carousel(machine_products(machine_code=line_machine().code))]
+    return _AskAgent(text)
 
 
-def _agent_answer(customer: Customer, text: str, image=None) -> list:
-    machine = line_machine()
-    current = conversation_current_for_customer(customer=customer)
-    reply = chat_message_handle(
-        machine=machine,
-        conversation_public_id=current.public_id if current else None,
-        text=text,
-        channel=Conversation.Channel.LINE,
-        customer=customer,
-        image=image,
-    )
+def _answer_messages(customer: Customer, reply: ChatReply, machine) -> list:
     extra, actions = [], []
     for action in reply.actions:
         if action["type"] == "suggest_products":
@@ -229,7 +320,7 @@ def _product_request(customer: Customer, name: str) -> list:
     )
 
 
-def _postback(messenger: LineMessenger, customer: Customer, reply_token: str, data: dict) -> None:
+def _postback(customer: Customer, data: dict) -> list:
     action = data.get("action", [""])[0]
 
     def value(name: str, default: str = "") -> str:
@@ -277,7 +368,7 @@ def _postback(messenger: LineMessenger, customer: Customer, reply_token: str, da
         messages = lm.text_messages(
             _("置いてほしい商品を「リクエスト: 商品名」の形で送ってください。"), actions=_menu_actions()
         )
-    messenger.reply(reply_token=reply_token, customer=customer, messages=messages)
+    return messages
 
 
 def _purchase(customer: Customer, *, slot: str, quantity: int, key: str) -> list:
@@ -320,24 +411,12 @@ def _coupons(customer: Customer) -> list:
     )
 
 
-def _image(messenger: LineMessenger, customer: Customer, reply_token: str, message: dict) -> None:
+def _image(messenger: LineMessenger, customer: Customer, message: dict) -> list | _AskAgent:
     """The picture goes to the agent on the customer's message, and the agent's answer back; without a model that
     can look at it, the answer asks the customer to describe it in words."""
     if not customer.consent_given:
-        messenger.reply(reply_token=reply_token, customer=customer, messages=_consent_prompt())
-        return
+        return _consent_prompt()
     content = messenger.message_content(message_id=message["id"])
-    messenger.show_loading(customer=customer)
     # Named by what the bytes are, not by what LINE's header says.
     extension = media_type(content).partition("/")[2] or "bin"
-    image = ContentFile(content, name=f"line-{message['id']}.{extension}")
-    messages = _agent_answer(customer, _("（画像）"), image=image)
-    messenger.reply(reply_token=reply_token, customer=customer, messages=messages)
-
-
-def _sticker(messenger: LineMessenger, customer: Customer, reply_token: str, message: dict) -> None:
-    messenger.reply(
-        reply_token=reply_token,
-        customer=customer,
-        messages=lm.text_messages(_("スタンプありがとうございます！何かお探しですか？"), actions=_menu_actions()),
-    )
+    return _AskAgent(_("（画像）"), image=ContentFile(content, name=f"line-{message['id']}.{extension}"))

@@ -134,19 +134,33 @@ class ConversationTag(models.Model):
 
 
 class LineEvent(models.Model):
-    """One LINE webhook event by its `webhookEventId`: LINE redelivers, this row makes each be processed once.
-    No user id is kept here (the customer link goes when the customer's data is deleted)."""
+    """One LINE webhook event by its `webhookEventId`, written by the webhook before it answers LINE, so nothing LINE
+    delivered is lost whatever fails after. Processing is a step machine, each step idempotent, so a retry or a
+    redelivery continues where the last attempt stopped:
+
+        received → processing (leased until `locked_until`) → stored (the customer and their words saved, and the
+        answer when it needs no model) → answered (the reply or push sent) → done;  failed after MAX attempts.
+
+    `payload` is LINE's event JSON (it holds the LINE user id: it is emptied once the event is done); `reply` the
+    LINE messages to send, computed once. No user id is kept elsewhere here."""
 
     class Status(models.TextChoices):
+        RECEIVED = "received", _("受信")
         PROCESSING = "processing", _("処理中")
+        STORED = "stored", _("保存済み")
+        ANSWERED = "answered", _("返信済み")
         DONE = "done", _("完了")
         FAILED = "failed", _("失敗")
 
     webhook_event_id = models.CharField(max_length=64, unique=True)
     event_type = models.CharField(max_length=32)
+    payload = models.JSONField(default=dict, blank=True)
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROCESSING)
-    attempts = models.PositiveSmallIntegerField(default=1)
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reply = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -154,7 +168,17 @@ class LineEvent(models.Model):
     class Meta:
         ordering = ["-received_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["processing", "done", "failed"]), name="line_event_status")
+            models.CheckConstraint(
+                condition=Q(status__in=["received", "processing", "stored", "answered", "done", "failed"]),
+                name="line_event_status",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "locked_until"],
+                name="line_event_open",
+                condition=~Q(status__in=["done", "failed"]),
+            )
         ]
 
     def __str__(self):

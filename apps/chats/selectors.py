@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from apps.agents.images import MAX_IMAGE_BYTES, ChatImage, chat_image
 from apps.agents.providers.base import ChatMessage
-from apps.chats.models import Conversation, Customer, Message
+from apps.chats.models import Conversation, Customer, LineEvent, Message
 from apps.core.errors import NotFound
 from apps.inventory.models import Coupon, Machine, ProductRequest, Sale
 from apps.inventory.selectors import machine_get, product_search
@@ -147,3 +147,22 @@ def coupons_for_customer(*, customer: Customer) -> list[Coupon]:
         if (coupon.max_uses is None or coupon.uses < coupon.max_uses)
         and (coupon.max_uses_per_customer is None or coupon.customer_uses < coupon.max_uses_per_customer)
     ][:10]
+
+
+LINE_EVENTS_REQUEUE_BATCH = 1000
+
+
+def line_events_due(*, received_grace_seconds: int) -> list[str]:
+    """The ids of unfinished LINE events no worker holds, oldest first: leases that ran out, released after a failed
+    attempt, or never taken though received more than `received_grace_seconds` ago (its task is likely lost)."""
+    now = timezone.now()
+    return list(
+        LineEvent.objects.exclude(status__in=[LineEvent.Status.DONE, LineEvent.Status.FAILED])
+        .filter(
+            Q(locked_until__lte=now)
+            | Q(locked_until__isnull=True, attempts__gt=0)
+            | Q(locked_until__isnull=True, received_at__lte=now - timedelta(seconds=received_grace_seconds))
+        )
+        .order_by("received_at")
+        .values_list("webhook_event_id", flat=True)[:LINE_EVENTS_REQUEUE_BATCH]
+    )

@@ -1,10 +1,12 @@
 """Writes of the chats app: customers, a customer's message in and the assistant's reply out, tags, data deletion."""
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,9 +17,15 @@ from apps.agents.runtime import TurnOutcome, agent_turn_run, unavailable_notice
 from apps.agents.selectors import shopkeeper_for_chat
 from apps.agents.tools.registry import ToolContext
 from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message
-from apps.chats.selectors import conversation_for_client, conversation_history, products_mentioned
+from apps.chats.selectors import (
+    conversation_current_for_customer,
+    conversation_for_client,
+    conversation_history,
+    products_mentioned,
+)
 from apps.chats.signals import requested_persona
 from apps.core.errors import ValidationError
+from apps.core.logging import redact_text
 from apps.inventory.services import customer_data_forget
 
 
@@ -185,6 +193,11 @@ def chat_turn_begin(
             public_id=conversation_public_id, machine=machine, channel=channel, customer=customer
         )
     message_record(conversation=conversation, sender=Message.Sender.CUSTOMER, text=text, image=image)
+    return chat_turn_context(conversation=conversation, machine=machine, text=text)
+
+
+def chat_turn_context(*, conversation: Conversation, machine, text: str) -> ChatTurn:
+    """What the agent needs to answer `text`, the customer's message already recorded in `conversation`."""
     context = None
     if conversation.agent is not None:
         context = ToolContext(
@@ -322,25 +335,148 @@ def conversation_tag(*, conversation: Conversation) -> list[ConversationTag]:
 # --- LINE events ----------------------------------------------------------------------------------------------------
 
 
-def line_event_claim(*, webhook_event_id: str, event_type: str) -> LineEvent | None:
-    """Claim an event for processing: None when it was already processed or is being processed (LINE redelivered
-    it). A failed attempt may be claimed again (the task's retry)."""
-    try:
-        with transaction.atomic():
-            return LineEvent.objects.create(webhook_event_id=webhook_event_id, event_type=event_type)
-    except IntegrityError:
-        reclaimed = LineEvent.objects.filter(webhook_event_id=webhook_event_id, status=LineEvent.Status.FAILED).update(
-            status=LineEvent.Status.PROCESSING, attempts=F("attempts") + 1, error=""
-        )
-        return LineEvent.objects.get(webhook_event_id=webhook_event_id) if reclaimed else None
+LINE_EVENT_MAX_ATTEMPTS = 20  # about 20 minutes of retries by the re-queue job before an event is given up
+LINE_EVENT_OPEN = (
+    LineEvent.Status.RECEIVED,
+    LineEvent.Status.PROCESSING,
+    LineEvent.Status.STORED,
+    LineEvent.Status.ANSWERED,
+)
+
+
+class LineEventLeaseLost(Exception):
+    """Another worker took the event over (this one outlived its lease): this one stops, writing nothing more."""
+
+
+def _lease_end():
+    return timezone.now() + timedelta(seconds=settings.LINE_EVENT_LEASE_SECONDS)
 
 
 @transaction.atomic
-def line_event_finish(*, event: LineEvent, customer: Customer | None, error: str = "") -> LineEvent:
-    event.status = LineEvent.Status.FAILED if error else LineEvent.Status.DONE
-    event.error = error[:1000]
-    event.processed_at = timezone.now()
-    # A customer who had their data deleted in this very event is gone.
-    event.customer = customer if customer and Customer.objects.filter(pk=customer.pk).exists() else None
-    event.save(update_fields=["status", "error", "processed_at", "customer"])
+def line_events_store(*, events: list[dict]) -> None:
+    """Write the webhook's events, one row each, in one statement; an event LINE delivers again is not written
+    twice (`webhookEventId` is unique)."""
+    LineEvent.objects.bulk_create(
+        [
+            LineEvent(
+                webhook_event_id=event["webhookEventId"],
+                event_type=str(event.get("type", ""))[:32],
+                payload=_without_nul(event),
+            )
+            for event in events
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _without_nul(value):
+    """PostgreSQL's JSON refuses NUL characters, which a customer's text may hold."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
+
+def line_event_claim(*, webhook_event_id: str) -> LineEvent | None:
+    """Lease an event for processing (one statement, so two workers never both get it): None when it is finished,
+    unknown, or leased by a worker whose lease has not run out. A lease that ran out (the worker died) is taken over,
+    and processing continues from the step the event reached."""
+    now = timezone.now()
+    claimed = (
+        LineEvent.objects.filter(webhook_event_id=webhook_event_id, status__in=LINE_EVENT_OPEN)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
+        .update(
+            locked_until=_lease_end(),
+            attempts=F("attempts") + 1,
+            status=Case(
+                When(status=LineEvent.Status.RECEIVED, then=Value(LineEvent.Status.PROCESSING)), default=F("status")
+            ),
+        )
+    )
+    return LineEvent.objects.get(webhook_event_id=webhook_event_id) if claimed else None
+
+
+def _line_event_update(event: LineEvent, **fields) -> LineEvent:
+    """Write `fields` if this worker still holds the lease (the `locked_until` it was given is its token)."""
+    if not LineEvent.objects.filter(pk=event.pk, locked_until=event.locked_until).update(**fields):
+        raise LineEventLeaseLost(event.webhook_event_id)
+    for name, value in fields.items():
+        setattr(event, name, value)
     return event
+
+
+@transaction.atomic
+def line_event_stored(
+    *, event: LineEvent, customer: Customer | None, reply: list[dict] | None, message: Message | None = None
+) -> LineEvent:
+    """The event's effect is saved: its customer, the customer's `message` (when it asks the model) and the `reply`
+    to send (None while the model has yet to answer)."""
+    return _line_event_update(
+        event,
+        status=LineEvent.Status.STORED,
+        customer=customer,
+        message=message,
+        reply=reply,
+        locked_until=_lease_end(),
+    )
+
+
+@transaction.atomic
+def line_message_store(*, event: LineEvent, machine, customer: Customer, text: str, image=None) -> LineEvent:
+    """The customer's words (all of them, up to LINE's 5,000 characters) in their current LINE conversation, and the
+    event stored, in one transaction: a retry finds them and never stores them twice."""
+    conversation = conversation_current_for_customer(customer=customer) or conversation_start(
+        machine=machine, channel=Conversation.Channel.LINE, customer=customer
+    )
+    message = message_record(conversation=conversation, sender=Message.Sender.CUSTOMER, text=text, image=image)
+    return line_event_stored(event=event, customer=customer, reply=None, message=message)
+
+
+def line_chat_turn(*, event: LineEvent, machine) -> ChatTurn:
+    """The turn answering the event's stored message; the model sees each message clipped to
+    MAX_CHAT_MESSAGE_LENGTH (LINE allows 5,000 characters)."""
+    message = event.message
+    turn = chat_turn_context(conversation=message.conversation, machine=machine, text=message.text)
+    turn.history = [
+        replace(item, text=item.text[:MAX_CHAT_MESSAGE_LENGTH] + "…")
+        if len(item.text) > MAX_CHAT_MESSAGE_LENGTH
+        else item
+        for item in turn.history
+    ]
+    return turn
+
+
+@transaction.atomic
+def line_event_answered(*, event: LineEvent) -> LineEvent:
+    return _line_event_update(event, status=LineEvent.Status.ANSWERED, locked_until=_lease_end())
+
+
+@transaction.atomic
+def line_event_finish(*, event: LineEvent) -> LineEvent:
+    """Done: the event's JSON (which names the LINE user) and the sent reply are not kept."""
+    # A customer who had their data deleted in this very event is gone.
+    customer = event.customer if event.customer_id and Customer.objects.filter(pk=event.customer_id).exists() else None
+    return _line_event_update(
+        event,
+        status=LineEvent.Status.DONE,
+        customer=customer,
+        payload={},
+        reply=None,
+        error="",
+        locked_until=None,
+        processed_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def line_event_fail(*, event: LineEvent, error: str) -> LineEvent:
+    """Record a failed attempt and release the lease, so the re-queue job tries again from the same step; after
+    LINE_EVENT_MAX_ATTEMPTS the event is failed for good. The error is redacted (an SDK error names the failing URL,
+    which holds the LINE user id)."""
+    fields = {"error": redact_text(error)[:1000], "locked_until": None}
+    if event.attempts >= LINE_EVENT_MAX_ATTEMPTS:
+        fields |= {"status": LineEvent.Status.FAILED, "payload": {}, "reply": None, "processed_at": timezone.now()}
+    return _line_event_update(event, **fields)

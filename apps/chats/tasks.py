@@ -2,20 +2,26 @@
 
 from celery import shared_task
 
-from apps.chats.integrations.line_api import LineApiUnavailable
 from apps.chats.line_bot import line_event_handle
+from apps.chats.selectors import line_events_due
 
 
 @shared_task(
     name="chats.line_event_process",
     ignore_result=True,  # nobody waits for it; with a result the publisher also subscribes to the result channel
     acks_late=True,
-    autoretry_for=(LineApiUnavailable,),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
 )
-def line_event_process(event: dict) -> str:
-    """One webhook event (LINE's JSON); "duplicate" when LINE redelivered one already processed."""
-    return line_event_handle(event=event)
+def line_event_process(webhook_event_id: str) -> str:
+    """One stored webhook event, continued from the step it reached. Retries are the re-queue job's: it finds the
+    event again while it is unfinished and not leased."""
+    return line_event_handle(webhook_event_id=webhook_event_id)
+
+
+@shared_task(name="chats.line_events_requeue", ignore_result=True)
+def line_events_requeue(received_grace_seconds: int = 60) -> int:
+    """Queue again every unfinished LINE event no worker holds: one whose queueing failed (Redis down), whose worker
+    died (its lease ran out) or whose last attempt failed. Every minute from beat, and at a worker's start."""
+    due = line_events_due(received_grace_seconds=received_grace_seconds)
+    for webhook_event_id in due:
+        line_event_process.delay(webhook_event_id)
+    return len(due)

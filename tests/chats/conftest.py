@@ -27,6 +27,7 @@ def fake_line(settings):
     settings.LINE_DATA_API_BASE_URL = fake.url
     settings.LINE_CHANNEL_SECRET = secrets.token_hex(16)
     settings.LINE_CHANNEL_ACCESS_TOKEN = secrets.token_urlsafe(32)
+    settings.LINE_RETRY_BASE_WAIT_SECONDS = 0.01  # retries of a refused call need not wait seconds here
     yield fake
     fake.stop()
 

@@ -2,7 +2,10 @@
 
 It records every request and answers like LINE: 400 "Invalid reply token" for a reply token it never issued, and any
 scripted failure (status and Retry-After) queued with `fail_next`. The content API answers `content` with the header
-`content_type` for any message id (a test may make the header lie about the bytes)."""
+`content_type` for any message id (a test may make the header lie about the bytes). For fault tests it can stop
+listening and come back on the same port (`pause`/`resume`: connections are refused meanwhile), and `hold` a path:
+requests to it wait, unanswered and unprocessed, until `release` (a caller killed meanwhile never sent them, as far as
+LINE knows); they are listed in `held`, not `requests`."""
 
 import json
 import re
@@ -23,8 +26,15 @@ class FakeLine:
         self.content = PNG
         self.content_type = "image/png"
         self.lock = threading.Lock()
+        self.held: list[dict] = []
+        self.hold_path: str | None = None
+        self.released = threading.Event()
+        self._listen(0)
+
+    def _listen(self, port: int) -> None:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -33,8 +43,24 @@ class FakeLine:
         return self
 
     def stop(self):
+        self.release()
         self.server.shutdown()
         self.server.server_close()
+
+    def pause(self) -> None:
+        """Stop listening: every call is refused until `resume`."""
+        self.stop()
+
+    def resume(self) -> None:
+        self._listen(self.server.server_address[1])
+        self.start()
+
+    def hold(self, path_suffix: str) -> None:
+        self.hold_path, self.released = path_suffix, threading.Event()
+
+    def release(self) -> None:
+        self.hold_path = None
+        self.released.set()
 
     def reply_token(self, token: str) -> str:
         """A reply token LINE would have issued with an event (any other is refused as expired)."""
@@ -84,6 +110,12 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = {}
         fake = self.fake
+        if fake.hold_path and self.path.endswith(fake.hold_path):
+            with fake.lock:
+                fake.held.append({"method": self.command, "path": self.path, "body": body})
+            fake.released.wait(timeout=60)
+            self.close_connection = True
+            return None
         with fake.lock:
             fake.requests.append(
                 {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}

@@ -265,6 +265,10 @@ LINE_API_BASE_URL = env.str("LINE_API_BASE_URL", default="https://api.line.me")
 LINE_DATA_API_BASE_URL = env.str("LINE_DATA_API_BASE_URL", default="https://api-data.line.me")
 # The machine LINE customers buy from (default: the first active machine by code).
 LINE_MACHINE_CODE = env.str("LINE_MACHINE_CODE", default="")
+# A worker holds a LINE event this long per step; past it (the worker died) the re-queue job hands it to another.
+LINE_EVENT_LEASE_SECONDS = env.int("LINE_EVENT_LEASE_SECONDS", default=120)
+# First wait between retries of a failed LINE API call (doubling; a Retry-After from LINE wins).
+LINE_RETRY_BASE_WAIT_SECONDS = env.float("LINE_RETRY_BASE_WAIT_SECONDS", default=0.5)
 # A tablet left alone this long starts a fresh conversation, so the next person sees nothing of the last.
 TABLET_IDLE_RESET_SECONDS = env.int("TABLET_IDLE_RESET_SECONDS", default=90)
 

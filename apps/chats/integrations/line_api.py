@@ -1,6 +1,6 @@
 """The LINE Messaging API through line-bot-sdk v3: reply (falling back to push when the reply token has expired),
-push (never to a customer who blocked the account), loading animation, message content. Every call is retried on 429
-and 5xx, waiting what LINE's Retry-After asks (capped)."""
+push (never to a customer who blocked the account), loading animation, message content. Every call is retried on 429,
+5xx and transport errors (refused or dropped connections, timeouts), waiting what LINE's Retry-After asks (capped)."""
 
 import logging
 import time
@@ -18,6 +18,7 @@ from linebot.v3.messaging import (
     ReplyMessageRequest,
     ShowLoadingAnimationRequest,
 )
+from urllib3.exceptions import HTTPError as TransportError  # MaxRetryError, NewConnectionError, ProtocolError, timeouts
 
 logger = logging.getLogger(__name__)
 
@@ -28,15 +29,17 @@ LOADING_SECONDS = 20
 
 
 class LineApiUnavailable(Exception):
-    """LINE kept answering 429/5xx after every retry; the Celery task retries later."""
+    """LINE kept answering 429/5xx, or could not be reached, through every retry; the event is tried again later."""
 
 
-def _retry_wait(exc: ApiException, attempt: int) -> float:
-    retry_after = (exc.headers or {}).get("Retry-After") or (exc.headers or {}).get("retry-after")
+def _retry_wait(exc: Exception, attempt: int) -> float:
+    wait = 2.0**attempt * settings.LINE_RETRY_BASE_WAIT_SECONDS
+    headers = getattr(exc, "headers", None) or {}
+    retry_after = headers.get("Retry-After") or headers.get("retry-after")
     try:
-        wait = float(retry_after) if retry_after is not None else 2.0**attempt * 0.5
+        wait = float(retry_after) if retry_after is not None else wait
     except ValueError:
-        wait = 2.0**attempt * 0.5
+        pass
     return min(max(wait, 0.0), MAX_RETRY_WAIT_SECONDS)
 
 
@@ -47,11 +50,15 @@ def _with_retries(call: Callable, *args, **kwargs):
         except ApiException as exc:
             if exc.status != 429 and not (exc.status and exc.status >= 500):
                 raise
-            if attempt == MAX_ATTEMPTS - 1:
-                raise LineApiUnavailable(f"LINE answered {exc.status} {MAX_ATTEMPTS} times") from exc
-            wait = _retry_wait(exc, attempt)
-            logger.warning("LINE answered %s; retrying in %.1f s", exc.status, wait)
-            time.sleep(wait)
+            failure, cause = f"answered {exc.status}", exc
+        except (TransportError, OSError) as exc:
+            # The exception's text names the URL, which may hold a LINE user id: only its type is told.
+            failure, cause = f"unreachable ({type(exc).__name__})", exc
+        if attempt == MAX_ATTEMPTS - 1:
+            raise LineApiUnavailable(f"LINE {failure} {MAX_ATTEMPTS} times") from cause
+        wait = _retry_wait(cause, attempt)
+        logger.warning("LINE %s; retrying in %.1f s", failure, wait)
+        time.sleep(wait)
 
 
 def _is_invalid_reply_token(exc: ApiException) -> bool:
@@ -78,9 +85,10 @@ class LineMessenger:
     def __exit__(self, *exc_info):
         self.close()
 
-    def reply(self, *, reply_token: str | None, customer, messages: list) -> str:
-        """Answer with the reply token; when LINE says it is invalid (expired, used), push instead. Returns how the
-        messages went: "reply", "push", or "skipped" (no token and the customer opted out of pushes)."""
+    def reply(self, *, reply_token: str | None, customer, messages: list, retry_key: str | None = None) -> str:
+        """Answer with the reply token; when LINE says it is invalid (expired, used), or there is none (too late for
+        one), push instead, with `retry_key` when given (the same key for every try of one answer: LINE delivers it
+        once). Returns how the messages went: "reply", "push", or "skipped" (the customer opted out of pushes)."""
         if reply_token:
             try:
                 _with_retries(self.api.reply_message, ReplyMessageRequest(reply_token=reply_token, messages=messages))
@@ -89,18 +97,22 @@ class LineMessenger:
                 if not _is_invalid_reply_token(exc):
                     raise
                 logger.info("Reply token of %s no longer valid; pushing instead", customer.key)
-        return "push" if self.push(customer=customer, messages=messages) else "skipped"
+        return "push" if self.push(customer=customer, messages=messages, retry_key=retry_key) else "skipped"
 
-    def push(self, *, customer, messages: list) -> bool:
+    def push(self, *, customer, messages: list, retry_key: str | None = None) -> bool:
         if customer.push_opt_out or not customer.line_user_id:
             logger.info("No push to %s: opted out", customer.key)
             return False
         # One retry key for every attempt, so LINE never delivers a retried push twice.
-        _with_retries(
-            self.api.push_message,
-            PushMessageRequest(to=customer.line_user_id, messages=messages),
-            x_line_retry_key=str(uuid.uuid4()),
-        )
+        try:
+            _with_retries(
+                self.api.push_message,
+                PushMessageRequest(to=customer.line_user_id, messages=messages),
+                x_line_retry_key=retry_key or str(uuid.uuid4()),
+            )
+        except ApiException as exc:
+            if exc.status != 409:  # 409: a push with this retry key was already accepted
+                raise
         return True
 
     def show_loading(self, *, customer) -> None:
@@ -114,9 +126,11 @@ class LineMessenger:
             logger.warning("Loading animation for %s failed: %s", customer.key, getattr(exc, "status", exc))
 
     def display_name(self, *, line_user_id: str) -> str:
+        """The customer's LINE display name; "" when LINE cannot tell (a name is nice to have, never required)."""
         try:
             return _with_retries(self.api.get_profile, line_user_id).display_name or ""
-        except (ApiException, LineApiUnavailable):
+        except (ApiException, LineApiUnavailable) as exc:
+            logger.warning("Profile fetch failed: %s", getattr(exc, "status", exc))
             return ""
 
     def message_content(self, *, message_id: str) -> bytes:
