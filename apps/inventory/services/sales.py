@@ -191,6 +191,40 @@ def purchase_create(
     PaymentDeclined, ServiceUnavailable (the terminal did not answer: retry with the same key), ValidationError (bad
     slot, quantity, coupon, method). `customer_key` is opaque ("line:<id>", a chats id, "").
     """
+    purchase = _purchase_checked(
+        machine=machine,
+        items=items,
+        coupon_code=coupon_code,
+        payment_method=payment_method,
+        idempotency_key=idempotency_key,
+        channel=channel,
+        customer_key=customer_key,
+        actor=actor,
+    )
+    attempt = _purchase_attempt(purchase)
+    if isinstance(attempt, PurchaseOutcome):
+        return attempt
+    return _purchase_charge_and_complete(sale=attempt)
+
+
+@dataclass(frozen=True)
+class _CheckedPurchase:
+    """A purchase request once checked: what to sell, how it is paid, and the hash its Idempotency-Key answers."""
+
+    machine: Machine
+    wanted: dict[str, int]
+    coupon_code: str
+    payment_method: str
+    idempotency_key: str
+    request_hash: str
+    channel: str
+    customer_key: str
+    actor: object
+
+
+def _purchase_checked(
+    *, machine, items, coupon_code, payment_method, idempotency_key, channel, customer_key, actor
+) -> _CheckedPurchase:
     idempotency_key = (idempotency_key or "").strip()
     if not idempotency_key or len(idempotency_key) > 100:
         raise ValidationError(
@@ -205,53 +239,41 @@ def purchase_create(
     request_hash = _request_hash(
         items=wanted, coupon=coupon_code.upper(), method=payment_method, channel=channel, customer=customer_key
     )
-    record = _purchase_request(machine=machine, idempotency_key=idempotency_key, request_hash=request_hash)
+    return _CheckedPurchase(
+        machine=machine,
+        wanted=wanted,
+        coupon_code=coupon_code,
+        payment_method=payment_method,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        channel=channel,
+        customer_key=customer_key,
+        actor=actor,
+    )
+
+
+def _purchase_attempt(request: _CheckedPurchase) -> Sale | PurchaseOutcome:
+    """The pending attempt this request starts or continues, or the answer its key was already given."""
+    key = {"machine": request.machine, "idempotency_key": request.idempotency_key, "request_hash": request.request_hash}
+    record = _purchase_request(**key)
     if record is None:
-        if machine.status != Machine.Status.ACTIVE:
+        if request.machine.status != Machine.Status.ACTIVE:
             raise Conflict(_("この自販機は現在ご利用いただけません。"), code="machine_unavailable")
         try:
-            sale = _purchase_record(
-                machine=machine,
-                wanted=wanted,
-                coupon_code=coupon_code,
-                payment_method=payment_method,
-                idempotency_key=idempotency_key,
-                request_hash=request_hash,
-                channel=channel,
-                customer_key=customer_key,
-                actor=actor,
-            )
+            return _purchase_record(request)
         except IntegrityError:
             # A concurrent request with the same key committed first (its insert of the key held ours back).
-            record = _purchase_request(machine=machine, idempotency_key=idempotency_key, request_hash=request_hash)
+            record = _purchase_request(**key)
             if record is None:
                 raise
-    if record is not None:
-        if record.sale.status != Sale.Status.PENDING or not _purchase_renew(sale_id=record.sale_id):
-            record.refresh_from_db()
-            return _replay(record)
-        sale = record.sale
-    return _purchase_charge_and_complete(sale=sale)
+    if record.sale.status != Sale.Status.PENDING or not _purchase_renew(sale_id=record.sale_id):
+        record.refresh_from_db()
+        return _replay(record)
+    return record.sale
 
 
-@transaction.atomic
-def _purchase_record(
-    *,
-    machine: Machine,
-    wanted: dict[str, int],
-    coupon_code: str,
-    payment_method: str,
-    idempotency_key: str,
-    request_hash: str,
-    channel: str,
-    customer_key: str,
-    actor,
-) -> Sale:
-    """Step 1: the attempt, committed before any money moves."""
-    # First: a second request with this key waits here until ours commits, then fails on the unique key.
-    request = PurchaseRequest.objects.create(
-        machine=machine, idempotency_key=idempotency_key, request_hash=request_hash
-    )
+def _slots_in_stock(machine: Machine, wanted: dict[str, int]) -> list[Slot]:
+    """The wanted slots, locked in id order (so concurrent buyers never deadlock), each holding enough."""
     slots = list(
         Slot.objects.select_for_update(of=("self",))
         .select_related("product")
@@ -272,7 +294,41 @@ def _purchase_record(
                 code="sold_out",
                 details={"slot": slot.code, "available": available},
             )
+    return slots
 
+
+@dataclass(frozen=True)
+class _Pricing:
+    """Each slot's line at its price, the coupon's discount spread over the lines, and the totals per tax rate."""
+
+    subtotal: int
+    discount: int
+    line_discounts: list[int]
+    line_totals: list[int]
+    total_by_rate: dict[int, int]
+
+
+def _pricing(slots: list[Slot], wanted: dict[str, int], coupon: Coupon | None) -> _Pricing:
+    gross = [slot.product.price_yen * wanted[slot.code] for slot in slots]
+    subtotal = sum(gross)
+    discount = _coupon_discount(coupon, subtotal)
+    line_discounts = _allocate(discount, gross)
+    line_totals = [amount - cut for amount, cut in zip(gross, line_discounts, strict=True)]
+    total_by_rate = {rate: 0 for rate in TaxRate.values}
+    for slot, line_total in zip(slots, line_totals, strict=True):
+        total_by_rate[slot.product.tax_rate] += line_total
+    return _Pricing(subtotal, discount, line_discounts, line_totals, total_by_rate)
+
+
+@transaction.atomic
+def _purchase_record(request: _CheckedPurchase) -> Sale:
+    """Step 1: the attempt, committed before any money moves."""
+    machine, wanted = request.machine, request.wanted
+    # First: a second request with this key waits here until ours commits, then fails on the unique key.
+    record = PurchaseRequest.objects.create(
+        machine=machine, idempotency_key=request.idempotency_key, request_hash=request.request_hash
+    )
+    slots = _slots_in_stock(machine, wanted)
     # Read under the products' locks, so the sale's cost of goods is the moving average of this moment.
     unit_costs = dict(
         Product.objects.select_for_update()
@@ -280,34 +336,47 @@ def _purchase_record(
         .order_by("id")
         .values_list("id", "unit_cost_yen")
     )
-    gross = [slot.product.price_yen * wanted[slot.code] for slot in slots]
-    subtotal = sum(gross)
-    coupon = _coupon_for(coupon_code, customer_key=customer_key) if coupon_code else None
-    discount = _coupon_discount(coupon, subtotal)
-    line_discounts = _allocate(discount, gross)
-    line_totals = [amount - cut for amount, cut in zip(gross, line_discounts, strict=True)]
-    total_by_rate = {rate: 0 for rate in TaxRate.values}
-    for slot, line_total in zip(slots, line_totals, strict=True):
-        total_by_rate[slot.product.tax_rate] += line_total
-
+    coupon = _coupon_for(request.coupon_code, customer_key=request.customer_key) if request.coupon_code else None
+    pricing = _pricing(slots, wanted, coupon)
     sale = Sale.attempts.create(
         machine=machine,
-        channel=channel,
-        customer_key=customer_key,
+        channel=request.channel,
+        customer_key=request.customer_key,
         coupon=coupon,
         status=Sale.Status.PENDING,
-        subtotal_yen=subtotal,
-        discount_yen=discount,
-        total_yen=subtotal - discount,
-        total_8_yen=total_by_rate[TaxRate.REDUCED],
-        tax_8_yen=split_tax_inclusive(total_by_rate[TaxRate.REDUCED], TaxRate.REDUCED)[1],
-        total_10_yen=total_by_rate[TaxRate.STANDARD],
-        tax_10_yen=split_tax_inclusive(total_by_rate[TaxRate.STANDARD], TaxRate.STANDARD)[1],
+        subtotal_yen=pricing.subtotal,
+        discount_yen=pricing.discount,
+        total_yen=pricing.subtotal - pricing.discount,
+        total_8_yen=pricing.total_by_rate[TaxRate.REDUCED],
+        tax_8_yen=split_tax_inclusive(pricing.total_by_rate[TaxRate.REDUCED], TaxRate.REDUCED)[1],
+        total_10_yen=pricing.total_by_rate[TaxRate.STANDARD],
+        tax_10_yen=split_tax_inclusive(pricing.total_by_rate[TaxRate.STANDARD], TaxRate.STANDARD)[1],
         cost_yen=sum(unit_costs[slot.product_id] * wanted[slot.code] for slot in slots),
     )
-    actor_label = "" if actor is not None else f"machine:{machine.code}"
-    for slot, cut, line_total in zip(slots, line_discounts, line_totals, strict=True):
-        quantity = wanted[slot.code]
+    _sale_lines_reserve(sale=sale, slots=slots, request=request, pricing=pricing, unit_costs=unit_costs)
+    if coupon is not None:
+        CouponRedemption.objects.create(
+            coupon=coupon, sale=sale, customer_key=request.customer_key, discount_yen=pricing.discount
+        )
+    Payment.objects.create(
+        sale=sale,
+        method=request.payment_method,
+        amount_yen=sale.total_yen,
+        status=Payment.Status.PENDING,
+        idempotency_key=f"{machine.code}:{request.idempotency_key}",
+    )
+    record.sale = sale
+    record.save(update_fields=["sale"])
+    return sale
+
+
+def _sale_lines_reserve(
+    *, sale: Sale, slots: list[Slot], request: _CheckedPurchase, pricing: _Pricing, unit_costs: dict[int, int]
+) -> None:
+    """The sale's lines, and the stock movements that take their items out of the slots."""
+    actor_label = "" if request.actor is not None else f"machine:{request.machine.code}"
+    for slot, cut, line_total in zip(slots, pricing.line_discounts, pricing.line_totals, strict=True):
+        quantity = request.wanted[slot.code]
         SaleLine.objects.create(
             sale=sale,
             slot=slot,
@@ -326,22 +395,10 @@ def _purchase_record(
             slot=slot,
             kind=StockMovement.Kind.SALE,
             quantity_delta=-quantity,
-            actor=actor,
+            actor=request.actor,
             actor_label=actor_label,
             sale=sale,
         )
-    if coupon is not None:
-        CouponRedemption.objects.create(coupon=coupon, sale=sale, customer_key=customer_key, discount_yen=discount)
-    Payment.objects.create(
-        sale=sale,
-        method=payment_method,
-        amount_yen=sale.total_yen,
-        status=Payment.Status.PENDING,
-        idempotency_key=f"{machine.code}:{idempotency_key}",
-    )
-    request.sale = sale
-    request.save(update_fields=["sale"])
-    return sale
 
 
 @transaction.atomic
