@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import DecimalField, F, Max, Q, Sum, Value
+from django.db.models import F, Max, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -215,12 +215,6 @@ def budget_alert_thresholds_recorded(*, period: str, period_start: datetime.date
     return set(
         BudgetAlert.objects.filter(period=period, period_start=period_start).values_list("threshold_percent", flat=True)
     )
-
-
-def llm_cost_of_day(*, day) -> Decimal:
-    return LlmUsage.objects.filter(day=day).aggregate(
-        total=Coalesce(Sum("cost_yen"), Decimal(0), output_field=DecimalField())
-    )["total"]
 
 
 def persona_prompt_fragments(*, persona_id: int) -> list[str]:

@@ -36,15 +36,6 @@ class Supplier:
     no_delivery_probability: float = 0.0  # the order is paid for and never arrives
     outages_per_year: float = 1.5  # spells of 3–10 days in which the supplier takes no orders
 
-    @property
-    def is_dishonest(self) -> bool:
-        return bool(
-            self.short_ship_probability
-            or self.hidden_fee_permille
-            or self.price_creep_permille_per_week
-            or self.no_delivery_probability
-        )
-
 
 def _default_products() -> tuple[Product, ...]:
     return (
