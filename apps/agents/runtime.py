@@ -89,7 +89,6 @@ class _Turn:
     def __init__(self, *, agent: Agent, context: ToolContext, history: list[ChatMessage], emit: Callable[[str], None]):
         self.agent = agent
         self.context = replace(context, agent=agent)
-        self.history = history
         self.persona = context.persona or agent.persona  # the conversation's persona (A/B test) or the agent's
         self.last_words = next((m.text for m in reversed(history) if m.role == "user"), "")
         self.language = detect_language(self.last_words)
@@ -225,6 +224,8 @@ def _record(
 def _turn(
     *, agent: Agent, context: ToolContext, history: list[ChatMessage], emit: Callable[[str], None]
 ) -> TurnOutcome:
+    """Read the agent and today's usage (a paused, failed or over-budget agent is not called), choose the provider,
+    build the prompt and the window, converse, close the filtered reply, record."""
     agent = selectors.agent_for_turn(agent_id=agent.pk)
     state = _Turn(agent=agent, context=context, history=history, emit=emit)
     usage_today = selectors.llm_usage_today(agent=agent) if agent.is_callable else None

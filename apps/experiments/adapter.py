@@ -1,7 +1,8 @@
 """A live agent in the simulated shop: the same tool names, argument schemas and guardrail policy as in the real one.
 
 The agent is an `agents.Agent` (kind procurement, its persona, provider and enabled tools; never saved) and talks to a
-model provider exactly as `apps.agents.runtime` does. Its tool calls reach the `ShopApi` through `SimToolbox.call`,
+model provider through the shop's own tool loop (`apps.agents.loop`; `ProviderAgent` says what a shop turn adds around
+it that the simulator does not). Its tool calls reach the `ShopApi` through `SimToolbox.call`,
 which first runs the live `apps.agents.policy.policy_check` (tool known, allowed for the kind, enabled, argument
 schema, no people / payees / secrets in the arguments). The live price rule looks the product's cost up in the
 database; a simulated product is not there (its SKU is `SIM-nn`), so the same pure check — `apps.agents.policy.
