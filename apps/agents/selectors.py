@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import F, Max, Q, Sum, Value
+from django.db.models import Max, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -16,11 +16,11 @@ from apps.agents.models import (
     BudgetAlert,
     CouponGrant,
     GuardrailViolation,
-    LlmUsage,
     Personality,
     Role,
     Tone,
 )
+from apps.agents.sql import usage_this_month
 from apps.core.clock import local_day_start
 from apps.inventory.models import Coupon, Machine, Product, PurchaseOrder, Sale, SaleLine, Slot
 from apps.inventory.selectors import machine_products
@@ -156,9 +156,11 @@ def _percent(spent: Decimal, budget: int) -> float:
     return float(spent * 100 / budget) if budget > 0 else 100.0
 
 
-def _yen(value: Decimal | None) -> Decimal:
-    """A SUM of `cost_yen` to the ledger's places (SQLite sums decimals as floats); no rows: 0."""
-    return Decimal(0) if value is None else value.quantize(_LEDGER_YEN_PLACES)
+def _yen(value) -> Decimal:
+    """A SUM of `cost_yen` as the ledger's Decimal (SQLite sums decimals as floats); no rows: 0."""
+    if value is None:
+        return Decimal(0)
+    return (value if isinstance(value, Decimal) else Decimal(str(value))).quantize(_LEDGER_YEN_PLACES)
 
 
 _LEDGER_YEN_PLACES = Decimal("0.0001")  # LlmUsage.cost_yen's decimal places
@@ -187,22 +189,15 @@ class LlmUsageToday:
 
 def llm_usage_today(*, agent: Agent | None) -> LlmUsageToday:
     """What a turn checks before calling a model: the agent's tokens and cost today and the shop's model spend today
-    and this month (local time) against the settings' yen budgets, in one pass over this month's ledger rows (a
-    handful per day, however many turns). No agent, or an unsaved one (the simulator's), has spent nothing of its
-    own."""
-    today = timezone.localdate()
-    sums = {"month_spent": Sum("cost_yen"), "day_spent": Sum("cost_yen", filter=Q(day=today))}
-    if agent is not None and agent.pk is not None:
-        mine = Q(agent_id=agent.pk, day=today)
-        sums |= {
-            "agent_tokens": Sum(F("input_tokens") + F("output_tokens"), filter=mine),
-            "agent_cost": Sum("cost_yen", filter=mine),
-        }
-    spent = LlmUsage.objects.filter(day__gte=today.replace(day=1), day__lte=today).aggregate(**sums)
+    and this month (local time) against the settings' yen budgets (hand-written SQL: `apps.agents.sql`). No agent, or
+    an unsaved one (the simulator's), has spent nothing of its own."""
+    month_spent, day_spent, agent_tokens, agent_cost = usage_this_month(
+        today=timezone.localdate(), agent_id=agent.pk if agent is not None else None
+    )
     return LlmUsageToday(
-        agent_tokens=spent.get("agent_tokens") or 0,
-        agent_cost_yen=_yen(spent.get("agent_cost")),
-        budget=_budget_state(day_spent=_yen(spent["day_spent"]), month_spent=_yen(spent["month_spent"])),
+        agent_tokens=int(agent_tokens or 0),
+        agent_cost_yen=_yen(agent_cost),
+        budget=_budget_state(day_spent=_yen(day_spent), month_spent=_yen(month_spent)),
     )
 
 
