@@ -23,7 +23,7 @@ class ToolsForever:
 
     tool: str
     arguments: dict
-    name: str = "tools-forever"
+    name: str = "forever"
     model_name: str = "tools-forever-1"
     accepts_images: bool = False
     calls: int = 0
@@ -41,8 +41,8 @@ def test_a_model_that_never_stops_calling_tools_gets_max_tool_rounds_of_them_the
     monkeypatch, shopkeeper, context
 ):
     model = ToolsForever("list_products", {})
-    monkeypatch.setitem(PROVIDERS, "tools-forever", model)
-    Agent.objects.filter(pk=shopkeeper.pk).update(provider="tools-forever")
+    monkeypatch.setitem(PROVIDERS, "forever", model)
+    Agent.objects.filter(pk=shopkeeper.pk).update(provider="forever")
 
     outcome = agent_turn_run(agent=shopkeeper, context=context, history=[ChatMessage(role="user", text="何がある？")])
 
