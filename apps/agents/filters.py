@@ -2,7 +2,6 @@
 number, e-mail address, card number or key (the same patterns that keep them out of our logs)."""
 
 import re
-from dataclasses import dataclass, field
 
 import regex
 from django.utils.translation import gettext as _
@@ -57,12 +56,6 @@ def _held_from(text: str, pos: int, *, settle: bool) -> int:
         if not settle or start < found.start() or found.partial or found.end() == len(text):
             return start
         pos = found.end()
-
-
-@dataclass
-class FilteredReply:
-    text: str
-    removed: list[str] = field(default_factory=list)  # kinds of content taken out, for the decision log
 
 
 def _ai_disclosure(language: str) -> str:
@@ -216,10 +209,3 @@ class ReplyStream:
         )
         self._gap = trailing
         return [self._send(piece)] if piece else []
-
-
-def reply_filter(text: str, *, language: str = "ja", prompt: str = "") -> FilteredReply:
-    """The whole reply through `ReplyStream` at once."""
-    stream = ReplyStream(language=language, prompt=prompt)
-    stream.finish(text)
-    return FilteredReply(text=stream.text, removed=stream.removed)

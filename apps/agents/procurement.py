@@ -17,12 +17,11 @@ from apps.agents.providers.anthropic import AnthropicProvider
 from apps.agents.providers.base import ChatMessage
 from apps.agents.routing import provider_choice
 from apps.agents.runtime import agent_turn_run
-from apps.agents.selectors import purchase_orders_unexplained
 from apps.agents.services import note_write
 from apps.agents.tools.registry import ToolContext
 from apps.core.errors import Conflict
 from apps.inventory.models import PurchaseOrder
-from apps.inventory.services import procurement_plan, purchase_order_reasoning_set
+from apps.inventory.services import purchase_order_reasoning_set
 
 logger = logging.getLogger(__name__)
 
@@ -86,9 +85,3 @@ def purchase_orders_explain(*, agent: Agent, orders: list[PurchaseOrder]) -> lis
             )
         )
     return notes
-
-
-def procurement_run(*, agent: Agent) -> list[AgentNote]:
-    """Plan (the inventory planning service creates the proposals) and explain every proposal still unexplained."""
-    procurement_plan(actor_label=agent.name)
-    return purchase_orders_explain(agent=agent, orders=purchase_orders_unexplained())

@@ -24,16 +24,16 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.agents import metrics, selectors
-from apps.agents.context import conversation_window
+from apps.agents.context import Window, conversation_window
 from apps.agents.filters import ReplyStream
 from apps.agents.images import image_flags
 from apps.agents.injection import injection_flags
-from apps.agents.limits import MAX_TOOL_ROUNDS
+from apps.agents.loop import ToolLoop
 from apps.agents.models import Agent, AgentTurn
 from apps.agents.prompts import system_prompt
-from apps.agents.providers.base import ChatMessage, Provider, ProviderError, ProviderRequest
+from apps.agents.providers.base import ChatMessage, Provider, ProviderError, ProviderRequest, ToolCall
 from apps.agents.providers.offline import OfflineProvider, detect_language
-from apps.agents.routing import first_words_deadline_seconds, provider_choice, turn_usage_record
+from apps.agents.routing import ProviderChoice, first_words_deadline_seconds, provider_choice, turn_usage_record
 from apps.agents.services import agent_busy_mark, agent_mark_failed, budget_alerts_record, tool_call, turn_record
 from apps.agents.tools.registry import ToolContext, tools_for_agent
 
@@ -84,27 +84,29 @@ def _actions(tool_name: str, result: dict) -> list[dict]:
 
 
 class _Turn:
-    """The state of one turn while it runs: the messages so far, what was sent, tokens and timings."""
+    """The state of one turn while it runs: the agent as it is now, what was sent, the tool calls and the timings."""
 
     def __init__(self, *, agent: Agent, context: ToolContext, history: list[ChatMessage], emit: Callable[[str], None]):
         self.agent = agent
-        self.context = context
-        self.history = history
+        self.context = replace(context, agent=agent)
         self.persona = context.persona or agent.persona  # the conversation's persona (A/B test) or the agent's
-        self.language = detect_language(next((m.text for m in reversed(history) if m.role == "user"), ""))
+        self.last_words = next((m.text for m in reversed(history) if m.role == "user"), "")
+        self.language = detect_language(self.last_words)
         self.started = time.monotonic()
         self.first_text_at: float | None = None
-        self.new_messages: list[ChatMessage] = []
         self.tool_log: list[dict] = []
         self.violation_ids: list[int] = []  # refusals during the turn, linked to its decision-log row at the end
         self.actions: list[dict] = []
-        self.input_tokens = self.output_tokens = 0
-        # (provider, model): [input tokens, output tokens, calls], booked once at the end of the turn
-        self.usage: dict[tuple[str, str], list[int]] = {}
         self.sent: list[str] = []  # every piece sent to the customer: joined, the reply
         self._emit = emit
         self.stream: ReplyStream | None = None
-        self._streamed_this_call = False
+        self.loop = ToolLoop(run_tool=self.run_tool, name=agent.name, on_text=self.on_text)
+
+    @property
+    def customer_key(self) -> str:
+        if self.context.customer_key:
+            return self.context.customer_key
+        return f"conversation:{self.context.conversation_id}" if self.context.conversation_id else ""
 
     def send(self, pieces: list[str]) -> None:
         for piece in pieces:
@@ -114,148 +116,146 @@ class _Turn:
             self._emit(piece)
 
     def on_text(self, raw: str) -> None:
-        self._streamed_this_call = True
         self.send(self.stream.feed(raw))
 
-    def ask(self, provider: Provider, request: ProviderRequest):
-        """One provider call; text it did not stream (a provider without streaming) goes through the filter now."""
-        self._streamed_this_call = False
-        reply = provider.complete(replace(request, on_text=self.on_text))
-        if reply.text and not self._streamed_this_call:
-            self.send(self.stream.feed(reply.text))
-        return reply
+    def run_tool(self, call: ToolCall) -> dict:
+        """One tool call through the live registry and policy; what the tablet shows beside the reply is kept."""
+        tool_result = tool_call(context=self.context, name=call.name, arguments=call.arguments)
+        if tool_result.violation_id is not None:
+            self.violation_ids.append(tool_result.violation_id)
+        result = tool_result.as_dict()
+        self.tool_log.append({"name": call.name, "arguments": call.arguments, "result": result})
+        self.actions.extend(_actions(call.name, result))
+        return result
 
-    def run_with(self, provider: Provider, *, prompt: str, messages: list[ChatMessage], deadline_seconds: float | None):
-        """Ask and run tools until the provider answers with text only. Raises ProviderError from the provider."""
-        tool_specs = [tool.spec() for tool in tools_for_agent(self.agent)]
-        for tool_round in range(MAX_TOOL_ROUNDS + 1):
-            deadline = None
-            if deadline_seconds is not None and self.first_text_at is None:
-                deadline = self.started + deadline_seconds
-                if time.monotonic() >= deadline:
-                    raise ProviderError("no words before the deadline", reason="deadline")
-            request = ProviderRequest(
-                system=prompt,
-                messages=messages + self.new_messages,
-                tools=tool_specs,
-                persona=self.persona,
-                deadline=deadline,
-            )
-            reply = self.ask(provider, request)
-            self.input_tokens += reply.input_tokens
-            self.output_tokens += reply.output_tokens
-            if reply.input_tokens or reply.output_tokens:
-                used = self.usage.setdefault((provider.name, provider.model_name), [0, 0, 0])
-                used[0], used[1], used[2] = used[0] + reply.input_tokens, used[1] + reply.output_tokens, used[2] + 1
-            if not reply.tool_calls:
-                return
-            if tool_round == MAX_TOOL_ROUNDS:
-                logger.warning("Agent %s still calling tools after %d rounds", self.agent.name, MAX_TOOL_ROUNDS)
-                return
-            self.new_messages.append(ChatMessage(role="assistant", text=reply.text, tool_calls=reply.tool_calls))
-            for call in reply.tool_calls:
-                tool_result = tool_call(context=self.context, name=call.name, arguments=call.arguments)
-                if tool_result.violation_id is not None:
-                    self.violation_ids.append(tool_result.violation_id)
-                result = tool_result.as_dict()
-                self.tool_log.append({"name": call.name, "arguments": call.arguments, "result": result})
-                self.actions.extend(_actions(call.name, result))
-                self.new_messages.append(
-                    ChatMessage(role="tool", tool_call_id=call.id, tool_name=call.name, result=result)
-                )
+    def first_words_deadline(self, seconds: float | None) -> Callable[[], float | None]:
+        """The deadline of the next model call: `seconds` after the turn started, until the first words are sent."""
 
-    @property
-    def customer_key(self) -> str:
-        if self.context.customer_key:
-            return self.context.customer_key
-        return f"conversation:{self.context.conversation_id}" if self.context.conversation_id else ""
+        def deadline() -> float | None:
+            if seconds is None or self.first_text_at is not None:
+                return None
+            return self.started + seconds
+
+        return deadline
 
 
-def _turn(
-    *, agent: Agent, context: ToolContext, history: list[ChatMessage], emit: Callable[[str], None]
-) -> TurnOutcome:
-    agent = selectors.agent_for_turn(agent_id=agent.pk)
-    state = _Turn(agent=agent, context=context, history=history, emit=emit)
-    usage = selectors.llm_usage_today(agent=agent) if agent.is_callable else None
-    if usage is None or usage.agent_tokens >= agent.daily_token_budget:
-        notice = unavailable_notice(state.language)
-        emit(notice)
-        return TurnOutcome(text=notice, answered=False)
-
-    choice = provider_choice(agent=agent, customer_key=state.customer_key, usage=usage)
+def _converse(
+    state: _Turn, choice: ProviderChoice, *, prompt: str, window: Window, tools: list[dict]
+) -> tuple[Provider, str]:
+    """Run the tool loop with the chosen provider; if it fails, with the offline one from where it stopped. Returns
+    the provider that answered last and why the agent's own model did not answer ("" if it did)."""
     provider, fallback_reason = choice.provider, choice.fallback_reason
-    agent_busy_mark(agent=agent)
-    state.context = replace(context, agent=agent)
-    prompt = system_prompt(agent, machine=context.machine, persona=state.persona)
-    state.stream = ReplyStream(language=state.language, prompt=prompt)
-    window = conversation_window(
-        agent=agent, conversation_id=context.conversation_id, history=history, preferences=context.preferences
+    request = ProviderRequest(
+        system=prompt + window.prompt_addition, messages=window.messages, tools=tools, persona=state.persona
     )
-    flags = injection_flags(next((m.text for m in reversed(history) if m.role == "user"), ""))
-    deadline_seconds = first_words_deadline_seconds(agent.kind)
     try:
-        state.run_with(
-            provider,
-            prompt=prompt + window.prompt_addition,
-            messages=window.messages,
-            deadline_seconds=deadline_seconds,
+        state.loop.run(
+            provider, request, deadline=state.first_words_deadline(first_words_deadline_seconds(state.agent.kind))
         )
     except ProviderError as exc:
-        logger.warning("Provider %s failed for agent %s (%s): %s", provider.name, agent.name, exc.reason, exc)
+        logger.warning("Provider %s failed for agent %s (%s): %s", provider.name, state.agent.name, exc.reason, exc)
         fallback_reason = f"{exc.reason}: {exc}"[:200]
         provider = OfflineProvider()
         try:
-            state.run_with(provider, prompt=prompt, messages=window.messages, deadline_seconds=None)
+            state.loop.run(provider, replace(request, system=prompt))
         except ProviderError as offline_exc:
-            agent_mark_failed(agent=agent, reason=str(offline_exc))
+            agent_mark_failed(agent=state.agent, reason=str(offline_exc))
     if fallback_reason:
-        metrics.FALLBACKS.labels(agent_kind=agent.kind, reason=fallback_reason.split(":")[0]).inc()
-    state.send(state.stream.finish())
-    answered = bool(state.sent)
-    if not answered:
-        state.send([unavailable_notice(state.language)])
-    latency = time.monotonic() - state.started
+        metrics.FALLBACKS.labels(agent_kind=state.agent.kind, reason=fallback_reason.split(":")[0]).inc()
+    return provider, fallback_reason
+
+
+def _book_usage(state: _Turn, usage_today: selectors.LlmUsageToday) -> Decimal:
+    """The turn's model calls into the usage ledger, and the budget alerts they reach; returns their cost."""
+    cost = sum(
+        (
+            turn_usage_record(
+                agent=state.agent,
+                provider_name=provider_name,
+                model_name=model_name,
+                customer_key=state.customer_key,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                calls=calls,
+            )
+            for (provider_name, model_name), (input_tokens, output_tokens, calls) in state.loop.usage.by_model.items()
+        ),
+        Decimal(0),
+    )
+    if cost:
+        budget_alerts_record(spent=selectors.llm_budget_after(usage_today.budget, spent_yen=cost))
+    return cost
+
+
+def _record(
+    state: _Turn,
+    usage_today: selectors.LlmUsageToday,
+    *,
+    provider: Provider,
+    fallback_reason: str,
+    prompt: str,
+    window: Window,
+) -> AgentTurn:
+    """The ledger, the budget alerts and the decision log, in one commit."""
+    latency_ms = int((time.monotonic() - state.started) * 1000)
     ttft_ms = int((state.first_text_at - state.started) * 1000) if state.first_text_at is not None else None
-    # The ledger, the budget alerts and the decision log in one commit.
     with transaction.atomic():
-        cost = sum(
-            (
-                turn_usage_record(
-                    agent=agent,
-                    provider_name=provider_name,
-                    model_name=model_name,
-                    customer_key=state.customer_key,
-                    input_tokens=input_tokens,
-                    output_tokens=output_tokens,
-                    calls=calls,
-                )
-                for (provider_name, model_name), (input_tokens, output_tokens, calls) in state.usage.items()
-            ),
-            Decimal(0),
-        )
-        if cost:
-            budget_alerts_record(spent=selectors.llm_budget_after(usage.budget, spent_yen=cost))
-        turn = turn_record(
-            agent=agent,
-            conversation_id=context.conversation_id,
+        cost = _book_usage(state, usage_today)
+        return turn_record(
+            agent=state.agent,
+            conversation_id=state.context.conversation_id,
             tool_calls=state.tool_log,
             reply_filtered=state.stream.removed,
-            input_tokens=state.input_tokens,
-            output_tokens=state.output_tokens,
-            latency_ms=int(latency * 1000),
+            input_tokens=state.loop.usage.input_tokens,
+            output_tokens=state.loop.usage.output_tokens,
+            latency_ms=latency_ms,
             provider=provider.name,
             model_name=provider.model_name,
             prompt_hash=hashlib.sha256(prompt.encode()).hexdigest()[:16],
             cost_yen=cost,
             time_to_first_token_ms=ttft_ms,
             fallback_reason=fallback_reason,
-            flags=flags + image_flags(window.messages, accepts_images=provider.accepts_images),
+            flags=injection_flags(state.last_words)
+            + image_flags(window.messages, accepts_images=provider.accepts_images),
             violation_ids=tuple(state.violation_ids),
         )
+
+
+def _turn(
+    *, agent: Agent, context: ToolContext, history: list[ChatMessage], emit: Callable[[str], None]
+) -> TurnOutcome:
+    """Read the agent and today's usage (a paused, failed or over-budget agent is not called), choose the provider,
+    build the prompt and the window, converse, close the filtered reply, record."""
+    agent = selectors.agent_for_turn(agent_id=agent.pk)
+    state = _Turn(agent=agent, context=context, history=history, emit=emit)
+    usage_today = selectors.llm_usage_today(agent=agent) if agent.is_callable else None
+    if usage_today is None or usage_today.agent_tokens >= agent.daily_token_budget:
+        notice = unavailable_notice(state.language)
+        emit(notice)
+        return TurnOutcome(text=notice, answered=False)
+
+    choice = provider_choice(agent=agent, customer_key=state.customer_key, usage=usage_today)
+    agent_busy_mark(agent=agent)
+    prompt = system_prompt(agent, machine=context.machine, persona=state.persona)
+    state.stream = ReplyStream(language=state.language, prompt=prompt)
+    window = conversation_window(
+        agent=agent, conversation_id=context.conversation_id, history=history, preferences=context.preferences
+    )
+    tools = [tool.spec() for tool in tools_for_agent(agent)]
+    provider, fallback_reason = _converse(state, choice, prompt=prompt, window=window, tools=tools)
+    state.send(state.stream.finish())
+    answered = bool(state.sent)
+    if not answered:
+        state.send([unavailable_notice(state.language)])
+    turn = _record(state, usage_today, provider=provider, fallback_reason=fallback_reason, prompt=prompt, window=window)
     if state.first_text_at is not None:
         metrics.FIRST_WORDS_SECONDS.labels(agent_kind=agent.kind).observe(state.first_text_at - state.started)
     return TurnOutcome(
-        text="".join(state.sent), actions=state.actions, messages=state.new_messages, turn=turn, answered=answered
+        text="".join(state.sent),
+        actions=state.actions,
+        messages=state.loop.new_messages,
+        turn=turn,
+        answered=answered,
     )
 
 

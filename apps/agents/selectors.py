@@ -5,8 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import DecimalField, Max, Sum, Value
+from django.db.models import Max, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -17,12 +16,11 @@ from apps.agents.models import (
     BudgetAlert,
     CouponGrant,
     GuardrailViolation,
-    LlmUsage,
-    Persona,
     Personality,
     Role,
     Tone,
 )
+from apps.agents.sql import usage_this_month
 from apps.core.clock import local_day_start
 from apps.inventory.models import Coupon, Machine, Product, PurchaseOrder, Sale, SaleLine, Slot
 from apps.inventory.selectors import machine_products
@@ -125,20 +123,10 @@ def sales_summary(*, days: int, machine=None) -> dict:
     }
 
 
-_AGENT_SQL = f"SELECT * FROM {Agent._meta.db_table} WHERE id = %s"  # noqa: S608
-_PERSONA_SQL = f"SELECT * FROM {Persona._meta.db_table} WHERE id = %s"  # noqa: S608
-
-
 def agent_for_turn(*, agent_id: int) -> Agent:
     """The agent as it is now, with its persona: a Manager may have paused it, changed its budget, model or persona
-    since the conversation began. Raw queries (the model's own field conversions still apply): every model turn
-    starts with this read, and Django spent 0.35 ms of CPU building it against 0.07 ms for these two."""
-    agent = next(iter(Agent.objects.raw(_AGENT_SQL, [agent_id])), None)
-    if agent is None:
-        raise Agent.DoesNotExist(f"agent {agent_id} does not exist")
-    if agent.persona_id is not None:
-        agent.persona = next(iter(Persona.objects.raw(_PERSONA_SQL, [agent.persona_id])))
-    return agent
+    since the conversation began."""
+    return Agent.objects.select_related("persona").get(pk=agent_id)
 
 
 def shopkeeper_for_chat() -> Agent | None:
@@ -199,30 +187,13 @@ class LlmUsageToday:
     budget: LlmBudgetState
 
 
-# Hand-written SQL: every model turn reads this before it calls the model, and Django took ~0.8 ms of CPU to build
-# the same query with filtered aggregates (running it takes ~0.05 ms). One pass over this month's ledger rows (a
-# handful per day, however many turns).
-_USAGE_TODAY_SQL = f"""
-SELECT SUM(cost_yen),
-       SUM(CASE WHEN day = %s THEN cost_yen END),
-       SUM(CASE WHEN agent_id = %s AND day = %s THEN input_tokens + output_tokens END),
-       SUM(CASE WHEN agent_id = %s AND day = %s THEN cost_yen END)
-FROM {LlmUsage._meta.db_table} WHERE day >= %s AND day <= %s
-"""  # noqa: S608
-
-
 def llm_usage_today(*, agent: Agent | None) -> LlmUsageToday:
     """What a turn checks before calling a model: the agent's tokens and cost today and the shop's model spend today
-    and this month (local time) against the settings' yen budgets. No agent, or an unsaved one (the simulator's),
-    has spent nothing of its own."""
-    today = timezone.localdate()
-    agent_id = agent.pk if agent is not None else None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _USAGE_TODAY_SQL,
-            [today, agent_id, today, agent_id, today, today.replace(day=1), today],
-        )
-        month_spent, day_spent, agent_tokens, agent_cost = cursor.fetchone()
+    and this month (local time) against the settings' yen budgets (hand-written SQL: `apps.agents.sql`). No agent, or
+    an unsaved one (the simulator's), has spent nothing of its own."""
+    month_spent, day_spent, agent_tokens, agent_cost = usage_this_month(
+        today=timezone.localdate(), agent_id=agent.pk if agent is not None else None
+    )
     return LlmUsageToday(
         agent_tokens=int(agent_tokens or 0),
         agent_cost_yen=_yen(agent_cost),
@@ -239,12 +210,6 @@ def budget_alert_thresholds_recorded(*, period: str, period_start: datetime.date
     return set(
         BudgetAlert.objects.filter(period=period, period_start=period_start).values_list("threshold_percent", flat=True)
     )
-
-
-def llm_cost_of_day(*, day) -> Decimal:
-    return LlmUsage.objects.filter(day=day).aggregate(
-        total=Coalesce(Sum("cost_yen"), Decimal(0), output_field=DecimalField())
-    )["total"]
 
 
 def persona_prompt_fragments(*, persona_id: int) -> list[str]:

@@ -7,8 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,20 +37,6 @@ from apps.core.roles import STAFF
 from apps.core.services import audit_record
 
 logger = logging.getLogger(__name__)
-
-# The few statements every model turn makes (busy, usage ledger, idle) are hand-written SQL. Measured with
-# bench/llm_overhead.py: Django spent 0.1–0.6 ms of CPU building each of them and running them takes ~0.02–0.15 ms,
-# against a target of 5 ms for the whole runtime's overhead per turn. Table names come from the models' _meta;
-# values are always parameters.
-_AGENT_TABLE, _LEDGER_TABLE = Agent._meta.db_table, LlmUsage._meta.db_table
-_AGENT_BUSY_SQL = f"UPDATE {_AGENT_TABLE} SET last_heartbeat_at = %s, status = %s WHERE id = %s AND status IN (%s, %s)"  # noqa: S608
-_AGENT_IDLE_SQL = f"UPDATE {_AGENT_TABLE} SET status = %s WHERE id = %s AND status = %s"  # noqa: S608
-_LEDGER_ADD_SQL = (
-    "UPDATE {table} SET input_tokens = input_tokens + %s, output_tokens = output_tokens + %s,"
-    " cost_yen = cost_yen + %s, calls = calls + %s WHERE {agent} AND model_name = %s AND day = %s"
-)
-_LEDGER_ADD_FOR_AGENT_SQL = _LEDGER_ADD_SQL.format(table=_LEDGER_TABLE, agent="agent_id = %s")
-_LEDGER_ADD_FOR_PREVIEWS_SQL = _LEDGER_ADD_SQL.format(table=_LEDGER_TABLE, agent="agent_id IS NULL")
 
 
 def tool_call(*, context: ToolContext, name: str, arguments) -> ToolResult:
@@ -136,17 +122,9 @@ def violation_record(*, context: ToolContext, tool_name: str, arguments, rule: s
 def agent_busy_mark(*, agent: Agent) -> None:
     """Mark a working agent alive and busy as a turn starts; a Manager's pause in between stands. One statement,
     atomic on its own: no transaction around it (on PostgreSQL that would be two more round trips per turn)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _AGENT_BUSY_SQL,
-            [
-                connection.ops.adapt_datetimefield_value(timezone.now()),
-                Agent.Status.BUSY,
-                agent.pk,
-                Agent.Status.IDLE,
-                Agent.Status.BUSY,
-            ],
-        )
+    Agent.objects.filter(pk=agent.pk, status__in=[Agent.Status.IDLE, Agent.Status.BUSY]).update(
+        last_heartbeat_at=timezone.now(), status=Agent.Status.BUSY
+    )
 
 
 @transaction.atomic(savepoint=False)  # no savepoint when nested in a turn's closing commit: callers let errors end it
@@ -189,8 +167,7 @@ def turn_record(
     )
     if violation_ids:
         GuardrailViolation.objects.filter(pk__in=violation_ids).update(turn=turn)
-    with connection.cursor() as cursor:
-        cursor.execute(_AGENT_IDLE_SQL, [Agent.Status.IDLE, agent.pk, Agent.Status.BUSY])
+    Agent.objects.filter(pk=agent.pk, status=Agent.Status.BUSY).update(status=Agent.Status.IDLE)
     return turn
 
 
@@ -325,16 +302,17 @@ def llm_usage_record(
     """Add model calls to the ledger row of (agent, model, today) in the database (`SET x = x + n`), so concurrent
     calls in any process add up exactly. The caller checks the budget thresholds (`budget_alerts_record`)."""
     day = timezone.localdate()
-    sql, params = _LEDGER_ADD_FOR_PREVIEWS_SQL, [input_tokens, output_tokens, cost_yen, calls, model_name, day]
-    if agent is not None:  # else a persona preview's, booked with no agent
-        sql, params = _LEDGER_ADD_FOR_AGENT_SQL, [*params[:4], agent.pk, *params[4:]]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        if cursor.rowcount:
-            return
+    row = LlmUsage.objects.filter(agent=agent, model_name=model_name, day=day)  # agent None: a persona preview's
+    add = {
+        "input_tokens": F("input_tokens") + input_tokens,
+        "output_tokens": F("output_tokens") + output_tokens,
+        "cost_yen": F("cost_yen") + cost_yen,
+        "calls": F("calls") + calls,
+    }
+    if not row.update(**add):
         # No row yet: the first call of the day (get_or_create settles a race to add it).
         LlmUsage.objects.get_or_create(agent=agent, model_name=model_name, day=day)
-        cursor.execute(sql, params)
+        row.update(**add)
 
 
 @transaction.atomic(savepoint=False)  # see turn_record

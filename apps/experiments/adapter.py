@@ -1,7 +1,8 @@
 """A live agent in the simulated shop: the same tool names, argument schemas and guardrail policy as in the real one.
 
 The agent is an `agents.Agent` (kind procurement, its persona, provider and enabled tools; never saved) and talks to a
-model provider exactly as `apps.agents.runtime` does. Its tool calls reach the `ShopApi` through `SimToolbox.call`,
+model provider through the shop's own tool loop (`apps.agents.loop`; `ProviderAgent` says what a shop turn adds around
+it that the simulator does not). Its tool calls reach the `ShopApi` through `SimToolbox.call`,
 which first runs the live `apps.agents.policy.policy_check` (tool known, allowed for the kind, enabled, argument
 schema, no people / payees / secrets in the arguments). The live price rule looks the product's cost up in the
 database; a simulated product is not there (its SKU is `SIM-nn`), so the same pure check — `apps.agents.policy.
@@ -16,7 +17,7 @@ supplier that has not cheated yet). The simulator adds `supplier_quotes`, `order
 import json
 from dataclasses import dataclass, field, replace
 
-from apps.agents.limits import MAX_TOOL_ROUNDS
+from apps.agents.loop import ModelUsage, ToolLoop
 from apps.agents.models import Agent, Persona
 from apps.agents.policy import PolicyRefusal, policy_check, price_floor_check
 from apps.agents.prompts import system_prompt
@@ -304,9 +305,15 @@ def morning_report(shop: ShopApi) -> dict:
 
 
 class ProviderAgent:
-    """A model provider driving the shop through `SimToolbox`: a morning report, then up to MAX_TOOL_ROUNDS + 1 model
-    calls a day, and `step_budget` model calls for the whole run; once the budget is spent the agent does nothing
-    more and the shop trades on as it stands."""
+    """A model provider driving the shop through `SimToolbox`: a morning report, then the agents' tool loop
+    (`apps.agents.loop.ToolLoop`, as in a shop turn: up to MAX_TOOL_ROUNDS rounds of tools a day), and `step_budget`
+    model calls for the whole run; once the budget is spent the agent does nothing more and the shop trades on as it
+    stands.
+
+    What a shop turn does around the loop and this does not, on purpose: no first-words deadline (no customer is
+    waiting for the words; the step budget bounds the run), no reply filter (the text reaches no one: the agent acts
+    only through its tools), and no usage ledger (the tokens go to the run's summary, `usage()`; the live budget is
+    checked before a model run starts, in `runner`)."""
 
     name = "llm"
 
@@ -317,35 +324,28 @@ class ProviderAgent:
         self.toolbox = SimToolbox(agent=agent, world=world)
         self.system = f"{system_prompt(agent)}\n\n{SIM_INSTRUCTIONS}"
         self.steps_left = step_budget
-        self.input_tokens = 0
-        self.output_tokens = 0
+        self.model_usage = ModelUsage()
 
     def act(self, shop: ShopApi) -> None:
-        messages = [ChatMessage(role="user", text=json.dumps(morning_report(shop), ensure_ascii=False))]
-        for _round in range(MAX_TOOL_ROUNDS + 1):
-            if self.steps_left <= 0:
-                return
-            self.steps_left -= 1
-            reply = self.provider.complete(
-                ProviderRequest(
-                    system=self.system, messages=messages, tools=self.toolbox.specs(), persona=self.agent.persona
-                )
-            )
-            self.input_tokens += reply.input_tokens
-            self.output_tokens += reply.output_tokens
-            if not reply.tool_calls:
-                return
-            messages.append(ChatMessage(role="assistant", text=reply.text, tool_calls=reply.tool_calls))
-            for call in reply.tool_calls:
-                result = self.toolbox.call(shop, call.name, call.arguments)
-                messages.append(
-                    ChatMessage(role="tool", tool_call_id=call.id, tool_name=call.name, result=result.as_dict())
-                )
+        if self.steps_left <= 0:
+            return
+        loop = ToolLoop(
+            run_tool=lambda call: self.toolbox.call(shop, call.name, call.arguments).as_dict(),
+            name=self.agent.name,
+            usage=self.model_usage,
+        )
+        request = ProviderRequest(
+            system=self.system,
+            messages=[ChatMessage(role="user", text=json.dumps(morning_report(shop), ensure_ascii=False))],
+            tools=self.toolbox.specs(),
+            persona=self.agent.persona,
+        )
+        self.steps_left -= loop.run(self.provider, request, max_calls=self.steps_left)
 
     def usage(self) -> dict:
         return {
             "tool_calls": self.toolbox.calls,
             "refusals": dict(self.toolbox.refusals),
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
+            "input_tokens": self.model_usage.input_tokens,
+            "output_tokens": self.model_usage.output_tokens,
         }

@@ -60,7 +60,6 @@ class FakeAnthropic:
     script: deque = field(default_factory=deque)
     requests: list[dict] = field(default_factory=list)
     headers: list[dict] = field(default_factory=list)
-    busy_seconds: list[float] = field(default_factory=list)  # time spent answering each request (for the bench)
 
     def __post_init__(self):
         self.release = threading.Event()
@@ -78,13 +77,6 @@ class FakeAnthropic:
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def do_POST(self):
-                started = time.perf_counter()
-                try:
-                    self._answer()
-                finally:
-                    fake.busy_seconds.append(time.perf_counter() - started)
-
-            def _answer(self):
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 fake.requests.append(body)
                 fake.headers.append({name.lower(): value for name, value in self.headers.items()})

@@ -4,9 +4,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.agents.filters import ReplyStream, reply_filter
+from apps.agents.filters import ReplyStream
 from apps.agents.prompts import RULES
 from tests.agents.redteam.scenarios import API_KEY_LOOKALIKE
+from tests.agents.replies import reply_filter
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,12 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from apps.agents.models import AgentNote
-from apps.agents.procurement import procurement_run, purchase_orders_explain
+from apps.agents.procurement import purchase_orders_explain
+from apps.agents.selectors import purchase_orders_unexplained
 from apps.agents.tasks import explain_purchase_orders
 from apps.core.models import AuditEntry
 from apps.inventory.models import PurchaseOrder, Slot
-from apps.inventory.services import purchase_order_reject
+from apps.inventory.services import procurement_plan, purchase_order_reject
 from tests.agents.fake_anthropic import Reply, text
 from tests.factories import PurchaseOrderFactory, SupplierFactory, SupplierOfferFactory, sold_on
 
@@ -34,7 +35,8 @@ def test_the_model_writes_the_reasoning_from_the_planners_numbers_and_nothing_is
     SupplierOfferFactory(supplier=SupplierFactory(name="信頼商事"), product=cola, unit_cost_yen=70)
     fake_anthropic.then(Reply([text(EXPLANATION)], input_tokens=900, output_tokens=80))
 
-    [note] = procurement_run(agent=on_the_model(procurement_agent))
+    procurement_plan()  # the morning planning job, then the agent's explaining job
+    [note] = purchase_orders_explain(agent=on_the_model(procurement_agent), orders=purchase_orders_unexplained())
 
     order = PurchaseOrder.objects.get()
     assert order.status == PurchaseOrder.Status.PENDING_HUMAN_APPROVAL and order.approved_by is None

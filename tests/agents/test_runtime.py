@@ -5,13 +5,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from apps.agents.filters import reply_filter
 from apps.agents.models import Agent, AgentTurn, GuardrailViolation
 from apps.agents.prompts import system_prompt
 from apps.agents.providers import PROVIDERS
 from apps.agents.providers.base import ChatMessage, ProviderError, ProviderReply, ToolCall
 from apps.agents.runtime import agent_turn_run
 from apps.inventory.models import Coupon
+from tests.agents.replies import reply_filter
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """What a model provider is to the runtime: given the system prompt, the history and the tool schemas, it answers
-with text and/or tool calls. The runtime (`apps.agents.runtime`) runs the calls through the registry and the policy
-and asks again with the results, until the provider answers with text only.
+with text and/or tool calls. The tool loop (`apps.agents.loop`) runs the calls (in the shop through the registry and
+the policy, in the simulator through its toolbox) and asks again with the results, until the provider answers with
+text only.
 
 `OfflineProvider` implements this with rules and templates; an `AnthropicProvider` (Messages API with tool use)
 maps the same request onto the Messages API (`system`, `messages`, `tools`).

@@ -32,28 +32,28 @@ class BatchResult:
         return self.series["net_worth"][:, -1]
 
 
-def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: int) -> None:
+def _fill_slots(state: ShopState, world: World) -> tuple[np.ndarray, np.ndarray]:
+    """Fill the slots in slot order from the back room: a slot gets what the earlier slots of its product left.
+    Returns each product's shelf capacity and units on the shelf, (B, P)."""
     batch, n_products = state.back_units.shape
     rows = np.arange(batch)
     capacity = world.slot_capacity_units
-    back = state.back_units
-
-    # Fill the slots in slot order from the back room: a slot gets what the earlier slots of its product left.
     holds = (state.slot_product[:, :, None] == np.arange(n_products)) & state.trading[:, None, None]  # (B, N, P)
     room_in_slot = (capacity - state.slot_units) * holds.any(axis=2)
     wanted_before = np.add.reduce(
         (np.cumsum(room_in_slot[:, :, None] * holds, axis=1) - room_in_slot[:, :, None] * holds) * holds, axis=2
     )
-    in_back = back[rows[:, None], np.maximum(state.slot_product, 0)]
+    in_back = state.back_units[rows[:, None], np.maximum(state.slot_product, 0)]
     moved = np.minimum(np.maximum(in_back - wanted_before, 0), room_in_slot)
-    back -= np.add.reduce(moved[:, :, None] * holds, axis=1)
+    state.back_units -= np.add.reduce(moved[:, :, None] * holds, axis=1)
     state.slot_units += moved
-    shelf_capacity = capacity * np.add.reduce(holds, axis=1)  # (B, P)
+    shelf_capacity = capacity * np.add.reduce(holds, axis=1)
     shelf_units = np.add.reduce(state.slot_units[:, :, None] * holds, axis=1)
+    return shelf_capacity, shelf_units
 
-    # Prices: a fixed markup on the cheapest trusted supplier's cost (any supplier's while none is trusted).
-    trusted = (state.supplier_received >= state.supplier_due) & (state.supplier_fees == 0)  # (B, S)
-    quotes = scenarios.supplier_price[day][None]  # (1, S, P): list prices are the same for every shop
+
+def _set_prices(state: ShopState, quotes: np.ndarray, trusted: np.ndarray, stocked: np.ndarray) -> None:
+    """A fixed markup on the cheapest trusted supplier's cost (any supplier's while none is trusted)."""
     cost = np.where(
         trusted.any(axis=1)[:, None],
         np.where(trusted[:, :, None], quotes, _NO_QUOTE).min(axis=1),
@@ -62,13 +62,28 @@ def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: i
     price = np.clip(
         -(-cost * MARKUP_PERMILLE // (1000 * PRICE_STEP_YEN)) * PRICE_STEP_YEN, PRICE_STEP_YEN, MAX_PRICE_YEN
     )
-    stocked = shelf_capacity > 0
     state.price[:] = np.where(stocked, price, state.price)
 
-    # Orders: up to par from the cheapest trusted supplier open today.
+
+def _order_to_par(
+    state: ShopState,
+    world: World,
+    scenarios: Scenarios,
+    day: int,
+    *,
+    quotes: np.ndarray,
+    trusted: np.ndarray,
+    stocked: np.ndarray,
+    shelf_capacity: np.ndarray,
+    shelf_units: np.ndarray,
+) -> None:
+    """Orders up to par from the cheapest trusted supplier open today; cash and back-room space run down product by
+    product, so the last step goes one product at a time."""
+    batch, n_products = state.back_units.shape
+    rows = np.arange(batch)
     weekly = state.sold_by_product[:, max(day - 7, 0) : day].sum(axis=1, dtype=np.int64)
     in_transit = state.transit_ordered.sum(axis=1)
-    need = shelf_capacity + (COVER_DAYS * weekly + 6) // 7 - shelf_units - back - in_transit
+    need = shelf_capacity + (COVER_DAYS * weekly + 6) // 7 - shelf_units - state.back_units - in_transit
     open_today = trusted & scenarios.supplier_available[:, day]
     open_quotes = np.where(open_today[:, :, None], quotes, _NO_QUOTE)  # (B, S, P)
     supplier = open_quotes.argmin(axis=1)  # (B, P): the first of equals, as min() over (price, supplier) picks
@@ -76,9 +91,8 @@ def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: i
     min_order = world.supplier_terms["min_order_units"][supplier]
     may_order = stocked & open_today.any(axis=1)[:, None] & (need > 0)
     wanted = np.maximum(need, min_order)
-    # Cash and back-room space run down product by product, so the last step goes one product at a time.
     cash = state.cash.copy()
-    room = world.back_room_capacity_units - back.sum(axis=1) - in_transit.sum(axis=1)
+    room = world.back_room_capacity_units - state.back_units.sum(axis=1) - in_transit.sum(axis=1)
     for product in range(n_products):
         quantity = np.minimum(np.minimum(wanted[:, product], cash // unit_price[:, product]), room)
         orders = may_order[:, product] & (quantity >= min_order[:, product])
@@ -103,6 +117,25 @@ def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: i
         )
         cash[who] -= quantity * paid
         room[who] -= quantity
+
+
+def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: int) -> None:
+    shelf_capacity, shelf_units = _fill_slots(state, world)
+    trusted = (state.supplier_received >= state.supplier_due) & (state.supplier_fees == 0)  # (B, S)
+    quotes = scenarios.supplier_price[day][None]  # (1, S, P): list prices are the same for every shop
+    stocked = shelf_capacity > 0
+    _set_prices(state, quotes, trusted, stocked)
+    _order_to_par(
+        state,
+        world,
+        scenarios,
+        day,
+        quotes=quotes,
+        trusted=trusted,
+        stocked=stocked,
+        shelf_capacity=shelf_capacity,
+        shelf_units=shelf_units,
+    )
 
 
 def run_restock_to_par_batch(

@@ -36,15 +36,6 @@ class Supplier:
     no_delivery_probability: float = 0.0  # the order is paid for and never arrives
     outages_per_year: float = 1.5  # spells of 3–10 days in which the supplier takes no orders
 
-    @property
-    def is_dishonest(self) -> bool:
-        return bool(
-            self.short_ship_probability
-            or self.hidden_fee_permille
-            or self.price_creep_permille_per_week
-            or self.no_delivery_probability
-        )
-
 
 def _default_products() -> tuple[Product, ...]:
     return (
@@ -195,6 +186,63 @@ def _split(spare: np.ndarray, choices: int) -> tuple[np.ndarray, np.ndarray]:
     return index.astype(np.int64), scaled - index
 
 
+def _seed_draws(seeds: tuple[int, ...], days: int, columns: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform and normal draws, `columns` of each a day, from each seed's own generator: exactly two calls a seed."""
+    uniforms = np.empty((len(seeds), days, columns[0]))
+    normals = np.empty((len(seeds), days, columns[1]))
+    for row, seed in enumerate(seeds):
+        rng = np.random.Generator(np.random.PCG64(seed))
+        rng.random(out=uniforms[row])
+        rng.standard_normal(out=normals[row])
+    return uniforms, normals
+
+
+def _weather(weather_draw: np.ndarray, temperature_noise: np.ndarray, day_of_year: np.ndarray):
+    """Weather (0 sun, 1 cloud, 2 rain) and temperature: more rain in the rainy season (June–July), warm summers and
+    cold winters."""
+    rain_probability = 0.2 + 0.2 * np.exp(-(((day_of_year - 175) / 20.0) ** 2))
+    weather = np.where(weather_draw < rain_probability, 2, np.where(weather_draw < rain_probability + 0.3, 1, 0))
+    seasonal_temperature = 16.0 + 10.0 * np.sin(2 * np.pi * (day_of_year - 105) / 365)
+    temperature = seasonal_temperature + 2.5 * temperature_noise - 1.5 * (weather == 2)
+    return weather, temperature
+
+
+def _demand_rate(world: World, *, day: np.ndarray, day_of_year: np.ndarray, weather, temperature, demand_noise):
+    """Expected units a day per product: base demand x weekday and month x rain's footfall x temperature x noise."""
+    base = np.array([p.base_demand for p in world.products])
+    sensitivity = np.array([p.temperature_sensitivity for p in world.products])
+    calendar = (
+        np.asarray(world.weekday_factors)[(world.start_weekday + day) % 7]
+        * np.asarray(world.month_factors)[np.minimum(day_of_year * 12 // 365, 11)]
+    )
+    footfall = calendar * np.where(weather == 2, world.rain_footfall_factor, 1.0)
+    sigma = world.demand_noise_sigma
+    noise = np.exp(sigma * demand_noise - sigma * sigma / 2)
+    return base * footfall[..., None] * np.exp(sensitivity * (temperature[..., None] - 20.0) / 10.0) * noise
+
+
+def _shock(world: World, rate: np.ndarray, shock_draw: np.ndarray) -> None:
+    """Demand shocks, in place: one product's demand x0.4 or x1.8 for 5–15 days."""
+    shock_starts, spare = _start_and_spare(shock_draw, world.demand_shocks_per_year)
+    extra_days, spare = _split(spare, 11)
+    shocked_product, spare = _split(spare, len(world.products))
+    factor = np.where(spare < 0.5, 0.4, 1.8)
+    for row, start in zip(*np.nonzero(shock_starts), strict=True):
+        end = start + 5 + extra_days[row, start]
+        rate[row, start:end, shocked_product[row, start]] *= factor[row, start]
+
+
+def _ship_permille(world: World, delivery_draw: np.ndarray) -> np.ndarray:
+    """What share of an order each supplier delivers on each order day: one uniform decides, lost below p_lost,
+    short below p_lost + p_short (and how short)."""
+    p_lost = np.array([s.no_delivery_probability for s in world.suppliers])
+    p_short = np.array([s.short_ship_probability for s in world.suppliers])
+    short_share = 500 + _split((delivery_draw - p_lost) / np.maximum(p_short, 1e-12), 401)[0]
+    return np.where(delivery_draw < p_lost, 0, np.where(delivery_draw < p_lost + p_short, short_share, 1000)).astype(
+        np.int64
+    )
+
+
 def draw_scenarios(world: World, seeds: list[int] | tuple[int, ...], days: int) -> Scenarios:
     """Draw every seed's scenario from its own generator, then shape all of them together.
 
@@ -205,62 +253,27 @@ def draw_scenarios(world: World, seeds: list[int] | tuple[int, ...], days: int) 
     n_products, n_suppliers = len(world.products), len(world.suppliers)
     # Uniform columns: weather, rounding per product, delivery outcome per supplier, shock start, offline start,
     # outage start per supplier. Normal columns: temperature, demand noise per product.
-    uniforms = np.empty((len(seeds), days, 3 + n_products + 2 * n_suppliers))
-    normals = np.empty((len(seeds), days, 1 + n_products))
-    for row, seed in enumerate(seeds):
-        rng = np.random.Generator(np.random.PCG64(seed))
-        rng.random(out=uniforms[row])
-        rng.standard_normal(out=normals[row])
-    weather_draw = uniforms[..., 0]
+    uniforms, normals = _seed_draws(seeds, days, (3 + n_products + 2 * n_suppliers, 1 + n_products))
     rounding = uniforms[..., 1 : 1 + n_products]
     delivery_draw = uniforms[..., 1 + n_products : 1 + n_products + n_suppliers]
-    shock_draw = uniforms[..., 1 + n_products + n_suppliers]
-    offline_draw = uniforms[..., 2 + n_products + n_suppliers]
-    outage_draw = uniforms[..., 3 + n_products + n_suppliers :]
 
     day = np.arange(days)
     day_of_year = (world.start_day_of_year + day) % 365
-    # Weather: more rain in the rainy season (June–July), warm summers and cold winters.
-    rain_probability = 0.2 + 0.2 * np.exp(-(((day_of_year - 175) / 20.0) ** 2))
-    weather = np.where(weather_draw < rain_probability, 2, np.where(weather_draw < rain_probability + 0.3, 1, 0))
-    seasonal_temperature = 16.0 + 10.0 * np.sin(2 * np.pi * (day_of_year - 105) / 365)
-    temperature = seasonal_temperature + 2.5 * normals[..., 0] - 1.5 * (weather == 2)
-
-    base = np.array([p.base_demand for p in world.products])
-    sensitivity = np.array([p.temperature_sensitivity for p in world.products])
-    calendar = (
-        np.asarray(world.weekday_factors)[(world.start_weekday + day) % 7]
-        * np.asarray(world.month_factors)[np.minimum(day_of_year * 12 // 365, 11)]
+    weather, temperature = _weather(uniforms[..., 0], normals[..., 0], day_of_year)
+    rate = _demand_rate(
+        world, day=day, day_of_year=day_of_year, weather=weather, temperature=temperature, demand_noise=normals[..., 1:]
     )
-    footfall = calendar * np.where(weather == 2, world.rain_footfall_factor, 1.0)
-    sigma = world.demand_noise_sigma
-    noise = np.exp(sigma * normals[..., 1:] - sigma * sigma / 2)
-    rate = base * footfall[..., None] * np.exp(sensitivity * (temperature[..., None] - 20.0) / 10.0) * noise
+    _shock(world, rate, uniforms[..., 1 + n_products + n_suppliers])
 
-    # Demand shocks: one product's demand x0.4 or x1.8 for 5–15 days.
-    shock_starts, spare = _start_and_spare(shock_draw, world.demand_shocks_per_year)
-    extra_days, spare = _split(spare, 11)
-    shocked_product, spare = _split(spare, n_products)
-    factor = np.where(spare < 0.5, 0.4, 1.8)
-    for row, start in zip(*np.nonzero(shock_starts), strict=True):
-        end = start + 5 + extra_days[row, start]
-        rate[row, start:end, shocked_product[row, start]] *= factor[row, start]
-
-    offline_starts, spare = _start_and_spare(offline_draw, world.machine_offline_spells_per_year)
+    offline_starts, spare = _start_and_spare(
+        uniforms[..., 2 + n_products + n_suppliers], world.machine_offline_spells_per_year
+    )
     machine_offline = _spell_mask(offline_starts, 1 + _split(spare, 3)[0])
     rate[machine_offline] = 0.0
 
     outage_rate = np.array([s.outages_per_year for s in world.suppliers])
-    outage_starts, spare = _start_and_spare(outage_draw, outage_rate)
+    outage_starts, spare = _start_and_spare(uniforms[..., 3 + n_products + n_suppliers :], outage_rate)
     supplier_available = ~_spell_mask(outage_starts, 3 + _split(spare, 8)[0])
-
-    # One uniform per order day decides a delivery: lost below p_lost, short below p_lost + p_short (and how short).
-    p_lost = np.array([s.no_delivery_probability for s in world.suppliers])
-    p_short = np.array([s.short_ship_probability for s in world.suppliers])
-    short_share = 500 + _split((delivery_draw - p_lost) / np.maximum(p_short, 1e-12), 401)[0]
-    ship_permille = np.where(
-        delivery_draw < p_lost, 0, np.where(delivery_draw < p_lost + p_short, short_share, 1000)
-    ).astype(np.int64)
 
     return Scenarios(
         seeds=seeds,
@@ -271,6 +284,6 @@ def draw_scenarios(world: World, seeds: list[int] | tuple[int, ...], days: int) 
         weather=weather,
         temperature=temperature,
         supplier_available=supplier_available,
-        ship_permille=ship_permille,
+        ship_permille=_ship_permille(world, delivery_draw),
         supplier_price=world.supplier_price_list(days),
     )

@@ -4,7 +4,6 @@ Either way the forbidden effect is refused by code and logged, and prices, coupo
 import pytest
 from django.db.models import Sum
 
-from apps.agents.filters import reply_filter
 from apps.agents.models import AgentTurn, CouponGrant, GuardrailViolation
 from apps.agents.prompts import RULES
 from apps.agents.providers.base import ChatMessage
@@ -15,6 +14,7 @@ from apps.chats.models import Conversation
 from apps.inventory.models import Coupon, Payment, PriceChange, Product, Sale, Slot, StockMovement, StorageStock
 from tests.agents.fake_anthropic import Reply, text, tool_use
 from tests.agents.redteam.scenarios import SCENARIOS
+from tests.agents.replies import reply_filter
 from tests.factories import AgentFactory
 
 
