@@ -321,54 +321,77 @@ def _product_request(customer: Customer, name: str) -> list:
 
 
 def _postback(customer: Customer, data: dict) -> list:
-    action = data.get("action", [""])[0]
-
     def value(name: str, default: str = "") -> str:
         return data.get(name, [default])[0]
 
-    if action == "consent":
-        customer = customer_consent_set(customer=customer, given=value("value") == "yes")
-        text = (
-            _("ありがとうございます。ご用件をどうぞ！下のメニューからも選べます。")
-            if customer.consent_given
-            else _(
-                "承知しました。会話は保存されないため、チャットはご利用いただけません。気が変わったらいつでもどうぞ。"
-            )
+    action = value("action")
+    if action in _POSTBACKS_WITHOUT_CONSENT:
+        return _POSTBACKS_WITHOUT_CONSENT[action](customer, value)
+    if not customer.consent_given:
+        return _consent_prompt()
+    return _POSTBACKS.get(action, _request_help)(customer, value)
+
+
+def _consent_answer(customer: Customer, value) -> list:
+    customer = customer_consent_set(customer=customer, given=value("value") == "yes")
+    if not customer.consent_given:
+        return lm.text_messages(
+            _("承知しました。会話は保存されないため、チャットはご利用いただけません。気が変わったらいつでもどうぞ。")
         )
-        messages = lm.text_messages(text, actions=_menu_actions() if customer.consent_given else None)
-    elif action == "delete_data":
-        if value("confirm") != "yes":
-            messages = lm.text_messages(_("削除を取りやめました。"))
-        else:
-            counts = customer_data_delete(customer=customer)
-            logger.info("Deleted the data of a LINE customer on their request: %s", counts)
-            messages = lm.text_messages(_("あなたのデータをすべて削除しました。ご利用ありがとうございました。"))
-    elif not customer.consent_given:
-        messages = _consent_prompt()
-    elif action == "products":
-        messages = [lm.products_carousel(machine_products(machine_code=line_machine().code))]
-    elif action == "buy":
-        messages = lm.text_messages(
-            _("いくつ購入しますか？（LINE Payでお支払い）"),
-            actions=[
-                lm.postback(f"{n}個", action="confirm_buy", slot=value("slot"), qty=n, key=uuid.uuid4().hex)
-                for n in (1, 2, 3)
-            ],
-        )
-    elif action == "confirm_buy":
-        messages = _purchase(customer, slot=value("slot"), quantity=int(value("qty", "1") or 1), key=value("key"))
-    elif action == "coupons":
-        messages = _coupons(customer)
-    elif action == "coupon":
-        customer_preferences_update(customer=customer, coupon=value("code"))
-        messages = lm.text_messages(_("次のご購入にクーポン「%(code)s」を使います。") % {"code": value("code")})
-    elif action == "request":
-        messages = _product_request(customer, value("name"))
-    else:  # "request_help" and anything unknown
-        messages = lm.text_messages(
-            _("置いてほしい商品を「リクエスト: 商品名」の形で送ってください。"), actions=_menu_actions()
-        )
-    return messages
+    return lm.text_messages(
+        _("ありがとうございます。ご用件をどうぞ！下のメニューからも選べます。"), actions=_menu_actions()
+    )
+
+
+def _data_delete_answer(customer: Customer, value) -> list:
+    if value("confirm") != "yes":
+        return lm.text_messages(_("削除を取りやめました。"))
+    counts = customer_data_delete(customer=customer)
+    logger.info("Deleted the data of a LINE customer on their request: %s", counts)
+    return lm.text_messages(_("あなたのデータをすべて削除しました。ご利用ありがとうございました。"))
+
+
+def _products_answer(customer: Customer, value) -> list:
+    return [lm.products_carousel(machine_products(machine_code=line_machine().code))]
+
+
+def _quantity_question(customer: Customer, value) -> list:
+    return lm.text_messages(
+        _("いくつ購入しますか？（LINE Payでお支払い）"),
+        actions=[
+            lm.postback(f"{n}個", action="confirm_buy", slot=value("slot"), qty=n, key=uuid.uuid4().hex)
+            for n in (1, 2, 3)
+        ],
+    )
+
+
+def _purchase_answer(customer: Customer, value) -> list:
+    return _purchase(customer, slot=value("slot"), quantity=int(value("qty", "1") or 1), key=value("key"))
+
+
+def _coupon_choice(customer: Customer, value) -> list:
+    customer_preferences_update(customer=customer, coupon=value("code"))
+    return lm.text_messages(_("次のご購入にクーポン「%(code)s」を使います。") % {"code": value("code")})
+
+
+def _request_help(customer: Customer, value) -> list:
+    """ "request_help", and the answer to anything unknown."""
+    return lm.text_messages(
+        _("置いてほしい商品を「リクエスト: 商品名」の形で送ってください。"), actions=_menu_actions()
+    )
+
+
+# Each postback's answer, by its `action`: these two work before consent (giving it, or having nothing stored)…
+_POSTBACKS_WITHOUT_CONSENT = {"consent": _consent_answer, "delete_data": _data_delete_answer}
+# …and these only after it.
+_POSTBACKS = {
+    "products": _products_answer,
+    "buy": _quantity_question,
+    "confirm_buy": _purchase_answer,
+    "coupons": lambda customer, value: _coupons(customer),
+    "coupon": _coupon_choice,
+    "request": lambda customer, value: _product_request(customer, value("name")),
+}
 
 
 def _purchase(customer: Customer, *, slot: str, quantity: int, key: str) -> list:
