@@ -375,7 +375,7 @@ def _coupon_choice(customer: Customer, value) -> list:
 
 
 def _request_help(customer: Customer, value) -> list:
-    """ "request_help", and the answer to anything unknown."""
+    """The answer to "request_help", and to anything unknown."""
     return lm.text_messages(
         _("置いてほしい商品を「リクエスト: 商品名」の形で送ってください。"), actions=_menu_actions()
     )
