@@ -46,24 +46,25 @@ def ensure_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--model-delay-ms", type=float, default=20.0)
     parser.add_argument(
         "--database-url", default="", help="e.g. postgres://postgres@127.0.0.1:5432/vb_llm_bench (default: SQLite file)"
     )
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    database = Path(tempfile.gettempdir()) / f"vb_llm_bench_{os.getpid()}.sqlite3"
-    if args.database_url:
-        ensure_database(args.database_url)
-    prefix = f"vendbot-bench:llm:{uuid.uuid4().hex}"
+
+def django_setup(*, database_url: str, redis_prefix: str) -> None:
+    """The product's base settings on the bench's own database, with limits and budgets no run reaches."""
+    if database_url.startswith("postgres"):
+        ensure_database(database_url)
     os.environ.update(
         DJANGO_SETTINGS_MODULE="vendbot.settings.base",
-        DATABASE_URL=args.database_url or f"sqlite:///{database}",
+        DATABASE_URL=database_url,
         SECRET_KEY="bench-only-" + uuid.uuid4().hex,
-        LLM_REDIS_PREFIX=prefix,
+        LLM_REDIS_PREFIX=redis_prefix,
         LLM_DAILY_BUDGET_YEN="100000000",
         LLM_MONTHLY_BUDGET_YEN="100000000",
         LLM_CUSTOMER_MESSAGES_PER_MINUTE="1000000",
@@ -74,118 +75,149 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection
-    from prometheus_client import REGISTRY
-
-    from apps.agents.providers.base import ChatMessage
-    from apps.agents.runtime import agent_turn_run
-    from apps.agents.shared_limits import shared_redis
-    from apps.agents.tools.registry import ToolContext
-    from tests.agents.fake_anthropic import FakeAnthropic, Reply, text, tool_use
-    from tests.factories import AgentFactory, MachineFactory, ProductFactory, SlotFactory, stock_slot
 
     call_command("migrate", verbosity=0)
-    fake = FakeAnthropic()
-    settings.ANTHROPIC_API_KEY = "bench-" + uuid.uuid4().hex
-    settings.ANTHROPIC_BASE_URL = fake.base_url
-    try:
-        machine = MachineFactory(code="BENCH-1")
+
+
+class TurnBench:
+    """A shop with one product and a shopkeeper on the Anthropic provider, answered by the loopback fake server."""
+
+    def __init__(self, *, fake, model_delay_ms: float):
+        from django.conf import settings
+
+        from tests.factories import AgentFactory, MachineFactory, ProductFactory, SlotFactory, stock_slot
+
+        settings.ANTHROPIC_API_KEY = "bench-" + uuid.uuid4().hex
+        settings.ANTHROPIC_BASE_URL = fake.base_url
+        self.fake, self.delay = fake, model_delay_ms / 1000
+        self.machine = MachineFactory(code="BENCH-1")
         cola = ProductFactory(sku="COLA", name_ja="コーラ", price_yen=150, unit_cost_yen=70)
-        stock_slot(SlotFactory(machine=machine, code="A1", product=cola, capacity=10), 10)
+        stock_slot(SlotFactory(machine=self.machine, code="A1", product=cola, capacity=10), 10)
         # A budget no bench run reaches: every turn must reach the model.
-        agent = AgentFactory(
+        self.agent = AgentFactory(
             name="bench-shopkeeper", kind="shopkeeper", provider="anthropic", daily_token_budget=2_000_000_000
         )
-        delay = args.model_delay_ms / 1000
-        # As the server processes do once loaded (vendbot/asgi.py, the Celery worker): what is loaded now lives as long
-        # as the process, so full collections need not walk it.
-        gc.freeze()
 
-        def model_reply(blocks, *, input_tokens=400, output_tokens=40):
-            def answer(_request):
-                time.sleep(delay)  # the model thinking: server time, not overhead
-                return Reply(blocks, input_tokens=input_tokens, output_tokens=output_tokens)
+    def model_reply(self, blocks, *, input_tokens=400, output_tokens=40):
+        from tests.agents.fake_anthropic import Reply
 
-            return answer
+        def answer(_request):
+            time.sleep(self.delay)  # the model thinking: server time, not overhead
+            return Reply(blocks, input_tokens=input_tokens, output_tokens=output_tokens)
 
-        def run_turn(context: ToolContext) -> None:
-            outcome = agent_turn_run(
-                agent=agent, context=context, history=[ChatMessage(role="user", text="コーラある？")]
-            )
-            if outcome.turn is None or outcome.turn.fallback_reason:
-                raise SystemExit(f"turn did not reach the model: {outcome.turn and outcome.turn.fallback_reason}")
+        return answer
 
-        def sdk_seconds() -> float:
-            return REGISTRY.get_sample_value("vendbot_agent_model_sdk_seconds_total")
+    def scenarios(self) -> dict:
+        from tests.agents.fake_anthropic import text, tool_use
 
-        def timed(answers: list, call) -> tuple[float, float, float]:
-            """Script the fake server's `answers`, run `call`: (total ms, ms inside the SDK's calls, CPU ms)."""
-            fake.then(*answers)
-            sdk_before = sdk_seconds()
-            started, cpu_started = time.perf_counter(), time.thread_time()
-            call()
-            total, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
-            return total * 1000, (sdk_seconds() - sdk_before) * 1000, cpu * 1000
+        return {
+            "text reply": lambda: [self.model_reply([text("コーラは150円です。冷えていますよ！")])],
+            "tool call + reply": lambda: [
+                self.model_reply([tool_use("check_stock", {"sku": "COLA"})]),
+                self.model_reply([text("コーラはあと10本あります。")]),
+            ],
+        }
 
-        def count_statements(execute, sql, params, many, context):
-            if not sql.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):  # transaction control aside
+    def run_turn(self, conversation_id: int) -> None:
+        from apps.agents.providers.base import ChatMessage
+        from apps.agents.runtime import agent_turn_run
+        from apps.agents.tools.registry import ToolContext
+
+        context = ToolContext(agent=self.agent, machine=self.machine, conversation_id=conversation_id, channel="tablet")
+        outcome = agent_turn_run(
+            agent=self.agent, context=context, history=[ChatMessage(role="user", text="コーラある？")]
+        )
+        if outcome.turn is None or outcome.turn.fallback_reason:
+            raise SystemExit(f"turn did not reach the model: {outcome.turn and outcome.turn.fallback_reason}")
+
+    def timed(self, answers: list, conversation_id: int) -> tuple[float, float, float]:
+        """Script the fake server's `answers`, run a turn: (total ms, ms inside the SDK's calls, CPU ms)."""
+        self.fake.then(*answers)
+        sdk_before = sdk_seconds()
+        started, cpu_started = time.perf_counter(), time.thread_time()
+        self.run_turn(conversation_id)
+        total, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
+        return total * 1000, (sdk_seconds() - sdk_before) * 1000, cpu * 1000
+
+    def measure(self, script, turns: int) -> dict[str, list[float]]:
+        samples = [self.timed(script(), turn + 1) for turn in range(turns)]
+        samples = samples[5:]  # the first turns warm caches and connections
+        return {
+            "own": [total - sdk for total, sdk, _cpu in samples],
+            "SDK": [sdk for _total, sdk, _cpu in samples],
+            "total": [total for total, _sdk, _cpu in samples],
+            "CPU": [cpu for _total, _sdk, cpu in samples],
+        }
+
+    def statements_of_one_turn(self, script, conversation_id: int) -> int:
+        """SQL statements of one more turn, counted outside the timed ones (transaction control aside)."""
+        from django.db import connection
+
+        statements = []
+
+        def count(execute, sql, params, many, context):
+            if not sql.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
                 statements.append(sql)
             return execute(sql, params, many, context)
 
-        results, statements_per_turn = {}, {}
-        for label, script in (
-            ("text reply", lambda: [model_reply([text("コーラは150円です。冷えていますよ！")])]),
-            (
-                "tool call + reply",
-                lambda: [
-                    model_reply([tool_use("check_stock", {"sku": "COLA"})]),
-                    model_reply([text("コーラはあと10本あります。")]),
-                ],
-            ),
-        ):
-            samples = [
-                timed(
-                    script(),
-                    lambda turn=turn: run_turn(
-                        ToolContext(agent=agent, machine=machine, conversation_id=turn + 1, channel="tablet")
-                    ),
-                )
-                for turn in range(args.turns)
-            ]
-            samples = samples[5:]  # the first turns warm caches and connections
-            results[label] = {
-                "own": [total - sdk for total, sdk, _cpu in samples],
-                "SDK": [sdk for _total, sdk, _cpu in samples],
-                "total": [total for total, _sdk, _cpu in samples],
-                "CPU": [cpu for _total, _sdk, cpu in samples],
-            }
-            # Counted on one more turn, outside the timed ones.
-            fake.then(*script())
-            statements = []
-            with connection.execute_wrapper(count_statements):
-                run_turn(ToolContext(agent=agent, machine=machine, conversation_id=args.turns + 1, channel="tablet"))
-            statements_per_turn[label] = len(statements)
-        database_name = "PostgreSQL" if args.database_url else "SQLite"
-        print(
-            f"VendBot's own time per turn = total - time inside the SDK's calls ({args.turns} turns each, "
-            f"{database_name}, model delay {args.model_delay_ms:.0f} ms inside the SDK time)"
+        self.fake.then(*script())
+        with connection.execute_wrapper(count):
+            self.run_turn(conversation_id)
+        return len(statements)
+
+
+def sdk_seconds() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("vendbot_agent_model_sdk_seconds_total")
+
+
+def report(results: dict, statements_per_turn: dict, *, turns: int, database_name: str, model_delay_ms: float) -> None:
+    print(
+        f"VendBot's own time per turn = total - time inside the SDK's calls ({turns} turns each, "
+        f"{database_name}, model delay {model_delay_ms:.0f} ms inside the SDK time)"
+    )
+    headings = ("own p50", "own p99", "SDK p50", "SDK p99", "total p50", "total p99", "CPU p50")
+    print(f"  {'':19s}" + "".join(f"{heading:>{11 if 'total' in heading else 9}s}" for heading in headings))
+    for label, figures in results.items():
+        columns = "".join(
+            f"{statistics.median(figures[part]):9.2f}{percentile(figures[part], 0.99):9.2f}" for part in ("own", "SDK")
         )
-        headings = ("own p50", "own p99", "SDK p50", "SDK p99", "total p50", "total p99", "CPU p50")
-        print(f"  {'':19s}" + "".join(f"{heading:>{11 if 'total' in heading else 9}s}" for heading in headings))
-        for label, figures in results.items():
-            columns = "".join(
-                f"{statistics.median(figures[part]):9.2f}{percentile(figures[part], 0.99):9.2f}"
-                for part in ("own", "SDK")
-            )
-            total = f"{statistics.median(figures['total']):11.2f}{percentile(figures['total'], 0.99):11.2f}"
-            total += f"{statistics.median(figures['CPU']):9.2f}"
-            own_p50, target = statistics.median(figures["own"]), TARGETS_MS[label]
-            verdict = "ok" if own_p50 <= target else f"{own_p50 - target:.2f} ms over"
-            print(f"  {label:19s}{columns}{total}   ms   (own p50 target {target:.0f} ms: {verdict})")
-        print("SQL statements per turn (transaction control aside):", end="")
-        print(",".join(f" {label} {count}" for label, count in statements_per_turn.items()))
+        total = f"{statistics.median(figures['total']):11.2f}{percentile(figures['total'], 0.99):11.2f}"
+        total += f"{statistics.median(figures['CPU']):9.2f}"
+        own_p50, target = statistics.median(figures["own"]), TARGETS_MS[label]
+        verdict = "ok" if own_p50 <= target else f"{own_p50 - target:.2f} ms over"
+        print(f"  {label:19s}{columns}{total}   ms   (own p50 target {target:.0f} ms: {verdict})")
+    print("SQL statements per turn (transaction control aside):", end="")
+    print(",".join(f" {label} {count}" for label, count in statements_per_turn.items()))
+
+
+def main() -> None:
+    args = parse_args()
+    database = Path(tempfile.gettempdir()) / f"vb_llm_bench_{os.getpid()}.sqlite3"
+    prefix = f"vendbot-bench:llm:{uuid.uuid4().hex}"
+    django_setup(database_url=args.database_url or f"sqlite:///{database}", redis_prefix=prefix)
+    from apps.agents.shared_limits import shared_redis
+    from tests.agents.fake_anthropic import FakeAnthropic
+
+    fake = FakeAnthropic()
+    try:
+        bench = TurnBench(fake=fake, model_delay_ms=args.model_delay_ms)
+        # As the server processes do once loaded (vendbot/asgi.py, the Celery worker): what is loaded now lives as long
+        # as the process, so full collections need not walk it.
+        gc.freeze()
+        results, statements_per_turn = {}, {}
+        for label, script in bench.scenarios().items():
+            results[label] = bench.measure(script, args.turns)
+            statements_per_turn[label] = bench.statements_of_one_turn(script, args.turns + 1)
+        report(
+            results,
+            statements_per_turn,
+            turns=args.turns,
+            database_name="PostgreSQL" if args.database_url else "SQLite",
+            model_delay_ms=args.model_delay_ms,
+        )
     finally:
         fake.close()
         keys = list(shared_redis().scan_iter(match=f"{prefix}:*"))
