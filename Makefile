@@ -47,6 +47,7 @@ test-postgres: install vendor
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python bin/check_function_length.py
 	$(BIN)/python bin/scan_secrets.py
 
 audit: install
