@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/sim_speed.py [--days 365] [--seeds 1000] [--repeat 5]
 
-Targets (issue 11): one 365-day heuristic episode under 0.05 s; the batch at 100,000 shop-days/s or more. Times are
+Targets: one 365-day heuristic episode under 0.05 s; the batch at 100,000 shop-days/s or more. Times are
 wall-clock and include drawing each seed's scenario; the process CPU time is printed beside them, because on a shared
 machine the wall clock also counts other people's work. The single episode is timed `--repeat` times after one warm-up
 run and the median is reported; the batch runs once (it takes seconds).

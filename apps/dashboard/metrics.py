@@ -25,9 +25,11 @@ AI_REPLY_LATENCY = Histogram(
     buckets=(0.25, 0.5, 1, 2, 4, 8, 16, 32),
 )
 BLOCKED_TOOL_CALLS = Counter("vendbot_blocked_tool_calls", "Tool calls refused by the guardrail policy", ["rule"])
-# Incremented by the LINE integration (issue 9) when it lands: webhook events received and push/reply errors.
-LINE_EVENTS = Counter("vendbot_line_events", "LINE webhook events received", ["kind"])
 LINE_ERRORS = Counter("vendbot_line_errors", "LINE API calls that failed", ["operation"])
+
+
+# LINE events stored but not done: a step waiting for a worker, the re-queue job or LINE; `failed` ones were given up.
+LINE_EVENTS_HELP = "LINE events stored and not yet answered, by the step they reached"
 
 
 class ShopStateCollector(Collector):
@@ -38,14 +40,16 @@ class ShopStateCollector(Collector):
         yield GaugeMetricFamily("vendbot_slots_out_of_stock", "Loaded slots that are empty")
         yield GaugeMetricFamily("vendbot_slots_low_stock", "Loaded slots below their par level")
         yield GaugeMetricFamily("vendbot_alerts_firing", "Alerts currently firing")
+        yield GaugeMetricFamily("vendbot_line_events_unfinished", LINE_EVENTS_HELP, labels=["status"])
 
     def collect(self):
         from apps.dashboard.models import Alert
-        from apps.dashboard.selectors import stock_state
+        from apps.dashboard.selectors import line_events_unfinished, stock_state
 
         try:
             stock = stock_state()
             firing = Alert.objects.filter(state=Alert.State.FIRING).count()
+            line_events = line_events_unfinished()
         except Exception:
             logger.exception("Could not read the shop state for /metrics")
             return
@@ -56,3 +60,7 @@ class ShopStateCollector(Collector):
             "vendbot_slots_low_stock", "Loaded slots below their par level", value=stock["low_stock_slots"]
         )
         yield GaugeMetricFamily("vendbot_alerts_firing", "Alerts currently firing", value=firing)
+        unfinished = GaugeMetricFamily("vendbot_line_events_unfinished", LINE_EVENTS_HELP, labels=["status"])
+        for status, count in line_events.items():
+            unfinished.add_metric([status], count)
+        yield unfinished

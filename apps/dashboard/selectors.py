@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHo
 from django.utils import timezone
 
 from apps.agents.models import Agent, AgentTurn
-from apps.chats.models import Conversation
+from apps.chats.models import Conversation, LineEvent
 from apps.core.clock import local_day_start
 from apps.core.money import whole_yen
 from apps.dashboard.models import Alert
@@ -352,3 +352,14 @@ def product_run_rates(*, since: datetime.datetime) -> list[dict]:
         .values("sku", "name_ja", "sold", "in_slots", "in_storage", "on_order", "lead_time_days")
         .order_by("sku")
     )
+
+
+def line_events_unfinished() -> dict[str, int]:
+    """LINE events by the step they reached, every step but done (0 where none): what /metrics shows."""
+    counts = dict(
+        LineEvent.objects.exclude(status=LineEvent.Status.DONE)
+        .values("status")
+        .annotate(count=Count("id"))
+        .values_list("status", "count")
+    )
+    return {status: counts.get(status, 0) for status in LineEvent.Status.values if status != LineEvent.Status.DONE}

@@ -7,6 +7,7 @@ from prometheus_client import REGISTRY
 
 from apps.agents.services import tool_call, turn_record
 from apps.agents.tools.registry import ToolContext
+from apps.chats.models import LineEvent
 from tests.dashboard.conftest import buy
 from tests.factories import AgentFactory
 
@@ -74,3 +75,14 @@ def test_metrics_page_shows_the_current_shop_state(metrics_page, device_client, 
     page = metrics_page()
     assert "vendbot_slots_out_of_stock 1.0" in page
     assert "vendbot_alerts_firing 0.0" in page
+
+
+def test_metrics_page_counts_line_events_still_waiting_by_step(metrics_page):
+    for index, status in enumerate(["received", "received", "answered", "failed", "done"]):
+        LineEvent.objects.create(webhook_event_id=f"evt-{index}", event_type="message", status=status)
+    page = metrics_page()
+    assert 'vendbot_line_events_unfinished{status="received"} 2.0' in page
+    assert 'vendbot_line_events_unfinished{status="answered"} 1.0' in page
+    assert 'vendbot_line_events_unfinished{status="failed"} 1.0' in page
+    assert 'vendbot_line_events_unfinished{status="processing"} 0.0' in page
+    assert 'status="done"' not in page
