@@ -1,5 +1,5 @@
 """The shop's events in the books, through the real services: what each event posts, a refusal by the books failing
-the event with nothing written, and random sequences keeping the books equal to the shop (issue 6's property test)."""
+the event with nothing written, and random sequences keeping the books equal to the shop (a property test)."""
 
 import uuid
 
