@@ -1,11 +1,12 @@
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.money import TaxRate
+from apps.core.openapi import ErrorSerializer
 from apps.inventory.authentication import DeviceTokenAuthentication, IsMachineDeviceOrStaff, TabletCookieAuthentication
 from apps.inventory.models import Machine, Payment, Sale
 from apps.inventory.selectors import machine_get, machine_products
@@ -85,13 +86,21 @@ class PurchaseCreateApi(MachineApi):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: OutputSerializer},
+        responses={
+            201: OutputSerializer,
+            402: OpenApiResponse(ErrorSerializer, description="`payment_declined`: the payment was not approved."),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="`payment_unavailable`: the terminal did not answer; send again with the same key.",
+            ),
+        },
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True)],
         summary="Buy items from a machine",
         description=(
             "201 receipt; 409 `sold_out`; 402 `payment_declined`; 400 `invalid` (also when Idempotency-Key is "
-            "missing); 409 `idempotency_key_reused` for the same key with a different body. The same key and body "
-            "again returns the first receipt and charges nothing; after a decline, pay again with a new key."
+            "missing); 409 `idempotency_key_reused` for the same key with a different body; 409 `purchase_failed` "
+            "when the key's attempt was given up; 503 `payment_unavailable` (retry with the same key). The same key "
+            "and body again returns the first receipt and charges nothing; after a decline, pay again with a new key."
         ),
     )
     def post(self, request, code):

@@ -37,7 +37,8 @@ def test_every_operation_documents_its_error_answers_with_the_error_body(client)
             assert responses[status]["description"]
 
     purchases = operations[("POST", "/api/machines/{code}/purchases/")]
-    assert {"400", "401", "403", "404", "409", "413"} <= set(purchases)
+    assert {"400", "401", "402", "403", "404", "409", "413", "503"} <= set(purchases)
+    assert purchases["503"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     assert {"400", "401", "403", "404", "413"} <= set(operations[("POST", "/api/machines/{code}/chat/")])
     assert {"400", "403"} <= set(operations[("GET", "/api/accounting/trial-balance/")])
     assert "401" not in operations[("GET", "/api/accounting/trial-balance/")]  # session only: DRF answers 403
