@@ -194,3 +194,11 @@ def private_redis():
         yield server
     finally:
         server.kill()
+
+
+@pytest.fixture
+def fresh_dependency_log(monkeypatch):
+    """No failure logged yet in this process, so the next one of every dependency is logged (each test starts clean)."""
+    from apps.core import logging as core_logging
+
+    monkeypatch.setattr(core_logging, "_dependency_state", {})

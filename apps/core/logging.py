@@ -253,9 +253,3 @@ def log_dependency_failure(name: str, exc: BaseException, *, action: str = "") -
         extra={"dependency": name},
     )
     return True
-
-
-def reset_dependency_failures() -> None:
-    """Forget past failures, so the next one of every dependency is logged (for tests)."""
-    with _dependency_lock:
-        _dependency_state.clear()

@@ -17,7 +17,6 @@ from apps.core.logging import (
     pseudonymise,
     redact_text,
     request_id_var,
-    reset_dependency_failures,
 )
 from apps.inventory.services import device_token_issue
 from tests.factories import MachineFactory
@@ -218,9 +217,10 @@ def test_ids_and_digests_that_are_not_device_tokens_stay_readable():
         assert redact_text(f"see {text} here") == f"see {text} here"
 
 
-def test_a_failing_dependency_is_logged_once_per_interval_with_the_count_of_calls_in_between(caplog, monkeypatch):
+def test_a_failing_dependency_is_logged_once_per_interval_with_the_count_of_calls_in_between(
+    caplog, monkeypatch, fresh_dependency_log
+):
     monkeypatch.setattr(core_logging, "DEPENDENCY_LOG_INTERVAL_SECONDS", 0.3)
-    reset_dependency_failures()
     caplog.set_level(logging.ERROR, logger="vendbot.dependencies")
     down = ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 

@@ -7,7 +7,6 @@ import pytest
 from channels.layers import channel_layers
 from rest_framework.test import APIClient
 
-from apps.core.logging import reset_dependency_failures
 from apps.inventory.models import Sale
 from apps.inventory.services import device_token_issue
 from tests.agents import conftest as agents
@@ -50,7 +49,7 @@ def _use_broker(eager: bool, url: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_redis_outage_logs_one_line_per_dependency_and_requests_still_succeed(
-    shop_on_private_redis, private_redis, caplog
+    shop_on_private_redis, private_redis, caplog, fresh_dependency_log
 ):
     shop = shop_on_private_redis
     # Deep enough for every purchase; the last five take the slot below its par level, which queues planning.
@@ -58,7 +57,6 @@ def test_a_redis_outage_logs_one_line_per_dependency_and_requests_still_succeed(
     stock_slot(slot, PURCHASES)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Device {device_token_issue(machine=shop)}")
-    reset_dependency_failures()
     caplog.set_level(logging.INFO)
 
     private_redis.kill()
