@@ -1,5 +1,5 @@
-"""Accounting API for Managers: reports (JSON, or CSV with `?format=csv`), period close, year-end closing and
-reversing entries."""
+"""Accounting API for Managers: reports (JSON, or CSV with `?format=csv`), period close, year-end closing,
+reversing entries and the card processor's payouts."""
 
 import datetime
 
@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.accounting import selectors
 from apps.accounting.models import JournalEntry
+from apps.accounting.postings import post_card_settlement
 from apps.accounting.renderers import ReportCSVRenderer
 from apps.accounting.services import fiscal_year_close, journal_entry_reverse, period_close
 
@@ -206,3 +207,31 @@ class JournalEntryReverseApi(APIView):
         entry = get_object_or_404(JournalEntry, number=number)
         reversal = journal_entry_reverse(entry=entry, actor=request.user, **serializer.validated_data)
         return Response(self.OutputSerializer(reversal).data, status=201)
+
+
+class CardSettlementCreateApi(APIView):
+    """The card/IC processor paid out: what it took for the shop (売掛金) arrives in the bank less its fee."""
+
+    permission_classes = [IsAuthenticated, has_permission("accounting.add_journalentry")]
+
+    class InputSerializer(serializers.Serializer):
+        date = serializers.DateField(help_text="The day the payout reached the bank.")
+        gross_yen = serializers.IntegerField(min_value=1, help_text="Card and IC sales the payout settles.")
+        fee_yen = serializers.IntegerField(min_value=0, help_text="The processor's fee kept from them (決済手数料).")
+
+    class OutputSerializer(serializers.Serializer):
+        entry_number = serializers.IntegerField(source="number")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+        summary="Record a card processor's payout: 普通預金 and 決済手数料 against 売掛金",
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        entry = post_card_settlement(
+            date=data["date"], gross=data["gross_yen"], fee=data["fee_yen"], created_by=request.user
+        )
+        return Response(self.OutputSerializer(entry).data, status=201)

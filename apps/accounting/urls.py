@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/accounting/sales/daily/", apis.SalesDailyApi.as_view(), name="accounting-sales-daily"),
     path("api/accounting/sales/monthly/", apis.SalesMonthlyApi.as_view(), name="accounting-sales-monthly"),
     path("api/accounting/period-close/", apis.PeriodCloseApi.as_view(), name="accounting-period-close"),
+    path("api/accounting/card-settlements/", apis.CardSettlementCreateApi.as_view(), name="accounting-card-settlement"),
     path("api/accounting/fiscal-year-close/", apis.FiscalYearCloseApi.as_view(), name="accounting-fiscal-year-close"),
     path(
         "api/accounting/entries/<int:number>/reverse/",

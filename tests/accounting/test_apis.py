@@ -2,10 +2,11 @@ import csv
 import io
 
 import pytest
+from django.db.models import Sum
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from apps.accounting.models import JournalEntry, Ledger
+from apps.accounting.models import JournalEntry, JournalLine, Ledger
 from tests.accounting.conftest import april
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +149,29 @@ def test_trial_balance_before_and_after_closing(fiscal_2025_books, manager_user)
     assert 'filename="trial_balance_2026-03-31_before_closing.csv"' in before["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(before.content.decode("utf-8-sig"))))
     assert next(row for row in rows if row[0] == "4001")[1:] == ["売上高", "0", "6000", "0", "6000"]
+
+
+def test_a_manager_records_the_card_processors_payout(april_books, manager_user, staff_user):
+    url = reverse("accounting-card-settlement")
+    receivable_before = _balance("1003")
+    payout = {"date": "2026-04-20", "gross_yen": 1000, "fee_yen": 32}
+
+    assert _client(staff_user).post(url, payout, format="json").status_code == 403
+    too_dear = _client(manager_user).post(url, {**payout, "fee_yen": 1000}, format="json")
+    response = _client(manager_user).post(url, payout, format="json")
+
+    assert too_dear.status_code == 400 and too_dear.json()["error"]["code"] == "fee_exceeds_settlement"
+    assert response.status_code == 201
+    entry = JournalEntry.objects.get(number=response.json()["entry_number"])
+    assert entry.created_by == manager_user
+    assert _balance("1003") == receivable_before - 1000
+    assert _balance("1002", entry=entry) == 968 and _balance("6050", entry=entry) == 32
+
+
+def _balance(code: str, entry=None) -> int:
+    """Debits minus credits of an account, in the whole ledger or in one entry."""
+    lines = JournalLine.objects.filter(account__code=code)
+    if entry is not None:
+        lines = lines.filter(entry=entry)
+    totals = lines.aggregate(debit=Sum("debit"), credit=Sum("credit"))
+    return (totals["debit"] or 0) - (totals["credit"] or 0)
