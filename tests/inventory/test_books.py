@@ -16,7 +16,7 @@ from apps.accounting.models import EntryKind, JournalEntry, JournalLine, Ledger
 from apps.accounting.postings import PaidFrom, post_supplier_payment
 from apps.accounting.selectors import journal_entries_for_source
 from apps.core.errors import ApplicationError, Conflict
-from apps.inventory.models import Payment, Product, Sale
+from apps.inventory.models import Payment, Product, Sale, Slot, StorageStock
 from apps.inventory.selectors import stock_integrity_problems
 from apps.inventory.services import (
     purchase_create,
@@ -25,10 +25,16 @@ from apps.inventory.services import (
     stock_receive,
     stock_transfer_to_slot,
 )
-from apps.inventory.services.books import stock_value_yen
 from tests.factories import CouponFactory, MachineFactory, ProductFactory, SlotFactory
 
 JAMMING_DISPENSER = "tests.inventory.fakes.FirstItemOnlyDispenser"
+
+
+def stock_value_yen(product: Product) -> int:
+    """The product's stock (slots and back room) at its moving-average cost: what 商品 must hold for it."""
+    in_slots = Slot.objects.filter(product=product).aggregate(total=Sum("quantity"))["total"] or 0
+    in_storage = StorageStock.objects.filter(product=product).values_list("quantity", flat=True).first() or 0
+    return (in_slots + in_storage) * product.unit_cost_yen
 
 
 def balance(code: str) -> int:

@@ -11,7 +11,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Sum
 from django.utils import timezone
 
 from apps.accounting.models import EntryKind, JournalEntry
@@ -27,7 +26,7 @@ from apps.accounting.postings import (
     post_stock_adjustment,
 )
 from apps.accounting.selectors import journal_entries_for_source
-from apps.inventory.models import MachineFee, Product, Sale, SaleLine, Slot, StockMovement, StorageStock
+from apps.inventory.models import MachineFee, Product, Sale, SaleLine, StockMovement
 
 
 @dataclass(frozen=True)
@@ -53,13 +52,6 @@ def _per_product(lines: Iterable[SaleLine], amounts) -> dict[tuple[Product, int]
         for index, amount in enumerate(amounts(line)):
             totals[(line.product, line.tax_rate)][index] += amount
     return totals
-
-
-def stock_value_yen(product: Product) -> int:
-    """The product's stock (slots and back room) at its moving-average cost: what 商品 holds for it."""
-    in_slots = Slot.objects.filter(product=product).aggregate(total=Sum("quantity"))["total"] or 0
-    in_storage = StorageStock.objects.filter(product=product).values_list("quantity", flat=True).first() or 0
-    return (in_slots + in_storage) * product.unit_cost_yen
 
 
 def sale_entry(sale: Sale) -> JournalEntry | None:
