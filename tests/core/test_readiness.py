@@ -9,15 +9,13 @@ import time
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from apps.core.models import Heartbeat
 from apps.core.selectors import WORKER_HEARTBEAT
 from apps.core.tasks import record_worker_heartbeat
-from apps.inventory.services import device_token_issue
-from apps.inventory.tablet_pairing import PAIRING_COOKIE, pairing_cookie_value
-from tests.factories import MachineFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,44 +43,44 @@ def test_ready_when_database_redis_channel_layer_and_worker_answer(client, redis
     assert body["checks"]["channel_layer"]["detail"] == "RedisChannelLayer"
 
 
-def _open_tablet_socket(server: str, machine) -> socket.socket:
-    """A tablet's WebSocket held open on the live server: the upgrade handshake and the first frame (its products)."""
+def _open_dashboard_socket(server: str, session_cookie: str) -> socket.socket:
+    """A manager's dashboard WebSocket held open on the live server (its consumer receives on the channel layer)."""
     host, port = server.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=10)
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(
         (
-            f"GET /ws/tablet/{machine.code}/ HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"GET /ws/dashboard/ HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: {server}\r\nCookie: {PAIRING_COOKIE}={pairing_cookie_value(machine)}\r\n\r\n"
+            f"Origin: {server}\r\nCookie: {settings.SESSION_COOKIE_NAME}={session_cookie}\r\n\r\n"
         ).encode()
     )
     answer = b""
     while b"\r\n\r\n" not in answer:
         answer += sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 101"), answer
-    if len(answer.partition(b"\r\n\r\n")[2]) < 2:
-        sock.recv(4096)  # the products frame: the consumer is connected and receiving on the channel layer
     return sock
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ready_while_a_tablet_socket_is_open_in_the_same_process(redis_channel_layer, asgi_live_server):
-    """A consumer receiving on the Redis layer used to make the readiness round trip fail: never ready in production."""
+def test_ready_while_a_dashboard_socket_is_open_in_the_same_process(
+    redis_channel_layer, asgi_live_server, manager_user
+):
+    """A consumer receiving on the Redis layer used to make the readiness round trip fail: never ready in production,
+    where managers keep the dashboard open."""
     import requests
 
-    machine = MachineFactory()
-    device_token_issue(machine=machine)
-    machine.refresh_from_db()
+    browser = Client()
+    browser.force_login(manager_user)
     Heartbeat.objects.create(name=WORKER_HEARTBEAT, seen_at=timezone.now())
-    tablet = _open_tablet_socket(asgi_live_server, machine)
+    dashboard = _open_dashboard_socket(asgi_live_server, browser.cookies[settings.SESSION_COOKIE_NAME].value)
     try:
         for _ in range(2):
             response = requests.get(f"{asgi_live_server}/readyz", timeout=10)
             assert response.status_code == 200, response.json()
             assert response.json()["checks"]["channel_layer"]["detail"] == "RedisChannelLayer"
     finally:
-        tablet.close()
+        dashboard.close()
 
 
 def test_503_naming_redis_when_redis_url_points_at_a_closed_port(client, settings):
