@@ -34,6 +34,7 @@ from apps.chats.services import chat_turn_begin, chat_turn_finish, line_events_s
 from apps.chats.tasks import line_event_process
 from apps.core.errors import ApplicationError, ServiceUnavailable, ValidationError
 from apps.core.exceptions import error_body
+from apps.core.logging import log_dependency_failure
 from apps.core.parsers import json_loads_bounded
 from apps.inventory.models import Sale
 from apps.inventory.selectors import machine_products
@@ -142,8 +143,6 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
 
 LINE_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024  # LINE sends at most a few events per request: a few kilobytes
 LINE_WEBHOOK_MAX_DEPTH = 32  # LINE's events nest about 6 deep; the stored event is walked by recursive code
-OUTAGE_LOG_INTERVAL_SECONDS = 30.0
-_outage_logged_at: dict[str, float] = {}  # by dependency: when its failure was last logged
 
 
 def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
@@ -191,19 +190,11 @@ def _events_accept(events: list[dict]) -> bool:
     try:
         line_events_store(events=events)
     except DatabaseError as exc:
-        _outage_log("database", exc, "LINE events are answered 500, so LINE delivers them again")
+        log_dependency_failure("database", exc, action="LINE events answered 500, so LINE delivers them again")
         db_connection.close()
         return False
     _events_queue(events)
     return True
-
-
-def _outage_log(dependency: str, exc: Exception, consequence: str) -> None:
-    """One line per failing dependency per interval, not a traceback per webhook."""
-    now = time.monotonic()
-    if now - _outage_logged_at.get(dependency, float("-inf")) >= OUTAGE_LOG_INTERVAL_SECONDS:
-        _outage_logged_at[dependency] = now
-        logger.error("%s unavailable (%s: %s); %s", dependency, type(exc).__name__, exc, consequence)
 
 
 def _events_queue(events: list[dict]) -> None:
@@ -221,7 +212,7 @@ def _events_queue(events: list[dict]) -> None:
             for event in events:
                 line_event_process.apply_async(args=(event["webhookEventId"],), producer=producer, retry=False)
     except Exception as exc:
-        _outage_log("Celery broker", exc, "LINE events are stored and the re-queue job will queue them")
+        log_dependency_failure("celery_broker", exc, action="LINE events stored; the re-queue job will queue them")
 
 
 class LineWebhookConsumer(AsyncHttpConsumer):

@@ -14,7 +14,6 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from apps.agents.models import AgentTurn
-from apps.chats import consumers
 from apps.chats.models import Customer, LineEvent, Message
 from apps.chats.services import LINE_EVENT_MAX_ATTEMPTS
 from apps.chats.tasks import line_event_process, line_events_requeue
@@ -72,13 +71,12 @@ def broker(private_redis):
 
 
 def test_the_webhook_stores_events_while_the_broker_is_down_and_they_are_answered_after(
-    fake_line, consenting, broker, caplog, monkeypatch
+    fake_line, consenting, broker, caplog, fresh_dependency_log
 ):
-    monkeypatch.setattr(consumers, "_outage_logged_at", {})  # no outage logged before this one
     broker.kill()
     events = [text_event(fake_line, f"{OFFLINE_GREETING}{n}") for n in range(5)]
 
-    with caplog.at_level(logging.ERROR, logger="apps.chats.consumers"):
+    with caplog.at_level(logging.ERROR, logger="vendbot.dependencies"):
         started = time.monotonic()
         answers = [post_webhook(item) for item in events]
         took = time.monotonic() - started
