@@ -21,7 +21,7 @@
   }
 
   if (window.Chart && withData.length) {
-    const days = Array.from({ length: comparison.days }, (_, i) => `${i + 1}${labels.day}`);
+    const days = Array.from({ length: comparison.days }, (_, i) => labels.day.replace("{n}", i + 1));
     new Chart(document.getElementById("chart-net-worth"), {
       type: "line",
       data: { labels: days, datasets: withData.flatMap(netWorthDatasets) },

@@ -38,8 +38,8 @@ def test_an_experiment_shows_net_worth_with_a_band_per_variant(logged_in, finish
         "elasticity 95%上限",
         "elasticity 平均",
     ]
-    days = page.evaluate("Chart.getChart(document.getElementById('chart-net-worth')).data.labels.length")
-    assert days == 15
+    days = page.evaluate("Chart.getChart(document.getElementById('chart-net-worth')).data.labels")
+    assert days[0] == "1日目" and len(days) == 15
     box = page.locator("#chart-net-worth").bounding_box()
     assert box["width"] > 300 and box["height"] > 150
     assert page.evaluate(DATASET_LABELS, "chart-final") == ["平均", "95%下限", "95%上限"]
