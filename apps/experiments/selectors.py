@@ -97,9 +97,15 @@ def _finite(value: float) -> float | None:
     return None if math.isnan(value) else round(value, 4)
 
 
+def _daily_interval(runs: list[Run], name: str) -> dict[str, list[float | None]]:
+    """The 95% interval of the mean of one series on each day, across runs (None where fewer than two runs)."""
+    intervals = [mean_interval(day) for day in zip(*(run.series[name] for run in runs), strict=True)]
+    return {"low": [_finite(i.low) for i in intervals], "high": [_finite(i.high) for i in intervals]}
+
+
 def experiment_comparison(*, experiment: Experiment) -> dict:
-    """Per variant: final net worth mean with 95% CI, bankruptcies, mean daily series; each variant against the
-    first one (the control) by Welch's t-test. Only finished runs count."""
+    """Per variant: final net worth mean with 95% CI, bankruptcies, mean daily series and the daily 95% band of net
+    worth; each variant against the first one (the control) by Welch's t-test. Only finished runs count."""
     runs = Run.objects.filter(experiment=experiment, status=Run.Status.FINISHED).order_by("variant_id", "seed")
     by_variant: dict[int, list[Run]] = {}
     for run in runs.only("variant_id", "final_net_worth_yen", "bankrupt_day", "series"):
@@ -121,6 +127,7 @@ def experiment_comparison(*, experiment: Experiment) -> dict:
                     name: np.mean([run.series[name] for run in finished], axis=0).round().astype(int).tolist()
                     for name in CHART_SERIES
                 },
+                "net_worth_band": _daily_interval(finished, "net_worth"),
             }
             if control is None:
                 control = (variant.name, worth)

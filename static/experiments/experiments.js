@@ -4,32 +4,49 @@
   const script = document.currentScript;
   const experimentId = script.dataset.experiment;
   const comparison = JSON.parse(document.getElementById("comparison-data").textContent);
+  const labels = JSON.parse(document.getElementById("experiment-labels").textContent);
   const palette = ["#1565c0", "#c62828", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037"];
   const withData = comparison.variants.filter((v) => v.mean_series);
+  const yen = (y) => "¥" + Math.round(y).toLocaleString();
+
+  // Per variant: the band's lower edge, its upper edge filled down to it, and the mean line over both.
+  function netWorthDatasets(v, i) {
+    const colour = palette[i % palette.length];
+    const edge = { borderWidth: 0, pointRadius: 0, borderColor: colour };
+    return [
+      { ...edge, label: `${v.name} ${labels.low}`, data: v.net_worth_band.low, fill: false, band: true },
+      { ...edge, label: `${v.name} ${labels.high}`, data: v.net_worth_band.high, fill: "-1", backgroundColor: colour + "33", band: true },
+      { label: `${v.name} ${labels.mean}`, data: v.mean_series.net_worth, borderColor: colour, backgroundColor: colour, pointRadius: 0 },
+    ];
+  }
 
   if (window.Chart && withData.length) {
-    const days = Array.from({ length: comparison.days }, (_, i) => i + 1);
+    const days = Array.from({ length: comparison.days }, (_, i) => labels.day.replace("{n}", i + 1));
     new Chart(document.getElementById("chart-net-worth"), {
       type: "line",
-      data: {
-        labels: days,
-        datasets: withData.map((v, i) => ({
-          label: v.name, data: v.mean_series.net_worth, borderColor: palette[i % palette.length], pointRadius: 0,
-        })),
+      data: { labels: days, datasets: withData.flatMap(netWorthDatasets) },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        interaction: { mode: "index", intersect: false },
+        plugins: {
+          legend: { labels: { filter: (item, data) => !data.datasets[item.datasetIndex].band } },
+          tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${yen(c.parsed.y)}` } },
+        },
+        scales: { y: { ticks: { callback: yen } } },
       },
-      options: { animation: false, scales: { y: { ticks: { callback: (y) => "¥" + y.toLocaleString() } } } },
     });
     new Chart(document.getElementById("chart-final"), {
       type: "bar",
       data: {
         labels: withData.map((v) => v.name),
         datasets: [
-          { label: "mean", data: withData.map((v) => v.mean_net_worth_yen), backgroundColor: palette },
-          { label: "95% CI low", type: "line", showLine: false, data: withData.map((v) => v.ci95_low_yen), borderColor: "#000" },
-          { label: "95% CI high", type: "line", showLine: false, data: withData.map((v) => v.ci95_high_yen), borderColor: "#000" },
+          { label: labels.mean, data: withData.map((v) => v.mean_net_worth_yen), backgroundColor: palette },
+          { label: labels.low, type: "line", showLine: false, data: withData.map((v) => v.ci95_low_yen), borderColor: "#1d2330" },
+          { label: labels.high, type: "line", showLine: false, data: withData.map((v) => v.ci95_high_yen), borderColor: "#1d2330" },
         ],
       },
-      options: { animation: false },
+      options: { animation: false, maintainAspectRatio: false, scales: { y: { ticks: { callback: yen } } } },
     });
   }
 

@@ -1,0 +1,60 @@
+"""The experiments pages in a real browser: the charts are drawn with the datasets a Manager reads them by."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from apps.core.roles import MANAGER
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "demo-pass-1234"
+
+DATASET_LABELS = "(id) => Chart.getChart(document.getElementById(id)).data.datasets.map((d) => d.label)"
+
+
+@pytest.fixture
+def logged_in(asgi_live_server, browser_page):
+    UserFactory(username="researcher", is_staff=True, password=PASSWORD).groups.add(Group.objects.get(name=MANAGER))
+    page = browser_page
+    page.goto(f"{asgi_live_server}/admin/login/?next=/experiments/")
+    page.fill("#id_username", "researcher")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{asgi_live_server}/experiments/")
+    return page
+
+
+# The data comes first: made while Playwright's event loop runs in this thread, the runner's progress broadcasts fail.
+def test_an_experiment_shows_net_worth_with_a_band_per_variant(finished_experiment, logged_in):
+    page = logged_in
+    page.click("text=markups")
+    page.wait_for_function("window.Chart && Chart.getChart(document.getElementById('chart-net-worth'))")
+    assert page.evaluate(DATASET_LABELS, "chart-net-worth") == [
+        "fixed markup 95%下限",
+        "fixed markup 95%上限",
+        "fixed markup 平均",
+        "elasticity 95%下限",
+        "elasticity 95%上限",
+        "elasticity 平均",
+    ]
+    days = page.evaluate("Chart.getChart(document.getElementById('chart-net-worth')).data.labels")
+    assert days[0] == "1日目" and len(days) == 15
+    box = page.locator("#chart-net-worth").bounding_box()
+    assert box["width"] > 300 and box["height"] > 150
+    assert page.evaluate(DATASET_LABELS, "chart-final") == ["平均", "95%下限", "95%上限"]
+
+
+def test_an_ab_test_shows_conversion_per_variant_and_its_p_value(ab_test_with_exposures, logged_in):
+    page = logged_in
+    page.click("text=明るい vs 落ち着いた")
+    page.wait_for_function("window.Chart && Chart.getChart(document.getElementById('chart-conversion'))")
+    chart = page.evaluate(
+        "(() => { const c = Chart.getChart(document.getElementById('chart-conversion'));"
+        " return {labels: c.data.labels, data: c.data.datasets.map((d) => [d.label, d.data])}; })()"
+    )
+    assert chart["labels"][0] == ["明るい店員", "対照"]
+    assert chart["labels"][1][0] == "落ち着いた店員" and chart["labels"][1][1].startswith("p = 0.")
+    [(label, rates)] = chart["data"]
+    assert label == "コンバージョン率（%）" and rates[1] == 0 and rates[0] > 0
+    assert "コンバージョン p = 0." in page.locator("#significance").inner_text()
