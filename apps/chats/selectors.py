@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from apps.agents.images import MAX_IMAGE_BYTES, ChatImage, chat_image
 from apps.agents.providers.base import ChatMessage
+from apps.agents.selectors import shopkeeper_for_chat
 from apps.chats.models import Conversation, Customer, LineEvent, Message
 from apps.core.errors import NotFound
 from apps.inventory.models import Coupon, Machine, ProductRequest, Sale
@@ -20,6 +21,15 @@ logger = logging.getLogger(__name__)
 
 # A LINE message after this much silence starts a new conversation (LINE has no session of its own).
 LINE_CONVERSATION_GAP = timedelta(minutes=30)
+
+
+def tablet_greeting() -> str:
+    """What the tablet shows on load and after each reset: the greeting of the persona a new chat starts with (the
+    shopkeeper's; an A/B test may give the conversation another one once the customer writes), else a plain one."""
+    agent = shopkeeper_for_chat()
+    if agent is not None and agent.persona is not None and agent.persona.greeting:
+        return agent.persona.greeting
+    return _("いらっしゃいませ！ご用件をどうぞ。")
 
 
 def conversation_for_client(

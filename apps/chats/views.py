@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from apps.chats.selectors import tablet_greeting
 from apps.core.errors import NotFound
 from apps.inventory.selectors import machine_get, machine_products
 from apps.inventory.services.machines import device_token_hash
@@ -36,6 +37,8 @@ def tablet_page(request, code):
             "machine": machine,
             "products": machine_products(machine_code=machine.code),
             "idle_reset_seconds": settings.TABLET_IDLE_RESET_SECONDS,
+            "receipt_reset_seconds": settings.TABLET_RECEIPT_RESET_SECONDS,
+            "greeting": tablet_greeting(),
         },
     )
 

@@ -6,9 +6,11 @@
   const body = document.body;
   const machine = body.dataset.machine;
   const idleMs = Number(body.dataset.idleSeconds || 90) * 1000;
+  const receiptSeconds = Number(body.dataset.receiptSeconds || 15);
   const statusEl = document.getElementById("tablet-status");
   const grid = document.getElementById("product-grid");
   const log = document.getElementById("chat-log");
+  const chatScroll = document.getElementById("chat-scroll"); // the greeting and the log scroll together
   const form = document.getElementById("chat-form");
   const input = document.getElementById("chat-input");
   const buyDialog = document.getElementById("buy-dialog");
@@ -37,6 +39,7 @@
   let attemptTimer = null;
   let attemptRetryMs = 1000;
   let idleTimer = null;
+  let receiptTimer = null;
 
   // A fresh key per purchase attempt: a retried send of the same attempt is charged once, a new attempt is new.
   function newKey() {
@@ -127,9 +130,11 @@
     span.textContent = text;
     li.appendChild(span);
     log.appendChild(li);
-    log.scrollTop = log.scrollHeight;
+    showLatest();
     return li;
   }
+
+  function showLatest() { chatScroll.scrollTop = chatScroll.scrollHeight; }
 
   function finishBubble(li, text) { li.querySelector(".text").textContent = text; li.dataset.done = "1"; }
 
@@ -142,7 +147,7 @@
         streaming = bubble("assistant", "");
         break;
       case "delta":
-        if (streaming) { streaming.querySelector(".text").textContent += message.text; log.scrollTop = log.scrollHeight; }
+        if (streaming) { streaming.querySelector(".text").textContent += message.text; showLatest(); }
         break;
       case "reply": {
         const li = streaming || bubble("assistant", "");
@@ -213,6 +218,7 @@
       }
     }
     if (box.childElementCount) li.appendChild(box);
+    showLatest(); // the finished answer and its buttons, however tall
   }
 
   function openBuy(product, quantity) {
@@ -308,6 +314,15 @@
     document.getElementById("receipt-message").textContent = data.message || "";
     receipt.dataset.saleId = data.sale_id;
     receipt.showModal();
+    receiptCountdown(receiptSeconds);
+  }
+
+  // The receipt counts down, then the screen resets itself for the next customer.
+  function receiptCountdown(seconds) {
+    clearTimeout(receiptTimer);
+    const countdown = document.getElementById("receipt-countdown");
+    countdown.textContent = countdown.dataset.text.replace("{n}", seconds);
+    receiptTimer = setTimeout(() => (seconds > 1 ? receiptCountdown(seconds - 1) : resetForNextCustomer()), 1000);
   }
 
   // Nothing of the last person stays on screen: chat, dialogs, coupon, conversation.
@@ -323,6 +338,7 @@
     document.getElementById("coupon").value = "";
     if (buyDialog.open) buyDialog.close();
     if (receipt.open) receipt.close();
+    chatScroll.scrollTop = 0;
     body.dataset.resetAt = String(Date.now());
   }
 
@@ -348,6 +364,7 @@
   document.getElementById("qty-plus").onclick = () => { buying.quantity = Math.min(20, buying.quantity + 1); updateBuy(); };
   for (const button of document.querySelectorAll(".pay")) button.onclick = () => pay(button.dataset.method);
   document.getElementById("receipt-close").onclick = () => receipt.close();
+  receipt.addEventListener("close", () => clearTimeout(receiptTimer)); // closed by hand (or Esc): no reset
   buyDialog.addEventListener("cancel", (event) => { if (attempt) event.preventDefault(); });
   for (const name of ["pointerdown", "keydown", "input"]) document.addEventListener(name, touched, { passive: true });
 

@@ -7,6 +7,7 @@ from django.test import Client
 from apps.core.logging import JsonFormatter, RedactionFilter, RequestIdFilter
 from apps.inventory.services import device_token_issue
 from apps.inventory.tablet_pairing import PAIRING_COOKIE
+from tests.factories import AgentFactory, PersonaFactory
 
 
 def pair(client, token, code="HQ-1F"):
@@ -90,3 +91,17 @@ def test_a_staff_login_is_not_a_tablet_credential(client, shop, staff_user):
     client.force_login(staff_user)
 
     assert client.get("/tablet/HQ-1F/").status_code == 403
+
+
+def test_the_page_greets_with_the_shopkeeper_personas_greeting_or_a_plain_one_without_a_shopkeeper(client, machine):
+    pair(client, device_token_issue(machine=machine))
+    assert (
+        '<p id="greeting" class="assistant">いらっしゃいませ！ご用件をどうぞ。</p>'
+        in client.get("/tablet/HQ-1F/").content.decode()
+    )
+
+    AgentFactory(kind="shopkeeper", persona=PersonaFactory(greeting="やあ、ソウタだよ。何か飲む？"))
+    assert (
+        '<p id="greeting" class="assistant">やあ、ソウタだよ。何か飲む？</p>'
+        in client.get("/tablet/HQ-1F/").content.decode()
+    )

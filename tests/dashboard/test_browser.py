@@ -1,4 +1,5 @@
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -11,6 +12,7 @@ from tests.factories import MachineFactory, ProductFactory, SlotFactory, UserFac
 pytestmark = pytest.mark.browser
 
 PASSWORD = "demo-pass-1234"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"  # linked from the README
 
 
 def log_in(page, server, username):
@@ -47,6 +49,8 @@ def test_a_purchase_appears_on_the_managers_dashboard_without_reload(asgi_live_s
     assert time.monotonic() - sold_at < 2
     assert "¥300" in page.locator(f'[data-sale-id="{sale_id}"]').inner_text()
     page.wait_for_function("document.getElementById('card-revenue').textContent === '¥300'", timeout=2000)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
 
 
 def test_a_staff_login_gets_no_dashboard(asgi_live_server, browser_page):
