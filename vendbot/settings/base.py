@@ -271,6 +271,8 @@ LINE_EVENT_LEASE_SECONDS = env.int("LINE_EVENT_LEASE_SECONDS", default=120)
 LINE_RETRY_BASE_WAIT_SECONDS = env.float("LINE_RETRY_BASE_WAIT_SECONDS", default=0.5)
 # A tablet left alone this long starts a fresh conversation, so the next person sees nothing of the last.
 TABLET_IDLE_RESET_SECONDS = env.int("TABLET_IDLE_RESET_SECONDS", default=90)
+# How long the one-time tablet link of `manage.py tablet_link` (printed by `make run`) can be used.
+TABLET_PAIRING_CODE_MINUTES = env.int("TABLET_PAIRING_CODE_MINUTES", default=30)
 
 # --- Agents: the model (Anthropic Messages API) ---
 # No key: every agent answers with the offline provider. Any Messages-compatible server can stand in (base URL).
