@@ -1,6 +1,13 @@
-"""Demo personas and agents for `seed_demo`: three Japanese shopkeepers, a procurement and an analytics agent."""
+"""Demo personas and agents for `seed_demo`: three Japanese shopkeepers, a procurement and an analytics agent.
+
+The agents are created on the Anthropic provider, so a key in `.env` alone turns the model on; without one the
+routing answers offline and records `no_api_key`. A rerun leaves existing agents' provider alone (see
+docs/operations.md)."""
+
+from django.conf import settings
 
 from apps.agents.models import Agent, Persona, Personality, Role, Tone
+from apps.agents.routing import model_for
 from apps.agents.tools.registry import tool_names_for_kind
 
 PERSONALITIES = {
@@ -74,6 +81,7 @@ def seed(*, stdout, options: dict) -> None:
             name=name,
             defaults={
                 "kind": kind,
+                "provider": Agent.Provider.ANTHROPIC,
                 "persona": Persona.objects.filter(name=persona_name).first() if persona_name else None,
                 "enabled_tools": tool_names_for_kind(kind),
             },
@@ -81,3 +89,14 @@ def seed(*, stdout, options: dict) -> None:
     stdout.write(
         f"  agents: {len(AGENTS)} ({', '.join(name for name, _kind, _p in AGENTS)}), personas: {len(PERSONAS)}"
     )
+    stdout.write(answering_model_line())
+
+
+def answering_model_line() -> str:
+    """Which provider answers the demo shopkeeper's turns, as `make run` prints it."""
+    shopkeeper = Agent.objects.filter(name=AGENTS[0][0]).first()
+    if shopkeeper is None or shopkeeper.provider != Agent.Provider.ANTHROPIC:
+        return "model: offline rule-based (the shopkeeper is set to the offline provider)"
+    if not settings.ANTHROPIC_API_KEY:
+        return "model: offline rule-based (no ANTHROPIC_API_KEY)"
+    return f"model: Anthropic ({model_for(shopkeeper, budget_percent=0)})"

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from apps.chats.selectors import tablet_greeting
 from apps.core.errors import NotFound
 from apps.inventory.selectors import machine_get, machine_products
+from apps.inventory.services import tablet_pairing_code_consume
 from apps.inventory.services.machines import device_token_hash
 from apps.inventory.tablet_pairing import PAIRING_COOKIE, TABLET_PAIRING_MAX_AGE, paired_machine, pairing_cookie_value
 
@@ -17,8 +18,9 @@ from apps.inventory.tablet_pairing import PAIRING_COOKIE, TABLET_PAIRING_MAX_AGE
 @require_http_methods(["GET", "POST"])
 def tablet_page(request, code):
     """The customer's tablet next to the machine. Unpaired, it shows a small form where a staff member types or pastes
-    the machine's device token (or opens `/tablet/<code>/#pair=<token>`: the page's script posts the fragment, which
-    browsers never send in the URL); the POST (CSRF-protected) checks the token, pairs this browser (a signed,
+    the machine's device token or a one-time pairing code (`manage.py tablet_link`), or opens
+    `/tablet/<code>/#pair=<token or code>`: the page's script posts the fragment, which browsers never send in the
+    URL); the POST (CSRF-protected) checks the token, pairs this browser (a signed,
     HttpOnly cookie bound to the machine and its current token) and redirects to the page. The token never travels
     in a URL, so no access log or error log sees it; a `?pair=` query is not read. After that the cookie is the
     credential, for the page and its socket. Issuing a new device token unpairs every tablet of the machine."""
@@ -45,7 +47,10 @@ def tablet_page(request, code):
 
 def _tablet_pair(request, machine):
     token = request.POST.get("token", "").strip()
-    if not machine.device_token_hash or device_token_hash(token) != machine.device_token_hash:
+    if not machine.device_token_hash or not (
+        device_token_hash(token) == machine.device_token_hash
+        or tablet_pairing_code_consume(machine=machine, code=token)
+    ):
         return _unpaired(request, _("ペアリング用のトークンが正しくありません。管理者にお問い合わせください。"))
     response = HttpResponseRedirect(request.path, status=303)
     response.set_cookie(

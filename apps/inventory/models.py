@@ -69,6 +69,24 @@ class Machine(models.Model):
         return self.code
 
 
+class TabletPairingCode(models.Model):
+    """A one-time link's code that pairs one tablet with a machine without handing out (or rotating) its device
+    token: sha256-stored, good for `TABLET_PAIRING_CODE_MINUTES`, consumed by the first pairing."""
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="pairing_codes")
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("タブレットのペアリングコード")
+        verbose_name_plural = _("タブレットのペアリングコード")
+
+    def __str__(self):
+        return f"{self.machine_id}: {self.expires_at:%Y-%m-%d %H:%M}"
+
+
 class Slot(models.Model):
     machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="slots")
     code = models.CharField(max_length=8, help_text=_("例: A1"))

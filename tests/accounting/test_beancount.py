@@ -1,6 +1,7 @@
 import subprocess
 import sys
 from collections import defaultdict
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -11,16 +12,26 @@ from django.core.management import call_command
 from apps.accounting.selectors import trial_balance
 from apps.accounting.services import LineSpec, fiscal_year_close, journal_entry_post
 from tests.accounting.conftest import FISCAL_2025_END, april
+from tests.terminal import TerminalOutput
 
 pytestmark = pytest.mark.django_db
 
 BEAN_CHECK = Path(sys.executable).with_name("bean-check")
 
 
-def _export(tmp_path, *args) -> Path:
+def _export(tmp_path, *args, stderr=None) -> Path:
     out = tmp_path / "books.beancount"
-    call_command("export_beancount", "--out", str(out), *args)
+    call_command("export_beancount", "--out", str(out), *args, stdout=StringIO(), stderr=stderr or StringIO())
     return out
+
+
+def test_the_export_counts_its_lines_on_a_terminal_and_is_quiet_elsewhere(april_books, tmp_path):
+    quiet, terminal = StringIO(), TerminalOutput()
+    _export(tmp_path, stderr=quiet)
+    lines = len(_export(tmp_path, stderr=terminal).read_text(encoding="utf-8").splitlines())
+
+    assert quiet.getvalue() == ""
+    assert "Beancount lines" in terminal.getvalue() and f"{lines}/?" in terminal.getvalue()
 
 
 def _beancount_balances(path: Path) -> dict[str, int]:

@@ -8,6 +8,7 @@ from apps.core.money import format_yen
 from apps.experiments.sim.agents import make_agent
 from apps.experiments.sim.episode import run_episode
 from apps.experiments.sim.world import World
+from tests.terminal import TerminalOutput
 
 
 def _simulate(*args: str) -> tuple[str, str]:
@@ -30,7 +31,15 @@ def test_json_mode_prints_one_machine_readable_line(agent):
     assert result["agent"] == agent and result["seed"] == 3 and result["days"] == 40
     assert result["final_net_worth_yen"] == _expected_net_worth(agent, 3, 40)
     assert 0 < result["elapsed_seconds"] < 5
-    assert "day 40/40" in err  # the progress bar goes to stderr, never into the JSON
+    assert err == ""  # not on a terminal: no progress bar
+
+
+def test_on_a_terminal_the_days_show_as_a_progress_bar_on_stderr_and_stdout_stays_json():
+    out, err = StringIO(), TerminalOutput()
+    call_command("simulate", "--days", "40", "--seed", "3", "--json", stdout=out, stderr=err)
+
+    assert "heuristic seed 3" in err.getvalue() and "40/40" in err.getvalue() and "━" in err.getvalue()
+    assert json.loads(out.getvalue())["days"] == 40
 
 
 def test_plain_mode_prints_the_final_net_worth_and_a_summary():

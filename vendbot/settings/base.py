@@ -273,6 +273,8 @@ LINE_RETRY_BASE_WAIT_SECONDS = env.float("LINE_RETRY_BASE_WAIT_SECONDS", default
 TABLET_IDLE_RESET_SECONDS = env.int("TABLET_IDLE_RESET_SECONDS", default=90)
 # The receipt after a purchase stays this long, then the tablet resets itself for the next customer.
 TABLET_RECEIPT_RESET_SECONDS = env.int("TABLET_RECEIPT_RESET_SECONDS", default=15)
+# How long the one-time tablet link of `manage.py tablet_link` (printed by `make run`) can be used.
+TABLET_PAIRING_CODE_MINUTES = env.int("TABLET_PAIRING_CODE_MINUTES", default=30)
 
 # --- Agents: the model (Anthropic Messages API) ---
 # No key: every agent answers with the offline provider. Any Messages-compatible server can stand in (base URL).

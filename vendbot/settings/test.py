@@ -53,3 +53,5 @@ CACHES = {
 }
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 LANGUAGE_CODE = "ja"
+# A developer's key in .env never reaches a test: the tests that talk to a model point it at the loopback fake.
+ANTHROPIC_API_KEY = ""

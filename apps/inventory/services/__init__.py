@@ -35,6 +35,7 @@ from apps.inventory.services.procurement import (
 )
 from apps.inventory.services.sales import PurchaseOutcome, purchase_create, sale_refund
 from apps.inventory.services.stock import stock_adjust, stock_receive, stock_transfer_to_slot
+from apps.inventory.services.tablet_codes import tablet_pairing_code_consume, tablet_pairing_code_issue
 
 __all__ = [
     "ProcurementPlan",
@@ -72,4 +73,6 @@ __all__ = [
     "stock_transfer_to_slot",
     "supplier_offer_save",
     "supplier_save",
+    "tablet_pairing_code_consume",
+    "tablet_pairing_code_issue",
 ]

@@ -3,6 +3,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.accounting.beancount_export import beancount_lines
+from apps.core.progress import progress_bar
 
 
 class Command(BaseCommand):
@@ -18,8 +19,12 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"--through must be YYYY-MM-DD, not {through!r}") from exc
         count = 0
-        with open(out, "w", encoding="utf-8") as ledger:
+        with (
+            open(out, "w", encoding="utf-8") as ledger,
+            progress_bar(self.stderr, description="Beancount lines", total=None) as advance,
+        ):
             for line in beancount_lines(through=through_date):
                 ledger.write(line + "\n")
                 count += 1
+                advance(1)
         self.stdout.write(self.style.SUCCESS(f"Wrote {count} lines to {out}"))

@@ -3,11 +3,10 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.core.money import format_yen
+from apps.core.progress import progress_bar
 from apps.experiments.sim.agents import AGENTS, make_agent
 from apps.experiments.sim.episode import run_episode
 from apps.experiments.sim.world import World
-
-BAR_WIDTH = 30
 
 
 class Command(BaseCommand):
@@ -27,18 +26,10 @@ class Command(BaseCommand):
         if seed < 0:
             raise CommandError("--seed must be 0 or more.")
         world = World()
-        shown = [-1]
-
-        def progress(day: int) -> None:
-            # Redraw only when the bar moves, so the bar costs next to nothing inside the timed episode.
-            filled = day * BAR_WIDTH // days
-            if filled != shown[0] or day == days:
-                shown[0] = filled
-                self.stderr.write(f"\r[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] day {day}/{days}", ending="")
-                self.stderr.flush()
-
-        result = run_episode(world=world, seed=seed, days=days, agent=make_agent(agent, world), on_day=progress)
-        self.stderr.write("")
+        with progress_bar(self.stderr, description=f"{agent} seed {seed}", total=days) as advance:
+            result = run_episode(
+                world=world, seed=seed, days=days, agent=make_agent(agent, world), on_day=lambda day: advance(1)
+            )
         summary = result.summary()
         if as_json:
             self.stdout.write(json.dumps(summary, ensure_ascii=False, separators=(",", ":")))
