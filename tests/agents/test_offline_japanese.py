@@ -52,6 +52,8 @@ UTTERANCES = [
     ("エナジードリンクください", "buy", "D010", 1),
     ("エナドリ1本", "buy", "D010", 1),
     ("抹茶ラテをひとつ", "buy", "X001", 1),
+    ("抹茶のやつください", "buy", "X001", 1),
+    ("グミひとつ", "buy", "S004", 1),
     ("プロテインバーを2個ください", "buy", "S007", 2),
     ("ポテトチップスください", "buy", "S001", 1),
     ("ポテチ2袋ちょうだい", "buy", "S001", 2),
@@ -82,6 +84,7 @@ UTTERANCES = [
     ("おにぎりください", "buy", None, None),
     ("何か甘いもの食べたいな", "buy", None, None),
     ("何か飲み物ください", "buy", None, None),
+    ("ラテください", "buy", None, None),
     # Price.
     ("お茶いくら？", "price", "D001", None),
     ("緑茶はいくらですか", "price", "D001", None),
@@ -181,3 +184,13 @@ def test_an_order_of_two_products_gets_one_buy_button_with_both(demo_shop):
     [purchase] = [action["purchase"] for action in outcome.actions if action["type"] == "confirm_purchase"]
     assert [(i["sku"], i["quantity"]) for i in purchase["items"]] == [("D001", 1), ("F001", 2)]
     assert purchase["subtotal_yen"] == 150 + 2 * 180
+
+
+def test_a_word_sharing_only_a_few_letters_with_a_product_proposes_nothing(demo_shop):
+    agent = AgentFactory(name="店番AI", kind="shopkeeper")
+    context = ToolContext(agent=agent, machine=demo_shop, conversation_id=1, customer_key="", channel="tablet")
+
+    outcome = agent_turn_run(agent=agent, context=context, history=[ChatMessage(role="user", text="レシートください")])
+
+    assert not [action for action in outcome.actions if action["type"] == "confirm_purchase"]
+    assert "チョコレート" not in outcome.text

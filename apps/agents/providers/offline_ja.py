@@ -22,6 +22,9 @@ EVERYDAY_WORDS: dict[str, tuple[str, ...]] = {
     "スポドリ": ("スポーツドリンク",),
     "エナドリ": ("エナジードリンク",),
     "ポテチ": ("ポテトチップス",),
+    "グミ": ("グミ",),
+    "ラテ": ("ラテ",),
+    "抹茶": ("抹茶",),
     "チョコ": ("チョコレート",),
     "煎餅": ("せんべい",),
     "おむすび": ("おにぎり",),
@@ -42,7 +45,7 @@ EVERYDAY_WORDS: dict[str, tuple[str, ...]] = {
     "ごはん": ("category:food",),
 }
 _SIZE = re.compile(r"\d+(?:ml|g|本|枚|個)?", re.I)
-_HIRAGANA = re.compile(r"^[\u3040-\u309f]+$")
+_KANJI = re.compile(r"[\u4e00-\u9fff]")
 _NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NATIVE = {"ひと": 1, "ふた": 2, "みっ": 3, "よっ": 4, "いつ": 5, "むっ": 6, "なな": 7, "やっ": 8, "ここの": 9}
 _COUNTER = r"(?:個|本|つ|缶|箱|袋|枚|パック|コ|点)"
@@ -70,23 +73,17 @@ def quantity_ja(text: str) -> int | None:
     return _NUMERALS.get(tens, 1) * 10 + _NUMERALS.get(units, 0)
 
 
-def _longest_common(part: str, text: str) -> str:
-    best = ""
-    for start in range(len(part)):
-        for end in range(len(part), start + len(best), -1):
-            if part[start:end] in text:
-                best = part[start:end]
-                break
-    return best
-
-
 def _part_score(part: str, text: str) -> int:
-    """A name part said whole counts even if short (鮭); a piece of it counts from two characters (コーヒー of
-    ブラック缶コーヒー), from three when it is all hiragana, so that ちょうだい does not read as しょうゆ."""
+    """A name part said whole counts even if short (鮭); else its longest beginning or end said (コーヒー of
+    ブラック缶コーヒー, カップ of カップ麺), from three characters, or two with a kanji (抹茶 of 宇治抹茶ラテ) — so that
+    レシート does not read as チョコレート nor コーラ as コーヒー."""
     if part in text:
         return len(part)
-    common = _longest_common(part, text)
-    return len(common) if len(common) >= (3 if _HIRAGANA.match(common) else 2) else 0
+    for size in range(len(part) - 1, 1, -1):
+        for piece in (part[:size], part[-size:]):
+            if piece in text and (size >= 3 or _KANJI.search(piece)):
+                return size
+    return 0
 
 
 def _english_score(row: dict, lowered: str) -> int:
