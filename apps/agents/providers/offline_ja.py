@@ -8,7 +8,8 @@ catalogue the machine holds.
 
 import re
 
-# Everyday word -> the name fragments (or "category:<value>") it means; the first listed wins a tie.
+# Everyday word -> the name fragments (or "category:<value>") it means; each product holding one scores the
+# word's length, so 甘いもの fits several products equally and the answer lists them.
 EVERYDAY_WORDS: dict[str, tuple[str, ...]] = {
     "お茶": ("緑茶",),
     "おちゃ": ("緑茶",),
