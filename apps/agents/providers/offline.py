@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from apps.agents.providers.base import ChatMessage, ProviderReply, ProviderRequest, ToolCall
+from apps.agents.providers.offline_ja import ENDS_IN_QUANTITY, products_meant, purchase_lines, quantity_ja
 from apps.agents.providers.offline_templates import template
 
 DEFAULT_COUPON_PERCENT = 10
@@ -178,7 +179,13 @@ INTENT_RULES: list[tuple[str, re.Pattern]] = [
             r"買",
             r"購入",
             r"注文",
-            r"(?<![てで])(?:ください|下さい|ちょうだい|頂戴)",
+            r"(?<![てで])(?:ください|下さい|ちょうだい|頂戴|ほしい|欲しい|もらえ|貰え|いただけ|頂け|くれ)",
+            r"お願い",
+            r"おねがい",
+            r"にします",
+            r"飲みたい",
+            r"食べたい",
+            ENDS_IN_QUANTITY.pattern,
             r"\bbuy\b",
             r"purchase",
             r"\border\b",
@@ -186,7 +193,10 @@ INTENT_RULES: list[tuple[str, re.Pattern]] = [
             r"i want (?:to get )?\d+",
         ),
     ),
-    ("stock", _any(r"在庫", r"残り", r"あと何", r"売り切れ", r"in stock", r"\bleft\b", r"sold out", r"how many")),
+    (
+        "stock",
+        _any(r"在庫", r"残り", r"残って", r"あと何", r"売り切れ", r"in stock", r"\bleft\b", r"sold out", r"how many"),
+    ),
     ("price", _any(r"いくら", r"値段", r"価格", r"how much", r"\bprice\b", r"\bcost\b")),
     ("recommend", _any(r"おすすめ", r"オススメ", r"お勧め", r"何がいい", r"recommend", r"suggest", r"what's good")),
     (
@@ -247,7 +257,7 @@ _PERCENT = re.compile(r"(\d{1,3})\s*(?:%|％|パーセント|percent)", re.I)
 _WARI = re.compile(r"(\d)\s*割")
 _YEN = re.compile(r"(?:¥\s*(-?\d+)|(-?\d+)\s*(?:円|yen))", re.I)
 _QUANTITY = re.compile(
-    r"(\d+)\s*(?:個|本|つ|缶|箱|units?|pcs|cans?|bottles?|packs?|of them)|(?:x|×)\s*(\d+)|(?:buy|take|order|want)\s+(\d+)",
+    r"(\d+)\s*(?:units?|pcs|cans?|bottles?|packs?|of them)|(?:x|×)\s*(\d+)|(?:buy|take|order|want)\s+(\d+)",
     re.I,
 )
 _PAYEE = {
@@ -291,6 +301,8 @@ def _percent_asked(text: str) -> int:
 
 
 def _quantity_asked(text: str) -> int:
+    if (said := quantity_ja(text)) is not None:
+        return said
     match = _QUANTITY.search(text)
     return int(next(group for group in match.groups() if group)) if match else 1
 
@@ -310,17 +322,6 @@ def _requested_name(text: str, language: str) -> str:
     match = (_REQUEST_NAME_JA if language == "ja" else _REQUEST_NAME_EN).search(text)
     name = match.group(1) if match else text
     return name.strip(" 　、。,.!?！？「」\"'")[:200] or text[:200]
-
-
-def _mentioned(products: list[dict], text: str) -> list[dict]:
-    lowered = text.lower()
-    return [
-        row
-        for row in products
-        if row["name"] in text
-        or (row["name_en"] and row["name_en"].lower() in lowered)
-        or row["sku"].lower() in lowered
-    ]
 
 
 @dataclass
@@ -401,7 +402,7 @@ class OfflineProvider:
         if not turn.has("list_products"):
             return [("list_products", {})]
         if not turn.has("set_price"):
-            products = _mentioned(turn.data("list_products").get("products", []), turn.text)
+            products = products_meant(turn.data("list_products").get("products", []), turn.text)
             match = _YEN.search(turn.text)
             if not products or not match:
                 return ("which_product", {})
@@ -430,15 +431,18 @@ class OfflineProvider:
         if not turn.has("list_products"):
             return [("list_products", {})]
         if not turn.has("start_purchase"):
-            products = _mentioned(turn.data("list_products").get("products", []), turn.text)
-            if not products:
-                return ("which_product", {})
-            quantity = _quantity_asked(turn.text)
+            catalogue = turn.data("list_products").get("products", [])
+            lines = purchase_lines(catalogue, turn.text)
+            if not lines:
+                products = products_meant(catalogue, turn.text)
+                if len(products) != 1:
+                    return self._choices(products, turn.language)
+                lines = [(products[0], _quantity_asked(turn.text))]
             return [
                 (
                     "start_purchase",
                     {
-                        "items": [{"sku": products[0]["sku"], "quantity": quantity}],
+                        "items": [{"sku": row["sku"], "quantity": quantity} for row, quantity in lines],
                         "payment_method": _payment_method_asked(turn.text),
                     },
                 )
@@ -467,13 +471,13 @@ class OfflineProvider:
         if not turn.has("list_products"):
             return [("list_products", {})]
         products = turn.data("list_products").get("products", [])
-        mentioned = _mentioned(products, turn.text)
+        mentioned = products_meant(products, turn.text)
         if key == "search":
             if mentioned or (_GENERIC_SEARCH.search(turn.text) and products):
                 return ("search", {"products": self._names(mentioned or products, turn.language)})
             return ("search_empty", {})
-        if not mentioned:
-            return ("which_product", {})
+        if len(mentioned) != 1:
+            return self._choices(mentioned, turn.language)
         product = mentioned[0]
         name = product["name"] if turn.language == "ja" else (product["name_en"] or product["name"])
         if key == "stock":
@@ -496,6 +500,13 @@ class OfflineProvider:
         if not products:
             return ("search_empty", {})
         return ("recommend", {"products": self._names(products, turn.language)})
+
+    @classmethod
+    def _choices(cls, products: list[dict], language: str) -> tuple[str, dict]:
+        """Several products fit (おにぎり, 甘いもの): show them so the customer can pick; none: ask which."""
+        if not products:
+            return ("which_product", {})
+        return ("search", {"products": cls._names(products, language)})
 
     @staticmethod
     def _names(products: list[dict], language: str) -> str:
