@@ -49,7 +49,7 @@ class Experiment(models.Model):
     days = models.PositiveIntegerField(default=365, verbose_name=_("日数"))
     seed_count = models.PositiveIntegerField(default=10, verbose_name=_("シード数"))
     first_seed = models.PositiveIntegerField(
-        default=1, help_text=_("シードは first_seed から連番。"), verbose_name=_("最初のシード")
+        default=1, help_text=_("シードは「最初のシード」から連番。"), verbose_name=_("最初のシード")
     )
     status = models.CharField(
         max_length=10, choices=ExperimentStatus.choices, default=ExperimentStatus.DRAFT, verbose_name=_("ステータス")

@@ -7,6 +7,7 @@ headings and inline column headers. A label is untranslated when it holds a word
 the few names Japanese screens write in Latin letters too (ID, LINE, SKU, ...).
 """
 
+import datetime
 import re
 from html.parser import HTMLParser
 
@@ -30,8 +31,20 @@ from tests.factories import (
 )
 
 # Written in Latin letters on Japanese screens as well: acronyms (any word in capitals: ID, LINE, SKU) and names.
-# "line" is the prefix of a LINE customer's key (「例: line:<id>」).
-LATIN_NAMES = {"Webhook", "Beancount", "VendBot", "Anthropic", "Control", "Command", "Mac", "cron", "crontab", "line"}
+# "line" and "conv" begin a customer's key (「例: line:<id>」, 「conv:<会話ID>」).
+LATIN_NAMES = {
+    "Webhook",
+    "Beancount",
+    "VendBot",
+    "Anthropic",
+    "Control",
+    "Command",
+    "Mac",
+    "cron",
+    "crontab",
+    "line",
+    "conv",
+}
 # django_celery_beat writes this one label without gettext, so no catalogue can translate it.
 UNTRANSLATABLE = {"django_celery_beat.PeriodicTask: Task Name"}
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z_]*[a-z][A-Za-z_]*")
@@ -106,7 +119,8 @@ def labels_of(html: str, *, data: tuple[str, ...] = ()) -> list[tuple[str, str]]
 
 @pytest.fixture
 def one_of_each(db):
-    """One row for the models whose change form needs one and that nothing else creates here."""
+    """One row for every model in the admin, so that each change form opens: the shop's through the factories, the
+    records no factory makes with the fewest plain values their constraints allow."""
     PurchaseOrderFactory()
     SupplierOfferFactory()
     slot = stock_slot(SlotFactory(), 2, spare=1)
@@ -114,6 +128,39 @@ def one_of_each(db):
     CouponFactory()
     MachineFeeFactory()
     AgentTurnFactory(agent=AgentFactory(persona=PersonaFactory()))
+    for model in admin.site._registry:
+        _a_row_of(model)
+
+
+def _a_row_of(model):
+    """The first row of `model`, made with the first choice, a related model's first row or a small value."""
+    if row := model._default_manager.first():
+        return row
+    values = {}
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.null or field.has_default() or getattr(field, "auto_now_add", False):
+            continue
+        if field.is_relation:
+            values[field.name] = _a_row_of(field.related_model)
+        elif field.choices:
+            values[field.name] = field.choices[0][0]
+        else:
+            values[field.name] = SAMPLE[field.get_internal_type()]
+    return model._default_manager.create(**values)
+
+
+SAMPLE = {
+    "CharField": "テスト",
+    "TextField": "テスト",
+    "PositiveIntegerField": 1,
+    "PositiveSmallIntegerField": 1,
+    "PositiveBigIntegerField": 1,
+    "IntegerField": 1,
+    "DecimalField": 1,
+    "DateField": datetime.date(2026, 11, 30),
+    "DateTimeField": datetime.datetime(2026, 11, 30, 12, tzinfo=datetime.UTC),
+    "JSONField": {},
+}
 
 
 def test_a_manager_sees_every_admin_page_in_japanese(client, manager_user, one_of_each):

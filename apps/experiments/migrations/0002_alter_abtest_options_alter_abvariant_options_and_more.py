@@ -219,7 +219,7 @@ class Migration(migrations.Migration):
             model_name="experiment",
             name="first_seed",
             field=models.PositiveIntegerField(
-                default=1, help_text="シードは first_seed から連番。", verbose_name="最初のシード"
+                default=1, help_text="シードは「最初のシード」から連番。", verbose_name="最初のシード"
             ),
         ),
         migrations.AlterField(
