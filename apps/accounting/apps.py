@@ -3,6 +3,7 @@ from importlib import import_module
 from django.apps import AppConfig
 from django.apps import apps as global_apps
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 # The data migrations that seed the chart of accounts and the ledger row; each seeder is idempotent.
 CHART_SEEDERS = [
@@ -20,7 +21,7 @@ def _ensure_books(sender, apps=global_apps, **kwargs):
 class AccountingConfig(AppConfig):
     name = "apps.accounting"
     label = "accounting"
-    verbose_name = "会計"
+    verbose_name = _("会計")
     demo_seeder = "apps.accounting.demo.seed"
 
     def ready(self):

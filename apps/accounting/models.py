@@ -51,13 +51,17 @@ class NormalSide(models.TextChoices):
 class Account(models.Model):
     """One account of the chart; seeded by migration. `beancount_name` is its name in the Beancount export."""
 
-    code = models.CharField(max_length=10, unique=True)
-    name = models.CharField(max_length=100)
-    account_type = models.CharField(max_length=10, choices=AccountType.choices)
-    normal_side = models.CharField(max_length=6, choices=NormalSide.choices)
-    beancount_name = models.CharField(max_length=200, unique=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    allows_posting = models.BooleanField(default=True, help_text=_("集計用の親科目には記帳できません。"))
+    code = models.CharField(max_length=10, unique=True, verbose_name=_("コード"))
+    name = models.CharField(max_length=100, verbose_name=_("名前"))
+    account_type = models.CharField(max_length=10, choices=AccountType.choices, verbose_name=_("科目区分"))
+    normal_side = models.CharField(max_length=6, choices=NormalSide.choices, verbose_name=_("通常残高側"))
+    beancount_name = models.CharField(max_length=200, unique=True, verbose_name=_("Beancount勘定名"))
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("親科目")
+    )
+    allows_posting = models.BooleanField(
+        default=True, help_text=_("集計用の親科目には記帳できません。"), verbose_name=_("転記可")
+    )
 
     class Meta:
         ordering = ["code"]
@@ -72,10 +76,15 @@ class Ledger(models.Model):
     """The single row that numbers entries and holds the lock date and the last closed fiscal year end; locked with
     select_for_update on every post."""
 
-    last_entry_number = models.PositiveBigIntegerField(default=0)
-    closed_through = models.DateField(null=True, blank=True, help_text=_("この日以前の日付では記帳できません。"))
+    last_entry_number = models.PositiveBigIntegerField(default=0, verbose_name=_("最終仕訳番号"))
+    closed_through = models.DateField(
+        null=True, blank=True, help_text=_("この日以前の日付では記帳できません。"), verbose_name=_("締め済み日")
+    )
     fiscal_year_closed_through = models.DateField(
-        null=True, blank=True, help_text=_("この日を期末とする年度まで、損益を繰越利益剰余金に振り替え済みです。")
+        null=True,
+        blank=True,
+        help_text=_("この日を期末とする年度まで、損益を繰越利益剰余金に振り替え済みです。"),
+        verbose_name=_("年度締め済み日"),
     )
 
     class Meta:
@@ -137,23 +146,35 @@ class ImmutableModel(models.Model):
 
 
 class JournalEntry(ImmutableModel):
-    number = models.PositiveBigIntegerField(unique=True)
-    date = models.DateField(db_index=True)
-    memo = models.CharField(max_length=300)
-    kind = models.CharField(max_length=20, choices=EntryKind.choices, default=EntryKind.MANUAL)
-    source_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    source_id = models.CharField(max_length=64, blank=True)
+    number = models.PositiveBigIntegerField(unique=True, verbose_name=_("番号"))
+    date = models.DateField(db_index=True, verbose_name=_("日付"))
+    memo = models.CharField(max_length=300, verbose_name=_("摘要"))
+    kind = models.CharField(max_length=20, choices=EntryKind.choices, default=EntryKind.MANUAL, verbose_name=_("種類"))
+    source_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("発生元種別")
+    )
+    source_id = models.CharField(max_length=64, blank=True, verbose_name=_("発生元ID"))
     source = GenericForeignKey("source_type", "source_id")
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("作成者"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
     reversal_of = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by", verbose_name=_("取消対象")
     )
     # A partial refund points at the sale it refunds part of (a sale can have several; a full refund is a reversal).
     refund_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="partial_refunds"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="partial_refunds",
+        verbose_name=_("返金対象"),
     )
 
     class Meta:
@@ -173,14 +194,14 @@ class JournalLine(ImmutableModel):
     accounting knowing the product model; `tax_rate` tags sales, discount and consumption-tax lines with their rate.
     """
 
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
-    date = models.DateField()
-    debit = models.BigIntegerField(default=0)
-    credit = models.BigIntegerField(default=0)
-    product_ref = models.CharField(max_length=64, blank=True)
-    product_label = models.CharField(max_length=200, blank=True)
-    tax_rate = models.PositiveSmallIntegerField(null=True, blank=True, choices=TaxRate.choices)
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines", verbose_name=_("仕訳"))
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines", verbose_name=_("勘定科目"))
+    date = models.DateField(verbose_name=_("日付"))
+    debit = models.BigIntegerField(default=0, verbose_name=_("借方"))
+    credit = models.BigIntegerField(default=0, verbose_name=_("貸方"))
+    product_ref = models.CharField(max_length=64, blank=True, verbose_name=_("商品参照"))
+    product_label = models.CharField(max_length=200, blank=True, verbose_name=_("商品名"))
+    tax_rate = models.PositiveSmallIntegerField(null=True, blank=True, choices=TaxRate.choices, verbose_name=_("税率"))
 
     class Meta:
         ordering = ["entry_id", "id"]

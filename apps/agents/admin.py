@@ -67,6 +67,7 @@ class PersonaAdmin(ManagerEditsMixin, admin.ModelAdmin):
 
 class AgentAdminForm(forms.ModelForm):
     enabled_tools = forms.MultipleChoiceField(
+        label=_("有効なツール"),
         # A callable: the admin loads before AgentsConfig.ready() has registered the tools.
         choices=lambda: [(name, name) for name in TOOLS],
         required=False,

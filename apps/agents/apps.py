@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AgentsConfig(AppConfig):
     name = "apps.agents"
     label = "agents"
-    verbose_name = "エージェント"
+    verbose_name = _("エージェント")
     demo_seeder = "apps.agents.demo.seed"
 
     def ready(self):

@@ -16,8 +16,10 @@ from apps.agents.limits import MAX_COUPON_PERCENT
 class Trait(models.Model):
     """A building block of a persona: its prompt fragment goes into the model's system prompt."""
 
-    name = models.CharField(max_length=80, unique=True)
-    prompt_fragment = models.TextField(help_text=_("システムプロンプトに追加される文。"))
+    name = models.CharField(max_length=80, unique=True, verbose_name=_("名前"))
+    prompt_fragment = models.TextField(
+        help_text=_("システムプロンプトに追加される文。"), verbose_name=_("プロンプト断片")
+    )
 
     class Meta:
         abstract = True
@@ -29,11 +31,14 @@ class Trait(models.Model):
 
 class Personality(Trait):
     class Meta(Trait.Meta):
-        verbose_name_plural = "personalities"
+        verbose_name = _("性格")
+        verbose_name_plural = _("性格")
 
 
 class Role(Trait):
-    pass
+    class Meta(Trait.Meta):
+        verbose_name = _("役割")
+        verbose_name_plural = _("役割")
 
 
 class Tone(Trait):
@@ -42,7 +47,13 @@ class Tone(Trait):
         CASUAL = "casual", _("くだけた")
 
     # The offline provider has no model to imitate a tone, so it picks its reply templates by this register.
-    register = models.CharField(max_length=10, choices=Register.choices, default=Register.POLITE)
+    register = models.CharField(
+        max_length=10, choices=Register.choices, default=Register.POLITE, verbose_name=_("話し方")
+    )
+
+    class Meta:
+        verbose_name = _("口調")
+        verbose_name_plural = _("口調")
 
 
 class Persona(models.Model):
@@ -55,26 +66,33 @@ class Persona(models.Model):
         JA = "ja", _("日本語")
         EN = "en", _("English")
 
-    name = models.CharField(max_length=80, unique=True)
-    description = models.TextField(blank=True)
-    gender = models.CharField(max_length=12, choices=Gender.choices, default=Gender.UNSPECIFIED)
-    background = models.TextField(blank=True)
-    greeting = models.CharField(max_length=300)
-    language = models.CharField(max_length=2, choices=Language.choices, default=Language.JA)
-    avatar = models.FileField(upload_to="personas/", blank=True)
+    name = models.CharField(max_length=80, unique=True, verbose_name=_("名前"))
+    description = models.TextField(blank=True, verbose_name=_("説明"))
+    gender = models.CharField(max_length=12, choices=Gender.choices, default=Gender.UNSPECIFIED, verbose_name=_("性別"))
+    background = models.TextField(blank=True, verbose_name=_("背景"))
+    greeting = models.CharField(max_length=300, verbose_name=_("あいさつ"))
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.JA, verbose_name=_("言語"))
+    avatar = models.FileField(upload_to="personas/", blank=True, verbose_name=_("アバター"))
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="personas"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="personas",
+        verbose_name=_("所有者"),
     )
-    personalities = models.ManyToManyField(Personality, blank=True, related_name="personas")
-    roles = models.ManyToManyField(Role, blank=True, related_name="personas")
-    tones = models.ManyToManyField(Tone, blank=True, related_name="personas")
+    personalities = models.ManyToManyField(Personality, blank=True, related_name="personas", verbose_name=_("性格"))
+    roles = models.ManyToManyField(Role, blank=True, related_name="personas", verbose_name=_("役割"))
+    tones = models.ManyToManyField(Tone, blank=True, related_name="personas", verbose_name=_("口調"))
     # A new random value whenever it or its traits change (apps.agents.receivers), so a process may keep
     # the fragments it read for a version (apps.agents.prompts). Random, not a counter: on SQLite a rolled-back
     # transaction hands its ids out again.
-    traits_version = models.UUIDField(default=uuid.uuid4, editable=False)
+    traits_version = models.UUIDField(default=uuid.uuid4, editable=False, verbose_name=_("特性のバージョン"))
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("ペルソナ")
+        verbose_name_plural = _("ペルソナ")
 
     def __str__(self):
         return self.name
@@ -101,19 +119,31 @@ class Agent(models.Model):
         OFFLINE = "offline", _("オフライン（ルールとテンプレート）")
         ANTHROPIC = "anthropic", _("Anthropic")
 
-    name = models.CharField(max_length=80, unique=True)
-    kind = models.CharField(max_length=12, choices=AgentKind.choices)
-    persona = models.ForeignKey(Persona, null=True, blank=True, on_delete=models.PROTECT, related_name="agents")
-    status = models.CharField(max_length=12, choices=AgentStatus.choices, default=AgentStatus.IDLE)
-    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
-    provider = models.CharField(max_length=12, choices=Provider.choices, default=Provider.OFFLINE)
-    model_name = models.CharField(max_length=100, blank=True)
-    daily_token_budget = models.PositiveIntegerField(default=200_000)
-    daily_yen_budget = models.PositiveIntegerField(default=500, help_text=_("モデル利用料の1日の上限（円）。"))
-    daily_coupon_budget_yen = models.PositiveIntegerField(
-        default=1_000, help_text=_("この店番が1日に発行できるクーポンの割引額の合計上限（円）。")
+    name = models.CharField(max_length=80, unique=True, verbose_name=_("名前"))
+    kind = models.CharField(max_length=12, choices=AgentKind.choices, verbose_name=_("種類"))
+    persona = models.ForeignKey(
+        Persona, null=True, blank=True, on_delete=models.PROTECT, related_name="agents", verbose_name=_("ペルソナ")
     )
-    enabled_tools = models.JSONField(default=list, blank=True, help_text=_("使ってよいツール名の一覧。"))
+    status = models.CharField(
+        max_length=12, choices=AgentStatus.choices, default=AgentStatus.IDLE, verbose_name=_("ステータス")
+    )
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True, verbose_name=_("最終ハートビート日時"))
+    provider = models.CharField(
+        max_length=12, choices=Provider.choices, default=Provider.OFFLINE, verbose_name=_("プロバイダー")
+    )
+    model_name = models.CharField(max_length=100, blank=True, verbose_name=_("モデル名"))
+    daily_token_budget = models.PositiveIntegerField(default=200_000, verbose_name=_("1日のトークン予算"))
+    daily_yen_budget = models.PositiveIntegerField(
+        default=500, help_text=_("モデル利用料の1日の上限（円）。"), verbose_name=_("1日の予算（円）")
+    )
+    daily_coupon_budget_yen = models.PositiveIntegerField(
+        default=1_000,
+        help_text=_("この店番が1日に発行できるクーポンの割引額の合計上限（円）。"),
+        verbose_name=_("1日のクーポン予算（円）"),
+    )
+    enabled_tools = models.JSONField(
+        default=list, blank=True, help_text=_("使ってよいツール名の一覧。"), verbose_name=_("有効なツール")
+    )
 
     class Meta:
         ordering = ["name"]
@@ -121,6 +151,8 @@ class Agent(models.Model):
             models.CheckConstraint(condition=Q(kind__in=AgentKind.values), name="agent_kind_valid"),
             models.CheckConstraint(condition=Q(status__in=AgentStatus.values), name="agent_status_valid"),
         ]
+        verbose_name = _("エージェント")
+        verbose_name_plural = _("エージェント")
 
     def __str__(self):
         return f"{self.name} ({self.get_kind_display()})"
@@ -133,28 +165,45 @@ class Agent(models.Model):
 class AgentTurn(models.Model):
     """Decision log: one row per agent turn — tools called with what, what came back, how long it took."""
 
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="turns")
-    conversation_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    provider = models.CharField(max_length=12)
-    model_name = models.CharField(max_length=100, blank=True)
-    tool_calls = models.JSONField(default=list, blank=True)
-    reply_filtered = models.JSONField(default=list, blank=True, help_text=_("返信から取り除いた内容の種類。"))
-    input_tokens = models.PositiveIntegerField(default=0)
-    output_tokens = models.PositiveIntegerField(default=0)
-    latency_ms = models.PositiveIntegerField(default=0)
-    prompt_hash = models.CharField(max_length=16, blank=True, help_text=_("システムプロンプトのSHA-256（先頭16桁）。"))
-    cost_yen = models.DecimalField(max_digits=12, decimal_places=4, default=0)
-    time_to_first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="turns", verbose_name=_("エージェント"))
+    conversation_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True, verbose_name=_("会話ID"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("作成日時"))
+    provider = models.CharField(max_length=12, verbose_name=_("プロバイダー"))
+    model_name = models.CharField(max_length=100, blank=True, verbose_name=_("モデル名"))
+    tool_calls = models.JSONField(default=list, blank=True, verbose_name=_("ツール呼び出し"))
+    reply_filtered = models.JSONField(
+        default=list, blank=True, help_text=_("返信から取り除いた内容の種類。"), verbose_name=_("返答のフィルタ済み")
+    )
+    input_tokens = models.PositiveIntegerField(default=0, verbose_name=_("入力トークン数"))
+    output_tokens = models.PositiveIntegerField(default=0, verbose_name=_("出力トークン数"))
+    latency_ms = models.PositiveIntegerField(default=0, verbose_name=_("応答時間（ミリ秒）"))
+    prompt_hash = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text=_("システムプロンプトのSHA-256（先頭16桁）。"),
+        verbose_name=_("プロンプトのハッシュ"),
+    )
+    cost_yen = models.DecimalField(max_digits=12, decimal_places=4, default=0, verbose_name=_("費用（円）"))
+    time_to_first_token_ms = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name=_("最初のトークンまでの時間（ミリ秒）")
+    )
     fallback_reason = models.CharField(
-        max_length=200, blank=True, help_text=_("オフラインの応答に切り替えた理由（切り替えなければ空）。")
+        max_length=200,
+        blank=True,
+        help_text=_("オフラインの応答に切り替えた理由（切り替えなければ空）。"),
+        verbose_name=_("フォールバック理由"),
     )
     flags = models.JSONField(
-        default=list, blank=True, help_text=_("お客様のメッセージについて：不審な指示の種類、モデルが見なかった画像。")
+        default=list,
+        blank=True,
+        help_text=_("お客様のメッセージについて：不審な指示の種類、モデルが見なかった画像。"),
+        verbose_name=_("フラグ"),
     )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("エージェントの応答")
+        verbose_name_plural = _("エージェントの応答")
 
     def __str__(self):
         return f"turn {self.pk} of {self.agent.name}"
@@ -163,20 +212,28 @@ class AgentTurn(models.Model):
 class GuardrailViolation(models.Model):
     """A tool call the policy refused. Append-only; staff read them in the admin."""
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="violations")
-    conversation_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
-    turn = models.ForeignKey(AgentTurn, null=True, blank=True, on_delete=models.SET_NULL, related_name="violations")
-    tool_name = models.CharField(max_length=80)
-    arguments = models.JSONField(default=dict, blank=True)
-    rule = models.CharField(max_length=40, db_index=True)
-    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("作成日時"))
+    agent = models.ForeignKey(
+        Agent, on_delete=models.PROTECT, related_name="violations", verbose_name=_("エージェント")
+    )
+    conversation_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True, verbose_name=_("会話ID"))
+    turn = models.ForeignKey(
+        AgentTurn, null=True, blank=True, on_delete=models.SET_NULL, related_name="violations", verbose_name=_("ターン")
+    )
+    tool_name = models.CharField(max_length=80, verbose_name=_("ツール名"))
+    arguments = models.JSONField(default=dict, blank=True, verbose_name=_("引数"))
+    rule = models.CharField(max_length=40, db_index=True, verbose_name=_("ルール"))
+    reason = models.TextField(verbose_name=_("理由"))
     escalated = models.BooleanField(
-        default=False, help_text=_("このリフューズで会話がスタッフにエスカレーションされた。")
+        default=False,
+        help_text=_("このリフューズで会話がスタッフにエスカレーションされた。"),
+        verbose_name=_("エスカレーション済み"),
     )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("ガードレール違反")
+        verbose_name_plural = _("ガードレール違反")
 
     def __str__(self):
         return f"{self.rule}: {self.tool_name}"
@@ -185,13 +242,17 @@ class GuardrailViolation(models.Model):
 class Escalation(models.Model):
     """A conversation handed to staff after repeated abuse; one per conversation, so staff get one e-mail."""
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="escalations")
-    conversation_id = models.PositiveBigIntegerField(unique=True)
-    violation_count = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    agent = models.ForeignKey(
+        Agent, on_delete=models.PROTECT, related_name="escalations", verbose_name=_("エージェント")
+    )
+    conversation_id = models.PositiveBigIntegerField(unique=True, verbose_name=_("会話ID"))
+    violation_count = models.PositiveIntegerField(verbose_name=_("違反件数"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("エスカレーション")
+        verbose_name_plural = _("エスカレーション")
 
     def __str__(self):
         return f"conversation {self.conversation_id} ({self.violation_count} violations)"
@@ -204,15 +265,17 @@ class AgentNote(models.Model):
         NOTE = "note", _("メモ")
         PURCHASE_ORDER_PROPOSAL = "po_proposal", _("発注提案（承認待ち）")
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="notes")
-    conversation_id = models.PositiveBigIntegerField(null=True, blank=True)
-    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.NOTE)
-    text = models.TextField()
-    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="notes", verbose_name=_("エージェント"))
+    conversation_id = models.PositiveBigIntegerField(null=True, blank=True, verbose_name=_("会話ID"))
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.NOTE, verbose_name=_("種類"))
+    text = models.TextField(verbose_name=_("本文"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("データ"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("エージェントのメモ")
+        verbose_name_plural = _("エージェントのメモ")
 
     def __str__(self):
         return self.text[:60]
@@ -221,13 +284,15 @@ class AgentNote(models.Model):
 class CouponGrant(models.Model):
     """A coupon an agent gave a customer, with the most it can cost the shop; the daily coupon budget sums these."""
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="coupon_grants")
-    conversation_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
-    customer_key = models.CharField(max_length=100, blank=True)
-    coupon_code = models.CharField(max_length=32, unique=True)
-    percent = models.PositiveSmallIntegerField()
-    worst_case_yen = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("作成日時"))
+    agent = models.ForeignKey(
+        Agent, on_delete=models.PROTECT, related_name="coupon_grants", verbose_name=_("エージェント")
+    )
+    conversation_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True, verbose_name=_("会話ID"))
+    customer_key = models.CharField(max_length=100, blank=True, verbose_name=_("顧客キー"))
+    coupon_code = models.CharField(max_length=32, unique=True, verbose_name=_("クーポンコード"))
+    percent = models.PositiveSmallIntegerField(verbose_name=_("割合（%）"))
+    worst_case_yen = models.PositiveIntegerField(verbose_name=_("最大負担額（円）"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -237,6 +302,8 @@ class CouponGrant(models.Model):
                 condition=Q(percent__gte=1, percent__lte=MAX_COUPON_PERCENT), name="coupon_grant_percent_within_cap"
             ),
         ]
+        verbose_name = _("クーポン付与")
+        verbose_name_plural = _("クーポン付与")
 
     def __str__(self):
         return f"{self.coupon_code} {self.percent}%"
@@ -246,13 +313,15 @@ class LlmUsage(models.Model):
     """The usage ledger: one row per agent, model and day, added to atomically after every model call.
     Persona previews (no live agent) are booked with no agent, so they count against the budget too."""
 
-    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="llm_usage")
-    model_name = models.CharField(max_length=100)
-    day = models.DateField(db_index=True)
-    input_tokens = models.PositiveBigIntegerField(default=0)
-    output_tokens = models.PositiveBigIntegerField(default=0)
-    cost_yen = models.DecimalField(max_digits=14, decimal_places=4, default=0)
-    calls = models.PositiveIntegerField(default=0)
+    agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="llm_usage", verbose_name=_("エージェント")
+    )
+    model_name = models.CharField(max_length=100, verbose_name=_("モデル名"))
+    day = models.DateField(db_index=True, verbose_name=_("日"))
+    input_tokens = models.PositiveBigIntegerField(default=0, verbose_name=_("入力トークン数"))
+    output_tokens = models.PositiveBigIntegerField(default=0, verbose_name=_("出力トークン数"))
+    cost_yen = models.DecimalField(max_digits=14, decimal_places=4, default=0, verbose_name=_("費用（円）"))
+    calls = models.PositiveIntegerField(default=0, verbose_name=_("呼び出し数"))
 
     class Meta:
         ordering = ["-day", "agent_id", "model_name"]
@@ -265,6 +334,8 @@ class LlmUsage(models.Model):
             ),
             models.CheckConstraint(condition=Q(cost_yen__gte=0), name="llm_usage_cost_not_negative"),
         ]
+        verbose_name = _("LLM使用量")
+        verbose_name_plural = _("LLM使用量")
 
     def __str__(self):
         return f"{self.day} {self.model_name}: {self.cost_yen} yen"
@@ -277,12 +348,12 @@ class BudgetAlert(models.Model):
         DAY = "day", _("日")
         MONTH = "month", _("月")
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    period = models.CharField(max_length=5, choices=Period.choices)
-    period_start = models.DateField()
-    threshold_percent = models.PositiveSmallIntegerField()
-    spent_yen = models.DecimalField(max_digits=14, decimal_places=4)
-    budget_yen = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    period = models.CharField(max_length=5, choices=Period.choices, verbose_name=_("期間"))
+    period_start = models.DateField(verbose_name=_("期間開始"))
+    threshold_percent = models.PositiveSmallIntegerField(verbose_name=_("しきい値（%）"))
+    spent_yen = models.DecimalField(max_digits=14, decimal_places=4, verbose_name=_("使用額（円）"))
+    budget_yen = models.PositiveIntegerField(verbose_name=_("予算（円）"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -291,6 +362,8 @@ class BudgetAlert(models.Model):
                 fields=["period", "period_start", "threshold_percent"], name="budget_alert_once_per_threshold"
             ),
         ]
+        verbose_name = _("予算アラート")
+        verbose_name_plural = _("予算アラート")
 
     def __str__(self):
         return f"{self.get_period_display()} {self.period_start}: {self.threshold_percent}%"
@@ -299,10 +372,16 @@ class BudgetAlert(models.Model):
 class ConversationSummary(models.Model):
     """Older messages of a long conversation folded into a few lines, so the prompt keeps within its token budget."""
 
-    conversation_id = models.PositiveBigIntegerField(unique=True)
-    text = models.TextField()
-    folded_messages = models.PositiveIntegerField(help_text=_("要約に含めた先頭からのメッセージ数。"))
-    updated_at = models.DateTimeField(auto_now=True)
+    conversation_id = models.PositiveBigIntegerField(unique=True, verbose_name=_("会話ID"))
+    text = models.TextField(verbose_name=_("本文"))
+    folded_messages = models.PositiveIntegerField(
+        help_text=_("要約に含めた先頭からのメッセージ数。"), verbose_name=_("要約済みメッセージ数")
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新日時"))
+
+    class Meta:
+        verbose_name = _("会話の要約")
+        verbose_name_plural = _("会話の要約")
 
     def __str__(self):
         return f"summary of conversation {self.conversation_id}"

@@ -17,22 +17,26 @@ CUSTOMER_KEY_PREFIX = "cust:"
 
 
 class Customer(models.Model):
-    line_user_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    display_name = models.CharField(max_length=100, blank=True)
-    language = models.CharField(max_length=8, default="ja")
-    consent_given = models.BooleanField(default=False, help_text=_("会話の保存に同意済み"))
-    consent_at = models.DateTimeField(null=True, blank=True)
-    push_opt_out = models.BooleanField(default=False, help_text=_("ブロック中などでプッシュ通知を送らない"))
-    loyalty_score = models.PositiveIntegerField(default=0)
-    preferences = models.JSONField(default=dict, blank=True)
-    first_seen_at = models.DateTimeField(auto_now_add=True)
-    last_seen_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    line_user_id = models.CharField(max_length=64, null=True, blank=True, unique=True, verbose_name=_("LINEユーザーID"))
+    display_name = models.CharField(max_length=100, blank=True, verbose_name=_("表示名"))
+    language = models.CharField(max_length=8, default="ja", verbose_name=_("言語"))
+    consent_given = models.BooleanField(default=False, help_text=_("会話の保存に同意済み"), verbose_name=_("同意済み"))
+    consent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("同意日時"))
+    push_opt_out = models.BooleanField(
+        default=False, help_text=_("ブロック中などでプッシュ通知を送らない"), verbose_name=_("プッシュ通知を拒否")
+    )
+    loyalty_score = models.PositiveIntegerField(default=0, verbose_name=_("ロイヤルティスコア"))
+    preferences = models.JSONField(default=dict, blank=True, verbose_name=_("好み"))
+    first_seen_at = models.DateTimeField(auto_now_add=True, verbose_name=_("初回検知日時"))
+    last_seen_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("最終訪問日時"))
 
     class Meta:
         ordering = ["-last_seen_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(consent_given=False) | Q(consent_at__isnull=False), name="consent_dated")
         ]
+        verbose_name = _("顧客")
+        verbose_name_plural = _("顧客")
 
     def __str__(self):
         return self.display_name or f"{CUSTOMER_KEY_PREFIX}{self.pk}"
@@ -61,19 +65,40 @@ class Conversation(models.Model):
 
     Channel = ConversationChannel
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    channel = models.CharField(max_length=8, choices=ConversationChannel.choices, default=ConversationChannel.TABLET)
-    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="conversations")
-    customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="conversations"
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, verbose_name=_("公開ID"))
+    channel = models.CharField(
+        max_length=8,
+        choices=ConversationChannel.choices,
+        default=ConversationChannel.TABLET,
+        verbose_name=_("チャネル"),
     )
-    persona = models.ForeignKey(Persona, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations")
-    agent = models.ForeignKey(Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="conversations")
-    experiment_variant = models.CharField(max_length=50, blank=True)
-    customer_key = models.CharField(max_length=100, blank=True, db_index=True)
-    summary = models.TextField(blank=True)
-    started_at = models.DateTimeField(auto_now_add=True)
-    last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    machine = models.ForeignKey(
+        Machine, on_delete=models.PROTECT, related_name="conversations", verbose_name=_("自販機")
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="conversations", verbose_name=_("顧客")
+    )
+    persona = models.ForeignKey(
+        Persona,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="conversations",
+        verbose_name=_("ペルソナ"),
+    )
+    agent = models.ForeignKey(
+        Agent,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="conversations",
+        verbose_name=_("エージェント"),
+    )
+    experiment_variant = models.CharField(max_length=50, blank=True, verbose_name=_("実験バリアント"))
+    customer_key = models.CharField(max_length=100, blank=True, db_index=True, verbose_name=_("顧客キー"))
+    summary = models.TextField(blank=True, verbose_name=_("要約"))
+    started_at = models.DateTimeField(auto_now_add=True, verbose_name=_("開始日時"))
+    last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("最終活動日時"))
 
     class Meta:
         ordering = ["-last_activity_at", "-id"]
@@ -82,6 +107,8 @@ class Conversation(models.Model):
                 condition=Q(channel__in=ConversationChannel.values), name="conversation_channel_valid"
             )
         ]
+        verbose_name = _("会話")
+        verbose_name_plural = _("会話")
 
     def __str__(self):
         return f"#{self.pk} {self.machine.code} {self.get_channel_display()}"
@@ -90,14 +117,20 @@ class Conversation(models.Model):
 class Message(models.Model):
     Sender = MessageSender
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
-    sender = models.CharField(max_length=10, choices=MessageSender.choices)
-    text = models.TextField(blank=True)
-    image = models.ImageField(upload_to="chats/images/%Y/%m/", blank=True)
-    tokens = models.PositiveIntegerField(default=0, help_text=_("この返信に使ったトークン数"))
-    tool_name = models.CharField(max_length=80, blank=True)
-    data = models.JSONField(default=dict, blank=True, help_text=_("ツールの引数と結果、返信に付けたアクション。"))
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages", verbose_name=_("会話")
+    )
+    sender = models.CharField(max_length=10, choices=MessageSender.choices, verbose_name=_("送信者"))
+    text = models.TextField(blank=True, verbose_name=_("本文"))
+    image = models.ImageField(upload_to="chats/images/%Y/%m/", blank=True, verbose_name=_("画像"))
+    tokens = models.PositiveIntegerField(
+        default=0, help_text=_("この返信に使ったトークン数"), verbose_name=_("トークン数")
+    )
+    tool_name = models.CharField(max_length=80, blank=True, verbose_name=_("ツール名"))
+    data = models.JSONField(
+        default=dict, blank=True, help_text=_("ツールの引数と結果、返信に付けたアクション。"), verbose_name=_("データ")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("作成日時"))
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -105,6 +138,8 @@ class Message(models.Model):
             models.CheckConstraint(condition=Q(sender__in=MessageSender.values), name="message_sender_valid"),
             models.CheckConstraint(condition=~Q(sender="tool") | ~Q(tool_name=""), name="message_tool_has_name"),
         ]
+        verbose_name = _("メッセージ")
+        verbose_name_plural = _("メッセージ")
 
     def __str__(self):
         return f"{self.get_sender_display()}: {self.text[:40]}"
@@ -118,9 +153,11 @@ class ConversationTag(models.Model):
         PRODUCT = "product", _("商品")
         SENTIMENT = "sentiment", _("感情")
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="tags")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    value = models.CharField(max_length=100, db_index=True)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="tags", verbose_name=_("会話")
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, verbose_name=_("種類"))
+    value = models.CharField(max_length=100, db_index=True, verbose_name=_("値"))
 
     class Meta:
         ordering = ["kind", "value"]
@@ -128,6 +165,8 @@ class ConversationTag(models.Model):
             models.UniqueConstraint(fields=["conversation", "kind", "value"], name="conversation_tag_unique"),
             models.CheckConstraint(condition=Q(kind__in=["intent", "product", "sentiment"]), name="tag_kind_valid"),
         ]
+        verbose_name = _("会話タグ")
+        verbose_name_plural = _("会話タグ")
 
     def __str__(self):
         return f"{self.get_kind_display()}:{self.value}"
@@ -152,18 +191,24 @@ class LineEvent(models.Model):
         DONE = "done", _("完了")
         FAILED = "failed", _("失敗")
 
-    webhook_event_id = models.CharField(max_length=64, unique=True)
-    event_type = models.CharField(max_length=32)
-    payload = models.JSONField(default=dict, blank=True)
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    reply = models.JSONField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
+    webhook_event_id = models.CharField(max_length=64, unique=True, verbose_name=_("WebhookイベントID"))
+    event_type = models.CharField(max_length=32, verbose_name=_("イベント種別"))
+    payload = models.JSONField(default=dict, blank=True, verbose_name=_("ペイロード"))
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("顧客")
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("メッセージ")
+    )
+    reply = models.JSONField(null=True, blank=True, verbose_name=_("返答"))
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RECEIVED, verbose_name=_("ステータス")
+    )
+    locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("ロック期限"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("試行回数"))
+    error = models.TextField(blank=True, verbose_name=_("エラー"))
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("受信日時"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("処理日時"))
 
     class Meta:
         ordering = ["-received_at"]
@@ -180,6 +225,8 @@ class LineEvent(models.Model):
                 condition=~Q(status__in=["done", "failed"]),
             )
         ]
+        verbose_name = _("LINEイベント")
+        verbose_name_plural = _("LINEイベント")
 
     def __str__(self):
         return f"{self.event_type} {self.webhook_event_id}"

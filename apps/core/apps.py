@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _sync_roles(sender, **kwargs):
@@ -11,7 +12,7 @@ def _sync_roles(sender, **kwargs):
 class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
-    verbose_name = "VendBot core"
+    verbose_name = _("システム")
     # `seed_demo` calls each app's `demo_seeder` (a dotted path) in INSTALLED_APPS order.
     demo_seeder = "apps.core.demo.seed"
 

@@ -29,15 +29,19 @@ class Alert(models.Model):
         FIRING = "firing", _("発生中")
         CLEARED = "cleared", _("解消")
 
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
-    subject = models.CharField(max_length=100, help_text=_("自販機コード、SKU、エージェント名など"))
-    message = models.TextField()
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    first_seen_at = models.DateTimeField(db_index=True)
-    last_seen_at = models.DateTimeField()
-    fired_at = models.DateTimeField(null=True, blank=True)
-    cleared_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices, verbose_name=_("種類"))
+    severity = models.CharField(
+        max_length=10, choices=Severity.choices, default=Severity.WARNING, verbose_name=_("重大度")
+    )
+    subject = models.CharField(
+        max_length=100, help_text=_("自販機コード、SKU、エージェント名など"), verbose_name=_("対象")
+    )
+    message = models.TextField(verbose_name=_("メッセージ"))
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING, verbose_name=_("状態"))
+    first_seen_at = models.DateTimeField(db_index=True, verbose_name=_("初回検知日時"))
+    last_seen_at = models.DateTimeField(verbose_name=_("最終訪問日時"))
+    fired_at = models.DateTimeField(null=True, blank=True, verbose_name=_("発報日時"))
+    cleared_at = models.DateTimeField(null=True, blank=True, verbose_name=_("解除日時"))
 
     class Meta:
         ordering = ["-first_seen_at", "-id"]
@@ -54,6 +58,8 @@ class Alert(models.Model):
                 condition=~Q(state="cleared") | Q(cleared_at__isnull=False), name="alert_cleared_has_cleared_at"
             ),
         ]
+        verbose_name = _("アラート")
+        verbose_name_plural = _("アラート")
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.subject} ({self.get_state_display()})"
@@ -62,21 +68,22 @@ class Alert(models.Model):
 class DailySummary(models.Model):
     """The day's figures, written by the daily close at 23:55 (JST) and rewritten if the close runs again."""
 
-    date = models.DateField(unique=True)
-    revenue_yen = models.IntegerField()
-    transactions = models.PositiveIntegerField()
-    gross_margin_yen = models.IntegerField()
-    refunds_yen = models.PositiveIntegerField()
-    out_of_stock_slots = models.PositiveIntegerField()
-    ai_turns = models.PositiveIntegerField()
-    ai_tokens = models.PositiveBigIntegerField()
-    ai_cost_yen = models.PositiveIntegerField()
-    alerts_fired = models.PositiveIntegerField()
-    created_at = models.DateTimeField(auto_now=True)
+    date = models.DateField(unique=True, verbose_name=_("日付"))
+    revenue_yen = models.IntegerField(verbose_name=_("売上（円）"))
+    transactions = models.PositiveIntegerField(verbose_name=_("取引数"))
+    gross_margin_yen = models.IntegerField(verbose_name=_("粗利（円）"))
+    refunds_yen = models.PositiveIntegerField(verbose_name=_("返金額（円）"))
+    out_of_stock_slots = models.PositiveIntegerField(verbose_name=_("欠品スロット数"))
+    ai_turns = models.PositiveIntegerField(verbose_name=_("AI応答数"))
+    ai_tokens = models.PositiveBigIntegerField(verbose_name=_("AIトークン数"))
+    ai_cost_yen = models.PositiveIntegerField(verbose_name=_("AI費用（円）"))
+    alerts_fired = models.PositiveIntegerField(verbose_name=_("発報アラート数"))
+    created_at = models.DateTimeField(auto_now=True, verbose_name=_("作成日時"))
 
     class Meta:
         ordering = ["-date"]
-        verbose_name_plural = "daily summaries"
+        verbose_name = _("日次サマリー")
+        verbose_name_plural = _("日次サマリー")
 
     def __str__(self):
         return f"{self.date} ¥{self.revenue_yen:,}"
@@ -85,19 +92,21 @@ class DailySummary(models.Model):
 class WeeklyReport(models.Model):
     """The analytics agent's short Japanese summary of one week, kept here and e-mailed to the managers."""
 
-    week_start = models.DateField(unique=True, help_text=_("月曜日"))
-    week_end = models.DateField()
-    agent_name = models.CharField(max_length=80, blank=True)
-    figures = models.JSONField(default=dict)
-    text = models.TextField()
-    emailed_to = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    week_start = models.DateField(unique=True, help_text=_("月曜日"), verbose_name=_("週の始まり"))
+    week_end = models.DateField(verbose_name=_("週の終わり"))
+    agent_name = models.CharField(max_length=80, blank=True, verbose_name=_("エージェント名"))
+    figures = models.JSONField(default=dict, verbose_name=_("数値"))
+    text = models.TextField(verbose_name=_("本文"))
+    emailed_to = models.JSONField(default=list, blank=True, verbose_name=_("メール送信先"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
 
     class Meta:
         ordering = ["-week_start"]
         constraints = [
             models.CheckConstraint(condition=Q(week_end__gte=models.F("week_start")), name="weekly_report_week_ordered")
         ]
+        verbose_name = _("週次レポート")
+        verbose_name_plural = _("週次レポート")
 
     def __str__(self):
         return f"{self.week_start}〜{self.week_end}"
@@ -121,19 +130,28 @@ class LinePush(models.Model):
         SENT = "sent", _("送信済み")
         FAILED = "failed", _("送信失敗")
 
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(db_index=True, verbose_name=_("作成日時"))
     customer = models.ForeignKey(
-        "chats.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="line_pushes"
+        "chats.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="line_pushes",
+        verbose_name=_("顧客"),
     )
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    subject = models.CharField(max_length=64, blank=True, help_text=_("商品のSKU、あいさつの回など"))
-    text = models.TextField()
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
-    error = models.TextField(blank=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices, verbose_name=_("種類"))
+    subject = models.CharField(
+        max_length=64, blank=True, help_text=_("商品のSKU、あいさつの回など"), verbose_name=_("対象")
+    )
+    text = models.TextField(verbose_name=_("本文"))
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, verbose_name=_("ステータス"))
+    error = models.TextField(blank=True, verbose_name=_("エラー"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.CheckConstraint(condition=~Q(text=""), name="line_push_has_text")]
+        verbose_name = _("LINEプッシュ通知")
+        verbose_name_plural = _("LINEプッシュ通知")
 
     def __str__(self):
         return f"{self.get_kind_display()} → {self.customer_id} ({self.get_status_display()})"

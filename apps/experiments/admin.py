@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Sum
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
 from apps.experiments import services
@@ -28,14 +29,14 @@ class ExperimentAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(days_done=Sum("runs__days_done"), run_count=Count("runs"))
 
-    @admin.display(description="進捗")
+    @admin.display(description=_("進捗"))
     def progress(self, obj):
         total = obj.run_count * obj.days
         return f"{round(100 * (obj.days_done or 0) / total, 1) if total else 0.0}%"
 
-    @admin.display(description="結果")
+    @admin.display(description=_("結果"))
     def page(self, obj):
-        return format_html('<a href="{}">比較とグラフ</a>', reverse("experiments:detail", args=[obj.pk]))
+        return format_html('<a href="{}">{}</a>', reverse("experiments:detail", args=[obj.pk]), _("比較とグラフ"))
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -48,7 +49,7 @@ class ExperimentAdmin(admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
-    @admin.action(description="選択した実験を開始")
+    @admin.action(description=_("選択した実験を開始"))
     def start(self, request, queryset):
         for experiment in queryset:
             with service_errors_as_messages(request, self):
@@ -81,18 +82,18 @@ class ABTestAdmin(admin.ModelAdmin):
     inlines = [ABVariantInline]
     actions = ["start", "stop_and_make_winner_default"]
 
-    @admin.display(description="結果")
+    @admin.display(description=_("結果"))
     def page(self, obj):
-        return format_html('<a href="{}">結果</a>', reverse("experiments:ab_test_detail", args=[obj.pk]))
+        return format_html('<a href="{}">{}</a>', reverse("experiments:ab_test_detail", args=[obj.pk]), _("結果"))
 
-    @admin.action(description="選択したA/Bテストを開始")
+    @admin.action(description=_("選択したA/Bテストを開始"))
     def start(self, request, queryset):
         for test in queryset:
             with service_errors_as_messages(request, self):
                 services.ab_test_start(test=test, actor=request.user)
                 self.message_user(request, f"「{test.name}」を開始しました。", level=messages.SUCCESS)
 
-    @admin.action(description="終了して勝者（会話あたり売上が最大）を既定のペルソナにする")
+    @admin.action(description=_("終了して勝者（会話あたり売上が最大）を既定のペルソナにする"))
     def stop_and_make_winner_default(self, request, queryset):
         for test in queryset:
             with service_errors_as_messages(request, self):

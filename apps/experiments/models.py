@@ -17,14 +17,18 @@ MAX_SEEDS = 1000
 class Calibration(models.Model):
     """Demand parameters fitted from this shop's sales (`manage.py calibrate_sim`): a World for a "twin" variant."""
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    name = models.CharField(max_length=100)
-    parameters = models.JSONField(help_text=_("商品ごとの基本需要・価格弾力性、曜日係数。"))
-    days_observed = models.PositiveIntegerField()
-    units_observed = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    name = models.CharField(max_length=100, verbose_name=_("名前"))
+    parameters = models.JSONField(
+        help_text=_("商品ごとの基本需要・価格弾力性、曜日係数。"), verbose_name=_("パラメータ")
+    )
+    days_observed = models.PositiveIntegerField(verbose_name=_("観測日数"))
+    units_observed = models.PositiveIntegerField(verbose_name=_("観測販売数"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("キャリブレーション")
+        verbose_name_plural = _("キャリブレーション")
 
     def __str__(self):
         return f"{self.name} ({self.created_at:%Y-%m-%d})"
@@ -40,16 +44,22 @@ class ExperimentStatus(models.TextChoices):
 class Experiment(models.Model):
     Status = ExperimentStatus
 
-    name = models.CharField(max_length=100)
-    description = models.TextField(blank=True)
-    days = models.PositiveIntegerField(default=365)
-    seed_count = models.PositiveIntegerField(default=10)
-    first_seed = models.PositiveIntegerField(default=1, help_text=_("シードは first_seed から連番。"))
-    status = models.CharField(max_length=10, choices=ExperimentStatus.choices, default=ExperimentStatus.DRAFT)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(max_length=100, verbose_name=_("名前"))
+    description = models.TextField(blank=True, verbose_name=_("説明"))
+    days = models.PositiveIntegerField(default=365, verbose_name=_("日数"))
+    seed_count = models.PositiveIntegerField(default=10, verbose_name=_("シード数"))
+    first_seed = models.PositiveIntegerField(
+        default=1, help_text=_("シードは「最初のシード」から連番。"), verbose_name=_("最初のシード")
+    )
+    status = models.CharField(
+        max_length=10, choices=ExperimentStatus.choices, default=ExperimentStatus.DRAFT, verbose_name=_("ステータス")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("作成者")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("開始日時"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("終了日時"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -60,6 +70,8 @@ class Experiment(models.Model):
             ),
             models.CheckConstraint(condition=Q(status__in=ExperimentStatus.values), name="experiment_status_valid"),
         ]
+        verbose_name = _("実験")
+        verbose_name_plural = _("実験")
 
     def __str__(self):
         return self.name
@@ -82,18 +94,27 @@ class AgentKind(models.TextChoices):
 class Variant(models.Model):
     Kind = AgentKind
 
-    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="variants")
-    name = models.CharField(max_length=60)
-    agent_kind = models.CharField(max_length=12, choices=AgentKind.choices, default=AgentKind.HEURISTIC)
-    persona = models.ForeignKey(Persona, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    provider = models.CharField(max_length=12, choices=Agent.Provider.choices, default=Agent.Provider.OFFLINE)
+    experiment = models.ForeignKey(
+        Experiment, on_delete=models.CASCADE, related_name="variants", verbose_name=_("実験")
+    )
+    name = models.CharField(max_length=60, verbose_name=_("名前"))
+    agent_kind = models.CharField(
+        max_length=12, choices=AgentKind.choices, default=AgentKind.HEURISTIC, verbose_name=_("エージェントの種類")
+    )
+    persona = models.ForeignKey(
+        Persona, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("ペルソナ")
+    )
+    provider = models.CharField(
+        max_length=12, choices=Agent.Provider.choices, default=Agent.Provider.OFFLINE, verbose_name=_("プロバイダー")
+    )
     step_budget = models.PositiveIntegerField(
-        default=2000, help_text=_("LLMエージェントの1回の実行でのモデル呼び出し上限。")
+        default=2000, help_text=_("LLMエージェントの1回の実行でのモデル呼び出し上限。"), verbose_name=_("ステップ上限")
     )
     parameters = models.JSONField(
         default=dict,
         blank=True,
         help_text=_("LLMエージェントの設定: オフラインは markup_permille・cover_days、モデルは model_name。"),
+        verbose_name=_("パラメータ"),
     )
     calibration = models.ForeignKey(
         Calibration,
@@ -102,6 +123,7 @@ class Variant(models.Model):
         on_delete=models.PROTECT,
         related_name="variants",
         help_text=_("指定するとこの店の実績から推定したツインの世界で実行。"),
+        verbose_name=_("キャリブレーション"),
     )
 
     class Meta:
@@ -110,6 +132,8 @@ class Variant(models.Model):
             models.UniqueConstraint(fields=["experiment", "name"], name="variant_name_unique_in_experiment"),
             models.CheckConstraint(condition=Q(agent_kind__in=AgentKind.values), name="variant_agent_kind_valid"),
         ]
+        verbose_name = _("バリアント")
+        verbose_name_plural = _("バリアント")
 
     def __str__(self):
         return self.name
@@ -128,18 +152,22 @@ class Run(models.Model):
 
     Status = RunStatus
 
-    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs")
-    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="runs")
-    seed = models.PositiveIntegerField()
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    days_done = models.PositiveIntegerField(default=0)
-    final_net_worth_yen = models.BigIntegerField(null=True, blank=True)
-    bankrupt_day = models.PositiveIntegerField(null=True, blank=True)
-    series = models.JSONField(default=dict, blank=True, help_text=_("系列名 → 日ごとの値の配列。"))
-    summary = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="runs", verbose_name=_("実験"))
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="runs", verbose_name=_("バリアント"))
+    seed = models.PositiveIntegerField(verbose_name=_("シード"))
+    status = models.CharField(
+        max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, verbose_name=_("ステータス")
+    )
+    days_done = models.PositiveIntegerField(default=0, verbose_name=_("完了日数"))
+    final_net_worth_yen = models.BigIntegerField(null=True, blank=True, verbose_name=_("最終純資産（円）"))
+    bankrupt_day = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("破綻日"))
+    series = models.JSONField(
+        default=dict, blank=True, help_text=_("系列名 → 日ごとの値の配列。"), verbose_name=_("系列")
+    )
+    summary = models.JSONField(default=dict, blank=True, verbose_name=_("要約"))
+    error = models.TextField(blank=True, verbose_name=_("エラー"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("開始日時"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("終了日時"))
 
     class Meta:
         ordering = ["variant_id", "seed"]
@@ -150,6 +178,8 @@ class Run(models.Model):
                 condition=~Q(status="finished") | Q(final_net_worth_yen__isnull=False), name="finished_run_has_result"
             ),
         ]
+        verbose_name = _("実行")
+        verbose_name_plural = _("実行")
 
     def __str__(self):
         return f"{self.variant.name} seed {self.seed}"
@@ -166,12 +196,22 @@ class ABTest(models.Model):
 
     Status = ABTestStatus
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, verbose_name=_("名前"))
     channel = models.CharField(
-        max_length=8, choices=Conversation.Channel.choices, blank=True, help_text=_("空欄ならタブレットとLINEの両方。")
+        max_length=8,
+        choices=Conversation.Channel.choices,
+        blank=True,
+        help_text=_("空欄ならタブレットとLINEの両方。"),
+        verbose_name=_("チャネル"),
     )
     machine = models.ForeignKey(
-        Machine, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text=_("空欄なら全台。")
+        Machine,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("空欄なら全台。"),
+        verbose_name=_("自販機"),
     )
     agent = models.ForeignKey(
         Agent,
@@ -180,12 +220,17 @@ class ABTest(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         help_text=_("勝者のペルソナを既定にする店番エージェント。空欄ならチャットを担当する店番。"),
+        verbose_name=_("エージェント"),
     )
-    status = models.CharField(max_length=8, choices=ABTestStatus.choices, default=ABTestStatus.DRAFT)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    stopped_at = models.DateTimeField(null=True, blank=True)
-    winner = models.ForeignKey("ABVariant", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=8, choices=ABTestStatus.choices, default=ABTestStatus.DRAFT, verbose_name=_("ステータス")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("開始日時"))
+    stopped_at = models.DateTimeField(null=True, blank=True, verbose_name=_("停止日時"))
+    winner = models.ForeignKey(
+        "ABVariant", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("勝者")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -193,15 +238,17 @@ class ABTest(models.Model):
             models.CheckConstraint(condition=Q(status__in=ABTestStatus.values), name="abtest_status_valid"),
             models.UniqueConstraint(fields=["status"], condition=Q(status="running"), name="one_running_abtest"),
         ]
+        verbose_name = _("A/Bテスト")
+        verbose_name_plural = _("A/Bテスト")
 
     def __str__(self):
         return self.name
 
 
 class ABVariant(models.Model):
-    test = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="variants")
-    persona = models.ForeignKey(Persona, on_delete=models.PROTECT, related_name="+")
-    weight = models.PositiveSmallIntegerField(default=1)
+    test = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="variants", verbose_name=_("A/Bテスト"))
+    persona = models.ForeignKey(Persona, on_delete=models.PROTECT, related_name="+", verbose_name=_("ペルソナ"))
+    weight = models.PositiveSmallIntegerField(default=1, verbose_name=_("重み"))
 
     class Meta:
         ordering = ["id"]
@@ -209,6 +256,8 @@ class ABVariant(models.Model):
             models.UniqueConstraint(fields=["test", "persona"], name="abvariant_persona_once_per_test"),
             models.CheckConstraint(condition=Q(weight__gte=1), name="abvariant_weight_positive"),
         ]
+        verbose_name = _("A/Bテストのバリアント")
+        verbose_name_plural = _("A/Bテストのバリアント")
 
     def __str__(self):
         return self.persona.name
@@ -217,14 +266,22 @@ class ABVariant(models.Model):
 class Exposure(models.Model):
     """A conversation that met a variant of a test: the unit the results count."""
 
-    test = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="exposures")
-    variant = models.ForeignKey(ABVariant, on_delete=models.CASCADE, related_name="exposures")
-    conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="+")
-    assignment_key = models.CharField(max_length=100, help_text=_("お客様のキー、匿名なら conv:<会話ID>。"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    test = models.ForeignKey(ABTest, on_delete=models.CASCADE, related_name="exposures", verbose_name=_("A/Bテスト"))
+    variant = models.ForeignKey(
+        ABVariant, on_delete=models.CASCADE, related_name="exposures", verbose_name=_("バリアント")
+    )
+    conversation = models.OneToOneField(
+        Conversation, on_delete=models.CASCADE, related_name="+", verbose_name=_("会話")
+    )
+    assignment_key = models.CharField(
+        max_length=100, help_text=_("お客様のキー、匿名なら conv:<会話ID>。"), verbose_name=_("割当キー")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("露出")
+        verbose_name_plural = _("露出")
 
     def __str__(self):
         return f"{self.conversation_id} → {self.variant}"

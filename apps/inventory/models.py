@@ -28,21 +28,27 @@ class Product(models.Model):
         SPECIALTY = "specialty", _("特選品")
         GOODS = "goods", _("雑貨")
 
-    sku = models.CharField(max_length=32, unique=True)
-    name_ja = models.CharField(max_length=120)
-    name_en = models.CharField(max_length=120, blank=True)
-    description = models.TextField(blank=True)
-    category = models.CharField(max_length=16, choices=Category.choices)
-    image = models.ImageField(upload_to="products/", blank=True)
-    tax_rate = models.PositiveSmallIntegerField(choices=TaxRate.choices, default=TaxRate.REDUCED)
-    price_yen = models.PositiveIntegerField(help_text=_("税込価格（円）"))
-    unit_cost_yen = models.PositiveIntegerField(default=0, help_text=_("移動平均単価（税込仕入、円）"))
-    active = models.BooleanField(default=True)
+    sku = models.CharField(max_length=32, unique=True, verbose_name=_("SKU"))
+    name_ja = models.CharField(max_length=120, verbose_name=_("名前（日本語）"))
+    name_en = models.CharField(max_length=120, blank=True, verbose_name=_("名前（英語）"))
+    description = models.TextField(blank=True, verbose_name=_("説明"))
+    category = models.CharField(max_length=16, choices=Category.choices, verbose_name=_("カテゴリ"))
+    image = models.ImageField(upload_to="products/", blank=True, verbose_name=_("画像"))
+    tax_rate = models.PositiveSmallIntegerField(
+        choices=TaxRate.choices, default=TaxRate.REDUCED, verbose_name=_("税率")
+    )
+    price_yen = models.PositiveIntegerField(help_text=_("税込価格（円）"), verbose_name=_("価格（円）"))
+    unit_cost_yen = models.PositiveIntegerField(
+        default=0, help_text=_("移動平均単価（税込仕入、円）"), verbose_name=_("単価（円）")
+    )
+    active = models.BooleanField(default=True, verbose_name=_("有効"))
 
     class Meta:
         ordering = ["sku"]
         permissions = [("change_price", _("Can change a product's price through the price guard"))]
         constraints = [models.CheckConstraint(condition=Q(price_yen__gt=0), name="product_price_positive")]
+        verbose_name = _("商品")
+        verbose_name_plural = _("商品")
 
     def __str__(self):
         return f"{self.sku} {self.name_ja}"
@@ -54,16 +60,22 @@ class Machine(models.Model):
         MAINTENANCE = "maintenance", _("メンテナンス中")
         OFFLINE = "offline", _("停止")
 
-    code = models.CharField(max_length=32, unique=True, help_text=_("例: HQ-1F"))
-    name = models.CharField(max_length=120)
-    location = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    code = models.CharField(max_length=32, unique=True, help_text=_("例: HQ-1F"), verbose_name=_("コード"))
+    name = models.CharField(max_length=120, verbose_name=_("名前"))
+    location = models.CharField(max_length=200, blank=True, verbose_name=_("設置場所"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.ACTIVE, verbose_name=_("ステータス")
+    )
     # sha256 of the device token; the token itself is shown once by `device_token_issue` and never stored.
-    device_token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    device_token_hash = models.CharField(
+        max_length=64, blank=True, db_index=True, editable=False, verbose_name=_("端末トークンのハッシュ")
+    )
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True, verbose_name=_("最終ハートビート日時"))
 
     class Meta:
         ordering = ["code"]
+        verbose_name = _("自販機")
+        verbose_name_plural = _("自販機")
 
     def __str__(self):
         return self.code
@@ -88,12 +100,14 @@ class TabletPairingCode(models.Model):
 
 
 class Slot(models.Model):
-    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="slots")
-    code = models.CharField(max_length=8, help_text=_("例: A1"))
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="slots")
-    capacity = models.PositiveIntegerField(default=10)
-    quantity = models.PositiveIntegerField(default=0, editable=False)
-    par_level = models.PositiveIntegerField(default=DEFAULT_PAR_LEVEL)
+    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="slots", verbose_name=_("自販機"))
+    code = models.CharField(max_length=8, help_text=_("例: A1"), verbose_name=_("コード"))
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, null=True, blank=True, related_name="slots", verbose_name=_("商品")
+    )
+    capacity = models.PositiveIntegerField(default=10, verbose_name=_("容量"))
+    quantity = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("数量"))
+    par_level = models.PositiveIntegerField(default=DEFAULT_PAR_LEVEL, verbose_name=_("基準在庫"))
 
     class Meta:
         ordering = ["machine", "code"]
@@ -103,6 +117,8 @@ class Slot(models.Model):
             models.CheckConstraint(condition=Q(quantity__lte=F("capacity")), name="slot_quantity_within_capacity"),
             models.CheckConstraint(condition=Q(product__isnull=False) | Q(quantity=0), name="slot_stock_has_product"),
         ]
+        verbose_name = _("スロット")
+        verbose_name_plural = _("スロット")
 
     def __str__(self):
         return f"{self.machine.code}/{self.code}"
@@ -111,12 +127,13 @@ class Slot(models.Model):
 class StorageStock(models.Model):
     """Back-room stock of one product (one back room per shop for now)."""
 
-    product = models.OneToOneField(Product, on_delete=models.PROTECT, related_name="storage")
-    quantity = models.PositiveIntegerField(default=0, editable=False)
+    product = models.OneToOneField(Product, on_delete=models.PROTECT, related_name="storage", verbose_name=_("商品"))
+    quantity = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("数量"))
 
     class Meta:
-        verbose_name_plural = "storage stock"
         constraints = [models.CheckConstraint(condition=Q(quantity__gte=0), name="storage_quantity_not_negative")]
+        verbose_name = _("倉庫在庫")
+        verbose_name_plural = _("倉庫在庫")
 
     def __str__(self):
         return f"{self.product.sku}: {self.quantity}"
@@ -138,18 +155,32 @@ class StockMovement(models.Model):
         SLOT = "slot", _("スロット")
         STORAGE = "storage", _("倉庫")
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements")
-    location = models.CharField(max_length=8, choices=Location.choices)
-    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, null=True, blank=True, related_name="movements")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    quantity_delta = models.IntegerField()
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("作成日時"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="movements", verbose_name=_("商品"))
+    location = models.CharField(max_length=8, choices=Location.choices, verbose_name=_("設置場所"))
+    slot = models.ForeignKey(
+        Slot, on_delete=models.PROTECT, null=True, blank=True, related_name="movements", verbose_name=_("スロット")
     )
-    actor_label = models.CharField(max_length=150, blank=True, help_text=_("Agent, machine or job when no user acted."))
-    reason = models.TextField(blank=True)
-    sale = models.ForeignKey("Sale", null=True, blank=True, on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("種類"))
+    quantity_delta = models.IntegerField(verbose_name=_("数量の増減"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("実行者"),
+    )
+    actor_label = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text=_("Agent, machine or job when no user acted."),
+        verbose_name=_("実行者ラベル"),
+    )
+    reason = models.TextField(blank=True, verbose_name=_("理由"))
+    sale = models.ForeignKey(
+        "Sale", null=True, blank=True, on_delete=models.PROTECT, related_name="movements", verbose_name=_("販売")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -161,6 +192,8 @@ class StockMovement(models.Model):
                 name="movement_slot_matches_location",
             ),
         ]
+        verbose_name = _("在庫移動")
+        verbose_name_plural = _("在庫移動")
 
     def __str__(self):
         where = self.slot or _("倉庫")
@@ -172,19 +205,30 @@ class Coupon(models.Model):
         PERCENT = "percent", _("％割引")
         YEN = "yen", _("円引き")
 
-    code = models.CharField(max_length=32, unique=True)
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    value = models.PositiveIntegerField(help_text=_("％（1〜100）または円"))
-    valid_until = models.DateTimeField(null=True, blank=True)
-    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text=_("空欄は無制限"))
-    max_uses_per_customer = models.PositiveIntegerField(null=True, blank=True, help_text=_("空欄は無制限"))
-    active = models.BooleanField(default=True)
-    issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    code = models.CharField(max_length=32, unique=True, verbose_name=_("コード"))
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("種類"))
+    value = models.PositiveIntegerField(help_text=_("％（1〜100）または円"), verbose_name=_("値"))
+    valid_until = models.DateTimeField(null=True, blank=True, verbose_name=_("有効期限"))
+    max_uses = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("空欄は無制限"), verbose_name=_("最大利用回数")
     )
-    issued_by_label = models.CharField(max_length=150, blank=True, help_text=_("発行したエージェント名など"))
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    max_uses_per_customer = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("空欄は無制限"), verbose_name=_("顧客あたり最大利用回数")
+    )
+    active = models.BooleanField(default=True, verbose_name=_("有効"))
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("発行者"),
+    )
+    issued_by_label = models.CharField(
+        max_length=150, blank=True, help_text=_("発行したエージェント名など"), verbose_name=_("発行者ラベル")
+    )
+    note = models.TextField(blank=True, verbose_name=_("メモ"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
 
     class Meta:
         ordering = ["-created_at"]
@@ -192,6 +236,8 @@ class Coupon(models.Model):
             models.CheckConstraint(condition=Q(value__gt=0), name="coupon_value_positive"),
             models.CheckConstraint(condition=~Q(kind="percent") | Q(value__lte=100), name="coupon_percent_at_most_100"),
         ]
+        verbose_name = _("クーポン")
+        verbose_name_plural = _("クーポン")
 
     def __str__(self):
         return self.code
@@ -221,23 +267,31 @@ class Sale(models.Model):
 
     ATTEMPT_STATES = (Status.PENDING, Status.FAILED)
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="sales")
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    customer_key = models.CharField(max_length=100, blank=True, db_index=True, help_text=_("例: line:<id>"))
-    coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="sales")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.COMPLETED)
-    subtotal_yen = models.PositiveIntegerField(help_text=_("割引前の税込合計"))
-    discount_yen = models.PositiveIntegerField(default=0)
-    total_yen = models.PositiveIntegerField(help_text=_("支払額（税込）"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("作成日時"))
+    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="sales", verbose_name=_("自販機"))
+    channel = models.CharField(max_length=8, choices=Channel.choices, verbose_name=_("チャネル"))
+    customer_key = models.CharField(
+        max_length=100, blank=True, db_index=True, help_text=_("例: line:<id>"), verbose_name=_("顧客キー")
+    )
+    coupon = models.ForeignKey(
+        Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="sales", verbose_name=_("クーポン")
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.COMPLETED, verbose_name=_("ステータス")
+    )
+    subtotal_yen = models.PositiveIntegerField(help_text=_("割引前の税込合計"), verbose_name=_("小計（円）"))
+    discount_yen = models.PositiveIntegerField(default=0, verbose_name=_("割引額（円）"))
+    total_yen = models.PositiveIntegerField(help_text=_("支払額（税込）"), verbose_name=_("合計（円）"))
     # Tax-inclusive totals and the tax inside them per rate, after the discount (what the receipt shows).
-    total_8_yen = models.PositiveIntegerField(default=0)
-    tax_8_yen = models.PositiveIntegerField(default=0)
-    total_10_yen = models.PositiveIntegerField(default=0)
-    tax_10_yen = models.PositiveIntegerField(default=0)
-    cost_yen = models.PositiveIntegerField(default=0, help_text=_("売上原価（移動平均単価×数量）"))
-    refunded_yen = models.PositiveIntegerField(default=0)
-    note = models.TextField(blank=True, help_text=_("払い出しエラーなど、お客様に伝えた内容"))
+    total_8_yen = models.PositiveIntegerField(default=0, verbose_name=_("8%対象合計（円）"))
+    tax_8_yen = models.PositiveIntegerField(default=0, verbose_name=_("消費税8%（円）"))
+    total_10_yen = models.PositiveIntegerField(default=0, verbose_name=_("10%対象合計（円）"))
+    tax_10_yen = models.PositiveIntegerField(default=0, verbose_name=_("消費税10%（円）"))
+    cost_yen = models.PositiveIntegerField(
+        default=0, help_text=_("売上原価（移動平均単価×数量）"), verbose_name=_("費用（円）")
+    )
+    refunded_yen = models.PositiveIntegerField(default=0, verbose_name=_("返金額（円）"))
+    note = models.TextField(blank=True, help_text=_("払い出しエラーなど、お客様に伝えた内容"), verbose_name=_("メモ"))
 
     attempts = models.Manager()  # every row, attempts included (the purchase path and its reconciler)
     objects = SaleManager()
@@ -254,23 +308,27 @@ class Sale(models.Model):
                 condition=~Q(status__in=["pending", "failed"]) | Q(refunded_yen=0), name="sale_attempt_not_refunded"
             ),
         ]
+        verbose_name = _("販売")
+        verbose_name_plural = _("販売")
 
     def __str__(self):
         return f"#{self.pk} {self.machine.code} ¥{self.total_yen:,}"
 
 
 class SaleLine(models.Model):
-    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="lines")
-    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="+")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    quantity = models.PositiveIntegerField()
-    unit_price_yen = models.PositiveIntegerField()
-    tax_rate = models.PositiveSmallIntegerField(choices=TaxRate.choices)
-    discount_yen = models.PositiveIntegerField(default=0, help_text=_("この行に配分したクーポン割引"))
-    total_yen = models.PositiveIntegerField(help_text=_("単価×数量−割引"))
-    unit_cost_yen = models.PositiveIntegerField(help_text=_("販売時の移動平均単価"))
-    dispensed_quantity = models.PositiveIntegerField(default=0)
-    refunded_quantity = models.PositiveIntegerField(default=0)
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, related_name="lines", verbose_name=_("販売"))
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="+", verbose_name=_("スロット"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("商品"))
+    quantity = models.PositiveIntegerField(verbose_name=_("数量"))
+    unit_price_yen = models.PositiveIntegerField(verbose_name=_("単価（円）"))
+    tax_rate = models.PositiveSmallIntegerField(choices=TaxRate.choices, verbose_name=_("税率"))
+    discount_yen = models.PositiveIntegerField(
+        default=0, help_text=_("この行に配分したクーポン割引"), verbose_name=_("割引額（円）")
+    )
+    total_yen = models.PositiveIntegerField(help_text=_("単価×数量−割引"), verbose_name=_("合計（円）"))
+    unit_cost_yen = models.PositiveIntegerField(help_text=_("販売時の移動平均単価"), verbose_name=_("単価（円）"))
+    dispensed_quantity = models.PositiveIntegerField(default=0, verbose_name=_("払出数量"))
+    refunded_quantity = models.PositiveIntegerField(default=0, verbose_name=_("返金数量"))
 
     class Meta:
         ordering = ["id"]
@@ -281,6 +339,8 @@ class SaleLine(models.Model):
             ),
             models.CheckConstraint(condition=Q(refunded_quantity__lte=F("quantity")), name="sale_line_refund_in_qty"),
         ]
+        verbose_name = _("販売明細")
+        verbose_name_plural = _("販売明細")
 
     def __str__(self):
         return f"{self.product.sku} × {self.quantity}"
@@ -301,18 +361,20 @@ class Payment(models.Model):
         CANCELLED = "cancelled", _("取消（請求なし）")
         REFUNDED = "refunded", _("返金済み")
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    sale = models.OneToOneField(Sale, on_delete=models.PROTECT, related_name="payment")
-    method = models.CharField(max_length=16, choices=Method.choices)
-    amount_yen = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=Status.choices)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    sale = models.OneToOneField(Sale, on_delete=models.PROTECT, related_name="payment", verbose_name=_("販売"))
+    method = models.CharField(max_length=16, choices=Method.choices, verbose_name=_("支払方法"))
+    amount_yen = models.PositiveIntegerField(verbose_name=_("金額（円）"))
+    status = models.CharField(max_length=16, choices=Status.choices, verbose_name=_("ステータス"))
     # The key the gateway saw ("<machine>:<Idempotency-Key>"): a retried charge can never become a second one.
-    idempotency_key = models.CharField(max_length=200, unique=True)
-    gateway_reference = models.CharField(max_length=100, blank=True)
-    refunded_yen = models.PositiveIntegerField(default=0)
-    decline_reason = models.CharField(max_length=200, blank=True, help_text=_("決済端末が示した拒否の理由"))
+    idempotency_key = models.CharField(max_length=200, unique=True, verbose_name=_("冪等キー"))
+    gateway_reference = models.CharField(max_length=100, blank=True, verbose_name=_("決済代行の参照番号"))
+    refunded_yen = models.PositiveIntegerField(default=0, verbose_name=_("返金額（円）"))
+    decline_reason = models.CharField(
+        max_length=200, blank=True, help_text=_("決済端末が示した拒否の理由"), verbose_name=_("拒否理由")
+    )
     # When the last charge of a pending payment began: the reconciler leaves it alone for a lease after that.
-    charge_started_at = models.DateTimeField(default=timezone.now)
+    charge_started_at = models.DateTimeField(default=timezone.now, verbose_name=_("課金開始日時"))
 
     class Meta:
         constraints = [
@@ -325,6 +387,8 @@ class Payment(models.Model):
                 name="payment_uncaptured_not_refunded",
             ),
         ]
+        verbose_name = _("支払")
+        verbose_name_plural = _("支払")
 
     def __str__(self):
         return f"{self.get_method_display()} ¥{self.amount_yen:,} {self.get_status_display()}"
@@ -335,26 +399,34 @@ class PaymentRefund(models.Model):
     books the refund; sent to the gateway after the commit, by the refunding request or, if that failed or died, by
     the reconciler. `sent_at` is when the gateway took it; its idempotency key makes a resend harmless."""
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    idempotency_key = models.CharField(max_length=220, unique=True)
-    amount_yen = models.PositiveIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    gateway_reference = models.CharField(max_length=100, blank=True)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("支払"))
+    idempotency_key = models.CharField(max_length=220, unique=True, verbose_name=_("冪等キー"))
+    amount_yen = models.PositiveIntegerField(verbose_name=_("金額（円）"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("送信日時"))
+    gateway_reference = models.CharField(max_length=100, blank=True, verbose_name=_("決済代行の参照番号"))
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount_yen__gt=0), name="payment_refund_amount_positive")]
+        verbose_name = _("返金")
+        verbose_name_plural = _("返金")
 
     def __str__(self):
         return f"{self.idempotency_key} ¥{self.amount_yen:,}"
 
 
 class CouponRedemption(models.Model):
-    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
-    sale = models.OneToOneField(Sale, on_delete=models.PROTECT, related_name="coupon_redemption")
-    customer_key = models.CharField(max_length=100, blank=True, db_index=True)
-    discount_yen = models.PositiveIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions", verbose_name=_("クーポン"))
+    sale = models.OneToOneField(
+        Sale, on_delete=models.PROTECT, related_name="coupon_redemption", verbose_name=_("販売")
+    )
+    customer_key = models.CharField(max_length=100, blank=True, db_index=True, verbose_name=_("顧客キー"))
+    discount_yen = models.PositiveIntegerField(verbose_name=_("割引額（円）"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+
+    class Meta:
+        verbose_name = _("クーポン利用")
+        verbose_name_plural = _("クーポン利用")
 
     def __str__(self):
         return f"{self.coupon.code} → sale #{self.sale_id}"
@@ -363,36 +435,47 @@ class CouponRedemption(models.Model):
 class PurchaseRequest(models.Model):
     """The first answer to one `Idempotency-Key` of one machine, replayed to every retry of the same request."""
 
-    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="+")
-    idempotency_key = models.CharField(max_length=100)
-    request_hash = models.CharField(max_length=64)
-    sale = models.OneToOneField(Sale, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    response_body = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
+    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="+", verbose_name=_("自販機"))
+    idempotency_key = models.CharField(max_length=100, verbose_name=_("冪等キー"))
+    request_hash = models.CharField(max_length=64, verbose_name=_("リクエストのハッシュ"))
+    sale = models.OneToOneField(
+        Sale, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("販売")
+    )
+    response_body = models.JSONField(default=dict, verbose_name=_("レスポンス本文"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["machine", "idempotency_key"], name="purchase_key_unique_per_machine")
         ]
+        verbose_name = _("購入リクエスト")
+        verbose_name_plural = _("購入リクエスト")
 
     def __str__(self):
         return f"{self.machine.code}:{self.idempotency_key}"
 
 
 class PriceChange(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="price_changes")
-    old_price_yen = models.PositiveIntegerField()
-    new_price_yen = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("作成日時"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="price_changes", verbose_name=_("商品"))
+    old_price_yen = models.PositiveIntegerField(verbose_name=_("旧価格（円）"))
+    new_price_yen = models.PositiveIntegerField(verbose_name=_("新価格（円）"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("実行者"),
     )
-    actor_label = models.CharField(max_length=150, blank=True)
-    reason = models.TextField(blank=True)
-    guard_overridden = models.BooleanField(default=False)
+    actor_label = models.CharField(max_length=150, blank=True, verbose_name=_("実行者ラベル"))
+    reason = models.TextField(blank=True, verbose_name=_("理由"))
+    guard_overridden = models.BooleanField(default=False, verbose_name=_("ガード上書き"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("価格変更")
+        verbose_name_plural = _("価格変更")
 
     def __str__(self):
         return f"{self.product.sku}: ¥{self.old_price_yen:,} → ¥{self.new_price_yen:,}"
@@ -408,16 +491,21 @@ class RestockTask(models.Model):
         DONE = "done", _("完了")
         CANCELLED = "cancelled", _("取消")
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="restock_tasks")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    quantity = models.PositiveIntegerField()
-    priority = models.CharField(max_length=8, choices=Priority.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    transferred_quantity = models.PositiveIntegerField(default=0)
-    done_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="restock_tasks", verbose_name=_("スロット"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("商品"))
+    quantity = models.PositiveIntegerField(verbose_name=_("数量"))
+    priority = models.CharField(max_length=8, choices=Priority.choices, verbose_name=_("優先度"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, verbose_name=_("ステータス"))
+    transferred_quantity = models.PositiveIntegerField(default=0, verbose_name=_("移動数量"))
+    done_at = models.DateTimeField(null=True, blank=True, verbose_name=_("完了日時"))
     done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("完了者"),
     )
 
     class Meta:
@@ -426,6 +514,8 @@ class RestockTask(models.Model):
             models.CheckConstraint(condition=Q(quantity__gt=0), name="restock_quantity_positive"),
             models.UniqueConstraint(fields=["slot"], condition=Q(status="open"), name="restock_one_open_task_per_slot"),
         ]
+        verbose_name = _("補充タスク")
+        verbose_name_plural = _("補充タスク")
 
     def __str__(self):
         return f"{self.slot} +{self.quantity} ({self.get_priority_display()})"
@@ -440,17 +530,21 @@ class ProductRequest(models.Model):
         REJECTED = "rejected", _("見送り")
         FULFILLED = "fulfilled", _("入荷済み")
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    name = models.CharField(max_length=200, help_text=_("お客様が言った商品名"))
-    normalized_name = models.CharField(max_length=200, db_index=True, editable=False)
-    description = models.TextField(blank=True)
-    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests")
-    customer_key = models.CharField(max_length=100, blank=True, db_index=True)
-    channel = models.CharField(max_length=8, choices=Sale.Channel.choices, default=Sale.Channel.LINE)
-    note = models.TextField(blank=True)
-    times_requested = models.PositiveIntegerField(default=1)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新日時"))
+    name = models.CharField(max_length=200, help_text=_("お客様が言った商品名"), verbose_name=_("名前"))
+    normalized_name = models.CharField(max_length=200, db_index=True, editable=False, verbose_name=_("正規化名"))
+    description = models.TextField(blank=True, verbose_name=_("説明"))
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests", verbose_name=_("商品")
+    )
+    customer_key = models.CharField(max_length=100, blank=True, db_index=True, verbose_name=_("顧客キー"))
+    channel = models.CharField(
+        max_length=8, choices=Sale.Channel.choices, default=Sale.Channel.LINE, verbose_name=_("チャネル")
+    )
+    note = models.TextField(blank=True, verbose_name=_("メモ"))
+    times_requested = models.PositiveIntegerField(default=1, verbose_name=_("リクエスト回数"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, verbose_name=_("ステータス"))
 
     class Meta:
         ordering = ["-updated_at"]
@@ -461,6 +555,8 @@ class ProductRequest(models.Model):
                 name="product_request_once_per_customer",
             )
         ]
+        verbose_name = _("商品リクエスト")
+        verbose_name_plural = _("商品リクエスト")
 
     def __str__(self):
         return self.name
@@ -470,19 +566,27 @@ class ProductRequest(models.Model):
 
 
 class Supplier(models.Model):
-    name = models.CharField(max_length=120, unique=True)
-    contact_email = models.EmailField(help_text=_("承認された発注書の送り先"))
-    lead_time_days = models.PositiveSmallIntegerField(default=2, help_text=_("発注から納品までの日数"))
-    minimum_order_yen = models.PositiveIntegerField(default=0, help_text=_("1回の最低発注額（税抜、円）"))
-    reliability_score = models.PositiveSmallIntegerField(default=80, help_text=_("納期・数量を守る度合い（0〜100）"))
-    active = models.BooleanField(default=True)
-    note = models.TextField(blank=True)
+    name = models.CharField(max_length=120, unique=True, verbose_name=_("名前"))
+    contact_email = models.EmailField(help_text=_("承認された発注書の送り先"), verbose_name=_("連絡先メール"))
+    lead_time_days = models.PositiveSmallIntegerField(
+        default=2, help_text=_("発注から納品までの日数"), verbose_name=_("リードタイム（日）")
+    )
+    minimum_order_yen = models.PositiveIntegerField(
+        default=0, help_text=_("1回の最低発注額（税抜、円）"), verbose_name=_("最低発注額（円）")
+    )
+    reliability_score = models.PositiveSmallIntegerField(
+        default=80, help_text=_("納期・数量を守る度合い（0〜100）"), verbose_name=_("信頼性スコア")
+    )
+    active = models.BooleanField(default=True, verbose_name=_("有効"))
+    note = models.TextField(blank=True, verbose_name=_("メモ"))
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(reliability_score__lte=100), name="supplier_reliability_at_most_100")
         ]
+        verbose_name = _("仕入先")
+        verbose_name_plural = _("仕入先")
 
     def __str__(self):
         return self.name
@@ -491,16 +595,25 @@ class Supplier(models.Model):
 class SupplierOffer(models.Model):
     """A supplier's price for a product we sell, or for a new product (then only described)."""
 
-    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="offers")
-    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="offers")
-    new_product_description = models.CharField(
-        max_length=200, blank=True, help_text=_("未登録の商品の場合の説明（商品を選んだときは空欄）")
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="offers", verbose_name=_("仕入先"))
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="offers", verbose_name=_("商品")
     )
-    unit_cost_yen = models.PositiveIntegerField(help_text=_("1個あたりの仕入単価（税抜、円）"))
-    pack_size = models.PositiveIntegerField(default=1, help_text=_("発注単位（ケース入数）"))
-    valid_until = models.DateField(null=True, blank=True, help_text=_("空欄は期限なし"))
-    source = models.CharField(max_length=120, blank=True, help_text=_("例: 2026年11月 見積書、カタログ"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    new_product_description = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text=_("未登録の商品の場合の説明（商品を選んだときは空欄）"),
+        verbose_name=_("新商品の説明"),
+    )
+    unit_cost_yen = models.PositiveIntegerField(
+        help_text=_("1個あたりの仕入単価（税抜、円）"), verbose_name=_("単価（円）")
+    )
+    pack_size = models.PositiveIntegerField(default=1, help_text=_("発注単位（ケース入数）"), verbose_name=_("入数"))
+    valid_until = models.DateField(null=True, blank=True, help_text=_("空欄は期限なし"), verbose_name=_("有効期限"))
+    source = models.CharField(
+        max_length=120, blank=True, help_text=_("例: 2026年11月 見積書、カタログ"), verbose_name=_("発生元")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
 
     class Meta:
         ordering = ["supplier", "product", "unit_cost_yen"]
@@ -513,6 +626,8 @@ class SupplierOffer(models.Model):
                 name="offer_product_or_description",
             ),
         ]
+        verbose_name = _("仕入先の見積")
+        verbose_name_plural = _("仕入先の見積")
 
     def __str__(self):
         what = self.product.name_ja if self.product else self.new_product_description
@@ -533,27 +648,51 @@ class PurchaseOrder(models.Model):
     # Until one of these, the order's lines hold their products (one open order per product).
     CLOSED_STATES = (Status.RECEIVED, Status.REJECTED, Status.CANCELLED)
 
-    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="purchase_orders")
-    status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    supplier = models.ForeignKey(
+        Supplier, on_delete=models.PROTECT, related_name="purchase_orders", verbose_name=_("仕入先")
+    )
+    status = models.CharField(
+        max_length=24, choices=Status.choices, default=Status.DRAFT, db_index=True, verbose_name=_("ステータス")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新日時"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("作成者"),
     )
-    created_by_label = models.CharField(max_length=150, blank=True, help_text=_("作成したエージェントやジョブ"))
-    total_yen = models.PositiveIntegerField(default=0, help_text=_("発注額（税抜、円）"))
-    over_budget = models.BooleanField(default=False, help_text=_("月間調達予算を超える（マネージャーの承認が必要）"))
-    reasoning = models.TextField(blank=True, help_text=_("この発注を提案した理由"))
-    offer_comparison = models.JSONField(default=list, blank=True, help_text=_("商品ごとの見積比較"))
+    created_by_label = models.CharField(
+        max_length=150, blank=True, help_text=_("作成したエージェントやジョブ"), verbose_name=_("作成者ラベル")
+    )
+    total_yen = models.PositiveIntegerField(default=0, help_text=_("発注額（税抜、円）"), verbose_name=_("合計（円）"))
+    over_budget = models.BooleanField(
+        default=False, help_text=_("月間調達予算を超える（マネージャーの承認が必要）"), verbose_name=_("予算超過")
+    )
+    reasoning = models.TextField(blank=True, help_text=_("この発注を提案した理由"), verbose_name=_("根拠"))
+    offer_comparison = models.JSONField(
+        default=list, blank=True, help_text=_("商品ごとの見積比較"), verbose_name=_("見積比較")
+    )
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("承認者"),
     )
-    approved_at = models.DateTimeField(null=True, blank=True)
-    ordered_at = models.DateTimeField(null=True, blank=True)
-    received_at = models.DateTimeField(null=True, blank=True)
-    rejection_reason = models.TextField(blank=True)
-    payable_yen = models.PositiveIntegerField(default=0, help_text=_("入荷分の仕入先への買掛金（税込、円）"))
-    paid_yen = models.PositiveIntegerField(default=0, help_text=_("仕入先へ支払済みの額（円）"))
+    approved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("承認日時"))
+    ordered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("発注日時"))
+    received_at = models.DateTimeField(null=True, blank=True, verbose_name=_("受信日時"))
+    rejection_reason = models.TextField(blank=True, verbose_name=_("却下理由"))
+    payable_yen = models.PositiveIntegerField(
+        default=0, help_text=_("入荷分の仕入先への買掛金（税込、円）"), verbose_name=_("支払予定額（円）")
+    )
+    paid_yen = models.PositiveIntegerField(
+        default=0, help_text=_("仕入先へ支払済みの額（円）"), verbose_name=_("支払額（円）")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -570,20 +709,24 @@ class PurchaseOrder(models.Model):
                 condition=Q(paid_yen__lte=F("payable_yen")), name="purchase_order_paid_within_payable"
             ),
         ]
+        verbose_name = _("発注")
+        verbose_name_plural = _("発注")
 
     def __str__(self):
         return f"PO-{self.pk:05d} {self.supplier.name}" if self.pk else f"PO (new) {self.supplier.name}"
 
 
 class PurchaseOrderLine(models.Model):
-    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    offer = models.ForeignKey(SupplierOffer, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    quantity = models.PositiveIntegerField()
-    unit_cost_yen = models.PositiveIntegerField(help_text=_("仕入単価（税抜、円）"))
-    received_quantity = models.PositiveIntegerField(default=0)
+    order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines", verbose_name=_("発注"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("商品"))
+    offer = models.ForeignKey(
+        SupplierOffer, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("見積")
+    )
+    quantity = models.PositiveIntegerField(verbose_name=_("数量"))
+    unit_cost_yen = models.PositiveIntegerField(help_text=_("仕入単価（税抜、円）"), verbose_name=_("単価（円）"))
+    received_quantity = models.PositiveIntegerField(default=0, verbose_name=_("入荷数量"))
     # True while the order is open: the partial unique constraint below keeps one open order line per product.
-    is_open = models.BooleanField(default=True, editable=False)
+    is_open = models.BooleanField(default=True, editable=False, verbose_name=_("受付中"))
 
     class Meta:
         ordering = ["id"]
@@ -594,6 +737,8 @@ class PurchaseOrderLine(models.Model):
                 fields=["product"], condition=Q(is_open=True), name="po_line_one_open_order_per_product"
             ),
         ]
+        verbose_name = _("発注明細")
+        verbose_name_plural = _("発注明細")
 
     def __str__(self):
         return f"{self.product.sku} × {self.quantity}"
@@ -624,18 +769,26 @@ class MachineFee(models.Model):
         STANDARD = 10, _("10%（標準税率）")
         NONE = 0, _("なし（非課税・不課税）")
 
-    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="fees")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    payee = models.CharField(max_length=120, blank=True, help_text=_("支払先（例: ビル管理会社、通信会社）"))
-    amount_yen = models.PositiveIntegerField(help_text=_("月額（税込、円）"))
-    tax_rate = models.PositiveSmallIntegerField(choices=Tax.choices, default=Tax.STANDARD)
-    paid_from = models.CharField(max_length=8, choices=PaidFrom.choices, default=PaidFrom.BANK)
-    due_day = models.PositiveSmallIntegerField(default=31, help_text=_("毎月の支払日（1〜31、31は月末）"))
-    active_from = models.DateField(help_text=_("契約開始日"))
-    active_until = models.DateField(null=True, blank=True, help_text=_("契約終了日（空欄は継続中）"))
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="fees", verbose_name=_("自販機"))
+    kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("種類"))
+    payee = models.CharField(
+        max_length=120, blank=True, help_text=_("支払先（例: ビル管理会社、通信会社）"), verbose_name=_("支払先")
+    )
+    amount_yen = models.PositiveIntegerField(help_text=_("月額（税込、円）"), verbose_name=_("金額（円）"))
+    tax_rate = models.PositiveSmallIntegerField(choices=Tax.choices, default=Tax.STANDARD, verbose_name=_("税率"))
+    paid_from = models.CharField(
+        max_length=8, choices=PaidFrom.choices, default=PaidFrom.BANK, verbose_name=_("支払元")
+    )
+    due_day = models.PositiveSmallIntegerField(
+        default=31, help_text=_("毎月の支払日（1〜31、31は月末）"), verbose_name=_("支払日")
+    )
+    active_from = models.DateField(help_text=_("契約開始日"), verbose_name=_("有効開始"))
+    active_until = models.DateField(
+        null=True, blank=True, help_text=_("契約終了日（空欄は継続中）"), verbose_name=_("有効終了")
+    )
+    note = models.TextField(blank=True, verbose_name=_("メモ"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新日時"))
 
     class Meta:
         ordering = ["machine", "kind", "active_from"]
@@ -648,6 +801,8 @@ class MachineFee(models.Model):
                 name="machine_fee_until_after_from",
             ),
         ]
+        verbose_name = _("自販機の固定費")
+        verbose_name_plural = _("自販機の固定費")
 
     def __str__(self):
         return f"{self.machine.code} {self.get_kind_display()} ¥{self.amount_yen:,}"
@@ -662,14 +817,18 @@ class MachineFeeCharge(models.Model):
     """One month of a fee, posted to the books. Never edited: a wrong month is reversed (its `reversal_entry`), and
     the next run charges that month again at the fee's amount then."""
 
-    fee = models.ForeignKey(MachineFee, on_delete=models.PROTECT, related_name="charges")
-    month = models.DateField(help_text=_("対象月（1日）"))
-    amount_yen = models.PositiveIntegerField(help_text=_("計上額（税込、円）"))
-    journal_entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
-    reversal_entry = models.OneToOneField(
-        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    fee = models.ForeignKey(
+        MachineFee, on_delete=models.PROTECT, related_name="charges", verbose_name=_("自販機の固定費")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    month = models.DateField(help_text=_("対象月（1日）"), verbose_name=_("月"))
+    amount_yen = models.PositiveIntegerField(help_text=_("計上額（税込、円）"), verbose_name=_("金額（円）"))
+    journal_entry = models.OneToOneField(
+        JournalEntry, on_delete=models.PROTECT, related_name="+", verbose_name=_("仕訳")
+    )
+    reversal_entry = models.OneToOneField(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("取消仕訳")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
 
     class Meta:
         ordering = ["-month", "fee"]
@@ -678,6 +837,8 @@ class MachineFeeCharge(models.Model):
                 fields=["fee", "month"], condition=Q(reversal_entry__isnull=True), name="machine_fee_charge_once"
             )
         ]
+        verbose_name = _("固定費の請求")
+        verbose_name_plural = _("固定費の請求")
 
     def __str__(self):
         return f"{self.fee} {self.month:%Y-%m}"

@@ -36,6 +36,13 @@ class ServiceFormAdmin(admin.ModelAdmin):
         form.request = request
         return form
 
+    def get_fields(self, request, obj=None):
+        """A recorded row's read-only view shows what was stored, not the form's extra inputs (「廃棄」「有効日数」)."""
+        fields = super().get_fields(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fields
+        return [name for name in fields if name not in self.form.declared_fields]
+
     def save_model(self, request, obj, form, change):
         """Already saved by the form's service call."""
 

@@ -173,7 +173,8 @@ class StockAdjustmentForm(ServiceForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["product"].required = False
+        if "product" in self.fields:  # not on the read-only view of a recorded movement
+            self.fields["product"].required = False
 
     def run_service(self, data):
         return services.stock_adjust(
@@ -288,7 +289,8 @@ class CouponForm(ServiceForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["code"].required = False
+        if "code" in self.fields:  # not on the read-only view of an issued coupon
+            self.fields["code"].required = False
 
     def run_service(self, data):
         return services.coupon_issue(actor=self.request.user, **data)
