@@ -6,16 +6,21 @@ Idempotent: products and slots are created or left as they are; stock is receive
 
 import datetime
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from apps.accounting.postings import PaidFrom
 from apps.core.money import TaxRate
-from apps.inventory.models import MachineFee, Product, StockMovement, Supplier
+from apps.inventory.models import MachineFee, Product, PurchaseOrder, StockMovement, Supplier
 from apps.inventory.services import (
     machine_configure,
     machine_fee_save,
     machine_fees_charge,
+    procurement_plan,
     product_create,
+    purchase_create,
+    purchase_order_approve,
+    purchase_order_receive,
     slot_configure,
     stock_receive,
     stock_transfer_to_slot,
@@ -99,6 +104,7 @@ def seed(*, stdout, options: dict) -> None:
             stock_transfer_to_slot(slot=slot, quantity=load, actor_label=SEED_LABEL)
     seed_suppliers(stdout=stdout, products=products)
     seed_fees(stdout=stdout, machine=machine)
+    seed_purchase_orders(stdout=stdout, machine=machine)
     stdout.write(f"  machine {machine.code}: {len(PLANOGRAM)} slots, {len(CATALOGUE)} products")
     stdout.write("  device token for the tablet: manage.py issue_device_token HQ-1F")
 
@@ -174,3 +180,45 @@ def seed_fees(*, stdout, machine) -> None:
             )
     charges = machine_fees_charge(through=timezone.localdate())
     stdout.write(f"  machine fees: {machine.fees.count()} contract(s), {len(charges)} month(s) charged now")
+
+
+# slot, units to top up from the back room first, units sold (one by one) this week so the planner has demand to
+# cover: each slot is left with one unit and the small back-room stock no longer covers lead time + 10 days.
+PROCUREMENT_SALES = [("B4", 0, 7), ("B5", 4, 7), ("D6", 0, 7)]
+# Of the planner's proposals, the manager approves the one to this supplier and staff receive part of it.
+PARTLY_DELIVERED = ("株式会社丸山食品", 5)
+TOP_UP_REASON = "デモ: 今週の補充"
+
+
+def seed_purchase_orders(*, stdout, machine) -> None:
+    """The first time only: a week's sales of a few products, the procurement agent's plan (pending orders with its
+    reasoning), and one of them approved by the manager and partially received. The sales go through the payment
+    gateway, so this runs outside any transaction (`seed_demo` has none): their idempotency keys make a rerun after
+    a failure replay them instead of selling again."""
+    if PurchaseOrder.objects.exists():
+        return
+    for code, top_up, sold in PROCUREMENT_SALES:
+        slot = machine.slots.get(code=code)
+        if top_up and not slot.movements.filter(reason=TOP_UP_REASON).exists():
+            stock_transfer_to_slot(slot=slot, quantity=top_up, actor_label=SEED_LABEL, reason=TOP_UP_REASON)
+        for n in range(sold):
+            purchase_create(
+                machine=machine,
+                items=[{"slot": code, "quantity": 1}],
+                coupon_code=None,
+                payment_method="cash",
+                idempotency_key=f"seed-demo-{code}-{n}",
+                channel="tablet",
+            )
+    orders = procurement_plan().orders
+    # core's seeder (earlier in INSTALLED_APPS) made the demo manager; run alone, this seeder leaves every order pending.
+    manager = get_user_model().objects.filter(username="manager").first()
+    if manager is None:
+        stdout.write(f"  procurement: {len(orders)} order(s) proposed by the planner")
+        return
+    supplier_name, units = PARTLY_DELIVERED
+    order = next(order for order in orders if order.supplier.name == supplier_name)
+    order = purchase_order_approve(order=order, actor=manager, reason="デモ: 承認済み")
+    line = order.lines.first()
+    purchase_order_receive(order=order, delivered={line.pk: units}, actor=manager, note="デモ: 一部入荷")
+    stdout.write(f"  procurement: {len(orders)} order(s) proposed by the planner, {order} partially received")
