@@ -3,8 +3,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from apps.experiments.models import Experiment, Run
-from apps.experiments.selectors import experiment_comparison
+from apps.chats.models import Conversation
+from apps.experiments.models import ABTest, Experiment, Exposure, Run
+from apps.experiments.selectors import ab_test_results, experiment_comparison
 
 pytestmark = pytest.mark.django_db
 
@@ -24,3 +25,23 @@ def test_seed_demo_shows_a_finished_experiment_with_intervals_for_both_variants_
 
     call_command("seed_demo", stdout=StringIO())
     assert (Experiment.objects.count(), Run.objects.count()) == (1, 40)
+
+
+def test_seed_demo_runs_a_persona_ab_test_on_line_with_consenting_customers_exposed_once():
+    call_command("seed_demo", stdout=(out := StringIO()))
+
+    test = ABTest.objects.get()
+    assert test.status == ABTest.Status.RUNNING and test.channel == "line"
+    exposures = Exposure.objects.filter(test=test).select_related("conversation__customer", "variant__persona")
+    assert exposures.count() == 6
+    assert {e.variant.persona.name for e in exposures} == {"ハル", "ソウタ"}
+    for exposure in exposures:
+        conversation = exposure.conversation
+        assert conversation.customer.consent_given and conversation.persona == exposure.variant.persona
+        assert conversation.messages.filter(sender="customer").exists()
+    results = ab_test_results(test=test)
+    assert sum(row["conversations"] for row in results["variants"]) == 6
+    assert "6 exposures" in out.getvalue()
+
+    call_command("seed_demo", stdout=StringIO())
+    assert (ABTest.objects.count(), Exposure.objects.count(), Conversation.objects.count()) == (1, 6, 6)
