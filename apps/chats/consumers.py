@@ -35,7 +35,7 @@ from apps.chats.tasks import line_event_process
 from apps.core.errors import ApplicationError, ServiceUnavailable, ValidationError
 from apps.core.exceptions import error_body
 from apps.core.logging import log_dependency_failure
-from apps.core.parsers import json_loads_bounded
+from apps.core.parsers import JSONTooDeep, json_loads_bounded
 from apps.inventory.models import Sale
 from apps.inventory.selectors import machine_products
 from apps.inventory.services import purchase_create
@@ -142,7 +142,8 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
 
 
 LINE_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024  # LINE sends at most a few events per request: a few kilobytes
-LINE_WEBHOOK_MAX_DEPTH = 32  # LINE's events nest about 6 deep; the stored event is walked by recursive code
+# LINE's events nest about 6 deep inside the body's object; the stored event is walked by recursive code.
+LINE_WEBHOOK_MAX_DEPTH = 33
 
 
 def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
@@ -152,14 +153,14 @@ def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
     text = body.decode("utf-8", errors="replace")
     try:
         WebhookParser(settings.LINE_CHANNEL_SECRET).parse(text, signature)
-        events = json.loads(text).get("events", [])
+        events = json_loads_bounded(text, max_depth=LINE_WEBHOOK_MAX_DEPTH).get("events", [])
     except InvalidSignatureError:
         raise ValidationError("X-Line-Signature does not match the body.", code="invalid_signature") from None
-    # Not JSON, JSON of another shape, or nested too deep to parse.
+    except JSONTooDeep:
+        raise ValidationError("The body is nested too deep for a LINE webhook.") from None
+    # Not JSON, JSON of another shape, or nested too deep for the SDK's parser.
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         raise ValidationError("The body is not a LINE webhook.") from None
-    if not _nested_within(events, LINE_WEBHOOK_MAX_DEPTH):
-        raise ValidationError("The body is nested too deep for a LINE webhook.")
     return [
         event
         for event in events
@@ -167,18 +168,6 @@ def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
         and isinstance(event.get("webhookEventId"), str)
         and 0 < len(event["webhookEventId"]) <= 64
     ]
-
-
-def _nested_within(value, limit: int) -> bool:
-    """Whether lists and objects in `value` nest at most `limit` deep (walked without recursion)."""
-    pending = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        if children and depth > limit:
-            return False
-        pending.extend((child, depth + 1) for child in children)
-    return True
 
 
 def _events_accept(events: list[dict]) -> bool:

@@ -23,8 +23,8 @@ class JSONTooDeep(ValueError):
     pass
 
 
-def json_loads_bounded(text: str | bytes, *, parse_constant=None) -> Any:
-    """`json.loads`, refusing (JSONTooDeep, a ValueError) arrays and objects nested deeper than MAX_JSON_DEPTH.
+def json_loads_bounded(text: str | bytes, *, parse_constant=None, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """`json.loads`, refusing (JSONTooDeep, a ValueError) arrays and objects nested deeper than `max_depth`.
 
     The depth is counted in one pass over the brackets outside strings, without recursion, so a body of thousands of
     `[` costs a loop, not a RecursionError. Malformed text is left for `json.loads` to refuse."""
@@ -33,8 +33,8 @@ def json_loads_bounded(text: str | bytes, *, parse_constant=None) -> Any:
     depth = 0
     for bracket in _NOT_BRACKET.sub("", _STRING.sub("", text)):
         depth += 1 if bracket in "[{" else -1
-        if depth > MAX_JSON_DEPTH:
-            raise JSONTooDeep(_("JSON の入れ子が深すぎます（最大 %(max)d 段）。") % {"max": MAX_JSON_DEPTH})
+        if depth > max_depth:
+            raise JSONTooDeep(_("JSON の入れ子が深すぎます（最大 %(max)d 段）。") % {"max": max_depth})
     return json.loads(text, parse_constant=parse_constant)
 
 
