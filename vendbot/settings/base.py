@@ -243,8 +243,9 @@ DISPENSER = env.str("DISPENSER", default="apps.inventory.integrations.dispenser.
 DISPENSER_JAM_RATE = env.float("DISPENSER_JAM_RATE", default=0.0)
 
 # --- Shop: procurement (the agent proposes purchase orders, staff approve them in the admin) ---
-# Orders above this (before tax) or over the monthly budget need a Manager's approval.
-PURCHASE_ORDER_MANAGER_THRESHOLD_YEN = env.int("PURCHASE_ORDER_MANAGER_THRESHOLD_YEN", default=50_000)
+# Orders above this (before tax) or over the monthly budget need a Manager's approval. One office machine's routine
+# orders are ¥400–4,000; one above ¥5,000 (a backlog, a new product line) is worth a second look.
+PURCHASE_ORDER_MANAGER_THRESHOLD_YEN = env.int("PURCHASE_ORDER_MANAGER_THRESHOLD_YEN", default=5_000)
 PROCUREMENT_MONTHLY_BUDGET_YEN = env.int("PROCUREMENT_MONTHLY_BUDGET_YEN", default=300_000)
 # Days of sales that stock plus the proposed order should cover once the goods arrive.
 PROCUREMENT_TARGET_COVER_DAYS = env.int("PROCUREMENT_TARGET_COVER_DAYS", default=10)
