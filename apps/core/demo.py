@@ -97,6 +97,6 @@ def demo_opening_day(options: dict) -> datetime.date:
     return timezone.localdate() - datetime.timedelta(days=demo_history_days(options) + 1)
 
 
-def demo_moment(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+def demo_moment(day: datetime.date, hour: int, minute: int = 0, second: int = 0) -> datetime.datetime:
     """That day at that time, in the shop's time zone."""
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute, second)))

@@ -188,7 +188,7 @@ def _customers(shop: Shop, day: datetime.date, wanted: dict[str, int], rng: rand
         if units and rng.random() < shop.fixture["two_item_share"]:
             basket.append(units.pop())
         hour = rng.choices(list(hours), weights=list(hours.values()))[0]
-        at = demo_moment(day, hour, rng.randrange(60))
+        at = demo_moment(day, hour, rng.randrange(60), rng.randrange(60))
         method = rng.choices(list(methods), weights=list(methods.values()))[0]
         key = f"demo-{day.isoformat()}-{len(customers)}"
         customers.append((at, _purchase(shop, basket, method, key)))
