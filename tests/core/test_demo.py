@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db.models import Count
+from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
 from apps.accounting import chart
@@ -54,7 +56,11 @@ def _managers_see_two_months_of_trading(today: datetime.date) -> None:
     assert sum(weekdays) / len(weekdays) > 2 * sum(weekends) / len(weekends)  # an office: quiet weekends
     hours = dashboard_snapshot()["hourly_sales"]
     assert sum(hours["today"][7:15]) > 0 and sum(hours["today"][16:]) == 0  # today's trading, up to 15:00
-    assert hours["last_week"][12] > hours["last_week"][7]  # lunch is busier than early morning
+    by_hour = dict(
+        Sale.objects.annotate(hour=ExtractHour("created_at")).values_list("hour").annotate(sales=Count("id"))
+    )
+    assert by_hour[12] > 2 * by_hour[7] and by_hour[12] > by_hour[16]  # the lunch peak
+    assert set(by_hour) <= set(range(7, 21))  # an office floor, open 07:00-21:00
     ai = daily_ai_usage(last_day=today, days=14)
     assert all(day["turns"] > 0 and day["cost_yen"] > 0 for day in ai[:-1])
     assert AgentTurn.objects.filter(provider="anthropic", cost_yen__gt=0).count() > 100
