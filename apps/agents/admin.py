@@ -9,6 +9,8 @@ from apps.agents.models import (
     AgentNote,
     AgentTurn,
     BudgetAlert,
+    Case,
+    CaseReply,
     CouponGrant,
     Escalation,
     GuardrailViolation,
@@ -16,9 +18,18 @@ from apps.agents.models import (
     Persona,
     Personality,
     Role,
+    SelfServiceRefund,
     Tone,
 )
-from apps.agents.services import agent_pause, agent_persona_set, agent_resume, agent_tools_set
+from apps.agents.services import (
+    agent_pause,
+    agent_persona_set,
+    agent_resume,
+    agent_tools_set,
+    case_answer,
+    case_assign,
+    case_resolve,
+)
 from apps.agents.tools.registry import TOOLS, tool_names_problem
 from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
 
@@ -206,3 +217,89 @@ class AgentNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class CouponGrantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "agent", "coupon_code", "percent", "worst_case_yen", "conversation_id"]
     list_filter = ["agent"]
+
+
+class CaseReplyInline(admin.TabularInline):
+    model = CaseReply
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "author", "text", "delivered_via", "delivered_at", "delivery_error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class CaseForm(forms.ModelForm):
+    answer = forms.CharField(
+        label=_("お客様への回答"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("保存すると、お客様が話していたチャネル（LINE・タブレット）に届きます。"),
+    )
+
+    class Meta:
+        model = Case
+        fields = []
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    """Staff answer a case here: the answer field goes to the customer through `case_answer`; nothing else of the
+    case is edited by hand."""
+
+    form = CaseForm
+    list_display = ["id", "created_at", "kind", "channel", "status", "owner", "sla_due_at", "first_answered_at"]
+    list_filter = ["status", "kind", "channel"]
+    search_fields = ["text"]
+    date_hierarchy = "created_at"
+    inlines = [CaseReplyInline]
+    readonly_fields = [
+        "created_at",
+        "kind",
+        "status",
+        "channel",
+        "conversation_id",
+        "text",
+        "sale",
+        "owner",
+        "sla_due_at",
+        "first_answered_at",
+        "resolved_at",
+    ]
+    fields = [*readonly_fields, "answer"]
+    actions = ["take_cases", "resolve_cases"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        text = form.cleaned_data.get("answer", "").strip()
+        if text:
+            with service_errors_as_messages(request, self):
+                case_answer(case=obj, author=request.user, text=text)
+
+    def save_related(self, request, form, formsets, change):
+        """The replies are read-only: nothing to save beside the answer."""
+
+    @admin.action(description=_("自分の担当にする"), permissions=["change"])
+    def take_cases(self, request, queryset):
+        with service_errors_as_messages(request, self):
+            for case in queryset:
+                case_assign(case=case, owner=request.user, actor=request.user)
+            self.message_user(request, _("%(count)d件を担当にしました。") % {"count": queryset.count()})
+
+    @admin.action(description=_("解決済みにする"), permissions=["change"])
+    def resolve_cases(self, request, queryset):
+        with service_errors_as_messages(request, self):
+            for case in queryset:
+                case_resolve(case=case, actor=request.user)
+            self.message_user(request, _("%(count)d件を解決済みにしました。") % {"count": queryset.count()})
+
+
+@admin.register(SelfServiceRefund)
+class SelfServiceRefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "sale", "agent", "conversation_id", "amount_yen"]

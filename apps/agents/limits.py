@@ -10,3 +10,5 @@ ESCALATION_THRESHOLD = 3
 MAX_CHAT_MESSAGE_LENGTH = 2000
 # Rounds of tool calls in one turn before the runtime stops a model stuck calling tools.
 MAX_TOOL_ROUNDS = 4
+# A staff answer to a case: LINE allows 5,000 characters a message; an answer is a few sentences.
+MAX_CASE_ANSWER_LENGTH = 2000

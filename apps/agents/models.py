@@ -385,3 +385,126 @@ class ConversationSummary(models.Model):
 
     def __str__(self):
         return f"summary of conversation {self.conversation_id}"
+
+
+class CaseKind(models.TextChoices):
+    WRONG_ITEM = "wrong_item", _("違う商品が出た")
+    NOTHING_CAME_OUT = "nothing_came_out", _("商品が出てこない")
+    CHARGED_TWICE = "charged_twice", _("二重請求")
+    SPOILED = "spoiled", _("傷んだ商品")
+    RUDE_ANSWER = "rude_answer", _("失礼な応答")
+    REFUND = "refund", _("返金の依頼")
+    OTHER = "other", _("その他")
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("未回答")
+    ANSWERED = "answered", _("回答済み")
+    RESOLVED = "resolved", _("解決済み")
+
+
+class Case(models.Model):
+    """A customer's complaint or problem handed to a person: opened by the assistant (`open_case`), announced to staff
+    on LINE and by e-mail, answered from the admin; the answer reaches the customer on their channel.
+
+    `text` holds the customer's words and `customer_key` names them: both go when their data is deleted."""
+
+    Kind = CaseKind
+    Status = CaseStatus
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("作成日時"))
+    agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases", verbose_name=_("エージェント")
+    )
+    conversation_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True, verbose_name=_("会話ID"))
+    customer_key = models.CharField(max_length=100, blank=True, db_index=True, verbose_name=_("顧客キー"))
+    channel = models.CharField(max_length=8, blank=True, verbose_name=_("チャネル"))
+    kind = models.CharField(max_length=20, choices=CaseKind.choices, verbose_name=_("種類"))
+    text = models.TextField(help_text=_("お客様の申し出（お客様の言葉）。"), verbose_name=_("内容"))
+    sale = models.ForeignKey(
+        "inventory.Sale",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        verbose_name=_("販売"),
+    )
+    status = models.CharField(
+        max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN, db_index=True, verbose_name=_("ステータス")
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        verbose_name=_("担当者"),
+    )
+    sla_due_at = models.DateTimeField(verbose_name=_("回答期限"))
+    first_answered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("初回回答日時"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("解決日時"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=CaseKind.values), name="case_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=CaseStatus.values), name="case_status_valid"),
+            # One open case per conversation: a customer repeating the complaint adds to it.
+            models.UniqueConstraint(
+                fields=["conversation_id"], condition=Q(status="open"), name="case_one_open_per_conversation"
+            ),
+        ]
+        verbose_name = _("お客様対応")
+        verbose_name_plural = _("お客様対応")
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_kind_display()}"
+
+
+class CaseReply(models.Model):
+    """A staff answer to a case, and how it reached the customer (`delivered_via`: line, tablet; or why not)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="replies", verbose_name=_("お客様対応"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="case_replies",
+        verbose_name=_("回答者"),
+    )
+    text = models.TextField(verbose_name=_("本文"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    delivered_via = models.CharField(max_length=10, blank=True, verbose_name=_("届けた経路"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("届けた日時"))
+    delivery_error = models.CharField(max_length=200, blank=True, verbose_name=_("届かなかった理由"))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("スタッフの回答")
+        verbose_name_plural = _("スタッフの回答")
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class SelfServiceRefund(models.Model):
+    """A refund the assistant gave within the policy (the machine recorded items it did not dispense): one per sale,
+    held by the database too."""
+
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    sale = models.OneToOneField(
+        "inventory.Sale", on_delete=models.PROTECT, related_name="self_service_refund", verbose_name=_("販売")
+    )
+    agent = models.ForeignKey(
+        Agent, on_delete=models.PROTECT, related_name="self_service_refunds", verbose_name=_("エージェント")
+    )
+    conversation_id = models.PositiveBigIntegerField(null=True, blank=True, verbose_name=_("会話ID"))
+    amount_yen = models.PositiveIntegerField(verbose_name=_("返金額（円）"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("アシスタントによる返金")
+        verbose_name_plural = _("アシスタントによる返金")
+
+    def __str__(self):
+        return f"sale {self.sale_id} ¥{self.amount_yen:,}"

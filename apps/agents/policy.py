@@ -5,7 +5,11 @@ agent the reason. The limits are constants (`apps.agents.limits`) and fields onl
 tools and coupon budget): no argument and no message text reaches them.
 """
 
+import datetime
+
 import jsonschema
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.agents import selectors
@@ -19,6 +23,7 @@ from apps.agents.models import Agent
 from apps.agents.tools.registry import Tool, ToolContext
 from apps.core.logging import is_sensitive_key, redact_text
 from apps.inventory.models import Payment
+from apps.inventory.selectors import sale_undispensed_yen
 
 
 class PolicyRefusal(Exception):
@@ -135,7 +140,42 @@ def _check_order(context: ToolContext, arguments: dict) -> None:
         )
 
 
+def _check_refund(context: ToolContext, arguments: dict) -> None:
+    """The assistant's refund policy: only the customer's own sale, within SELF_SERVICE_REFUND_HOURS, once, and never
+    more than the machine recorded as not dispensed (which is never more than was paid)."""
+    sale = selectors.sale_for_self_refund(
+        sale_ids=context.sale_ids, customer_key=context.customer_key, sale_id=arguments.get("sale_id")
+    )
+    if sale is None:
+        return  # the handler answers "no such purchase"
+    if not selectors.sale_is_customers(sale=sale, sale_ids=context.sale_ids, customer_key=context.customer_key):
+        raise PolicyRefusal("refund_not_own_sale", _("ご本人のご購入でないため、返金はできません。"))
+    if sale.created_at < timezone.now() - datetime.timedelta(hours=settings.SELF_SERVICE_REFUND_HOURS):
+        raise PolicyRefusal(
+            "refund_too_late",
+            _("ご購入から%(hours)d時間を過ぎているため、ここでは返金できません。")
+            % {"hours": settings.SELF_SERVICE_REFUND_HOURS},
+        )
+    if sale.refunded_yen or selectors.self_service_refund_exists(sale=sale):
+        raise PolicyRefusal(
+            "refund_once", _("このご購入は%(yen)s円返金済みです。") % {"yen": f"{sale.refunded_yen:,}"}
+        )
+    asked = arguments.get("amount_yen")
+    paid = sale.total_yen - sale.refunded_yen
+    if asked is not None and asked > paid:
+        raise PolicyRefusal(
+            "refund_over_paid", _("お支払い額（%(paid)s円）を超える返金はできません。") % {"paid": f"{paid:,}"}
+        )
+    recorded = sale_undispensed_yen(sale=sale)
+    if asked is not None and asked > recorded:
+        raise PolicyRefusal(
+            "refund_over_recorded",
+            _("自販機の記録で出なかった分（%(yen)s円）を超える返金はここではできません。") % {"yen": f"{recorded:,}"},
+        )
+
+
 _TOOL_RULES = {
+    "refund_undispensed": _check_refund,
     "issue_coupon": _check_coupon,
     "set_price": _check_price,
     "start_purchase": _check_order,

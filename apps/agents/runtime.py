@@ -70,7 +70,8 @@ def unavailable_notice(language: str) -> str:
 
 
 def _actions(tool_name: str, result: dict) -> list[dict]:
-    """What the tablet shows beside the reply: products to suggest, a purchase to confirm, a coupon."""
+    """What the tablet shows beside the reply: products to suggest, a purchase to confirm, a coupon; a case opened
+    (the tablet then asks for staff answers while the customer is there)."""
     if not result.get("ok"):
         return []
     data = result["data"]
@@ -80,6 +81,8 @@ def _actions(tool_name: str, result: dict) -> list[dict]:
         return [{"type": "confirm_purchase", "purchase": data["purchase"]}]
     if tool_name == "issue_coupon":
         return [{"type": "coupon", "code": data["coupon_code"], "percent": data["percent"]}]
+    if tool_name == "open_case":
+        return [{"type": "case_opened", "case": data["case_id"]}]
     return []
 
 

@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Max, Sum, Value
+from django.db.models import Max, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.agents.limits import MAX_UNITS_PER_ORDER
 from apps.agents.models import (
+    SelfServiceRefund,
     Agent,
     AgentNote,
     BudgetAlert,
@@ -251,3 +252,24 @@ def purchase_orders_open_for_product(*, product: Product) -> list[PurchaseOrder]
         .prefetch_related("lines")
         .distinct()
     )
+
+
+def sale_for_self_refund(*, sale_ids: tuple[int, ...], customer_key: str, sale_id: int | None) -> Sale | None:
+    """The sale a customer's refund claim is about, locked: the one named (whoever's it is; the policy checks), or
+    else the customer's newest (by their key, or one bought in this conversation)."""
+    sales = Sale.objects.select_for_update().prefetch_related("lines")
+    if sale_id is not None:
+        return sales.filter(pk=sale_id).first()
+    own = Q(pk__in=sale_ids)
+    if customer_key:
+        own |= Q(customer_key=customer_key)
+    return sales.filter(own).order_by("-created_at", "-id").first()
+
+
+def sale_is_customers(*, sale: Sale, sale_ids: tuple[int, ...], customer_key: str) -> bool:
+    """The sale was made by this customer: under their key, or in this very conversation (an anonymous tablet)."""
+    return sale.pk in sale_ids or bool(customer_key) and sale.customer_key == customer_key
+
+
+def self_service_refund_exists(*, sale: Sale) -> bool:
+    return SelfServiceRefund.objects.filter(sale=sale).exists()

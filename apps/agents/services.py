@@ -16,25 +16,30 @@ from apps.accounting.models import EntryKind, JournalEntry
 from apps.accounting.postings import post_ai_usage
 from apps.accounting.selectors import entry_dates, ledger_state
 from apps.agents import selectors
-from apps.agents.limits import ESCALATION_THRESHOLD
+from apps.agents.limits import ESCALATION_THRESHOLD, MAX_CASE_ANSWER_LENGTH
 from apps.agents.models import (
     Agent,
     AgentNote,
     AgentTurn,
     BudgetAlert,
+    Case,
+    CaseReply,
     ConversationSummary,
     CouponGrant,
     Escalation,
     GuardrailViolation,
     LlmUsage,
     Persona,
+    SelfServiceRefund,
 )
 from apps.agents.policy import PolicyRefusal, policy_check
+from apps.agents.signals import case_answered, case_opened, send_robust
 from apps.agents.tools.registry import TOOLS, ToolContext, ToolResult, tool_names_problem
-from apps.core.errors import ApplicationError, Conflict, ValidationError
+from apps.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationError
 from apps.core.logging import redact
 from apps.core.roles import STAFF
 from apps.core.services import audit_record
+from apps.inventory.services import sale_refund_undispensed
 
 logger = logging.getLogger(__name__)
 
@@ -382,3 +387,148 @@ def llm_usage_book(*, through: datetime.date) -> list[JournalEntry]:
         for row in costs
         if row["cost"] >= Decimal("0.5")
     ]
+
+
+# --- customer care: cases, staff answers, the assistant's refunds ------------------------------------------------
+
+
+def _case_mail(*, case_id: int) -> None:
+    case = Case.objects.get(pk=case_id)
+    recipients = _staff_emails()
+    if not recipients:
+        logger.warning("Case %s has no staff e-mail to go to", case_id)
+        return
+    send_mail(
+        subject=_("[VendBot] お客様対応 #%(id)s: %(kind)s") % {"id": case.pk, "kind": case.get_kind_display()},
+        message=_(
+            "お客様から申し出がありました（%(channel)s、会話%(conversation)s）。\n\n%(text)s\n\n"
+            "%(due)sまでに管理画面の「お客様対応」から回答してください。"
+        )
+        % {
+            "channel": case.channel or "-",
+            "conversation": case.conversation_id or "-",
+            "text": case.text,
+            "due": timezone.localtime(case.sla_due_at).strftime("%Y-%m-%d %H:%M"),
+        },
+        from_email=None,
+        recipient_list=recipients,
+    )
+
+
+def _case_announce(case_id: int) -> None:
+    try:
+        _case_mail(case_id=case_id)
+    except Exception:  # noqa: BLE001  (an unreachable mail server must not cost the LINE notice)
+        logger.exception("Case %s: the staff e-mail could not be sent", case_id)
+    send_robust(case_opened, case_id=case_id)
+
+
+@transaction.atomic
+def case_open(
+    *, agent: Agent | None, conversation_id: int | None, customer_key: str, channel: str, kind: str, text: str, sale=None
+) -> Case:
+    """Hand a customer's complaint to staff: a case with its SLA, announced after the commit by e-mail and (through
+    chats) on LINE. A conversation has at most one open case; saying more adds to it and announces nothing new."""
+    text = (text or "").strip()
+    if kind not in Case.Kind.values:
+        raise ValidationError(_("対応の種類が正しくありません。"), details={"field": "kind"})
+    if not text:
+        raise ValidationError(_("申し出の内容が空です。"), details={"field": "text"})
+    if conversation_id is not None:
+        existing = Case.objects.select_for_update().filter(conversation_id=conversation_id, status=Case.Status.OPEN)
+        if case := existing.first():
+            case.text = f"{case.text}\n{text}"[-5000:]
+            case.sale = case.sale or sale
+            case.save(update_fields=["text", "sale"])
+            return case
+    case = Case.objects.create(
+        agent=agent,
+        conversation_id=conversation_id,
+        customer_key=customer_key,
+        channel=channel,
+        kind=kind,
+        text=text[:5000],
+        sale=sale,
+        sla_due_at=timezone.now() + datetime.timedelta(minutes=settings.CASE_SLA_MINUTES),
+    )
+    logger.info("Case %s opened (%s)", case.pk, kind)
+    transaction.on_commit(lambda: _case_announce(case.pk))
+    return case
+
+
+@transaction.atomic
+def case_assign(*, case: Case, owner, actor) -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    from_owner = case.owner_id
+    case.owner = owner
+    case.save(update_fields=["owner"])
+    audit_record(target=case, action="case_assign", actor=actor, data={"from": from_owner, "to": owner.pk})
+    return case
+
+
+@transaction.atomic
+def case_answer(*, case: Case, author, text: str) -> CaseReply:
+    """A staff answer: stored, the case answered (its first answer timed), and after the commit taken to the
+    customer on their channel by chats. The author becomes the owner of a case nobody owned."""
+    if not author.has_perm("agents.change_case"):
+        raise PermissionDenied(_("お客様対応に回答する権限がありません。"))
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(_("回答を入力してください。"), details={"field": "text"})
+    if len(text) > MAX_CASE_ANSWER_LENGTH:
+        raise ValidationError(
+            _("回答は%(max)d文字以内にしてください。") % {"max": MAX_CASE_ANSWER_LENGTH}, details={"field": "text"}
+        )
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.status == Case.Status.RESOLVED:
+        raise Conflict(_("解決済みの対応には回答できません。"), code="case_resolved")
+    reply = CaseReply.objects.create(case=case, author=author, text=text)
+    from_state = case.status
+    case.status = Case.Status.ANSWERED
+    case.first_answered_at = case.first_answered_at or reply.created_at
+    case.owner = case.owner or author
+    case.save(update_fields=["status", "first_answered_at", "owner"])
+    audit_record(target=case, action="case_answer", actor=author, from_state=from_state, to_state=case.status)
+    transaction.on_commit(lambda: send_robust(case_answered, reply_id=reply.pk))
+    return reply
+
+
+@transaction.atomic
+def case_reply_delivered(*, reply: CaseReply, via: str, error: str = "") -> CaseReply:
+    """How a staff answer reached the customer (`via`: line, tablet), or why it did not (`error`)."""
+    reply.delivered_via = via[:10]
+    reply.delivered_at = timezone.now() if not error else None
+    reply.delivery_error = error[:200]
+    reply.save(update_fields=["delivered_via", "delivered_at", "delivery_error"])
+    return reply
+
+
+@transaction.atomic
+def case_resolve(*, case: Case, actor) -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.status == Case.Status.RESOLVED:
+        return case
+    from_state = case.status
+    case.status = Case.Status.RESOLVED
+    case.resolved_at = timezone.now()
+    case.save(update_fields=["status", "resolved_at"])
+    audit_record(target=case, action="case_resolve", actor=actor, from_state=from_state, to_state=case.status)
+    return case
+
+
+@transaction.atomic
+def self_service_refund_record(*, context: ToolContext, sale) -> SelfServiceRefund:
+    """The assistant refunds what the machine recorded as not dispensed on `sale` (the policy checked that it is the
+    customer's own, recent and not refunded before). The row is unique per sale, so even a racing second call cannot
+    refund again; inventory books the refund, and the gateway pays it back after the commit."""
+    try:
+        with transaction.atomic():
+            refund = SelfServiceRefund.objects.create(
+                sale=sale, agent=context.agent, conversation_id=context.conversation_id, amount_yen=0
+            )
+    except IntegrityError:
+        raise Conflict(_("この購入はすでに返金を受け付けています。"), code="already_refunded") from None
+    sale = sale_refund_undispensed(sale=sale, actor_label=f"agent:{context.agent.name}")
+    refund.amount_yen = sale.refunded_yen
+    refund.save(update_fields=["amount_yen"])
+    return refund

@@ -6,7 +6,9 @@ URL; staff logins mean nothing here. Client messages:
   {"type": "purchase", "items": [{"slot", "quantity"}], "coupon": "", "payment_method": "card",
    "idempotency_key": "<new per attempt>"}
   {"type": "products"}
-Server messages: "products", "reply_start", "delta" (text), "reply" (final text and actions), "receipt", "error".
+  {"type": "staff_answers", "conversation": "<public id>"}  (asked while the conversation has an open case)
+Server messages: "products", "reply_start", "delta" (text), "reply" (final text and actions), "receipt",
+"staff_answers", "error". A purchase may carry "conversation": the sale is then recorded as that conversation's.
 
 Also `POST /line/webhook/`: LINE's webhook, an HTTP consumer served by Channels ahead of Django (see
 `LineWebhookConsumer`)."""
@@ -30,7 +32,8 @@ from linebot.v3.webhook import WebhookParser
 
 from apps.agents.runtime import TextDelta, TurnDone, agent_turn_stream
 from apps.chats.metrics import LINE_WEBHOOK_SECONDS
-from apps.chats.services import chat_turn_begin, chat_turn_finish, line_events_store
+from apps.chats.care import tablet_staff_answers
+from apps.chats.services import chat_turn_begin, chat_turn_finish, conversation_sale_record, line_events_store
 from apps.chats.tasks import line_event_process
 from apps.core.errors import ApplicationError, ServiceUnavailable, ValidationError
 from apps.core.exceptions import error_body
@@ -79,6 +82,8 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
                 await self._purchase(content)
             elif kind == "products":
                 await self._send_products()
+            elif kind == "staff_answers":
+                await self._staff_answers(content)
             else:
                 await self._send_error(kind, "invalid", _("不明なメッセージです。"))
         except ApplicationError as exc:
@@ -130,8 +135,20 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
             idempotency_key=str(content.get("idempotency_key") or ""),
             channel=Sale.Channel.TABLET,
         )
+        if content.get("conversation") and not outcome.replayed:
+            # The sale is this conversation's: the assistant may refund a jam on it (own sale) without a name.
+            await database_sync_to_async(conversation_sale_record)(
+                machine=self.machine, conversation_public_id=str(content["conversation"]), sale_id=outcome.sale.pk
+            )
         await self.send_json({"type": "receipt", "receipt": outcome.receipt, "replayed": outcome.replayed})
         await self._send_products()
+
+    async def _staff_answers(self, content):
+        """Staff answers to this conversation's cases not shown yet (the page asks while a case is open)."""
+        answers = await database_sync_to_async(tablet_staff_answers)(
+            machine=self.machine, conversation_public_id=str(content.get("conversation") or "")
+        )
+        await self.send_json({"type": "staff_answers", "answers": answers})
 
     async def _send_products(self):
         products = await database_sync_to_async(machine_products)(machine_code=self.machine.code)

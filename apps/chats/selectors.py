@@ -51,6 +51,12 @@ def conversation_for_client(
     return conversation
 
 
+def conversation_sale_ids(*, conversation: Conversation) -> tuple[int, ...]:
+    """The sales bought in this (tablet) conversation, as recorded by `conversation_sale_record`."""
+    rows = conversation.messages.filter(sender=Message.Sender.SYSTEM, data__has_key="sale_id")
+    return tuple(int(data["sale_id"]) for data in rows.values_list("data", flat=True))
+
+
 def conversation_history(*, conversation: Conversation, limit: int = 20) -> list[ChatMessage]:
     """The last `limit` customer and assistant messages, oldest first, as the provider sees them. Earlier turns' tool
     traffic stays in the decision log: a provider gets each turn's tool results within that turn.

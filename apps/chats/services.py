@@ -21,10 +21,11 @@ from apps.chats.selectors import (
     conversation_current_for_customer,
     conversation_for_client,
     conversation_history,
+    conversation_sale_ids,
     products_mentioned,
 )
 from apps.chats.signals import requested_persona
-from apps.core.errors import ValidationError
+from apps.core.errors import ApplicationError, ValidationError
 from apps.core.logging import redact_text
 from apps.inventory.services import customer_data_forget
 
@@ -159,6 +160,18 @@ def message_record(
     return message
 
 
+@transaction.atomic
+def conversation_sale_record(*, machine, conversation_public_id: str, sale_id: int) -> Message | None:
+    """Note in a tablet conversation that its customer bought sale `sale_id` there (a system message), so the
+    assistant knows the sale is theirs. A conversation that is not this machine's tablet's is ignored: the sale
+    stands whatever the page sent."""
+    try:
+        conversation = conversation_for_client(public_id=conversation_public_id, machine=machine)
+    except ApplicationError:
+        return None
+    return message_record(conversation=conversation, sender=Message.Sender.SYSTEM, data={"sale_id": sale_id})
+
+
 def _message_checked(text: str) -> str:
     text = (text or "").strip()
     if not text:
@@ -207,6 +220,7 @@ def chat_turn_context(*, conversation: Conversation, machine, text: str) -> Chat
             customer_key=conversation.customer_key,
             channel=conversation.channel,
             persona=conversation.persona,
+            sale_ids=conversation_sale_ids(conversation=conversation),
         )
     return ChatTurn(
         conversation=conversation,

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from apps.chats import care
+from apps.chats.integrations.line_api import LineApiUnavailable
 from apps.chats.line_bot import line_event_handle
 from apps.chats.selectors import line_events_due
 
@@ -25,3 +27,23 @@ def line_events_requeue(received_grace_seconds: int = 60) -> int:
     for webhook_event_id in due:
         line_event_process.delay(webhook_event_id)
     return len(due)
+
+
+@shared_task(name="chats.case_staff_notify", ignore_result=True, acks_late=True)
+def case_staff_notify(case_id: int) -> int:
+    """A new customer-care case, pushed to staff's LINE accounts (CASE_STAFF_LINE_USER_IDS)."""
+    return care.case_staff_notify(case_id=case_id)
+
+
+@shared_task(
+    name="chats.case_reply_deliver",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(LineApiUnavailable,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def case_reply_deliver(reply_id: int) -> None:
+    """A staff answer taken to the customer; retried while LINE is unreachable (one retry key: delivered once)."""
+    care.case_reply_deliver(reply_id=reply_id)

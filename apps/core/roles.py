@@ -28,6 +28,12 @@ STAFF_PERMISSIONS = [
     "agents.view_escalation",
     "agents.view_agentnote",
     "agents.view_budgetalert",
+    # Customer care: Staff answer, take and resolve cases (through `case_answer` and friends), see the refunds the
+    # assistant gave.
+    "agents.view_case",
+    "agents.change_case",
+    "agents.view_casereply",
+    "agents.view_selfservicerefund",
     "chats.view_conversation",
 ]
 

@@ -10,7 +10,7 @@ from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHour
 from django.utils import timezone
 
-from apps.agents.models import Agent, AgentTurn
+from apps.agents.models import Agent, AgentTurn, Case
 from apps.chats.models import Conversation, LineEvent
 from apps.core.clock import local_day_start
 from apps.core.money import whole_yen
@@ -107,6 +107,29 @@ def ai_usage(*, start: datetime.datetime, end: datetime.datetime) -> dict:
 def pending_approvals_count() -> int:
     """Purchase orders waiting for a person's approval."""
     return PurchaseOrder.objects.filter(status=PurchaseOrder.Status.PENDING_HUMAN_APPROVAL).count()
+
+
+def customer_care(*, now: datetime.datetime, days: int = 30) -> dict:
+    """Cases waiting for a staff answer (and those past their SLA), and the median minutes from a case to its first
+    answer over the last `days` days (None before any answer)."""
+    open_cases = Case.objects.filter(status=Case.Status.OPEN).aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(sla_due_at__lt=now))
+    )
+    answered = sorted(
+        (answered_at - created_at).total_seconds() / 60
+        for created_at, answered_at in Case.objects.filter(
+            first_answered_at__isnull=False, created_at__gte=now - datetime.timedelta(days=days)
+        ).values_list("created_at", "first_answered_at")
+    )
+    median = None
+    if answered:
+        middle = len(answered) // 2
+        median = answered[middle] if len(answered) % 2 else (answered[middle - 1] + answered[middle]) / 2
+    return {
+        "open_cases": open_cases["open"],
+        "overdue_cases": open_cases["overdue"],
+        "first_answer_minutes": None if median is None else round(median),
+    }
 
 
 def active_conversations_count(*, now: datetime.datetime) -> int:
@@ -266,6 +289,7 @@ def dashboard_snapshot(*, now: datetime.datetime | None = None) -> dict:
             "active_conversations": active_conversations_count(now=now),
             "ai": ai_usage(start=start, end=end),
             "pending_approvals": pending_approvals_count(),
+            "care": customer_care(now=now),
         },
         "hourly_sales": hourly_sales(day=today),
         "daily_revenue": daily_revenue(last_day=today, days=30),

@@ -280,3 +280,14 @@ def staff_notification_emails() -> list[str]:
     """E-mail addresses of active Staff and Managers, for notices that need a person."""
     users = get_user_model().objects.filter(is_active=True, groups__name__in=[STAFF, MANAGER]).exclude(email="")
     return sorted(set(users.values_list("email", flat=True)))
+
+
+def sale_undispensed_yen(*, sale: Sale) -> int:
+    """What the machine recorded as not dispensed on this sale and nobody has refunded yet (0: nothing)."""
+    if sale.refunded_yen:
+        return 0
+    return sum(
+        line.total_yen * (line.quantity - line.dispensed_quantity) // line.quantity
+        for line in sale.lines.all()
+        if line.dispensed_quantity < line.quantity
+    )

@@ -40,6 +40,8 @@
   let attemptRetryMs = 1000;
   let idleTimer = null;
   let receiptTimer = null;
+  let staffTimer = null; // while this customer's conversation has an open case: asks for staff answers
+  const STAFF_POLL_MS = 10000;
 
   // A fresh key per purchase attempt: a retried send of the same attempt is charged once, a new attempt is new.
   function newKey() {
@@ -157,6 +159,9 @@
         renderActions(li, message.actions || []);
         break;
       }
+      case "staff_answers":
+        for (const answer of message.answers || []) bubble("staff", answer.text);
+        break;
       case "receipt":
         if (attemptVia === "socket") attemptAnswered();
         showReceipt(message.receipt);
@@ -215,6 +220,9 @@
         note.textContent = `クーポン: ${action.code}（${action.percent}%オフ）`;
         box.appendChild(note);
         document.getElementById("coupon").value = action.code;
+      } else if (action.type === "case_opened" && !staffTimer) {
+        // Staff answer from the admin; while this customer is here, the tablet asks for what they wrote.
+        staffTimer = setInterval(() => send({ type: "staff_answers", conversation }), STAFF_POLL_MS);
       }
     }
     if (box.childElementCount) li.appendChild(box);
@@ -259,7 +267,10 @@
     if (!attempt || attemptVia) return;
     buyDialog.dataset.pending = "1";
     for (const control of buyDialog.querySelectorAll("button, input")) control.disabled = true;
-    if (send({ type: "purchase", ...attempt.body, idempotency_key: attempt.key })) { attemptVia = "socket"; return; }
+    if (send({ type: "purchase", ...attempt.body, idempotency_key: attempt.key, conversation })) {
+      attemptVia = "socket";
+      return;
+    }
     attemptVia = "http";
     request("POST", "/purchases/", attempt.body, { "Idempotency-Key": attempt.key }).then(({ status, data }) => {
       attemptVia = null;
@@ -330,6 +341,8 @@
     if (attempt) { touched(); return; } // a purchase still waiting for its answer keeps the screen
     customer += 1;
     conversation = null;
+    clearInterval(staffTimer);
+    staffTimer = null;
     unanswered = null;
     streaming = null;
     buying = null;

@@ -33,6 +33,9 @@
     setText("card-ai-p95", cards.ai.reply_p95_ms === null ? "—" : `${cards.ai.reply_p95_ms} ms`);
     setText("card-error-rate", `${(cards.ai.error_rate * 100).toFixed(1)}%`);
     setText("card-approvals", String(cards.pending_approvals));
+    const care = cards.care;
+    setText("card-open-cases", care.overdue_cases ? `${care.open_cases} (${labels.overdue} ${care.overdue_cases})` : String(care.open_cases));
+    setText("card-first-answer", care.first_answer_minutes === null ? "—" : `${care.first_answer_minutes} ${labels.minutes}`);
   }
 
   function saleItem(sale) {

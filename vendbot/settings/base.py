@@ -325,6 +325,14 @@ ENGAGEMENT_WEEKLY_CAP = env.int("ENGAGEMENT_WEEKLY_CAP", default=2)
 ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN = env.int("ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN", default=3000)
 # LINE user ids of managers who get firing alerts pushed (comma-separated; empty: dashboard only).
 ALERT_LINE_USER_IDS = env.list("ALERT_LINE_USER_IDS", default=[])
+
+# --- Customer care (apps/agents cases; chats delivers) ---
+# Staff's LINE user ids told at once of every new case (comma-separated; empty: e-mail only).
+CASE_STAFF_LINE_USER_IDS = env.list("CASE_STAFF_LINE_USER_IDS", default=[])
+# Minutes within which a case should get its first staff answer (the dashboard counts the late ones).
+CASE_SLA_MINUTES = env.int("CASE_SLA_MINUTES", default=240)
+# How long after a sale the assistant may refund what the machine recorded as not dispensed.
+SELF_SERVICE_REFUND_HOURS = env.int("SELF_SERVICE_REFUND_HOURS", default=24)
 # Days after a consented follow when each welcome message goes; none after ENGAGEMENT_WELCOME_WINDOW_DAYS.
 ENGAGEMENT_WELCOME_DAYS = (1, 3)
 ENGAGEMENT_WELCOME_WINDOW_DAYS = 14

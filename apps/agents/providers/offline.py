@@ -157,13 +157,26 @@ INTENT_RULES: list[tuple[str, re.Pattern]] = [
         _any(
             r"出てこな",
             r"出ない",
+            r"落ちてこな",
             r"壊れ",
             r"返金",
+            r"返して",
             r"おかしい",
             r"不良",
             r"詰まっ",
             r"ひどい",
             r"苦情",
+            r"違う(?:商品|もの|の)が",
+            r"間違(?:った|えて)",
+            r"二重",
+            r"(?:二|2)回(?:も)?(?:引き落|請求|課金|払)",
+            r"腐",
+            r"傷んで",
+            r"カビ",
+            r"賞味期限",
+            r"消費期限",
+            r"失礼",
+            r"態度",
             r"broken",
             r"refund",
             r"didn'?t come out",
@@ -171,6 +184,12 @@ INTENT_RULES: list[tuple[str, re.Pattern]] = [
             r"complain",
             r"not working",
             r"doesn'?t work",
+            r"wrong (?:item|product|drink|one)",
+            r"charged twice",
+            r"double charge",
+            r"spoiled",
+            r"expired",
+            r"\brude\b",
         ),
     ),
     (
@@ -252,6 +271,19 @@ INTENT_RULES: list[tuple[str, re.Pattern]] = [
         ),
     ),
 ]
+# What kind of problem a complaint is (the case's kind), checked in this order; "other" when none fits.
+COMPLAINT_KINDS: list[tuple[str, re.Pattern]] = [
+    ("charged_twice", _any(r"二重", r"(?:二|2)回(?:も)?(?:引き落|請求|課金|払)", r"charged twice", r"double charge")),
+    ("wrong_item", _any(r"違う(?:商品|もの|の)が", r"間違(?:った|えて)", r"wrong (?:item|product|drink|one)")),
+    ("spoiled", _any(r"腐", r"傷んで", r"カビ", r"賞味期限", r"消費期限", r"spoiled", r"expired", r"mou?ld")),
+    ("rude_answer", _any(r"失礼", r"態度", r"\brude\b")),
+    (
+        "nothing_came_out",
+        _any(r"出てこな", r"出ない", r"落ちてこな", r"詰まっ", r"didn'?t come out", r"stuck", r"nothing came out"),
+    ),
+    ("refund", _any(r"返金", r"返して", r"refund", r"money back")),
+]
+_SALE_NUMBER = re.compile(r"(?:#|＃|購入番号|注文番号|レシート番号|sale\s*|order\s*)\s*(\d{1,12})", re.I)
 _GENERIC_SEARCH = _any(r"何があ", r"なにがあ", r"メニュー", r"what do you have", r"\bmenu\b")
 _PERCENT = re.compile(r"(\d{1,3})\s*(?:%|％|パーセント|percent)", re.I)
 _WARI = re.compile(r"(\d)\s*割")
@@ -288,6 +320,16 @@ def detect_intent(text: str) -> str:
         if pattern.search(text):
             return intent
     return "unknown"
+
+
+def complaint_kind(text: str) -> str:
+    text = normalise(text)
+    return next((kind for kind, pattern in COMPLAINT_KINDS if pattern.search(text)), "other")
+
+
+def _sale_number(text: str) -> int | None:
+    match = _SALE_NUMBER.search(text)
+    return int(match.group(1)) if match else None
 
 
 def _percent_asked(text: str) -> int:
@@ -463,9 +505,26 @@ class OfflineProvider:
         return ("product_request", {"product": result["data"]["name"]})
 
     def _plan_complaint(self, turn: _Turn):
-        if not turn.has("write_note"):
-            return [("write_note", {"text": turn.text[:1000]})]
-        return ("complaint", {})
+        """A refund the machine's records allow is given at once; everything else, and a refund the policy refuses,
+        goes to staff as a case. The answer apologises and promises nothing staff have not decided."""
+        kind = complaint_kind(turn.text)
+        sale_id = _sale_number(turn.text)
+        if kind in ("nothing_came_out", "refund") and not turn.has("refund_undispensed"):
+            arguments = {"sale_id": sale_id} if sale_id else {}
+            if match := _YEN.search(turn.text):
+                arguments["amount_yen"] = int(match.group(1) or match.group(2))
+            return [("refund_undispensed", arguments)]
+        refund = turn.results.get("refund_undispensed")
+        if refund is not None and refund["ok"]:
+            return ("refunded", {"amount": f"{refund['data']['refunded_yen']:,}"})
+        if not turn.has("open_case"):
+            arguments = {"kind": kind, "summary": turn.text[:1000]}
+            return [("open_case", {**arguments, "sale_id": sale_id} if sale_id else arguments)]
+        case = turn.results["open_case"]
+        if not case["ok"]:
+            return self._refusal_or_failure(case)
+        key = "complaint_refund_refused" if refund is not None and refund.get("refused_by_policy") else "complaint"
+        return (key, {"case": case["data"]["case_id"], "reason": refund.get("error", "") if refund else ""})
 
     def _catalogue_answer(self, turn: _Turn, key: str):
         if not turn.has("list_products"):

@@ -1,7 +1,7 @@
 """The offline provider's replies, per language and register (polite / casual), in the persona's voice.
 
 Placeholders: {name} persona name, {greeting}, {products} a list, {product}, {price}, {stock}, {code}, {percent},
-{total}, {reason} (why a tool call was refused, from the policy).
+{total}, {case} (a case number), {amount}, {reason} (why a tool call was refused, from the policy).
 """
 
 TEMPLATES = {
@@ -17,7 +17,9 @@ TEMPLATES = {
         "buy": "{products}、合計{total}円（税込）です。画面で内容をご確認のうえ、お支払いください。",
         "coupon": "{percent}%割引のクーポン「{code}」をお送りします。お会計の際にお使いください。",
         "product_request": "「{product}」の入荷リクエストを承りました。スタッフが検討いたします。",
-        "complaint": "ご不便をおかけして申し訳ございません。内容をスタッフに伝えましたので、対応までお待ちください。",
+        "complaint": "ご不便をおかけして申し訳ございません。担当スタッフに伝えました（受付番号 {case}）。スタッフからこちらにご連絡します。",
+        "complaint_refund_refused": "申し訳ございません。{reason} 内容は担当スタッフに伝えました（受付番号 {case}）。スタッフからこちらにご連絡します。",
+        "refunded": "ご不便をおかけして申し訳ございません。自販機の記録で出なかった分の{amount}円を返金しました。",
         "small_talk": "わたしは{name}、このお店のAIアシスタントです。商品のことなら何でも聞いてくださいね。",
         "ai_disclosure": "わたしは{name}、このお店のAIアシスタントです。人間ではないので、直接お会いしたりお届けしたりはできません。",
         "private": "申し訳ございません、他のお客様の情報や、お店の設定・秘密の情報はお伝えできません。",
@@ -38,7 +40,9 @@ TEMPLATES = {
         "buy": "{products}、合計{total}円（税込）だよ。画面で確認して支払ってね。",
         "coupon": "{percent}%引きのクーポン「{code}」をどうぞ！",
         "product_request": "「{product}」の入荷リクエスト、受け付けたよ。スタッフに伝えておくね。",
-        "complaint": "ごめんね、困らせちゃって。スタッフに伝えたから、少し待っててね。",
+        "complaint": "ごめんね、困らせちゃって。スタッフに伝えたよ（受付番号 {case}）。スタッフからここに連絡が来るからね。",
+        "complaint_refund_refused": "ごめんね。{reason} スタッフに伝えたよ（受付番号 {case}）。スタッフからここに連絡が来るからね。",
+        "refunded": "ごめんね。自販機の記録で出なかった分の{amount}円を返金したよ。",
         "small_talk": "わたしは{name}、このお店のAIアシスタントだよ。商品のこと、なんでも聞いてね。",
         "ai_disclosure": "わたしは{name}、このお店のAIアシスタントだよ。人間じゃないから、会いに行ったり届けたりはできないんだ。",
         "private": "ごめんね、ほかのお客さんの情報や、お店の設定・秘密の情報は教えられないんだ。",
@@ -59,7 +63,9 @@ TEMPLATES = {
         "buy": "{products}: {total} yen in total, tax included. Please confirm on the screen and pay at the machine.",
         "coupon": "Here is a {percent}% off coupon: {code}. Use it when you pay.",
         "product_request": 'I\'ve recorded your request for "{product}". The staff will consider it.',
-        "complaint": "I'm sorry for the trouble. I've passed it on to the staff.",
+        "complaint": "I'm sorry for the trouble. I've passed it on to the staff (case {case}); they will answer you here.",
+        "complaint_refund_refused": "I'm sorry. {reason} I've passed it on to the staff (case {case}); they will answer you here.",
+        "refunded": "I'm sorry for the trouble. I've refunded {amount} yen for what the machine recorded it did not drop.",
         "small_talk": "I'm {name}, the shop's AI assistant. Ask me anything about the products!",
         "ai_disclosure": "I'm {name}, the shop's AI assistant, not a person, so I can't meet you or deliver anything myself.",
         "private": "Sorry, I can't share other customers' information or the shop's settings and secrets.",

@@ -5,8 +5,8 @@ from django.utils.translation import gettext as _
 
 from apps.agents import selectors
 from apps.agents.limits import MAX_COUPON_PERCENT, MAX_UNITS_PER_ORDER
-from apps.agents.models import AgentNote
-from apps.agents.services import coupon_grant_record, note_write
+from apps.agents.models import AgentNote, Case
+from apps.agents.services import case_open, coupon_grant_record, note_write, self_service_refund_record
 from apps.agents.tools.registry import Kind, ToolContext, register
 from apps.core.errors import NotFound, ValidationError
 from apps.inventory.models import Coupon, Payment, Product, Sale
@@ -281,3 +281,67 @@ def sales_summary(context: ToolContext, arguments: dict) -> dict:
 def write_note(context: ToolContext, arguments: dict) -> dict:
     note = note_write(agent=context.agent, conversation_id=context.conversation_id, text=arguments["text"])
     return {"note_id": note.pk}
+
+
+@register(
+    name="open_case",
+    description=(
+        "Hand the customer's complaint or problem (wrong item, nothing came out, charged twice, spoiled food, a rude "
+        "answer, a refund you may not give) to the shop's staff, who answer the customer on this channel. Apologise, "
+        "and never promise what staff will decide. `summary`: the problem in the customer's words."
+    ),
+    schema={
+        "properties": {
+            "kind": {"type": "string", "enum": Case.Kind.values},
+            "summary": {"type": "string", "minLength": 1, "maxLength": 1000},
+            "sale_id": {"type": "integer", "minimum": 1},
+        },
+        "required": ["kind", "summary"],
+    },
+    allowed_kinds={Kind.SHOPKEEPER},
+)
+def open_case(context: ToolContext, arguments: dict) -> dict:
+    sale = None
+    if "sale_id" in arguments:
+        candidate = selectors.sale_for_self_refund(
+            sale_ids=context.sale_ids, customer_key=context.customer_key, sale_id=arguments["sale_id"]
+        )
+        # Only the customer's own purchase is linked; staff see the number in the words anyway.
+        if candidate is not None and selectors.sale_is_customers(
+            sale=candidate, sale_ids=context.sale_ids, customer_key=context.customer_key
+        ):
+            sale = candidate
+    case = case_open(
+        agent=context.agent,
+        conversation_id=context.conversation_id,
+        customer_key=context.customer_key,
+        channel=context.channel,
+        kind=arguments["kind"],
+        text=arguments["summary"],
+        sale=sale,
+    )
+    return {"case_id": case.pk, "status": case.status, "answer_expected_by": case.sla_due_at.isoformat()}
+
+
+@register(
+    name="refund_undispensed",
+    description=(
+        "Refund the items the machine recorded as NOT dispensed (a jam, a failed dispense) on the customer's own "
+        "purchase within 24 hours, once. Without `sale_id`, their newest purchase. Anything else: open_case."
+    ),
+    schema={
+        "properties": {
+            "sale_id": {"type": "integer", "minimum": 1},
+            "amount_yen": {"type": "integer", "minimum": 1},
+        }
+    },
+    allowed_kinds={Kind.SHOPKEEPER},
+)
+def refund_undispensed(context: ToolContext, arguments: dict) -> dict:
+    sale = selectors.sale_for_self_refund(
+        sale_ids=context.sale_ids, customer_key=context.customer_key, sale_id=arguments.get("sale_id")
+    )
+    if sale is None:
+        raise NotFound(_("返金の対象になるご購入が見つかりません。"))
+    refund = self_service_refund_record(context=context, sale=sale)
+    return {"sale_id": sale.pk, "refunded_yen": refund.amount_yen}

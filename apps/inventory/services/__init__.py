@@ -33,7 +33,12 @@ from apps.inventory.services.procurement import (
     supplier_offer_save,
     supplier_save,
 )
-from apps.inventory.services.sales import PurchaseOutcome, purchase_create, sale_refund
+from apps.inventory.services.sales import (
+    PurchaseOutcome,
+    purchase_create,
+    sale_refund,
+    sale_refund_undispensed,
+)
 from apps.inventory.services.stock import stock_adjust, stock_receive, stock_transfer_to_slot
 from apps.inventory.services.tablet_codes import tablet_pairing_code_consume, tablet_pairing_code_issue
 
@@ -67,6 +72,7 @@ __all__ = [
     "restock_task_cancel",
     "restock_task_complete",
     "sale_refund",
+    "sale_refund_undispensed",
     "slot_configure",
     "stock_adjust",
     "stock_receive",

@@ -29,7 +29,7 @@ from apps.inventory.models import (
     Slot,
     StockMovement,
 )
-from apps.inventory.selectors import sale_receipt
+from apps.inventory.selectors import sale_receipt, sale_undispensed_yen
 from apps.inventory.services.attempts import (
     attempt_give_up,
     attempt_release,
@@ -553,6 +553,28 @@ def _sale_refund_undispensed(*, sale: Sale) -> Sale:
         count=missing_items, amount=f"{refund_yen:,}"
     )
     sale.save(update_fields=["refunded_yen", "status", "note"])
+    return sale
+
+
+@transaction.atomic
+def sale_refund_undispensed(*, sale: Sale, actor_label: str) -> Sale:
+    """Refund what the machine recorded as not dispensed (a jam, or a dispense that died before it was settled) when
+    nothing of the sale was refunded yet: the same booking as the refund at dispense time; the gateway pays it back
+    after the commit (the reconciler if that fails). The assistant's policy (own sale, 24 h, once) is its caller's."""
+    locked = Sale.objects.select_for_update().get(pk=sale.pk)
+    if not sale_undispensed_yen(sale=locked):
+        raise Conflict(_("この購入には返金できる払い出しエラーの記録がありません。"), code="nothing_to_refund")
+    sale = _sale_refund_undispensed(sale=locked)
+    audit_record(
+        target=sale,
+        action="sale.refund_undispensed",
+        actor_label=actor_label,
+        to_state=sale.status,
+        reason=sale.note,
+        data={"amount_yen": sale.refunded_yen},
+    )
+    payment_id = sale.payment.pk
+    transaction.on_commit(lambda: payment_refunds_send(payment_id=payment_id), robust=True)
     return sale
 
 
