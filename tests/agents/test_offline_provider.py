@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.agents.models import AgentNote, Tone
+from apps.agents.models import Case, Tone
 from apps.agents.providers.base import ChatMessage
 from apps.agents.providers.offline import detect_intent
 from apps.agents.runtime import agent_turn_run
@@ -82,8 +82,9 @@ def test_a_product_request_is_recorded(shopkeeper, context):
 def test_a_complaint_is_passed_to_staff(shopkeeper, context):
     outcome = say(shopkeeper, context, "お金を入れたのに商品が出てこない")
 
-    assert AgentNote.objects.get().text == "お金を入れたのに商品が出てこない"
-    assert "スタッフに伝えました" in outcome.text
+    case = Case.objects.get()
+    assert (case.text, case.kind, case.status) == ("お金を入れたのに商品が出てこない", "nothing_came_out", "open")
+    assert f"受付番号 {case.pk}" in outcome.text and "スタッフに伝えました" in outcome.text
 
 
 def test_a_small_coupon_request_is_granted_once(shopkeeper, context):

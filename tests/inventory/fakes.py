@@ -31,3 +31,11 @@ class UnreachableTerminal(SimulatedTerminal):
 
     def refund(self, **request):
         raise ConnectionRefusedError(111, "Connection refused")
+
+
+class DispenseThenCrash:
+    """The machine is told to drop the items; the shop's process dies before it hears what came out, so the sale
+    stays recorded with nothing dispensed and nothing refunded."""
+
+    def dispense(self, *, machine_code: str, slot_code: str, quantity: int) -> int:
+        raise ProcessDied
