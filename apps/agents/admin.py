@@ -229,6 +229,9 @@ class CaseReplyInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 class CaseForm(forms.ModelForm):
     answer = forms.CharField(
@@ -281,9 +284,6 @@ class CaseAdmin(admin.ModelAdmin):
         if text:
             with service_errors_as_messages(request, self):
                 case_answer(case=obj, author=request.user, text=text)
-
-    def save_related(self, request, form, formsets, change):
-        """The replies are read-only: nothing to save beside the answer."""
 
     @admin.action(description=_("自分の担当にする"), permissions=["change"])
     def take_cases(self, request, queryset):

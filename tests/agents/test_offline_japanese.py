@@ -116,6 +116,11 @@ UTTERANCES = [
     ("おはようございます", "greeting", None, None),
     ("ありがとう！", "small_talk", None, None),
     ("お金入れたのにお茶が出てこない", "complaint", None, None),
+    ("違う商品が出てきました", "complaint", None, None),
+    ("二重に請求されてる", "complaint", None, None),
+    ("おにぎりが傷んでた", "complaint", None, None),
+    ("返金してください", "complaint", None, None),
+    ("さっきの店員の態度が悪い", "complaint", None, None),
     ("ドクターペッパーを入荷してほしい", "product_request", None, None),
     ("お茶を半額にして", "discount", None, None),
 ]
