@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.agents.limits import MAX_CHAT_MESSAGE_LENGTH
-from apps.chats.services import chat_message_handle
+from apps.chats.services import MAX_RATING_COMMENT_LENGTH, chat_message_handle, tablet_rating_record
 from apps.inventory.authentication import DeviceTokenAuthentication, IsMachineDeviceOrStaff, TabletCookieAuthentication
 from apps.inventory.selectors import machine_get
 
@@ -34,6 +34,7 @@ class ChatMessageCreateApi(APIView):
         reply = serializers.CharField(source="text")
         actions = serializers.ListField(child=serializers.DictField())
         agent_available = serializers.BooleanField()
+        message = serializers.IntegerField(source="message_id", allow_null=True, help_text="The answer, to rate.")
 
     @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="Talk to the shop assistant")
     def post(self, request, code):
@@ -46,3 +47,38 @@ class ChatMessageCreateApi(APIView):
             text=data.validated_data["message"],
         )
         return Response(self.OutputSerializer(reply).data)
+
+
+class RatingCreateApi(APIView):
+    """A customer's 👍/👎 (and optional comment) on an answer or a purchase of their tablet conversation (the
+    page's fallback for its socket); authenticated as the chat."""
+
+    authentication_classes = [DeviceTokenAuthentication, TabletCookieAuthentication, SessionAuthentication]
+    permission_classes = [IsMachineDeviceOrStaff]
+
+    class InputSerializer(serializers.Serializer):
+        conversation = serializers.UUIDField()
+        message = serializers.IntegerField(required=False, min_value=1)
+        sale = serializers.IntegerField(required=False, min_value=1)
+        score = serializers.ChoiceField(choices=[1, -1])
+        comment = serializers.CharField(required=False, allow_blank=True, max_length=MAX_RATING_COMMENT_LENGTH)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        subject = serializers.CharField()
+        score = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, summary="Rate an answer or a purchase")
+    def post(self, request, code):
+        machine = machine_get(code=code)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rating = tablet_rating_record(
+            machine=machine,
+            conversation_public_id=str(data.validated_data["conversation"]),
+            score=data.validated_data["score"],
+            message_id=data.validated_data.get("message"),
+            sale_id=data.validated_data.get("sale"),
+            comment=data.validated_data.get("comment", ""),
+        )
+        return Response(self.OutputSerializer(rating).data, status=201)

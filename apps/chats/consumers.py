@@ -7,8 +7,10 @@ URL; staff logins mean nothing here. Client messages:
    "idempotency_key": "<new per attempt>"}
   {"type": "products"}
   {"type": "staff_answers", "conversation": "<public id>"}  (asked while the conversation has an open case)
+  {"type": "rate", "conversation": "<public id>", "message": <answer id>|"sale": <sale id>, "score": 1|-1,
+   "comment": ""}
 Server messages: "products", "reply_start", "delta" (text), "reply" (final text and actions), "receipt",
-"staff_answers", "error". A purchase may carry "conversation": the sale is then recorded as that conversation's.
+"staff_answers", "rated", "error". A reply names its answer ("message") for rating. A purchase may carry "conversation": the sale is then recorded as that conversation's.
 
 Also `POST /line/webhook/`: LINE's webhook, an HTTP consumer served by Channels ahead of Django (see
 `LineWebhookConsumer`)."""
@@ -33,7 +35,13 @@ from linebot.v3.webhook import WebhookParser
 from apps.agents.runtime import TextDelta, TurnDone, agent_turn_stream
 from apps.chats.metrics import LINE_WEBHOOK_SECONDS
 from apps.chats.care import tablet_staff_answers
-from apps.chats.services import chat_turn_begin, chat_turn_finish, conversation_sale_record, line_events_store
+from apps.chats.services import (
+    chat_turn_begin,
+    chat_turn_finish,
+    conversation_sale_record,
+    line_events_store,
+    tablet_rating_record,
+)
 from apps.chats.tasks import line_event_process
 from apps.core.errors import ApplicationError, ServiceUnavailable, ValidationError
 from apps.core.exceptions import error_body
@@ -84,6 +92,8 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
                 await self._send_products()
             elif kind == "staff_answers":
                 await self._staff_answers(content)
+            elif kind == "rate":
+                await self._rate(content)
             else:
                 await self._send_error(kind, "invalid", _("不明なメッセージです。"))
         except ApplicationError as exc:
@@ -119,6 +129,7 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
                 "text": reply.text,
                 "actions": reply.actions,
                 "agent_available": reply.agent_available,
+                "message": reply.message_id,
             }
         )
 
@@ -142,6 +153,18 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
             )
         await self.send_json({"type": "receipt", "receipt": outcome.receipt, "replayed": outcome.replayed})
         await self._send_products()
+
+    async def _rate(self, content):
+        """👍/👎 (and an optional comment) on an answer (`message`) or a purchase (`sale`) of this conversation."""
+        rating = await database_sync_to_async(tablet_rating_record)(
+            machine=self.machine,
+            conversation_public_id=str(content.get("conversation") or ""),
+            score=content.get("score"),
+            message_id=content.get("message") if isinstance(content.get("message"), int) else None,
+            sale_id=content.get("sale") if isinstance(content.get("sale"), int) else None,
+            comment=str(content.get("comment") or ""),
+        )
+        await self.send_json({"type": "rated", "rating": rating.pk, "score": rating.score})
 
     async def _staff_answers(self, content):
         """Staff answers to this conversation's cases not shown yet (the page asks while a case is open)."""

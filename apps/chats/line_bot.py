@@ -30,8 +30,12 @@ from apps.agents.images import media_type
 from apps.agents.runtime import agent_turn_run
 from apps.chats import line_messages as lm
 from apps.chats.integrations.line_api import LineApiUnavailable, LineMessenger
-from apps.chats.models import Customer, LineEvent
-from apps.chats.selectors import coupons_for_customer, customer_data_summary, line_machine
+from apps.chats.models import Customer, LineEvent, Rating
+from apps.chats.selectors import (
+    coupons_for_customer,
+    customer_data_summary,
+    line_machine,
+)
 from apps.chats.services import (
     ChatReply,
     LineEventLeaseLost,
@@ -49,6 +53,8 @@ from apps.chats.services import (
     line_event_finish,
     line_event_stored,
     line_message_store,
+    line_rating_record,
+    rating_comment_add,
 )
 from apps.core.errors import ApplicationError
 from apps.inventory.models import Payment, Sale
@@ -61,6 +67,7 @@ MESSAGES_PER_MINUTE = 20
 DELETE_COMMAND = "データ削除"
 EXPORT_COMMAND = "データ確認"
 REQUEST_PREFIXES = ("リクエスト:", "リクエスト：")
+COMMENT_PREFIXES = ("意見:", "意見：")
 MAX_TEXT_LENGTH = 5000  # what LINE lets a customer send; the model sees MAX_CHAT_MESSAGE_LENGTH of it
 # LINE's reply tokens are good for about a minute: an answer sent later than this goes by push.
 REPLY_TOKEN_MAX_AGE = timedelta(seconds=50)
@@ -260,6 +267,8 @@ def _text(customer: Customer, message: dict) -> list | _AskAgent:
         return _consent_prompt()
     if text.startswith(REQUEST_PREFIXES):
         return _product_request(customer, text.split(":", 1)[-1].split("：", 1)[-1])
+    if text.startswith(COMMENT_PREFIXES):
+        return _rating_comment(customer, text[len(COMMENT_PREFIXES[0]) :])
     if text == _("商品一覧"):
         return [lm.products_carousel(machine_products(machine_code=line_machine().code))]
     return _AskAgent(text)
@@ -285,10 +294,49 @@ def _answer_messages(customer: Customer, reply: ChatReply, machine) -> list:
         elif action["type"] == "coupon":
             customer_preferences_update(customer=customer, coupon=action["code"])
     extra = extra[:1]  # one carousel is enough; it also keeps the reply within LINE's five messages
-    return (
-        lm.text_messages(reply.text, actions=actions or _menu_actions(), max_messages=lm.MAX_MESSAGES - len(extra))
-        + extra
-    )
+    rate = _rate_actions(m=reply.message_id) if reply.message_id else []
+    messages = lm.text_messages(reply.text, max_messages=lm.MAX_MESSAGES - len(extra)) + extra
+    # LINE shows the quick replies of the last message only (the carousel, when there is one).
+    messages[-1].quick_reply = lm.quick_reply([*rate, *(actions or _menu_actions())])
+    return messages
+
+
+def _rate_actions(**subject) -> list:
+    """👍 / 👎 quick replies rating an answer (`m=<message id>`) or a purchase (`sale=<sale id>`)."""
+    return [
+        lm.postback(_("👍 よかった"), action="rate", s=Rating.GOOD, **subject),
+        lm.postback(_("👎 いまいち"), action="rate", s=Rating.BAD, **subject),
+    ]
+
+
+def _rate_answer(customer: Customer, value) -> list:
+    message_id = int(value("m")) if value("m").isdigit() else None
+    try:
+        rating = line_rating_record(
+            customer=customer,
+            machine=line_machine(),
+            score=int(value("s", "0") or 0) if value("s", "0").lstrip("-").isdigit() else 0,
+            message_id=message_id,
+            sale_id=int(value("sale")) if value("sale").isdigit() else None,
+        )
+    except ApplicationError as exc:
+        return lm.text_messages(exc.message, actions=_menu_actions())
+    if rating.score == Rating.BAD:
+        return lm.text_messages(
+            _("ご意見ありがとうございます。よろしければ「意見: 」に続けて理由を送ってください。"),
+            actions=_menu_actions(),
+        )
+    return lm.text_messages(_("ありがとうございます！"), actions=_menu_actions())
+
+
+def _rating_comment(customer: Customer, comment: str) -> list:
+    try:
+        rating = rating_comment_add(customer=customer, comment=comment)
+    except ApplicationError as exc:
+        return lm.text_messages(exc.message)
+    if rating is None:
+        return lm.text_messages(_("ご意見ありがとうございます。回答の下の👍/👎で評価してからお送りください。"))
+    return lm.text_messages(_("ご意見ありがとうございました。サービスの改善に使わせていただきます。"))
 
 
 def _summary_text(customer: Customer) -> str:
@@ -391,6 +439,7 @@ _POSTBACKS = {
     "coupons": lambda customer, value: _coupons(customer),
     "coupon": _coupon_choice,
     "request": lambda customer, value: _product_request(customer, value("name")),
+    "rate": _rate_answer,
 }
 
 
@@ -421,7 +470,7 @@ def _purchase(customer: Customer, *, slot: str, quantity: int, key: str) -> list
     lines.append(_("合計 %(yen)s円（税込）") % {"yen": f"{receipt['total_yen']:,}"})
     if receipt["message"]:
         lines.append(receipt["message"])
-    return lm.text_messages("\n".join(lines), actions=_menu_actions())
+    return lm.text_messages("\n".join(lines), actions=[*_rate_actions(sale=receipt["sale_id"]), *_menu_actions()])
 
 
 def _coupons(customer: Customer) -> list:

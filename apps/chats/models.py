@@ -230,3 +230,53 @@ class LineEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_type} {self.webhook_event_id}"
+
+
+class Rating(models.Model):
+    """A customer's rating of an assistant answer or of a purchase (tablet buttons, LINE quick reply), with an
+    optional comment; it names the agent turn and the persona that answered, for the dashboard and A/B tests."""
+
+    class Subject(models.TextChoices):
+        ANSWER = "answer", _("回答")
+        PURCHASE = "purchase", _("購入")
+
+    GOOD, BAD = 1, -1
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("作成日時"))
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="ratings", verbose_name=_("会話")
+    )
+    subject = models.CharField(max_length=10, choices=Subject.choices, verbose_name=_("対象"))
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="ratings", verbose_name=_("メッセージ")
+    )
+    sale_id = models.PositiveBigIntegerField(null=True, blank=True, verbose_name=_("販売ID"))
+    turn = models.ForeignKey(
+        "agents.AgentTurn",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ratings",
+        verbose_name=_("ターン"),
+    )
+    persona = models.ForeignKey(
+        Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="ratings", verbose_name=_("ペルソナ")
+    )
+    score = models.SmallIntegerField(verbose_name=_("評価"))
+    comment = models.TextField(blank=True, verbose_name=_("コメント"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__in=[1, -1]), name="rating_score_good_or_bad"),
+            models.CheckConstraint(condition=Q(subject__in=["answer", "purchase"]), name="rating_subject_valid"),
+            models.UniqueConstraint(fields=["message"], condition=Q(message__isnull=False), name="rating_once_per_answer"),
+            models.UniqueConstraint(
+                fields=["conversation", "sale_id"], condition=Q(sale_id__isnull=False), name="rating_once_per_sale"
+            ),
+        ]
+        verbose_name = _("評価")
+        verbose_name_plural = _("評価")
+
+    def __str__(self):
+        return f"{self.get_subject_display()} {'+' if self.score > 0 else '-'}"

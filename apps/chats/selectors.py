@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.agents.images import MAX_IMAGE_BYTES, ChatImage, chat_image
+from apps.agents.models import AgentTurn
 from apps.agents.providers.base import ChatMessage
 from apps.agents.selectors import shopkeeper_for_chat
-from apps.chats.models import Conversation, Customer, LineEvent, Message
+from apps.chats.models import Conversation, Customer, LineEvent, Message, Rating
 from apps.core.errors import NotFound
 from apps.inventory.models import Coupon, Machine, ProductRequest, Sale
 from apps.inventory.selectors import machine_get, product_search
@@ -55,6 +56,35 @@ def conversation_sale_ids(*, conversation: Conversation) -> tuple[int, ...]:
     """The sales bought in this (tablet) conversation, as recorded by `conversation_sale_record`."""
     rows = conversation.messages.filter(sender=Message.Sender.SYSTEM, data__has_key="sale_id")
     return tuple(int(data["sale_id"]) for data in rows.values_list("data", flat=True))
+
+
+def rated_answer(*, conversation: Conversation, message_id) -> Message:
+    """An assistant answer of this conversation, or NotFound (another conversation's, a customer's own words)."""
+    message = conversation.messages.filter(pk=message_id, sender=Message.Sender.ASSISTANT).first()
+    if message is None:
+        raise NotFound(_("評価する回答またはご購入が見つかりません。"))
+    return message
+
+
+def answer_turn(message: Message) -> AgentTurn | None:
+    """The decision-log turn that wrote this answer (None for a notice written without an agent)."""
+    turn_id = (message.data or {}).get("turn_id")
+    return AgentTurn.objects.filter(pk=turn_id).first() if turn_id else None
+
+
+def customer_owns_sale(*, conversation: Conversation, sale_id) -> bool:
+    """The sale was bought in this conversation (a tablet) or under the conversation's customer key (LINE)."""
+    if not isinstance(sale_id, int):
+        return False
+    if sale_id in conversation_sale_ids(conversation=conversation):
+        return True
+    return bool(conversation.customer_key) and Sale.objects.filter(
+        pk=sale_id, customer_key=conversation.customer_key
+    ).exists()
+
+
+def latest_rating_of(*, customer: Customer, since) -> Rating | None:
+    return Rating.objects.filter(conversation__customer=customer, created_at__gte=since).order_by("-created_at").first()
 
 
 def conversation_history(*, conversation: Conversation, limit: int = 20) -> list[ChatMessage]:

@@ -16,16 +16,20 @@ from apps.agents.providers.offline import detect_intent, detect_language
 from apps.agents.runtime import TurnOutcome, agent_turn_run, unavailable_notice
 from apps.agents.selectors import shopkeeper_for_chat
 from apps.agents.tools.registry import ToolContext
-from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message
+from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message, Rating
 from apps.chats.selectors import (
     conversation_current_for_customer,
     conversation_for_client,
     conversation_history,
+    answer_turn,
     conversation_sale_ids,
+    customer_owns_sale,
+    latest_rating_of,
     products_mentioned,
+    rated_answer,
 )
 from apps.chats.signals import requested_persona
-from apps.core.errors import ApplicationError, ValidationError
+from apps.core.errors import ApplicationError, NotFound, ValidationError
 from apps.core.logging import redact_text
 from apps.inventory.services import customer_data_forget
 
@@ -36,6 +40,7 @@ class ChatReply:
     text: str
     actions: list[dict] = field(default_factory=list)
     agent_available: bool = True
+    message_id: int | None = None  # the assistant's answer, which the customer may rate
 
 
 @dataclass
@@ -236,15 +241,19 @@ def chat_turn_finish(*, turn: ChatTurn, outcome: TurnOutcome | None) -> ChatRepl
         text = unavailable_notice(turn.language)
         message_record(conversation=turn.conversation, sender=Message.Sender.ASSISTANT, text=text)
         return ChatReply(conversation=turn.conversation, text=text, agent_available=False)
-    _turn_messages_record(conversation=turn.conversation, outcome=outcome)
+    message = _turn_messages_record(conversation=turn.conversation, outcome=outcome)
     conversation_tag(conversation=turn.conversation)
     return ChatReply(
-        conversation=turn.conversation, text=outcome.text, actions=outcome.actions, agent_available=outcome.answered
+        conversation=turn.conversation,
+        text=outcome.text,
+        actions=outcome.actions,
+        agent_available=outcome.answered,
+        message_id=message.pk,
     )
 
 
 @transaction.atomic
-def _turn_messages_record(*, conversation: Conversation, outcome: TurnOutcome) -> None:
+def _turn_messages_record(*, conversation: Conversation, outcome: TurnOutcome) -> Message:
     for message in outcome.messages:
         if message.role == "tool":
             message_record(
@@ -254,11 +263,12 @@ def _turn_messages_record(*, conversation: Conversation, outcome: TurnOutcome) -
                 data={"call_id": message.tool_call_id, "result": message.result},
             )
     tokens = outcome.turn.input_tokens + outcome.turn.output_tokens if outcome.turn else 0
-    message_record(
+    return message_record(
         conversation=conversation,
         sender=Message.Sender.ASSISTANT,
         text=outcome.text,
-        data={"actions": outcome.actions},
+        # The turn that wrote it: a rating of this answer is a rating of that turn (and its persona).
+        data={"actions": outcome.actions, "turn_id": outcome.turn.pk if outcome.turn else None},
         tokens=tokens,
     )
 
@@ -290,6 +300,79 @@ def chat_message_handle(
     if turn.context is not None:
         outcome = agent_turn_run(agent=turn.conversation.agent, context=turn.context, history=turn.history)
     return chat_turn_finish(turn=turn, outcome=outcome)
+
+
+# --- ratings --------------------------------------------------------------------------------------------------------
+
+MAX_RATING_COMMENT_LENGTH = 500
+
+
+def _rating_checked(score, comment: str) -> str:
+    if score not in (Rating.GOOD, Rating.BAD):
+        raise ValidationError(_("評価は「よかった」か「いまいち」で選んでください。"), details={"field": "score"})
+    comment = (comment or "").strip()
+    if len(comment) > MAX_RATING_COMMENT_LENGTH:
+        raise ValidationError(
+            _("コメントは%(max)d文字以内にしてください。") % {"max": MAX_RATING_COMMENT_LENGTH},
+            details={"field": "comment"},
+        )
+    return comment
+
+
+@transaction.atomic
+def rating_record(
+    *, conversation: Conversation, score: int, message_id: int | None = None, sale_id: int | None = None, comment=""
+) -> Rating:
+    """The customer's rating of an answer in their conversation (`message_id`) or of their own purchase (`sale_id`):
+    one per answer or purchase, a second tap changes it; a comment, when given, is kept with it. Anything not theirs
+    is the same NotFound."""
+    comment = _rating_checked(score, comment)
+    defaults = {"score": score, "persona": conversation.persona, **({"comment": comment} if comment else {})}
+    if message_id is not None:
+        message = rated_answer(conversation=conversation, message_id=message_id)
+        defaults |= {"conversation": conversation, "subject": Rating.Subject.ANSWER, "turn": answer_turn(message)}
+        rating, _created = Rating.objects.update_or_create(message=message, defaults=defaults)
+        return rating
+    if sale_id is None or not customer_owns_sale(conversation=conversation, sale_id=sale_id):
+        raise NotFound(_("評価する回答またはご購入が見つかりません。"))
+    rating, _created = Rating.objects.update_or_create(
+        conversation=conversation, sale_id=sale_id, defaults=defaults | {"subject": Rating.Subject.PURCHASE}
+    )
+    return rating
+
+
+def tablet_rating_record(*, machine, conversation_public_id: str, score, message_id, sale_id, comment: str) -> Rating:
+    """A rating from the tablet: only in this machine's own tablet conversation (anything else is not found)."""
+    conversation = conversation_for_client(public_id=conversation_public_id, machine=machine)
+    return rating_record(
+        conversation=conversation, score=score, message_id=message_id, sale_id=sale_id, comment=comment
+    )
+
+
+@transaction.atomic
+def line_rating_record(*, customer: Customer, machine, score, message_id: int | None, sale_id: int | None) -> Rating:
+    """A rating from LINE's quick reply: an answer in one of the customer's own conversations, or their purchase
+    (kept on their current LINE conversation, started if there is none)."""
+    if message_id is not None:
+        conversation = Conversation.objects.filter(customer=customer, messages__pk=message_id).first()
+        if conversation is None:
+            raise NotFound(_("評価する回答またはご購入が見つかりません。"))
+    else:
+        conversation = conversation_current_for_customer(customer=customer) or conversation_start(
+            machine=machine, channel=Conversation.Channel.LINE, customer=customer
+        )
+    return rating_record(conversation=conversation, score=score, message_id=message_id, sale_id=sale_id)
+
+
+@transaction.atomic
+def rating_comment_add(*, customer: Customer, comment: str, within_minutes: int = 60) -> Rating | None:
+    """A LINE customer's comment after a rating ("意見: ..."): kept on their newest rating of the last hour."""
+    rating = latest_rating_of(customer=customer, since=timezone.now() - timedelta(minutes=within_minutes))
+    if rating is None:
+        return None
+    rating.comment = _rating_checked(rating.score, comment)
+    rating.save(update_fields=["comment"])
+    return rating
 
 
 # --- tags -----------------------------------------------------------------------------------------------------------

@@ -4,5 +4,6 @@ from apps.chats import apis, views
 
 urlpatterns = [
     path("api/machines/<str:code>/chat/", apis.ChatMessageCreateApi.as_view(), name="machine-chat"),
+    path("api/machines/<str:code>/ratings/", apis.RatingCreateApi.as_view(), name="machine-rating"),
     path("tablet/<str:code>/", views.tablet_page, name="tablet"),
 ]

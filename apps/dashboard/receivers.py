@@ -5,6 +5,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 
 from apps.agents.models import AgentTurn, GuardrailViolation
+from apps.chats.models import Rating
 from apps.dashboard import metrics, tasks
 from apps.dashboard.live import broadcast_on_commit
 from apps.dashboard.models import Alert
@@ -71,7 +72,13 @@ def purchase_order_saved(sender, instance: PurchaseOrder, created: bool, update_
         broadcast_on_commit({"type": "order", "order": {"id": instance.pk, "status": instance.status}})
 
 
+def rating_saved(sender, instance: Rating, created: bool, **kwargs):
+    """A customer rated an answer or a purchase (or changed their rating): the page's satisfaction is renewed."""
+    broadcast_on_commit({"type": "rating", "rating": {"id": instance.pk, "score": instance.score}})
+
+
 def connect() -> None:
+    post_save.connect(rating_saved, sender=Rating, dispatch_uid="dashboard.rating_saved")
     post_save.connect(sale_saved, sender=Sale, dispatch_uid="dashboard.sale_saved")
     post_save.connect(slot_saved, sender=Slot, dispatch_uid="dashboard.slot_saved")
     post_save.connect(agent_turn_saved, sender=AgentTurn, dispatch_uid="dashboard.agent_turn_saved")

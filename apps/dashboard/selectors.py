@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHo
 from django.utils import timezone
 
 from apps.agents.models import Agent, AgentTurn, Case
-from apps.chats.models import Conversation, LineEvent
+from apps.chats.models import Conversation, LineEvent, Rating
 from apps.core.clock import local_day_start
 from apps.core.money import whole_yen
 from apps.dashboard.models import Alert
@@ -130,6 +130,48 @@ def customer_care(*, now: datetime.datetime, days: int = 30) -> dict:
         "overdue_cases": open_cases["overdue"],
         "first_answer_minutes": None if median is None else round(median),
     }
+
+
+def satisfaction(*, last_day: datetime.date, days: int = 14, worst: int = 5) -> dict:
+    """The customers' ratings: share of good ones per day (`days` days to `last_day`) and per persona over the same
+    days, and the latest badly rated answers to review (the answer, the comment, the persona, the turn)."""
+    start, _ = day_bounds(last_day - datetime.timedelta(days=days - 1))
+    _, end = day_bounds(last_day)
+    ratings = Rating.objects.filter(created_at__gte=start, created_at__lt=end)
+    good = Count("id", filter=Q(score__gt=0))
+    by_day = {
+        row["day"]: row
+        for row in ratings.annotate(day=TruncDate("created_at")).values("day").annotate(count=Count("id"), good=good)
+    }
+    by_persona = ratings.values("persona__name").annotate(count=Count("id"), good=good).order_by("persona__name")
+    worst_rows = (
+        ratings.filter(score__lt=0, subject=Rating.Subject.ANSWER)
+        .select_related("message", "persona")
+        .order_by("-created_at", "-id")[:worst]
+    )
+    return {
+        "by_day": [
+            _share(day.isoformat(), by_day.get(day))
+            for day in (last_day - datetime.timedelta(days=offset) for offset in range(days - 1, -1, -1))
+        ],
+        "by_persona": [_share(row["persona__name"] or "-", row) for row in by_persona],
+        "worst_answers": [
+            {
+                "id": rating.pk,
+                "created_at": timezone.localtime(rating.created_at).isoformat(),
+                "persona": rating.persona.name if rating.persona else "-",
+                "answer": rating.message.text[:300] if rating.message else "",
+                "comment": rating.comment[:300],
+                "turn": rating.turn_id,
+            }
+            for rating in worst_rows
+        ],
+    }
+
+
+def _share(label: str, row: dict | None) -> dict:
+    count = row["count"] if row else 0
+    return {"label": label, "ratings": count, "good_pct": round(100 * row["good"] / count) if count else None}
 
 
 def active_conversations_count(*, now: datetime.datetime) -> int:
@@ -297,6 +339,7 @@ def dashboard_snapshot(*, now: datetime.datetime | None = None) -> dict:
         "daily_ai": daily_ai_usage(last_day=today, days=14),
         "alerts": alerts_for_dashboard(now=now),
         "recent_sales": recent_sales(),
+        "satisfaction": satisfaction(last_day=today),
     }
 
 

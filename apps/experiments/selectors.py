@@ -8,6 +8,7 @@ from django.db.models import F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from apps.chats.models import Rating
 from apps.experiments.calibration import ProductSales
 from apps.experiments.models import ABTest, Experiment, Exposure, Run
 from apps.experiments.stats import mean_interval, welch_test
@@ -192,11 +193,23 @@ def _outcomes(exposures: list[Exposure]) -> dict[int, tuple[bool, int]]:
     return result
 
 
+def _ratings_by_variant(exposures: list[Exposure]) -> dict[int, list[float]]:
+    """The customers' ratings (1 good, 0 bad) of answers and purchases in each variant's conversations (one query)."""
+    variant_of = {exposure.conversation_id: exposure.variant_id for exposure in exposures}
+    scores: dict[int, list[float]] = {}
+    rows = Rating.objects.filter(conversation_id__in=variant_of).values_list("conversation_id", "score")
+    for conversation_id, score in rows:
+        scores.setdefault(variant_of[conversation_id], []).append(1.0 if score > 0 else 0.0)
+    return scores
+
+
 def ab_test_results(*, test: ABTest) -> dict:
-    """Conversations, conversion rate and revenue per conversation per variant; each variant against the first by
-    Welch's t-test on revenue per conversation and on conversion (0/1)."""
+    """Conversations, conversion rate and revenue per conversation per variant, and the share of good ratings
+    (satisfaction) beside them; each variant against the first by Welch's t-test on revenue per conversation, on
+    conversion (0/1) and on satisfaction (1/0 per rating)."""
     exposures = list(Exposure.objects.filter(test=test).select_related("conversation"))
     outcome_of = _outcomes(exposures)
+    ratings = _ratings_by_variant(exposures)
     outcomes: dict[int, list[tuple[bool, int]]] = {}
     for exposure in exposures:
         outcomes.setdefault(exposure.variant_id, []).append(outcome_of[exposure.pk])
@@ -214,15 +227,20 @@ def ab_test_results(*, test: ABTest) -> dict:
             "conversion_rate": round(sum(converted) / len(seen), 4) if seen else None,
             "revenue_yen": int(sum(revenue)),
             "revenue_per_conversation_yen": round(sum(revenue) / len(seen), 1) if seen else None,
+            "ratings": len(rated := ratings.get(variant.pk, [])),
+            "satisfaction": round(sum(rated) / len(rated), 4) if rated else None,
         }
         if control is None:
-            control = (variant.persona.name, converted, revenue)
+            control = (variant.persona.name, converted, revenue, rated)
         elif len(seen) >= 2 and len(control[1]) >= 2:
             by_revenue, by_conversion = welch_test(control[2], revenue), welch_test(control[1], converted)
             row["versus_control"] = {
                 "control": control[0],
                 "revenue_p_value": _finite(by_revenue.p_value),
                 "conversion_p_value": _finite(by_conversion.p_value),
+                "satisfaction_p_value": _finite(welch_test(control[3], rated).p_value)
+                if len(rated) >= 2 and len(control[3]) >= 2
+                else None,
                 "significant": by_revenue.significant,
             }
         rows.append(row)

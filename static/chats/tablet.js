@@ -157,8 +157,10 @@
         conversation = message.conversation;
         finishBubble(li, message.text);
         renderActions(li, message.actions || []);
+        if (message.message) renderRating(li, { message: message.message });
         break;
       }
+      case "rated": break;
       case "staff_answers":
         for (const answer of message.answers || []) bubble("staff", answer.text);
         break;
@@ -227,6 +229,47 @@
     }
     if (box.childElementCount) li.appendChild(box);
     showLatest(); // the finished answer and its buttons, however tall
+  }
+
+  // 👍 / 👎 under an answer (or on the receipt, for the purchase); after 👎 an optional comment.
+  function rate(subject, score, comment) {
+    touched();
+    return send({ type: "rate", conversation, score, comment: comment || "", ...subject });
+  }
+
+  function renderRating(li, subject) {
+    const box = document.createElement("div");
+    box.className = "rate";
+    for (const [score, label, name] of [[1, "👍", "よかった"], [-1, "👎", "いまいち"]]) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = score > 0 ? "rate-good" : "rate-bad";
+      button.textContent = label;
+      button.setAttribute("aria-label", name);
+      button.onclick = () => {
+        if (!rate(subject, score)) return;
+        box.replaceChildren(score > 0 ? "ありがとうございます！" : commentForm(subject));
+      };
+      box.appendChild(button);
+    }
+    li.appendChild(box);
+    showLatest();
+  }
+
+  function commentForm(subject) {
+    const form = document.createElement("form");
+    form.className = "rate-comment";
+    const field = document.createElement("input");
+    field.maxLength = 500;
+    field.placeholder = "よろしければ理由を教えてください";
+    const button = document.createElement("button");
+    button.textContent = "送信";
+    form.append(field, button);
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      if (field.value.trim() && rate(subject, -1, field.value.trim())) form.replaceChildren("ご意見ありがとうございます。");
+    };
+    return form;
   }
 
   function openBuy(product, quantity) {
@@ -324,6 +367,14 @@
     document.getElementById("receipt-total").textContent = `合計 ${yen(data.total_yen)}（税込）`;
     document.getElementById("receipt-message").textContent = data.message || "";
     receipt.dataset.saleId = data.sale_id;
+    for (const button of document.querySelectorAll("#receipt-rate button")) {
+      button.disabled = !conversation;
+      button.onclick = () => {
+        if (rate({ sale: data.sale_id }, Number(button.dataset.score))) {
+          for (const other of document.querySelectorAll("#receipt-rate button")) other.disabled = true;
+        }
+      };
+    }
     receipt.showModal();
     receiptCountdown(receiptSeconds);
   }

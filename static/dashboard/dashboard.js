@@ -114,7 +114,30 @@
     renderCards(data.cards);
     renderSales(data.recent_sales);
     renderAlerts(data.alerts);
+    renderSatisfaction(data.satisfaction);
     renderCharts(data);
+  }
+
+  function percent(share) { return share.good_pct === null ? "—" : `${share.good_pct}%`; }
+
+  function renderSatisfaction(data) {
+    document.getElementById("satisfaction-days").replaceChildren(...data.by_day.filter((d) => d.ratings).map((day) => {
+      const item = document.createElement("li");
+      item.textContent = `${day.label.slice(5)} ${percent(day)} (${day.ratings})`;
+      return item;
+    }));
+    document.getElementById("satisfaction-personas").replaceChildren(...data.by_persona.map((row) => {
+      const tr = document.createElement("tr");
+      for (const value of [row.label, percent(row), String(row.ratings)]) tr.insertCell().textContent = value;
+      return tr;
+    }));
+    document.getElementById("worst-answers").replaceChildren(...data.worst_answers.map((row) => {
+      const item = document.createElement("li");
+      item.dataset.ratingId = row.id;
+      item.textContent = `${time(row.created_at)} ${row.persona}: 「${row.answer}」${row.comment ? ` — ${row.comment}` : ""}`;
+      return item;
+    }));
+    document.getElementById("worst-empty").hidden = data.worst_answers.length > 0;
   }
 
   // An event shows at once; the snapshot asked for right after brings every card and chart up to date.
@@ -167,7 +190,7 @@
       if (event.type === "snapshot") render(event.snapshot);
       else if (event.type === "sale") { showSale(event.sale); askForSnapshot(); }
       else if (event.type === "alert") { showAlert(event.alert); askForSnapshot(); }
-      else if (event.type === "order") askForSnapshot();
+      else if (event.type === "order" || event.type === "rating") askForSnapshot();
     };
     socket.onclose = (event) => {
       // 4401: the login this page was opened with has ended; reloading leads to the login page (or a 403).

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from apps.core.roles import MANAGER, STAFF
 from apps.inventory.services import device_token_issue
-from tests.factories import MachineFactory, ProductFactory, SlotFactory, UserFactory, stock_slot
+from tests.factories import AgentFactory, MachineFactory, ProductFactory, SlotFactory, UserFactory, stock_slot
 
 pytestmark = pytest.mark.browser
 
@@ -81,3 +81,32 @@ def test_a_staff_login_gets_no_dashboard(asgi_live_server, browser_page):
 
     assert responses[-1].status == 403
     assert page.locator("#card-revenue").count() == 0
+
+
+def test_a_customers_rating_appears_on_the_managers_dashboard_without_reload(asgi_live_server, browser_page):
+    UserFactory(username="manager", is_staff=True, password=PASSWORD).groups.add(Group.objects.get(name=MANAGER))
+    machine = MachineFactory(code="HQ-1F")
+    stock_slot(SlotFactory(machine=machine, code="A1", product=ProductFactory(sku="D001", name_ja="緑茶")), 5)
+    AgentFactory(name="店番")
+    token = device_token_issue(machine=machine)
+    headers = {"Authorization": f"Device {token}"}
+    page = browser_page
+    log_in(page, asgi_live_server, "manager")
+    page.wait_for_url(f"{asgi_live_server}/dashboard/")
+    page.wait_for_selector("#live-status[data-state=live]")
+    assert page.locator("#worst-answers li").count() == 0
+
+    chat = requests.post(
+        f"{asgi_live_server}/api/machines/HQ-1F/chat/", json={"message": "ふむ"}, headers=headers, timeout=10
+    ).json()
+    rated = requests.post(
+        f"{asgi_live_server}/api/machines/HQ-1F/ratings/",
+        json={"conversation": chat["conversation"], "message": chat["message"], "score": -1, "comment": "分かりにくい"},
+        headers=headers,
+        timeout=10,
+    )
+    assert rated.status_code == 201
+
+    item = page.wait_for_selector(f'#worst-answers [data-rating-id="{rated.json()["id"]}"]', timeout=3000)
+    assert "分かりにくい" in item.inner_text() and chat["reply"][:10] in item.inner_text()
+    assert page.locator("#satisfaction-days li").first.inner_text().endswith("0% (1)")

@@ -13,8 +13,8 @@ from django.utils import timezone
 from apps.agents.models import AgentTurn
 from apps.agents.prompts import system_prompt
 from apps.agents.runtime import TextDelta, TurnDone, agent_turn_stream
-from apps.chats.models import Conversation, Customer
-from apps.chats.services import chat_message_handle, chat_turn_begin, conversation_start
+from apps.chats.models import Conversation, Customer, Message
+from apps.chats.services import chat_message_handle, chat_turn_begin, conversation_start, rating_record
 from apps.core.errors import Conflict
 from apps.core.models import AuditEntry
 from apps.experiments import assignment
@@ -126,6 +126,23 @@ def test_conversion_and_revenue_per_conversation_follow_the_30_minute_rule(runni
     assert bright_row["conversion_rate"] == 0.5 and bright_row["revenue_per_conversation_yen"] == 150
     assert (calm_row["conversations"], calm_row["conversions"], calm_row["revenue_yen"]) == (2, 1, 150)
     assert 0 <= calm_row["versus_control"]["revenue_p_value"] <= 1
+
+
+def test_satisfaction_from_the_customers_ratings_stands_next_to_conversion(running_test):
+    bright, calm = "明るい店員", "落ち着いた店員"
+    for persona, scores in ((bright, [1, 1, 1, -1]), (calm, [-1, -1, 1, -1])):
+        for half in (scores[:2], scores[2:]):
+            _converse(running_test, persona)
+            conversation = Exposure.objects.filter(variant__persona__name=persona).latest("id").conversation
+            for score in half:
+                answer = Message.objects.create(conversation=conversation, sender="assistant", text="はい")
+                rating_record(conversation=conversation, score=score, message_id=answer.pk)
+
+    bright_row, calm_row = ab_test_results(test=running_test)["variants"]
+
+    assert (bright_row["ratings"], bright_row["satisfaction"]) == (4, 0.75)
+    assert (calm_row["ratings"], calm_row["satisfaction"]) == (4, 0.25)
+    assert 0 < calm_row["versus_control"]["satisfaction_p_value"] < 1
 
 
 def test_stopping_makes_the_best_variant_the_shopkeepers_persona(running_test, shopkeeper, manager_user):
