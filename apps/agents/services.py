@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,7 +39,7 @@ from apps.core.errors import ApplicationError, Conflict, PermissionDenied, Valid
 from apps.core.logging import redact
 from apps.core.roles import STAFF
 from apps.core.services import audit_record
-from apps.inventory.services import sale_refund_undispensed
+from apps.inventory.services import coupon_notes_forget, sale_refund_undispensed
 
 logger = logging.getLogger(__name__)
 
@@ -532,3 +532,34 @@ def self_service_refund_record(*, context: ToolContext, sale) -> SelfServiceRefu
     refund.amount_yen = sale.refunded_yen
     refund.save(update_fields=["amount_yen"])
     return refund
+
+
+# --- a customer's right to be forgotten, in the agents' records -----------------------------------------------------
+
+
+@transaction.atomic
+def conversation_records_forget(*, conversation_ids: list[int], customer_key: str = "") -> dict[str, int]:
+    """Remove what the agents' records keep of these conversations (and of `customer_key`): summaries, notes, abuse
+    escalations and customer-care cases (with staff answers) are deleted; decision-log turns, refusals, coupon grants
+    and the assistant's refunds stay for costs, budgets and the books, without their conversation, tool arguments
+    and results or customer key. Called by chats for a deletion request and by the retention job."""
+    in_conversations = Q(conversation_id__in=conversation_ids)
+    of_customer = in_conversations | Q(customer_key=customer_key) if customer_key else in_conversations
+    grants = CouponGrant.objects.filter(of_customer)
+    counts = {
+        # The coupon's note says why the agent gave it, in the words of the conversation.
+        "coupon_notes_blanked": coupon_notes_forget(codes=list(grants.values_list("coupon_code", flat=True))),
+        "summaries_deleted": ConversationSummary.objects.filter(in_conversations).delete()[0],
+        "notes_deleted": AgentNote.objects.filter(in_conversations).delete()[0],
+        "escalations_deleted": Escalation.objects.filter(in_conversations).delete()[0],
+        "cases_deleted": Case.objects.filter(of_customer).delete()[1].get("agents.Case", 0),
+        "turns_anonymised": AgentTurn.objects.filter(in_conversations).update(
+            conversation_id=None, tool_calls=[], reply_filtered=[], flags=[]
+        ),
+        "refusals_anonymised": GuardrailViolation.objects.filter(in_conversations).update(
+            conversation_id=None, arguments={}
+        ),
+        "coupon_grants_anonymised": grants.update(conversation_id=None, customer_key=""),
+        "refunds_anonymised": SelfServiceRefund.objects.filter(in_conversations).update(conversation_id=None),
+    }
+    return counts

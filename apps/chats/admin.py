@@ -1,8 +1,15 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message
-from apps.core.admin_tools import ReadOnlyAdminMixin
+from apps.chats.export import customer_data_export, export_json
+from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message, Rating
+from apps.chats.services import customer_data_delete
+from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
+
+# Deleting a customer's data (on their request) is a Manager's: it cannot be undone.
+FORGET_CUSTOMER = "chats.delete_customer"
 
 
 class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -62,7 +69,34 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "display_name", "consent_given", "push_opt_out", "loyalty_score", "last_seen_at"]
     list_filter = ["consent_given", "push_opt_out"]
     search_fields = ["display_name"]
-    exclude = ["line_user_id"]
+    exclude = ["line_user_id", "line_user_hash"]
+    actions = ["export_data", "delete_data"]
+
+    def has_forget_permission(self, request):
+        return request.user.has_perm(FORGET_CUSTOMER)
+
+    @admin.action(description=_("データをエクスポート（JSON）"), permissions=["view"])
+    def export_data(self, request, queryset):
+        """Staff answer a customer's request for their data: one JSON file of everything held about them."""
+        if queryset.count() != 1:
+            self.message_user(request, _("エクスポートするお客様を1人選んでください。"), level=messages.ERROR)
+            return None
+        customer = queryset.get()
+        response = HttpResponse(
+            export_json(customer_data_export(customer=customer, now=timezone.now())), content_type="application/json"
+        )
+        response["Content-Disposition"] = f'attachment; filename="customer-{customer.pk}.json"'
+        return response
+
+    @admin.action(description=_("データを削除（お客様の依頼により）"), permissions=["forget"])
+    def delete_data(self, request, queryset):
+        """Staff carry out a customer's deletion request: the same service as LINE's 「データ削除」."""
+        count = 0
+        with service_errors_as_messages(request, self):
+            for customer in queryset:
+                customer_data_delete(customer=customer)
+                count += 1
+        self.message_user(request, _("%(count)d人のお客様のデータを削除しました。") % {"count": count})
 
 
 @admin.register(LineEvent)
@@ -70,3 +104,10 @@ class LineEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["webhook_event_id", "event_type", "status", "attempts", "received_at", "processed_at"]
     list_filter = ["status", "event_type"]
     exclude = ["payload", "reply"]  # LINE's event names the LINE user, which the admin never shows
+
+
+@admin.register(Rating)
+class RatingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "subject", "score", "persona", "comment", "conversation"]
+    list_filter = ["subject", "score", "persona"]
+    search_fields = ["comment"]

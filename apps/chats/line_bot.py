@@ -29,6 +29,7 @@ from linebot.v3.messaging import Message as LineMessage
 from apps.agents.images import media_type
 from apps.agents.runtime import agent_turn_run
 from apps.chats import line_messages as lm
+from apps.chats.export import export_link
 from apps.chats.integrations.line_api import LineApiUnavailable, LineMessenger
 from apps.chats.models import Customer, LineEvent, Rating
 from apps.chats.selectors import (
@@ -110,7 +111,8 @@ def _continue(messenger: LineMessenger, event: LineEvent) -> None:
     if event.status == LineEvent.Status.PROCESSING:
         event = _store(messenger, event)
     if event.status == LineEvent.Status.STORED:
-        if event.customer is not None and not event.customer.display_name:
+        # The display name only of a customer who consented (before that, not even their LINE id is stored).
+        if event.customer is not None and event.customer.line_user_id and not event.customer.display_name:
             name = messenger.display_name(line_user_id=event.customer.line_user_id)
             if name:
                 customer_for_line_user(line_user_id=event.customer.line_user_id, display_name=name)
@@ -262,7 +264,10 @@ def _text(customer: Customer, message: dict) -> list | _AskAgent:
             ],
         )
     if text == EXPORT_COMMAND:
-        return lm.text_messages(_summary_text(customer))
+        link = _("すべてのデータ（JSONファイル、%(minutes)s分間有効）：") % {
+            "minutes": settings.CUSTOMER_EXPORT_LINK_MINUTES
+        }
+        return lm.text_messages(f"{_summary_text(customer)}\n\n{link}\n{export_link(customer=customer)}")
     if not customer.consent_given:
         return _consent_prompt()
     if text.startswith(REQUEST_PREFIXES):

@@ -17,6 +17,13 @@ CUSTOMER_KEY_PREFIX = "cust:"
 
 
 class Customer(models.Model):
+    """A LINE customer (or a tablet customer who identified). Before consent only a keyed hash of the LINE user id
+    (`line_user_hash`) is stored — the id and the display name are kept once the customer consents, and dropped when
+    they withdraw it."""
+
+    line_user_hash = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False, verbose_name=_("LINEユーザーIDのハッシュ")
+    )
     line_user_id = models.CharField(max_length=64, null=True, blank=True, unique=True, verbose_name=_("LINEユーザーID"))
     display_name = models.CharField(max_length=100, blank=True, verbose_name=_("表示名"))
     language = models.CharField(max_length=8, default="ja", verbose_name=_("言語"))

@@ -1,5 +1,7 @@
 """Writes of the chats app: customers, a customer's message in and the assistant's reply out, tags, data deletion."""
 
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -15,6 +17,7 @@ from apps.agents.providers.base import ChatMessage
 from apps.agents.providers.offline import detect_intent, detect_language
 from apps.agents.runtime import TurnOutcome, agent_turn_run, unavailable_notice
 from apps.agents.selectors import shopkeeper_for_chat
+from apps.agents.services import conversation_records_forget
 from apps.agents.tools.registry import ToolContext
 from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message, Rating
 from apps.chats.selectors import (
@@ -56,26 +59,44 @@ class ChatTurn:
 # --- customers ------------------------------------------------------------------------------------------------------
 
 
+def line_user_hash(line_user_id: str) -> str:
+    """The keyed hash a LINE user is found by (HMAC-SHA256 with LINE_USER_HASH_KEY, or a key derived from
+    SECRET_KEY): stored before consent instead of the id itself."""
+    key = settings.LINE_USER_HASH_KEY or f"line-user:{settings.SECRET_KEY}"
+    return hmac.new(key.encode(), line_user_id.encode(), hashlib.sha256).hexdigest()
+
+
 @transaction.atomic
 def customer_for_line_user(*, line_user_id: str, display_name: str = "") -> Customer:
-    """The customer behind a LINE user id, created on first contact; `last_seen_at` is now."""
+    """The customer behind a LINE user id, found by its keyed hash and created on first contact; `last_seen_at` is
+    now. The id and the display name are stored only for a customer who consented; before that the returned
+    instance carries them in memory only, for `customer_consent_set`."""
     if not re.fullmatch(r"U[0-9a-f]{32}", line_user_id or ""):
         raise ValidationError(_("LINEのユーザーIDが正しくありません。"), details={"field": "line_user_id"})
-    customer, created = Customer.objects.select_for_update().get_or_create(
-        line_user_id=line_user_id, defaults={"display_name": display_name[:100]}
-    )
+    customer, created = Customer.objects.select_for_update().get_or_create(line_user_hash=line_user_hash(line_user_id))
     if not created:
         customer.last_seen_at = timezone.now()
-        customer.display_name = display_name[:100] or customer.display_name
-        customer.save(update_fields=["last_seen_at", "display_name"])
+        fields = ["last_seen_at"]
+        if customer.consent_given:
+            customer.line_user_id = line_user_id
+            customer.display_name = display_name[:100] or customer.display_name
+            fields += ["line_user_id", "display_name"]
+        customer.save(update_fields=fields)
+    customer.seen_line_user_id, customer.seen_display_name = line_user_id, display_name[:100]
     return customer
 
 
 @transaction.atomic
 def customer_consent_set(*, customer: Customer, given: bool) -> Customer:
+    """Consent stores the LINE id (and name) this customer was just seen with; withdrawing it drops them again."""
     customer.consent_given = given
     customer.consent_at = timezone.now() if given else None
-    customer.save(update_fields=["consent_given", "consent_at"])
+    if given:
+        customer.line_user_id = getattr(customer, "seen_line_user_id", "") or customer.line_user_id
+        customer.display_name = getattr(customer, "seen_display_name", "") or customer.display_name
+    else:
+        customer.line_user_id, customer.display_name = None, ""
+    customer.save(update_fields=["consent_given", "consent_at", "line_user_id", "display_name"])
     return customer
 
 
@@ -107,17 +128,37 @@ def customer_preferences_update(*, customer: Customer, **preferences) -> Custome
 
 @transaction.atomic
 def customer_data_delete(*, customer: Customer) -> dict[str, int]:
-    """Delete everything kept about the customer: the customer row, their conversations with every message and tag,
-    their product requests; their key is blanked on sales and coupon uses (the books keep the sales, nameless)."""
+    """Delete everything kept about the customer: the customer row (LINE id, name, preferences), their conversations
+    with every message, picture file, tag and rating, and what the agents' records keep of them (summaries, notes,
+    cases, tool arguments: `conversations_delete`); their product requests; their key is blanked on sales and coupon
+    uses (the books keep the sales, nameless)."""
     counts = customer_data_forget(customer_key=customer.key)
-    conversations = Conversation.objects.filter(customer=customer)
-    counts["messages_deleted"] = Message.objects.filter(conversation__in=conversations).count()
-    counts["conversations_deleted"] = conversations.count()
-    # Tablet conversations carry the key without the foreign key when the customer paired by LINE later.
-    Conversation.objects.filter(customer_key=customer.key).delete()
-    conversations.delete()
+    conversations = Conversation.objects.filter(Q(customer=customer) | Q(customer_key=customer.key))
+    counts |= conversations_delete(conversations=conversations, customer_key=customer.key)
     customer.delete()
     return counts
+
+
+@transaction.atomic
+def conversations_delete(*, conversations, customer_key: str = "") -> dict[str, int]:
+    """Delete these conversations with their messages, tags and ratings, the pictures on storage (after the commit),
+    and what the agents' records keep of them; `customer_key` also reaches the agents' records kept by key. Used for
+    a customer's deletion request and by the retention job, so both apply the same rules."""
+    ids = list(conversations.values_list("pk", flat=True))
+    messages = Message.objects.filter(conversation_id__in=ids)
+    pictures = [name for name in messages.exclude(image="").values_list("image", flat=True) if name]
+    counts = conversation_records_forget(conversation_ids=ids, customer_key=customer_key)
+    counts["messages_deleted"] = messages.count()
+    counts["pictures_deleted"] = len(pictures)
+    counts["conversations_deleted"] = Conversation.objects.filter(pk__in=ids).delete()[1].get("chats.Conversation", 0)
+    transaction.on_commit(lambda: _pictures_delete(pictures), robust=True)
+    return counts
+
+
+def _pictures_delete(names: list[str]) -> None:
+    storage = Message._meta.get_field("image").storage
+    for name in names:
+        storage.delete(name)
 
 
 # --- conversations and messages -------------------------------------------------------------------------------------

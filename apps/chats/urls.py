@@ -6,4 +6,5 @@ urlpatterns = [
     path("api/machines/<str:code>/chat/", apis.ChatMessageCreateApi.as_view(), name="machine-chat"),
     path("api/machines/<str:code>/ratings/", apis.RatingCreateApi.as_view(), name="machine-rating"),
     path("tablet/<str:code>/", views.tablet_page, name="tablet"),
+    path("me/export/", views.customer_export, name="customer-export"),
 ]

@@ -2,13 +2,16 @@
 `consumers.py`.)"""
 
 from django.conf import settings
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.utils import timezone
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from apps.chats.export import customer_data_export, export_customer, export_json
 from apps.chats.selectors import tablet_greeting
 from apps.core.errors import NotFound
+from apps.core.exceptions import error_body
 from apps.inventory.selectors import machine_get, machine_products
 from apps.inventory.services import tablet_pairing_code_consume
 from apps.inventory.services.machines import device_token_hash
@@ -67,3 +70,22 @@ def _tablet_pair(request, machine):
 def _unpaired(request, message):
     """The unpaired page of a machine that exists, with the pairing form."""
     return render(request, "chats/tablet_unpaired.html", {"message": message, "pairing_form": True}, status=403)
+
+
+@require_http_methods(["GET", "POST"])
+def customer_export(request):
+    """`/me/export/`: the page a customer's export link opens (its script posts the token from the link's fragment)
+    and, on that POST, the JSON file of everything held about them. A wrong or expired token: 404 JSON."""
+    if request.method == "GET":
+        return render(request, "chats/export.html")
+    customer = export_customer(token=request.POST.get("token", ""))
+    if customer is None:
+        return JsonResponse(
+            error_body(code="not_found", message=_("リンクが無効か、期限が切れています。もう一度「データ確認」と送ってください。")),
+            status=404,
+        )
+    response = HttpResponse(
+        export_json(customer_data_export(customer=customer, now=timezone.now())), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="vendbot-my-data.json"'
+    return response

@@ -35,9 +35,13 @@ STAFF_PERMISSIONS = [
     "agents.view_casereply",
     "agents.view_selfservicerefund",
     "chats.view_conversation",
+    "chats.view_customer",
+    "chats.view_rating",
 ]
 
 MANAGER_PERMISSIONS = STAFF_PERMISSIONS + [
+    # A customer's deletion request, carried out from the customer admin (it cannot be undone).
+    "chats.delete_customer",
     "core.view_dashboard",
     "core.view_reports",
     "core.run_experiments",

@@ -15,6 +15,7 @@ from linebot.v3.messaging import TextMessage
 from apps.agents.models import Agent
 from apps.agents.services import turn_record
 from apps.chats.models import Conversation, Customer
+from apps.chats.services import conversations_delete, customer_data_delete
 from apps.core.errors import Conflict, ValidationError
 from apps.core.roles import MANAGER
 from apps.dashboard import metrics, selectors
@@ -28,7 +29,7 @@ from apps.dashboard.engagement import (
 from apps.dashboard.models import Alert, DailySummary, LinePush, WeeklyReport
 from apps.dashboard.monitoring import Condition, conditions_now
 from apps.inventory.models import Coupon, PurchaseRequest, SaleLine
-from apps.inventory.services import coupon_issue
+from apps.inventory.services import coupon_issue, product_requests_anonymise
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,10 @@ def daily_close(*, day: datetime.date) -> DailySummary:
 def retention_cleanup(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Delete what the shop no longer needs to keep; returns how many rows of each kind went.
 
-    - conversations (with their messages) idle for more than CHAT_RETENTION_DAYS;
+    - conversations idle for more than CHAT_RETENTION_DAYS, with everything a deletion request removes of them
+      (messages, pictures on storage, ratings, summaries, notes, cases, tool arguments: `chats.conversations_delete`);
+    - customers not seen for that long who never consented (`chats.customer_data_delete`, the same rules), and the
+      customer key of product requests that old (what was asked for stays, not by whom);
     - coupons that expired more than EXPIRED_COUPON_RETENTION_DAYS ago and were never used (a used coupon stays:
       its sales refer to it);
     - purchase idempotency records older than IDEMPOTENCY_KEY_RETENTION_DAYS (tablets retry within minutes).
@@ -121,8 +125,12 @@ def retention_cleanup(*, now: datetime.datetime | None = None) -> dict[str, int]
         return now - datetime.timedelta(days=days)
 
     conversations = Conversation.objects.filter(last_activity_at__lt=older_than(settings.CHAT_RETENTION_DAYS))
-    conversation_count = conversations.count()
-    conversations.delete()
+    # The same rules as a customer's deletion request: pictures, summaries, cases, tool arguments go with them.
+    conversation_count = conversations_delete(conversations=conversations)["conversations_deleted"]
+    requests = product_requests_anonymise(created_before=older_than(settings.CHAT_RETENTION_DAYS))
+    silent = Customer.objects.filter(consent_given=False, last_seen_at__lt=older_than(settings.CHAT_RETENTION_DAYS))
+    for customer in silent:
+        customer_data_delete(customer=customer)
     coupons = Coupon.objects.filter(
         valid_until__lt=older_than(settings.EXPIRED_COUPON_RETENTION_DAYS), sales__isnull=True, redemptions__isnull=True
     )
@@ -130,7 +138,13 @@ def retention_cleanup(*, now: datetime.datetime | None = None) -> dict[str, int]
     keys_count, _deleted = PurchaseRequest.objects.filter(
         created_at__lt=older_than(settings.IDEMPOTENCY_KEY_RETENTION_DAYS)
     ).delete()
-    counts = {"conversations": conversation_count, "coupons": coupon_count, "idempotency_keys": keys_count}
+    counts = {
+        "conversations": conversation_count,
+        "customers": len(silent),
+        "product_requests_anonymised": requests,
+        "coupons": coupon_count,
+        "idempotency_keys": keys_count,
+    }
     logger.info("Retention cleanup: %s", counts)
     return counts
 

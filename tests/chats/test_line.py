@@ -118,7 +118,7 @@ def test_acknowledgements_are_measured_for_prometheus(fake_line, shop, metrics_p
     assert 'vendbot_line_webhook_seconds_count{status="400"}' in metrics
 
 
-def test_follow_welcomes_with_consent_quick_replies_and_the_display_name(fake_line, shop):
+def test_follow_welcomes_with_consent_quick_replies_and_the_display_name_comes_with_consent(fake_line, shop):
     response = post_webhook(event("follow", reply_token=fake_line.reply_token("follow-token")))
 
     assert response.status_code == 200
@@ -126,7 +126,11 @@ def test_follow_welcomes_with_consent_quick_replies_and_the_display_name(fake_li
     assert "友だち追加ありがとうございます" in reply["messages"][0]["text"]
     labels = [item["action"]["label"] for item in reply["messages"][-1]["quickReply"]["items"]]
     assert labels == ["同意する", "同意しない"]
-    assert Customer.objects.get().display_name == "テスト花子"
+    # Before consent neither the LINE id nor the name is stored, and LINE is not even asked for the name.
+    assert (Customer.objects.get().display_name, Customer.objects.get().line_user_id) == ("", None)
+    assert fake_line.sent(f"/v2/bot/profile/{USER}") == []
+    post_webhook(postback_event(fake_line, "action=consent&value=yes"))
+    assert (Customer.objects.get().display_name, Customer.objects.get().line_user_id) == ("テスト花子", USER)
 
 
 def test_a_redelivered_event_is_processed_once(fake_line, consenting):

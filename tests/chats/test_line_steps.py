@@ -15,7 +15,7 @@ from django_celery_beat.models import PeriodicTask
 
 from apps.agents.models import AgentTurn
 from apps.chats.models import Customer, LineEvent, Message
-from apps.chats.services import LINE_EVENT_MAX_ATTEMPTS
+from apps.chats.services import LINE_EVENT_MAX_ATTEMPTS, line_user_hash
 from apps.chats.tasks import line_event_process, line_events_requeue
 from tests.agents.fake_anthropic import Reply, text
 from tests.chats import test_line
@@ -151,12 +151,12 @@ def test_a_follow_while_line_is_unreachable_is_recorded_and_welcomed_later(fake_
 
     post_webhook(follow)
 
-    customer = Customer.objects.get(line_user_id=USER)
+    customer = Customer.objects.get(line_user_hash=line_user_hash(USER))
     assert customer.display_name == "" and not customer.push_opt_out
     line_down.recover()
     requeue()
     assert len(fake_line.texts()) == 1 and "友だち追加ありがとうございます" in fake_line.texts()[0]
-    assert Customer.objects.get().display_name == "テスト花子"
+    assert Customer.objects.get().display_name == ""  # not before consent
 
 
 def test_reply_api_answering_500_a_while_stores_once_and_answers_once(fake_line, consenting):

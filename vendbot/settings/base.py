@@ -326,6 +326,14 @@ ENGAGEMENT_MONTHLY_COUPON_BUDGET_YEN = env.int("ENGAGEMENT_MONTHLY_COUPON_BUDGET
 # LINE user ids of managers who get firing alerts pushed (comma-separated; empty: dashboard only).
 ALERT_LINE_USER_IDS = env.list("ALERT_LINE_USER_IDS", default=[])
 
+# Key of the hash a LINE user is known by before they consent (empty: derived from SECRET_KEY; changing either makes
+# customers who have not consented yet new to the shop).
+LINE_USER_HASH_KEY = env.str("LINE_USER_HASH_KEY", default="")
+
+# Where customers reach this site (the data-export link sent on LINE), and how long such a link works.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+CUSTOMER_EXPORT_LINK_MINUTES = env.int("CUSTOMER_EXPORT_LINK_MINUTES", default=60)
+
 # --- Customer care (apps/agents cases; chats delivers) ---
 # Staff's LINE user ids told at once of every new case (comma-separated; empty: e-mail only).
 CASE_STAFF_LINE_USER_IDS = env.list("CASE_STAFF_LINE_USER_IDS", default=[])

@@ -9,7 +9,7 @@ from apps.inventory.services.catalogue import (
     product_request_set_status,
     product_update,
 )
-from apps.inventory.services.customers import customer_data_forget
+from apps.inventory.services.customers import coupon_notes_forget, customer_data_forget, product_requests_anonymise
 from apps.inventory.services.fees import machine_fee_charge_reverse, machine_fee_save, machine_fees_charge
 from apps.inventory.services.machines import (
     device_token_issue,
@@ -46,6 +46,7 @@ __all__ = [
     "ProcurementPlan",
     "PurchaseOutcome",
     "coupon_deactivate",
+    "coupon_notes_forget",
     "coupon_issue",
     "customer_data_forget",
     "device_token_issue",
@@ -58,6 +59,7 @@ __all__ = [
     "product_create",
     "product_request_record",
     "product_request_set_status",
+    "product_requests_anonymise",
     "product_update",
     "procurement_plan",
     "purchase_create",

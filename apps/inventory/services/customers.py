@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from apps.core.errors import ValidationError
-from apps.inventory.models import CouponRedemption, ProductRequest, Sale
+from apps.inventory.models import Coupon, CouponRedemption, ProductRequest, Sale
 
 
 @transaction.atomic
@@ -22,3 +22,16 @@ def customer_data_forget(*, customer_key: str) -> dict[str, int]:
             customer_key=""
         ),
     }
+
+
+@transaction.atomic
+def coupon_notes_forget(*, codes: list[str]) -> int:
+    """Blank the note of these coupons (an agent's coupon keeps why it was given, which may quote the customer)."""
+    return Coupon.objects.filter(code__in=codes).exclude(note="").update(note="")
+
+
+@transaction.atomic
+def product_requests_anonymise(*, created_before) -> int:
+    """Blank the customer key of product requests older than `created_before` (the retention job): the shop keeps
+    what was asked for, no longer by whom."""
+    return ProductRequest.objects.filter(created_at__lt=created_before).exclude(customer_key="").update(customer_key="")
