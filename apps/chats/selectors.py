@@ -16,7 +16,7 @@ from apps.agents.selectors import shopkeeper_for_chat
 from apps.chats.models import Conversation, Customer, LineEvent, Message, Rating
 from apps.core.errors import NotFound
 from apps.inventory.models import Coupon, Machine, ProductRequest, Sale
-from apps.inventory.selectors import machine_get, product_search
+from apps.inventory.selectors import customer_recommendations, machine_get, product_search
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,16 @@ def conversation_sale_ids(*, conversation: Conversation) -> tuple[int, ...]:
     """The sales bought in this (tablet) conversation, as recorded by `conversation_sale_record`."""
     rows = conversation.messages.filter(sender=Message.Sender.SYSTEM, data__has_key="sale_id")
     return tuple(int(data["sale_id"]) for data in rows.values_list("data", flat=True))
+
+
+def recommendations_for(*, customer: Customer | None, machine) -> list[dict]:
+    """Products picked for this customer at this machine, each with why; only with their consent (anonymous tablet
+    customers and customers who have not consented get none)."""
+    if customer is None or not customer.consent_given:
+        return []
+    return customer_recommendations(
+        customer_key=customer.key, machine=machine, now=timezone.now(), days=settings.ENGAGEMENT_FAVOURITE_DAYS
+    )
 
 
 def rated_answer(*, conversation: Conversation, message_id) -> Message:

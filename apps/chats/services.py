@@ -27,6 +27,7 @@ from apps.chats.selectors import (
     answer_turn,
     conversation_sale_ids,
     customer_owns_sale,
+    recommendations_for,
     latest_rating_of,
     products_mentioned,
     rated_answer,
@@ -256,10 +257,15 @@ def chat_turn_begin(
 
 
 def chat_turn_context(*, conversation: Conversation, machine, text: str) -> ChatTurn:
-    """What the agent needs to answer `text`, the customer's message already recorded in `conversation`."""
+    """What the agent needs to answer `text`, the customer's message already recorded in `conversation`; for a
+    customer who consented, what they usually buy (purchase history, time of day, stock) as recommendations, each
+    with why, and the reasons as what the shop knows they like."""
     context = None
     if conversation.agent is not None:
+        picks = recommendations_for(customer=conversation.customer, machine=machine)
         context = ToolContext(
+            preferences=tuple(pick["reason"] for pick in picks),
+            recommendations=tuple(picks),
             agent=conversation.agent,
             machine=machine,
             conversation_id=conversation.pk,

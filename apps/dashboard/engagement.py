@@ -11,13 +11,14 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum, TextChoices
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, TextChoices
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.chats.models import CUSTOMER_KEY_PREFIX, Customer
 from apps.dashboard.models import LinePush
-from apps.inventory.models import Product, Sale, SaleLine, Slot, StockMovement
+from apps.inventory.models import Product, Sale, Slot
+from apps.inventory.selectors import customer_favourites, products_arrived
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 QUIET_FROM = datetime.time(21, 0)
@@ -115,19 +116,11 @@ def _customer_sales(*, now: datetime.datetime) -> dict[str, dict]:
 
 
 def _favourites(*, now: datetime.datetime) -> dict[str, int]:
-    """{customer key: id of the product they bought most in ENGAGEMENT_FAVOURITE_DAYS (at least twice)}."""
+    """{customer key: the product they bought most in ENGAGEMENT_FAVOURITE_DAYS}: the same selector that fills the
+    assistant's recommendations for the customer (`inventory.selectors.customer_favourites`)."""
     since = now - datetime.timedelta(days=settings.ENGAGEMENT_FAVOURITE_DAYS)
-    rows = (
-        SaleLine.objects.filter(sale__customer_key__startswith=CUSTOMER_KEY_PREFIX, sale__created_at__gte=since)
-        .values("sale__customer_key", "product_id")
-        .annotate(units=Sum("quantity"))
-        .filter(units__gte=2)
-        .order_by("sale__customer_key", "-units", "product_id")
-    )
-    favourites: dict[str, int] = {}
-    for row in rows:
-        favourites.setdefault(row["sale__customer_key"], row["product_id"])
-    return favourites
+    favourites = customer_favourites(since=since)
+    return {key: product for key, product in favourites.items() if key.startswith(CUSTOMER_KEY_PREFIX)}
 
 
 @dataclass
@@ -245,14 +238,7 @@ def engagement_candidates(*, now: datetime.datetime) -> list[Candidate]:
         now=now,
         sales=_customer_sales(now=now),
         favourites=favourites,
-        arrived=dict(
-            StockMovement.objects.filter(
-                kind=StockMovement.Kind.RECEIPT, created_at__gte=now - datetime.timedelta(days=1)
-            )
-            .values("product_id")
-            .annotate(at=Max("created_at"))
-            .values_list("product_id", "at")
-        ),
+        arrived=products_arrived(since=now - datetime.timedelta(days=1)),
         new_products=new_products,
         names=names,
         sent={(row["customer_id"], row["kind"], row["subject"]): row["last"] for row in sent_rows},

@@ -4,7 +4,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models.functions import ExtractHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -291,3 +292,72 @@ def sale_undispensed_yen(*, sale: Sale) -> int:
         for line in sale.lines.all()
         if line.dispensed_quantity < line.quantity
     )
+
+
+# --- what a customer likes (with their consent: chats and the engagement job decide whose keys they pass) ------------
+
+FAVOURITE_MIN_UNITS = 2
+TIME_OF_DAY_HOURS = 2  # "this time of day": within this many hours either side of now
+MAX_RECOMMENDATIONS = 3
+
+
+def customer_favourites(*, since: datetime.datetime, customer_keys: list[str] | None = None) -> dict[str, int]:
+    """{customer key: id of the product they bought most since `since` (at least twice)}; every known customer, or
+    only `customer_keys`. One query."""
+    lines = SaleLine.objects.filter(sale__created_at__gte=since)
+    lines = lines.filter(sale__customer_key__in=customer_keys) if customer_keys is not None else lines
+    rows = (
+        lines.exclude(sale__customer_key="")
+        .values("sale__customer_key", "product_id")
+        .annotate(units=Sum("quantity"))
+        .filter(units__gte=FAVOURITE_MIN_UNITS)
+        .order_by("sale__customer_key", "-units", "product_id")
+    )
+    favourites: dict[str, int] = {}
+    for row in rows:
+        favourites.setdefault(row["sale__customer_key"], row["product_id"])
+    return favourites
+
+
+def products_arrived(*, since: datetime.datetime) -> dict[int, datetime.datetime]:
+    """{product id: when it was last received} for products delivered since `since`."""
+    return dict(
+        StockMovement.objects.filter(kind=StockMovement.Kind.RECEIPT, created_at__gte=since)
+        .values("product_id")
+        .annotate(at=Max("created_at"))
+        .values_list("product_id", "at")
+    )
+
+
+def customer_recommendations(*, customer_key: str, machine: Machine, now: datetime.datetime, days: int) -> list[dict]:
+    """What to suggest to this customer at this machine now, each with why: their favourite of the last `days` days
+    ("いつもの緑茶が入荷しました" when it arrived within a day), then what they buy at this time of day; only products
+    in stock in the machine. A fixed number of queries."""
+    since = now - datetime.timedelta(days=days)
+    stocked = {
+        slot.product_id: slot.product
+        for slot in Slot.objects.filter(machine=machine, quantity__gt=0, product__active=True).select_related("product")
+    }
+    picks: list[dict] = []
+    favourite = customer_favourites(since=since, customer_keys=[customer_key]).get(customer_key)
+    if favourite in stocked:
+        arrived = favourite in products_arrived(since=now - datetime.timedelta(days=1))
+        template = _("いつもの{name}が入荷しました") if arrived else _("いつもの{name}があります")
+        picks.append(_recommendation(stocked[favourite], template))
+    hour = timezone.localtime(now).hour
+    usual = (
+        SaleLine.objects.filter(sale__customer_key=customer_key, sale__created_at__gte=since)
+        .annotate(hour=ExtractHour("sale__created_at"))
+        .filter(hour__gte=hour - TIME_OF_DAY_HOURS, hour__lte=hour + TIME_OF_DAY_HOURS)
+        .values("product_id")
+        .annotate(units=Sum("quantity"))
+        .order_by("-units", "product_id")
+    )
+    for row in usual:
+        if row["product_id"] in stocked and row["product_id"] != favourite:
+            picks.append(_recommendation(stocked[row["product_id"]], _("この時間によく買う{name}")))
+    return picks[:MAX_RECOMMENDATIONS]
+
+
+def _recommendation(product: Product, template: str) -> dict:
+    return {"sku": product.sku, "name": product.name_ja, "reason": template.format(name=product.name_ja)}

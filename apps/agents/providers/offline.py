@@ -558,6 +558,9 @@ class OfflineProvider:
         products = turn.data("recommend").get("products", [])
         if not products:
             return ("search_empty", {})
+        reasons = turn.data("recommend").get("reasons", [])
+        if reasons and turn.language == "ja":
+            return ("recommend_personal", {"reasons": "。".join(reasons), "products": self._names(products, "ja")})
         return ("recommend", {"products": self._names(products, turn.language)})
 
     @classmethod

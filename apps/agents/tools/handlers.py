@@ -56,7 +56,10 @@ def check_stock(context: ToolContext, arguments: dict) -> dict:
 
 @register(
     name="recommend",
-    description="Suggest up to `limit` products in stock in this machine, optionally in a category or under a price.",
+    description=(
+        "Suggest up to `limit` products in stock in this machine, optionally in a category or under a price; what "
+        "this customer usually buys comes first, with `reasons` to tell them."
+    ),
     schema={
         "properties": {
             "category": _CATEGORY,
@@ -70,9 +73,12 @@ def recommend(context: ToolContext, arguments: dict) -> dict:
     rows = selectors.machine_catalogue(machine=_machine_required(context), category=arguments.get("category", ""))
     max_price = arguments.get("max_price_yen")
     in_stock = [row for row in rows if row["in_stock"] > 0 and (max_price is None or row["price_yen"] <= max_price)]
-    # Best stocked first: what the machine has most of is what we can promise.
-    in_stock.sort(key=lambda row: (-row["in_stock"], row["price_yen"]))
-    return {"products": in_stock[: arguments.get("limit", 3)]}
+    # What this customer likes first (with their consent), then the best stocked: what we can promise.
+    personal = {pick["sku"]: index for index, pick in enumerate(context.recommendations)}
+    in_stock.sort(key=lambda row: (personal.get(row["sku"], len(personal)), -row["in_stock"], row["price_yen"]))
+    chosen = in_stock[: arguments.get("limit", 3)]
+    reasons = [pick["reason"] for pick in context.recommendations if pick["sku"] in {row["sku"] for row in chosen}]
+    return {"products": chosen, "reasons": reasons}
 
 
 @register(

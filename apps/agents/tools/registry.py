@@ -28,6 +28,8 @@ class ToolContext:
     channel: str = ""
     # What the shop knows the customer likes (set by chats from the customer's record), shown to the model.
     preferences: tuple[str, ...] = ()
+    # Products picked for this customer, each {"sku", "name", "reason"} (chats, with the customer's consent).
+    recommendations: tuple[dict, ...] = ()
     # Sales made in this conversation (an anonymous tablet customer's own purchases), set by chats.
     sale_ids: tuple[int, ...] = ()
     # The conversation's persona (an A/B test may assign one other than the agent's); None: the agent's own.
