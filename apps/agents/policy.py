@@ -157,9 +157,7 @@ def _check_refund(context: ToolContext, arguments: dict) -> None:
             % {"hours": settings.SELF_SERVICE_REFUND_HOURS},
         )
     if sale.refunded_yen or selectors.self_service_refund_exists(sale=sale):
-        raise PolicyRefusal(
-            "refund_once", _("このご購入は%(yen)s円返金済みです。") % {"yen": f"{sale.refunded_yen:,}"}
-        )
+        raise PolicyRefusal("refund_once", _("このご購入は%(yen)s円返金済みです。") % {"yen": f"{sale.refunded_yen:,}"})
     asked = arguments.get("amount_yen")
     paid = sale.total_yen - sale.refunded_yen
     if asked is not None and asked > paid:

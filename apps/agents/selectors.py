@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from apps.agents.limits import MAX_UNITS_PER_ORDER
 from apps.agents.models import (
-    SelfServiceRefund,
     Agent,
     AgentNote,
     BudgetAlert,
@@ -19,6 +18,7 @@ from apps.agents.models import (
     GuardrailViolation,
     Personality,
     Role,
+    SelfServiceRefund,
     Tone,
 )
 from apps.agents.sql import usage_this_month

@@ -425,7 +425,14 @@ def _case_announce(case_id: int) -> None:
 
 @transaction.atomic
 def case_open(
-    *, agent: Agent | None, conversation_id: int | None, customer_key: str, channel: str, kind: str, text: str, sale=None
+    *,
+    agent: Agent | None,
+    conversation_id: int | None,
+    customer_key: str,
+    channel: str,
+    kind: str,
+    text: str,
+    sale=None,
 ) -> Case:
     """Hand a customer's complaint to staff: a case with its SLA, announced after the commit by e-mail and (through
     chats) on LINE. A conversation has at most one open case; saying more adds to it and announces nothing new."""

@@ -42,7 +42,9 @@ class StaffOnLine:
 
 
 def staff_notice_text(case: Case) -> str:
-    return _("【お客様対応 #%(id)s】%(kind)s（%(channel)s）\n%(text)s\n回答期限: %(due)s\n管理画面から回答してください。") % {
+    return _(
+        "【お客様対応 #%(id)s】%(kind)s（%(channel)s）\n%(text)s\n回答期限: %(due)s\n管理画面から回答してください。"
+    ) % {
         "id": case.pk,
         "kind": case.get_kind_display(),
         "channel": case.channel or "-",

@@ -33,8 +33,8 @@ from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhook import WebhookParser
 
 from apps.agents.runtime import TextDelta, TurnDone, agent_turn_stream
-from apps.chats.metrics import LINE_WEBHOOK_SECONDS
 from apps.chats.care import tablet_staff_answers
+from apps.chats.metrics import LINE_WEBHOOK_SECONDS
 from apps.chats.services import (
     chat_turn_begin,
     chat_turn_finish,

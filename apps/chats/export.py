@@ -67,7 +67,12 @@ def _sales(customer: Customer) -> list[dict]:
             "discount_yen": sale.discount_yen,
             "refunded_yen": sale.refunded_yen,
             "lines": [
-                {"sku": line.product.sku, "name": line.product.name_ja, "quantity": line.quantity, "total_yen": line.total_yen}
+                {
+                    "sku": line.product.sku,
+                    "name": line.product.name_ja,
+                    "quantity": line.quantity,
+                    "total_yen": line.total_yen,
+                }
                 for line in sale.lines.all()
             ],
         }
@@ -97,7 +102,12 @@ def customer_data_export(*, customer: Customer, now: datetime.datetime | None = 
         "conversations": _conversations(customer),
         "ratings": _rows(
             Rating.objects.filter(conversation__customer=customer).order_by("created_at"),
-            "created_at", "subject", "score", "comment", "sale_id", "message__text",
+            "created_at",
+            "subject",
+            "score",
+            "comment",
+            "sale_id",
+            "message__text",
         ),
         "cases": [
             {
@@ -113,12 +123,13 @@ def customer_data_export(*, customer: Customer, now: datetime.datetime | None = 
         ],
         "product_requests": _rows(
             ProductRequest.objects.filter(customer_key=customer.key).order_by("created_at"),
-            "created_at", "name", "description", "status",
+            "created_at",
+            "name",
+            "description",
+            "status",
         ),
         "purchases": _sales(customer),
-        "coupon_uses": _rows(
-            CouponRedemption.objects.filter(customer_key=customer.key), "coupon__code", "sale_id"
-        ),
+        "coupon_uses": _rows(CouponRedemption.objects.filter(customer_key=customer.key), "coupon__code", "sale_id"),
         "coupons_given": _rows(
             CouponGrant.objects.filter(customer_key=customer.key), "created_at", "coupon_code", "percent"
         ),

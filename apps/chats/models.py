@@ -277,7 +277,9 @@ class Rating(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(score__in=[1, -1]), name="rating_score_good_or_bad"),
             models.CheckConstraint(condition=Q(subject__in=["answer", "purchase"]), name="rating_subject_valid"),
-            models.UniqueConstraint(fields=["message"], condition=Q(message__isnull=False), name="rating_once_per_answer"),
+            models.UniqueConstraint(
+                fields=["message"], condition=Q(message__isnull=False), name="rating_once_per_answer"
+            ),
             models.UniqueConstraint(
                 fields=["conversation", "sale_id"], condition=Q(sale_id__isnull=False), name="rating_once_per_sale"
             ),

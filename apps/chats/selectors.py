@@ -88,9 +88,10 @@ def customer_owns_sale(*, conversation: Conversation, sale_id) -> bool:
         return False
     if sale_id in conversation_sale_ids(conversation=conversation):
         return True
-    return bool(conversation.customer_key) and Sale.objects.filter(
-        pk=sale_id, customer_key=conversation.customer_key
-    ).exists()
+    return (
+        bool(conversation.customer_key)
+        and Sale.objects.filter(pk=sale_id, customer_key=conversation.customer_key).exists()
+    )
 
 
 def latest_rating_of(*, customer: Customer, since) -> Rating | None:

@@ -21,16 +21,16 @@ from apps.agents.services import conversation_records_forget
 from apps.agents.tools.registry import ToolContext
 from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message, Rating
 from apps.chats.selectors import (
+    answer_turn,
     conversation_current_for_customer,
     conversation_for_client,
     conversation_history,
-    answer_turn,
     conversation_sale_ids,
     customer_owns_sale,
-    recommendations_for,
     latest_rating_of,
     products_mentioned,
     rated_answer,
+    recommendations_for,
 )
 from apps.chats.signals import requested_persona
 from apps.core.errors import ApplicationError, NotFound, ValidationError

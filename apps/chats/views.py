@@ -3,8 +3,8 @@
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
-from django.utils import timezone
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -81,7 +81,10 @@ def customer_export(request):
     customer = export_customer(token=request.POST.get("token", ""))
     if customer is None:
         return JsonResponse(
-            error_body(code="not_found", message=_("リンクが無効か、期限が切れています。もう一度「データ確認」と送ってください。")),
+            error_body(
+                code="not_found",
+                message=_("リンクが無効か、期限が切れています。もう一度「データ確認」と送ってください。"),
+            ),
             status=404,
         )
     response = HttpResponse(

@@ -200,7 +200,9 @@ def test_more_than_was_paid_is_refused(shopkeeper, line_context, shop, settings)
 
 
 @pytest.mark.parametrize(("arguments", "rule"), [({"amount_yen": 301}, "refund_over_paid"), ({}, None)])
-def test_a_model_asking_more_than_paid_or_for_a_sale_that_came_out_is_refused(shopkeeper, line_context, shop, settings, arguments, rule):
+def test_a_model_asking_more_than_paid_or_for_a_sale_that_came_out_is_refused(
+    shopkeeper, line_context, shop, settings, arguments, rule
+):
     sale = bought(shop, customer_key="cust:7", quantity=1, crash=True, settings=settings)
     second = bought(shop, customer_key="cust:7", quantity=2, key="k2")  # fully dispensed, paid 300
 

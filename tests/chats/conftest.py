@@ -17,6 +17,8 @@ from tests.agents.conftest import (  # noqa: F401  (the chat API and LINE run on
     tea,
 )
 from tests.chats.fake_line import FakeLine  # noqa: E402
+from tests.chats.test_deletion import customer_everywhere  # noqa: E402, F401  (a LINE customer's data everywhere)
+from tests.chats.test_line import consenting  # noqa: E402, F401  (a LINE customer who consented)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from apps.chats.models import Conversation, Message
 from apps.chats.selectors import conversation_sale_ids
 from apps.inventory.models import Sale
 from tests.chats.test_consumers import connect, until
-from tests.chats.test_line import USER, consenting, post_webhook, text_event  # noqa: F401  (consenting: a fixture)
+from tests.chats.test_line import USER, post_webhook, text_event
 
 STAFF_LINE_ID = "U" + "fedcba9876543210" * 2
 
@@ -50,7 +50,9 @@ def test_a_line_complaint_reaches_staff_and_their_admin_answer_reaches_the_custo
     assert any(f"受付番号 {case.pk}" in text for text in fake_line.texts())  # the customer's reply
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = answer_in_admin(client, staff_on_line, case, "ご迷惑をおかけしました。正しい商品をお届けする手配をしました。")
+        response = answer_in_admin(
+            client, staff_on_line, case, "ご迷惑をおかけしました。正しい商品をお届けする手配をしました。"
+        )
 
     assert response.status_code == 302
     to_customer = pushes_to(fake_line, USER)

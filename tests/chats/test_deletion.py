@@ -109,15 +109,25 @@ def customer_everywhere(fake_line, shop, staff_user, settings, django_capture_on
         post_webhook(text_event(fake_line, f"{WORDS}に違う商品が出てきました"))  # case, open_case arguments
         case = Case.objects.get()
         case_answer(case=case, author=staff_user, text=f"{WORDS}様、申し訳ございません")  # answer, pushed message
-    post_webhook(postback_event(fake_line, "action=rate&m={}&s=-1".format(Message.objects.filter(
-        sender="assistant", conversation__customer=customer).latest("id").pk)))
+    post_webhook(
+        postback_event(
+            fake_line,
+            "action=rate&m={}&s=-1".format(
+                Message.objects.filter(sender="assistant", conversation__customer=customer).latest("id").pk
+            ),
+        )
+    )
     post_webhook(text_event(fake_line, f"意見: {WORDS}は不満です"))  # rating comment
     post_webhook(text_event(fake_line, f"リクエスト: {WORDS}ジュース"))  # product request
     post_webhook(postback_event(fake_line, "action=confirm_buy&slot=A1&qty=1&key=del1"))  # sale with their key
     post_webhook(image_event(fake_line))  # a picture on storage
     conversation = Conversation.objects.filter(customer=customer).latest("id")
     context = ToolContext(
-        agent=conversation.agent, machine=shop, conversation_id=conversation.pk, customer_key=customer.key, channel="line"
+        agent=conversation.agent,
+        machine=shop,
+        conversation_id=conversation.pk,
+        customer_key=customer.key,
+        channel="line",
     )
     tool_call(context=context, name="write_note", arguments={"text": f"{WORDS}さんは常連"})  # note
     tool_call(context=context, name="issue_coupon", arguments={"percent": 10, "reason": f"{WORDS}へ"})  # grant

@@ -9,13 +9,12 @@ from django.urls import reverse
 from apps.agents.models import Case
 from apps.chats.models import Customer
 from apps.inventory.models import Sale
-from tests.chats.test_deletion import customer_everywhere  # noqa: F401  (a fixture)
 from tests.chats.test_line import post_webhook, text_event
 
 TOKEN = re.compile(r"/me/export/#token=(\S+)")
 
 
-def test_line_data_check_sends_a_link_to_the_complete_file(customer_everywhere, fake_line, client):  # noqa: F811
+def test_line_data_check_sends_a_link_to_the_complete_file(customer_everywhere, fake_line, client):
     customer = customer_everywhere
     post_webhook(text_event(fake_line, "データ確認"))
     token = TOKEN.search(fake_line.texts()[-1]).group(1)
@@ -39,7 +38,7 @@ def test_line_data_check_sends_a_link_to_the_complete_file(customer_everywhere, 
     assert data["coupons_given"][0]["percent"] == 10
 
 
-def test_a_forged_or_stale_link_gets_nothing(customer_everywhere, client, settings):  # noqa: F811
+def test_a_forged_or_stale_link_gets_nothing(customer_everywhere, client, settings):
     from apps.chats.export import export_link
 
     token = TOKEN.search(export_link(customer=customer_everywhere)).group(1)
@@ -52,7 +51,10 @@ def test_a_forged_or_stale_link_gets_nothing(customer_everywhere, client, settin
 
 
 def test_staff_export_a_customers_file_and_only_managers_delete_it(
-    customer_everywhere, client, staff_user, manager_user  # noqa: F811
+    customer_everywhere,
+    client,
+    staff_user,
+    manager_user,
 ):
     url = reverse("admin:chats_customer_changelist")
     selected = {"_selected_action": [customer_everywhere.pk]}

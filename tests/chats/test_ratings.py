@@ -9,7 +9,7 @@ from apps.agents.models import AgentTurn
 from apps.chats.models import Conversation, Message, Rating
 from apps.inventory.services import device_token_issue
 from tests.chats.test_consumers import connect, until
-from tests.chats.test_line import consenting, postback_event, post_webhook, text_event  # noqa: F401  (consenting)
+from tests.chats.test_line import post_webhook, postback_event, text_event
 
 
 @pytest.fixture

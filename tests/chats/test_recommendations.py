@@ -13,7 +13,7 @@ from apps.inventory.models import Slot, StockMovement
 from apps.inventory.selectors import customer_favourites
 from apps.inventory.services import stock_receive
 from tests.agents.fake_anthropic import Reply, text
-from tests.chats.test_line import consenting, post_webhook, text_event  # noqa: F401  (consenting: a fixture)
+from tests.chats.test_line import post_webhook, text_event
 from tests.factories import sold_on
 
 

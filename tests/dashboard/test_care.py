@@ -28,7 +28,7 @@ def test_open_and_overdue_cases_and_the_median_time_to_a_first_answer(db, staff_
     case_answer(case=slow, author=staff_user, text="確認します")
     time_machine.move_to(start + datetime.timedelta(minutes=90))
     case_answer(case=late, author=staff_user, text="遅くなりました")
-    fresh = opened("今来ました", conversation_id=5)
+    opened("今来ました", conversation_id=5)
 
     care = dashboard_snapshot()["cards"]["care"]
 
@@ -61,7 +61,10 @@ def test_satisfaction_by_day_and_persona_and_the_worst_answers(db, machine, time
 
     assert [(d["ratings"], d["good_pct"]) for d in data["by_day"][-2:]] == [(2, 50), (2, 50)]
     assert data["by_day"][0] == {"label": data["by_day"][0]["label"], "ratings": 0, "good_pct": None}
-    assert [(p["label"], p["ratings"], p["good_pct"]) for p in data["by_persona"]] == [("ソウタ", 2, 50), ("ハル", 2, 50)]
+    assert [(p["label"], p["ratings"], p["good_pct"]) for p in data["by_persona"]] == [
+        ("ソウタ", 2, 50),
+        ("ハル", 2, 50),
+    ]
     assert [(w["id"], w["answer"], w["comment"], w["persona"]) for w in data["worst_answers"]][0] == (
         worst.pk,
         "知らないよ",
