@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from apps.agents.models import Case, CouponGrant, SelfServiceRefund
 from apps.chats.models import Conversation, Customer, Rating
+from apps.chats.selectors import customer_record
 from apps.inventory.models import CouponRedemption, ProductRequest, Sale
 
 EXPORT_FORMAT = "vendbot.customer-export/1"
@@ -86,19 +87,7 @@ def customer_data_export(*, customer: Customer, now: datetime.datetime | None = 
     return {
         "format": EXPORT_FORMAT,
         "generated_at": now,
-        "customer": {
-            "key": customer.key,
-            "line_user_id": customer.line_user_id,
-            "display_name": customer.display_name,
-            "language": customer.language,
-            "consent_given": customer.consent_given,
-            "consent_at": customer.consent_at,
-            "push_opt_out": customer.push_opt_out,
-            "loyalty_score": customer.loyalty_score,
-            "preferences": customer.preferences,
-            "first_seen_at": customer.first_seen_at,
-            "last_seen_at": customer.last_seen_at,
-        },
+        "customer": customer_record(customer),
         "conversations": _conversations(customer),
         "ratings": _rows(
             Rating.objects.filter(conversation__customer=customer).order_by("created_at"),

@@ -162,12 +162,11 @@ def products_mentioned(texts: list[str]) -> list[str]:
     ]
 
 
-def customer_data_summary(*, customer: Customer) -> dict:
-    """Everything kept about a customer, as they may ask to see it (「データ確認」)."""
-    conversations = Conversation.objects.filter(customer=customer).aggregate(
-        conversations=Count("id", distinct=True), messages=Count("messages")
-    )
+def customer_record(customer: Customer) -> dict:
+    """The customer's own row as they may see it (the keyed hash of their LINE id is not theirs to read)."""
     return {
+        "key": customer.key,
+        "line_user_id": customer.line_user_id,
         "display_name": customer.display_name,
         "language": customer.language,
         "consent_given": customer.consent_given,
@@ -177,6 +176,16 @@ def customer_data_summary(*, customer: Customer) -> dict:
         "preferences": customer.preferences,
         "first_seen_at": customer.first_seen_at,
         "last_seen_at": customer.last_seen_at,
+    }
+
+
+def customer_data_summary(*, customer: Customer) -> dict:
+    """Everything kept about a customer, as they may ask to see it (「データ確認」)."""
+    conversations = Conversation.objects.filter(customer=customer).aggregate(
+        conversations=Count("id", distinct=True), messages=Count("messages")
+    )
+    return {
+        **customer_record(customer),
         "conversations": conversations["conversations"],
         "messages": conversations["messages"],
         "product_requests": list(

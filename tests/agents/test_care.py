@@ -29,30 +29,25 @@ def say(agent, context, message):
 def bought(machine, *, customer_key="", quantity=2, crash=False, settings=None, key="k1") -> Sale:
     """A card purchase of cola; with `crash`, the process dies while the machine drops it (nothing recorded as
     dispensed, nothing refunded)."""
-    if crash:
-        settings.DISPENSER = CRASHING_DISPENSER
-        with pytest.raises(ProcessDied):
-            purchase_create(
-                machine=machine,
-                items=[{"slot": "A1", "quantity": quantity}],
-                coupon_code="",
-                payment_method="card",
-                idempotency_key=key,
-                channel="line",
-                customer_key=customer_key,
-            )
-        settings.DISPENSER = "apps.inventory.integrations.dispenser.SimulatedDispenser"
-        return Sale.objects.get(payment__idempotency_key__endswith=key)
-    outcome = purchase_create(
-        machine=machine,
-        items=[{"slot": "A1", "quantity": quantity}],
-        coupon_code="",
-        payment_method="card",
-        idempotency_key=key,
-        channel="line",
-        customer_key=customer_key,
-    )
-    return outcome.sale
+
+    def buy():
+        return purchase_create(
+            machine=machine,
+            items=[{"slot": "A1", "quantity": quantity}],
+            coupon_code="",
+            payment_method="card",
+            idempotency_key=key,
+            channel="line",
+            customer_key=customer_key,
+        )
+
+    if not crash:
+        return buy().sale
+    settings.DISPENSER = CRASHING_DISPENSER
+    with pytest.raises(ProcessDied):
+        buy()
+    settings.DISPENSER = "apps.inventory.integrations.dispenser.SimulatedDispenser"
+    return Sale.objects.get(payment__idempotency_key__endswith=key)
 
 
 @pytest.fixture
