@@ -269,7 +269,7 @@ class Rating(models.Model):
     persona = models.ForeignKey(
         Persona, null=True, blank=True, on_delete=models.SET_NULL, related_name="ratings", verbose_name=_("ペルソナ")
     )
-    score = models.SmallIntegerField(verbose_name=_("評価"))
+    score = models.SmallIntegerField(choices=[(GOOD, _("よかった")), (BAD, _("いまいち"))], verbose_name=_("評価"))
     comment = models.TextField(blank=True, verbose_name=_("コメント"))
 
     class Meta:

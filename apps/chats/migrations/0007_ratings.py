@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='作成日時')),
                 ('subject', models.CharField(choices=[('answer', '回答'), ('purchase', '購入')], max_length=10, verbose_name='対象')),
                 ('sale_id', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='販売ID')),
-                ('score', models.SmallIntegerField(verbose_name='評価')),
+                ('score', models.SmallIntegerField(choices=[(1, 'よかった'), (-1, 'いまいち')], verbose_name='評価')),
                 ('comment', models.TextField(blank=True, verbose_name='コメント')),
                 ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ratings', to='chats.conversation', verbose_name='会話')),
                 ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='ratings', to='chats.message', verbose_name='メッセージ')),
