@@ -37,6 +37,12 @@ MALFORMED = [
     ("sales_summary", "analytics", {"days": 91}),
     ("write_note", "shopkeeper", {"text": ""}),
     ("write_note", "shopkeeper", {"text": "x" * 1001}),
+    ("open_case", "shopkeeper", {"kind": "lost_umbrella", "summary": "x"}),
+    ("open_case", "shopkeeper", {"kind": "other"}),
+    ("open_case", "shopkeeper", {"kind": "other", "summary": "x" * 1001}),
+    ("refund_undispensed", "shopkeeper", {"sale_id": 0}),
+    ("refund_undispensed", "shopkeeper", {"amount_yen": "100"}),
+    ("refund_undispensed", "shopkeeper", {"sale_id": 1, "to": "me"}),
 ]
 
 
@@ -52,6 +58,8 @@ def test_every_tool_of_the_issue_is_registered():
         "set_price",
         "sales_summary",
         "write_note",
+        "open_case",
+        "refund_undispensed",
     }
     for tool in TOOLS.values():
         assert tool.schema["additionalProperties"] is False
