@@ -11,6 +11,9 @@ from apps.experiments.sim.world import World
 
 class Command(BaseCommand):
     help = "Run one simulated shop episode with a baseline agent and print its final net worth and a summary."
+    # The simulator touches no database, URL or template: Django's system checks (which import every URLconf, view
+    # and API schema) would take longer than the year it simulates.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=365)
