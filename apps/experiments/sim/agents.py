@@ -71,7 +71,8 @@ class RestockToParAgent:
         run down product by product."""
         suppliers = view.suppliers
         trusted = [quote for quote, ok in zip(suppliers, trusted_suppliers(view), strict=True) if ok]
-        priced_from, open_trusted = trusted or suppliers, [quote for quote in trusted if quote.available]
+        open_trusted = [quote for quote in trusted if quote.available]
+        costs = [min(prices) for prices in zip(*[quote.unit_prices_yen for quote in trusted or suppliers], strict=True)]
         in_transit = view.stock.in_transit_units
         weekly = shop.sales_summary(days=7).units
         cash = view.cash_yen
@@ -79,7 +80,7 @@ class RestockToParAgent:
         for product, capacity in enumerate(shelf_capacity):
             if not capacity:
                 continue
-            price = self.price_for(product, min([quote.unit_prices_yen[product] for quote in priced_from]))
+            price = self.price_for(product, costs[product])
             if price != view.prices_yen[product]:
                 shop.set_price(product=product, price_yen=price)
             par = capacity + (COVER_DAYS * weekly[product] + 6) // 7

@@ -48,10 +48,6 @@ def _zeros(rows: int, columns: int) -> list[list[int]]:
     return [[0] * columns for _ in range(rows)]
 
 
-def _added(a: list[int], b: list[int]) -> list[int]:
-    return [x + y for x, y in zip(a, b, strict=True)]
-
-
 class Shop:
     """One shop's state. The transit lists are ring buffers indexed by `day % ring`, as in `engine.ShopState`."""
 
@@ -59,7 +55,7 @@ class Shop:
         n_products, n_suppliers = len(world.products), len(world.suppliers)
         self.world, self.scenario, self.days = world, scenario, days
         self.ring = world.max_lead_days + 1
-        self.response = world.price_response_table().tolist()  # [product][price // PRICE_STEP_YEN]
+        self.response = world.price_response_rows  # [product][price // PRICE_STEP_YEN]
         self.lead_days = [s.lead_days for s in world.suppliers]
         self.fee_permille = [s.hidden_fee_permille for s in world.suppliers]
         self.cash = world.starting_cash_yen
@@ -102,12 +98,15 @@ class Shop:
         arriving, value, fees = self.transit_units[ring], self.transit_value[ring], self.transit_fee[ring]
         room = max(self.world.back_room_capacity_units - sum(self.back_units), 0)
         ahead = wasted = 0  # in product order, while back-room space lasts
+        back, stock_value = self.back_units, self.stock_value
         for product, units in enumerate(arriving):
-            accepted = min(max(room - ahead, 0), units)
-            ahead += units
-            wasted += units - accepted
-            self.back_units[product] += accepted
-            self.stock_value[product] += value[product] * accepted // max(units, 1)
+            if units:
+                space = room - ahead if room > ahead else 0
+                accepted = units if units < space else space
+                ahead += units
+                wasted += units - accepted
+                back[product] += accepted
+                stock_value[product] += value[product] * accepted // units
         self.in_transit = [
             units - ordered for units, ordered in zip(self.in_transit, self.transit_ordered[ring], strict=True)
         ]
@@ -160,10 +159,9 @@ class Shop:
         # About half of the customers who find nothing they want say what they were looking for.
         requests = [(wanted - units) // 2 for wanted, units in zip(demand, sold, strict=True)]
         self.sold[day], self.revenue[day], self.requests[day] = sold, revenue, requests
-        totals = self.totals
-        totals["sold"].append(_added(totals["sold"][-1], sold))
-        totals["revenue"].append(_added(totals["revenue"][-1], revenue))
-        totals["requests"].append(_added(totals["requests"][-1], requests))
+        for name, row in (("sold", sold), ("revenue", revenue), ("requests", requests)):
+            totals = self.totals[name]
+            totals.append([a + b for a, b in zip(totals[-1], row, strict=True)])
 
     def _take_from_slots(self, sold: list[int]) -> None:
         left = list(sold)
