@@ -19,8 +19,8 @@ def trusted_suppliers(view: ShopView) -> list[bool]:
 
 def markup_price(unit_cost_yen: int) -> int:
     """Cost x markup, rounded up to the coin step."""
-    steps = -(-unit_cost_yen * MARKUP_PERMILLE // (1000 * PRICE_STEP_YEN))
-    return min(max(steps * PRICE_STEP_YEN, PRICE_STEP_YEN), MAX_PRICE_YEN)
+    price = -(-unit_cost_yen * MARKUP_PERMILLE // (1000 * PRICE_STEP_YEN)) * PRICE_STEP_YEN
+    return PRICE_STEP_YEN if price < PRICE_STEP_YEN else MAX_PRICE_YEN if price > MAX_PRICE_YEN else price
 
 
 class RestockToParAgent:

@@ -92,66 +92,64 @@ def _whole_number(value, name: str) -> int:
 class ShopApi:
     def __init__(self, episode: "Episode"):
         self._episode = episode
+        world = episode.world
+        self._counts = {"product": len(world.products), "supplier": len(world.suppliers), "slot": world.slot_count}
+        self._supplier_terms = [(s, t.name, t.lead_days, t.min_order_units) for s, t in enumerate(world.suppliers)]
 
     # Reads ---------------------------------------------------------------------------------------------------------
 
     def observe(self) -> ShopView:
         episode = self._episode
         scenario, shop, day = episode.scenario, episode.shop, episode.quote_day
-        return ShopView(
-            day=day,
-            weekday=WEEKDAY_NAMES[(episode.world.start_weekday + day) % 7],
-            weather=WEATHER_NAMES[scenario.weather[day]],
-            temperature_c=round(scenario.temperature[day], 1),
-            machine_offline=scenario.machine_offline[day],
-            cash_yen=shop.cash,
-            prices_yen=list(shop.price),
-            stock=self.check_stock(),
-            yesterday=self.sales_summary(days=1),
-            suppliers=self.supplier_quotes(),
+        return ShopView(  # positional, in the field order, like the reports below: the agent reads this every day
+            day,
+            WEEKDAY_NAMES[(episode.world.start_weekday + day) % 7],
+            WEATHER_NAMES[scenario.weather[day]],
+            round(scenario.temperature[day], 1),
+            scenario.machine_offline[day],
+            shop.cash,
+            list(shop.price),
+            self.check_stock(),
+            self._sales(1),
+            self.supplier_quotes(),
         )
 
     def check_stock(self) -> StockReport:
         shop, world = self._episode.shop, self._episode.world
         return StockReport(
-            slot_products=list(shop.slot_product),
-            slot_units=list(shop.slot_units),
-            slot_capacity_units=world.slot_capacity_units,
-            back_room_units=list(shop.back_units),
-            back_room_free_units=world.back_room_capacity_units - sum(shop.back_units),
-            in_transit_units=list(shop.in_transit),
+            list(shop.slot_product),
+            list(shop.slot_units),
+            world.slot_capacity_units,
+            list(shop.back_units),
+            world.back_room_capacity_units - sum(shop.back_units),
+            list(shop.in_transit),
         )
 
     def sales_summary(self, *, days: int = 7) -> SalesSummary:
         days = _whole_number(days, "days")
         if days < 1:
             raise ValidationError("days must be at least 1.", details={"days": days})
+        return self._sales(days)
+
+    def _sales(self, days: int) -> SalesSummary:
         shop, today = self._episode.shop, self._episode.day
-        start = max(today - days, 0)
+        start = today - days if today > days else 0
         return SalesSummary(
-            days=days,
-            units=shop.window_sums("sold", start, today),
-            revenue_yen=shop.window_sums("revenue", start, today),
-            requests=shop.window_sums("requests", start, today),
+            days,
+            shop.window_sums("sold", start, today),
+            shop.window_sums("revenue", start, today),
+            shop.window_sums("requests", start, today),
         )
 
     def supplier_quotes(self) -> list[SupplierQuote]:
         episode = self._episode
         shop, scenario, day = episode.shop, episode.scenario, episode.quote_day
         available, prices = scenario.supplier_available[day], scenario.supplier_price[day]
+        due, received, fees = shop.supplier_due, shop.supplier_received, shop.supplier_fees
+        # Positional, in the field order: read 365 times a run, and keyword arguments cost more to pass.
         return [
-            SupplierQuote(
-                supplier=s,
-                name=supplier.name,
-                available=available[s],
-                lead_days=supplier.lead_days,
-                min_order_units=supplier.min_order_units,
-                unit_prices_yen=list(prices[s]),
-                units_due=shop.supplier_due[s],
-                units_received=shop.supplier_received[s],
-                extra_fees_yen=shop.supplier_fees[s],
-            )
-            for s, supplier in enumerate(episode.world.suppliers)
+            SupplierQuote(s, name, available[s], lead, min_order, list(prices[s]), due[s], received[s], fees[s])
+            for s, name, lead, min_order in self._supplier_terms
         ]
 
     # Actions -------------------------------------------------------------------------------------------------------
@@ -233,19 +231,21 @@ class ShopApi:
     # Validation ----------------------------------------------------------------------------------------------------
 
     def _index(self, value, name: str, count: int) -> int:
+        if type(value) is int and 0 <= value < count:  # the common case, checked first (agents call this a lot)
+            return value
         value = _whole_number(value, name)
         if not 0 <= value < count:
             raise NotFound(f"There is no {name} {value}; valid ones are 0 to {count - 1}.", details={name: value})
         return value
 
     def _product(self, value) -> int:
-        return self._index(value, "product", len(self._episode.world.products))
+        return self._index(value, "product", self._counts["product"])
 
     def _supplier(self, value) -> int:
-        return self._index(value, "supplier", len(self._episode.world.suppliers))
+        return self._index(value, "supplier", self._counts["supplier"])
 
     def _slot(self, value) -> int:
-        return self._index(value, "slot", self._episode.world.slot_count)
+        return self._index(value, "slot", self._counts["slot"])
 
 
 class Agent(Protocol):
