@@ -71,7 +71,7 @@ def _episodes(world: World, days: int, repeat: int) -> float:
 
 def _batches(world: World, days: int, seeds: int, repeat: int) -> float:
     cores = available_cores()
-    totals, per_core, alone = [], [], []
+    totals, per_core, per_cpu_second, alone = [], [], [], []
     for _ in range(repeat):
         one = run_seeds(world=world, seeds=range(seeds), days=days, agent="heuristic", workers=1)
         many = run_seeds(world=world, seeds=range(seeds), days=days, agent="heuristic", workers=cores)
@@ -80,12 +80,17 @@ def _batches(world: World, days: int, seeds: int, repeat: int) -> float:
         alone.append(one.shop_days_per_second)
         totals.append(many.shop_days_per_second)
         per_core.append(many.shop_days_per_second_per_core)
+        per_cpu_second.append(many.shop_days_per_cpu_second)
     median = statistics.median(totals)
     print(
         f"batch, {seeds} seeds x {days} days on {cores} processes: best {max(totals):,.0f}, median {median:,.0f} "
         f"shop-days/s in total; per core best {max(per_core):,.0f}, median {statistics.median(per_core):,.0f}; "
         f"target >= {BATCH_TARGET_DAYS_PER_SECOND:,} in total: "
         f"{'met' if median >= BATCH_TARGET_DAYS_PER_SECOND else 'MISSED'}"
+    )
+    print(
+        f"  per CPU-second of a worker (what a core does unshared): median {statistics.median(per_cpu_second):,.0f}, "
+        f"x {cores} cores = {cores * statistics.median(per_cpu_second):,.0f} shop-days/s"
     )
     print(
         f"  baseline, one process: median {statistics.median(alone):,.0f} shop-days/s (best {max(alone):,.0f}); "

@@ -30,6 +30,7 @@ class ChunkResult:
     series: dict[str, np.ndarray]  # name -> (seeds, days)
     bankrupt_day: np.ndarray  # (seeds,) -1 for shops that never went bankrupt
     seconds: float  # the worker's own time for the chunk, scenarios included
+    cpu_seconds: float  # the worker's CPU time for it: what the chunk cost whatever else the machine ran
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class SeedsResult:
     bankrupt_day: np.ndarray
     workers: int
     chunk_seconds: list[float]  # each worker's time for its chunk
+    chunk_cpu_seconds: list[float]
     chunk_sizes: list[int]
     elapsed_seconds: float  # the whole run's wall time: starting the workers and gathering the results included
 
@@ -62,6 +64,11 @@ class SeedsResult:
         rates = [size * self.days / seconds for size, seconds in zip(self.chunk_sizes, self.chunk_seconds, strict=True)]
         return sum(rates) / len(rates)
 
+    @property
+    def shop_days_per_cpu_second(self) -> float:
+        """The same per worker, over its CPU time: how fast one core runs when it is not shared."""
+        return self.shop_days / sum(self.chunk_cpu_seconds)
+
 
 def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -69,7 +76,7 @@ def available_cores() -> int:
 
 def run_chunk(*, world: World, seeds: Sequence[int], days: int, agent: str) -> ChunkResult:
     """One worker's share, in this process."""
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     seeds = [int(seed) for seed in seeds]
     if agent == RestockToParAgent.name:
         batch = run_restock_to_par_batch(world=world, seeds=seeds, days=days)
@@ -78,7 +85,7 @@ def run_chunk(*, world: World, seeds: Sequence[int], days: int, agent: str) -> C
         results = [run_episode(world=world, seed=seed, days=days, agent=make_agent(agent, world)) for seed in seeds]
         series = {name: np.stack([result.series[name] for result in results]) for name in SERIES_NAMES}
         bankrupt_day = np.array([-1 if r.bankrupt_day is None else r.bankrupt_day for r in results], dtype=np.int64)
-    return ChunkResult(seeds, series, bankrupt_day, time.perf_counter() - started)
+    return ChunkResult(seeds, series, bankrupt_day, time.perf_counter() - started, time.process_time() - cpu_started)
 
 
 def _pool_context():
@@ -121,6 +128,7 @@ def run_seeds(
         bankrupt_day=np.concatenate([r.bankrupt_day for r in results]),
         workers=workers,
         chunk_seconds=[r.seconds for r in results],
+        chunk_cpu_seconds=[r.cpu_seconds for r in results],
         chunk_sizes=[len(r.seeds) for r in results],
         elapsed_seconds=time.perf_counter() - started,
     )
