@@ -6,8 +6,7 @@ one seed's scenario is turned into lists once, before the first day. The two mus
 (`tests/experiments/test_batch.py` compares them, bankruptcies included): change a rule in one, change it in the
 other. Element-wise steps are `map` over C functions (`operator.add`, `min`, ...) where they can be: per element
 that runs no bytecode, which is most of the cost of a list comprehension over ten numbers. Demand is the only float
-arithmetic, `floor(rate * response + rounding)`, the same IEEE double operations in
-the same order as the arrays do.
+arithmetic, `floor(rate * response + rounding)`: the same IEEE double operations in the same order as the arrays do.
 """
 
 from dataclasses import dataclass
