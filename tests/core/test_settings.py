@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}}
+CLEAN_ENV = {
+    k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "METRICS_TOKEN"}
+}
 
 
 def _manage(*args, settings="vendbot.settings.base", **env):
@@ -46,6 +48,7 @@ def test_production_settings_pass_check_deploy():
         SECRET_KEY="Hq3v-production-looking-secret-9Zt2Lm8Rp4Xw7Kb1Nd6Yf0Gs5Jc3Ve",  # scan-secrets: ignore
         ALLOWED_HOSTS="shop.example.jp",
         SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
+        METRICS_TOKEN="test-metrics-token",
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -54,6 +57,14 @@ def test_production_refuses_to_start_without_allowed_hosts():
     result = _manage("check", settings="vendbot.settings.production", DEBUG="0", SECRET_KEY="x" * 60)
     assert result.returncode != 0
     assert "ALLOWED_HOSTS is not set" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_metrics_token():
+    result = _manage(
+        "check", settings="vendbot.settings.production", DEBUG="0", SECRET_KEY="x" * 60, ALLOWED_HOSTS="shop.example.jp"
+    )
+    assert result.returncode != 0
+    assert "METRICS_TOKEN is not set" in result.stderr
 
 
 def test_time_zone_and_language_defaults():

@@ -3,13 +3,19 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import DEBUG, env
+from .base import DEBUG, METRICS_TOKEN, env
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production settings: unset DEBUG or set DEBUG=0.")
 if not env.list("ALLOWED_HOSTS", default=[]):
     raise ImproperlyConfigured(
         "ALLOWED_HOSTS is not set. Set the ALLOWED_HOSTS environment variable (comma-separated)."
+    )
+
+if not METRICS_TOKEN:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is not set. Set the METRICS_TOKEN environment variable: Prometheus sends it as "
+        "Authorization: Bearer <METRICS_TOKEN> to read /metrics."
     )
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
