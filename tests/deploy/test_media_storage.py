@@ -16,9 +16,9 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
-from apps.chats.models import Conversation, Message
+from apps.chats.models import Conversation, Customer, Message
 from apps.chats.selectors import conversation_history
-from apps.chats.services import message_record
+from apps.chats.services import customer_data_delete, message_record
 from apps.dashboard.services import retention_cleanup
 from apps.inventory.services import device_token_issue, product_create
 from tests.deploy.conftest import media_storage_from
@@ -138,3 +138,19 @@ def test_without_a_bucket_media_stay_on_the_local_disk(tmp_path):
     storage = storages.create_storage({**configured, "OPTIONS": {"location": str(tmp_path)}})
     storage.save("products/probe.txt", ContentFile(b"on disk"))
     assert (tmp_path / "products" / "probe.txt").read_bytes() == b"on disk"
+
+
+def test_deleting_a_customers_data_deletes_the_pictures_they_sent(
+    media_bucket, fake_s3_server, machine, django_capture_on_commit_callbacks
+):
+    customer = Customer.objects.create(line_user_id="U" + "0" * 32, consent_given=True, consent_at=timezone.now())
+    other = Conversation.objects.create(machine=machine, channel=Conversation.Channel.TABLET)
+    theirs = Conversation.objects.create(machine=machine, channel=Conversation.Channel.LINE, customer=customer)
+    for conversation, name in ((theirs, "line-1.png"), (other, "tablet-2.png")):
+        message_record(conversation=conversation, sender=Message.Sender.CUSTOMER, image=ContentFile(png(), name=name))
+    kept = other.messages.get().image.name
+
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_data_delete(customer=customer)
+
+    assert fake_s3_server.keys(media_bucket) == [kept]
