@@ -2,6 +2,7 @@
 secret in it, and the entry point starts what its first argument names. No Docker daemon is needed: the entry point
 runs here with the project's virtualenv, as it does in the image."""
 
+import ast
 import importlib.metadata
 import os
 import re
@@ -110,6 +111,23 @@ def test_nothing_the_image_keeps_needs_a_tool_it_leaves_out():
             if parsed.marker and not parsed.marker.evaluate({"extra": ""}):
                 continue
             assert _canonical(parsed.name) not in excluded, f"{name} needs {parsed.name}, which the image leaves out"
+
+
+def test_the_code_the_image_runs_imports_none_of_the_tools_it_leaves_out():
+    _kept, left_out = _runtime_requirements()
+    excluded = {_canonical(name) for name in left_out}
+    distributions = importlib.metadata.packages_distributions()
+    for path in [ROOT / "manage.py", *(ROOT / "apps").rglob("*.py"), *(ROOT / "vendbot").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                needed = {_canonical(name) for name in distributions.get(module.split(".")[0], [])}
+                assert not needed & excluded, f"{path.relative_to(ROOT)} imports {module}, which the image leaves out"
 
 
 def _free_port() -> int:
