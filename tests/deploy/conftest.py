@@ -64,6 +64,7 @@ def media_storage_from(environment: dict[str, str]) -> dict:
     import vendbot.settings.base as base
 
     with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ENV_FILE", os.devnull)  # a developer's .env stays out of it
         for name in [name for name in os.environ if name.startswith("MEDIA_S3_")]:
             patch.delenv(name)
         for name, value in environment.items():
