@@ -151,8 +151,31 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Media (product pictures, chat images) go through Django's storage API: MEDIA_ROOT on the local disk by default; with
+# MEDIA_S3_BUCKET set, a private S3-compatible bucket (AWS S3, MinIO) that every replica shares, served through signed
+# URLs that expire. Blank keys leave the credentials to boto3's own chain (an IAM role, AWS_* variables).
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if MEDIA_S3_BUCKET:
+    MEDIA_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
+            "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
+            # "path" for MinIO and most S3-compatible services; "auto" lets boto3 choose (AWS S3).
+            "addressing_style": env.str("MEDIA_S3_ADDRESSING_STYLE", default="auto"),
+            "signature_version": "s3v4",
+            "querystring_auth": True,
+            "querystring_expire": env.int("MEDIA_S3_URL_EXPIRE_SECONDS", default=3600),
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
