@@ -183,7 +183,7 @@ def _closed_through_shared() -> datetime.date | None:
     if connection.vendor != "postgresql":
         return Ledger.objects.values_list("closed_through", flat=True).get(pk=1)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT closed_through FROM {Ledger._meta.db_table} WHERE id = 1 FOR KEY SHARE")
+        cursor.execute("SELECT closed_through FROM accounting_ledger WHERE id = 1 FOR KEY SHARE")
         return cursor.fetchone()[0]
 
 

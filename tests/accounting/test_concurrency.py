@@ -19,7 +19,9 @@ TODAY = timezone.localdate()
 
 
 def _sell(label: str) -> JournalEntry:
-    return post_sale(date=TODAY, items=[SoldItem(label, "お茶", 8, gross=150, cost=70)], payment_method=PaymentMethod.CARD)
+    return post_sale(
+        date=TODAY, items=[SoldItem(label, "お茶", 8, gross=150, cost=70)], payment_method=PaymentMethod.CARD
+    )
 
 
 def _with_lock_timeout(work):
