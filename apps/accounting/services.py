@@ -156,7 +156,7 @@ def _entry_number_take(*, date: datetime.date, kind: str, reversal_of: JournalEn
     sequence (`ENTRY_NUMBER_SEQUENCE`): numbers grow in the order entries are posted and are never reused, but a
     posting whose transaction rolls back leaves a gap (a refused sale, a crash). SQLite has no sequences, and lets
     one writer at a time anyway: there the number is the highest so far plus one, read inside the write."""
-    closed_through = _closed_through_shared()
+    closed_through, number = _ledger_state_for_posting()
     # The closing entry only moves the closed year's own balances, so it is allowed after the year's last month
     # has been locked (like the closing period after March in Japanese ledgers).
     locked = kind != EntryKind.YEAR_END_CLOSING and closed_through and date <= closed_through
@@ -171,20 +171,22 @@ def _entry_number_take(*, date: datetime.date, kind: str, reversal_of: JournalEn
         raise Conflict(
             _("仕訳 #%(number)s はすでに取り消されています。") % {"number": reversal_of.number}, code="already_reversed"
         )
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(%s)", [ENTRY_NUMBER_SEQUENCE])
-            return cursor.fetchone()[0]
-    return (JournalEntry.objects.aggregate(last=models.Max("number"))["last"] or 0) + 1
+    if number is None:
+        number = (JournalEntry.objects.aggregate(last=models.Max("number"))["last"] or 0) + 1
+    return number
 
 
-def _closed_through_shared() -> datetime.date | None:
-    """The lock date, with the ledger row share-locked for the caller's transaction on PostgreSQL."""
+def _ledger_state_for_posting() -> tuple[datetime.date | None, int | None]:
+    """The lock date, and on PostgreSQL the next number with the ledger row share-locked for the caller's
+    transaction (one round trip; a refused posting leaves its number unused). SQLite: the lock date only."""
     if connection.vendor != "postgresql":
-        return Ledger.objects.values_list("closed_through", flat=True).get(pk=1)
+        return Ledger.objects.values_list("closed_through", flat=True).get(pk=1), None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT closed_through FROM accounting_ledger WHERE id = 1 FOR KEY SHARE")
-        return cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT closed_through, nextval(%s) FROM accounting_ledger WHERE id = 1 FOR KEY SHARE",
+            [ENTRY_NUMBER_SEQUENCE],
+        )
+        return cursor.fetchone()
 
 
 def reversing_lines(entry: JournalEntry, *, exclude_accounts: frozenset[str] = frozenset()) -> list[LineSpec]:
