@@ -151,11 +151,13 @@ def main() -> None:
 
     port = free_port()
     daphne = str(Path(sys.executable).with_name("daphne"))
+    log_path = os.environ.get("BENCH_SERVER_LOG")
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 (the server's lifetime)
     server = subprocess.Popen(
         [daphne, "-b", "127.0.0.1", "-p", str(port), "vendbot.asgi:application"],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:

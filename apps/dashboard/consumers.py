@@ -6,6 +6,8 @@ with the dashboard permission (deactivated, Manager role removed, password chang
 import asyncio
 import contextlib
 import logging
+import random
+import time
 from importlib import import_module
 from types import SimpleNamespace
 
@@ -14,7 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user
 
-from apps.dashboard.live import DASHBOARD_GROUP
+from apps.dashboard.live import DASHBOARD_GROUP, dashboard_layer_alias
 from apps.dashboard.selectors import dashboard_snapshot
 
 logger = logging.getLogger(__name__)
@@ -44,8 +46,34 @@ def _login_stands(*, session_key: str | None, user_id: int) -> bool:
     return user.pk == user_id and _may_view_now(user)
 
 
+# (session key, user id) → (when checked, whether the login stood): the sockets of one login share a recent check.
+_recent_checks: dict[tuple[str, int], tuple[float, bool]] = {}
+
+
+async def _login_stands_shared(*, session_key: str | None, user_id: int) -> bool:
+    """`_login_stands`, answered by a check another socket of the same login made in the last half interval (a
+    Manager with the dashboard in several tabs costs one read per interval, not one per tab). Failures are not
+    shared: each socket that meets one closes."""
+    interval = settings.DASHBOARD_SESSION_CHECK_SECONDS
+    key = (session_key or "", user_id)
+    now = time.monotonic()
+    recent = _recent_checks.get(key)
+    if recent is not None and now - recent[0] < interval / 2:
+        return recent[1]
+    stands = await _login_stands(session_key=session_key, user_id=user_id)
+    if len(_recent_checks) > 1000:
+        for stale in [k for k, (at, _) in _recent_checks.items() if now - at >= interval]:
+            del _recent_checks[stale]
+    _recent_checks[key] = (now, stands)
+    return stands
+
+
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
     tasks: tuple[asyncio.Task, ...] = ()
+
+    @property
+    def channel_layer_alias(self) -> str:
+        return dashboard_layer_alias()
 
     async def connect(self):
         if not await _may_view(self.scope.get("user")):
@@ -85,10 +113,13 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         """The handshake found the login good; from then on it is read again every DASHBOARD_SESSION_CHECK_SECONDS.
         A check that cannot run (the database is down) closes too: the page reconnects and its handshake decides."""
         user_id = self.scope["user"].pk
+        # Sockets opened together (a server restart reconnects every page) spread their first checks.
+        delay = settings.DASHBOARD_SESSION_CHECK_SECONDS * random.uniform(0.5, 1.0)  # noqa: S311 (not a secret)
         while True:
-            await asyncio.sleep(settings.DASHBOARD_SESSION_CHECK_SECONDS)
+            await asyncio.sleep(delay)
+            delay = settings.DASHBOARD_SESSION_CHECK_SECONDS
             try:
-                stands = await _login_stands(session_key=session_key, user_id=user_id)
+                stands = await _login_stands_shared(session_key=session_key, user_id=user_id)
             except Exception as exc:
                 logger.warning("Dashboard socket closed: its login could not be checked (%s)", type(exc).__name__)
                 await self.close(code=CLOSE_UNAVAILABLE)

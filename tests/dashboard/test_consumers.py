@@ -124,6 +124,23 @@ async def test_a_dashboard_on_the_redis_layer_survives_a_quiet_spell(manager_use
     await socket.disconnect()
 
 
+async def test_a_sale_reaches_dashboards_on_the_redis_pubsub_layer(manager_user, machine, tea_slot, settings):
+    """The production layout: the dashboard's own pub/sub layer beside the default layer."""
+    pubsub = {**settings.REDIS_CHANNEL_LAYER, "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer"}
+    settings.CHANNEL_LAYERS = {"default": settings.REDIS_CHANNEL_LAYER, "dashboard": pubsub}
+    sockets = [await socket_for(manager_user) for _ in range(3)]
+    for socket in sockets:
+        connected, _ = await socket.connect()
+        assert connected
+
+    await sell(machine, quantity=1, key="ws-pubsub")
+
+    for socket in sockets:
+        event = await socket.receive_json_from(timeout=2)
+        assert event["type"] == "sale" and event["sale"]["status"] == "completed"
+        await socket.disconnect()
+
+
 async def test_an_order_waiting_for_approval_reaches_an_open_dashboard(manager_user):
     order = await database_sync_to_async(PurchaseOrderFactory)(status="draft")
     socket = await socket_for(manager_user)
