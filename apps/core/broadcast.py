@@ -6,7 +6,6 @@ import os
 import threading
 
 from asgiref.sync import SyncToAsync, async_to_sync
-from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import get_channel_layer
 
 from apps.core.logging import DEPENDENCY_ERRORS, log_dependency_failure
@@ -23,12 +22,12 @@ def group_send_logged(group: str, message: dict, *, what: str) -> None:
         async_to_sync(_send_logged)(layer, group, message, what)
 
 
-def group_send_soon(group: str, message: dict, *, what: str, layer_alias: str = DEFAULT_CHANNEL_LAYER) -> None:
+def group_send_soon(group: str, message: dict, *, what: str) -> None:
     """Hand `message` for `group` to an event loop and return at once, without waiting for the channel layer (a
     request's response does not wait for its broadcast). Under daphne the loop is the server's own, the one the
     consumers receive on; elsewhere (a Celery worker, a management command, a test without a loop) it is a loop on
     a daemon thread of this process. Failures are logged as by `group_send_logged`."""
-    layer = get_channel_layer(layer_alias)
+    layer = get_channel_layer()
     if layer is None:
         return
     loop = _calling_event_loop() or _background_loop()

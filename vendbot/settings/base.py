@@ -141,14 +141,7 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": [CHANNEL_LAYER_REDIS_HOST], "prefix": "vendbot"},
-    },
-    # The dashboard's fan-out: one Redis PUBLISH per event, which each server process hands to its own sockets in
-    # memory (the layer above queues one message per socket and each process pops them one round trip at a time).
-    # At-most-once, like any live push here: a dashboard that misses an event catches up at its next snapshot.
-    "dashboard": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [CHANNEL_LAYER_REDIS_HOST], "prefix": "vendbot-dashboard"},
-    },
+    }
 }
 
 AUTH_PASSWORD_VALIDATORS = [
