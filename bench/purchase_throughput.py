@@ -21,6 +21,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -177,30 +178,37 @@ def percentile(values: list[float], share: float) -> float:
     return values[max(0, -(-int(share * 100) * len(values) // 100) - 1)] if values else float("nan")
 
 
-def books_and_stock_problems() -> list[str]:
-    """Everything wrong after a run: oversold slots, sales without exactly one captured payment and one gateway
-    charge, stock that differs from its movements, an unbalanced trial balance."""
+def payment_counts() -> tuple[int, int, int]:
+    """(sales, captured payments, charges on the simulated terminal) so far."""
     from django.db import connection
+
+    from apps.inventory.integrations.payments import payment_gateway
+    from apps.inventory.models import Payment, Sale
+
+    connection.close()  # the data changed under this process while the servers ran
+    captured = Payment.objects.filter(status=Payment.Status.CAPTURED).count()
+    return Sale.objects.count(), captured, payment_gateway().totals()[0]
+
+
+def books_and_stock_problems(counts_before: tuple[int, int, int]) -> list[str]:
+    """Everything wrong after a run: oversold slots, new sales without exactly one captured payment and one gateway
+    charge each, stock that differs from its movements, an unbalanced trial balance."""
     from django.db.models import Sum
     from django.utils import timezone
 
     from apps.accounting.selectors import trial_balance
-    from apps.inventory.integrations.payments import payment_gateway
-    from apps.inventory.models import Payment, Sale, SaleLine, Slot, StockMovement
+    from apps.inventory.models import Sale, SaleLine, Slot, StockMovement
     from apps.inventory.selectors import stock_integrity_problems
 
-    connection.close()  # the data changed under this process while the servers ran
+    sales, captured, charges = (after - before for after, before in zip(payment_counts(), counts_before, strict=True))
     problems = [f"stock: {problem}" for problem in stock_integrity_problems()]
     for slot in Slot.objects.filter(machine__code__startswith="BENCH-").select_related("machine"):
         stocked = StockMovement.objects.filter(slot=slot, quantity_delta__gt=0).aggregate(n=Sum("quantity_delta"))["n"]
         sold = SaleLine.objects.filter(slot=slot, sale__in=Sale.objects.all()).aggregate(n=Sum("quantity"))["n"] or 0
         if slot.quantity < 0 or slot.quantity + sold != stocked:
             problems.append(f"oversold: {slot} holds {slot.quantity}, stocked {stocked}, sold {sold}")
-    sales = Sale.objects.count()
-    captured = Payment.objects.filter(status=Payment.Status.CAPTURED).count()
-    charges = payment_gateway().totals()[0]
     if not sales == captured == charges:
-        problems.append(f"payments: {sales} sales, {captured} captured payments, {charges} gateway charges")
+        problems.append(f"payments: {sales} new sales, {captured} captured payments, {charges} gateway charges")
     totals = trial_balance(as_of=timezone.localdate()).totals
     if totals["debit_total"] != totals["credit_total"]:
         problems.append(f"trial balance: debit {totals['debit_total']} ≠ credit {totals['credit_total']}")
@@ -272,6 +280,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    workdir = tempfile.TemporaryDirectory(prefix="vendbot-purchase-bench-")
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "bench.purchase_throughput_site",
@@ -281,6 +290,8 @@ def main() -> None:
             "DEBUG": "0",
             "ALLOWED_HOSTS": "127.0.0.1",
             "LOG_LEVEL": "WARNING",
+            # The simulated terminal's books for this run only (other benches charge through the default file).
+            "PAYMENT_TERMINAL_DB": str(Path(workdir.name) / "terminal.sqlite3"),
         }
     )
     sys.path.insert(0, str(ROOT))
@@ -295,8 +306,9 @@ def main() -> None:
     for run in range(1, args.runs + 1):
         results = {}
         for processes in args.processes:
+            before = payment_counts()
             results[processes] = measure(processes, args.seconds, purchase)
-            problems = books_and_stock_problems()
+            problems = books_and_stock_problems(before)
             all_clean &= not problems
             print(f"run {run}, {processes} process(es): oversell, check_stock, trial balance:", problems or "clean")
         report(results)
