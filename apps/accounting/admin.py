@@ -184,3 +184,7 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(Ledger)
 class LedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["last_entry_number", "closed_through", "fiscal_year_closed_through"]
+
+    @admin.display(description=_("最終仕訳番号"))
+    def last_entry_number(self, ledger: Ledger) -> int:
+        return ledger.last_entry_number

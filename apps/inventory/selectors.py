@@ -72,9 +72,11 @@ def product_search(*, query: str = "", active_only: bool = True) -> QuerySet[Pro
     return products.annotate(slot_quantity=Sum("slots__quantity")).select_related("storage").order_by("sku")
 
 
-def sale_receipt(sale: Sale) -> dict:
-    """The receipt a customer sees (also the stored answer replayed for a repeated Idempotency-Key)."""
-    lines = list(sale.lines.select_related("slot", "product"))
+def sale_receipt(sale: Sale, *, lines: list[SaleLine] | None = None) -> dict:
+    """The receipt a customer sees (also the stored answer replayed for a repeated Idempotency-Key). `lines`, with
+    their slots and products, when the caller has them in hand (the purchase that just wrote them)."""
+    if lines is None:
+        lines = list(sale.lines.select_related("slot", "product"))
     payment = getattr(sale, "payment", None)
     return {
         "sale_id": sale.pk,
