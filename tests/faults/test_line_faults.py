@@ -18,7 +18,7 @@ from apps.agents.models import AgentTurn
 from apps.chats.models import LineEvent, Message
 from apps.chats.services import customer_consent_set, customer_for_line_user
 from tests.chats.fake_line import FakeLine
-from tests.faults.conftest import wait_for
+from tests.processes import wait_for
 from vendbot.celery import app as celery_app
 
 pytestmark = [

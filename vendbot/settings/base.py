@@ -196,6 +196,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
+# On SIGTERM the web server (vendbot/server.py) stops accepting, closes sockets with 1012 and gives the requests
+# already running this long to finish. Keep it below Kubernetes' terminationGracePeriodSeconds minus the preStop sleep.
+SHUTDOWN_DRAIN_SECONDS = env.float("SHUTDOWN_DRAIN_SECONDS", default=20.0)
+
 # /readyz fails when the worker's last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 60
 

@@ -1,0 +1,93 @@
+"""SIGTERM, as Kubernetes or Compose sends it on a deploy: the web server (vendbot/server.py) answers what it is
+serving and tells its sockets to reconnect; a Celery worker finishes its task and leaves the rest queued."""
+
+import http.client
+import json
+import signal
+import threading
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+from apps.inventory.models import Payment, Sale
+from tests.processes import WebSocketClient, wait_for
+from tests.runtime.conftest import buy, new_key
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored"),
+]
+
+SERVICE_RESTART = 1012
+PAYMENT_SECONDS = 2
+
+
+def refused(base_url: str) -> bool:
+    conn = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=2)
+    try:
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+        return False
+    except ConnectionRefusedError:
+        return True
+    finally:
+        conn.close()
+
+
+def test_sigterm_answers_the_purchase_in_flight_closes_sockets_with_1012_and_takes_no_new_connection(
+    process_env, processes, device_token, manager_cookie
+):
+    process_env["PAYMENT_LATENCY_MS"] = str(PAYMENT_SECONDS * 1000)  # the card terminal takes 2 s to answer
+    base_url, web = processes.web(process_env)
+    dashboard = WebSocketClient(base_url, "/ws/dashboard/", cookie=manager_cookie)
+    kept_alive = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=10)  # a load balancer's connection
+    kept_alive.request("GET", "/healthz")
+    assert kept_alive.getresponse().read()
+
+    answer = {}
+    purchase = threading.Thread(target=lambda: answer.update(result=buy(base_url, device_token, new_key())))
+    purchase.start()
+    wait_for(lambda: Payment.objects.filter(status="pending").exists(), timeout=10, what="the card being charged")
+    web.send_signal(signal.SIGTERM)
+    stopped_at = time.monotonic()
+
+    assert dashboard.close_code() == SERVICE_RESTART  # the dashboard reconnects at once, to another process
+    wait_for(lambda: refused(base_url), timeout=5, what="new connections refused")
+    kept_alive.request("GET", "/readyz")
+    readiness = kept_alive.getresponse()
+    assert readiness.status == 503  # the balancer takes the process out of rotation
+    assert "serving" in json.loads(readiness.read())["failed"]
+
+    purchase.join(timeout=30)
+    status, body = answer["result"]
+    assert status == 201, body  # the customer got the receipt of the sale the server was finishing
+    assert Sale.objects.get(pk=body["sale_id"]).status == "completed"
+    assert web.wait(timeout=15) == 0
+    assert time.monotonic() - stopped_at < 15  # it stopped when its work was done, not at the drain limit
+    assert "every request answered" in processes.log_text(web)
+
+
+def test_a_second_sigterm_stops_the_server_at_once(process_env, processes, device_token):
+    """What an impatient operator does; the purchase cut off is left to the reconciler (docs/shop.md)."""
+    process_env["PAYMENT_LATENCY_MS"] = "20000"
+    base_url, web = processes.web(process_env)
+    answer = {}
+
+    def purchase_cut_off():
+        with pytest.raises(http.client.RemoteDisconnected):
+            buy(base_url, device_token, new_key())
+        answer["cut_off"] = True
+
+    purchase = threading.Thread(target=purchase_cut_off)
+    purchase.start()
+    wait_for(lambda: Payment.objects.filter(status="pending").exists(), timeout=10, what="the card being charged")
+    web.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert web.poll() is None  # draining: waiting for the purchase
+    web.send_signal(signal.SIGTERM)
+    assert web.wait(timeout=5) == 1  # not after the card terminal's 20 s
+    assert "stopping now" in processes.log_text(web)
+    purchase.join(timeout=30)
+    assert answer == {"cut_off": True}
