@@ -8,6 +8,7 @@ so the processes see the rows the test writes and the test sees theirs."""
 import pytest
 
 from tests.agents.conftest import cola, machine, shop, shopkeeper, tea  # noqa: F401  (a shop for the processes)
+from tests.chats.live_line import line  # noqa: F401  (LINE for the processes)
 
 
 @pytest.fixture

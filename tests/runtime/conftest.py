@@ -12,6 +12,7 @@ from django.test import Client
 
 from apps.inventory.services import device_token_issue
 from tests.agents.conftest import cola, machine, shop, shopkeeper, tea  # noqa: F401  (a shop for the processes)
+from tests.chats.live_line import line  # noqa: F401  (LINE for the processes)
 
 
 @pytest.fixture

@@ -9,8 +9,11 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 
+from apps.chats.models import LineEvent
 from apps.inventory.models import Payment, Sale
+from tests.chats.live_line import all_done, assert_each_answered_once, send
 from tests.processes import WebSocketClient, wait_for
 from tests.runtime.conftest import buy, new_key
 
@@ -91,3 +94,31 @@ def test_a_second_sigterm_stops_the_server_at_once(process_env, processes, devic
     assert "stopping now" in processes.log_text(web)
     purchase.join(timeout=30)
     assert answer == {"cut_off": True}
+
+
+def test_sigterm_lets_the_worker_finish_its_task_and_leaves_the_queued_ones_for_the_next_worker(
+    process_env, line, processes
+):
+    """Celery's warm shutdown with acks_late and prefetch 1: the task running ends (LINE gets its reply), the two
+    waiting stay in Redis, and the next worker answers them; each event is answered once, none is lost."""
+    line.slow("/message/reply", 3)  # the worker will be waiting on LINE when the signal comes
+    base_url, _ = processes.web(process_env)
+    worker = processes.worker(process_env, pool=("--pool", "prefork", "--concurrency", "1"))  # as `make run`
+    first = send(base_url, line, "コーラありますか？")
+    wait_for(
+        lambda: LineEvent.objects.filter(webhook_event_id=first["webhookEventId"], status="stored").exists(),
+        timeout=30,
+        what="the worker sending its reply",
+    )
+    waiting = [send(base_url, line, f"お茶ありますか？{n}") for n in range(2)]
+
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    assert all_done([first])  # it finished the task it had started ...
+    assert LineEvent.objects.filter(status="received").count() == 2  # ... and started no other
+    queued = redis.Redis.from_url(process_env["REDIS_URL"]).llen(process_env["CELERY_TASK_DEFAULT_QUEUE"])
+    assert queued == 2  # their messages are back in the queue, not lost with the worker
+
+    processes.worker(process_env)
+    wait_for(lambda: all_done([first, *waiting]), timeout=30, what="every event answered")
+    assert_each_answered_once(line, [first, *waiting])
