@@ -20,14 +20,14 @@ def device_token(shop):  # noqa: F811  (the fixture imported above)
     return device_token_issue(machine=shop)
 
 
-def buy(base_url: str, token: str, key: str, *, timeout: float = 30) -> tuple[int, dict]:
-    """One cola through the API, as the tablet sends it: `POST /api/machines/HQ-1F/purchases/` with its key."""
+def buy(base_url: str, token: str, key: str, *, slot: str = "A1", timeout: float = 30) -> tuple[int, dict]:
+    """One item through the API, as the tablet sends it: `POST /api/machines/HQ-1F/purchases/` with its key."""
     conn = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=timeout)
     try:
         conn.request(
             "POST",
             "/api/machines/HQ-1F/purchases/",
-            body=json.dumps({"items": [{"slot": "A1", "quantity": 1}], "payment_method": "card"}),
+            body=json.dumps({"items": [{"slot": slot, "quantity": 1}], "payment_method": "card"}),
             headers={"Authorization": f"Device {token}", "Content-Type": "application/json", "Idempotency-Key": key},
         )
         response = conn.getresponse()
