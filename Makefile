@@ -54,7 +54,7 @@ audit: install
 	$(BIN)/pip-audit -r requirements.txt --progress-spinner off
 
 bench: install
-	@for script in $(filter-out %_site.py,$(wildcard bench/*.py)); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $(filter-out %_site.py bench/locustfile.py,$(wildcard bench/*.py)); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache
