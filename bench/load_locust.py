@@ -4,11 +4,11 @@ PostgreSQL connections they hold.
 Creates `vb_load_bench` on the local PostgreSQL (kept between runs; `seed_demo` for the agents plus machine BENCH-1
 with one deep slot), starts the project's loopback LINE fake, one Celery worker and the web server as production runs
 it (`python -m vendbot.server`), all on loopback and a Redis database of the bench's own. Then locust
-(`bench/locustfile.py`, headless, 50 users for 20 s) drives browsing, purchases, tablet chat and signed LINE webhooks,
+(`bench/locustfile.py`, headless, 50 users for 15 s) drives browsing, purchases, tablet chat and signed LINE webhooks,
 first against one web process, then spread over two. Prints requests/s and p50/p99 per kind and overall, and the
 PostgreSQL connections held (sampled from pg_stat_activity every 0.5 s: the web processes', the worker's).
 
-    .venv/bin/python bench/load_locust.py [--seconds 20] [--users 50] [--database-url postgres://.../vb_load_bench]
+    .venv/bin/python bench/load_locust.py [--seconds 15] [--users 50] [--database-url postgres://.../vb_load_bench]
 """
 
 import argparse
@@ -24,7 +24,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from purchase_throughput import ensure_database, free_port, prepare_shop
+from purchase_throughput import ensure_database, free_port, prepare_shop, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,24 +51,11 @@ def start(stack: ExitStack, command: list[str], env: dict) -> subprocess.Popen:
 
 
 def start_web(stack: ExitStack, env: dict, database_url: str) -> str:
-    import http.client
-
     port = free_port()
     env = {**env, "DATABASE_URL": with_application_name(database_url, "vendbot-web")}
     command = [sys.executable, "-m", "vendbot.server", "-b", "127.0.0.1", "-p", str(port), "vendbot.asgi:application"]
-    process = start(stack, command, env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"the web server exited with {process.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("the web server did not answer within 30 s")
+    wait_until_up(port, start(stack, command, env), path="/healthz")
+    return f"http://127.0.0.1:{port}"
 
 
 class ConnectionSampler:
@@ -171,7 +158,7 @@ def prepare(database_url: str, redis_url: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=20, help="per run (default 20)")
+    parser.add_argument("--seconds", type=int, default=15, help="per run (default 15)")
     parser.add_argument("--users", type=int, default=50, help="concurrent locust users (default 50)")
     parser.add_argument(
         "--database-url",

@@ -73,14 +73,15 @@ def prepare_shop(units: int) -> str:
     return device_token_issue(machine=Machine.objects.get(code=MACHINE), actor_label="bench")
 
 
-def wait_until_up(port: int, server: subprocess.Popen) -> None:
+def wait_until_up(port: int, server: subprocess.Popen, path: str = "/bench/ping/") -> None:
+    """Until GET `path` answers 200 (the bench exits if the server dies or takes over 30 s)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if server.poll() is not None:
             sys.exit(f"server exited with {server.returncode}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/bench/ping/")
+            conn.request("GET", path)
             if conn.getresponse().status == 200:
                 return
         except OSError:

@@ -14,6 +14,14 @@ from apps.inventory.services import device_token_issue
 from tests.agents.conftest import cola, machine, shop, shopkeeper, tea  # noqa: F401  (a shop for the processes)
 from tests.chats.live_line import line  # noqa: F401  (LINE for the processes)
 
+# The marks of a test with live processes: they run in the PostgreSQL pass, see the rows the test commits, and the test
+# publishes to their broker (its own settings run tasks eagerly, which send_task ignores).
+LIVE_PROCESSES = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored"),
+]
+
 
 @pytest.fixture
 def device_token(shop):  # noqa: F811  (the fixture imported above)

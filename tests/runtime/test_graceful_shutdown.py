@@ -15,13 +15,9 @@ from apps.chats.models import LineEvent
 from apps.inventory.models import Payment, Sale
 from tests.chats.live_line import all_done, assert_each_answered_once, send
 from tests.processes import WebSocketClient, wait_for
-from tests.runtime.conftest import buy, new_key
+from tests.runtime.conftest import LIVE_PROCESSES, buy, new_key
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored"),
-]
+pytestmark = LIVE_PROCESSES
 
 SERVICE_RESTART = 1012
 PAYMENT_SECONDS = 2

@@ -8,20 +8,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from apps.inventory.integrations.payments import payment_gateway
 from apps.inventory.models import Sale
 from tests.chats.live_line import all_done, assert_each_answered_once, send
 from tests.factories import ProductFactory, SlotFactory, stock_slot
 from tests.processes import WebSocketClient, wait_for
-from tests.runtime.conftest import buy, new_key
+from tests.runtime.conftest import LIVE_PROCESSES, buy, new_key
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored"),
-]
+pytestmark = LIVE_PROCESSES
 
 PRICE = 150
 CLIENTS = 8
