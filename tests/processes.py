@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-START_TIMEOUT_SECONDS = 30
+START_TIMEOUT_SECONDS = 60  # a deadline for a loaded machine (2 CPUs shared), not a speed target
 STOP_TIMEOUT_SECONDS = 10
 
 

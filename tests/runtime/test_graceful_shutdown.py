@@ -68,9 +68,14 @@ def test_sigterm_answers_the_purchase_in_flight_closes_sockets_with_1012_and_tak
     assert "every request answered" in processes.log_text(web)
 
 
-def test_a_second_sigterm_stops_the_server_at_once(process_env, processes, device_token):
-    """What an impatient operator does; the purchase cut off is left to the reconciler (docs/shop.md)."""
+@pytest.mark.parametrize("how", ["second signal", "drain time over"])
+def test_a_second_sigterm_or_the_end_of_the_drain_time_stops_the_server_at_once(
+    process_env, processes, device_token, how
+):
+    """What an impatient operator, or the drain limit, does; the purchase cut off is left to the reconciler
+    (docs/shop.md), as after a crash."""
     process_env["PAYMENT_LATENCY_MS"] = "20000"
+    process_env["SHUTDOWN_DRAIN_SECONDS"] = "2" if how == "drain time over" else "60"
     base_url, web = processes.web(process_env)
     answer = {}
 
@@ -85,9 +90,10 @@ def test_a_second_sigterm_stops_the_server_at_once(process_env, processes, devic
     web.send_signal(signal.SIGTERM)
     time.sleep(0.5)
     assert web.poll() is None  # draining: waiting for the purchase
-    web.send_signal(signal.SIGTERM)
-    assert web.wait(timeout=5) == 1  # not after the card terminal's 20 s
-    assert "stopping now" in processes.log_text(web)
+    if how == "second signal":
+        web.send_signal(signal.SIGTERM)
+    assert web.wait(timeout=8) == 1  # not after the card terminal's 20 s
+    assert ("stopping now" if how == "second signal" else "drain time over") in processes.log_text(web)
     purchase.join(timeout=30)
     assert answer == {"cut_off": True}
 
