@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import DEBUG, env
+from .base import DEBUG, METRICS_TOKEN, env
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production settings: unset DEBUG or set DEBUG=0.")
@@ -12,7 +12,16 @@ if not env.list("ALLOWED_HOSTS", default=[]):
         "ALLOWED_HOSTS is not set. Set the ALLOWED_HOSTS environment variable (comma-separated)."
     )
 
+if not METRICS_TOKEN:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is not set. Set the METRICS_TOKEN environment variable: Prometheus sends it as "
+        "Authorization: Bearer <METRICS_TOKEN> to read /metrics."
+    )
+
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# The kubelet's probes and Prometheus reach a pod directly over plain HTTP inside the cluster (TLS ends at the
+# ingress): these paths answer there instead of redirecting to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # Behind a TLS-terminating proxy, e.g. SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https
 _proxy_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
 SECURE_PROXY_SSL_HEADER = tuple(_proxy_header) if len(_proxy_header) == 2 else None
