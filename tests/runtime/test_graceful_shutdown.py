@@ -32,6 +32,8 @@ def refused(base_url: str) -> bool:
         return False
     except ConnectionRefusedError:
         return True
+    except (ConnectionResetError, http.client.RemoteDisconnected):
+        return False  # accepted into the backlog just before the listener closed: the next try is refused
     finally:
         conn.close()
 
