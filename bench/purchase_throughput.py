@@ -104,14 +104,15 @@ def start_daphne(port: int) -> subprocess.Popen:
     )
 
 
-def wait_until_up(port: int, server: subprocess.Popen) -> None:
+def wait_until_up(port: int, server: subprocess.Popen, path: str = "/bench/ping/") -> None:
+    """Until GET `path` answers 200 (the bench exits if the server dies or takes over 60 s)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
             sys.exit(f"server exited with {server.returncode}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/bench/ping/")
+            conn.request("GET", path)
             if conn.getresponse().status == 200:
                 return
         except OSError:

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The image's one entry point: the first argument says what this container is.
-#   web      daphne (HTTP + WebSockets) on 0.0.0.0:$PORT, trusting the proxy's X-Forwarded-* headers
+#   web      daphne (HTTP + WebSockets) on 0.0.0.0:$PORT, trusting the proxy's X-Forwarded-* headers, with the
+#            graceful stop of vendbot/server.py (SIGTERM: drain requests, close sockets with 1012; docs/operations.md)
 #   worker   a Celery worker ($CELERY_CONCURRENCY processes)
 #   beat     Celery beat (django-celery-beat's database schedule): run exactly one
 #   migrate  apply the database migrations, then exit (Compose's one-shot service, the Kubernetes Job)
@@ -12,7 +13,7 @@ command="${1:-web}"
 
 case "$command" in
   web)
-    exec daphne --bind 0.0.0.0 --port "${PORT:-8000}" --proxy-headers vendbot.asgi:application "$@"
+    exec python -m vendbot.server --bind 0.0.0.0 --port "${PORT:-8000}" --proxy-headers vendbot.asgi:application "$@"
     ;;
   worker)
     exec celery -A vendbot worker --loglevel "${LOG_LEVEL:-INFO}" --concurrency "${CELERY_CONCURRENCY:-2}" "$@"

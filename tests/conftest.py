@@ -210,6 +210,26 @@ def private_redis():
 
 
 @pytest.fixture
+def process_env(private_redis):
+    """Environment for real processes (tests/processes.py): this test database, the private Redis, a queue of their own."""
+    from tests.processes import environment_for_processes
+
+    return environment_for_processes(private_redis.url)
+
+
+@pytest.fixture
+def processes(tmp_path):
+    """Real web servers and Celery workers for this test (tests/processes.py), every one stopped at its end."""
+    from tests.processes import Processes
+
+    started = Processes(tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
+@pytest.fixture
 def fresh_dependency_log(monkeypatch):
     """No failure logged yet in this process, so the next one of every dependency is logged (each test starts clean)."""
     from apps.core import logging as core_logging

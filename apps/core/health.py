@@ -1,6 +1,7 @@
 """Readiness checks: each returns (ok, detail) and never raises, so /readyz can name exactly what failed."""
 
 import asyncio
+import threading
 import time
 import uuid
 
@@ -88,7 +89,22 @@ def check_worker_heartbeat() -> tuple[bool, str]:
     return True, f"{age:.0f} s ago"
 
 
+# Set once by the server (vendbot/server.py) when SIGTERM arrives: from then on the process only finishes what it has.
+_draining = threading.Event()
+
+
+def mark_draining() -> None:
+    _draining.set()
+
+
+def check_serving() -> tuple[bool, str]:
+    if _draining.is_set():
+        return False, "draining: the server is shutting down and finishing its requests"
+    return True, "accepting requests"
+
+
 READINESS_CHECKS = {
+    "serving": check_serving,
     "database": check_database,
     "redis": check_redis,
     "channel_layer": check_channel_layer,

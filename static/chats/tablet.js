@@ -18,6 +18,7 @@
   const yen = (n) => n.toLocaleString("ja-JP") + "円";
   const api = `/api/machines/${encodeURIComponent(machine)}`;
   const CUT_OFF = "接続が切れています。少し待ってからもう一度どうぞ。";
+  const SERVICE_RESTART = 1012; // the close code of a server that is stopping (vendbot/server.py)
   const SOCKET_PROVEN_MS = 5000; // a socket closed sooner (accepted, then Redis failed) does not reset the backoff
   const ATTEMPT_STORE = `vendbot.purchase.${machine}`;
 
@@ -63,6 +64,9 @@
       if (socket === ws) socket = null;
       if (event.code === 4403) { setStatus("offline", "ペアリングが必要です"); return; }
       if (socketOpenedAt && Date.now() - socketOpenedAt >= SOCKET_PROVEN_MS) retryMs = 500;
+      // 1012 Service Restart: the server is stopping (a deploy); the next process answers at once. A random wait
+      // under a second keeps every tablet from reconnecting in the same instant.
+      if (event.code === SERVICE_RESTART) retryMs = 100 + Math.random() * 900;
       socketOpenedAt = 0;
       // No error for the customer: HTTP carries on until the socket opens again.
       setStatus("http", "接続済み");

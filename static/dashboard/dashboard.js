@@ -170,6 +170,8 @@
       // 4401: the login this page was opened with has ended; reloading leads to the login page (or a 403).
       if (event.code === 4401) { location.reload(); return; }
       setStatus("offline");
+      // 1012 Service Restart: this server process is stopping (a deploy); another answers now, within a second.
+      if (event.code === 1012) retryDelay = 100 + Math.random() * 900;
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, Number(script.dataset.refreshSeconds) * 1000);
     };

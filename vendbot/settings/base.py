@@ -230,9 +230,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With acks_late a task's message stays in Redis, unacknowledged, until the task ends. SIGTERM (a deploy) is Celery's
+# warm shutdown: the worker takes no new task, finishes the running ones, and the messages it had not started go
+# back to the queue. A worker that vanished without that (SIGKILL, a lost node) has its task redelivered after this
+# timeout, which must stay above the hard time limit and the longest retry countdown (retry_backoff_max, 600 s): a
+# task still running or waiting for its retry would otherwise be delivered twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# On SIGTERM the web server (vendbot/server.py) stops accepting, closes sockets with 1012 and gives the requests
+# already running this long to finish. Keep it below Kubernetes' terminationGracePeriodSeconds minus the preStop sleep.
+SHUTDOWN_DRAIN_SECONDS = env.float("SHUTDOWN_DRAIN_SECONDS", default=20.0)
 
 # /readyz fails when the worker's last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 60
