@@ -32,6 +32,8 @@ class PaymentMethod(models.TextChoices):
     IC = "ic", gettext_lazy("交通系IC・電子マネー")
     LINE_PAY = "line_pay", gettext_lazy("LINE Pay")
     QR = "qr", gettext_lazy("QRコード決済")
+    PAYPAY = "paypay", gettext_lazy("PayPay")
+    STRIPE = "stripe", gettext_lazy("カード（Stripe）")
 
 
 PAYMENT_ACCOUNTS = {
@@ -40,6 +42,9 @@ PAYMENT_ACCOUNTS = {
     PaymentMethod.IC: chart.CARD_RECEIVABLE,
     PaymentMethod.LINE_PAY: chart.CARD_RECEIVABLE,
     PaymentMethod.QR: chart.CARD_RECEIVABLE,
+    # Each provider its own receivable, so its payouts settle exactly what it took.
+    PaymentMethod.PAYPAY: chart.PAYPAY_RECEIVABLE,
+    PaymentMethod.STRIPE: chart.STRIPE_RECEIVABLE,
 }
 
 

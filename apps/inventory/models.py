@@ -353,6 +353,8 @@ class Payment(models.Model):
         CASH = "cash", _("現金")
         LINE_PAY = "line_pay", _("LINE Pay")
         QR = "qr", _("QRコード決済")
+        PAYPAY = "paypay", _("PayPay")
+        STRIPE = "stripe", _("カード（Stripe）")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("処理中")
@@ -842,3 +844,74 @@ class MachineFeeCharge(models.Model):
 
     def __str__(self):
         return f"{self.fee} {self.month:%Y-%m}"
+
+
+class Checkout(models.Model):
+    """A sale paid on the customer's phone through a provider (PayPay dynamic QR, Stripe's hosted card page).
+
+    The states follow the physical world: `reserved` (stock held, nothing charged; the QR is on the tablet) →
+    `paid` (the provider says COMPLETED / succeeded; the sale is booked) → `dispensed`; or `expired` / `cancelled`
+    (stock back, QR deleted at the provider); or `refunded` (paid, then given back: a payment after its reservation
+    ended, or a staff refund). A LINE purchase is `paid` until its pickup code is typed at the machine.
+    """
+
+    class Provider(models.TextChoices):
+        PAYPAY = "paypay", _("PayPay")
+        STRIPE = "stripe", _("Stripe")
+
+    class State(models.TextChoices):
+        RESERVED = "reserved", _("予約中（未払い）")
+        PAID = "paid", _("支払済み")
+        DISPENSED = "dispensed", _("払い出し済み")
+        EXPIRED = "expired", _("期限切れ")
+        CANCELLED = "cancelled", _("取消")
+        REFUNDED = "refunded", _("返金済み")
+
+    OPEN_STATES = (State.RESERVED,)
+    ENDED_UNPAID = (State.EXPIRED, State.CANCELLED)
+
+    sale = models.OneToOneField(Sale, on_delete=models.PROTECT, related_name="checkout", verbose_name=_("販売"))
+    provider = models.CharField(max_length=8, choices=Provider.choices, verbose_name=_("決済事業者"))
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RESERVED, verbose_name=_("状態"))
+    # PayPay's merchantPaymentId (also Stripe's metadata): the sale, and how the provider's answers find it.
+    merchant_payment_id = models.CharField(max_length=64, unique=True, verbose_name=_("加盟店決済ID"))
+    # PayPay's codeId or Stripe's Checkout Session id.
+    provider_session_id = models.CharField(max_length=255, blank=True, verbose_name=_("決済事業者のセッションID"))
+    # PayPay's paymentId or Stripe's PaymentIntent id, once paid: one payment can complete one checkout only.
+    provider_payment_id = models.CharField(
+        max_length=255, null=True, blank=True, unique=True, verbose_name=_("決済事業者の支払ID")
+    )
+    pay_url = models.URLField(max_length=1000, blank=True, help_text=_("QRコードの中身"), verbose_name=_("支払URL"))
+    expires_at = models.DateTimeField(db_index=True, verbose_name=_("有効期限"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("支払日時"))
+    dispensed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("払い出し日時"))
+    fee_yen = models.PositiveIntegerField(default=0, help_text=_("決済事業者の手数料"), verbose_name=_("手数料（円）"))
+    pickup_code = models.CharField(max_length=8, null=True, blank=True, unique=True, verbose_name=_("受け取りコード"))
+    pickup_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("受け取り期限"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("スマホ決済")
+        verbose_name_plural = _("スマホ決済")
+
+    def __str__(self):
+        return f"{self.get_provider_display()} {self.merchant_payment_id} {self.get_state_display()}"
+
+
+class ProviderEvent(models.Model):
+    """Each provider notification handled once, by the provider's own id (a Stripe event id; PayPay's order id and
+    state): a duplicate delivery finds its row and changes nothing."""
+
+    provider = models.CharField(max_length=8, choices=Checkout.Provider.choices, verbose_name=_("決済事業者"))
+    event_id = models.CharField(max_length=255, verbose_name=_("イベントID"))
+    kind = models.CharField(max_length=64, verbose_name=_("種類"))
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("受信日時"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="provider_event_once")]
+        verbose_name = _("決済事業者からの通知")
+        verbose_name_plural = _("決済事業者からの通知")
+
+    def __str__(self):
+        return f"{self.provider}:{self.event_id}"

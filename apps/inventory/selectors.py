@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.errors import NotFound
 from apps.core.roles import MANAGER, STAFF
+from apps.inventory.integrations.payments import PROVIDER_METHODS, terminal_is_simulated
 from apps.inventory.models import (
     Machine,
     MachineFeeCharge,
@@ -109,7 +110,15 @@ def sale_receipt(sale: Sale) -> dict:
         else None,
         "refunded_yen": sale.refunded_yen,
         "message": sale.note,
+        "payment_notice": _simulated_notice(payment),
     }
+
+
+def _simulated_notice(payment) -> str:
+    """A receipt paid at the simulated terminal says that no money moved."""
+    if payment is None or payment.method in PROVIDER_METHODS or not terminal_is_simulated():
+        return ""
+    return _("模擬決済端末による支払いです（テスト用）。実際の請求は発生していません。")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from apps.inventory.services import attempts, fees, procurement
+from apps.inventory.services import attempts, checkout, fees, procurement
 
 logger = logging.getLogger(__name__)
 MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 5}
@@ -46,3 +46,11 @@ def purchase_order_email_supplier(order_id: int):
 @shared_task(name="inventory.purchase_order_notify_staff", ignore_result=True, **MAIL_RETRY)
 def purchase_order_notify_staff(order_id: int):
     procurement.purchase_order_notify_staff(order_id=order_id)
+
+
+@shared_task(name="inventory.checkouts_reconcile", ignore_result=True, acks_late=True)
+def checkouts_reconcile():
+    """Every 10 seconds (beat, migration 0013): the polling fallback of the providers' webhooks. Open reservations
+    are asked about (and expired when due), ended ones about late payments (refunded). Not retried: the next run
+    asks again."""
+    checkout.checkouts_reconcile()

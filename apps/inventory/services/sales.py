@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -15,7 +16,7 @@ from apps.core.errors import ApplicationError, Conflict, PaymentDeclined, Servic
 from apps.core.money import TaxRate, split_tax_inclusive
 from apps.core.services import audit_record
 from apps.inventory.integrations.dispenser import dispenser
-from apps.inventory.integrations.payments import ChargeResult, payment_gateway
+from apps.inventory.integrations.payments import PROVIDER_METHODS, ChargeResult, payment_gateway
 from apps.inventory.models import (
     Coupon,
     CouponRedemption,
@@ -191,6 +192,7 @@ def purchase_create(
     PaymentDeclined, ServiceUnavailable (the terminal did not answer: retry with the same key), ValidationError (bad
     slot, quantity, coupon, method). `customer_key` is opaque ("line:<id>", a chats id, "").
     """
+    _require_terminal_method(payment_method)
     purchase = _purchase_checked(
         machine=machine,
         items=items,
@@ -205,6 +207,16 @@ def purchase_create(
     if isinstance(attempt, PurchaseOutcome):
         return attempt
     return _purchase_charge_and_complete(sale=attempt)
+
+
+def _require_terminal_method(payment_method: str) -> None:
+    """The terminal takes card/IC/cash methods, and only where the shop offers it; PayPay and Stripe are paid on the
+    customer's phone through a checkout (`services/checkout.py`)."""
+    if payment_method in PROVIDER_METHODS or "terminal" not in settings.PAYMENT_PROVIDERS:
+        raise ValidationError(
+            _("この支払い方法はこの画面では使えません。スマホ決済（QRコード）をご利用ください。"),
+            details={"field": "payment_method"},
+        )
 
 
 @dataclass(frozen=True)
