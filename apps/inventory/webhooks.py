@@ -69,7 +69,7 @@ def stripe_webhook(request):
     except (ValueError, stripe.SignatureVerificationError):
         return _error(400, "invalid_signature", _("署名が正しくありません。"))
     if event.type == "payment_intent.succeeded":
-        return _stripe_payment_succeeded(event.data.object)
+        return _stripe_payment_succeeded(event.data.object.to_dict())
     return JsonResponse({"received": event.type})
 
 

@@ -74,3 +74,17 @@ def fake_paypay(settings):
     settings.PAYMENT_PROVIDERS = ["terminal", "paypay", "stripe"]
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    """Stripe's API on a loopback port, with the real SDK pointed at it, and its webhook secret."""
+    from tests.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
+
+    fake = FakeStripe().start()
+    settings.STRIPE_API_BASE_URL = fake.url
+    settings.STRIPE_SECRET_KEY = SECRET_KEY
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.PAYMENT_PROVIDERS = ["terminal", "paypay", "stripe"]
+    yield fake
+    fake.stop()
