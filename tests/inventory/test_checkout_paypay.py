@@ -3,8 +3,11 @@
 import datetime
 
 import pytest
+from django.db.models import Sum
 from django.utils import timezone
 
+from apps.accounting import chart
+from apps.accounting.models import JournalLine
 from apps.inventory.models import Checkout, Payment, Sale, Slot
 from apps.inventory.selectors import stock_integrity_problems
 from apps.inventory.services import sale_refund
@@ -60,6 +63,10 @@ def test_webhook_then_lookup_completes_and_dispenses_once(start, fake_paypay, cl
     assert sale.lines.get().dispensed_quantity == 1
     assert Slot.objects.get(pk=tea_slot.pk).quantity == 2
     assert stock_integrity_problems() == []
+    # PayPay owes the shop the sale's total on its own receivable, not the card/IC one.
+    receivable = JournalLine.objects.filter(account__code=chart.PAYPAY_RECEIVABLE).aggregate(d=Sum("debit"))
+    assert receivable["d"] == 150
+    assert not JournalLine.objects.filter(account__code=chart.CARD_RECEIVABLE).exists()
 
 
 def test_forged_webhook_is_refused_and_changes_nothing(start, fake_paypay, client, tea_slot):
