@@ -10,17 +10,19 @@ throwaway test database (test_<name>), dropped at the end. Prints p50 and p99 in
 """
 
 import argparse
-from importlib import import_module
 import os
 import statistics
 import sys
 import time
+from importlib import import_module
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vendbot.settings.test")
-os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vb_bench_payments")
+os.environ["DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vb_bench_payments"
+)
 
 SENT: list[float] = []
 
@@ -43,8 +45,8 @@ def run(n: int) -> dict[str, list[float]]:
     from django.test import Client
 
     from apps.inventory.services.checkout import checkout_start, checkout_sync
-    from tests.factories import MachineFactory, ProductFactory, SlotFactory, stock_slot
     from tests import fake_paypay, fake_stripe
+    from tests.factories import MachineFactory, ProductFactory, SlotFactory, stock_slot
 
     paypay = fake_paypay.FakePayPay().start()
     stripe_fake = fake_stripe.FakeStripe().start()

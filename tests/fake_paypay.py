@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-API_KEY = "a_test_paypay_key"
+API_KEY = "a_test_paypay_key"  # scan-secrets: ignore
 API_SECRET = "test-paypay-secret"  # scan-secrets: ignore
 MERCHANT_ID = "123456789012345678"
 
