@@ -17,9 +17,11 @@ import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import requests
+
+from tests.loopback import LoopbackServer
 
 API_KEY = "a_test_paypay_key"  # scan-secrets: ignore
 API_SECRET = "test-paypay-secret"  # scan-secrets: ignore
@@ -30,7 +32,7 @@ def _result(code: str, code_id: str = "08100001", message: str = "") -> dict:
     return {"code": code, "message": message or code.replace("_", " ").capitalize(), "codeId": code_id}
 
 
-class FakePayPay:
+class FakePayPay(LoopbackServer):
     def __init__(self):
         self.codes: dict[str, dict] = {}  # codeId → the code
         self.by_merchant_id: dict[str, str] = {}  # merchantPaymentId → codeId
@@ -40,19 +42,7 @@ class FakePayPay:
         self.failures: dict[str, list[int]] = {}
         self.webhook_url: str | None = None
         self.lock = threading.Lock()
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self._listen()
 
     def fail_next(self, path_suffix: str, status: int = 503, *, times: int = 1) -> None:
         self.failures.setdefault(path_suffix, []).extend([status] * times)
@@ -254,3 +244,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self):  # noqa: N802
         self._serve("DELETE")
+
+
+FakePayPay.handler_class = _Handler

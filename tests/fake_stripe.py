@@ -12,8 +12,10 @@ import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
+
+from tests.loopback import LoopbackServer
 
 SECRET_KEY = "sk_test_fake_vendbot"  # scan-secrets: ignore
 WEBHOOK_SECRET = "whsec_fake_vendbot"  # scan-secrets: ignore
@@ -29,7 +31,7 @@ def _error(status: int, message: str, code: str | None = None, kind: str = "inva
     return status, {"error": {"type": kind, "code": code, "message": message}}
 
 
-class FakeStripe:
+class FakeStripe(LoopbackServer):
     def __init__(self):
         self.sessions: dict[str, dict] = {}
         self.intents: dict[str, dict] = {}
@@ -37,19 +39,7 @@ class FakeStripe:
         self.idempotent: dict[str, tuple[int, dict]] = {}
         self.requests: list[dict] = []
         self.lock = threading.Lock()
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self._listen()
 
     def calls(self, method: str, path_prefix: str) -> list[dict]:
         return [r for r in self.requests if r["method"] == method and r["path"].startswith(path_prefix)]
@@ -197,3 +187,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         self._serve("POST")
+
+
+FakeStripe.handler_class = _Handler
