@@ -25,4 +25,5 @@ urlpatterns = [
     path("api/machines/<str:code>/pickup/", checkout_apis.PickupApi.as_view(), name="checkout-pickup"),
     path("payments/paypay/webhook/", webhooks.paypay_webhook, name="paypay-webhook"),
     path("payments/stripe/webhook/", webhooks.stripe_webhook, name="stripe-webhook"),
+    path("payments/thanks/", webhooks.payment_thanks, name="payment-thanks"),
 ]

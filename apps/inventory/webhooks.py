@@ -11,6 +11,7 @@ import logging
 import stripe
 from django.conf import settings
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -85,3 +86,9 @@ def _stripe_payment_succeeded(intent) -> JsonResponse:
         return JsonResponse({"received": "payment_intent.succeeded", "ignored": True})
     outcome = checkout_payment_confirmed(checkout=checkout, payment_id=intent["id"], amount_yen=int(intent["amount"]))
     return JsonResponse({"state": outcome.checkout.state})
+
+
+def payment_thanks(request):
+    """Where Stripe's hosted page sends the customer's phone back (success and cancel alike): a plain page that
+    says where the goods come out. It shows nothing of the payment (anyone may open it)."""
+    return render(request, "inventory/payment_thanks.html")

@@ -48,6 +48,16 @@ def test_session_for_the_exact_amount_in_yen(start, fake_stripe, tea_slot):
     assert Slot.objects.get(pk=tea_slot.pk).quantity == 1
 
 
+def test_the_phone_comes_back_from_stripes_page_to_a_page_that_exists(start, fake_stripe, client):
+    checkout = start()
+    success_url = fake_stripe.sessions[checkout.provider_session_id]["success_url"]
+
+    page = client.get(success_url.removeprefix("http://127.0.0.1:8000"))
+
+    assert page.status_code == 200
+    assert "受け取りコードがLINEに届きます" in page.content.decode()
+
+
 def test_signed_webhook_completes_and_dispenses_once(start, fake_stripe, client, tea_slot):
     checkout = start()
     payload, signature = fake_stripe.pay(checkout.provider_session_id)
