@@ -20,6 +20,7 @@ STAFF_PERMISSIONS = [
     "inventory.view_restocktask",
     "inventory.change_restocktask",
     "inventory.view_sale",
+    "inventory.view_checkout",
     "inventory.view_productrequest",
     "inventory.view_machinefee",
     "inventory.view_machinefeecharge",

@@ -884,6 +884,10 @@ class Checkout(models.Model):
     pay_url = models.URLField(max_length=1000, blank=True, help_text=_("QRコードの中身"), verbose_name=_("支払URL"))
     expires_at = models.DateTimeField(db_index=True, verbose_name=_("有効期限"))
     paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("支払日時"))
+    # Set in its own commit just before the dispense command is sent (once: whoever sets it dispenses). Paid and
+    # without it, the goods are surely still in the machine (the reconciler may dispense or refund); with it and not
+    # dispensed, a process died while the machine worked: a person looks (the reconciliation report lists it).
+    dispense_started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("払い出し開始日時"))
     dispensed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("払い出し日時"))
     fee_yen = models.PositiveIntegerField(default=0, help_text=_("決済事業者の手数料"), verbose_name=_("手数料（円）"))
     pickup_code = models.CharField(max_length=8, null=True, blank=True, unique=True, verbose_name=_("受け取りコード"))

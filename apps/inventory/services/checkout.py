@@ -31,11 +31,13 @@ from apps.inventory.services.sales import (
     _purchase_checked,
     _purchase_dispense,
     _purchase_settle,
+    _sale_refund_undispensed,
 )
 from apps.inventory.signals import checkout_paid
 
 logger = logging.getLogger(__name__)
 LATE_PAYMENT_WINDOW = timedelta(hours=1)  # ended checkouts are still asked about late payments this long
+PAID_STUCK_AFTER = timedelta(seconds=30)  # paid and no dispense command this long after: the process died
 
 
 @dataclass(frozen=True)
@@ -284,9 +286,19 @@ def _checkout_refund_late(*, sale: Sale, checkout: Checkout, payment: Payment, a
 
 def checkout_dispense(*, checkout: Checkout) -> Checkout:
     """Send the dispense command for a paid checkout, record what came out (a jam refunds the rest through the
-    provider), and mark it dispensed."""
+    provider), and mark it dispensed. Only the caller that marks the start (in its own commit, before the command)
+    sends it: a second caller, or one after a refund, changes nothing."""
     require_no_transaction()
-    sale = checkout.sale
+    started = Checkout.objects.filter(
+        pk=checkout.pk, state=Checkout.State.PAID, dispense_started_at__isnull=True
+    ).update(dispense_started_at=timezone.now())
+    if not started:
+        return Checkout.objects.select_related("sale__machine").get(pk=checkout.pk)
+    return _checkout_send_dispense(checkout=checkout)
+
+
+def _checkout_send_dispense(*, checkout: Checkout) -> Checkout:
+    sale = Sale.objects.select_related("machine", "payment").get(pk=checkout.sale_id)
     dropped = _purchase_dispense(sale=sale)
     _purchase_settle(sale=sale, dropped=dropped)
     Checkout.objects.filter(pk=checkout.pk, state=Checkout.State.PAID).update(
@@ -316,7 +328,7 @@ def checkout_pickup(*, machine: Machine, code: str) -> Checkout:
     """The buyer typed their pickup code at `machine`'s tablet: dispense their paid LINE purchase there, once."""
     require_no_transaction()
     checkout = _checkout_pickup_claim(machine=machine, code=(code or "").strip())
-    return checkout_dispense(checkout=checkout)
+    return _checkout_send_dispense(checkout=checkout)
 
 
 @transaction.atomic
@@ -330,10 +342,16 @@ def _checkout_pickup_claim(*, machine: Machine, code: str) -> Checkout:
         if code.isdigit()
         else None
     )
-    if checkout is None or checkout.state != Checkout.State.PAID or checkout.pickup_expires_at <= timezone.now():
+    if (
+        checkout is None
+        or checkout.state != Checkout.State.PAID
+        or checkout.dispense_started_at is not None
+        or checkout.pickup_expires_at <= timezone.now()
+    ):
         raise wrong
     checkout.pickup_code = None  # used: never again
-    checkout.save(update_fields=["pickup_code"])
+    checkout.dispense_started_at = timezone.now()  # this caller sends the dispense command
+    checkout.save(update_fields=["pickup_code", "dispense_started_at"])
     return checkout
 
 
@@ -359,6 +377,70 @@ def checkouts_reconcile() -> dict[str, int]:
             key = {"paid": "paid", "dispensed": "paid", "expired": "expired", "refunded": "refunded"}.get(after)
             if key:
                 counts[key] += 1
-    if any(counts[key] for key in ("paid", "expired", "refunded", "unreachable")):
+    counts.update(checkouts_settle_paid())
+    if any(counts[key] for key in ("paid", "expired", "refunded", "unreachable", "stuck_dispensed", "stuck_refunded")):
         logger.warning("Checkout reconciler: %s", counts)
     return counts
+
+
+def checkouts_settle_paid(*, now=None) -> dict[str, int]:
+    """Paid checkouts whose dispense command was never sent (the process died between the payment and the command, or
+    a LINE buyer never came): the goods are still in the machine. A tablet customer who paid less than the QR's
+    lifetime ago may still be standing there: dispense; later, refund everything. A LINE purchase whose code was never
+    issued gets one; one whose code ran out is refunded. (Started but not finished dispensing is for a person: the
+    reconciliation report lists it.)"""
+    now = now or timezone.now()
+    counts = {"stuck_dispensed": 0, "stuck_refunded": 0, "codes_issued": 0}
+    stuck = Checkout.objects.select_related("sale__machine").filter(
+        state=Checkout.State.PAID, dispense_started_at__isnull=True, paid_at__lt=now - PAID_STUCK_AFTER
+    )
+    for checkout in stuck.order_by("pk"):
+        if checkout.sale.channel == Sale.Channel.LINE and checkout.pickup_expires_at is None:
+            checkout_pickup_code_issue(checkout=checkout)
+            counts["codes_issued"] += 1
+        elif checkout.sale.channel == Sale.Channel.LINE:
+            if checkout.pickup_expires_at <= now:
+                note = _("受け取りコードの期限が過ぎたため、代金を返金しました。")
+                counts["stuck_refunded"] += checkout_refund_undispensed(checkout=checkout, note=note)
+        elif now - checkout.paid_at <= timedelta(seconds=settings.PAYMENT_QR_EXPIRY_SECONDS):
+            counts["stuck_dispensed"] += checkout_dispense(checkout=checkout).state == Checkout.State.DISPENSED
+        else:
+            note = _("商品をお出しできなかったため、代金を返金しました。")
+            counts["stuck_refunded"] += checkout_refund_undispensed(checkout=checkout, note=note)
+    return counts
+
+
+def checkout_refund_undispensed(*, checkout: Checkout, note: str) -> bool:
+    """Refund a paid checkout none of whose goods left the machine (they stay in their slot), through the provider
+    that took the money. False when someone dispensed or refunded it first."""
+    require_no_transaction()
+    if not _checkout_refund_undispensed_record(checkout_id=checkout.pk, note=note):
+        return False
+    payment_refunds_send(payment_id=checkout.sale.payment.pk)
+    return True
+
+
+@transaction.atomic
+def _checkout_refund_undispensed_record(*, checkout_id: int, note: str) -> bool:
+    sale_id = Checkout.objects.values_list("sale_id", flat=True).get(pk=checkout_id)
+    Sale.objects.select_for_update().get(pk=sale_id)
+    locked = Checkout.objects.select_for_update().get(pk=checkout_id)
+    if locked.state != Checkout.State.PAID or locked.dispense_started_at is not None:
+        return False
+    locked.state = Checkout.State.REFUNDED
+    locked.pickup_code = None
+    locked.dispense_started_at = timezone.now()  # nobody dispenses it any more
+    locked.save(update_fields=["state", "pickup_code", "dispense_started_at"])
+    sale = _sale_refund_undispensed(sale=locked.sale)  # every line: nothing came out, all back in the slot
+    sale.note = note
+    sale.save(update_fields=["note"])
+    audit_record(
+        target=sale,
+        action="checkout.undispensed_refunded",
+        actor_label="system:checkout-reconciler",
+        from_state=Checkout.State.PAID,
+        to_state=Checkout.State.REFUNDED,
+        reason=note,
+        data={"amount_yen": sale.refunded_yen},
+    )
+    return True
