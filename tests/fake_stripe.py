@@ -36,6 +36,8 @@ class FakeStripe(LoopbackServer):
         self.sessions: dict[str, dict] = {}
         self.intents: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
+        self.payouts: dict[str, dict] = {}
+        self.balance_transactions: list[dict] = []  # each with the payout it went into, once paid out
         self.idempotent: dict[str, tuple[int, dict]] = {}
         self.requests: list[dict] = []
         self.lock = threading.Lock()
@@ -81,6 +83,55 @@ class FakeStripe(LoopbackServer):
     def paid_yen(self) -> int:
         return sum(intent["amount"] for intent in self.intents.values())
 
+    def payout(self, fee_per_mille: int = 36, arrival_date: int | None = None) -> tuple[str, str]:
+        """Stripe pays out what it holds: every charge and refund not paid out yet becomes a balance transaction of a
+        new payout (a charge's fee is `fee_per_mille` ‰ of it, rounded down, as JPY has no decimals). Returns the
+        signed `payout.paid` event."""
+        with self.lock:
+            paid_out = {txn["source"]["id"] for txn in self.balance_transactions}
+            payout_id = f"po_{uuid.uuid4().hex[:24]}"
+            new = []
+            for intent in self.intents.values():
+                if intent["latest_charge"] not in paid_out:
+                    charge = {"id": intent["latest_charge"], "object": "charge", "payment_intent": intent["id"]}
+                    fee = intent["amount"] * fee_per_mille // 1000
+                    new.append(self._balance_transaction("charge", intent["amount"], fee, charge, payout_id))
+            for refund in self.refunds.values():
+                if refund["id"] not in paid_out:
+                    source = {"id": refund["id"], "object": "refund", "payment_intent": refund["payment_intent"]}
+                    new.append(self._balance_transaction("refund", -refund["amount"], 0, source, payout_id))
+            net = sum(txn["net"] for txn in new)
+            self.balance_transactions += new
+            payout = {
+                "id": payout_id,
+                "object": "payout",
+                "amount": net,
+                "currency": "jpy",
+                "arrival_date": arrival_date or int(time.time()),
+                "status": "paid",
+                "automatic": True,
+            }
+            self.payouts[payout_id] = payout
+            self.balance_transactions.append(
+                self._balance_transaction("payout", -net, 0, {"id": payout_id, "object": "payout"}, payout_id)
+            )
+        return self.event("payout.paid", payout)
+
+    @staticmethod
+    def _balance_transaction(kind: str, amount: int, fee: int, source: dict, payout_id: str) -> dict:
+        return {
+            "id": f"txn_{uuid.uuid4().hex[:24]}",
+            "object": "balance_transaction",
+            "type": kind,
+            "amount": amount,
+            "fee": fee,
+            "net": amount - fee,
+            "currency": "jpy",
+            "created": int(time.time()),
+            "source": source,
+            "payout": payout_id,
+        }
+
     def refunded_yen(self) -> int:
         return sum(refund["amount"] for refund in self.refunds.values())
 
@@ -98,6 +149,11 @@ class FakeStripe(LoopbackServer):
             return 200, self._public(session)
         if method == "POST" and path == "/v1/refunds":
             return self._refund(form)
+        if method == "GET" and path.startswith("/v1/payouts/"):
+            payout = self.payouts.get(path.rsplit("/", 1)[1])
+            return (200, payout) if payout else _error(404, "No such payout", "resource_missing")
+        if method == "GET" and path == "/v1/balance_transactions":
+            return self._balance_transactions(form)
         return _error(404, f"Unrecognized request URL ({method}: {path}).")
 
     @staticmethod
@@ -129,6 +185,13 @@ class FakeStripe(LoopbackServer):
         }
         self.sessions[session_id] = session
         return 200, self._public(session)
+
+    def _balance_transactions(self, form: dict) -> tuple[int, dict]:
+        """A list (Stripe's list object); `source` is only an id unless `expand[]=data.source` asks for the object."""
+        expand = "data.source" in [value for key, value in form.items() if key.startswith("expand")]
+        rows = [txn for txn in self.balance_transactions if txn["payout"] == form.get("payout")]
+        data = [row if expand else {**row, "source": row["source"]["id"]} for row in rows]
+        return 200, {"object": "list", "url": "/v1/balance_transactions", "has_more": False, "data": data}
 
     def _refund(self, form: dict) -> tuple[int, dict]:
         intent = self.intents.get(form.get("payment_intent", ""))

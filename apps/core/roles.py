@@ -21,6 +21,10 @@ STAFF_PERMISSIONS = [
     "inventory.change_restocktask",
     "inventory.view_sale",
     "inventory.view_checkout",
+    # Staff import PayPay's settlement files; everyone who keeps the shop sees payouts and the reconciliation.
+    "inventory.view_providerpayout",
+    "inventory.add_providerpayout",
+    "inventory.view_reconciliationreport",
     "inventory.view_productrequest",
     "inventory.view_machinefee",
     "inventory.view_machinefeecharge",

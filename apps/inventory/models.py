@@ -903,19 +903,81 @@ class Checkout(models.Model):
         return f"{self.get_provider_display()} {self.merchant_payment_id} {self.get_state_display()}"
 
 
-class ProviderEvent(models.Model):
-    """Each provider notification handled once, by the provider's own id (a Stripe event id; PayPay's order id and
-    state): a duplicate delivery finds its row and changes nothing."""
+class ProviderPayout(models.Model):
+    """A provider paid what it owed into the bank account: Stripe's payout (its `payout.paid` webhook) or a PayPay
+    deposit (its settlement file, imported by staff). Booked: 普通預金 (net) and 決済手数料 (fee) / the provider's
+    売掛金 (payments − refunds in it)."""
 
     provider = models.CharField(max_length=8, choices=Checkout.Provider.choices, verbose_name=_("決済事業者"))
-    event_id = models.CharField(max_length=255, verbose_name=_("イベントID"))
-    kind = models.CharField(max_length=64, verbose_name=_("種類"))
-    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("受信日時"))
+    payout_id = models.CharField(max_length=255, verbose_name=_("入金ID"))
+    paid_on = models.DateField(verbose_name=_("入金日"))
+    gross_yen = models.IntegerField(help_text=_("入金に含まれる支払いの合計"), verbose_name=_("売上（円）"))
+    refunds_yen = models.PositiveIntegerField(default=0, verbose_name=_("返金（円）"))
+    fee_yen = models.PositiveIntegerField(default=0, verbose_name=_("決済手数料（円）"))
+    net_yen = models.IntegerField(help_text=_("普通預金に入った額"), verbose_name=_("入金額（円）"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("取り込んだ人")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("記録日時"))
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="provider_event_once")]
-        verbose_name = _("決済事業者からの通知")
-        verbose_name_plural = _("決済事業者からの通知")
+        ordering = ["-paid_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "payout_id"], name="provider_payout_once"),
+            models.CheckConstraint(
+                condition=Q(net_yen=F("gross_yen") - F("refunds_yen") - F("fee_yen")), name="provider_payout_adds_up"
+            ),
+        ]
+        verbose_name = _("決済事業者からの入金")
+        verbose_name_plural = _("決済事業者からの入金")
 
     def __str__(self):
-        return f"{self.provider}:{self.event_id}"
+        return f"{self.get_provider_display()} {self.payout_id} ¥{self.net_yen:,}"
+
+
+class ProviderTransaction(models.Model):
+    """One line of a payout as the provider reports it: a payment (positive) or a refund (negative), with its fee."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("支払い")
+        REFUND = "refund", _("返金")
+        OTHER = "other", _("その他")
+
+    payout = models.ForeignKey(
+        ProviderPayout, on_delete=models.PROTECT, related_name="transactions", verbose_name=_("入金")
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("種類"))
+    reference = models.CharField(max_length=255, verbose_name=_("決済事業者の取引ID"))
+    # The payment it belongs to (PayPay's paymentId, Stripe's PaymentIntent): what `Checkout.provider_payment_id` holds.
+    payment_reference = models.CharField(max_length=255, blank=True, db_index=True, verbose_name=_("支払ID"))
+    merchant_payment_id = models.CharField(max_length=64, blank=True, verbose_name=_("加盟店決済ID"))
+    amount_yen = models.IntegerField(verbose_name=_("金額（円）"))
+    fee_yen = models.IntegerField(default=0, verbose_name=_("手数料（円）"))
+    occurred_at = models.DateTimeField(null=True, blank=True, verbose_name=_("取引日時"))
+
+    class Meta:
+        ordering = ["payout", "id"]
+        verbose_name = _("入金明細")
+        verbose_name_plural = _("入金明細")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.reference} ¥{self.amount_yen:,}"
+
+
+class ReconciliationReport(models.Model):
+    """The day's reconciliation of phone payments: what the providers report vs the shop's sales vs the books. Every
+    mismatch is listed ({"check", "provider", "reference", "message"}); the dashboard shows the latest count."""
+
+    day = models.DateField(unique=True, verbose_name=_("対象日"))
+    mismatch_count = models.PositiveIntegerField(default=0, verbose_name=_("不一致の件数"))
+    mismatches = models.JSONField(default=list, blank=True, verbose_name=_("不一致"))
+    figures = models.JSONField(default=dict, blank=True, verbose_name=_("集計"))
+    created_at = models.DateTimeField(auto_now=True, verbose_name=_("作成日時"))
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("決済照合レポート")
+        verbose_name_plural = _("決済照合レポート")
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d} ({self.mismatch_count})"

@@ -16,10 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from apps.core.errors import ApplicationError
 from apps.core.parsers import json_loads_bounded
 from apps.inventory.integrations.providers import ProviderRefused
 from apps.inventory.models import Checkout
 from apps.inventory.services.checkout import checkout_payment_confirmed, checkout_sync
+from apps.inventory.services.payouts import stripe_payout_record
 
 logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
@@ -71,7 +73,24 @@ def stripe_webhook(request):
         return _error(400, "invalid_signature", _("署名が正しくありません。"))
     if event.type == "payment_intent.succeeded":
         return _stripe_payment_succeeded(event.data.object.to_dict())
+    if event.type == "payout.paid":
+        return _stripe_payout_paid(event.data.object.to_dict())
     return JsonResponse({"received": event.type})
+
+
+def _stripe_payout_paid(payout) -> JsonResponse:
+    """Stripe paid money into the bank account: record and book the payout with what Stripe says it holds."""
+    if payout.get("currency") != "jpy" or not payout.get("id"):
+        return JsonResponse({"received": "payout.paid", "ignored": True})
+    try:
+        record = stripe_payout_record(payout_id=payout["id"])
+    except (OSError, ProviderRefused) as error:
+        logger.warning("Stripe payout %s not recorded yet: %s", payout.get("id"), error)
+        return _error(503, "payment_unavailable", _("Stripeに確認できませんでした。再送してください。"))
+    except ApplicationError as error:  # its transactions do not add up: a person looks (the reconciliation flags it)
+        logger.error("Stripe payout %s refused: %s", payout.get("id"), error.message)
+        return _error(400, error.code, error.message)
+    return JsonResponse({"payout": record.payout_id, "net_yen": record.net_yen})
 
 
 def _stripe_payment_succeeded(intent) -> JsonResponse:

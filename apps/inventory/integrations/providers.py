@@ -43,6 +43,27 @@ class ProviderPayment:
     ENDED = "ended"
 
 
+@dataclass(frozen=True)
+class PayoutLine:
+    """One transaction of a payout as the provider reports it (amount negative for a refund)."""
+
+    kind: str  # "payment", "refund" or "other" (ProviderTransaction.Kind)
+    reference: str
+    payment_reference: str
+    amount_yen: int
+    fee_yen: int
+    occurred_at: int | None = None  # epoch seconds
+    merchant_payment_id: str = ""
+
+
+@dataclass(frozen=True)
+class Payout:
+    payout_id: str
+    paid_on: str  # ISO date
+    net_yen: int
+    lines: tuple[PayoutLine, ...]
+
+
 class CheckoutProvider(Protocol):
     def create(self, *, merchant_payment_id: str, amount_yen: int, description: str, expires_at: int) -> PayRequest: ...
 

@@ -6,11 +6,20 @@ tablet's QR code (no card data touches VendBot) and creates the PaymentIntent, w
 session (`payment_status == "paid"`); a session still open when the reservation ends is expired at Stripe.
 """
 
+import datetime
+
 import stripe
 from django.conf import settings
 
 from apps.inventory.integrations.payments import RefundResult
-from apps.inventory.integrations.providers import PayRequest, ProviderPayment, ProviderRefused, ProviderUnavailable
+from apps.inventory.integrations.providers import (
+    Payout,
+    PayoutLine,
+    PayRequest,
+    ProviderPayment,
+    ProviderRefused,
+    ProviderUnavailable,
+)
 
 TIMEOUT_SECONDS = 10
 UNAVAILABLE = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
@@ -88,3 +97,33 @@ class StripeProvider:
             options={"idempotency_key": idempotency_key},
         )
         return RefundResult(reference=refund.id)
+
+    def payout(self, payout_id: str) -> Payout:
+        """A paid payout and what it is made of: its balance transactions (charges, refunds, their fees), each with
+        the PaymentIntent it belongs to (the `source` expanded)."""
+        payout = self._call(self.client.v1.payouts.retrieve, payout_id)
+        listing = self._call(
+            self.client.v1.balance_transactions.list,
+            params={"payout": payout_id, "expand": ["data.source"], "limit": 100},
+        )
+        lines = [
+            _payout_line(txn) for txn in self._call(lambda: list(listing.auto_paging_iter())) if txn.type != "payout"
+        ]
+        paid_on = datetime.datetime.fromtimestamp(payout.arrival_date, tz=datetime.UTC).date()
+        return Payout(payout_id=payout.id, paid_on=paid_on.isoformat(), net_yen=payout.amount, lines=tuple(lines))
+
+
+def _payout_line(txn) -> PayoutLine:
+    source = txn.source
+    intent = getattr(source, "payment_intent", None) if source is not None and not isinstance(source, str) else None
+    kind = {"charge": "payment", "payment": "payment", "refund": "refund", "payment_refund": "refund"}.get(
+        txn.type, "other"
+    )
+    return PayoutLine(
+        kind=kind,
+        reference=txn.id,
+        payment_reference=intent if isinstance(intent, str) else getattr(intent, "id", "") or "",
+        amount_yen=txn.amount,
+        fee_yen=txn.fee,
+        occurred_at=txn.created,
+    )
