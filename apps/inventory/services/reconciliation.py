@@ -120,7 +120,8 @@ def _sales_vs_books(day, provider: str, findings: _Findings, figures: dict) -> N
     for sale_id, amount in refunds.values_list("payment__sale_id", "amount_yen"):
         owed[sale_id] += amount
     # A late payment's refund was never a sale: nothing of it is in the books (no sale entry to reverse).
-    owed = {sale_id: amount for sale_id, amount in owed.items() if str(sale_id) in _booked_sales(provider, owed)}
+    booked_sales = _booked_sales(provider, owed)
+    owed = {sale_id: amount for sale_id, amount in owed.items() if str(sale_id) in booked_sales}
     credited = _receivable_by_sale(provider, EntryKind.REFUND, day=day, sale_ids=owed)
     for sale_id, amount in sorted(owed.items()):
         if -credited.get(str(sale_id), 0) != amount:
