@@ -8,7 +8,12 @@ import pytest
 from django.utils import timezone
 
 from apps.inventory.models import Checkout, Payment, Sale, Slot
-from apps.inventory.services.checkout import _checkout_mark_paid, checkout_start, checkouts_reconcile
+from apps.inventory.services.checkout import (
+    _checkout_mark_paid,
+    checkout_dispense,
+    checkout_start,
+    checkouts_reconcile,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -80,4 +85,37 @@ def test_one_whose_dispense_had_started_is_not_touched(paid_not_dispensed, fake_
 
     assert counts["stuck_dispensed"] == counts["stuck_refunded"] == 0
     assert Checkout.objects.get().state == Checkout.State.PAID
+    assert fake_paypay.refunded_yen() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_reconciler_racing_the_webhook_dispenses_once(machine, tea_slot, fake_paypay, settings):
+    """The reconciler finds the checkout paid and not started just as the webhook's own dispense goes: one command."""
+    from tests.inventory.fakes import CountingDispenser
+    from tests.inventory.test_checkout_concurrency import all_at_once
+
+    settings.DISPENSER = "tests.inventory.fakes.CountingDispenser"
+    CountingDispenser.commands.clear()
+
+    checkout = checkout_start(
+        machine=machine,
+        items=[{"slot": "A1", "quantity": 1}],
+        coupon_code=None,
+        provider="paypay",
+        idempotency_key="race",
+        channel="tablet",
+    )
+    fake_paypay.pay(checkout.merchant_payment_id)
+    answer = fake_paypay.payments[checkout.merchant_payment_id]
+    _checkout_mark_paid(checkout_id=checkout.pk, payment_id=answer["paymentId"], amount_yen=150, fee_yen=0)
+    paid_ago(checkout, 40)
+
+    results = all_at_once(
+        [lambda: checkout_dispense(checkout=Checkout.objects.get(pk=checkout.pk)).state, checkouts_reconcile] * 3
+    )
+
+    assert results[0] == Checkout.State.DISPENSED
+    assert Sale.objects.get().lines.get().dispensed_quantity == 1
+    assert CountingDispenser.commands == [("HQ-1F", "A1", 1)]  # one command, not one per caller
     assert fake_paypay.refunded_yen() == 0
