@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint audit bench install static vendor messages clean
+.PHONY: run test test-postgres lint audit bench install static vendor messages clean screenshots
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: install python3.11 (or set PYTHON=...)"; exit 1; }
@@ -58,3 +58,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache
+
+# New screenshots for the README (docs/screenshots/), from the browser tests that take them.
+screenshots: install vendor
+	UPDATE_SCREENSHOTS=1 bin/test -m browser tests/chats/test_tablet_kiosk_browser.py tests/dashboard/test_browser.py

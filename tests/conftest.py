@@ -97,6 +97,19 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture
+def screenshots_dir() -> Path:
+    """Where the browser tests keep the screenshots the README links to: test-artifacts/screenshots/ on every run,
+    docs/screenshots/ when `make screenshots` asks for new ones (UPDATE_SCREENSHOTS=1), so a test run leaves the
+    committed pictures alone."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        directory = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+    else:
+        directory = ARTIFACTS / "screenshots"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture
 def browser_page(request, monkeypatch):
     """A headless Debian chromium page driven by Playwright; a screenshot of the last state is kept as an artifact."""
     from playwright.sync_api import sync_playwright

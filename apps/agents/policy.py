@@ -5,7 +5,6 @@ agent the reason. The limits are constants (`apps.agents.limits`) and fields onl
 tools and coupon budget): no argument and no message text reaches them.
 """
 
-import jsonschema
 from django.utils.translation import gettext as _
 
 from apps.agents import selectors
@@ -163,7 +162,9 @@ def policy_check(*, context: ToolContext, tool: Tool | None, name: str, argument
     if not isinstance(arguments, dict):
         raise PolicyRefusal("invalid_arguments", _("引数はオブジェクトで渡してください。"))
     _check_people_payees_and_secrets(arguments)
-    error = jsonschema.exceptions.best_match(tool.validator.iter_errors(arguments))  # what jsonschema.validate raises
+    from jsonschema.exceptions import best_match  # loaded with the validator (tools/registry.py)
+
+    error = best_match(tool.validator.iter_errors(arguments))  # what jsonschema.validate raises
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "arguments"
         raise PolicyRefusal(

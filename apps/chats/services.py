@@ -1,5 +1,6 @@
 """Writes of the chats app: customers, a customer's message in and the assistant's reply out, tags, data deletion."""
 
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -27,6 +28,8 @@ from apps.chats.signals import requested_persona
 from apps.core.errors import ValidationError
 from apps.core.logging import redact_text
 from apps.inventory.services import customer_data_forget
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -108,10 +111,32 @@ def customer_data_delete(*, customer: Customer) -> dict[str, int]:
     counts["messages_deleted"] = Message.objects.filter(conversation__in=conversations).count()
     counts["conversations_deleted"] = conversations.count()
     # Tablet conversations carry the key without the foreign key when the customer paired by LINE later.
-    Conversation.objects.filter(customer_key=customer.key).delete()
-    conversations.delete()
+    conversations_delete(conversations=Conversation.objects.filter(Q(customer=customer) | Q(customer_key=customer.key)))
     customer.delete()
     return counts
+
+
+@transaction.atomic
+def conversations_delete(*, conversations) -> int:
+    """Delete the conversations with their messages and tags, and the pictures their messages stored (from the media
+    storage, a shared bucket in production, once the deletion has committed). Returns how many conversations went."""
+    pictures = list(
+        Message.objects.filter(conversation__in=conversations).exclude(image="").values_list("image", flat=True)
+    )
+    count = conversations.count()
+    conversations.delete()
+    if pictures:
+        transaction.on_commit(lambda: _pictures_delete(pictures))
+    return count
+
+
+def _pictures_delete(names: list[str]) -> None:
+    storage = Message._meta.get_field("image").storage
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception:  # the rows are gone either way; a picture left behind is named for whoever cleans up
+            logger.exception("Could not delete the stored picture %s of a deleted conversation", name)
 
 
 # --- conversations and messages -------------------------------------------------------------------------------------

@@ -10,11 +10,11 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from linebot.v3.messaging import TextMessage
 
 from apps.agents.models import Agent
 from apps.agents.services import turn_record
 from apps.chats.models import Conversation, Customer
+from apps.chats.services import conversations_delete
 from apps.core.errors import Conflict, ValidationError
 from apps.core.roles import MANAGER
 from apps.dashboard import metrics, selectors
@@ -107,7 +107,7 @@ def daily_close(*, day: datetime.date) -> DailySummary:
 def retention_cleanup(*, now: datetime.datetime | None = None) -> dict[str, int]:
     """Delete what the shop no longer needs to keep; returns how many rows of each kind went.
 
-    - conversations (with their messages) idle for more than CHAT_RETENTION_DAYS;
+    - conversations (with their messages and the pictures those stored) idle for more than CHAT_RETENTION_DAYS;
     - coupons that expired more than EXPIRED_COUPON_RETENTION_DAYS ago and were never used (a used coupon stays:
       its sales refer to it);
     - purchase idempotency records older than IDEMPOTENCY_KEY_RETENTION_DAYS (tablets retry within minutes).
@@ -120,9 +120,9 @@ def retention_cleanup(*, now: datetime.datetime | None = None) -> dict[str, int]
     def older_than(days: int) -> datetime.datetime:
         return now - datetime.timedelta(days=days)
 
-    conversations = Conversation.objects.filter(last_activity_at__lt=older_than(settings.CHAT_RETENTION_DAYS))
-    conversation_count = conversations.count()
-    conversations.delete()
+    conversation_count = conversations_delete(
+        conversations=Conversation.objects.filter(last_activity_at__lt=older_than(settings.CHAT_RETENTION_DAYS))
+    )
     coupons = Coupon.objects.filter(
         valid_until__lt=older_than(settings.EXPIRED_COUPON_RETENTION_DAYS), sales__isnull=True, redemptions__isnull=True
     )
@@ -265,6 +265,10 @@ def weekly_report_create(*, week_start: datetime.date) -> WeeklyReport:
 def _line_push_deliver(*, push_id: int, sender: PushSender, customer: Customer | ManagerOnLine, text: str) -> None:
     """Hand the committed push to LINE; one that does not reach the customer is recorded as failed and stops counting
     toward the cap and the quota."""
+    # line-bot-sdk takes most of a second to import: only a process that pushes loads it (the start-up rule in
+    # docs/architecture.md; tests/core/test_startup.py).
+    from linebot.v3.messaging import TextMessage
+
     try:
         delivered = sender.push(customer=customer, messages=[TextMessage(text=text)])
         error = "" if delivered else "not reachable (opted out or no LINE id)"

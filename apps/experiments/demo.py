@@ -1,4 +1,6 @@
-"""Demo experiment and A/B test for `seed_demo`.
+"""Demo trading history, experiment and A/B test for `seed_demo`.
+
+First the shop's trading history (`demo_history`), then today's procurement plan (the orders waiting for approval).
 
 The heuristic baseline against the offline agent over 20 seeds, run here through the runner's services
 (synchronously, inside one transaction, so the workers find every run finished), so the experiments page shows a
@@ -14,9 +16,13 @@ from django.db import transaction
 from apps.agents.models import Agent, Persona
 from apps.chats.models import Conversation, Message
 from apps.chats.services import conversation_start, customer_consent_set, customer_for_line_user, message_record
+from apps.core.demo import demo_fixture
+from apps.experiments import demo_history
 from apps.experiments.models import ABTest, ABVariant, Experiment, Variant
 from apps.experiments.services import ab_test_start, experiment_start, run_execute
-from apps.inventory.models import Machine
+from apps.inventory.models import Machine, PurchaseOrder
+from apps.inventory.services import procurement_plan
+from apps.inventory.services.procurement import purchase_order_needs_manager
 
 EXPERIMENT_NAME = "デモ: ヒューリスティック vs オフラインエージェント"
 DAYS = 30  # short enough that 40 runs take a few seconds
@@ -25,21 +31,29 @@ SEEDS = 20
 
 AB_TEST_NAME = "デモ: LINEの店番ペルソナ ハル vs ソウタ"
 AB_PERSONAS = ["ハル", "ソウタ"]
-# LINE user id, display name, first message
-LINE_CUSTOMERS = [
-    ("U" + "d" * 31 + "1", "佐藤", "緑茶ありますか？"),
-    ("U" + "d" * 31 + "2", "鈴木", "おにぎりの在庫を教えて"),
-    ("U" + "d" * 31 + "3", "高橋", "コーヒー2本ください"),
-    ("U" + "d" * 31 + "4", "田中", "甘いものある？"),
-    ("U" + "d" * 31 + "5", "伊藤", "昨日のお茶、出てこなかったです"),
-    ("U" + "d" * 31 + "6", "渡辺", "おすすめは？"),
-]
 
 
 def seed(*, stdout, options: dict) -> None:
+    demo_history.seed(stdout=stdout, options=options)
+    seed_purchase_orders(stdout=stdout)
     manager = get_user_model().objects.filter(username="manager").first()
     seed_experiment(stdout=stdout, manager=manager)
     seed_ab_test(stdout=stdout, manager=manager)
+
+
+def seed_purchase_orders(*, stdout) -> None:
+    """This morning's procurement plan, as the planner's beat job would have made it: the orders it proposes wait
+    for a person's approval (with its reasoning), next to whatever the history left waiting."""
+    if not PurchaseOrder.objects.exists():
+        return  # no history (`--history-days 0`): no sales for the planner to go on
+    procurement_plan()
+    waiting = PurchaseOrder.objects.filter(status=PurchaseOrder.Status.PENDING_HUMAN_APPROVAL)
+    for_manager = sum(1 for order in waiting if purchase_order_needs_manager(order))
+    partial = PurchaseOrder.objects.filter(status=PurchaseOrder.Status.PARTIALLY_RECEIVED).count()
+    stdout.write(
+        f"  procurement: {waiting.count()} order(s) waiting for approval ({for_manager} for a Manager), "
+        f"{partial} partially received"
+    )
 
 
 def seed_experiment(*, stdout, manager) -> None:
@@ -80,9 +94,11 @@ def seed_ab_test(*, stdout, manager) -> None:
     for persona in Persona.objects.filter(name__in=AB_PERSONAS).order_by("name"):
         ABVariant.objects.create(test=test, persona=persona)
     test = ab_test_start(test=test, actor=manager)
-    for line_user_id, display_name, text in LINE_CUSTOMERS:
-        customer = customer_for_line_user(line_user_id=line_user_id, display_name=display_name)
+    for spec in demo_fixture("conversations")["line"]:
+        customer = customer_for_line_user(line_user_id=spec["line_user_id"], display_name=spec["name"])
         customer_consent_set(customer=customer, given=True)
         conversation = conversation_start(machine=machine, channel=Conversation.Channel.LINE, customer=customer)
-        message_record(conversation=conversation, sender=Message.Sender.CUSTOMER, text=text)
+        for asked, answered in spec["exchanges"]:
+            message_record(conversation=conversation, sender=Message.Sender.CUSTOMER, text=asked)
+            message_record(conversation=conversation, sender=Message.Sender.ASSISTANT, text=answered)
     stdout.write(f"  A/B test: 「{test.name}」 running, {test.exposures.count()} exposures")

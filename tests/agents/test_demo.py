@@ -11,8 +11,8 @@ from tests.agents.fake_anthropic import Reply, text
 
 
 def test_seed_demo_adds_japanese_shopkeepers_once_and_the_shop_answers_with_no_key(db):
-    call_command("seed_demo", stdout=StringIO())
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", history_days=0, stdout=StringIO())
+    call_command("seed_demo", history_days=0, stdout=StringIO())
 
     assert Persona.objects.count() == 3
     shopkeeper = Agent.objects.get(kind=Agent.Kind.SHOPKEEPER)
@@ -26,7 +26,7 @@ def test_seed_demo_adds_japanese_shopkeepers_once_and_the_shop_answers_with_no_k
 
 
 def test_with_a_key_the_demo_shopkeeper_answers_through_the_model(db, fake_anthropic):
-    call_command("seed_demo", stdout=(out := StringIO()))
+    call_command("seed_demo", history_days=0, stdout=(out := StringIO()))
     fake_anthropic.then(Reply([text("ハルです。緑茶はいかがですか？")]))
 
     assert _chat("おすすめは？") == "ハルです。緑茶はいかがですか？"
@@ -35,11 +35,11 @@ def test_with_a_key_the_demo_shopkeeper_answers_through_the_model(db, fake_anthr
 
 
 def test_the_model_line_says_when_the_shopkeeper_was_set_to_offline(db, settings):
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", history_days=0, stdout=StringIO())
     Agent.objects.filter(kind=Agent.Kind.SHOPKEEPER).update(provider=Agent.Provider.OFFLINE)
     settings.ANTHROPIC_API_KEY = "test-key-made-here"
 
-    call_command("seed_demo", stdout=(out := StringIO()))
+    call_command("seed_demo", history_days=0, stdout=(out := StringIO()))
 
     assert Agent.objects.get(kind=Agent.Kind.SHOPKEEPER).provider == "offline"  # a rerun keeps what a person chose
     assert "model: offline rule-based (the shopkeeper is set to the offline provider)" in out.getvalue()

@@ -1,10 +1,9 @@
 """The tablet as a kiosk: at a landscape and a portrait tablet size the page never scrolls, the chat input and the
 latest message stay on screen however long the chat and the catalogue, touch targets are finger-sized, cards show
 the product's picture (or a tidy placeholder), the shopkeeper greets, and a purchase ends on a receipt that resets
-the screen by itself. The screenshots are kept under docs/screenshots/ (linked from the README)."""
+the screen by itself. Its screenshots are the README's (`make screenshots` renews them)."""
 
 import io
-from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -16,7 +15,6 @@ from tests.factories import ProductFactory, SlotFactory, stock_slot
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 RECEIPT_SECONDS = 2
 MIN_TOUCH_PX = 44
 GREETING = "いらっしゃいませ！何かお探しですか？"  # the shopkeeper persona's (tests/factories.PersonaFactory)
@@ -77,7 +75,7 @@ def page_scroll(page):
 
 @pytest.mark.parametrize(("width", "height"), [(1024, 768), (768, 1024)])
 def test_the_input_and_latest_message_stay_on_screen_and_a_receipt_resets_the_kiosk(
-    width, height, kiosk, picture, asgi_live_server, browser_page
+    width, height, kiosk, picture, asgi_live_server, browser_page, screenshots_dir
 ):
     page = browser_page
     page.set_viewport_size({"width": width, "height": height})
@@ -101,8 +99,7 @@ def test_the_input_and_latest_message_stay_on_screen_and_a_receipt_resets_the_ki
     scroll = page_scroll(page)
     assert scroll["top"] == 0 and scroll["height"] <= scroll["view"], scroll
     assert small_touch_targets(page) == []
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"tablet-{width}x{height}.png"))
+    page.screenshot(path=str(screenshots_dir / f"tablet-{width}x{height}.png"))
 
     page.locator("#chat-log li.assistant .confirm-purchase").last.click()
     assert small_touch_targets(page) == []

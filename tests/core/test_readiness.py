@@ -113,6 +113,31 @@ def test_503_when_the_worker_heartbeat_is_older_than_a_minute(client, redis_chan
     assert "61 s ago" in response.json()["checks"]["celery_worker"]["detail"]
 
 
+def test_a_web_probe_naming_its_checks_stays_ready_without_a_worker(client, redis_channel_layer):
+    """Kubernetes' readiness probe of a web pod (deploy/k8s/base/web.yaml) leaves out the worker heartbeat: with no
+    worker the whole page says 503, the web pod's own checks say 200."""
+    assert client.get("/readyz").status_code == 503
+    response = client.get("/readyz?checks=database,redis,channel_layer")
+    body = response.json()
+    assert response.status_code == 200, body
+    assert set(body["checks"]) == {"database", "redis", "channel_layer"}
+
+
+def test_a_probe_naming_only_a_failing_check_is_unavailable(client, redis_channel_layer):
+    response = client.get("/readyz?checks=celery_worker")
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["celery_worker"]
+
+
+@pytest.mark.parametrize("checks", ["database,disk", "", "database,,redis"])
+def test_an_unknown_or_empty_check_name_is_a_400_naming_it(client, checks):
+    response = client.get(f"/readyz?checks={checks}")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert "Known: database, redis, channel_layer, celery_worker" in error["message"]
+
+
 def test_a_new_install_has_the_heartbeat_beat_job():
     job = PeriodicTask.objects.get(task="core.record_worker_heartbeat")
     assert job.enabled

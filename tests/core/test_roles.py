@@ -34,7 +34,7 @@ def test_users_get_their_role_capabilities(staff_user, manager_user):
 def test_seed_demo_creates_staff_and_manager_logins_once(monkeypatch):
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", history_days=0, stdout=out)
     first_run = out.getvalue()
     assert "demo login: staff / " in first_run and "demo login: manager / " in first_run
     password = first_run.split("demo login: staff / ")[1].split()[0]
@@ -45,7 +45,7 @@ def test_seed_demo_creates_staff_and_manager_logins_once(monkeypatch):
     assert list(User.objects.get(username="manager").groups.values_list("name", flat=True)) == [MANAGER]
 
     again = io.StringIO()
-    call_command("seed_demo", stdout=again)
+    call_command("seed_demo", history_days=0, stdout=again)
     assert "demo login" not in again.getvalue()  # printed once: a second run neither shows nor changes it
     staff.refresh_from_db()
     assert staff.check_password(password)
@@ -54,6 +54,6 @@ def test_seed_demo_creates_staff_and_manager_logins_once(monkeypatch):
 
 def test_seed_demo_uses_demo_password_from_the_environment(monkeypatch, client):
     monkeypatch.setenv("DEMO_PASSWORD", "demo-pass-for-tests")
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", history_days=0, stdout=io.StringIO())
     assert client.login(username="staff", password="demo-pass-for-tests")
     assert client.get("/admin/").status_code == 200

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_shows_a_finished_experiment_with_intervals_for_both_variants_once():
-    call_command("seed_demo", stdout=(out := StringIO()))
+    call_command("seed_demo", history_days=0, stdout=(out := StringIO()))
 
     experiment = Experiment.objects.get()
     assert experiment.status == Experiment.Status.FINISHED and experiment.seed_count == 20
@@ -23,12 +23,12 @@ def test_seed_demo_shows_a_finished_experiment_with_intervals_for_both_variants_
     assert "p_value" in variants[1]["versus_control"]
     assert "40 runs" in out.getvalue()
 
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", history_days=0, stdout=StringIO())
     assert (Experiment.objects.count(), Run.objects.count()) == (1, 40)
 
 
 def test_seed_demo_runs_a_persona_ab_test_on_line_with_consenting_customers_exposed_once():
-    call_command("seed_demo", stdout=(out := StringIO()))
+    call_command("seed_demo", history_days=0, stdout=(out := StringIO()))
 
     test = ABTest.objects.get()
     assert test.status == ABTest.Status.RUNNING and test.channel == "line"
@@ -43,5 +43,5 @@ def test_seed_demo_runs_a_persona_ab_test_on_line_with_consenting_customers_expo
     assert sum(row["conversations"] for row in results["variants"]) == 6
     assert "6 exposures" in out.getvalue()
 
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", history_days=0, stdout=StringIO())
     assert (ABTest.objects.count(), Exposure.objects.count(), Conversation.objects.count()) == (1, 6, 6)

@@ -12,6 +12,7 @@ from apps.accounting import chart
 from apps.accounting.models import EntryKind, JournalEntry
 from apps.accounting.selectors import income_statement
 from apps.accounting.services import period_close
+from apps.core.demo import demo_opening_day
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.models import AuditEntry
 from apps.inventory.demo import seed
@@ -311,12 +312,12 @@ class TestJobAndDemo:
         (charge,) = MachineFeeCharge.objects.all()
         assert (charge.month, charge.journal_entry.date) == (today.replace(day=1), today)
 
-    def test_seed_demo_records_the_fees_once_and_the_books_show_rent(self):
+    def test_seed_demo_records_the_machines_fees_once_from_its_opening_day(self):
+        """The history (`experiments`' seeder) charges them as they fall due: tests/core/test_demo.py."""
         seed(stdout=StringIO(), options={})
-        charges = MachineFeeCharge.objects.count()
         seed(stdout=StringIO(), options={})
 
-        assert MachineFee.objects.count() == 3
-        assert MachineFeeCharge.objects.count() == charges >= 3  # last month's three at least
-        rent = MachineFeeCharge.objects.filter(fee__kind=MachineFee.Kind.LOCATION_RENT).first()
-        assert (chart.MACHINE_FEES, 5000, 0) in entry_lines(rent)
+        fees = MachineFee.objects.all()
+        assert fees.count() == 3 and {fee.active_from for fee in fees} == {demo_opening_day({})}
+        assert fees.get(kind=MachineFee.Kind.LOCATION_RENT).amount_yen == 5500
+        assert not MachineFeeCharge.objects.exists()

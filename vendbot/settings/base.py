@@ -33,7 +33,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "daphne",
+    # `runserver` on daphne, ahead of staticfiles' own; daphne's app itself would import its server at start-up.
+    "vendbot.devserver",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -150,8 +151,31 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Media (product pictures, chat images) go through Django's storage API: MEDIA_ROOT on the local disk by default; with
+# MEDIA_S3_BUCKET set, a private S3-compatible bucket (AWS S3, MinIO) that every replica shares, served through signed
+# URLs that expire. Blank keys leave the credentials to boto3's own chain (an IAM role, AWS_* variables).
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if MEDIA_S3_BUCKET:
+    MEDIA_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
+            "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
+            # "path" for MinIO and most S3-compatible services; "auto" lets boto3 choose (AWS S3).
+            "addressing_style": env.str("MEDIA_S3_ADDRESSING_STYLE", default="auto"),
+            "signature_version": "s3v4",
+            "querystring_auth": True,
+            "querystring_expire": env.int("MEDIA_S3_URL_EXPIRE_SECONDS", default=3600),
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -262,8 +286,9 @@ PAYMENTS_PUBLIC_BASE_URL = env.str("PAYMENTS_PUBLIC_BASE_URL", default="http://1
 PICKUP_CODE_VALID_SECONDS = env.int("PICKUP_CODE_VALID_SECONDS", default=900)
 
 # --- Shop: procurement (the agent proposes purchase orders, staff approve them in the admin) ---
-# Orders above this (before tax) or over the monthly budget need a Manager's approval.
-PURCHASE_ORDER_MANAGER_THRESHOLD_YEN = env.int("PURCHASE_ORDER_MANAGER_THRESHOLD_YEN", default=50_000)
+# Orders above this (before tax) or over the monthly budget need a Manager's approval. One office machine's routine
+# orders are ¥400–4,000; one above ¥5,000 (a backlog, a new product line) is worth a second look.
+PURCHASE_ORDER_MANAGER_THRESHOLD_YEN = env.int("PURCHASE_ORDER_MANAGER_THRESHOLD_YEN", default=5_000)
 PROCUREMENT_MONTHLY_BUDGET_YEN = env.int("PROCUREMENT_MONTHLY_BUDGET_YEN", default=300_000)
 # Days of sales that stock plus the proposed order should cover once the goods arrive.
 PROCUREMENT_TARGET_COVER_DAYS = env.int("PROCUREMENT_TARGET_COVER_DAYS", default=10)
