@@ -49,26 +49,18 @@ def _checked_quantities(sale: Sale, quantities: dict[int, int]) -> tuple[dict[in
 def _sale_refund_partial_record(
     *, sale: Sale, quantities: dict[int, int], reason: str, return_to_storage: bool, actor
 ) -> Sale:
-    require_perm(actor, "inventory.refund_sale", _("返金の権限がありません。"))
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("返金には理由が必要です。"), details={"field": "reason"})
-    sale = Sale.attempts.select_for_update().get(pk=sale.pk)
-    if sale.status in Sale.ATTEMPT_STATES:
-        raise Conflict(_("この購入は成立していないため返金できません（代金は受け取っていません）。"), code="not_sold")
-    if sale.status == Sale.Status.REFUNDED:
-        raise Conflict(_("この販売はすでに返金済みです。"), code="already_refunded")
-    payment = Payment.objects.select_for_update().get(sale=sale)
+    sale, payment, reason = refundable_sale_lock(sale=sale, reason=reason, actor=actor)
     wanted, lines = _checked_quantities(sale, quantities)
     amount = sum(line_refund_yen(line, wanted.get(line.pk, 0)) for line in lines)
+    if return_to_storage:  # the back room before the product, as every stock path locks them
+        returned_to_storage(sale=sale, lines=lines, units=wanted, actor=actor, reason=reason)
     unit_costs = {line.product_id: locked_product(line.product).unit_cost_yen for line in lines}
-    if return_to_storage:
-        _return_to_storage(sale=sale, lines=lines, wanted=wanted, actor=actor, reason=reason)
     sale_refund_book(sale=sale, refunded_now=wanted, restocked=return_to_storage, unit_costs=unit_costs, actor=actor)
     for line in lines:
         line.refunded_quantity += wanted.get(line.pk, 0)
     SaleLine.objects.bulk_update(lines, ["refunded_quantity"])
-    _payment_refund_owe(payment=payment, amount_yen=amount)
+    # A sale may be refunded in parts: each part under a key of its own.
+    payment_refund_owe(payment=payment, amount_yen=amount, purpose=f"part-{payment.refunds.count() + 1}")
     from_state = sale.status
     sale.refunded_yen += amount
     whole = all(line.refunded_quantity == line.quantity for line in lines)
@@ -86,30 +78,49 @@ def _sale_refund_partial_record(
     return sale
 
 
-def _return_to_storage(*, sale: Sale, lines: list[SaleLine], wanted: dict[int, int], actor, reason: str) -> None:
+def refundable_sale_lock(*, sale: Sale, reason: str, actor) -> tuple[Sale, Payment, str]:
+    """The checks every staff refund makes, under the sale's and its payment's locks: the permission, a reason, a sale
+    that was sold and is not refunded whole yet. Returns the locked sale, its payment and the reason."""
+    require_perm(actor, "inventory.refund_sale", _("返金の権限がありません。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("返金には理由が必要です。"), details={"field": "reason"})
+    sale = Sale.attempts.select_for_update().get(pk=sale.pk)
+    if sale.status in Sale.ATTEMPT_STATES:
+        raise Conflict(_("この購入は成立していないため返金できません（代金は受け取っていません）。"), code="not_sold")
+    if sale.status == Sale.Status.REFUNDED:
+        raise Conflict(_("この販売はすでに返金済みです。"), code="already_refunded")
+    return sale, Payment.objects.select_for_update().get(sale=sale), reason
+
+
+def returned_to_storage(
+    *, sale: Sale, lines: list[SaleLine], units: dict[int, int], actor, reason: str, actor_label: str = ""
+) -> None:
+    """Refunded goods the customer brought back go to the back room ({sale line id: units}), each a movement."""
     for line in lines:
-        units = wanted.get(line.pk, 0)
-        if not units:
+        returned = units.get(line.pk, 0)
+        if not returned:
             continue
         storage = locked_storage(line.product)
-        storage.quantity += units
+        storage.quantity += returned
         storage.save(update_fields=["quantity"])
         movement_record(
             product=line.product,
             kind=StockMovement.Kind.REFUND_RETURN,
-            quantity_delta=units,
+            quantity_delta=returned,
             actor=actor,
+            actor_label=actor_label,
             reason=reason,
             sale=sale,
         )
 
 
-def _payment_refund_owe(*, payment: Payment, amount_yen: int) -> None:
-    """Owe `amount_yen` back on the locked `payment`, under a key of its own (a sale may be refunded in parts)."""
+def payment_refund_owe(*, payment: Payment, amount_yen: int, purpose: str) -> None:
+    """Owe `amount_yen` back on `payment` (call with it locked) under the key `<payment key>:<purpose>`;
+    `payment_refunds_send` pays it after the commit."""
     if amount_yen and payment.gateway_reference:
-        part = payment.refunds.count() + 1
         PaymentRefund.objects.create(
-            payment=payment, amount_yen=amount_yen, idempotency_key=f"{payment.idempotency_key}:part-{part}"
+            payment=payment, amount_yen=amount_yen, idempotency_key=f"{payment.idempotency_key}:{purpose}"
         )
     payment.refunded_yen += amount_yen
     if payment.refunded_yen == payment.amount_yen:
