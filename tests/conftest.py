@@ -235,3 +235,32 @@ def fresh_dependency_log(monkeypatch):
     from apps.core import logging as core_logging
 
     monkeypatch.setattr(core_logging, "_dependency_state", {})
+
+
+@pytest.fixture
+def fake_paypay(settings):
+    """PayPay's API on a loopback port, with the real SDK pointed at it."""
+    from tests.fake_paypay import API_KEY, API_SECRET, MERCHANT_ID, FakePayPay
+
+    fake = FakePayPay().start()
+    settings.PAYPAY_API_BASE_URL = fake.url
+    settings.PAYPAY_API_KEY = API_KEY
+    settings.PAYPAY_API_SECRET = API_SECRET
+    settings.PAYPAY_MERCHANT_ID = MERCHANT_ID
+    settings.PAYMENT_PROVIDERS = ["terminal", "paypay", "stripe"]
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    """Stripe's API on a loopback port, with the real SDK pointed at it, and its webhook secret."""
+    from tests.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
+
+    fake = FakeStripe().start()
+    settings.STRIPE_API_BASE_URL = fake.url
+    settings.STRIPE_SECRET_KEY = SECRET_KEY
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.PAYMENT_PROVIDERS = ["terminal", "paypay", "stripe"]
+    yield fake
+    fake.stop()

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from apps.chats.selectors import tablet_greeting
 from apps.core.errors import NotFound
+from apps.inventory.integrations.payments import PROVIDER_METHODS
 from apps.inventory.selectors import machine_get, machine_products
 from apps.inventory.services import tablet_pairing_code_consume
 from apps.inventory.services.machines import device_token_hash
@@ -41,6 +42,8 @@ def tablet_page(request, code):
             "idle_reset_seconds": settings.TABLET_IDLE_RESET_SECONDS,
             "receipt_reset_seconds": settings.TABLET_RECEIPT_RESET_SECONDS,
             "greeting": tablet_greeting(),
+            "payment_providers": settings.PAYMENT_PROVIDERS,
+            "phone_payments": bool(set(settings.PAYMENT_PROVIDERS) & set(PROVIDER_METHODS)),
         },
     )
 

@@ -20,6 +20,7 @@ from apps.inventory.models import (
     Product,
     PurchaseOrder,
     PurchaseOrderLine,
+    ReconciliationReport,
     Sale,
     SaleLine,
     Slot,
@@ -107,6 +108,11 @@ def ai_usage(*, start: datetime.datetime, end: datetime.datetime) -> dict:
 def pending_approvals_count() -> int:
     """Purchase orders waiting for a person's approval."""
     return PurchaseOrder.objects.filter(status=PurchaseOrder.Status.PENDING_HUMAN_APPROVAL).count()
+
+
+def payment_mismatches() -> int | None:
+    """The mismatch count of the latest daily reconciliation of phone payments (None before the first one)."""
+    return ReconciliationReport.objects.order_by("-day").values_list("mismatch_count", flat=True).first()
 
 
 def active_conversations_count(*, now: datetime.datetime) -> int:
@@ -266,6 +272,7 @@ def dashboard_snapshot(*, now: datetime.datetime | None = None) -> dict:
             "active_conversations": active_conversations_count(now=now),
             "ai": ai_usage(start=start, end=end),
             "pending_approvals": pending_approvals_count(),
+            "payment_mismatches": payment_mismatches(),
         },
         "hourly_sales": hourly_sales(day=today),
         "daily_revenue": daily_revenue(last_day=today, days=30),

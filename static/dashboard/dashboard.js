@@ -33,6 +33,7 @@
     setText("card-ai-p95", cards.ai.reply_p95_ms === null ? "—" : `${cards.ai.reply_p95_ms} ms`);
     setText("card-error-rate", `${(cards.ai.error_rate * 100).toFixed(1)}%`);
     setText("card-approvals", String(cards.pending_approvals));
+    setText("card-payment-mismatches", cards.payment_mismatches === null ? "-" : String(cards.payment_mismatches));
   }
 
   function saleItem(sale) {

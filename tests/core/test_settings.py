@@ -46,9 +46,37 @@ def test_production_settings_pass_check_deploy():
         SECRET_KEY="Hq3v-production-looking-secret-9Zt2Lm8Rp4Xw7Kb1Nd6Yf0Gs5Jc3Ve",  # scan-secrets: ignore
         ALLOWED_HOSTS="shop.example.jp",
         SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
+        PAYMENT_PROVIDERS="paypay,stripe",
         METRICS_TOKEN="test-metrics-token",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+_PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x" * 60,
+    "ALLOWED_HOSTS": "shop.example.jp",
+    "METRICS_TOKEN": "test-metrics-token",
+}
+
+
+def test_production_refuses_the_simulated_terminal_naming_it():
+    result = _manage(
+        "check", settings="vendbot.settings.production", **_PRODUCTION, PAYMENT_PROVIDERS="terminal,paypay"
+    )
+    assert result.returncode != 0
+    assert "apps.inventory.integrations.payments.SimulatedTerminal" in result.stderr
+    assert "PAYMENTS_ALLOW_SIMULATED" in result.stderr
+
+
+def test_production_starts_with_the_simulated_terminal_when_allowed():
+    result = _manage("check", settings="vendbot.settings.production", **_PRODUCTION, PAYMENTS_ALLOW_SIMULATED="1")
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_starts_with_real_providers_only():
+    result = _manage("check", settings="vendbot.settings.production", **_PRODUCTION, PAYMENT_PROVIDERS="paypay,stripe")
+    assert result.returncode == 0, result.stderr
 
 
 def test_production_refuses_to_start_without_allowed_hosts():
@@ -91,6 +119,7 @@ def test_production_answers_probes_and_scrapes_by_pod_ip_over_plain_http(tmp_pat
         SECRET_KEY="x" * 60,
         ALLOWED_HOSTS="shop.example.jp,10.1.2.3",
         METRICS_TOKEN="test-metrics-token",
+        PAYMENT_PROVIDERS="paypay,stripe",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         PAYMENT_TERMINAL_DB=str(tmp_path / "terminal.sqlite3"),
     )

@@ -290,6 +290,25 @@ PURCHASE_ATTEMPT_LEASE_SECONDS = env.int("PURCHASE_ATTEMPT_LEASE_SECONDS", defau
 DISPENSER = env.str("DISPENSER", default="apps.inventory.integrations.dispenser.SimulatedDispenser")
 DISPENSER_JAM_RATE = env.float("DISPENSER_JAM_RATE", default=0.0)
 
+# --- Shop: real payments (docs/payments.md). Which methods the tablet offers: "terminal" (the PAYMENT_GATEWAY card/IC
+# terminal), "paypay" (dynamic QR), "stripe" (card on the customer's phone through Stripe's hosted page).
+PAYMENT_PROVIDERS = env.list("PAYMENT_PROVIDERS", default=["terminal"])
+# Production refuses to start with the simulated terminal offered unless this is set (a demo install).
+PAYMENTS_ALLOW_SIMULATED = env.bool("PAYMENTS_ALLOW_SIMULATED", default=False)
+# How long a reservation waits for its QR payment before the stock goes back and the code is deleted.
+PAYMENT_QR_EXPIRY_SECONDS = env.int("PAYMENT_QR_EXPIRY_SECONDS", default=180)
+PAYPAY_API_KEY = env.str("PAYPAY_API_KEY", default="")
+PAYPAY_API_SECRET = env.str("PAYPAY_API_SECRET", default="")
+PAYPAY_MERCHANT_ID = env.str("PAYPAY_MERCHANT_ID", default="")
+PAYPAY_API_BASE_URL = env.str("PAYPAY_API_BASE_URL", default="https://apigw.sandbox.paypay.ne.jp")
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE_URL = env.str("STRIPE_API_BASE_URL", default="https://api.stripe.com")
+# Where Stripe's hosted page sends the customer's phone after paying (a plain thank-you page of ours).
+PAYMENTS_PUBLIC_BASE_URL = env.str("PAYMENTS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# A LINE purchase is dispensed by a pickup code typed at the machine, valid this long after payment.
+PICKUP_CODE_VALID_SECONDS = env.int("PICKUP_CODE_VALID_SECONDS", default=900)
+
 # --- Shop: procurement (the agent proposes purchase orders, staff approve them in the admin) ---
 # Orders above this (before tax) or over the monthly budget need a Manager's approval. One office machine's routine
 # orders are ¥400–4,000; one above ¥5,000 (a backlog, a new product line) is worth a second look.

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import DEBUG, METRICS_TOKEN, env
+from .base import DEBUG, METRICS_TOKEN, PAYMENT_GATEWAY, PAYMENT_PROVIDERS, PAYMENTS_ALLOW_SIMULATED, env
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production settings: unset DEBUG or set DEBUG=0.")
@@ -16,6 +16,14 @@ if not METRICS_TOKEN:
     raise ImproperlyConfigured(
         "METRICS_TOKEN is not set. Set the METRICS_TOKEN environment variable: Prometheus sends it as "
         "Authorization: Bearer <METRICS_TOKEN> to read /metrics."
+    )
+
+_SIMULATED_TERMINAL = "apps.inventory.integrations.payments.SimulatedTerminal"
+if "terminal" in PAYMENT_PROVIDERS and PAYMENT_GATEWAY == _SIMULATED_TERMINAL and not PAYMENTS_ALLOW_SIMULATED:
+    raise ImproperlyConfigured(
+        f"The simulated payment terminal ({_SIMULATED_TERMINAL}) is enabled: it hands out goods for payments nobody "
+        "made. Set PAYMENT_PROVIDERS to real providers (paypay,stripe) or PAYMENT_GATEWAY to a real terminal, or set "
+        "PAYMENTS_ALLOW_SIMULATED=1 for a demo install."
     )
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

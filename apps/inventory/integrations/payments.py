@@ -152,4 +152,22 @@ def _gateway(path: str) -> PaymentGateway:
 
 def payment_gateway() -> PaymentGateway:
     """The configured gateway, one instance per process."""
-    return _gateway(getattr(settings, "PAYMENT_GATEWAY", "apps.inventory.integrations.payments.SimulatedTerminal"))
+    return _gateway(settings.PAYMENT_GATEWAY)
+
+
+SIMULATED_TERMINAL = "apps.inventory.integrations.payments.SimulatedTerminal"
+PROVIDER_METHODS = ("paypay", "stripe")
+
+
+def terminal_is_simulated() -> bool:
+    """True when the card/IC terminal is the simulated one (its receipts say so)."""
+    return settings.PAYMENT_GATEWAY == SIMULATED_TERMINAL
+
+
+def refund_gateway(method: str):
+    """What pays back a payment of `method`: the provider that took it (PayPay, Stripe), or the terminal."""
+    if method in PROVIDER_METHODS:
+        from apps.inventory.integrations.providers import checkout_provider
+
+        return checkout_provider(method)
+    return payment_gateway()

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -15,13 +16,12 @@ from apps.core.errors import ApplicationError, Conflict, PaymentDeclined, Servic
 from apps.core.money import TaxRate, split_tax_inclusive
 from apps.core.services import audit_record
 from apps.inventory.integrations.dispenser import dispenser
-from apps.inventory.integrations.payments import ChargeResult, payment_gateway
+from apps.inventory.integrations.payments import PROVIDER_METHODS, ChargeResult, payment_gateway
 from apps.inventory.models import (
     Coupon,
     CouponRedemption,
     Machine,
     Payment,
-    PaymentRefund,
     PurchaseRequest,
     Sale,
     SaleLine,
@@ -38,13 +38,12 @@ from apps.inventory.services.attempts import (
     require_no_transaction,
 )
 from apps.inventory.services.books import sale_book, sale_refund_book
+from apps.inventory.services.refunds import payment_refund_owe, refundable_sale_lock, returned_to_storage
 from apps.inventory.services.stock import (
     locked_product,
     locked_slot,
-    locked_storage,
     movement_record,
     product_unit_costs_shared,
-    require_perm,
 )
 
 logger = logging.getLogger(__name__)
@@ -197,6 +196,7 @@ def purchase_create(
     PaymentDeclined, ServiceUnavailable (the terminal did not answer: retry with the same key), ValidationError (bad
     slot, quantity, coupon, method). `customer_key` is opaque ("line:<id>", a chats id, "").
     """
+    _require_terminal_method(payment_method)
     purchase = _purchase_checked(
         machine=machine,
         items=items,
@@ -211,6 +211,16 @@ def purchase_create(
     if isinstance(attempt, PurchaseOutcome):
         return attempt
     return _purchase_charge_and_complete(sale=attempt[0], lines=attempt[1])
+
+
+def _require_terminal_method(payment_method: str) -> None:
+    """The terminal takes card/IC/cash methods, and only where the shop offers it; PayPay and Stripe are paid on the
+    customer's phone through a checkout (`services/checkout.py`)."""
+    if payment_method in PROVIDER_METHODS or "terminal" not in settings.PAYMENT_PROVIDERS:
+        raise ValidationError(
+            _("この支払い方法はこの画面では使えません。スマホ決済（QRコード）をご利用ください。"),
+            details={"field": "payment_method"},
+        )
 
 
 @dataclass(frozen=True)
@@ -491,18 +501,6 @@ def _purchase_complete(*, sale_id: int, charge: ChargeResult | None, lines: list
     return sale
 
 
-def _refund_record(*, payment: Payment, amount_yen: int, purpose: str) -> None:
-    """Owe `amount_yen` back on `payment` (call with it locked); `payment_refunds_send` pays it after the commit."""
-    if amount_yen and payment.gateway_reference:
-        PaymentRefund.objects.create(
-            payment=payment, amount_yen=amount_yen, idempotency_key=f"{payment.idempotency_key}:{purpose}"
-        )
-    payment.refunded_yen += amount_yen
-    if payment.refunded_yen == payment.amount_yen:
-        payment.status = Payment.Status.REFUNDED
-    payment.save(update_fields=["refunded_yen", "status"])
-
-
 def _purchase_dispense(*, sale: Sale, lines: list[SaleLine]) -> dict[int, int]:
     """Tell the machine to drop each line's items (no transaction open: nothing is locked while it works).
     Returns {sale line id: items that came out}."""
@@ -566,7 +564,7 @@ def _sale_refund_undispensed(*, sale: Sale) -> Sale:
     SaleLine.objects.bulk_update(
         [SaleLine(pk=pk, refunded_quantity=missing) for pk, missing in missing_by_line.items()], ["refunded_quantity"]
     )
-    _refund_record(payment=payment, amount_yen=refund_yen, purpose="jam")
+    payment_refund_owe(payment=payment, amount_yen=refund_yen, purpose="jam")
     sale.refunded_yen = refund_yen
     sale.status = Sale.Status.REFUNDED if refund_yen == sale.total_yen else Sale.Status.PARTIALLY_REFUNDED
     sale.note = _("申し訳ありません。商品が詰まり{count}点をお出しできませんでした。{amount}円を返金しました。").format(
@@ -592,36 +590,15 @@ def sale_refund(*, sale: Sale, reason: str, return_to_storage: bool = False, act
 
 @transaction.atomic
 def _sale_refund_record(*, sale: Sale, reason: str, return_to_storage: bool, actor, actor_label: str) -> Sale:
-    require_perm(actor, "inventory.refund_sale", _("返金の権限がありません。"))
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("返金には理由が必要です。"), details={"field": "reason"})
-    sale = Sale.attempts.select_for_update().get(pk=sale.pk)
-    if sale.status in Sale.ATTEMPT_STATES:
-        raise Conflict(_("この購入は成立していないため返金できません（代金は受け取っていません）。"), code="not_sold")
-    if sale.status == Sale.Status.REFUNDED:
-        raise Conflict(_("この販売はすでに返金済みです。"), code="already_refunded")
-    payment = Payment.objects.select_for_update().get(sale=sale)
+    sale, payment, reason = refundable_sale_lock(sale=sale, reason=reason, actor=actor)
     amount = sale.total_yen - sale.refunded_yen
     lines = list(sale.lines.select_related("product"))
     returned_by_line = {line.pk: line.quantity - line.refunded_quantity for line in lines}
-    unit_costs = {}
-    for line in lines:
-        returned = returned_by_line[line.pk]
-        if return_to_storage and returned:
-            storage = locked_storage(line.product)
-            storage.quantity += returned
-            storage.save(update_fields=["quantity"])
-            movement_record(
-                product=line.product,
-                kind=StockMovement.Kind.REFUND_RETURN,
-                quantity_delta=returned,
-                actor=actor,
-                actor_label=actor_label,
-                reason=reason,
-                sale=sale,
-            )
-        unit_costs[line.product_id] = locked_product(line.product).unit_cost_yen
+    if return_to_storage:
+        returned_to_storage(
+            sale=sale, lines=lines, units=returned_by_line, actor=actor, reason=reason, actor_label=actor_label
+        )
+    unit_costs = {line.product_id: locked_product(line.product).unit_cost_yen for line in lines}
     sale_refund_book(
         sale=sale,
         refunded_now={pk: units for pk, units in returned_by_line.items() if units},
@@ -630,7 +607,7 @@ def _sale_refund_record(*, sale: Sale, reason: str, return_to_storage: bool, act
         actor=actor,
     )
     SaleLine.objects.filter(sale=sale).update(refunded_quantity=F("quantity"))
-    _refund_record(payment=payment, amount_yen=amount, purpose="refund")
+    payment_refund_owe(payment=payment, amount_yen=amount, purpose="refund")
     from_state = sale.status
     sale.refunded_yen = sale.total_yen
     sale.status = Sale.Status.REFUNDED
