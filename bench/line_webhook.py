@@ -48,7 +48,8 @@ def wait_until_up(port: int, server: subprocess.Popen) -> None:
     sys.exit("server did not answer within 30 s")
 
 
-def signed_event(secret: str) -> tuple[bytes, str]:
+def signed_event(secret: str, reply_token: str | None = None) -> tuple[bytes, str]:
+    """A one-event webhook body from a new LINE user and its X-Line-Signature (also used by bench/locustfile.py)."""
     event = {
         "type": "message",
         "mode": "active",
@@ -56,7 +57,7 @@ def signed_event(secret: str) -> tuple[bytes, str]:
         "webhookEventId": uuid.uuid4().hex[:26].upper(),
         "deliveryContext": {"isRedelivery": False},
         "source": {"type": "user", "userId": "U" + secrets.token_hex(16)},
-        "replyToken": uuid.uuid4().hex,
+        "replyToken": reply_token or uuid.uuid4().hex,
         "bench": DESTINATION,
         "message": {
             "type": "text",

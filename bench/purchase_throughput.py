@@ -1,11 +1,15 @@
-"""Purchases per second through the real API on PostgreSQL, at 1, 8 and 32 concurrent clients.
+"""Purchases per second through the real API on PostgreSQL: 8 machines buying in parallel, on one daphne process and
+then on two, against a bare DRF view measured on the same servers in the same run.
 
-Starts daphne (as in production) on a free loopback port against a PostgreSQL database of its own, stocks one slot
-through the services, then for a few seconds per level drives `POST /api/machines/BENCH-1/purchases/` (device token,
-a new Idempotency-Key per request) and, for comparison, a bare DRF view on the same server. Prints requests/s and
-the ratio purchase/bare.
+Stocks machines BENCH-1 … BENCH-8 (slot A1, the same product in each) through the services, starts daphne (as in
+production) on free loopback ports against a PostgreSQL database of its own, then for a few seconds per level drives
+`GET /bench/ping/` (a bare DRF view: no auth, no database) and `POST /api/machines/BENCH-n/purchases/` (each client
+one machine's device token, a new Idempotency-Key per request) with 8 and 32 clients. With two processes the clients
+alternate between them. Prints requests/s, purchase p50/p99, the ratio purchase/bare, and after every run checks
+that nothing was oversold (every slot's fall equals its completed sales, one captured payment and one gateway charge
+per sale), `check_stock`'s integrity check and a balanced trial balance; exits 1 if any check fails.
 
-    .venv/bin/python bench/purchase_throughput.py [--seconds 3] [--database-url postgres://.../vb_inventory_bench]
+    .venv/bin/python bench/purchase_throughput.py [--seconds 3] [--runs 1] [--database-url postgres://.../vb_inventory_bench]
 """
 
 import argparse
@@ -14,8 +18,10 @@ import json
 import os
 import secrets
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -24,8 +30,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-LEVELS = (1, 8, 32)
-MACHINE = "BENCH-1"
+LEVELS = (8, 32)
+PROCESSES = (1, 2)
+MACHINES = 8
+MACHINE = "BENCH-1"  # the machine of `prepare_shop` (also used by bench/dashboard_fanout.py)
+TARGET_RATIO = 0.35
 
 
 def free_port() -> int:
@@ -45,15 +54,16 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def prepare_shop(units: int) -> str:
-    """Machine BENCH-1 with slot A1 holding `units` items; returns a fresh device token."""
+def prepare_machines(count: int, units: int) -> list[tuple[str, str]]:
+    """Machines BENCH-1 … BENCH-<count>, each with slot A1 holding `units` more items of one product; returns
+    [(machine code, a fresh device token)]."""
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from apps.inventory.models import Machine, Product
+    from apps.inventory.models import Product
     from apps.inventory.services import (
         device_token_issue,
         machine_configure,
@@ -63,46 +73,69 @@ def prepare_shop(units: int) -> str:
         stock_transfer_to_slot,
     )
 
-    machine = machine_configure(code=MACHINE, name="ベンチマーク")
     product = Product.objects.filter(sku="BENCH-TEA").first() or product_create(
         sku="BENCH-TEA", name_ja="ベンチ茶", category="drink", price_yen=150
     )
-    slot = slot_configure(machine=machine, code="A1", product=product, capacity=10_000_000)
-    stock_receive(product=product, quantity=units, unit_cost_yen=70, actor_label="bench")
-    stock_transfer_to_slot(slot=slot, quantity=units, actor_label="bench")
-    return device_token_issue(machine=Machine.objects.get(code=MACHINE), actor_label="bench")
+    stock_receive(product=product, quantity=units * count, unit_cost_yen=70, actor_label="bench")
+    machines = []
+    for number in range(1, count + 1):
+        machine = machine_configure(code=f"BENCH-{number}", name=f"ベンチマーク{number}")
+        slot = slot_configure(machine=machine, code="A1", product=product, capacity=10_000_000)
+        stock_transfer_to_slot(slot=slot, quantity=units, actor_label="bench")
+        machines.append((machine.code, device_token_issue(machine=machine, actor_label="bench")))
+    return machines
 
 
-def wait_until_up(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
+def prepare_shop(units: int) -> str:
+    """Machine BENCH-1 with `units` items in slot A1; returns its device token."""
+    return prepare_machines(1, units)[0][1]
+
+
+def start_daphne(port: int) -> subprocess.Popen:
+    """daphne on `port`; its log goes to BENCH_SERVER_LOG when set (errors only: LOG_LEVEL=WARNING)."""
+    daphne = str(Path(sys.executable).with_name("daphne"))
+    log_path = os.environ.get("BENCH_SERVER_LOG")
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 (the server's lifetime)
+    return subprocess.Popen(
+        [daphne, "-b", "127.0.0.1", "-p", str(port), "vendbot.asgi:application"],
+        cwd=ROOT,
+        stdout=log,
+        stderr=log,
+    )
+
+
+def wait_until_up(port: int, server: subprocess.Popen, path: str = "/bench/ping/") -> None:
+    """Until GET `path` answers 200 (the bench exits if the server dies or takes over 60 s)."""
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
             sys.exit(f"server exited with {server.returncode}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/bench/ping/")
+            conn.request("GET", path)
             if conn.getresponse().status == 200:
                 return
         except OSError:
             time.sleep(0.2)
-    sys.exit("server did not answer within 30 s")
+    sys.exit("server did not answer within 60 s")
 
 
-def drive(port: int, clients: int, seconds: float, request) -> tuple[float, Counter]:
-    """Run `clients` threads calling `request(conn) -> (ok, status)` for `seconds`; returns (successes/s, the
-    statuses of failed requests)."""
-    ok = [0] * clients
+def drive(ports: list[int], clients: int, seconds: float, request) -> tuple[float, list[float], Counter]:
+    """Run `clients` threads (client n on ports[n % len(ports)]) calling `request(conn, n) -> (ok, status)` for
+    `seconds`; returns (successes/s, latencies of successes in ms, statuses of failures)."""
+    latencies = [[] for _ in range(clients)]
     failed = [Counter() for _ in range(clients)]
     stop_at = time.monotonic() + seconds
     start = threading.Barrier(clients)
 
     def worker(index):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", ports[index % len(ports)], timeout=60)
         start.wait()
         while time.monotonic() < stop_at:
-            succeeded, status = request(conn)
+            sent = time.perf_counter()
+            succeeded, status = request(conn, index)
             if succeeded:
-                ok[index] += 1
+                latencies[index].append((time.perf_counter() - sent) * 1000)
             else:
                 failed[index][status] += 1
         conn.close()
@@ -113,26 +146,28 @@ def drive(port: int, clients: int, seconds: float, request) -> tuple[float, Coun
         thread.start()
     for thread in threads:
         thread.join()
-    return sum(ok) / (time.monotonic() - begin), sum(failed, Counter())
+    done = sorted(ms for mine in latencies for ms in mine)
+    return len(done) / (time.monotonic() - begin), done, sum(failed, Counter())
 
 
-def ping(conn) -> tuple[bool, int]:
+def ping(conn, index) -> tuple[bool, int]:
     conn.request("GET", "/bench/ping/")
     response = conn.getresponse()
     response.read()
     return response.status == 200, response.status
 
 
-def purchaser(token: str):
+def purchaser(machines: list[tuple[str, str]]):
     body = json.dumps({"items": [{"slot": "A1", "quantity": 1}], "payment_method": "card"})
 
-    def purchase(conn) -> tuple[bool, int]:
+    def purchase(conn, index) -> tuple[bool, int]:
+        code, token = machines[index % len(machines)]
         headers = {
             "Authorization": f"Device {token}",
             "Content-Type": "application/json",
             "Idempotency-Key": uuid.uuid4().hex,
         }
-        conn.request("POST", f"/api/machines/{MACHINE}/purchases/", body=body, headers=headers)
+        conn.request("POST", f"/api/machines/{code}/purchases/", body=body, headers=headers)
         response = conn.getresponse()
         response.read()
         return response.status == 201, response.status
@@ -140,15 +175,113 @@ def purchaser(token: str):
     return purchase
 
 
+def percentile(values: list[float], share: float) -> float:
+    return values[max(0, -(-int(share * 100) * len(values) // 100) - 1)] if values else float("nan")
+
+
+def payment_counts() -> tuple[int, int, int]:
+    """(sales, captured payments, charges on the simulated terminal) so far."""
+    from django.db import connection
+
+    from apps.inventory.integrations.payments import payment_gateway
+    from apps.inventory.models import Payment, Sale
+
+    connection.close()  # the data changed under this process while the servers ran
+    captured = Payment.objects.filter(status=Payment.Status.CAPTURED).count()
+    return Sale.objects.count(), captured, payment_gateway().totals()[0]
+
+
+def books_and_stock_problems(counts_before: tuple[int, int, int]) -> list[str]:
+    """Everything wrong after a run: oversold slots, new sales without exactly one captured payment and one gateway
+    charge each, stock that differs from its movements, an unbalanced trial balance."""
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    from apps.accounting.selectors import trial_balance
+    from apps.inventory.models import Sale, SaleLine, Slot, StockMovement
+    from apps.inventory.selectors import stock_integrity_problems
+
+    sales, captured, charges = (after - before for after, before in zip(payment_counts(), counts_before, strict=True))
+    problems = [f"stock: {problem}" for problem in stock_integrity_problems()]
+    for slot in Slot.objects.filter(machine__code__startswith="BENCH-").select_related("machine"):
+        stocked = StockMovement.objects.filter(slot=slot, quantity_delta__gt=0).aggregate(n=Sum("quantity_delta"))["n"]
+        sold = SaleLine.objects.filter(slot=slot, sale__in=Sale.objects.all()).aggregate(n=Sum("quantity"))["n"] or 0
+        if slot.quantity < 0 or slot.quantity + sold != stocked:
+            problems.append(f"oversold: {slot} holds {slot.quantity}, stocked {stocked}, sold {sold}")
+    if not sales == captured == charges:
+        problems.append(f"payments: {sales} new sales, {captured} captured payments, {charges} gateway charges")
+    totals = trial_balance(as_of=timezone.localdate()).totals
+    if totals["debit_total"] != totals["credit_total"]:
+        problems.append(f"trial balance: debit {totals['debit_total']} ≠ credit {totals['credit_total']}")
+    return problems
+
+
+def run_level(ports: list[int], clients: int, seconds: float, purchase) -> dict:
+    bare, _, bare_failed = drive(ports, clients, seconds, ping)
+    bought, latencies, failed = drive(ports, clients, seconds, purchase)
+    return {
+        "bare": bare,
+        "bought": bought,
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p99": percentile(latencies, 0.99),
+        "failed": dict(failed + bare_failed),
+    }
+
+
+def measure(processes: int, seconds: float, purchase) -> dict[int, dict]:
+    """Every level on `processes` fresh daphne processes."""
+    ports = [free_port() for _ in range(processes)]
+    servers = [start_daphne(port) for port in ports]
+    try:
+        for port, server in zip(ports, servers, strict=True):
+            wait_until_up(port, server)
+        drive(ports, 8, 0.5, purchase)  # warm-up: connections, caches
+        return {clients: run_level(ports, clients, seconds, purchase) for clients in LEVELS}
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=10)
+
+
+def report(results: dict[int, dict[int, dict]]) -> bool:
+    """Print one line per process count and level; True when every checked target holds."""
+    print(
+        f"{'daphne':>6} {'clients':>7} {'bare req/s':>10} {'purchases/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}"
+    )
+    for processes, levels in results.items():
+        for clients, row in levels.items():
+            failures = f"  failed: {row['failed']}" if row["failed"] else ""
+            print(
+                f"{processes:>6} {clients:>7} {row['bare']:>10.1f} {row['bought']:>11.1f} {row['p50']:>7.1f}"
+                f" {row['p99']:>7.1f} {row['bought'] / row['bare']:>6.2f}{failures}"
+            )
+    one = results[1]
+    met = all(row["bought"] / row["bare"] >= TARGET_RATIO for row in one.values())
+    print(
+        f"target ≥ {TARGET_RATIO:.0%} of bare on one process at {', '.join(map(str, LEVELS))} clients:",
+        "met" if met else "NOT met",
+    )
+    if 2 in results:
+        for clients in LEVELS:
+            print(
+                f"two processes / one at {clients} clients: {results[2][clients]['bought'] / one[clients]['bought']:.2f}×"
+            )
+    return met
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="per level and endpoint (default 3)")
+    parser.add_argument("--runs", type=int, default=1, help="repeat everything this many times (default 1)")
+    parser.add_argument("--processes", type=int, nargs="+", default=list(PROCESSES), choices=PROCESSES)
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vb_inventory_bench"),
     )
     args = parser.parse_args()
 
+    workdir = tempfile.TemporaryDirectory(prefix="vendbot-purchase-bench-")
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "bench.purchase_throughput_site",
@@ -158,37 +291,29 @@ def main() -> None:
             "DEBUG": "0",
             "ALLOWED_HOSTS": "127.0.0.1",
             "LOG_LEVEL": "WARNING",
+            # The simulated terminal's books for this run only (other benches charge through the default file).
+            "PAYMENT_TERMINAL_DB": str(Path(workdir.name) / "terminal.sqlite3"),
         }
     )
     sys.path.insert(0, str(ROOT))
     ensure_database(args.database_url)
-    token = prepare_shop(units=100_000)
-
-    port = free_port()
-    daphne = str(Path(sys.executable).with_name("daphne"))
-    server = subprocess.Popen(
-        [daphne, "-b", "127.0.0.1", "-p", str(port), "vendbot.asgi:application"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    machines = prepare_machines(MACHINES, units=200_000)
+    purchase = purchaser(machines)
+    print(
+        f"daphne on PostgreSQL, {MACHINES} machines, {args.seconds:g} s per level, {os.cpu_count()} CPUs,"
+        f" DB_CONN_MAX_AGE={os.environ.get('DB_CONN_MAX_AGE', 'default')}"
     )
-    try:
-        wait_until_up(port, server)
-        purchase = purchaser(token)
-        print(f"daphne on PostgreSQL, {args.seconds:g} s per level, {os.cpu_count()} CPUs")
-        print(f"{'clients':>7} {'bare DRF req/s':>15} {'purchases/s':>12} {'ratio':>7}  failed (status: count)")
-        for clients in LEVELS:
-            bare, _ = drive(port, clients, args.seconds, ping)
-            bought, failed = drive(port, clients, args.seconds, purchase)
-            print(f"{clients:>7} {bare:>15.1f} {bought:>12.1f} {bought / bare:>7.2f}  {dict(failed) or '-'}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-    from apps.inventory.selectors import stock_integrity_problems
-
-    problems = stock_integrity_problems()
-    print("stock integrity:", "clean" if not problems else problems)
+    all_clean = True
+    for run in range(1, args.runs + 1):
+        results = {}
+        for processes in args.processes:
+            before = payment_counts()
+            results[processes] = measure(processes, args.seconds, purchase)
+            problems = books_and_stock_problems(before)
+            all_clean &= not problems
+            print(f"run {run}, {processes} process(es): oversell, check_stock, trial balance:", problems or "clean")
+        report(results)
+    sys.exit(0 if all_clean else 1)
 
 
 if __name__ == "__main__":

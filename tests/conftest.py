@@ -210,8 +210,57 @@ def private_redis():
 
 
 @pytest.fixture
+def process_env(private_redis):
+    """Environment for real processes (tests/processes.py): this test database, the private Redis, a queue of their own."""
+    from tests.processes import environment_for_processes
+
+    return environment_for_processes(private_redis.url)
+
+
+@pytest.fixture
+def processes(tmp_path):
+    """Real web servers and Celery workers for this test (tests/processes.py), every one stopped at its end."""
+    from tests.processes import Processes
+
+    started = Processes(tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
+@pytest.fixture
 def fresh_dependency_log(monkeypatch):
     """No failure logged yet in this process, so the next one of every dependency is logged (each test starts clean)."""
     from apps.core import logging as core_logging
 
     monkeypatch.setattr(core_logging, "_dependency_state", {})
+
+
+@pytest.fixture
+def fake_paypay(settings):
+    """PayPay's API on a loopback port, with the real SDK pointed at it."""
+    from tests.fake_paypay import API_KEY, API_SECRET, MERCHANT_ID, FakePayPay
+
+    fake = FakePayPay().start()
+    settings.PAYPAY_API_BASE_URL = fake.url
+    settings.PAYPAY_API_KEY = API_KEY
+    settings.PAYPAY_API_SECRET = API_SECRET
+    settings.PAYPAY_MERCHANT_ID = MERCHANT_ID
+    settings.PAYMENT_PROVIDERS = ["terminal", "paypay", "stripe"]
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    """Stripe's API on a loopback port, with the real SDK pointed at it, and its webhook secret."""
+    from tests.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
+
+    fake = FakeStripe().start()
+    settings.STRIPE_API_BASE_URL = fake.url
+    settings.STRIPE_SECRET_KEY = SECRET_KEY
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.PAYMENT_PROVIDERS = ["terminal", "paypay", "stripe"]
+    yield fake
+    fake.stop()

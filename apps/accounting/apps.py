@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 CHART_SEEDERS = [
     ("0002_chart_of_accounts_and_guards", "seed_chart"),
     ("0003_payment_fee_account", "add_account"),
+    ("0009_provider_receivables", "add_accounts"),
 ]
 
 

@@ -72,11 +72,14 @@ class Account(models.Model):
         return f"{self.code} {self.name}"
 
 
-class Ledger(models.Model):
-    """The single row that numbers entries and holds the lock date and the last closed fiscal year end; locked with
-    select_for_update on every post."""
+# PostgreSQL sequence that numbers journal entries (migration 0008); see `services._entry_number_take`.
+ENTRY_NUMBER_SEQUENCE = "accounting_journal_entry_number"
 
-    last_entry_number = models.PositiveBigIntegerField(default=0, verbose_name=_("最終仕訳番号"))
+
+class Ledger(models.Model):
+    """The single row that holds the lock date and the last closed fiscal year end. Every posting reads it under a
+    shared lock (postings do not wait on each other); closing locks it exclusively."""
+
     closed_through = models.DateField(
         null=True, blank=True, help_text=_("この日以前の日付では記帳できません。"), verbose_name=_("締め済み日")
     )
@@ -95,6 +98,11 @@ class Ledger(models.Model):
 
     def __str__(self):
         return f"#{self.last_entry_number} / closed through {self.closed_through or '-'}"
+
+    @property
+    def last_entry_number(self) -> int:
+        """The highest entry number posted so far (0 before the first)."""
+        return JournalEntry.objects.aggregate(last=models.Max("number"))["last"] or 0
 
 
 class EntryKind(models.TextChoices):

@@ -32,6 +32,8 @@ class PaymentMethod(models.TextChoices):
     IC = "ic", gettext_lazy("交通系IC・電子マネー")
     LINE_PAY = "line_pay", gettext_lazy("LINE Pay")
     QR = "qr", gettext_lazy("QRコード決済")
+    PAYPAY = "paypay", gettext_lazy("PayPay")
+    STRIPE = "stripe", gettext_lazy("カード（Stripe）")
 
 
 PAYMENT_ACCOUNTS = {
@@ -40,6 +42,9 @@ PAYMENT_ACCOUNTS = {
     PaymentMethod.IC: chart.CARD_RECEIVABLE,
     PaymentMethod.LINE_PAY: chart.CARD_RECEIVABLE,
     PaymentMethod.QR: chart.CARD_RECEIVABLE,
+    # Each provider its own receivable, so its payouts settle exactly what it took.
+    PaymentMethod.PAYPAY: chart.PAYPAY_RECEIVABLE,
+    PaymentMethod.STRIPE: chart.STRIPE_RECEIVABLE,
 }
 
 
@@ -469,20 +474,30 @@ def post_machine_fee(
 
 @transaction.atomic
 def post_card_settlement(
-    *, date: datetime.date, gross: int, fee: int, source: models.Model | None = None, created_by=None
+    *,
+    date: datetime.date,
+    gross: int,
+    fee: int,
+    payment_method: str = PaymentMethod.CARD,
+    memo: str = "",
+    source: models.Model | None = None,
+    created_by=None,
 ) -> JournalEntry:
-    """The card/IC processor pays out: 普通預金 (gross − fee) and 決済手数料 (fee, not taxable) / 売掛金 (gross)."""
+    """A payment processor pays out: 普通預金 (gross − fee) and 決済手数料 (fee, not taxable) / the receivable of
+    `payment_method` (gross: what it owed, payments less refunds): 売掛金 for the card/IC terminal, 売掛金（PayPay）
+    or 売掛金（Stripe） for a provider's payout."""
     _require_yen("gross", gross, allow_zero=False)
     _require_yen("fee", fee)
+    _require_payment_method(payment_method)
     if fee >= gross:
         raise ValidationError(_("決済手数料が入金額以上になっています。"), code="fee_exceeds_settlement")
     return journal_entry_post(
         date=date,
-        memo=_("カード・IC売上の入金"),
+        memo=memo or _("カード・IC売上の入金"),
         lines=[
             LineSpec(account=chart.BANK, debit=gross - fee),
             *signed_line(chart.PAYMENT_FEES, fee),
-            LineSpec(account=chart.CARD_RECEIVABLE, credit=gross),
+            LineSpec(account=PAYMENT_ACCOUNTS[payment_method], credit=gross),
         ],
         kind=EntryKind.CARD_SETTLEMENT,
         source=source,

@@ -8,12 +8,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounting import chart, fiscal_year
-from apps.accounting.models import Account, AccountType, EntryKind, JournalEntry, JournalLine, Ledger, posting_window
+from apps.accounting.models import (
+    ENTRY_NUMBER_SEQUENCE,
+    Account,
+    AccountType,
+    EntryKind,
+    JournalEntry,
+    JournalLine,
+    Ledger,
+    posting_window,
+)
 from apps.core.errors import Conflict, ValidationError
 from apps.core.money import TaxRate, is_whole_yen
 from apps.core.services import audit_record
@@ -97,7 +106,7 @@ def journal_entry_post(
 
     Refuses (ValidationError 400) fewer than two lines, a line with both sides, a zero or negative or non-integer
     amount, an unknown or summary account, an unbalanced entry; refuses (Conflict 409) a date on or before the lock
-    date and a second reversal of the same entry. Numbers come from the ledger row, locked for the transaction.
+    date and a second reversal of the same entry. Numbers come from a sequence and may have gaps (`_entry_number_take`).
     The year-end closing entry alone may be dated in a locked period (see `fiscal_year_close`).
     """
     if not isinstance(date, datetime.date) or isinstance(date, datetime.datetime):
@@ -139,26 +148,45 @@ def journal_entry_post(
 
 
 def _entry_number_take(*, date: datetime.date, kind: str, reversal_of: JournalEntry | None) -> int:
-    """The next entry number, from the ledger row locked for the caller's transaction, once the period lock and a
-    second reversal are ruled out (the same lock makes posting and closing unable to race)."""
-    ledger = Ledger.objects.select_for_update().get(pk=1)
+    """The next entry number, once the period lock and a second reversal are ruled out.
+
+    The lock date is read under a shared lock of the ledger row (PostgreSQL `FOR KEY SHARE`): postings do not wait
+    on each other, but `period_close` and `fiscal_year_close` (which lock the row `FOR UPDATE`) wait for the postings
+    in flight and those wait for them, so no entry can slip into a period being closed. The number comes from a
+    sequence (`ENTRY_NUMBER_SEQUENCE`): numbers grow in the order entries are posted and are never reused, but a
+    posting whose transaction rolls back leaves a gap (a refused sale, a crash). SQLite has no sequences, and lets
+    one writer at a time anyway: there the number is the highest so far plus one, read inside the write."""
+    closed_through, number = _ledger_state_for_posting()
     # The closing entry only moves the closed year's own balances, so it is allowed after the year's last month
     # has been locked (like the closing period after March in Japanese ledgers).
-    locked = kind != EntryKind.YEAR_END_CLOSING and ledger.closed_through and date <= ledger.closed_through
+    locked = kind != EntryKind.YEAR_END_CLOSING and closed_through and date <= closed_through
     if locked:
         raise Conflict(
             _("%(closed)s までの期間は締め済みです。%(date)s の仕訳は締め日より後の日付で記帳してください。")
-            % {"closed": ledger.closed_through, "date": date},
+            % {"closed": closed_through, "date": date},
             code="period_closed",
-            details={"closed_through": ledger.closed_through.isoformat(), "date": date.isoformat()},
+            details={"closed_through": closed_through.isoformat(), "date": date.isoformat()},
         )
     if reversal_of is not None and JournalEntry.objects.filter(reversal_of=reversal_of).exists():
         raise Conflict(
             _("仕訳 #%(number)s はすでに取り消されています。") % {"number": reversal_of.number}, code="already_reversed"
         )
-    ledger.last_entry_number += 1
-    ledger.save(update_fields=["last_entry_number"])
-    return ledger.last_entry_number
+    if number is None:
+        number = (JournalEntry.objects.aggregate(last=models.Max("number"))["last"] or 0) + 1
+    return number
+
+
+def _ledger_state_for_posting() -> tuple[datetime.date | None, int | None]:
+    """The lock date, and on PostgreSQL the next number with the ledger row share-locked for the caller's
+    transaction (one round trip; a refused posting leaves its number unused). SQLite: the lock date only."""
+    if connection.vendor != "postgresql":
+        return Ledger.objects.values_list("closed_through", flat=True).get(pk=1), None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT closed_through, nextval(%s) FROM accounting_ledger WHERE id = 1 FOR KEY SHARE",
+            [ENTRY_NUMBER_SEQUENCE],
+        )
+        return cursor.fetchone()
 
 
 def reversing_lines(entry: JournalEntry, *, exclude_accounts: frozenset[str] = frozenset()) -> list[LineSpec]:

@@ -5,8 +5,6 @@ header or a file name), the limits past which a picture is not sent, and its tok
 import io
 from dataclasses import dataclass
 
-from PIL import Image
-
 # The Messages API refuses an image whose base64 text passes 5 MB (4 characters for every 3 bytes) or whose side
 # passes 8,000 pixels.
 MAX_IMAGE_BYTES = 5 * 1024 * 1024 // 4 * 3
@@ -68,6 +66,8 @@ def chat_image(data: bytes) -> ChatImage:
     kind = media_type(data)
     width = height = 0
     if kind:
+        from PIL import Image  # Pillow loads with the first picture (the start-up rule in docs/architecture.md)
+
         try:
             with Image.open(io.BytesIO(data)) as picture:
                 width, height = picture.size

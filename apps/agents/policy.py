@@ -7,7 +7,6 @@ tools and coupon budget): no argument and no message text reaches them.
 
 import datetime
 
-import jsonschema
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -201,7 +200,9 @@ def policy_check(*, context: ToolContext, tool: Tool | None, name: str, argument
     if not isinstance(arguments, dict):
         raise PolicyRefusal("invalid_arguments", _("引数はオブジェクトで渡してください。"))
     _check_people_payees_and_secrets(arguments)
-    error = jsonschema.exceptions.best_match(tool.validator.iter_errors(arguments))  # what jsonschema.validate raises
+    from jsonschema.exceptions import best_match  # loaded with the validator (tools/registry.py)
+
+    error = best_match(tool.validator.iter_errors(arguments))  # what jsonschema.validate raises
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "arguments"
         raise PolicyRefusal(

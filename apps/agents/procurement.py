@@ -13,7 +13,6 @@ import logging
 from django.utils.translation import gettext as _
 
 from apps.agents.models import Agent, AgentNote
-from apps.agents.providers.anthropic import AnthropicProvider
 from apps.agents.providers.base import ChatMessage
 from apps.agents.routing import provider_choice
 from apps.agents.runtime import agent_turn_run
@@ -56,14 +55,14 @@ def purchase_orders_explain(*, agent: Agent, orders: list[PurchaseOrder]) -> lis
     notes = []
     for order in orders:
         choice = provider_choice(agent=agent, customer_key="")
-        if choice.provider.name != AnthropicProvider.name:
+        if choice.provider.name != Agent.Provider.ANTHROPIC:
             # The offline provider speaks shop templates; it has nothing to say about an order.
             logger.info("Purchase order %s keeps the planner's reasoning (%s)", order.pk, choice.fallback_reason)
             continue
         context = ToolContext(agent=agent, channel="procurement")
         outcome = agent_turn_run(agent=agent, context=context, history=[ChatMessage(role="user", text=_brief(order))])
         turn = outcome.turn
-        if turn is None or turn.provider != AnthropicProvider.name or not outcome.answered:
+        if turn is None or turn.provider != Agent.Provider.ANTHROPIC or not outcome.answered:
             logger.info("Purchase order %s keeps the planner's reasoning (%s)", order.pk, turn and turn.fallback_reason)
             continue
         try:

@@ -15,7 +15,6 @@ from django.conf import settings
 from apps.agents import metrics, selectors, shared_limits
 from apps.agents.models import Agent
 from apps.agents.providers import provider_for
-from apps.agents.providers.anthropic import AnthropicProvider
 from apps.agents.providers.base import Provider
 from apps.agents.providers.offline import OfflineProvider
 from apps.agents.services import llm_usage_record
@@ -62,7 +61,15 @@ def provider_choice(*, agent: Agent, customer_key: str, usage: selectors.LlmUsag
     if over_limit:
         return ProviderChoice(OfflineProvider(), over_limit)
     # An open breaker is the provider's own first check (one Redis read), answered as a ProviderError.
-    return ProviderChoice(AnthropicProvider(model_name=model_for(agent, budget_percent=budget.percent)))
+    return ProviderChoice(_anthropic_provider(model_name=model_for(agent, budget_percent=budget.percent)))
+
+
+def _anthropic_provider(*, model_name: str) -> Provider:
+    # The anthropic SDK takes about a second to import, so only a turn that really calls the model loads it, not
+    # every process that loads the apps (the start-up rule in docs/architecture.md; tests/core/test_startup.py).
+    from apps.agents.providers.anthropic import AnthropicProvider
+
+    return AnthropicProvider(model_name=model_name)
 
 
 def cost_yen(*, model_name: str, input_tokens: int, output_tokens: int) -> Decimal:
@@ -99,7 +106,7 @@ def turn_usage_record(
         cost_yen=cost,
         calls=calls,
     )
-    if customer_key and provider_name == AnthropicProvider.name:  # the per-customer limit is on the model's tokens
+    if customer_key and provider_name == Agent.Provider.ANTHROPIC:  # the per-customer limit is on the model's tokens
         shared_limits.customer_tokens_add(customer_key, input_tokens + output_tokens)
     metrics.MODEL_TOKENS.labels(model=model_name, direction="input").inc(input_tokens)
     metrics.MODEL_TOKENS.labels(model=model_name, direction="output").inc(output_tokens)

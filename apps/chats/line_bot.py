@@ -32,11 +32,7 @@ from apps.chats import line_messages as lm
 from apps.chats.export import export_link
 from apps.chats.integrations.line_api import LineApiUnavailable, LineMessenger
 from apps.chats.models import Customer, LineEvent, Rating
-from apps.chats.selectors import (
-    coupons_for_customer,
-    customer_data_summary,
-    line_machine,
-)
+from apps.chats.selectors import coupons_for_customer, customer_data_summary, customer_for_key, line_machine
 from apps.chats.services import (
     ChatReply,
     LineEventLeaseLost,
@@ -58,9 +54,11 @@ from apps.chats.services import (
     rating_comment_add,
 )
 from apps.core.errors import ApplicationError
+from apps.inventory.integrations.payments import PROVIDER_METHODS
 from apps.inventory.models import Payment, Sale
-from apps.inventory.selectors import machine_products
+from apps.inventory.selectors import checkout_pickup_notice, machine_products
 from apps.inventory.services import product_request_record, purchase_create
+from apps.inventory.services.checkout import checkout_start
 
 logger = logging.getLogger(__name__)
 
@@ -409,8 +407,13 @@ def _products_answer(customer: Customer, value) -> list:
 
 
 def _quantity_question(customer: Customer, value) -> list:
+    question = (
+        _("いくつ購入しますか？（スマホでお支払い後、自販機のタブレットで受け取ります）")
+        if phone_providers()
+        else _("いくつ購入しますか？（LINE Payでお支払い）")
+    )
     return lm.text_messages(
-        _("いくつ購入しますか？（LINE Payでお支払い）"),
+        question,
         actions=[
             lm.postback(f"{n}個", action="confirm_buy", slot=value("slot"), qty=n, key=uuid.uuid4().hex)
             for n in (1, 2, 3)
@@ -419,7 +422,85 @@ def _quantity_question(customer: Customer, value) -> list:
 
 
 def _purchase_answer(customer: Customer, value) -> list:
-    return _purchase(customer, slot=value("slot"), quantity=int(value("qty", "1") or 1), key=value("key"))
+    slot, quantity, key = value("slot"), int(value("qty", "1") or 1), value("key")
+    providers = phone_providers()
+    if not providers:
+        return _purchase(customer, slot=slot, quantity=quantity, key=key)
+    provider = value("provider")
+    if provider in providers:
+        return _checkout_on_line(customer, slot=slot, quantity=quantity, key=key, provider=provider)
+    if len(providers) == 1:
+        return _checkout_on_line(customer, slot=slot, quantity=quantity, key=key, provider=providers[0])
+    labels = {"paypay": _("PayPayで払う"), "stripe": _("カードで払う")}
+    return lm.text_messages(
+        _("お支払い方法を選んでください。"),
+        actions=[
+            lm.postback(labels[p], action="confirm_buy", slot=slot, qty=quantity, key=key, provider=p)
+            for p in providers
+        ],
+    )
+
+
+def _checkout_on_line(customer: Customer, *, slot: str, quantity: int, key: str, provider: str) -> list:
+    """A LINE purchase is paid on the phone through the provider's page, and dispensed only when the buyer types the
+    pickup code (sent on LINE once paid) at the machine's tablet: never at a machine the buyer is not standing at."""
+    coupon = customer.preferences.get("coupon") or None
+    machine = line_machine()
+    try:
+        checkout = checkout_start(
+            machine=machine,
+            items=[{"slot": slot, "quantity": quantity}],
+            coupon_code=coupon,
+            provider=provider,
+            idempotency_key=f"line-{key}",
+            channel=Sale.Channel.LINE,
+            customer_key=customer.key,
+        )
+    except ApplicationError as exc:
+        return lm.text_messages(exc.message, actions=_menu_actions())
+    if checkout.state != checkout.State.RESERVED:
+        return lm.text_messages(_("このご注文はすでに受け付けています。"), actions=_menu_actions())
+    if coupon:
+        customer_preferences_update(customer=customer, coupon=None)
+    text = _(
+        "合計 %(yen)s円（税込）。%(minutes)s分以内に、こちらからお支払いください：\n%(url)s\n"
+        "お支払いが済むと受け取りコードをお送りします。自販機「%(machine)s」のタブレットで「受け取りコード」を押して入力すると、"
+        "商品が出ます。"
+    ) % {
+        "yen": f"{checkout.sale.total_yen:,}",
+        "minutes": max(1, settings.PAYMENT_QR_EXPIRY_SECONDS // 60),
+        "url": checkout.pay_url,
+        "machine": machine.name or machine.code,
+    }
+    return lm.text_messages(text)
+
+
+def pickup_code_push(*, checkout_id: int) -> bool:
+    """Send the buyer of a paid LINE purchase its pickup code (chats' receiver of `checkout_paid` queues this). The
+    same retry key for every try, so LINE delivers it once. False when there is nobody to send it to."""
+    notice = checkout_pickup_notice(checkout_id=checkout_id)
+    customer = customer_for_key(key=notice["customer_key"]) if notice else None
+    if customer is None:
+        logger.warning("Pickup code of checkout %s has no LINE customer to go to", checkout_id)
+        return False
+    lines = [_("お支払いを確認しました。受け取りコード：%(code)s") % {"code": notice["code"]}]
+    lines += [f"{line['name']} × {line['quantity']}" for line in notice["lines"]]
+    lines.append(
+        _("自販機「%(machine)s」のタブレットで「受け取りコード」を押して入力してください（%(until)sまで有効）。")
+        % {"machine": notice["machine"], "until": f"{timezone.localtime(notice['expires_at']):%H:%M}"}
+    )
+    with LineMessenger() as messenger:
+        return messenger.push(
+            customer=customer,
+            messages=lm.text_messages("\n".join(lines)),
+            retry_key=str(uuid.uuid5(_RETRY_KEYS, f"pickup-{checkout_id}")),
+            transactional=True,
+        )
+
+
+def phone_providers() -> list[str]:
+    """The phone payment providers offered (PayPay, Stripe), in the order of PAYMENT_PROVIDERS."""
+    return [p for p in settings.PAYMENT_PROVIDERS if p in PROVIDER_METHODS]
 
 
 def _coupon_choice(customer: Customer, value) -> list:

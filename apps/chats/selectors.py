@@ -13,7 +13,7 @@ from apps.agents.images import MAX_IMAGE_BYTES, ChatImage, chat_image
 from apps.agents.models import AgentTurn
 from apps.agents.providers.base import ChatMessage
 from apps.agents.selectors import shopkeeper_for_chat
-from apps.chats.models import Conversation, Customer, LineEvent, Message, Rating
+from apps.chats.models import CUSTOMER_KEY_PREFIX, Conversation, Customer, LineEvent, Message, Rating
 from apps.core.errors import NotFound
 from apps.inventory.models import Coupon, Machine, ProductRequest, Sale
 from apps.inventory.selectors import customer_recommendations, machine_get, product_search
@@ -140,6 +140,12 @@ def conversation_current_for_customer(*, customer: Customer) -> Conversation | N
         .order_by("-last_activity_at")
         .first()
     )
+
+
+def customer_for_key(*, key: str) -> Customer | None:
+    """The LINE customer a shop table names by `cust:<pk>` (Customer.key); None for anyone else."""
+    pk = key.removeprefix(CUSTOMER_KEY_PREFIX) if key.startswith(CUSTOMER_KEY_PREFIX) else ""
+    return Customer.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
 
 
 def line_machine() -> Machine:

@@ -4,7 +4,7 @@ from celery import shared_task
 
 from apps.chats import care
 from apps.chats.integrations.line_api import LineApiUnavailable
-from apps.chats.line_bot import line_event_handle
+from apps.chats.line_bot import line_event_handle, pickup_code_push
 from apps.chats.selectors import line_events_due
 
 
@@ -27,6 +27,20 @@ def line_events_requeue(received_grace_seconds: int = 60) -> int:
     for webhook_event_id in due:
         line_event_process.delay(webhook_event_id)
     return len(due)
+
+
+@shared_task(
+    name="chats.pickup_code_send",
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(LineApiUnavailable, OSError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=8,
+)
+def pickup_code_send(checkout_id: int) -> bool:
+    """The pickup code of a paid LINE purchase, pushed to its buyer (one retry key per checkout: delivered once)."""
+    return pickup_code_push(checkout_id=checkout_id)
 
 
 @shared_task(name="chats.case_staff_notify", ignore_result=True, acks_late=True)

@@ -12,6 +12,7 @@ from apps.chats.export import customer_data_export, export_customer, export_json
 from apps.chats.selectors import tablet_greeting
 from apps.core.errors import NotFound
 from apps.core.exceptions import error_body
+from apps.inventory.integrations.payments import PROVIDER_METHODS
 from apps.inventory.selectors import machine_get, machine_products
 from apps.inventory.services import tablet_pairing_code_consume
 from apps.inventory.services.machines import device_token_hash
@@ -44,6 +45,8 @@ def tablet_page(request, code):
             "idle_reset_seconds": settings.TABLET_IDLE_RESET_SECONDS,
             "receipt_reset_seconds": settings.TABLET_RECEIPT_RESET_SECONDS,
             "greeting": tablet_greeting(),
+            "payment_providers": settings.PAYMENT_PROVIDERS,
+            "phone_payments": bool(set(settings.PAYMENT_PROVIDERS) & set(PROVIDER_METHODS)),
         },
     )
 

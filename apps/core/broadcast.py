@@ -1,10 +1,12 @@
 """Announcing a committed change to open pages through a channel-layer group, from synchronous code."""
 
+import asyncio
 import logging
+import os
 import threading
 from contextlib import contextmanager
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
 from apps.core.logging import DEPENDENCY_ERRORS, log_dependency_failure
@@ -25,17 +27,62 @@ def broadcasts_paused():
 
 
 def group_send_logged(group: str, message: dict, *, what: str) -> None:
-    """Send `message` to `group`. Never raises: what it announces is already stored and a page that misses it catches
-    up later. A channel layer that is down is logged as one line per interval (not a traceback per call), anything
-    else with its traceback."""
-    if _paused.is_set():
-        return
+    """Send `message` to `group` and wait until the layer has it. Never raises: what it announces is already stored and
+    a page that misses it catches up later. A channel layer that is down is logged as one line per interval (not a
+    traceback per call), anything else with its traceback."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is not None and not _paused.is_set():
+        async_to_sync(_send_logged)(layer, group, message, what)
+
+
+def group_send_soon(group: str, message: dict, *, what: str) -> None:
+    """Hand `message` for `group` to an event loop and return at once, without waiting for the channel layer (a
+    request's response does not wait for its broadcast). Under daphne the loop is the server's own, the one the
+    consumers receive on; elsewhere (a Celery worker, a management command, a test without a loop) it is a loop on
+    a daemon thread of this process. Failures are logged as by `group_send_logged`."""
+    layer = get_channel_layer()
+    if layer is None or _paused.is_set():
         return
+    loop = _calling_event_loop() or _background_loop()
+    loop.call_soon_threadsafe(_start, loop, _send_logged(layer, group, message, what))
+
+
+async def _send_logged(layer, group: str, message: dict, what: str) -> None:
     try:
-        async_to_sync(layer.group_send)(group, message)
+        await layer.group_send(group, message)
     except DEPENDENCY_ERRORS as exc:
         log_dependency_failure("channel_layer", exc, action=f"broadcast {what}")
     except Exception:
         logger.exception("Could not broadcast %s", what)
+
+
+# Tasks in flight, so the loop's weak references are not the only ones.
+_tasks: set[asyncio.Task] = set()
+
+
+def _start(loop: asyncio.AbstractEventLoop, coroutine) -> None:
+    task = loop.create_task(coroutine)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+def _calling_event_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop whose `sync_to_async` runs this thread (daphne's, for a request), if any."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return loop if loop.is_running() and not loop.is_closed() else None
+
+
+_background = {"pid": None, "loop": None}
+_background_lock = threading.Lock()
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """This process's own broadcasting loop on a daemon thread, started on first use (again after a fork)."""
+    with _background_lock:
+        if _background["pid"] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="broadcast-loop", daemon=True).start()
+            _background.update(pid=os.getpid(), loop=loop)
+        return _background["loop"]

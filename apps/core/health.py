@@ -1,6 +1,7 @@
 """Readiness checks: each returns (ok, detail) and never raises, so /readyz can name exactly what failed."""
 
 import asyncio
+import threading
 import time
 import uuid
 
@@ -11,6 +12,7 @@ from channels.layers import channel_layers
 from django.conf import settings
 from django.db import connection
 
+from apps.core.errors import ValidationError
 from apps.core.selectors import WORKER_HEARTBEAT, heartbeat_age_seconds
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -87,7 +89,22 @@ def check_worker_heartbeat() -> tuple[bool, str]:
     return True, f"{age:.0f} s ago"
 
 
+# Set once by the server (vendbot/server.py) when SIGTERM arrives: from then on the process only finishes what it has.
+_draining = threading.Event()
+
+
+def mark_draining() -> None:
+    _draining.set()
+
+
+def check_serving() -> tuple[bool, str]:
+    if _draining.is_set():
+        return False, "draining: the server is shutting down and finishing its requests"
+    return True, "accepting requests"
+
+
 READINESS_CHECKS = {
+    "serving": check_serving,
     "database": check_database,
     "redis": check_redis,
     "channel_layer": check_channel_layer,
@@ -95,9 +112,19 @@ READINESS_CHECKS = {
 }
 
 
-def run_readiness_checks() -> dict[str, dict]:
+def run_readiness_checks(*, only: list[str] | None = None) -> dict[str, dict]:
+    """Every check, or only the named ones (a web pod's probe leaves out the worker heartbeat: a stale worker is
+    no reason to take every web replica out of the load balancer)."""
+    names = list(READINESS_CHECKS) if only is None else only
+    unknown = sorted(set(names) - set(READINESS_CHECKS))
+    if unknown or not names:
+        raise ValidationError(
+            f"Unknown readiness check: {', '.join(unknown) or '(none named)'}. Known: {', '.join(READINESS_CHECKS)}.",
+            details={"checks": unknown},
+        )
     results = {}
-    for name, check in READINESS_CHECKS.items():
+    for name in names:
+        check = READINESS_CHECKS[name]
         started = time.perf_counter()
         ok, detail = check()
         results[name] = {"ok": ok, "detail": detail, "ms": round((time.perf_counter() - started) * 1000, 1)}

@@ -4,9 +4,6 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
 
 @contextmanager
 def progress_bar(stream, *, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
@@ -15,6 +12,11 @@ def progress_bar(stream, *, description: str, total: int | None) -> Iterator[Cal
     if not stream.isatty():
         yield lambda steps: None
         return
+    # rich is loaded only when a bar is drawn: a command in a pipe or a test does not pay for it (the start-up rule
+    # in docs/architecture.md).
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     # Past Django's OutputWrapper, which would end every redraw with a newline and colour it as an error.
     console = Console(file=getattr(stream, "_out", stream))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

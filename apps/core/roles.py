@@ -20,6 +20,11 @@ STAFF_PERMISSIONS = [
     "inventory.view_restocktask",
     "inventory.change_restocktask",
     "inventory.view_sale",
+    "inventory.view_checkout",
+    # Staff import PayPay's settlement files; everyone who keeps the shop sees payouts and the reconciliation.
+    "inventory.view_providerpayout",
+    "inventory.add_providerpayout",
+    "inventory.view_reconciliationreport",
     "inventory.view_productrequest",
     "inventory.view_machinefee",
     "inventory.view_machinefeecharge",

@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_prometheus.exports import ExportToDjangoView
 
+from apps.core.errors import ApplicationError
 from apps.core.exceptions import error_body
 from apps.core.health import run_readiness_checks
 from apps.core.parsers import payload_too_large
@@ -23,7 +24,12 @@ def healthz(request):
 @never_cache
 @require_GET
 def readyz(request):
-    checks = run_readiness_checks()
+    """Readiness: every check, or those named in `?checks=database,redis,channel_layer` (comma-separated)."""
+    named = request.GET.get("checks")
+    try:
+        checks = run_readiness_checks(only=[name.strip() for name in named.split(",")] if named is not None else None)
+    except ApplicationError as exc:
+        return JsonResponse(error_body(code=exc.code, message=exc.message, details=exc.details), status=exc.status_code)
     failed = [name for name, result in checks.items() if not result["ok"]]
     body = {"status": "ready" if not failed else "unavailable", "failed": failed, "checks": checks}
     return JsonResponse(body, status=503 if failed else 200)

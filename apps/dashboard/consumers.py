@@ -6,6 +6,8 @@ with the dashboard permission (deactivated, Manager role removed, password chang
 import asyncio
 import contextlib
 import logging
+import random
+import time
 from importlib import import_module
 from types import SimpleNamespace
 
@@ -14,6 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user
 
+from apps.core.logging import DEPENDENCY_ERRORS, log_dependency_failure
 from apps.dashboard.live import DASHBOARD_GROUP
 from apps.dashboard.selectors import dashboard_snapshot
 
@@ -44,15 +47,107 @@ def _login_stands(*, session_key: str | None, user_id: int) -> bool:
     return user.pk == user_id and _may_view_now(user)
 
 
+# (event loop, session key, user id) → (when started, the check): the sockets of one login share a recent check.
+_recent_checks: dict[tuple, tuple[float, asyncio.Task]] = {}
+
+
+async def _login_stands_shared(*, session_key: str | None, user_id: int) -> bool:
+    """`_login_stands`, answered by the check another socket of the same login started in the last half interval,
+    finished or still running (a Manager with the dashboard in several tabs costs one read per interval, not one per
+    tab). A check that fails fails for every socket sharing it: each closes."""
+    interval = settings.DASHBOARD_SESSION_CHECK_SECONDS
+    loop = asyncio.get_running_loop()
+    key = (loop, session_key or "", user_id)
+    now = time.monotonic()
+    recent = _recent_checks.get(key)
+    if recent is None or now - recent[0] >= interval / 2:
+        if len(_recent_checks) > 1000:
+            for stale in [k for k, (at, _) in _recent_checks.items() if now - at >= interval]:
+                del _recent_checks[stale]
+        recent = _recent_checks[key] = (now, loop.create_task(_login_stands(session_key=session_key, user_id=user_id)))
+    return await asyncio.shield(recent[1])
+
+
+class _Relay:
+    """This process's one member of the dashboard group (one per event loop): it receives each event once from the
+    channel layer and hands it to every dashboard socket of the process in memory, encoded once. With a group member
+    per socket, the Redis layer stored a copy per socket and the process read them back one round trip at a time
+    (500 sockets: 500 round trips per sale). Started by the first socket, stopped after the last."""
+
+    # Redis forgets a group member after a day (channels_redis's group_expiry): the relay joins again hourly.
+    REJOIN_SECONDS = 3600
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.sockets: set[DashboardConsumer] = set()
+        self.lock = asyncio.Lock()
+        self.task: asyncio.Task | None = None
+        self.channel = ""
+
+    async def join(self, socket: "DashboardConsumer") -> None:
+        async with self.lock:
+            self.sockets.add(socket)
+            if self.task is None:
+                self.channel = await self.layer.new_channel()
+                await self.layer.group_add(DASHBOARD_GROUP, self.channel)
+                self.task = asyncio.create_task(self._forward())
+
+    async def leave(self, socket: "DashboardConsumer") -> None:
+        async with self.lock:
+            self.sockets.discard(socket)
+            if self.sockets or self.task is None:
+                return
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+            with contextlib.suppress(*DEPENDENCY_ERRORS):
+                await self.layer.group_discard(DASHBOARD_GROUP, self.channel)
+
+    async def _forward(self) -> None:
+        joined = time.monotonic()
+        while True:
+            try:
+                if time.monotonic() - joined > self.REJOIN_SECONDS:
+                    await self.layer.group_add(DASHBOARD_GROUP, self.channel)
+                    joined = time.monotonic()
+                message = await self.layer.receive(self.channel)
+            except DEPENDENCY_ERRORS as exc:
+                log_dependency_failure("channel_layer", exc, action="receive dashboard events")
+                await asyncio.sleep(1)
+                continue
+            text = await DashboardConsumer.encode_json(message["event"])
+            for socket in [socket for socket in self.sockets if socket.accepted]:
+                try:
+                    await socket.send(text_data=text)
+                except Exception:
+                    logger.exception("Could not pass a dashboard event to a socket")
+
+
+# One relay per event loop and channel layer (daphne has one of each; tests start a loop per test).
+_relays: dict[tuple, _Relay] = {}
+
+
+def _relay(layer) -> _Relay:
+    key = (asyncio.get_running_loop(), layer)
+    if key not in _relays:
+        _relays[key] = _Relay(layer)
+    return _relays[key]
+
+
 class DashboardConsumer(AsyncJsonWebsocketConsumer):
     tasks: tuple[asyncio.Task, ...] = ()
+    relay: _Relay | None = None
+    accepted = False  # events go to a socket once its handshake is answered
 
     async def connect(self):
         if not await _may_view(self.scope.get("user")):
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        await self.channel_layer.group_add(DASHBOARD_GROUP, self.channel_name)
+        self.relay = _relay(self.channel_layer)
+        await self.relay.join(self)
         await self.accept()
+        self.accepted = True
         self.tasks = (
             asyncio.create_task(self._refresh_periodically()),
             asyncio.create_task(self._follow_session(getattr(self.scope.get("session"), "session_key", None))),
@@ -63,15 +158,13 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self.channel_layer.group_discard(DASHBOARD_GROUP, self.channel_name)
+        if self.relay is not None:
+            await self.relay.leave(self)
 
     async def receive_json(self, content, **kwargs):
         # The page asks for a snapshot after an event, to update every card and chart it touched.
         if isinstance(content, dict) and content.get("action") == "refresh":
             await self._send_snapshot()
-
-    async def dashboard_event(self, message):
-        await self.send_json(message["event"])
 
     async def _send_snapshot(self):
         await self.send_json({"type": "snapshot", "snapshot": await database_sync_to_async(dashboard_snapshot)()})
@@ -85,10 +178,13 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
         """The handshake found the login good; from then on it is read again every DASHBOARD_SESSION_CHECK_SECONDS.
         A check that cannot run (the database is down) closes too: the page reconnects and its handshake decides."""
         user_id = self.scope["user"].pk
+        # Sockets opened together (a server restart reconnects every page) spread their first checks.
+        delay = settings.DASHBOARD_SESSION_CHECK_SECONDS * random.uniform(0.5, 1.0)  # noqa: S311 (not a secret)
         while True:
-            await asyncio.sleep(settings.DASHBOARD_SESSION_CHECK_SECONDS)
+            await asyncio.sleep(delay)
+            delay = settings.DASHBOARD_SESSION_CHECK_SECONDS
             try:
-                stands = await _login_stands(session_key=session_key, user_id=user_id)
+                stands = await _login_stands_shared(session_key=session_key, user_id=user_id)
             except Exception as exc:
                 logger.warning("Dashboard socket closed: its login could not be checked (%s)", type(exc).__name__)
                 await self.close(code=CLOSE_UNAVAILABLE)

@@ -27,7 +27,9 @@ def sale_saved(sender, instance: Sale, created: bool, update_fields=None, **kwar
             metrics.SALES_YEN.labels(channel=channel).inc(total)
 
         transaction.on_commit(count)
-    if created or _saved(update_fields, "status"):
+    # A purchase attempt (pending, or failed: declined or given up) is not a sale yet: it is announced when it
+    # completes, as the dashboard's figures count it.
+    if (created or _saved(update_fields, "status")) and instance.status not in Sale.ATTEMPT_STATES:
         broadcast_on_commit({"type": "sale", "sale": sale_event_data(instance)})
 
 

@@ -20,6 +20,7 @@ from apps.inventory.models import (
     Product,
     PurchaseOrder,
     PurchaseOrderLine,
+    ReconciliationReport,
     Sale,
     SaleLine,
     Slot,
@@ -172,6 +173,11 @@ def satisfaction(*, last_day: datetime.date, days: int = 14, worst: int = 5) -> 
 def _share(label: str, row: dict | None) -> dict:
     count = row["count"] if row else 0
     return {"label": label, "ratings": count, "good_pct": round(100 * row["good"] / count) if count else None}
+
+
+def payment_mismatches() -> int | None:
+    """The mismatch count of the latest daily reconciliation of phone payments (None before the first one)."""
+    return ReconciliationReport.objects.order_by("-day").values_list("mismatch_count", flat=True).first()
 
 
 def active_conversations_count(*, now: datetime.datetime) -> int:
@@ -332,6 +338,7 @@ def dashboard_snapshot(*, now: datetime.datetime | None = None) -> dict:
             "ai": ai_usage(start=start, end=end),
             "pending_approvals": pending_approvals_count(),
             "care": customer_care(now=now),
+            "payment_mismatches": payment_mismatches(),
         },
         "hourly_sales": hourly_sales(day=today),
         "daily_revenue": daily_revenue(last_day=today, days=30),

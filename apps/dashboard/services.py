@@ -10,7 +10,6 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from linebot.v3.messaging import TextMessage
 
 from apps.agents.models import Agent
 from apps.agents.services import turn_record
@@ -279,6 +278,10 @@ def weekly_report_create(*, week_start: datetime.date) -> WeeklyReport:
 def _line_push_deliver(*, push_id: int, sender: PushSender, customer: Customer | ManagerOnLine, text: str) -> None:
     """Hand the committed push to LINE; one that does not reach the customer is recorded as failed and stops counting
     toward the cap and the quota."""
+    # line-bot-sdk takes most of a second to import: only a process that pushes loads it (the start-up rule in
+    # docs/architecture.md; tests/core/test_startup.py).
+    from linebot.v3.messaging import TextMessage
+
     try:
         delivered = sender.push(customer=customer, messages=[TextMessage(text=text)])
         error = "" if delivered else "not reachable (opted out or no LINE id)"

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from apps.agents.demo import shopkeeper_name
 from apps.agents.models import Agent
 from apps.agents.routing import cost_yen
 from apps.agents.services import llm_usage_book, llm_usage_record, turn_record
@@ -105,13 +106,12 @@ def _days_done(machine: Machine) -> set[datetime.date]:
 
 def _shop(*, machine: Machine, fixture: dict, last_day: datetime.date) -> Shop:
     users = get_user_model().objects
-    shopkeeper_name = demo_fixture("personas")["agents"][0]["name"]
     open_orders = PurchaseOrder.objects.filter(status=PurchaseOrder.Status.ORDERED)
     return Shop(
         machine=machine,
         staff=users.get(username="staff"),
         manager=users.get(username="manager"),
-        shopkeeper=Agent.objects.filter(name=shopkeeper_name).first(),
+        shopkeeper=Agent.objects.filter(name=shopkeeper_name()).first(),
         fixture=fixture,
         slot_for_sku={slot.product.sku: slot.code for slot in machine.slots.select_related("product")},
         last_day=last_day,
@@ -202,13 +202,8 @@ def _purchase(shop: Shop, basket: list[str], method: str, key: str) -> Callable[
 
     def buy() -> bool:
         try:
-            purchase_create(
-                machine=shop.machine,
-                items=[{"slot": slot, "quantity": quantity} for slot, quantity in items.items()],
-                coupon_code=None,
-                payment_method=method,
-                idempotency_key=key,
-                channel=Conversation.Channel.TABLET,
+            _tablet_purchase(
+                shop, [{"slot": slot, "quantity": quantity} for slot, quantity in items.items()], method, key
             )
         except Conflict:
             return False  # sold out: the customer leaves with nothing, as at a real machine
@@ -243,14 +238,18 @@ def _event_purchases(shop: Shop, day: datetime.date, event: dict) -> None:
         stocked = shop.machine.slots.filter(code__in=event["slots"], quantity__gt=0)
         items = [{"slot": slot.code, "quantity": slot.quantity} for slot in stocked.order_by("code")]
         if items:
-            purchase_create(
-                machine=shop.machine,
-                items=items,
-                coupon_code=None,
-                payment_method="card",
-                idempotency_key=f"demo-{day.isoformat()}-event-{round_number}",
-                channel=Conversation.Channel.TABLET,
-            )
+            _tablet_purchase(shop, items, "card", f"demo-{day.isoformat()}-event-{round_number}")
+
+
+def _tablet_purchase(shop: Shop, items: list[dict], method: str, key: str) -> None:
+    purchase_create(
+        machine=shop.machine,
+        items=items,
+        coupon_code=None,
+        payment_method=method,
+        idempotency_key=key,
+        channel=Conversation.Channel.TABLET,
+    )
 
 
 def _new_quotes(spec: dict) -> None:

@@ -4,9 +4,15 @@ freedom), with the t distribution from scipy."""
 import math
 from dataclasses import dataclass
 
-from scipy import stats as scipy_stats
-
 CONFIDENCE = 0.95
+
+
+def _student_t():
+    # scipy.stats takes most of a second to import, so it loads on the first interval or test, not in every process
+    # that loads the apps (the start-up rule in docs/architecture.md; tests/core/test_startup.py).
+    from scipy import stats
+
+    return stats.t
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ def mean_interval(values) -> MeanInterval:
     if n < 2:
         return MeanInterval(n, mean, math.nan, math.nan)
     variance = sum((v - mean) ** 2 for v in values) / (n - 1)
-    half = scipy_stats.t.ppf((1 + CONFIDENCE) / 2, n - 1) * math.sqrt(variance / n)
+    half = _student_t().ppf((1 + CONFIDENCE) / 2, n - 1) * math.sqrt(variance / n)
     return MeanInterval(n, mean, mean - half, mean + half)
 
 
@@ -54,4 +60,4 @@ def welch_test(a, b) -> WelchTest:
         return WelchTest(mean_b - mean_a, math.nan, math.nan, 1.0 if mean_a == mean_b else 0.0)
     t = (mean_b - mean_a) / math.sqrt(var_a + var_b)
     df = (var_a + var_b) ** 2 / (var_a**2 / (n_a - 1) + var_b**2 / (n_b - 1))
-    return WelchTest(mean_b - mean_a, t, df, float(2 * scipy_stats.t.sf(abs(t), df)))
+    return WelchTest(mean_b - mean_a, t, df, float(2 * _student_t().sf(abs(t), df)))

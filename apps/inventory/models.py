@@ -353,6 +353,8 @@ class Payment(models.Model):
         CASH = "cash", _("現金")
         LINE_PAY = "line_pay", _("LINE Pay")
         QR = "qr", _("QRコード決済")
+        PAYPAY = "paypay", _("PayPay")
+        STRIPE = "stripe", _("カード（Stripe）")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("処理中")
@@ -842,3 +844,140 @@ class MachineFeeCharge(models.Model):
 
     def __str__(self):
         return f"{self.fee} {self.month:%Y-%m}"
+
+
+class Checkout(models.Model):
+    """A sale paid on the customer's phone through a provider (PayPay dynamic QR, Stripe's hosted card page).
+
+    The states follow the physical world: `reserved` (stock held, nothing charged; the QR is on the tablet) →
+    `paid` (the provider says COMPLETED / succeeded; the sale is booked) → `dispensed`; or `expired` / `cancelled`
+    (stock back, QR deleted at the provider); or `refunded` (paid, then given back: a payment after its reservation
+    ended, or a staff refund). A LINE purchase is `paid` until its pickup code is typed at the machine.
+    """
+
+    class Provider(models.TextChoices):
+        PAYPAY = "paypay", _("PayPay")
+        STRIPE = "stripe", _("Stripe")
+
+    class State(models.TextChoices):
+        RESERVED = "reserved", _("予約中（未払い）")
+        PAID = "paid", _("支払済み")
+        DISPENSED = "dispensed", _("払い出し済み")
+        EXPIRED = "expired", _("期限切れ")
+        CANCELLED = "cancelled", _("取消")
+        REFUNDED = "refunded", _("返金済み")
+
+    OPEN_STATES = (State.RESERVED,)
+    ENDED_UNPAID = (State.EXPIRED, State.CANCELLED)
+
+    sale = models.OneToOneField(Sale, on_delete=models.PROTECT, related_name="checkout", verbose_name=_("販売"))
+    provider = models.CharField(max_length=8, choices=Provider.choices, verbose_name=_("決済事業者"))
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RESERVED, verbose_name=_("状態"))
+    # PayPay's merchantPaymentId (also Stripe's metadata): the sale, and how the provider's answers find it.
+    merchant_payment_id = models.CharField(max_length=64, unique=True, verbose_name=_("加盟店決済ID"))
+    # PayPay's codeId or Stripe's Checkout Session id.
+    provider_session_id = models.CharField(max_length=255, blank=True, verbose_name=_("決済事業者のセッションID"))
+    # PayPay's paymentId or Stripe's PaymentIntent id, once paid: one payment can complete one checkout only.
+    provider_payment_id = models.CharField(
+        max_length=255, null=True, blank=True, unique=True, verbose_name=_("決済事業者の支払ID")
+    )
+    pay_url = models.URLField(max_length=1000, blank=True, help_text=_("QRコードの中身"), verbose_name=_("支払URL"))
+    expires_at = models.DateTimeField(db_index=True, verbose_name=_("有効期限"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("支払日時"))
+    # Set in its own commit just before the dispense command is sent (once: whoever sets it dispenses). Paid and
+    # without it, the goods are surely still in the machine (the reconciler may dispense or refund); with it and not
+    # dispensed, a process died while the machine worked: a person looks (the reconciliation report lists it).
+    dispense_started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("払い出し開始日時"))
+    dispensed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("払い出し日時"))
+    fee_yen = models.PositiveIntegerField(default=0, help_text=_("決済事業者の手数料"), verbose_name=_("手数料（円）"))
+    pickup_code = models.CharField(max_length=8, null=True, blank=True, unique=True, verbose_name=_("受け取りコード"))
+    pickup_expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("受け取り期限"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("スマホ決済")
+        verbose_name_plural = _("スマホ決済")
+
+    def __str__(self):
+        return f"{self.get_provider_display()} {self.merchant_payment_id} {self.get_state_display()}"
+
+
+class ProviderPayout(models.Model):
+    """A provider paid what it owed into the bank account: Stripe's payout (its `payout.paid` webhook) or a PayPay
+    deposit (its settlement file, imported by staff). Booked: 普通預金 (net) and 決済手数料 (fee) / the provider's
+    売掛金 (payments − refunds in it)."""
+
+    provider = models.CharField(max_length=8, choices=Checkout.Provider.choices, verbose_name=_("決済事業者"))
+    payout_id = models.CharField(max_length=255, verbose_name=_("入金ID"))
+    paid_on = models.DateField(verbose_name=_("入金日"))
+    gross_yen = models.IntegerField(help_text=_("入金に含まれる支払いの合計"), verbose_name=_("売上（円）"))
+    refunds_yen = models.PositiveIntegerField(default=0, verbose_name=_("返金（円）"))
+    fee_yen = models.PositiveIntegerField(default=0, verbose_name=_("決済手数料（円）"))
+    net_yen = models.IntegerField(help_text=_("普通預金に入った額"), verbose_name=_("入金額（円）"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("取り込んだ人")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("記録日時"))
+
+    class Meta:
+        ordering = ["-paid_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "payout_id"], name="provider_payout_once"),
+            models.CheckConstraint(
+                condition=Q(net_yen=F("gross_yen") - F("refunds_yen") - F("fee_yen")), name="provider_payout_adds_up"
+            ),
+        ]
+        verbose_name = _("決済事業者からの入金")
+        verbose_name_plural = _("決済事業者からの入金")
+
+    def __str__(self):
+        return f"{self.get_provider_display()} {self.payout_id} ¥{self.net_yen:,}"
+
+
+class ProviderTransaction(models.Model):
+    """One line of a payout as the provider reports it: a payment (positive) or a refund (negative), with its fee."""
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("支払い")
+        REFUND = "refund", _("返金")
+        OTHER = "other", _("その他")
+
+    payout = models.ForeignKey(
+        ProviderPayout, on_delete=models.PROTECT, related_name="transactions", verbose_name=_("入金")
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("種類"))
+    reference = models.CharField(max_length=255, verbose_name=_("決済事業者の取引ID"))
+    # The payment it belongs to (PayPay's paymentId, Stripe's PaymentIntent): what `Checkout.provider_payment_id` holds.
+    payment_reference = models.CharField(max_length=255, blank=True, db_index=True, verbose_name=_("支払ID"))
+    merchant_payment_id = models.CharField(max_length=64, blank=True, verbose_name=_("加盟店決済ID"))
+    amount_yen = models.IntegerField(verbose_name=_("金額（円）"))
+    fee_yen = models.IntegerField(default=0, verbose_name=_("手数料（円）"))
+    occurred_at = models.DateTimeField(null=True, blank=True, verbose_name=_("取引日時"))
+
+    class Meta:
+        ordering = ["payout", "id"]
+        verbose_name = _("入金明細")
+        verbose_name_plural = _("入金明細")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.reference} ¥{self.amount_yen:,}"
+
+
+class ReconciliationReport(models.Model):
+    """The day's reconciliation of phone payments: what the providers report vs the shop's sales vs the books. Every
+    mismatch is listed ({"check", "provider", "reference", "message"}); the dashboard shows the latest count."""
+
+    day = models.DateField(unique=True, verbose_name=_("対象日"))
+    mismatch_count = models.PositiveIntegerField(default=0, verbose_name=_("不一致の件数"))
+    mismatches = models.JSONField(default=list, blank=True, verbose_name=_("不一致"))
+    figures = models.JSONField(default=dict, blank=True, verbose_name=_("集計"))
+    created_at = models.DateTimeField(auto_now=True, verbose_name=_("作成日時"))
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = _("決済照合レポート")
+        verbose_name_plural = _("決済照合レポート")
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d} ({self.mismatch_count})"

@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 
 from apps.core.errors import NotFound
 from apps.core.roles import MANAGER, STAFF
+from apps.inventory.integrations.payments import PROVIDER_METHODS, terminal_is_simulated
 from apps.inventory.models import (
+    Checkout,
     Machine,
     MachineFeeCharge,
     Product,
@@ -73,9 +75,11 @@ def product_search(*, query: str = "", active_only: bool = True) -> QuerySet[Pro
     return products.annotate(slot_quantity=Sum("slots__quantity")).select_related("storage").order_by("sku")
 
 
-def sale_receipt(sale: Sale) -> dict:
-    """The receipt a customer sees (also the stored answer replayed for a repeated Idempotency-Key)."""
-    lines = list(sale.lines.select_related("slot", "product"))
+def sale_receipt(sale: Sale, *, lines: list[SaleLine] | None = None) -> dict:
+    """The receipt a customer sees (also the stored answer replayed for a repeated Idempotency-Key). `lines`, with
+    their slots and products, when the caller has them in hand (the purchase that just wrote them)."""
+    if lines is None:
+        lines = list(sale.lines.select_related("slot", "product"))
     payment = getattr(sale, "payment", None)
     return {
         "sale_id": sale.pk,
@@ -110,7 +114,15 @@ def sale_receipt(sale: Sale) -> dict:
         else None,
         "refunded_yen": sale.refunded_yen,
         "message": sale.note,
+        "payment_notice": _simulated_notice(payment),
     }
+
+
+def _simulated_notice(payment) -> str:
+    """A receipt paid at the simulated terminal says that no money moved."""
+    if payment is None or payment.method in PROVIDER_METHODS or not terminal_is_simulated():
+        return ""
+    return _("模擬決済端末による支払いです（テスト用）。実際の請求は発生していません。")
 
 
 @dataclass(frozen=True)
@@ -281,6 +293,27 @@ def staff_notification_emails() -> list[str]:
     """E-mail addresses of active Staff and Managers, for notices that need a person."""
     users = get_user_model().objects.filter(is_active=True, groups__name__in=[STAFF, MANAGER]).exclude(email="")
     return sorted(set(users.values_list("email", flat=True)))
+
+
+def checkout_pickup_notice(*, checkout_id: int) -> dict | None:
+    """What the pickup-code message of a paid LINE purchase says: the code, until when, where, what; None when the
+    checkout has no live code (already picked up, refunded, never a LINE purchase)."""
+    checkout = (
+        Checkout.objects.select_related("sale__machine").filter(pk=checkout_id, pickup_code__isnull=False).first()
+    )
+    if checkout is None or checkout.state != Checkout.State.PAID:
+        return None
+    sale = checkout.sale
+    return {
+        "code": checkout.pickup_code,
+        "expires_at": checkout.pickup_expires_at,
+        "machine": sale.machine.name or sale.machine.code,
+        "customer_key": sale.customer_key,
+        "lines": [
+            {"name": line.product.name_ja, "quantity": line.quantity}
+            for line in sale.lines.select_related("product").order_by("pk")
+        ],
+    }
 
 
 def sale_undispensed_yen(*, sale: Sale) -> int:

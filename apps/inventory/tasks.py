@@ -1,11 +1,13 @@
 """Shop jobs: each takes ids, calls a service and owns its retry policy."""
 
+import datetime
 import logging
 
 from celery import shared_task
 from django.utils import timezone
 
-from apps.inventory.services import attempts, fees, procurement
+from apps.inventory.services import attempts, checkout, fees, procurement
+from apps.inventory.services.reconciliation import payments_reconcile
 
 logger = logging.getLogger(__name__)
 MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": True, "retry_jitter": True, "max_retries": 5}
@@ -46,3 +48,19 @@ def purchase_order_email_supplier(order_id: int):
 @shared_task(name="inventory.purchase_order_notify_staff", ignore_result=True, **MAIL_RETRY)
 def purchase_order_notify_staff(order_id: int):
     procurement.purchase_order_notify_staff(order_id=order_id)
+
+
+@shared_task(name="inventory.checkouts_reconcile", ignore_result=True, acks_late=True)
+def checkouts_reconcile():
+    """Every 10 seconds (beat, migration 0013): the polling fallback of the providers' webhooks. Open reservations
+    are asked about (and expired when due), ended ones about late payments (refunded). Not retried: the next run
+    asks again."""
+    checkout.checkouts_reconcile()
+
+
+@shared_task(name="inventory.payments_reconcile_daily", ignore_result=True, acks_late=True, **MAIL_RETRY)
+def payments_reconcile_daily(day: str | None = None):
+    """Every morning (beat, migration 0016): yesterday's phone payments, provider vs sales vs books. Retried when a
+    provider cannot be reached at all; a single unreachable lookup is a listed mismatch instead."""
+    target = datetime.date.fromisoformat(day) if day else timezone.localdate() - datetime.timedelta(days=1)
+    payments_reconcile(day=target)

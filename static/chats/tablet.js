@@ -18,6 +18,7 @@
   const yen = (n) => n.toLocaleString("ja-JP") + "円";
   const api = `/api/machines/${encodeURIComponent(machine)}`;
   const CUT_OFF = "接続が切れています。少し待ってからもう一度どうぞ。";
+  const SERVICE_RESTART = 1012; // the close code of a server that is stopping (vendbot/server.py)
   const SOCKET_PROVEN_MS = 5000; // a socket closed sooner (accepted, then Redis failed) does not reset the backoff
   const ATTEMPT_STORE = `vendbot.purchase.${machine}`;
 
@@ -42,6 +43,14 @@
   let receiptTimer = null;
   let staffTimer = null; // while this customer's conversation has an open case: asks for staff answers
   const STAFF_POLL_MS = 10000;
+  // A phone payment (PayPay or card) on screen: {key, body, title, id, expiresAt}. The QR code stays until the provider
+  // confirms (the tablet polls the checkout), the customer cancels or it expires; then the grid comes back.
+  let checkout = null;
+  let checkoutPoll = null;
+  let checkoutTick = null;
+  const checkoutDialog = document.getElementById("checkout-dialog");
+  const pickupDialog = document.getElementById("pickup-dialog");
+  const CHECKOUT_POLL_MS = 2000;
 
   // A fresh key per purchase attempt: a retried send of the same attempt is charged once, a new attempt is new.
   function newKey() {
@@ -65,6 +74,9 @@
       if (socket === ws) socket = null;
       if (event.code === 4403) { setStatus("offline", "ペアリングが必要です"); return; }
       if (socketOpenedAt && Date.now() - socketOpenedAt >= SOCKET_PROVEN_MS) retryMs = 500;
+      // 1012 Service Restart: the server is stopping (a deploy); the next process answers at once. A random wait
+      // under a second keeps every tablet from reconnecting in the same instant.
+      if (event.code === SERVICE_RESTART) retryMs = 100 + Math.random() * 900;
       socketOpenedAt = 0;
       // No error for the customer: HTTP carries on until the socket opens again.
       setStatus("http", "接続済み");
@@ -365,7 +377,7 @@
       row.insertCell().textContent = "-" + yen(data.discount_yen);
     }
     document.getElementById("receipt-total").textContent = `合計 ${yen(data.total_yen)}（税込）`;
-    document.getElementById("receipt-message").textContent = data.message || "";
+    document.getElementById("receipt-message").textContent = [data.message, data.payment_notice].filter(Boolean).join("\n");
     receipt.dataset.saleId = data.sale_id;
     for (const button of document.querySelectorAll("#receipt-rate button")) {
       button.disabled = !conversation;
@@ -389,7 +401,7 @@
 
   // Nothing of the last person stays on screen: chat, dialogs, coupon, conversation.
   function resetForNextCustomer() {
-    if (attempt) { touched(); return; } // a purchase still waiting for its answer keeps the screen
+    if (attempt || checkout) { touched(); return; } // a purchase still waiting for its answer keeps the screen
     customer += 1;
     conversation = null;
     clearInterval(staffTimer);
@@ -402,6 +414,7 @@
     document.getElementById("coupon").value = "";
     if (buyDialog.open) buyDialog.close();
     if (receipt.open) receipt.close();
+    if (pickupDialog.open) pickupDialog.close();
     chatScroll.scrollTop = 0;
     body.dataset.resetAt = String(Date.now());
   }
@@ -409,6 +422,126 @@
   function touched() {
     clearTimeout(idleTimer);
     idleTimer = setTimeout(resetForNextCustomer, idleMs);
+  }
+
+  // --- Phone payments: a QR code for the exact total, paid on the customer's phone (docs/payments.md) ---
+
+  function startCheckout(button) {
+    if (!checkout) {
+      checkout = {
+        key: newKey(),
+        title: button.dataset.title,
+        body: {
+          items: [{ slot: buying.slot, quantity: buying.quantity }],
+          coupon: document.getElementById("coupon").value.trim(),
+          provider: button.dataset.provider,
+        },
+      };
+    }
+    for (const control of buyDialog.querySelectorAll("button, input")) control.disabled = true;
+    request("POST", "/checkouts/", checkout.body, { "Idempotency-Key": checkout.key }).then(({ status, data }) => {
+      if (noAnswer(status)) { checkoutRetryLater(button); return; }
+      for (const control of buyDialog.querySelectorAll("button, input")) control.disabled = false;
+      if (status !== 201) { checkout = null; document.getElementById("buy-error").textContent = errorText(data); return; }
+      showCheckout(data);
+    }, () => checkoutRetryLater(button));
+  }
+
+  // No answer: the same key again, so one reservation and one QR code whatever happened to the first request.
+  function checkoutRetryLater(button) {
+    document.getElementById("buy-error").textContent = checkoutDialog.dataset.retryText;
+    setTimeout(() => { if (checkout && !checkout.id) startCheckout(button); }, 2000);
+  }
+
+  function showCheckout(data) {
+    checkout.id = data.checkout_id;
+    checkout.expiresAt = Date.parse(data.expires_at);
+    if (buyDialog.open) buyDialog.close();
+    document.getElementById("checkout-title").textContent = checkout.title;
+    document.getElementById("checkout-total").textContent = checkoutDialog.dataset.totalText.replace("{yen}", yen(data.total_yen));
+    document.getElementById("checkout-qr").innerHTML = data.qr_svg; // drawn by our server (segno), not user text
+    document.getElementById("checkout-error").textContent = "";
+    document.getElementById("checkout-cancel").disabled = false;
+    checkoutDialog.dataset.state = data.state;
+    checkoutDialog.showModal();
+    checkoutCountdown();
+    clearInterval(checkoutPoll);
+    checkoutPoll = setInterval(() => checkoutAsk("GET", "/"), CHECKOUT_POLL_MS);
+    checkoutSeen(data);
+  }
+
+  function checkoutCountdown() {
+    clearTimeout(checkoutTick);
+    if (!checkout) return;
+    const left = Math.max(0, Math.ceil((checkout.expiresAt - Date.now()) / 1000));
+    const countdown = document.getElementById("checkout-countdown");
+    countdown.textContent = countdown.dataset.text.replace("{n}", left);
+    // Past its time the server is asked (it expires the reservation after one last look at the provider).
+    if (left === 0) { checkoutAsk("POST", "/refresh/"); checkoutTick = setTimeout(checkoutCountdown, 5000); return; }
+    checkoutTick = setTimeout(checkoutCountdown, 1000);
+  }
+
+  function checkoutAsk(method, path) {
+    if (!checkout || !checkout.id) return;
+    const id = checkout.id;
+    request(method, `/checkouts/${id}${path}`).then(({ status, data }) => {
+      if (checkout && checkout.id === id && status === 200) checkoutSeen(data);
+    }, () => {});
+  }
+
+  // What the server says the checkout became: still open (keep the QR), dispensed (the receipt), or over.
+  function checkoutSeen(data) {
+    checkoutDialog.dataset.state = data.state;
+    if (data.state === "reserved" || data.state === "paid") return;
+    const text = checkoutDialog.dataset[`${data.state}Text`] || "";
+    checkoutClose();
+    if (data.state === "dispensed" && data.receipt) { showReceipt(data.receipt); refreshProducts(); return; }
+    refreshProducts();
+    if (text) bubble("error", text);
+  }
+
+  function checkoutClose() {
+    clearInterval(checkoutPoll);
+    clearTimeout(checkoutTick);
+    checkout = null;
+    document.getElementById("checkout-qr").replaceChildren();
+    if (checkoutDialog.open) checkoutDialog.close();
+    if (buyDialog.open) buyDialog.close();
+  }
+
+  function cancelCheckout() {
+    if (!checkout || !checkout.id) return;
+    document.getElementById("checkout-cancel").disabled = true;
+    const id = checkout.id;
+    request("POST", `/checkouts/${id}/cancel/`).then(({ status, data }) => {
+      if (!checkout || checkout.id !== id) return;
+      document.getElementById("checkout-cancel").disabled = false;
+      if (status === 200) checkoutSeen(data); else document.getElementById("checkout-error").textContent = errorText(data);
+    }, () => {
+      document.getElementById("checkout-cancel").disabled = false;
+      document.getElementById("checkout-error").textContent = CUT_OFF;
+    });
+  }
+
+  // --- A LINE order paid on the phone: the buyer types its pickup code here, and it is dispensed here ---
+
+  function openPickup() {
+    document.getElementById("pickup-code").value = "";
+    document.getElementById("pickup-error").textContent = "";
+    pickupDialog.showModal();
+  }
+
+  function submitPickup(event) {
+    event.preventDefault();
+    const code = document.getElementById("pickup-code").value.trim();
+    if (!code) return;
+    const submit = document.getElementById("pickup-submit");
+    submit.disabled = true;
+    request("POST", "/pickup/", { code }).then(({ status, data }) => {
+      submit.disabled = false;
+      if (status === 200 && data.receipt) { pickupDialog.close(); showReceipt(data.receipt); refreshProducts(); return; }
+      document.getElementById("pickup-error").textContent = errorText(data);
+    }, () => { submit.disabled = false; document.getElementById("pickup-error").textContent = CUT_OFF; });
   }
 
   form.addEventListener("submit", (event) => {
@@ -427,9 +560,16 @@
   document.getElementById("qty-minus").onclick = () => { buying.quantity = Math.max(1, buying.quantity - 1); updateBuy(); };
   document.getElementById("qty-plus").onclick = () => { buying.quantity = Math.min(20, buying.quantity + 1); updateBuy(); };
   for (const button of document.querySelectorAll(".pay")) button.onclick = () => pay(button.dataset.method);
+  for (const button of document.querySelectorAll(".pay-phone")) button.onclick = () => startCheckout(button);
+  document.getElementById("checkout-cancel").onclick = cancelCheckout;
+  checkoutDialog.addEventListener("cancel", (event) => event.preventDefault()); // Esc does not hide an open QR
+  const pickupOpen = document.getElementById("pickup-open");
+  if (pickupOpen) pickupOpen.onclick = openPickup;
+  document.getElementById("pickup-form").addEventListener("submit", submitPickup);
+  document.getElementById("pickup-close").onclick = () => pickupDialog.close();
   document.getElementById("receipt-close").onclick = () => receipt.close();
   receipt.addEventListener("close", () => clearTimeout(receiptTimer)); // closed by hand (or Esc): no reset
-  buyDialog.addEventListener("cancel", (event) => { if (attempt) event.preventDefault(); });
+  buyDialog.addEventListener("cancel", (event) => { if (attempt || checkout) event.preventDefault(); });
   for (const name of ["pointerdown", "keydown", "input"]) document.addEventListener(name, touched, { passive: true });
 
   touched();

@@ -36,6 +36,7 @@
     const care = cards.care;
     setText("card-open-cases", care.overdue_cases ? `${care.open_cases} (${labels.overdue} ${care.overdue_cases})` : String(care.open_cases));
     setText("card-first-answer", care.first_answer_minutes === null ? "—" : `${care.first_answer_minutes} ${labels.minutes}`);
+    setText("card-payment-mismatches", cards.payment_mismatches === null ? "-" : String(cards.payment_mismatches));
   }
 
   function saleItem(sale) {
@@ -196,6 +197,8 @@
       // 4401: the login this page was opened with has ended; reloading leads to the login page (or a 403).
       if (event.code === 4401) { location.reload(); return; }
       setStatus("offline");
+      // 1012 Service Restart: this server process is stopping (a deploy); another answers now, within a second.
+      if (event.code === 1012) retryDelay = 100 + Math.random() * 900;
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, Number(script.dataset.refreshSeconds) * 1000);
     };

@@ -64,14 +64,21 @@
     percent.textContent = progress.max ? ((100 * done) / progress.max).toFixed(1) : "0";
   }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/experiments/${experimentId}/`);
-  socket.onmessage = (message) => {
-    const event = JSON.parse(message.data);
-    if (event.type === "progress") show(event.progress);
-    if (event.type === "run") {
-      daysDone.set(event.run, event.days_done || 0);
-      update();
-    }
-    if (event.type === "experiment") location.reload();
-  };
+  function connect() {
+    const socket = new WebSocket(`${scheme}://${location.host}/ws/experiments/${experimentId}/`);
+    socket.onmessage = (message) => {
+      const event = JSON.parse(message.data);
+      if (event.type === "progress") show(event.progress);
+      if (event.type === "run") {
+        daysDone.set(event.run, event.days_done || 0);
+        update();
+      }
+      if (event.type === "experiment") location.reload();
+    };
+    // 1012 Service Restart: the server process is stopping (a deploy); another one answers within a second.
+    socket.onclose = (event) => {
+      if (event.code === 1012) setTimeout(connect, 100 + Math.random() * 900);
+    };
+  }
+  connect();
 })();

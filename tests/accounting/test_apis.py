@@ -82,7 +82,7 @@ def test_period_close_then_posting_into_it_is_refused(april_books, manager_user,
     assert Ledger.objects.get().closed_through == april(30)
     again = _client(manager_user).post(url, {"through_date": "2026-04-15"}, format="json")
     assert again.status_code == 409
-    entry = JournalEntry.objects.get(number=3)
+    entry = JournalEntry.objects.order_by("number")[2]
     refused = _client(manager_user).post(
         reverse("accounting-entry-reverse", kwargs={"number": entry.number}),
         {"date": "2026-04-20", "reason": "誤り"},
@@ -93,14 +93,15 @@ def test_period_close_then_posting_into_it_is_refused(april_books, manager_user,
 
 
 def test_reverse_an_entry(april_books, manager_user):
-    url = reverse("accounting-entry-reverse", kwargs={"number": 3})
+    number = JournalEntry.objects.order_by("number")[2].number
+    url = reverse("accounting-entry-reverse", kwargs={"number": number})
     response = _client(manager_user).post(url, {"date": "2026-05-01", "reason": "二重計上"}, format="json")
     assert response.status_code == 201
-    assert response.json()["reversal_of"] == 3
+    assert response.json()["reversal_of"] == number
     assert _client(manager_user).post(url, {"date": "2026-05-01", "reason": "再度"}, format="json").status_code == 409
     assert (
         _client(manager_user)
-        .post(reverse("accounting-entry-reverse", kwargs={"number": 999}), {"reason": "x"}, format="json")
+        .post(reverse("accounting-entry-reverse", kwargs={"number": number + 10_000}), {"reason": "x"}, format="json")
         .status_code
         == 404
     )

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from apps.accounting import chart
 from apps.accounting.models import AccountType, JournalEntry, JournalLine
 from apps.accounting.postings import (
+    PAYMENT_ACCOUNTS,
     PaidFrom,
     PaymentMethod,
     SoldItem,
@@ -66,7 +67,9 @@ sale = st.tuples(
         min_size=1,
         max_size=3,
     ),
-    st.sampled_from(list(PaymentMethod)),
+    # The methods the model settles (cash, and the card/IC receivable); PayPay and Stripe have receivables of their
+    # own, checked in tests/inventory/test_checkout_*.py.
+    st.sampled_from([m for m in PaymentMethod if PAYMENT_ACCOUNTS[m] in (chart.CASH, chart.CARD_RECEIVABLE)]),
 )
 refund = st.tuples(st.just("refund"), st.integers(0, 50), st.booleans())
 payment = st.tuples(st.just("payment"), st.integers(1, 5000))

@@ -28,6 +28,8 @@ def test_trial_balance_has_each_account_balance_and_balances(april_books):
         chart.CASH: 1586,
         chart.BANK: 996_720,
         chart.CARD_RECEIVABLE: 0,
+        chart.PAYPAY_RECEIVABLE: 0,
+        chart.STRIPE_RECEIVABLE: 0,
         chart.INVENTORY: 1600,
         chart.TAX_PAID: 380,
         chart.ACCOUNTS_PAYABLE: 0,

@@ -5,11 +5,12 @@ scripted failure (status and Retry-After) queued with `fail_next`. The content A
 `content_type` for any message id (a test may make the header lie about the bytes). For fault tests it can stop
 listening and come back on the same port (`pause`/`resume`: connections are refused meanwhile), and `hold` a path:
 requests to it wait, unanswered and unprocessed, until `release` (a caller killed meanwhile never sent them, as far as
-LINE knows); they are listed in `held`, not `requests`."""
+LINE knows); they are listed in `held`, not `requests`. `slow` answers a path only after a delay."""
 
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PNG = bytes.fromhex(
@@ -28,6 +29,7 @@ class FakeLine:
         self.lock = threading.Lock()
         self.held: list[dict] = []
         self.hold_path: str | None = None
+        self.delays: dict[str, float] = {}
         self.released = threading.Event()
         self._listen(0)
 
@@ -57,6 +59,10 @@ class FakeLine:
 
     def hold(self, path_suffix: str) -> None:
         self.hold_path, self.released = path_suffix, threading.Event()
+
+    def slow(self, path_suffix: str, seconds: float) -> None:
+        """Answer calls to the path only after `seconds` (a slow LINE: the caller is busy meanwhile)."""
+        self.delays[path_suffix] = seconds
 
     def release(self) -> None:
         self.hold_path = None
@@ -110,6 +116,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = {}
         fake = self.fake
+        for suffix, seconds in fake.delays.items():
+            if self.path.endswith(suffix):
+                time.sleep(seconds)
         if fake.hold_path and self.path.endswith(fake.hold_path):
             with fake.lock:
                 fake.held.append({"method": self.command, "path": self.path, "body": body})

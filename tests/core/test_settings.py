@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}}
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "METRICS_TOKEN"}}
 
 
 def _manage(*args, settings="vendbot.settings.base", **env):
@@ -46,14 +46,90 @@ def test_production_settings_pass_check_deploy():
         SECRET_KEY="Hq3v-production-looking-secret-9Zt2Lm8Rp4Xw7Kb1Nd6Yf0Gs5Jc3Ve",  # scan-secrets: ignore
         ALLOWED_HOSTS="shop.example.jp",
         SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
+        PAYMENT_PROVIDERS="paypay,stripe",
+        METRICS_TOKEN="test-metrics-token",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+_PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x" * 60,
+    "ALLOWED_HOSTS": "shop.example.jp",
+    "METRICS_TOKEN": "test-metrics-token",
+}
+
+
+def test_production_refuses_the_simulated_terminal_naming_it():
+    result = _manage(
+        "check", settings="vendbot.settings.production", **_PRODUCTION, PAYMENT_PROVIDERS="terminal,paypay"
+    )
+    assert result.returncode != 0
+    assert "apps.inventory.integrations.payments.SimulatedTerminal" in result.stderr
+    assert "PAYMENTS_ALLOW_SIMULATED" in result.stderr
+
+
+def test_production_starts_with_the_simulated_terminal_when_allowed():
+    result = _manage("check", settings="vendbot.settings.production", **_PRODUCTION, PAYMENTS_ALLOW_SIMULATED="1")
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_starts_with_real_providers_only():
+    result = _manage("check", settings="vendbot.settings.production", **_PRODUCTION, PAYMENT_PROVIDERS="paypay,stripe")
+    assert result.returncode == 0, result.stderr
 
 
 def test_production_refuses_to_start_without_allowed_hosts():
     result = _manage("check", settings="vendbot.settings.production", DEBUG="0", SECRET_KEY="x" * 60)
     assert result.returncode != 0
     assert "ALLOWED_HOSTS is not set" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_metrics_token():
+    result = _manage(
+        "check", settings="vendbot.settings.production", DEBUG="0", SECRET_KEY="x" * 60, ALLOWED_HOSTS="shop.example.jp"
+    )
+    assert result.returncode != 0
+    assert "METRICS_TOKEN is not set" in result.stderr
+
+
+PROBE_SCRIPT = """
+from django.test import Client
+client = Client()
+for path, headers in [
+    ("/healthz", {}),
+    ("/metrics", {}),
+    ("/metrics", {"HTTP_AUTHORIZATION": "Bearer test-metrics-token"}),
+    ("/admin/login/", {}),
+]:
+    response = client.get(path, HTTP_HOST="10.1.2.3:8000", **headers)
+    print(path, response.status_code)
+"""
+
+
+def test_production_answers_probes_and_scrapes_by_pod_ip_over_plain_http(tmp_path):
+    """Inside a cluster the kubelet and Prometheus call a pod at its IP over HTTP: health and metrics answer there
+    (metrics only with the token), every other page still redirects to HTTPS."""
+    result = _manage(
+        "shell",
+        "-c",
+        PROBE_SCRIPT,
+        settings="vendbot.settings.production",
+        DEBUG="0",
+        SECRET_KEY="x" * 60,
+        ALLOWED_HOSTS="shop.example.jp,10.1.2.3",
+        METRICS_TOKEN="test-metrics-token",
+        PAYMENT_PROVIDERS="paypay,stripe",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        PAYMENT_TERMINAL_DB=str(tmp_path / "terminal.sqlite3"),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [line for line in result.stdout.splitlines() if line.startswith("/")] == [
+        "/healthz 200",
+        "/metrics 401",
+        "/metrics 200",
+        "/admin/login/ 301",
+    ]
 
 
 def test_time_zone_and_language_defaults():

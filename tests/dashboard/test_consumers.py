@@ -124,6 +124,25 @@ async def test_a_dashboard_on_the_redis_layer_survives_a_quiet_spell(manager_use
     await socket.disconnect()
 
 
+async def test_a_sale_reaches_every_dashboard_of_the_process_on_the_redis_layer(
+    manager_user, machine, tea_slot, settings
+):
+    """The process's relay takes each event from Redis once and hands it to all its sockets."""
+    settings.CHANNEL_LAYERS = {"default": settings.REDIS_CHANNEL_LAYER}
+    sockets = [await socket_for(manager_user) for _ in range(3)]
+    for socket in sockets:
+        connected, _ = await socket.connect()
+        assert connected
+
+    await sell(machine, quantity=1, key="ws-relay")
+
+    for socket in sockets:
+        event = await socket.receive_json_from(timeout=2)
+        assert event["type"] == "sale" and event["sale"]["status"] == "completed"
+        assert await socket.receive_nothing(timeout=0.2)
+        await socket.disconnect()
+
+
 async def test_an_order_waiting_for_approval_reaches_an_open_dashboard(manager_user):
     order = await database_sync_to_async(PurchaseOrderFactory)(status="draft")
     socket = await socket_for(manager_user)

@@ -1,5 +1,8 @@
 """The experiments pages in a real browser: the charts are drawn with the datasets a Manager reads them by."""
 
+import re
+import time
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -58,3 +61,28 @@ def test_an_ab_test_shows_conversion_per_variant_and_its_p_value(ab_test_with_ex
     [(label, rates)] = chart["data"]
     assert label == "コンバージョン率（%）" and rates[1] == 0 and rates[0] > 0
     assert "コンバージョン p = 0." in page.locator("#significance").inner_text()
+
+
+def test_the_page_reconnects_within_a_second_when_a_restarting_server_closes_its_socket(finished_experiment, logged_in):
+    """A deploy: the server stopping closes the socket with 1012 (vendbot/server.py); the page opens a new one, which
+    the load balancer gives to another process, and its progress comes back without a reload."""
+    page = logged_in
+    sockets = []
+
+    def route(socket):
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    page.route_web_socket(re.compile(r"/ws/experiments/"), route)
+    page.click("text=markups")
+    page.wait_for_function("window.Chart && Chart.getChart(document.getElementById('chart-net-worth'))")
+    page.wait_for_timeout(300)
+    assert len(sockets) == 1
+
+    sockets[0].close(code=1012, reason="server restarting")
+    closed_at = time.monotonic()
+    deadline = closed_at + 3
+    while len(sockets) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert len(sockets) == 2 and time.monotonic() - closed_at < 1.5
+    assert page.url.endswith(f"/experiments/{finished_experiment.pk}/")  # no reload

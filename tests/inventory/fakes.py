@@ -39,3 +39,13 @@ class DispenseThenCrash:
 
     def dispense(self, *, machine_code: str, slot_code: str, quantity: int) -> int:
         raise ProcessDied
+
+
+class CountingDispenser:
+    """Drops everything and remembers each command it was sent (machine, slot, quantity), across threads."""
+
+    commands: list[tuple[str, str, int]] = []
+
+    def dispense(self, *, machine_code: str, slot_code: str, quantity: int) -> int:
+        self.commands.append((machine_code, slot_code, quantity))
+        return quantity

@@ -33,7 +33,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "daphne",
+    # `runserver` on daphne, ahead of staticfiles' own; daphne's app itself would import its server at start-up.
+    "vendbot.devserver",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -95,7 +96,21 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Connections: daphne runs every request on a thread of its own (a new one per request), so a persistent connection
+# (CONN_MAX_AGE) would be left behind by each request's thread until PostgreSQL refuses more. On PostgreSQL each
+# process keeps a pool instead (psycopg_pool, DB_POOL_MIN_SIZE..DB_POOL_MAX_SIZE connections; a request waits up to
+# DB_POOL_TIMEOUT seconds for one); a new connection per request cost as much as a whole bare request (≈2.8 ms).
+# DB_POOL_MAX_SIZE=0 turns the pool off (then DB_CONN_MAX_AGE applies). Measured in docs/performance.md.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=8)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DB_CONN_HEALTH_CHECKS", default=True))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections alongside a pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(env.int("DB_POOL_MIN_SIZE", default=2), DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process, the worker and beat share one SQLite file. In WAL mode,
     # synchronous=NORMAL (SQLite's advice for WAL) flushes to disk at checkpoints, not at every commit: a crash of the
@@ -150,8 +165,31 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Media (product pictures, chat images) go through Django's storage API: MEDIA_ROOT on the local disk by default; with
+# MEDIA_S3_BUCKET set, a private S3-compatible bucket (AWS S3, MinIO) that every replica shares, served through signed
+# URLs that expire. Blank keys leave the credentials to boto3's own chain (an IAM role, AWS_* variables).
+MEDIA_S3_BUCKET = env.str("MEDIA_S3_BUCKET", default="")
+MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if MEDIA_S3_BUCKET:
+    MEDIA_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
+            "access_key": env.str("MEDIA_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("MEDIA_S3_SECRET_ACCESS_KEY", default="") or None,
+            # "path" for MinIO and most S3-compatible services; "auto" lets boto3 choose (AWS S3).
+            "addressing_style": env.str("MEDIA_S3_ADDRESSING_STYLE", default="auto"),
+            "signature_version": "s3v4",
+            "querystring_auth": True,
+            "querystring_expire": env.int("MEDIA_S3_URL_EXPIRE_SECONDS", default=3600),
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
@@ -192,9 +230,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With acks_late a task's message stays in Redis, unacknowledged, until the task ends. SIGTERM (a deploy) is Celery's
+# warm shutdown: the worker takes no new task, finishes the running ones, and the messages it had not started go
+# back to the queue. A worker that vanished without that (SIGKILL, a lost node) has its task redelivered after this
+# timeout, which must stay above the hard time limit and the longest retry countdown (retry_backoff_max, 600 s): a
+# task still running or waiting for its retry would otherwise be delivered twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# On SIGTERM the web server (vendbot/server.py) stops accepting, closes sockets with 1012 and gives the requests
+# already running this long to finish. Keep it below Kubernetes' terminationGracePeriodSeconds minus the preStop sleep.
+SHUTDOWN_DRAIN_SECONDS = env.float("SHUTDOWN_DRAIN_SECONDS", default=20.0)
 
 # /readyz fails when the worker's last heartbeat is older than this.
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 60
@@ -241,6 +289,25 @@ PAYMENT_TERMINAL_DB = env.str("PAYMENT_TERMINAL_DB", default=str(BASE_DIR / "var
 PURCHASE_ATTEMPT_LEASE_SECONDS = env.int("PURCHASE_ATTEMPT_LEASE_SECONDS", default=120)
 DISPENSER = env.str("DISPENSER", default="apps.inventory.integrations.dispenser.SimulatedDispenser")
 DISPENSER_JAM_RATE = env.float("DISPENSER_JAM_RATE", default=0.0)
+
+# --- Shop: real payments (docs/payments.md). Which methods the tablet offers: "terminal" (the PAYMENT_GATEWAY card/IC
+# terminal), "paypay" (dynamic QR), "stripe" (card on the customer's phone through Stripe's hosted page).
+PAYMENT_PROVIDERS = env.list("PAYMENT_PROVIDERS", default=["terminal"])
+# Production refuses to start with the simulated terminal offered unless this is set (a demo install).
+PAYMENTS_ALLOW_SIMULATED = env.bool("PAYMENTS_ALLOW_SIMULATED", default=False)
+# How long a reservation waits for its QR payment before the stock goes back and the code is deleted.
+PAYMENT_QR_EXPIRY_SECONDS = env.int("PAYMENT_QR_EXPIRY_SECONDS", default=180)
+PAYPAY_API_KEY = env.str("PAYPAY_API_KEY", default="")
+PAYPAY_API_SECRET = env.str("PAYPAY_API_SECRET", default="")
+PAYPAY_MERCHANT_ID = env.str("PAYPAY_MERCHANT_ID", default="")
+PAYPAY_API_BASE_URL = env.str("PAYPAY_API_BASE_URL", default="https://apigw.sandbox.paypay.ne.jp")
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE_URL = env.str("STRIPE_API_BASE_URL", default="https://api.stripe.com")
+# Where Stripe's hosted page sends the customer's phone after paying (a plain thank-you page of ours).
+PAYMENTS_PUBLIC_BASE_URL = env.str("PAYMENTS_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# A LINE purchase is dispensed by a pickup code typed at the machine, valid this long after payment.
+PICKUP_CODE_VALID_SECONDS = env.int("PICKUP_CODE_VALID_SECONDS", default=900)
 
 # --- Shop: procurement (the agent proposes purchase orders, staff approve them in the admin) ---
 # Orders above this (before tax) or over the monthly budget need a Manager's approval. One office machine's routine

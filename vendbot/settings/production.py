@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import DEBUG, env
+from .base import DEBUG, METRICS_TOKEN, PAYMENT_GATEWAY, PAYMENT_PROVIDERS, PAYMENTS_ALLOW_SIMULATED, env
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production settings: unset DEBUG or set DEBUG=0.")
@@ -12,7 +12,24 @@ if not env.list("ALLOWED_HOSTS", default=[]):
         "ALLOWED_HOSTS is not set. Set the ALLOWED_HOSTS environment variable (comma-separated)."
     )
 
+if not METRICS_TOKEN:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is not set. Set the METRICS_TOKEN environment variable: Prometheus sends it as "
+        "Authorization: Bearer <METRICS_TOKEN> to read /metrics."
+    )
+
+_SIMULATED_TERMINAL = "apps.inventory.integrations.payments.SimulatedTerminal"
+if "terminal" in PAYMENT_PROVIDERS and PAYMENT_GATEWAY == _SIMULATED_TERMINAL and not PAYMENTS_ALLOW_SIMULATED:
+    raise ImproperlyConfigured(
+        f"The simulated payment terminal ({_SIMULATED_TERMINAL}) is enabled: it hands out goods for payments nobody "
+        "made. Set PAYMENT_PROVIDERS to real providers (paypay,stripe) or PAYMENT_GATEWAY to a real terminal, or set "
+        "PAYMENTS_ALLOW_SIMULATED=1 for a demo install."
+    )
+
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# The kubelet's probes and Prometheus reach a pod directly over plain HTTP inside the cluster (TLS ends at the
+# ingress): these paths answer there instead of redirecting to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # Behind a TLS-terminating proxy, e.g. SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https
 _proxy_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
 SECURE_PROXY_SSL_HEADER = tuple(_proxy_header) if len(_proxy_header) == 2 else None

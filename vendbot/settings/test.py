@@ -21,6 +21,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # No WAL in tests: its side files would outlive the test database Django deletes.
     DATABASES["default"]["OPTIONS"].pop("init_command", None)
 
+# A connection per request and no pool, as before: the pool's connections and the tests' threads would otherwise
+# keep connections open past their test (PostgreSQL refuses to drop a test database in use). The servers the benches
+# start use the pool.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
+
 DEBUG = False
 # The simulated terminal's books: one file per test process, removed at exit (a test that starts other processes
 # passes its file on in the environment).

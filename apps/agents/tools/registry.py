@@ -7,12 +7,14 @@ front of every handler; nothing else calls a handler.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from django.utils.translation import gettext as _
 
 from apps.agents.models import Agent, Persona
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 Kind = Agent.Kind
 
@@ -49,9 +51,12 @@ class Tool:
         return {"name": self.name, "description": self.description, "input_schema": self.schema}
 
     @cached_property
-    def validator(self) -> jsonschema.protocols.Validator:
+    def validator(self) -> "Validator":
         """The argument schema's validator, built (and the schema itself checked) once, not on every call."""
-        cls = jsonschema.validators.validator_for(self.schema)
+        # jsonschema loads with the first tool call, not with the apps (the start-up rule in docs/architecture.md).
+        from jsonschema.validators import validator_for
+
+        cls = validator_for(self.schema)
         cls.check_schema(self.schema)
         return cls(self.schema)
 

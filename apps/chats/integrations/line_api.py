@@ -99,8 +99,10 @@ class LineMessenger:
                 logger.info("Reply token of %s no longer valid; pushing instead", customer.key)
         return "push" if self.push(customer=customer, messages=messages, retry_key=retry_key) else "skipped"
 
-    def push(self, *, customer, messages: list, retry_key: str | None = None) -> bool:
-        if customer.push_opt_out or not customer.line_user_id:
+    def push(self, *, customer, messages: list, retry_key: str | None = None, transactional: bool = False) -> bool:
+        """Push to the customer. Opting out stops every push but `transactional` ones, which carry what the customer
+        asked for themselves (the pickup code of a purchase they paid)."""
+        if (customer.push_opt_out and not transactional) or not customer.line_user_id:
             logger.info("No push to %s: opted out", customer.key)
             return False
         # One retry key for every attempt, so LINE never delivers a retried push twice.

@@ -5,7 +5,7 @@ the machine. `batch.run_restock_to_par_batch` is the vectorised twin of `Restock
 as it does: change one, change the other, and `tests/experiments/test_batch.py` checks they agree.
 """
 
-from .episode import ShopApi, ShopView
+from .episode import ShopApi, ShopView, StockReport
 from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, World
 
 MARKUP_PERMILLE = 2000  # sell at twice the unit cost
@@ -19,8 +19,8 @@ def trusted_suppliers(view: ShopView) -> list[bool]:
 
 def markup_price(unit_cost_yen: int) -> int:
     """Cost x markup, rounded up to the coin step."""
-    steps = -(-unit_cost_yen * MARKUP_PERMILLE // (1000 * PRICE_STEP_YEN))
-    return min(max(steps * PRICE_STEP_YEN, PRICE_STEP_YEN), MAX_PRICE_YEN)
+    price = -(-unit_cost_yen * MARKUP_PERMILLE // (1000 * PRICE_STEP_YEN)) * PRICE_STEP_YEN
+    return PRICE_STEP_YEN if price < PRICE_STEP_YEN else MAX_PRICE_YEN if price > MAX_PRICE_YEN else price
 
 
 class RestockToParAgent:
@@ -41,42 +41,54 @@ class RestockToParAgent:
 
     def act(self, shop: ShopApi) -> None:
         view = self.arrange(shop, shop.observe())
-        stock = view.stock
+        shelf_capacity, shelf_units, back = self._fill_slots(shop, view.stock)
+        self._price_and_order(shop, view, shelf_capacity=shelf_capacity, shelf_units=shelf_units, back=back)
+
+    @staticmethod
+    def _fill_slots(shop: ShopApi, stock: StockReport) -> tuple[list[int], list[int], list[int]]:
+        """Fill each slot from the back room, in slot order. Returns per product the shelf capacity, the units on the
+        shelf after filling and the units left in the back room."""
         capacity = stock.slot_capacity_units
         back = list(stock.back_room_units)
-        n_products = len(back)
-        shelf_capacity = [0] * n_products
-        shelf_units = [0] * n_products
-        for slot, product in enumerate(stock.slot_products):
+        shelf_capacity = [0] * len(back)
+        shelf_units = [0] * len(back)
+        for slot, (product, units) in enumerate(zip(stock.slot_products, stock.slot_units, strict=True)):
             if product < 0:
                 continue
             shelf_capacity[product] += capacity
-            moved = min(capacity - stock.slot_units[slot], back[product])
+            moved = capacity - units if capacity - units < back[product] else back[product]
             if moved > 0:
                 shop.restock_slot(slot=slot, quantity=moved)
                 back[product] -= moved
-            shelf_units[product] += stock.slot_units[slot] + moved
+            shelf_units[product] += units + moved
+        return shelf_capacity, shelf_units, back
 
-        trusted = trusted_suppliers(view)
+    def _price_and_order(
+        self, shop: ShopApi, view: ShopView, *, shelf_capacity: list[int], shelf_units: list[int], back: list[int]
+    ) -> None:
+        """Price every stocked product on its cheapest trusted cost (any supplier's while none is trusted) and order
+        it up to par from the cheapest trusted supplier open today (the first of equals); cash and back-room space
+        run down product by product."""
+        suppliers = view.suppliers
+        trusted = [quote for quote, ok in zip(suppliers, trusted_suppliers(view), strict=True) if ok]
+        open_trusted = [quote for quote in trusted if quote.available]
+        costs = [min(prices) for prices in zip(*[quote.unit_prices_yen for quote in trusted or suppliers], strict=True)]
+        in_transit = view.stock.in_transit_units
         weekly = shop.sales_summary(days=7).units
         cash = view.cash_yen
-        room = self.world.back_room_capacity_units - sum(back) - sum(stock.in_transit_units)
-        for product in range(n_products):
-            if not shelf_capacity[product]:
+        room = self.world.back_room_capacity_units - sum(back) - sum(in_transit)
+        for product, capacity in enumerate(shelf_capacity):
+            if not capacity:
                 continue
-            quotes = [(q.unit_prices_yen[product], q.supplier) for q in view.suppliers if trusted[q.supplier]]
-            cost = min(quotes or [(q.unit_prices_yen[product], q.supplier) for q in view.suppliers])[0]
-            price = self.price_for(product, cost)
+            price = self.price_for(product, costs[product])
             if price != view.prices_yen[product]:
                 shop.set_price(product=product, price_yen=price)
-
-            par = shelf_capacity[product] + (COVER_DAYS * weekly[product] + 6) // 7
-            need = par - shelf_units[product] - back[product] - stock.in_transit_units[product]
-            open_quotes = [(quote, s) for quote, s in quotes if view.suppliers[s].available]
-            if need <= 0 or not open_quotes:
+            par = capacity + (COVER_DAYS * weekly[product] + 6) // 7
+            need = par - shelf_units[product] - back[product] - in_transit[product]
+            if need <= 0 or not open_trusted:
                 continue
-            unit_price, supplier = min(open_quotes)
-            min_order = view.suppliers[supplier].min_order_units
+            unit_price, supplier = min([(quote.unit_prices_yen[product], quote.supplier) for quote in open_trusted])
+            min_order = suppliers[supplier].min_order_units
             quantity = min(max(need, min_order), cash // unit_price, room)
             if quantity < min_order:
                 continue

@@ -34,21 +34,18 @@ class BatchResult:
 
 def _fill_slots(state: ShopState, world: World) -> tuple[np.ndarray, np.ndarray]:
     """Fill the slots in slot order from the back room: a slot gets what the earlier slots of its product left.
-    Returns each product's shelf capacity and units on the shelf, (B, P)."""
-    batch, n_products = state.back_units.shape
-    rows = np.arange(batch)
+    Returns each product's shelf capacity and units on the shelf, (B, P); nothing for a bankrupt shop."""
+    layout = state.layout
+    trading = state.trading[:, None]
     capacity = world.slot_capacity_units
-    holds = (state.slot_product[:, :, None] == np.arange(n_products)) & state.trading[:, None, None]  # (B, N, P)
-    room_in_slot = (capacity - state.slot_units) * holds.any(axis=2)
-    wanted_before = np.add.reduce(
-        (np.cumsum(room_in_slot[:, :, None] * holds, axis=1) - room_in_slot[:, :, None] * holds) * holds, axis=2
-    )
-    in_back = state.back_units[rows[:, None], np.maximum(state.slot_product, 0)]
+    room_in_slot = (capacity - state.slot_units) * ((layout.slot_product >= 0) & trading)
+    wanted_before = room_in_slot @ layout.earlier_same
+    in_back = state.back_units[:, np.maximum(layout.slot_product, 0)]
     moved = np.minimum(np.maximum(in_back - wanted_before, 0), room_in_slot)
-    state.back_units -= np.add.reduce(moved[:, :, None] * holds, axis=1)
+    state.back_units -= moved @ layout.holds
     state.slot_units += moved
-    shelf_capacity = capacity * np.add.reduce(holds, axis=1)
-    shelf_units = np.add.reduce(state.slot_units[:, :, None] * holds, axis=1)
+    shelf_capacity = capacity * layout.holds.sum(axis=0) * trading
+    shelf_units = (state.slot_units @ layout.holds) * trading
     return shelf_capacity, shelf_units
 
 

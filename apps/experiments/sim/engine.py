@@ -28,13 +28,35 @@ SERIES_NAMES = (
 )
 
 
+@dataclass(frozen=True)
+class SlotLayout:
+    """Which product each slot holds: the same in every shop of a batch (its agent never reassigns a slot), so the
+    per-product sums and "units in the earlier slots of the same product" are one small matrix product each instead
+    of (shops, slots, products) one-hot arrays."""
+
+    slot_product: np.ndarray  # (N,) product index, -1 for an unassigned slot
+    holds: np.ndarray  # (N, P) 1 where the slot holds the product
+    earlier_same: np.ndarray  # (N, N) 1 where slot m comes before slot n and holds n's product
+
+    @classmethod
+    def of(cls, slot_product, n_products: int) -> "SlotLayout":
+        slot_product = np.asarray(slot_product, dtype=np.int64)
+        slots = np.arange(len(slot_product))
+        same = (slot_product[:, None] == slot_product[None, :]) & (slot_product[None, :] >= 0)
+        return cls(
+            slot_product=slot_product,
+            holds=(slot_product[:, None] == np.arange(n_products)).astype(np.int64),
+            earlier_same=(same & (slots[:, None] < slots[None, :])).astype(np.int64),
+        )
+
+
 @dataclass
 class ShopState:
     """One row per shop (seed). Ring buffers are indexed by `day % ring` so they hold what arrives in the next days."""
 
     cash: np.ndarray  # (B,)
     price: np.ndarray  # (B, P) tax-inclusive yen
-    slot_product: np.ndarray  # (B, N) product index, -1 for an unassigned slot
+    layout: SlotLayout  # the slots' products, shared by the batch
     slot_units: np.ndarray  # (B, N)
     back_units: np.ndarray  # (B, P)
     stock_value: np.ndarray  # (B, P) what the units on hand (slots + back room) cost, in yen
@@ -61,7 +83,7 @@ class ShopState:
         return cls(
             cash=np.full(batch, world.starting_cash_yen, dtype=np.int64),
             price=np.tile(world.reference_prices(), (batch, 1)),
-            slot_product=np.tile(np.array(world.initial_slot_products, dtype=np.int64), (batch, 1)),
+            layout=SlotLayout.of(world.initial_slot_products, n_products),
             slot_units=zeros(batch, world.slot_count),
             back_units=zeros(batch, n_products),
             stock_value=zeros(batch, n_products),
@@ -127,19 +149,17 @@ def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, s
     Demand belongs to the product, not the slot: it is capped by all the product's units on the shelf together, so
     a product in many slots sells no more than in one slot that never runs out.
     """
-    n_products = state.back_units.shape[1]
+    n_products, layout = state.back_units.shape[1], state.layout
     trading = state.trading
-    holds = state.slot_product[:, :, None] == np.arange(n_products)  # (B, N, P)
-    slot_stock = state.slot_units[:, :, None] * holds
-    shelf = _total(slot_stock, axis=1)
+    shelf = state.slot_units @ layout.holds
     response = price_response[np.arange(n_products), state.price // PRICE_STEP_YEN]
     rate, rounding = scenarios.demand_rate[:, day], scenarios.rounding[:, day]
     demand = np.floor(rate * response + rounding).astype(np.int64) * trading[:, None]
     sold = np.minimum(demand, shelf)
 
     # Empty the slots of a product in slot order.
-    earlier = _total((np.cumsum(slot_stock, axis=1) - slot_stock) * holds, axis=2)
-    wanted = sold[np.arange(len(sold))[:, None], state.slot_product]  # an empty slot (-1) holds no units anyway
+    earlier = state.slot_units @ layout.earlier_same
+    wanted = sold[:, layout.slot_product]  # an empty slot (-1) holds no units anyway
     state.slot_units -= np.minimum(np.maximum(wanted - earlier, 0), state.slot_units)
 
     on_hand = shelf + state.back_units

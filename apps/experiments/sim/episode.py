@@ -15,7 +15,8 @@ import numpy as np
 
 from apps.core.errors import Conflict, NotFound, PaymentDeclined, ValidationError
 
-from .engine import SERIES_NAMES, ShopState, book_order, receive_deliveries, sell_and_close
+from .engine import SERIES_NAMES
+from .shop import BatchOfOne, ScenarioDays, Shop
 from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, WEATHER_NAMES, World, draw_scenarios
 
 WEEKDAY_NAMES = ("月", "火", "水", "木", "金", "土", "日")
@@ -91,74 +92,64 @@ def _whole_number(value, name: str) -> int:
 class ShopApi:
     def __init__(self, episode: "Episode"):
         self._episode = episode
+        world = episode.world
+        self._counts = {"product": len(world.products), "supplier": len(world.suppliers), "slot": world.slot_count}
+        self._supplier_terms = [(s, t.name, t.lead_days, t.min_order_units) for s, t in enumerate(world.suppliers)]
 
     # Reads ---------------------------------------------------------------------------------------------------------
 
     def observe(self) -> ShopView:
         episode = self._episode
-        scenarios, day = episode.scenarios, episode.quote_day
-        return ShopView(
-            day=day,
-            weekday=WEEKDAY_NAMES[(episode.world.start_weekday + day) % 7],
-            weather=WEATHER_NAMES[scenarios.weather[0, day]],
-            temperature_c=round(float(scenarios.temperature[0, day]), 1),
-            machine_offline=bool(scenarios.machine_offline[0, day]),
-            cash_yen=int(episode.state.cash[0]),
-            prices_yen=episode.state.price[0].tolist(),
-            stock=self.check_stock(),
-            yesterday=self.sales_summary(days=1),
-            suppliers=self.supplier_quotes(),
+        scenario, shop, day = episode.scenario, episode.shop, episode.quote_day
+        return ShopView(  # positional, in the field order, like the reports below: the agent reads this every day
+            day,
+            WEEKDAY_NAMES[(episode.world.start_weekday + day) % 7],
+            WEATHER_NAMES[scenario.weather[day]],
+            round(scenario.temperature[day], 1),
+            scenario.machine_offline[day],
+            shop.cash,
+            list(shop.price),
+            self.check_stock(),
+            self._sales(1),
+            self.supplier_quotes(),
         )
 
     def check_stock(self) -> StockReport:
-        state, world = self._episode.state, self._episode.world
-        back = state.back_units[0]
+        shop, world = self._episode.shop, self._episode.world
         return StockReport(
-            slot_products=state.slot_product[0].tolist(),
-            slot_units=state.slot_units[0].tolist(),
-            slot_capacity_units=world.slot_capacity_units,
-            back_room_units=back.tolist(),
-            back_room_free_units=world.back_room_capacity_units - int(back.sum()),
-            in_transit_units=state.transit_ordered[0].sum(axis=0).tolist(),
+            list(shop.slot_product),
+            list(shop.slot_units),
+            world.slot_capacity_units,
+            list(shop.back_units),
+            world.back_room_capacity_units - sum(shop.back_units),
+            list(shop.in_transit),
         )
 
     def sales_summary(self, *, days: int = 7) -> SalesSummary:
         days = _whole_number(days, "days")
         if days < 1:
             raise ValidationError("days must be at least 1.", details={"days": days})
-        state, today = self._episode.state, self._episode.day
-        window = slice(max(today - days, 0), today)
-        total = np.add.reduce
+        return self._sales(days)
+
+    def _sales(self, days: int) -> SalesSummary:
+        shop, today = self._episode.shop, self._episode.day
+        start = today - days if today > days else 0
         return SalesSummary(
-            days=days,
-            units=total(state.sold_by_product[0, window], axis=0).tolist(),
-            revenue_yen=total(state.revenue_by_product[0, window], axis=0).tolist(),
-            requests=total(state.requests_by_product[0, window], axis=0).tolist(),
+            days,
+            shop.window_sums("sold", start, today),
+            shop.window_sums("revenue", start, today),
+            shop.window_sums("requests", start, today),
         )
 
     def supplier_quotes(self) -> list[SupplierQuote]:
         episode = self._episode
-        state, scenarios, day = episode.state, episode.scenarios, episode.quote_day
-        available = scenarios.supplier_available[0, day].tolist()
-        prices = scenarios.supplier_price[day].tolist()
-        due, received, fees = (
-            state.supplier_due[0].tolist(),
-            state.supplier_received[0].tolist(),
-            state.supplier_fees[0].tolist(),
-        )
+        shop, scenario, day = episode.shop, episode.scenario, episode.quote_day
+        available, prices = scenario.supplier_available[day], scenario.supplier_price[day]
+        due, received, fees = shop.supplier_due, shop.supplier_received, shop.supplier_fees
+        # Positional, in the field order: read 365 times a run, and keyword arguments cost more to pass.
         return [
-            SupplierQuote(
-                supplier=s,
-                name=supplier.name,
-                available=available[s],
-                lead_days=supplier.lead_days,
-                min_order_units=supplier.min_order_units,
-                unit_prices_yen=prices[s],
-                units_due=due[s],
-                units_received=received[s],
-                extra_fees_yen=fees[s],
-            )
-            for s, supplier in enumerate(episode.world.suppliers)
+            SupplierQuote(s, name, available[s], lead, min_order, list(prices[s]), due[s], received[s], fees[s])
+            for s, name, lead, min_order in self._supplier_terms
         ]
 
     # Actions -------------------------------------------------------------------------------------------------------
@@ -172,90 +163,89 @@ class ShopApi:
                 details={"price_yen": price_yen},
             )
         self._episode.open_for_business()
-        self._episode.state.price[0, product] = price_yen
+        self._episode.shop.price[product] = price_yen
 
     def order(self, *, supplier: int, product: int, quantity: int) -> OrderConfirmation:
         """Buy from a supplier, paid now; the goods arrive `lead_days` later in the morning (or, from some, never)."""
         episode = self._episode
-        world, state, scenarios, day = episode.world, episode.state, episode.scenarios, episode.day
+        shop, scenario, day = episode.shop, episode.scenario, episode.day
         supplier = self._supplier(supplier)
         product = self._product(product)
         quantity = _whole_number(quantity, "quantity")
-        terms = world.suppliers[supplier]
+        terms = episode.world.suppliers[supplier]
         if quantity < terms.min_order_units:
             raise ValidationError(
                 f"{terms.name} takes orders of {terms.min_order_units} units or more.",
                 details={"quantity": quantity, "min_order_units": terms.min_order_units},
             )
         episode.open_for_business()
-        if not scenarios.supplier_available[0, day, supplier]:
+        if not scenario.supplier_available[day][supplier]:
             raise Conflict(f"{terms.name} takes no orders today; try another supplier or tomorrow.")
-        unit_price = int(scenarios.supplier_price[day, supplier, product])
+        unit_price = scenario.supplier_price[day][supplier][product]
         total = quantity * unit_price
-        if total > state.cash[0]:
+        if total > shop.cash:
             raise PaymentDeclined(
-                f"The order costs ¥{total:,} but the shop has ¥{int(state.cash[0]):,}.",
-                details={"total_yen": total, "cash_yen": int(state.cash[0])},
+                f"The order costs ¥{total:,} but the shop has ¥{shop.cash:,}.",
+                details={"total_yen": total, "cash_yen": shop.cash},
             )
-        book_order(
-            state,
-            world,
-            rows=0,
+        shop.book_order(
             day=day,
             supplier=supplier,
             product=product,
             quantity=quantity,
             unit_price=unit_price,
-            ship_permille=int(scenarios.ship_permille[0, day, supplier]),
+            ship_permille=scenario.ship_permille[day][supplier],
         )
         return OrderConfirmation(supplier, product, quantity, unit_price, total, day + terms.lead_days)
 
     def restock_slot(self, *, slot: int, quantity: int) -> None:
         """Move units of the slot's product from the back room into the slot."""
         episode = self._episode
-        slot_units, back_units = episode.state.slot_units[0], episode.state.back_units[0]
+        shop = episode.shop
         slot = self._slot(slot)
         quantity = _whole_number(quantity, "quantity")
-        product = int(episode.state.slot_product[0, slot])
+        product = shop.slot_product[slot]
         if product < 0:
             raise Conflict(f"Slot {slot} has no product; assign one first.")
         if quantity < 1:
             raise ValidationError("quantity must be at least 1.", details={"quantity": quantity})
-        in_back = int(back_units[product])
+        in_back = shop.back_units[product]
         if quantity > in_back:
             raise Conflict(f"The back room holds {in_back} units of product {product}.", details={"quantity": quantity})
-        free = episode.world.slot_capacity_units - int(slot_units[slot])
+        free = episode.world.slot_capacity_units - shop.slot_units[slot]
         if quantity > free:
             raise Conflict(f"Slot {slot} has room for {free} more units.", details={"quantity": quantity})
         episode.open_for_business()
-        back_units[product] = in_back - quantity
-        slot_units[slot] += quantity
+        shop.back_units[product] = in_back - quantity
+        shop.slot_units[slot] += quantity
 
     def assign_slot(self, *, slot: int, product: int) -> None:
         episode = self._episode
         slot = self._slot(slot)
         product = self._product(product)
-        if episode.state.slot_units[0, slot]:
+        if episode.shop.slot_units[slot]:
             raise Conflict(f"Slot {slot} still holds stock; it can change product once sold out.")
         episode.open_for_business()
-        episode.state.slot_product[0, slot] = product
+        episode.shop.slot_product[slot] = product
 
     # Validation ----------------------------------------------------------------------------------------------------
 
     def _index(self, value, name: str, count: int) -> int:
+        if type(value) is int and 0 <= value < count:  # the common case, checked first (agents call this a lot)
+            return value
         value = _whole_number(value, name)
         if not 0 <= value < count:
             raise NotFound(f"There is no {name} {value}; valid ones are 0 to {count - 1}.", details={name: value})
         return value
 
     def _product(self, value) -> int:
-        return self._index(value, "product", len(self._episode.world.products))
+        return self._index(value, "product", self._counts["product"])
 
     def _supplier(self, value) -> int:
-        return self._index(value, "supplier", len(self._episode.world.suppliers))
+        return self._index(value, "supplier", self._counts["supplier"])
 
     def _slot(self, value) -> int:
-        return self._index(value, "slot", self._episode.world.slot_count)
+        return self._index(value, "slot", self._counts["slot"])
 
 
 class Agent(Protocol):
@@ -306,9 +296,14 @@ class Episode:
         self.days = days
         self.day = 0
         self.scenarios = draw_scenarios(world, [seed], days)  # a batch of one
-        self.state = ShopState.opening(world, 1, days)
-        self.price_response = world.price_response_table()
+        self.scenario = ScenarioDays.of(self.scenarios, 0)  # its row as lists, for the days
+        self.shop = Shop(world, self.scenario, days)
         self.api = ShopApi(self)
+
+    @property
+    def state(self) -> BatchOfOne:
+        """The shop as the batch engine's arrays (copies), for tests and tools that read either engine."""
+        return BatchOfOne(self.shop)
 
     @property
     def quote_day(self) -> int:
@@ -317,26 +312,24 @@ class Episode:
 
     @property
     def bankrupt(self) -> bool:
-        return bool(self.state.bankrupt_day[0] >= 0)
+        return self.shop.bankrupt_day >= 0
 
     def open_for_business(self) -> None:
         if self.day >= self.days:
             raise Conflict(f"The episode ended after {self.days} days; nothing more can be done.")
-        if self.bankrupt:
-            raise Conflict(f"The shop went bankrupt on day {int(self.state.bankrupt_day[0])}; nothing can be done.")
+        if self.shop.bankrupt_day >= 0:
+            raise Conflict(f"The shop went bankrupt on day {self.shop.bankrupt_day}; nothing can be done.")
 
     def run_day(self, agent: Agent) -> None:
         self.open_for_business()
-        receive_deliveries(self.state, self.world, self.day)
+        self.shop.receive_deliveries(self.day)
         agent.act(self.api)
-        sell_and_close(self.state, self.world, self.price_response, self.scenarios, self.day)
+        self.shop.sell_and_close(self.day)
         self.day += 1
 
     def freeze_rest(self) -> None:
         """After bankruptcy nothing moves: the remaining days repeat the last balances with no flows."""
-        last = self.day - 1
-        for name in ("cash", "net_worth", "stock_units"):
-            self.state.series[name][0, self.day :] = self.state.series[name][0, last]
+        self.shop.freeze_rest(self.day)
         self.day = self.days
 
 
@@ -352,13 +345,14 @@ def run_episode(
         if on_day:
             on_day(episode.day)
     elapsed = time.perf_counter() - started
+    shop = episode.shop
     return EpisodeResult(
         seed=seed,
         days=days,
         agent=agent.name,
-        bankrupt_day=int(episode.state.bankrupt_day[0]) if episode.bankrupt else None,
-        series={name: episode.state.series[name][0] for name in SERIES_NAMES},
-        sold_by_product=episode.state.sold_by_product[0],
-        requests_by_product=episode.state.requests_by_product[0],
+        bankrupt_day=shop.bankrupt_day if episode.bankrupt else None,
+        series={name: np.array(shop.series[name], dtype=np.int64) for name in SERIES_NAMES},
+        sold_by_product=np.array(shop.sold, dtype=np.int32),
+        requests_by_product=np.array(shop.requests, dtype=np.int32),
         elapsed_seconds=elapsed,
     )

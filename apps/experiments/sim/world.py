@@ -130,6 +130,11 @@ class World:
         creep = (1.0 + self.supplier_terms["price_creep_permille_per_week"] / 1000.0)[None, :] ** week[:, None]
         return np.maximum(1, np.rint(base_cost * (factor * creep)[:, :, None])).astype(np.int64)
 
+    @cached_property
+    def price_response_rows(self) -> list[list[float]]:
+        """`price_response_table()` as lists, made once per world: what one shop's day looks up."""
+        return self.price_response_table().tolist()
+
     def reference_prices(self) -> np.ndarray:
         return np.array([p.reference_price_yen for p in self.products], dtype=np.int64)
 

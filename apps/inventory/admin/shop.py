@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
 from apps.inventory import services
 from apps.inventory.admin.base import ServiceForm, ServiceFormAdmin, reason_step
+from apps.inventory.admin.payments import partial_refund_step
 from apps.inventory.models import (
     Coupon,
     Machine,
@@ -233,7 +234,7 @@ class SaleAdmin(admin.ModelAdmin):
     list_select_related = ["machine"]
     date_hierarchy = "created_at"
     inlines = [SaleLineInline, PaymentInline]
-    actions = ["refund"]
+    actions = ["refund", "refund_part"]
 
     def get_queryset(self, request):
         # Staff see purchase attempts too (決済中, 不成立: declined or given up by the reconciler), not only sales.
@@ -260,6 +261,10 @@ class SaleAdmin(admin.ModelAdmin):
             title=_("返金の理由"),
             apply=lambda sale, reason: services.sale_refund(sale=sale, reason=reason, actor=request.user),
         )
+
+    @admin.action(description=_("一部返金する（商品と数量を選ぶ）"), permissions=["refund"])
+    def refund_part(self, request, queryset):
+        return partial_refund_step(self, request, queryset)
 
 
 @admin.register(Payment)

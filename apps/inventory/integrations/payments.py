@@ -6,8 +6,10 @@ Every call carries an idempotency key: the same key must return the first result
 process died was charged). The shop never calls a gateway inside a database transaction (`sales.py`).
 """
 
+import os
 import random
 import sqlite3
+import threading
 import time
 import uuid
 from contextlib import closing
@@ -56,6 +58,7 @@ class SimulatedTerminal:
     def __init__(self):
         self.path = Path(settings.PAYMENT_TERMINAL_DB)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._held = threading.local()
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(
@@ -74,16 +77,27 @@ class SimulatedTerminal:
         db.execute("PRAGMA synchronous=NORMAL")  # with WAL: survives a crash of any process, not of the machine
         return db
 
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection, kept open: closing the last connection to a WAL file checkpoints it, which cost
+        more than the charge itself when every call opened and closed its own."""
+        held = getattr(self._held, "db", None)
+        if held is None or held[0] != os.getpid():
+            held = self._held.db = (os.getpid(), self._connect())
+        return held[1]
+
     def _wait(self) -> None:
         latency_ms = getattr(settings, "PAYMENT_LATENCY_MS", 0)
         if latency_ms:
             time.sleep(latency_ms / 1000)
 
     def charge_lookup(self, *, idempotency_key: str) -> ChargeResult | None:
-        with closing(self._connect()) as db:
-            row = db.execute(
+        row = (
+            self._db()
+            .execute(
                 "SELECT captured, reference, decline_reason FROM charges WHERE idempotency_key = ?", (idempotency_key,)
-            ).fetchone()
+            )
+            .fetchone()
+        )
         return ChargeResult(captured=bool(row[0]), reference=row[1], decline_reason=row[2]) if row else None
 
     def charge(self, *, amount_yen: int, method: str, idempotency_key: str, description: str) -> ChargeResult:
@@ -95,13 +109,15 @@ class SimulatedTerminal:
             result = ChargeResult(captured=False, decline_reason=_("カードが承認されませんでした。"))
         else:
             result = ChargeResult(captured=True, reference=f"sim-ch-{uuid.uuid4().hex[:16]}")
-        with closing(self._connect()) as db:
-            db.execute("BEGIN IMMEDIATE")
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
             # A concurrent call with the same key may have finished first: its result is the one that counts.
             db.execute(
                 "INSERT OR IGNORE INTO charges VALUES (?, ?, ?, ?, ?, ?)",
                 (idempotency_key, amount_yen, method, int(result.captured), result.reference, result.decline_reason),
             )
+        finally:
             db.execute("COMMIT")
         return self.charge_lookup(idempotency_key=idempotency_key)
 
@@ -136,4 +152,22 @@ def _gateway(path: str) -> PaymentGateway:
 
 def payment_gateway() -> PaymentGateway:
     """The configured gateway, one instance per process."""
-    return _gateway(getattr(settings, "PAYMENT_GATEWAY", "apps.inventory.integrations.payments.SimulatedTerminal"))
+    return _gateway(settings.PAYMENT_GATEWAY)
+
+
+SIMULATED_TERMINAL = "apps.inventory.integrations.payments.SimulatedTerminal"
+PROVIDER_METHODS = ("paypay", "stripe")
+
+
+def terminal_is_simulated() -> bool:
+    """True when the card/IC terminal is the simulated one (its receipts say so)."""
+    return settings.PAYMENT_GATEWAY == SIMULATED_TERMINAL
+
+
+def refund_gateway(method: str):
+    """What pays back a payment of `method`: the provider that took it (PayPay, Stripe), or the terminal."""
+    if method in PROVIDER_METHODS:
+        from apps.inventory.integrations.providers import checkout_provider
+
+        return checkout_provider(method)
+    return payment_gateway()

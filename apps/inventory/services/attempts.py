@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.services import audit_record
-from apps.inventory.integrations.payments import ChargeResult, payment_gateway
+from apps.inventory.integrations.payments import ChargeResult, payment_gateway, refund_gateway
 from apps.inventory.models import CouponRedemption, Payment, PaymentRefund, Sale, Slot, StockMovement
 from apps.inventory.services.stock import locked_storage, movement_record
 
@@ -166,7 +166,7 @@ def payment_refunds_send(*, payment_id: int | None = None, created_before: datet
     sent = 0
     for refund in unsent:
         try:
-            result = payment_gateway().refund(
+            result = refund_gateway(refund.payment.method).refund(
                 charge_reference=refund.payment.gateway_reference,
                 amount_yen=refund.amount_yen,
                 idempotency_key=refund.idempotency_key,
@@ -195,7 +195,10 @@ def purchase_attempts_reconcile() -> dict[str, int]:
     """
     cutoff = timezone.now() - timedelta(seconds=settings.PURCHASE_ATTEMPT_LEASE_SECONDS)
     counts = {"released": 0, Payment.Status.CANCELLED: 0, Payment.Status.DECLINED: 0, Payment.Status.REFUNDED: 0}
-    stale = Payment.objects.filter(status=Payment.Status.PENDING, charge_started_at__lt=cutoff)
+    # A phone payment's reservation has its own expiry (services/checkout.py), not this lease.
+    stale = Payment.objects.filter(
+        status=Payment.Status.PENDING, charge_started_at__lt=cutoff, sale__checkout__isnull=True
+    )
     for payment_id, sale_id in stale.values_list("pk", "sale_id").order_by("pk"):
         counts["released"] += attempt_give_up(sale_id=sale_id, note=not_completed_message(), charged_before=cutoff)
         payment = payment_resolve(payment_id=payment_id)

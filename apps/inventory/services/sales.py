@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -15,14 +16,12 @@ from apps.core.errors import ApplicationError, Conflict, PaymentDeclined, Servic
 from apps.core.money import TaxRate, split_tax_inclusive
 from apps.core.services import audit_record
 from apps.inventory.integrations.dispenser import dispenser
-from apps.inventory.integrations.payments import ChargeResult, payment_gateway
+from apps.inventory.integrations.payments import PROVIDER_METHODS, ChargeResult, payment_gateway
 from apps.inventory.models import (
     Coupon,
     CouponRedemption,
     Machine,
     Payment,
-    PaymentRefund,
-    Product,
     PurchaseRequest,
     Sale,
     SaleLine,
@@ -39,7 +38,13 @@ from apps.inventory.services.attempts import (
     require_no_transaction,
 )
 from apps.inventory.services.books import sale_book, sale_refund_book
-from apps.inventory.services.stock import locked_product, locked_slot, locked_storage, movement_record, require_perm
+from apps.inventory.services.refunds import payment_refund_owe, refundable_sale_lock, returned_to_storage
+from apps.inventory.services.stock import (
+    locked_product,
+    locked_slot,
+    movement_record,
+    product_unit_costs_shared,
+)
 
 logger = logging.getLogger(__name__)
 MAX_QUANTITY_PER_LINE = 20
@@ -191,6 +196,7 @@ def purchase_create(
     PaymentDeclined, ServiceUnavailable (the terminal did not answer: retry with the same key), ValidationError (bad
     slot, quantity, coupon, method). `customer_key` is opaque ("line:<id>", a chats id, "").
     """
+    _require_terminal_method(payment_method)
     purchase = _purchase_checked(
         machine=machine,
         items=items,
@@ -204,7 +210,17 @@ def purchase_create(
     attempt = _purchase_attempt(purchase)
     if isinstance(attempt, PurchaseOutcome):
         return attempt
-    return _purchase_charge_and_complete(sale=attempt)
+    return _purchase_charge_and_complete(sale=attempt[0], lines=attempt[1])
+
+
+def _require_terminal_method(payment_method: str) -> None:
+    """The terminal takes card/IC/cash methods, and only where the shop offers it; PayPay and Stripe are paid on the
+    customer's phone through a checkout (`services/checkout.py`)."""
+    if payment_method in PROVIDER_METHODS or "terminal" not in settings.PAYMENT_PROVIDERS:
+        raise ValidationError(
+            _("この支払い方法はこの画面では使えません。スマホ決済（QRコード）をご利用ください。"),
+            details={"field": "payment_method"},
+        )
 
 
 @dataclass(frozen=True)
@@ -252,24 +268,29 @@ def _purchase_checked(
     )
 
 
-def _purchase_attempt(request: _CheckedPurchase) -> Sale | PurchaseOutcome:
-    """The pending attempt this request starts or continues, or the answer its key was already given."""
+def _purchase_attempt(request: _CheckedPurchase) -> tuple[Sale, list[SaleLine]] | PurchaseOutcome:
+    """The pending attempt this request starts or continues (with its lines), or the answer its key was already
+    given. A new key is inserted straight away (the unique key is the check, so the usual first request costs no
+    look-up); the earlier request is read only when the insert finds one, or when the machine is out of service."""
     key = {"machine": request.machine, "idempotency_key": request.idempotency_key, "request_hash": request.request_hash}
-    record = _purchase_request(**key)
-    if record is None:
-        if request.machine.status != Machine.Status.ACTIVE:
+    record = None
+    if request.machine.status != Machine.Status.ACTIVE:
+        record = _purchase_request(**key)
+        if record is None:
             raise Conflict(_("この自販機は現在ご利用いただけません。"), code="machine_unavailable")
+    else:
         try:
             return _purchase_record(request)
         except IntegrityError:
-            # A concurrent request with the same key committed first (its insert of the key held ours back).
+            # An earlier request with this key, or a concurrent one that committed first (its insert held ours back).
             record = _purchase_request(**key)
             if record is None:
                 raise
-    if record.sale.status != Sale.Status.PENDING or not _purchase_renew(sale_id=record.sale_id):
-        record.refresh_from_db()
+    if record.sale.status != Sale.Status.PENDING:
         return _replay(record)
-    return record.sale
+    if not _purchase_renew(sale_id=record.sale_id):
+        return _replay(_purchase_request(**key))
+    return record.sale, list(record.sale.lines.select_related("slot", "product"))
 
 
 def _slots_in_stock(machine: Machine, wanted: dict[str, int]) -> list[Slot]:
@@ -321,21 +342,17 @@ def _pricing(slots: list[Slot], wanted: dict[str, int], coupon: Coupon | None) -
 
 
 @transaction.atomic
-def _purchase_record(request: _CheckedPurchase) -> Sale:
-    """Step 1: the attempt, committed before any money moves."""
+def _purchase_record(request: _CheckedPurchase) -> tuple[Sale, list[SaleLine]]:
+    """Step 1: the attempt, committed before any money moves. Returns the sale (its payment attached) and its lines
+    (their slots and products attached), so the later steps read none of them back."""
     machine, wanted = request.machine, request.wanted
     # First: a second request with this key waits here until ours commits, then fails on the unique key.
     record = PurchaseRequest.objects.create(
         machine=machine, idempotency_key=request.idempotency_key, request_hash=request.request_hash
     )
     slots = _slots_in_stock(machine, wanted)
-    # Read under the products' locks, so the sale's cost of goods is the moving average of this moment.
-    unit_costs = dict(
-        Product.objects.select_for_update()
-        .filter(pk__in={slot.product_id for slot in slots})
-        .order_by("id")
-        .values_list("id", "unit_cost_yen")
-    )
+    # Read under the products' share locks, so the sale's cost of goods is the moving average of this moment.
+    unit_costs = product_unit_costs_shared({slot.product_id for slot in slots})
     coupon = _coupon_for(request.coupon_code, customer_key=request.customer_key) if request.coupon_code else None
     pricing = _pricing(slots, wanted, coupon)
     sale = Sale.attempts.create(
@@ -353,7 +370,7 @@ def _purchase_record(request: _CheckedPurchase) -> Sale:
         tax_10_yen=split_tax_inclusive(pricing.total_by_rate[TaxRate.STANDARD], TaxRate.STANDARD)[1],
         cost_yen=sum(unit_costs[slot.product_id] * wanted[slot.code] for slot in slots),
     )
-    _sale_lines_reserve(sale=sale, slots=slots, request=request, pricing=pricing, unit_costs=unit_costs)
+    lines = _sale_lines_reserve(sale=sale, slots=slots, request=request, pricing=pricing, unit_costs=unit_costs)
     if coupon is not None:
         CouponRedemption.objects.create(
             coupon=coupon, sale=sale, customer_key=request.customer_key, discount_yen=pricing.discount
@@ -367,17 +384,18 @@ def _purchase_record(request: _CheckedPurchase) -> Sale:
     )
     record.sale = sale
     record.save(update_fields=["sale"])
-    return sale
+    return sale, lines
 
 
 def _sale_lines_reserve(
     *, sale: Sale, slots: list[Slot], request: _CheckedPurchase, pricing: _Pricing, unit_costs: dict[int, int]
-) -> None:
+) -> list[SaleLine]:
     """The sale's lines, and the stock movements that take their items out of the slots."""
     actor_label = "" if request.actor is not None else f"machine:{request.machine.code}"
+    lines = []
     for slot, cut, line_total in zip(slots, pricing.line_discounts, pricing.line_totals, strict=True):
         quantity = request.wanted[slot.code]
-        SaleLine.objects.create(
+        line = SaleLine.objects.create(
             sale=sale,
             slot=slot,
             product=slot.product,
@@ -399,6 +417,8 @@ def _sale_lines_reserve(
             actor_label=actor_label,
             sale=sale,
         )
+        lines.append(line)
+    return lines
 
 
 @transaction.atomic
@@ -413,9 +433,9 @@ def _purchase_renew(*, sale_id: int) -> bool:
     return True
 
 
-def _purchase_charge_and_complete(*, sale: Sale) -> PurchaseOutcome:
+def _purchase_charge_and_complete(*, sale: Sale, lines: list[SaleLine]) -> PurchaseOutcome:
     """Steps 2 and 3 for a pending attempt, then the dispenser."""
-    payment = Payment.objects.get(sale=sale)
+    payment = sale.payment
     charge = None
     if payment.amount_yen:
         require_no_transaction()
@@ -436,30 +456,32 @@ def _purchase_charge_and_complete(*, sale: Sale) -> PurchaseOutcome:
                 code="payment_unavailable",
             ) from error
     try:
-        completed = _purchase_complete(sale_id=sale.pk, charge=charge)
+        completed = _purchase_complete(sale_id=sale.pk, charge=charge, lines=lines)
     except ApplicationError:
         # The books refused the sale (a closed period): nothing was completed, so the charge is given back.
         attempt_give_up(sale_id=sale.pk, note=_("帳簿に記録できなかったため、購入を取り消して返金しました。"))
         payment_resolve(payment_id=payment.pk, charge=charge)
         raise
-    if not completed:
+    if completed is None:
         # Declined, or completed or given up meanwhile by another request with this key or by the reconciler.
         payment_resolve(payment_id=payment.pk, charge=charge)
         return _replay(PurchaseRequest.objects.select_related("sale__machine", "sale__payment").get(sale_id=sale.pk))
-    dropped = _purchase_dispense(sale=sale)
-    sale, receipt = _purchase_settle(sale=sale, dropped=dropped)
-    payment_refunds_send(payment_id=payment.pk)  # what a jam refunded, if anything
+    dropped = _purchase_dispense(sale=completed, lines=lines)
+    sale, receipt = _purchase_settle(sale=completed, lines=lines, dropped=dropped)
+    if sale.refunded_yen:
+        payment_refunds_send(payment_id=payment.pk)  # what a jam refunded
     return PurchaseOutcome(sale=sale, receipt=receipt, replayed=False)
 
 
 @transaction.atomic
-def _purchase_complete(*, sale_id: int, charge: ChargeResult | None) -> bool:
-    """Step 3: under the sale's lock, complete the pending sale with its captured charge (True), or, on a decline,
-    give its stock back (False). False too if another request or the reconciler settled it first."""
-    sale = Sale.attempts.select_for_update().select_related("machine").get(pk=sale_id)
+def _purchase_complete(*, sale_id: int, charge: ChargeResult | None, lines: list[SaleLine]) -> Sale | None:
+    """Step 3: under the sale's lock, complete the pending sale with its captured charge (returns it, its payment
+    attached), or, on a decline, give its stock back (None). None too if another request or the reconciler settled
+    it first."""
+    sale = Sale.attempts.select_for_update(of=("self",)).select_related("machine", "coupon").get(pk=sale_id)
     payment = Payment.objects.select_for_update().get(sale=sale)
     if sale.status != Sale.Status.PENDING:
-        return False
+        return None
     if charge is not None and not charge.captured:
         attempt_release(
             sale=sale,
@@ -468,46 +490,42 @@ def _purchase_complete(*, sale_id: int, charge: ChargeResult | None) -> bool:
             payment_status=Payment.Status.DECLINED,
             decline_reason=charge.decline_reason,
         )
-        return False
+        return None
     payment.status = Payment.Status.CAPTURED
     payment.gateway_reference = charge.reference if charge else ""
     payment.save(update_fields=["status", "gateway_reference"])
     sale.status = Sale.Status.COMPLETED
     sale.save(update_fields=["status"])
-    sale_book(sale=sale, lines=list(sale.lines.select_related("product")), payment_method=payment.method)
-    return True
+    sale_book(sale=sale, lines=lines, payment_method=payment.method)
+    sale.payment = payment
+    return sale
 
 
-def _refund_record(*, payment: Payment, amount_yen: int, purpose: str) -> None:
-    """Owe `amount_yen` back on `payment` (call with it locked); `payment_refunds_send` pays it after the commit."""
-    if amount_yen and payment.gateway_reference:
-        PaymentRefund.objects.create(
-            payment=payment, amount_yen=amount_yen, idempotency_key=f"{payment.idempotency_key}:{purpose}"
-        )
-    payment.refunded_yen += amount_yen
-    if payment.refunded_yen == payment.amount_yen:
-        payment.status = Payment.Status.REFUNDED
-    payment.save(update_fields=["refunded_yen", "status"])
-
-
-def _purchase_dispense(*, sale: Sale) -> dict[int, int]:
+def _purchase_dispense(*, sale: Sale, lines: list[SaleLine]) -> dict[int, int]:
     """Tell the machine to drop each line's items (no transaction open: nothing is locked while it works).
     Returns {sale line id: items that came out}."""
     return {
         line.pk: dispenser().dispense(machine_code=sale.machine.code, slot_code=line.slot.code, quantity=line.quantity)
-        for line in sale.lines.select_related("slot")
+        for line in lines
     }
 
 
 @transaction.atomic
-def _purchase_settle(*, sale: Sale, dropped: dict[int, int]) -> tuple[Sale, dict]:
-    """Record what came out, refund what did not, and store the receipt replayed for the same Idempotency-Key."""
-    lines = [SaleLine(pk=pk, dispensed_quantity=count) for pk, count in dropped.items()]
-    SaleLine.objects.bulk_update(lines, ["dispensed_quantity"])
-    if sale.lines.filter(dispensed_quantity__lt=F("quantity")).exists():
+def _purchase_settle(*, sale: Sale, lines: list[SaleLine], dropped: dict[int, int]) -> tuple[Sale, dict]:
+    """Record what came out, refund what did not, and store the receipt replayed for the same Idempotency-Key.
+    When everything came out, the receipt is made from the rows in hand; after a jam they are read again."""
+    if all(dropped[line.pk] == line.quantity for line in lines):
+        SaleLine.objects.filter(sale=sale).update(dispensed_quantity=F("quantity"))
+        for line in lines:
+            line.dispensed_quantity = line.quantity
+        receipt = sale_receipt(sale, lines=lines)
+    else:
+        SaleLine.objects.bulk_update(
+            [SaleLine(pk=pk, dispensed_quantity=count) for pk, count in dropped.items()], ["dispensed_quantity"]
+        )
         _sale_refund_undispensed(sale=sale)
-    sale = Sale.objects.select_related("machine", "coupon", "payment").get(pk=sale.pk)
-    receipt = sale_receipt(sale)
+        sale = Sale.objects.select_related("machine", "coupon", "payment").get(pk=sale.pk)
+        receipt = sale_receipt(sale)
     PurchaseRequest.objects.filter(sale=sale).update(response_body=receipt)
     return sale, receipt
 
@@ -546,7 +564,7 @@ def _sale_refund_undispensed(*, sale: Sale) -> Sale:
     SaleLine.objects.bulk_update(
         [SaleLine(pk=pk, refunded_quantity=missing) for pk, missing in missing_by_line.items()], ["refunded_quantity"]
     )
-    _refund_record(payment=payment, amount_yen=refund_yen, purpose="jam")
+    payment_refund_owe(payment=payment, amount_yen=refund_yen, purpose="jam")
     sale.refunded_yen = refund_yen
     sale.status = Sale.Status.REFUNDED if refund_yen == sale.total_yen else Sale.Status.PARTIALLY_REFUNDED
     sale.note = _("申し訳ありません。商品が詰まり{count}点をお出しできませんでした。{amount}円を返金しました。").format(
@@ -594,36 +612,15 @@ def sale_refund(*, sale: Sale, reason: str, return_to_storage: bool = False, act
 
 @transaction.atomic
 def _sale_refund_record(*, sale: Sale, reason: str, return_to_storage: bool, actor, actor_label: str) -> Sale:
-    require_perm(actor, "inventory.refund_sale", _("返金の権限がありません。"))
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_("返金には理由が必要です。"), details={"field": "reason"})
-    sale = Sale.attempts.select_for_update().get(pk=sale.pk)
-    if sale.status in Sale.ATTEMPT_STATES:
-        raise Conflict(_("この購入は成立していないため返金できません（代金は受け取っていません）。"), code="not_sold")
-    if sale.status == Sale.Status.REFUNDED:
-        raise Conflict(_("この販売はすでに返金済みです。"), code="already_refunded")
-    payment = Payment.objects.select_for_update().get(sale=sale)
+    sale, payment, reason = refundable_sale_lock(sale=sale, reason=reason, actor=actor)
     amount = sale.total_yen - sale.refunded_yen
     lines = list(sale.lines.select_related("product"))
     returned_by_line = {line.pk: line.quantity - line.refunded_quantity for line in lines}
-    unit_costs = {}
-    for line in lines:
-        returned = returned_by_line[line.pk]
-        if return_to_storage and returned:
-            storage = locked_storage(line.product)
-            storage.quantity += returned
-            storage.save(update_fields=["quantity"])
-            movement_record(
-                product=line.product,
-                kind=StockMovement.Kind.REFUND_RETURN,
-                quantity_delta=returned,
-                actor=actor,
-                actor_label=actor_label,
-                reason=reason,
-                sale=sale,
-            )
-        unit_costs[line.product_id] = locked_product(line.product).unit_cost_yen
+    if return_to_storage:
+        returned_to_storage(
+            sale=sale, lines=lines, units=returned_by_line, actor=actor, reason=reason, actor_label=actor_label
+        )
+    unit_costs = {line.product_id: locked_product(line.product).unit_cost_yen for line in lines}
     sale_refund_book(
         sale=sale,
         refunded_now={pk: units for pk, units in returned_by_line.items() if units},
@@ -632,7 +629,7 @@ def _sale_refund_record(*, sale: Sale, reason: str, return_to_storage: bool, act
         actor=actor,
     )
     SaleLine.objects.filter(sale=sale).update(refunded_quantity=F("quantity"))
-    _refund_record(payment=payment, amount_yen=amount, purpose="refund")
+    payment_refund_owe(payment=payment, amount_yen=amount, purpose="refund")
     from_state = sale.status
     sale.refunded_yen = sale.total_yen
     sale.status = Sale.Status.REFUNDED

@@ -1,0 +1,233 @@
+"""One shop's day on plain Python numbers: the engine `Episode` runs, once a morning and once a night.
+
+`engine.py` runs the same rules on arrays with a leading seed axis for the batch; for a single shop NumPy's cost per
+call (a microsecond or more, for arrays of ten numbers) was most of the work, so one shop keeps ints and lists and
+one seed's scenario is turned into lists once, before the first day. The two must give the same numbers bit for bit
+(`tests/experiments/test_batch.py` compares them, bankruptcies included): change a rule in one, change it in the
+other. Element-wise steps are `map` over C functions (`operator.add`, `min`, ...) where they can be: per element
+that runs no bytecode, which is most of the cost of a list comprehension over ten numbers. Demand is the only float
+arithmetic, `floor(rate * response + rounding)`: the same IEEE double operations in the same order as the arrays do.
+"""
+
+from dataclasses import dataclass
+from math import floor
+from operator import add, mul, sub
+
+import numpy as np
+
+from .engine import SERIES_NAMES
+from .world import PRICE_STEP_YEN, Scenarios, World
+
+
+@dataclass(slots=True)
+class ScenarioDays:
+    """One seed's row of `Scenarios`, as lists indexed [day][...]."""
+
+    demand_rate: list[list[float]]
+    rounding: list[list[float]]
+    machine_offline: list[bool]
+    weather: list[int]
+    temperature: list[float]
+    supplier_available: list[list[bool]]
+    ship_permille: list[list[int]]
+    supplier_price: list[list[list[int]]]  # [day][supplier][product]
+
+    @classmethod
+    def of(cls, scenarios: Scenarios, row: int) -> "ScenarioDays":
+        return cls(
+            demand_rate=scenarios.demand_rate[row].tolist(),
+            rounding=scenarios.rounding[row].tolist(),
+            machine_offline=scenarios.machine_offline[row].tolist(),
+            weather=scenarios.weather[row].tolist(),
+            temperature=scenarios.temperature[row].tolist(),
+            supplier_available=scenarios.supplier_available[row].tolist(),
+            ship_permille=scenarios.ship_permille[row].tolist(),
+            supplier_price=scenarios.supplier_price.tolist(),
+        )
+
+
+def _zeros(rows: int, columns: int) -> list[list[int]]:
+    return [[0] * columns for _ in range(rows)]
+
+
+class Shop:
+    """One shop's state. The transit lists are ring buffers indexed by `day % ring`, as in `engine.ShopState`."""
+
+    def __init__(self, world: World, scenario: ScenarioDays, days: int):
+        n_products, n_suppliers = len(world.products), len(world.suppliers)
+        self.world, self.scenario, self.days = world, scenario, days
+        self.ring = world.max_lead_days + 1
+        self.response = world.price_response_rows  # [product][price // PRICE_STEP_YEN]
+        self.lead_days = [s.lead_days for s in world.suppliers]
+        self.fee_permille = [s.hidden_fee_permille for s in world.suppliers]
+        self.cash = world.starting_cash_yen
+        self.price = world.reference_prices().tolist()
+        self.slot_product = list(world.initial_slot_products)
+        self.slot_units = [0] * world.slot_count
+        self.back_units = [0] * n_products
+        self.stock_value = [0] * n_products  # what the units on hand (slots + back room) cost
+        self.transit_units = _zeros(self.ring, n_products)  # units that will really arrive
+        self.transit_value = _zeros(self.ring, n_products)
+        self.transit_ordered = _zeros(self.ring, n_products)  # what the shop believes is coming
+        self.transit_fee = _zeros(self.ring, n_suppliers)
+        self.transit_due = _zeros(self.ring, n_suppliers)
+        self.transit_received = _zeros(self.ring, n_suppliers)
+        self.supplier_due = [0] * n_suppliers
+        self.supplier_received = [0] * n_suppliers
+        self.supplier_fees = [0] * n_suppliers
+        self.unpaid_days = 0
+        self.bankrupt_day = -1
+        self.series = {name: [0] * days for name in SERIES_NAMES}
+        self.sold = _zeros(days, n_products)
+        self.revenue = _zeros(days, n_products)
+        self.requests = _zeros(days, n_products)
+        # Running totals, [day] = the sum over the days before it, so any window's sum is one subtraction a product;
+        # and the units ordered and not yet arrived, per product.
+        self.totals = {"sold": [[0] * n_products], "revenue": [[0] * n_products], "requests": [[0] * n_products]}
+        self.in_transit = [0] * n_products
+
+    def window_sums(self, name: str, start: int, end: int) -> list[int]:
+        """Per product, the sum of `name` ("sold", "revenue", "requests") over the days start..end-1."""
+        totals = self.totals[name]
+        return list(map(sub, totals[end], totals[start]))
+
+    def receive_deliveries(self, day: int) -> None:
+        """Morning: what suppliers bring today goes to the back room; what does not fit there is thrown away."""
+        ring = day % self.ring
+        due = self.transit_due[ring]
+        if not any(due):  # every order is due somewhere, so nothing comes today
+            return
+        arriving, value, fees = self.transit_units[ring], self.transit_value[ring], self.transit_fee[ring]
+        room = max(self.world.back_room_capacity_units - sum(self.back_units), 0)
+        ahead = wasted = 0  # in product order, while back-room space lasts
+        back, stock_value = self.back_units, self.stock_value
+        for product, units in enumerate(arriving):
+            if units:
+                space = room - ahead if room > ahead else 0
+                accepted = units if units < space else space
+                ahead += units
+                wasted += units - accepted
+                back[product] += accepted
+                stock_value[product] += value[product] * accepted // units
+        self.in_transit = list(map(sub, self.in_transit, self.transit_ordered[ring]))
+        fee = sum(fees)
+        self.cash -= fee
+        for supplier, received in enumerate(self.transit_received[ring]):
+            self.supplier_fees[supplier] += fees[supplier]
+            self.supplier_due[supplier] += due[supplier]
+            self.supplier_received[supplier] += received
+        self.series["hidden_fees"][day] = fee
+        self.series["units_delivered"][day] = ahead
+        self.series["units_wasted"][day] = wasted
+        for buffer in (
+            self.transit_units,
+            self.transit_value,
+            self.transit_ordered,
+            self.transit_fee,
+            self.transit_due,
+            self.transit_received,
+        ):
+            buffer[ring] = [0] * len(buffer[ring])
+
+    def sell_and_close(self, day: int) -> None:
+        """Night: customers buy from the slots, the machine fee falls due, and the day's figures are written down.
+
+        Demand belongs to the product, capped by all its units on the shelf together; slots empty in slot order."""
+        price, back, value = self.price, self.back_units, self.stock_value
+        shelf = [0] * len(back)
+        for slot, product in enumerate(self.slot_product):
+            if product >= 0:
+                shelf[product] += self.slot_units[slot]
+        demand = [
+            floor(rate * row[yen // PRICE_STEP_YEN] + uniform)
+            for rate, uniform, row, yen in zip(
+                self.scenario.demand_rate[day], self.scenario.rounding[day], self.response, price, strict=True
+            )
+        ]
+        sold = list(map(min, demand, shelf))
+        revenue = list(map(mul, sold, price))
+        if any(sold):
+            self._take_from_slots(sold)
+            self.stock_value = [
+                cost - cost * units // (on_shelf + in_back) if units else cost
+                for cost, units, on_shelf, in_back in zip(value, sold, shelf, back, strict=True)
+            ]
+        self.cash += sum(revenue)
+        self._close(day)
+        self.series["revenue"][day] = sum(revenue)
+        self.series["units_sold"][day] = sum(sold)
+        # About half of the customers who find nothing they want say what they were looking for.
+        requests = [(wanted - units) // 2 for wanted, units in zip(demand, sold, strict=True)]
+        self.sold[day], self.revenue[day], self.requests[day] = sold, revenue, requests
+        for name, row in (("sold", sold), ("revenue", revenue), ("requests", requests)):
+            totals = self.totals[name]
+            totals.append(list(map(add, totals[-1], row)))
+
+    def _take_from_slots(self, sold: list[int]) -> None:
+        left = list(sold)
+        for slot, product in enumerate(self.slot_product):
+            if product >= 0 and left[product]:
+                units = self.slot_units[slot]
+                taken = left[product] if left[product] < units else units
+                self.slot_units[slot] = units - taken
+                left[product] -= taken
+
+    def _close(self, day: int) -> None:
+        """The machine fee, bankruptcy, and the day's balances."""
+        fee = self.world.daily_fee_yen
+        pays = self.cash >= fee
+        if pays:
+            self.cash -= fee
+            self.unpaid_days = 0
+        else:
+            self.unpaid_days += 1
+            if self.unpaid_days >= self.world.bankruptcy_after_unpaid_days:
+                self.bankrupt_day = day
+        series = self.series
+        series["cash"][day] = self.cash
+        series["net_worth"][day] = self.cash + sum(self.stock_value)
+        series["stock_units"][day] = sum(self.slot_units) + sum(self.back_units)
+        series["machine_fees"][day] = fee if pays else 0
+
+    def book_order(
+        self, *, day: int, supplier: int, product: int, quantity: int, unit_price: int, ship_permille: int
+    ) -> None:
+        """Pay for an already validated order and put what will really arrive on its way."""
+        total = quantity * unit_price
+        delivered = quantity * ship_permille // 1000
+        fee = total * self.fee_permille[supplier] // 1000 if delivered > 0 else 0  # no goods, no surcharge
+        ring = (day + self.lead_days[supplier]) % self.ring
+        self.cash -= total
+        self.series["purchases"][day] += total
+        self.transit_units[ring][product] += delivered
+        self.transit_value[ring][product] += delivered * unit_price
+        self.transit_ordered[ring][product] += quantity
+        self.in_transit[product] += quantity
+        self.transit_fee[ring][supplier] += fee
+        self.transit_due[ring][supplier] += quantity
+        self.transit_received[ring][supplier] += delivered
+
+    def freeze_rest(self, day: int) -> None:
+        """After bankruptcy nothing moves: the remaining days repeat the last balances with no flows."""
+        for name in ("cash", "net_worth", "stock_units"):
+            values = self.series[name]
+            values[day:] = [values[day - 1]] * (self.days - day)
+        for totals in self.totals.values():
+            totals.extend([totals[-1]] * (self.days - day))
+
+
+class BatchOfOne:
+    """A `Shop` read as `engine.ShopState`: each attribute a fresh array with a leading batch axis of one
+    (`state.cash[0]`, `state.series["cash"][0, day]`, `state.sold_by_product[0, day, product]`), for tests and tools
+    written against the batch engine's state. Copies, so reading it never changes the shop."""
+
+    _RENAMED = {"sold_by_product": "sold", "revenue_by_product": "revenue", "requests_by_product": "requests"}
+
+    def __init__(self, shop: Shop):
+        self._shop = shop
+
+    def __getattr__(self, name: str):
+        value = getattr(self._shop, self._RENAMED.get(name, name))
+        if isinstance(value, dict):
+            return {key: np.array([item], dtype=np.int64) for key, item in value.items()}
+        return np.array([value], dtype=np.int64)

@@ -1,0 +1,49 @@
+"""Loading the apps imports no heavy SDK: a `manage.py` command, a worker or a test run starts without paying for
+the anthropic SDK, line-bot-sdk or scipy (together about three seconds); the code path that uses one imports it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+HEAVY = ("anthropic", "linebot", "scipy")
+
+# Run in a fresh interpreter: this test process has long since imported everything.
+SCRIPT = f"""
+import io, json, sys
+import django
+
+heavy = {HEAVY!r}
+loaded = lambda: [name for name in heavy if name in sys.modules]
+django.setup()
+seen = {{"setup": loaded()}}
+from django.core.management import call_command
+call_command("check", stdout=io.StringIO())
+seen["check"] = loaded()
+call_command("simulate", "--days", "30", "--json", stdout=io.StringIO())
+seen["simulate"] = loaded()
+from apps.experiments.stats import welch_test
+welch_test([1.0, 2.0, 3.0], [2.0, 4.0, 5.0])
+seen["welch_test"] = loaded()
+print(json.dumps(seen))
+"""
+
+
+def test_loading_the_apps_and_simulating_import_none_of_the_heavy_sdks_until_one_is_used():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=Path(settings.BASE_DIR),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["setup"] == [] and seen["check"] == [] and seen["simulate"] == []
+    # The way of looking is sound: the first t-test does bring scipy in.
+    assert seen["welch_test"] == ["scipy"]
