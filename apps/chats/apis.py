@@ -6,7 +6,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.agents.limits import MAX_CHAT_MESSAGE_LENGTH
-from apps.chats.services import MAX_RATING_COMMENT_LENGTH, chat_message_handle, tablet_rating_record
+from apps.chats.services import (
+    MAX_RATING_COMMENT_LENGTH,
+    chat_message_handle,
+    tablet_customer_identify,
+    tablet_rating_record,
+)
 from apps.inventory.authentication import DeviceTokenAuthentication, IsMachineDeviceOrStaff, TabletCookieAuthentication
 from apps.inventory.selectors import machine_get
 
@@ -82,3 +87,32 @@ class RatingCreateApi(APIView):
             comment=data.validated_data.get("comment", ""),
         )
         return Response(self.OutputSerializer(rating).data, status=201)
+
+
+class MemberCodeApi(APIView):
+    """A customer types the member code LINE gave them (「会員コード」) on the tablet: the conversation (a new one
+    without `conversation`) knows them from now on, for recommendations and their purchases; authenticated as the chat."""
+
+    authentication_classes = [DeviceTokenAuthentication, TabletCookieAuthentication, SessionAuthentication]
+    permission_classes = [IsMachineDeviceOrStaff]
+
+    class InputSerializer(serializers.Serializer):
+        conversation = serializers.UUIDField(allow_null=True, required=False)
+        code = serializers.CharField(max_length=20, error_messages={"blank": _("会員コードを入力してください。")})
+
+    class OutputSerializer(serializers.Serializer):
+        conversation = serializers.UUIDField()
+        text = serializers.CharField(help_text="The assistant's welcome with the customer's recommendations.")
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, summary="Identify with a member code")
+    def post(self, request, code):
+        machine = machine_get(code=code)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation_id = data.validated_data.get("conversation")
+        conversation, welcome = tablet_customer_identify(
+            machine=machine,
+            conversation_public_id=None if conversation_id is None else str(conversation_id),
+            code=data.validated_data["code"],
+        )
+        return Response(self.OutputSerializer({"conversation": conversation.public_id, "text": welcome}).data)

@@ -35,6 +35,7 @@ from linebot.v3.webhook import WebhookParser
 from apps.agents.runtime import TextDelta, TurnDone, agent_turn_stream
 from apps.chats.care import tablet_staff_answers
 from apps.chats.metrics import LINE_WEBHOOK_SECONDS
+from apps.chats.selectors import tablet_customer_key
 from apps.chats.services import (
     chat_turn_begin,
     chat_turn_finish,
@@ -138,9 +139,15 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             await self._send_error("purchase", "invalid", _("商品を1つ以上選んでください。"))
             return
+        customer_key = ""
+        if content.get("conversation"):  # a customer who typed their member code buys under their key
+            customer_key = await database_sync_to_async(tablet_customer_key)(
+                machine=self.machine, conversation_public_id=str(content["conversation"])
+            )
         outcome = await database_sync_to_async(purchase_create)(
             machine=self.machine,
             items=items,
+            customer_key=customer_key,
             coupon_code=str(content.get("coupon") or ""),
             payment_method=str(content.get("payment_method") or ""),
             idempotency_key=str(content.get("idempotency_key") or ""),

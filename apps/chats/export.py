@@ -90,7 +90,9 @@ def customer_data_export(*, customer: Customer, now: datetime.datetime | None = 
         "customer": customer_record(customer),
         "conversations": _conversations(customer),
         "ratings": _rows(
-            Rating.objects.filter(conversation__customer=customer).order_by("created_at"),
+            Rating.objects.filter(
+                Q(conversation__customer=customer) | Q(conversation__customer_key=customer.key)
+            ).order_by("created_at"),
             "created_at",
             "subject",
             "score",
@@ -122,6 +124,7 @@ def customer_data_export(*, customer: Customer, now: datetime.datetime | None = 
         "coupons_given": _rows(
             CouponGrant.objects.filter(customer_key=customer.key), "created_at", "coupon_code", "percent"
         ),
+        "member_codes": _rows(customer.member_codes.order_by("created_at"), "created_at", "expires_at"),
         "refunds_by_the_assistant": _rows(
             SelfServiceRefund.objects.filter(sale__customer_key=customer.key), "created_at", "sale_id", "amount_yen"
         ),

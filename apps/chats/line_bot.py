@@ -51,6 +51,7 @@ from apps.chats.services import (
     line_event_stored,
     line_message_store,
     line_rating_record,
+    member_code_issue,
     rating_comment_add,
 )
 from apps.core.errors import ApplicationError
@@ -65,6 +66,7 @@ logger = logging.getLogger(__name__)
 MESSAGES_PER_MINUTE = 20
 DELETE_COMMAND = "データ削除"
 EXPORT_COMMAND = "データ確認"
+MEMBER_CODE_COMMAND = "会員コード"
 REQUEST_PREFIXES = ("リクエスト:", "リクエスト：")
 COMMENT_PREFIXES = ("意見:", "意見：")
 MAX_TEXT_LENGTH = 5000  # what LINE lets a customer send; the model sees MAX_CHAT_MESSAGE_LENGTH of it
@@ -245,6 +247,7 @@ def _menu_actions() -> list:
         lm.say(_("おすすめ"), _("おすすめは？")),
         lm.postback(_("クーポン"), action="coupons"),
         lm.postback(_("リクエスト"), action="request_help"),
+        lm.say(_("会員コード"), MEMBER_CODE_COMMAND),
     ]
 
 
@@ -268,6 +271,8 @@ def _text(customer: Customer, message: dict) -> list | _AskAgent:
         return lm.text_messages(f"{_summary_text(customer)}\n\n{link}\n{export_link(customer=customer)}")
     if not customer.consent_given:
         return _consent_prompt()
+    if text == MEMBER_CODE_COMMAND:
+        return _member_code(customer)
     if text.startswith(REQUEST_PREFIXES):
         return _product_request(customer, text.split(":", 1)[-1].split("：", 1)[-1])
     if text.startswith(COMMENT_PREFIXES):
@@ -275,6 +280,17 @@ def _text(customer: Customer, message: dict) -> list | _AskAgent:
     if text == _("商品一覧"):
         return [lm.products_carousel(machine_products(machine_code=line_machine().code))]
     return _AskAgent(text)
+
+
+def _member_code(customer: Customer) -> list:
+    code, expires_at = member_code_issue(customer=customer)
+    return lm.text_messages(
+        _(
+            "会員コード：%(code)s\n自販機のタブレットで「会員コード」を押して入力すると、いつものお買い物に合わせて"
+            "おすすめします（%(time)sまで、1回だけ有効）。"
+        )
+        % {"code": code, "time": timezone.localtime(expires_at).strftime("%H:%M")}
+    )
 
 
 def _answer_messages(customer: Customer, reply: ChatReply, machine) -> list:

@@ -289,3 +289,23 @@ class Rating(models.Model):
 
     def __str__(self):
         return f"{self.get_subject_display()} {'+' if self.score > 0 else '-'}"
+
+
+class MemberCode(models.Model):
+    """A short-lived number a LINE customer (who consented) gets on LINE and types on a machine's tablet, so that one
+    tablet conversation knows who is there: their recommendations, their purchases under their key. Only its keyed
+    hash is kept, and only until it is used or replaced."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="member_codes", verbose_name=_("顧客")
+    )
+    code_hash = models.CharField(max_length=64, unique=True, verbose_name=_("コードのハッシュ"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    expires_at = models.DateTimeField(db_index=True, verbose_name=_("有効期限"))
+
+    class Meta:
+        verbose_name = _("会員コード")
+        verbose_name_plural = _("会員コード")
+
+    def __str__(self):
+        return f"{self.customer} ({self.expires_at:%Y-%m-%d %H:%M})"

@@ -58,6 +58,15 @@ def conversation_sale_ids(*, conversation: Conversation) -> tuple[int, ...]:
     return tuple(int(data["sale_id"]) for data in rows.values_list("data", flat=True))
 
 
+def tablet_customer_key(*, machine, conversation_public_id) -> str:
+    """The customer key a tablet conversation carries once its customer typed their member code ("" for an
+    anonymous one, or for anything that is not this machine's tablet conversation)."""
+    try:
+        return conversation_for_client(public_id=conversation_public_id, machine=machine).customer_key
+    except NotFound:
+        return ""
+
+
 def recommendations_for(*, customer: Customer | None, machine) -> list[dict]:
     """Products picked for this customer at this machine, each with why; only with their consent (anonymous tablet
     customers and customers who have not consented get none)."""

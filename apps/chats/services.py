@@ -4,11 +4,14 @@ import hashlib
 import hmac
 import logging
 import re
+import secrets
+import time
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,13 +23,14 @@ from apps.agents.runtime import TurnOutcome, agent_turn_run, unavailable_notice
 from apps.agents.selectors import shopkeeper_for_chat
 from apps.agents.services import conversation_records_forget
 from apps.agents.tools.registry import ToolContext
-from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, Message, Rating
+from apps.chats.models import Conversation, ConversationTag, Customer, LineEvent, MemberCode, Message, Rating
 from apps.chats.selectors import (
     answer_turn,
     conversation_current_for_customer,
     conversation_for_client,
     conversation_history,
     conversation_sale_ids,
+    customer_for_key,
     customer_owns_sale,
     latest_rating_of,
     products_mentioned,
@@ -34,7 +38,7 @@ from apps.chats.selectors import (
     recommendations_for,
 )
 from apps.chats.signals import requested_persona
-from apps.core.errors import ApplicationError, NotFound, ValidationError
+from apps.core.errors import ApplicationError, Conflict, NotFound, RateLimited, ServiceUnavailable, ValidationError
 from apps.core.logging import redact_text
 from apps.inventory.services import customer_data_forget
 
@@ -128,6 +132,86 @@ def customer_preferences_update(*, customer: Customer, **preferences) -> Custome
             customer.preferences[name] = value
     customer.save(update_fields=["preferences"])
     return customer
+
+
+# --- member codes: a LINE customer makes themselves known to a tablet ---------------------------------------------
+
+MEMBER_CODE_DIGITS = 6
+
+
+def _member_code_hash(code: str) -> str:
+    return hmac.new(f"member-code:{settings.SECRET_KEY}".encode(), code.encode(), hashlib.sha256).hexdigest()
+
+
+@transaction.atomic
+def member_code_issue(*, customer: Customer) -> tuple[str, datetime]:
+    """A new member code for this customer (their earlier one stops working) and until when it works. Only for a
+    customer who consented: the tablet will use their purchase history."""
+    if not customer.consent_given:
+        raise Conflict(_("会員コードは、会話の保存に同意いただいた方にお出ししています。"), code="consent_required")
+    now = timezone.now()
+    MemberCode.objects.filter(Q(customer=customer) | Q(expires_at__lte=now)).delete()
+    expires_at = now + timedelta(minutes=settings.MEMBER_CODE_MINUTES)
+    for _attempt in range(10):  # another customer's live code with the same digits: draw again
+        code = f"{secrets.randbelow(10**MEMBER_CODE_DIGITS):0{MEMBER_CODE_DIGITS}d}"
+        try:
+            with transaction.atomic():
+                MemberCode.objects.create(customer=customer, code_hash=_member_code_hash(code), expires_at=expires_at)
+        except IntegrityError:
+            continue
+        return code, expires_at
+    raise ServiceUnavailable(_("会員コードを発行できませんでした。少し後でもう一度お試しください。"))
+
+
+@transaction.atomic
+def member_codes_expired_delete(*, now: datetime) -> int:
+    """The retention job's: codes past their time (an unused one otherwise waits for its customer's next code)."""
+    return MemberCode.objects.filter(expires_at__lte=now).delete()[0]
+
+
+def _member_code_failure_admit(machine) -> str:
+    """The key counting mistyped codes at this machine in these ten minutes; past the limit the tablet waits them
+    out. With Redis down nothing can be counted, so no code is tried (never an unmetered guess)."""
+    key = f"chats:member-code-failures:{machine.pk}:{int(time.time() // 600)}"
+    try:
+        cache.add(key, 0, timeout=700)
+        failures = cache.get(key) or 0
+    except Exception as exc:  # the cache is Redis: any failure of it means "cannot count"
+        logger.warning("Member codes refused at %s: the failure count is unavailable (%s)", machine.code, exc)
+        raise ServiceUnavailable(_("今は会員コードを確認できません。")) from exc
+    if failures >= settings.MEMBER_CODE_FAILURES_PER_10_MINUTES:
+        raise RateLimited(_("会員コードの入力が続けて間違っています。しばらくしてからお試しください。"))
+    return key
+
+
+@transaction.atomic
+def tablet_customer_identify(*, machine, conversation_public_id: str | None, code: str) -> tuple[Conversation, str]:
+    """A customer types their member code on this machine's tablet: the conversation (a new one when None) carries
+    their customer key from now on, so the assistant recommends from their purchases and their sales there are
+    theirs. The code works once. Returns the conversation and the assistant's welcome (their recommendations)."""
+    failures_key = _member_code_failure_admit(machine)
+    digits = re.sub(r"\D", "", str(code or ""))
+    member = (
+        MemberCode.objects.select_for_update()
+        .select_related("customer")
+        .filter(code_hash=_member_code_hash(digits), expires_at__gt=timezone.now())
+        .first()
+    )
+    if len(digits) != MEMBER_CODE_DIGITS or member is None or not member.customer.consent_given:
+        cache.incr(failures_key)  # outside the transaction: the failure counts though nothing else is written
+        raise ValidationError(_("会員コードが正しくないか、有効期限が切れています。"), details={"field": "code"})
+    customer = member.customer
+    member.delete()
+    if conversation_public_id is None:
+        conversation = conversation_start(machine=machine)
+    else:
+        conversation = conversation_for_client(public_id=conversation_public_id, machine=machine)
+    conversation.customer_key = customer.key
+    conversation.save(update_fields=["customer_key"])
+    picks = recommendations_for(customer=customer, machine=machine)
+    welcome = "\n".join([_("おかえりなさい！"), *(pick["reason"] for pick in picks)])
+    message_record(conversation=conversation, sender=Message.Sender.ASSISTANT, text=welcome, data={"identified": True})
+    return conversation, welcome
 
 
 @transaction.atomic
@@ -268,7 +352,9 @@ def chat_turn_context(*, conversation: Conversation, machine, text: str) -> Chat
     with why, and the reasons as what the shop knows they like."""
     context = None
     if conversation.agent is not None:
-        picks = recommendations_for(customer=conversation.customer, machine=machine)
+        # A tablet conversation names its customer by key once they typed their member code.
+        customer = conversation.customer or customer_for_key(key=conversation.customer_key)
+        picks = recommendations_for(customer=customer, machine=machine)
         context = ToolContext(
             preferences=tuple(pick["reason"] for pick in picks),
             recommendations=tuple(picks),

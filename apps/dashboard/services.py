@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from apps.agents.models import Agent
 from apps.agents.services import turn_record
 from apps.chats.models import Conversation, Customer
-from apps.chats.services import conversations_delete, customer_data_delete
+from apps.chats.services import conversations_delete, customer_data_delete, member_codes_expired_delete
 from apps.core.errors import Conflict, ValidationError
 from apps.core.roles import MANAGER
 from apps.dashboard import metrics, selectors
@@ -113,7 +113,8 @@ def retention_cleanup(*, now: datetime.datetime | None = None) -> dict[str, int]
       customer key of product requests that old (what was asked for stays, not by whom);
     - coupons that expired more than EXPIRED_COUPON_RETENTION_DAYS ago and were never used (a used coupon stays:
       its sales refer to it);
-    - purchase idempotency records older than IDEMPOTENCY_KEY_RETENTION_DAYS (tablets retry within minutes).
+    - purchase idempotency records older than IDEMPOTENCY_KEY_RETENTION_DAYS (tablets retry within minutes);
+    - member codes past their time (chats: a LINE customer's code for a tablet works MEMBER_CODE_MINUTES).
 
     Celery results need nothing here: the result backend is Redis and every result is written with a TTL of
     CELERY_RESULT_EXPIRES, so Redis drops them itself (and the scheduled jobs store no result at all).
@@ -143,6 +144,7 @@ def retention_cleanup(*, now: datetime.datetime | None = None) -> dict[str, int]
         "product_requests_anonymised": requests,
         "coupons": coupon_count,
         "idempotency_keys": keys_count,
+        "member_codes": member_codes_expired_delete(now=now),
     }
     logger.info("Retention cleanup: %s", counts)
     return counts

@@ -50,6 +50,7 @@
   let checkoutTick = null;
   const checkoutDialog = document.getElementById("checkout-dialog");
   const pickupDialog = document.getElementById("pickup-dialog");
+  const memberDialog = document.getElementById("member-dialog");
   const CHECKOUT_POLL_MS = 2000;
 
   // A fresh key per purchase attempt: a retried send of the same attempt is charged once, a new attempt is new.
@@ -415,6 +416,8 @@
     if (buyDialog.open) buyDialog.close();
     if (receipt.open) receipt.close();
     if (pickupDialog.open) pickupDialog.close();
+    if (memberDialog.open) memberDialog.close();
+    body.classList.remove("member");
     chatScroll.scrollTop = 0;
     body.dataset.resetAt = String(Date.now());
   }
@@ -523,6 +526,34 @@
     });
   }
 
+  // --- A LINE customer's member code: this conversation knows them (their recommendations, their purchases) ---
+  function openMember() {
+    document.getElementById("member-code").value = "";
+    document.getElementById("member-error").textContent = "";
+    memberDialog.showModal();
+  }
+
+  function submitMember(event) {
+    event.preventDefault();
+    const code = document.getElementById("member-code").value.trim();
+    if (!code) return;
+    const submit = document.getElementById("member-submit");
+    const asked = customer;
+    submit.disabled = true;
+    request("POST", "/member/", { code, conversation }).then(({ status, data }) => {
+      submit.disabled = false;
+      if (asked !== customer) return; // the screen was reset meanwhile: not this customer's any more
+      if (status === 200 && data.conversation) {
+        memberDialog.close();
+        conversation = data.conversation;
+        body.classList.add("member");
+        bubble("assistant", data.text);
+        return;
+      }
+      document.getElementById("member-error").textContent = errorText(data);
+    }, () => { submit.disabled = false; document.getElementById("member-error").textContent = CUT_OFF; });
+  }
+
   // --- A LINE order paid on the phone: the buyer types its pickup code here, and it is dispensed here ---
 
   function openPickup() {
@@ -563,6 +594,9 @@
   for (const button of document.querySelectorAll(".pay-phone")) button.onclick = () => startCheckout(button);
   document.getElementById("checkout-cancel").onclick = cancelCheckout;
   checkoutDialog.addEventListener("cancel", (event) => event.preventDefault()); // Esc does not hide an open QR
+  document.getElementById("member-open").onclick = openMember;
+  document.getElementById("member-form").addEventListener("submit", submitMember);
+  document.getElementById("member-close").onclick = () => memberDialog.close();
   const pickupOpen = document.getElementById("pickup-open");
   if (pickupOpen) pickupOpen.onclick = openPickup;
   document.getElementById("pickup-form").addEventListener("submit", submitPickup);

@@ -9,15 +9,18 @@ import re
 import pytest
 from django.apps import apps
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from apps.agents.models import AgentTurn, Case, GuardrailViolation
 from apps.agents.services import case_answer, conversation_summary_store, tool_call
 from apps.agents.tools.registry import ToolContext
-from apps.chats.models import Conversation, Customer, Message
-from apps.chats.services import line_user_hash
+from apps.chats.models import Conversation, Customer, MemberCode, Message
+from apps.chats.services import line_user_hash, member_code_issue
 from apps.dashboard.services import retention_cleanup
 from apps.inventory.models import ProductRequest, Sale
+from apps.inventory.services import device_token_issue
 from tests.chats.test_line import USER, image_event, post_webhook, postback_event, text_event
 
 WORDS = "ミカン星人"  # what only this customer said
@@ -31,6 +34,7 @@ HANDLED = {
     "chats.Message": "deleted with the conversation",
     "chats.ConversationTag": "deleted with the conversation",
     "chats.Rating": "deleted with the conversation",
+    "chats.MemberCode": "deleted with the customer",
     "chats.LineEvent": "customer and message set null; payload emptied when done",
     "agents.AgentTurn": "conversation id, tool calls, filters and flags emptied (costs stay)",
     "agents.GuardrailViolation": "conversation id and arguments emptied (the rule stays)",
@@ -121,6 +125,12 @@ def customer_everywhere(fake_line, shop, staff_user, settings, django_capture_on
     post_webhook(text_event(fake_line, f"リクエスト: {WORDS}ジュース"))  # product request
     post_webhook(postback_event(fake_line, "action=confirm_buy&slot=A1&qty=1&key=del1"))  # sale with their key
     post_webhook(image_event(fake_line))  # a picture on storage
+    tablet = APIClient()  # the member code typed on the tablet: a tablet conversation under their key
+    tablet.credentials(HTTP_AUTHORIZATION=f"Device {device_token_issue(machine=shop)}")
+    code, _expires = member_code_issue(customer=customer)
+    at_tablet = tablet.post("/api/machines/HQ-1F/member/", {"code": code}, format="json").json()["conversation"]
+    tablet.post("/api/machines/HQ-1F/chat/", {"message": f"{WORDS}です", "conversation": at_tablet}, format="json")
+    member_code_issue(customer=customer)  # and a code not used yet
     conversation = Conversation.objects.filter(customer=customer).latest("id")
     context = ToolContext(
         agent=conversation.agent,
@@ -168,6 +178,7 @@ def test_a_deletion_request_leaves_nothing_that_names_or_quotes_the_customer(
     ):
         assert any(trace.startswith(expected) for trace in before), f"the setup left nothing in {expected}"
     assert Sale.objects.filter(customer_key=key).count() == 1 and storage.exists(picture_name)
+    assert MemberCode.objects.exists() and Conversation.objects.filter(channel="tablet", customer_key=key).exists()
     sales = Sale.objects.count()
 
     post_webhook(text_event(fake_line, "データ削除"))
@@ -175,7 +186,8 @@ def test_a_deletion_request_leaves_nothing_that_names_or_quotes_the_customer(
         post_webhook(postback_event(fake_line, "action=delete_data&confirm=yes"))
 
     assert traces(markers, conversation_ids) == []
-    assert not Customer.objects.exists()
+    assert not Customer.objects.exists() and not MemberCode.objects.exists()
+    assert not Conversation.objects.filter(channel="tablet").exists()
     key_pattern = re.compile(rf"{re.escape(key)}\b")
     assert not any(key_pattern.search(str(value)) for value in _every_text_value())
     assert Sale.objects.count() == sales  # the books keep the sales, nameless
@@ -192,7 +204,8 @@ def _every_text_value():
 
 def test_the_retention_job_applies_the_same_rules(customer_everywhere, settings, django_capture_on_commit_callbacks):
     customer = customer_everywhere
-    conversation_ids = set(Conversation.objects.filter(customer=customer).values_list("pk", flat=True))
+    theirs = Conversation.objects.filter(Q(customer=customer) | Q(customer_key=customer.key))  # LINE and the tablet
+    conversation_ids = set(theirs.values_list("pk", flat=True))
     picture = Message.objects.exclude(image="").get().image
     storage, picture_name = picture.storage, picture.name
     later = timezone.now() + datetime.timedelta(days=settings.CHAT_RETENTION_DAYS + 1)
@@ -201,7 +214,8 @@ def test_the_retention_job_applies_the_same_rules(customer_everywhere, settings,
         counts = retention_cleanup(now=later)
 
     # The customer stays (they consented and may come back); nothing they said in those conversations does.
-    assert counts["conversations"] == len(conversation_ids)
+    assert counts["conversations"] == len(conversation_ids) == 2
+    assert counts["member_codes"] == 1 and not MemberCode.objects.exists()  # the unused one, long expired
     left = traces([WORDS, picture_name], conversation_ids)
     # What was asked for stays for the buyer, no longer by whom.
     assert [trace.split(" ")[0] for trace in left] == [

@@ -90,6 +90,7 @@ def test_cleanup_keeps_what_is_inside_each_retention_period(machine, settings):
         "product_requests_anonymised": 0,
         "coupons": 1,
         "idempotency_keys": 1,
+        "member_codes": 0,
     }
     assert list(Conversation.objects.values_list("pk", flat=True)) == [recent_chat]
     assert not Conversation.objects.filter(pk=old_chat).exists()

@@ -400,6 +400,10 @@ LINE_USER_HASH_KEY = env.str("LINE_USER_HASH_KEY", default="")
 # Where customers reach this site (the data-export link sent on LINE), and how long such a link works.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 CUSTOMER_EXPORT_LINK_MINUTES = env.int("CUSTOMER_EXPORT_LINK_MINUTES", default=60)
+# A member code (LINE 「会員コード」) identifies its customer on a tablet once, within this many minutes; a tablet
+# may mistype MEMBER_CODE_FAILURES_PER_10_MINUTES codes in ten minutes, then waits (a guessed code is rare, not free).
+MEMBER_CODE_MINUTES = env.int("MEMBER_CODE_MINUTES", default=10)
+MEMBER_CODE_FAILURES_PER_10_MINUTES = env.int("MEMBER_CODE_FAILURES_PER_10_MINUTES", default=5)
 
 # --- Customer care (apps/agents cases; chats delivers) ---
 # Staff's LINE user ids told at once of every new case (comma-separated; empty: e-mail only).
