@@ -4,9 +4,10 @@ import asyncio
 import logging
 import os
 import threading
+import weakref
 from contextlib import contextmanager
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
 
 from apps.core.logging import DEPENDENCY_ERRORS, log_dependency_failure
@@ -26,20 +27,14 @@ def broadcasts_paused():
         _paused.clear()
 
 
-def group_send_logged(group: str, message: dict, *, what: str) -> None:
-    """Send `message` to `group` and wait until the layer has it. Never raises: what it announces is already stored and
-    a page that misses it catches up later. A channel layer that is down is logged as one line per interval (not a
-    traceback per call), anything else with its traceback."""
-    layer = get_channel_layer()
-    if layer is not None and not _paused.is_set():
-        async_to_sync(_send_logged)(layer, group, message, what)
-
-
 def group_send_soon(group: str, message: dict, *, what: str) -> None:
     """Hand `message` for `group` to an event loop and return at once, without waiting for the channel layer (a
     request's response does not wait for its broadcast). Under daphne the loop is the server's own, the one the
     consumers receive on; elsewhere (a Celery worker, a management command, a test without a loop) it is a loop on
-    a daemon thread of this process. Failures are logged as by `group_send_logged`."""
+    a daemon thread of this process. Sends handed to one loop go out one after another, in the order they were
+    made: a page never sees an older state after a newer one. Never raises: what it announces is already stored and
+    a page that misses it catches up later; a layer that is down is logged as one line per interval (not a traceback
+    per call), anything else with its traceback."""
     layer = get_channel_layer()
     if layer is None or _paused.is_set():
         return
@@ -56,14 +51,22 @@ async def _send_logged(layer, group: str, message: dict, what: str) -> None:
         logger.exception("Could not broadcast %s", what)
 
 
-# Tasks in flight, so the loop's weak references are not the only ones.
-_tasks: set[asyncio.Task] = set()
+ORDER_WAIT_SECONDS = 1.0
+# The last send started on each loop: the next one waits for it (the loop's own tasks are only weakly referenced).
+_last_send: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task]" = weakref.WeakKeyDictionary()
 
 
 def _start(loop: asyncio.AbstractEventLoop, coroutine) -> None:
-    task = loop.create_task(coroutine)
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
+    """On `loop`'s thread: run `coroutine` once the send started before it on this loop is done."""
+    _last_send[loop] = loop.create_task(_after(_last_send.get(loop), coroutine))
+
+
+async def _after(previous: asyncio.Task | None, coroutine) -> None:
+    if previous is not None:
+        # Its failure is already logged; only its end matters. A layer that hangs does not queue every later send
+        # behind it: after ORDER_WAIT_SECONDS this one goes anyway (order is kept while the layer answers).
+        await asyncio.wait([previous], timeout=ORDER_WAIT_SECONDS)
+    await coroutine
 
 
 def _calling_event_loop() -> asyncio.AbstractEventLoop | None:
