@@ -48,10 +48,18 @@ def test_production_settings_pass_check_deploy():
         SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
         PAYMENT_PROVIDERS="paypay,stripe",
         METRICS_TOKEN="test-metrics-token",
+        **_PROVIDER_KEYS,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+_PROVIDER_KEYS = {
+    "PAYPAY_API_KEY": "test-paypay-key",
+    "PAYPAY_API_SECRET": "test-paypay-value",
+    "PAYPAY_MERCHANT_ID": "test-merchant",
+    "STRIPE_SECRET_KEY": "test-stripe-key",
+    "STRIPE_WEBHOOK_SECRET": "test-stripe-webhook",
+}
 _PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "x" * 60,
@@ -75,8 +83,23 @@ def test_production_starts_with_the_simulated_terminal_when_allowed():
 
 
 def test_production_starts_with_real_providers_only():
-    result = _manage("check", settings="vendbot.settings.production", **_PRODUCTION, PAYMENT_PROVIDERS="paypay,stripe")
+    result = _manage(
+        "check",
+        settings="vendbot.settings.production",
+        **_PRODUCTION,
+        **_PROVIDER_KEYS,
+        PAYMENT_PROVIDERS="paypay,stripe",
+    )
     assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_a_provider_without_its_keys_naming_them():
+    keys = {**_PROVIDER_KEYS, "PAYPAY_MERCHANT_ID": "", "STRIPE_WEBHOOK_SECRET": ""}
+    paypay = _manage("check", settings="vendbot.settings.production", **_PRODUCTION, **keys, PAYMENT_PROVIDERS="paypay")
+    stripe = _manage("check", settings="vendbot.settings.production", **_PRODUCTION, **keys, PAYMENT_PROVIDERS="stripe")
+
+    assert paypay.returncode != 0 and "offers paypay but PAYPAY_MERCHANT_ID is not set" in paypay.stderr
+    assert stripe.returncode != 0 and "offers stripe but STRIPE_WEBHOOK_SECRET is not set" in stripe.stderr
 
 
 def test_production_refuses_to_start_without_allowed_hosts():
@@ -120,6 +143,7 @@ def test_production_answers_probes_and_scrapes_by_pod_ip_over_plain_http(tmp_pat
         ALLOWED_HOSTS="shop.example.jp,10.1.2.3",
         METRICS_TOKEN="test-metrics-token",
         PAYMENT_PROVIDERS="paypay,stripe",
+        **_PROVIDER_KEYS,
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         PAYMENT_TERMINAL_DB=str(tmp_path / "terminal.sqlite3"),
     )

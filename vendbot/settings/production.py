@@ -3,7 +3,19 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import DEBUG, METRICS_TOKEN, PAYMENT_GATEWAY, PAYMENT_PROVIDERS, PAYMENTS_ALLOW_SIMULATED, env
+from .base import (
+    DEBUG,
+    METRICS_TOKEN,
+    PAYMENT_GATEWAY,
+    PAYMENT_PROVIDERS,
+    PAYMENTS_ALLOW_SIMULATED,
+    PAYPAY_API_KEY,
+    PAYPAY_API_SECRET,
+    PAYPAY_MERCHANT_ID,
+    STRIPE_SECRET_KEY,
+    STRIPE_WEBHOOK_SECRET,
+    env,
+)
 
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production settings: unset DEBUG or set DEBUG=0.")
@@ -25,6 +37,24 @@ if "terminal" in PAYMENT_PROVIDERS and PAYMENT_GATEWAY == _SIMULATED_TERMINAL an
         "made. Set PAYMENT_PROVIDERS to real providers (paypay,stripe) or PAYMENT_GATEWAY to a real terminal, or set "
         "PAYMENTS_ALLOW_SIMULATED=1 for a demo install."
     )
+
+# A provider offered without its keys would show customers a QR code or card page that can never be paid (and a Stripe
+# webhook that cannot be verified would be refused): say which variable is missing instead of starting.
+_PROVIDER_KEYS = {
+    "paypay": {
+        "PAYPAY_API_KEY": PAYPAY_API_KEY,
+        "PAYPAY_API_SECRET": PAYPAY_API_SECRET,
+        "PAYPAY_MERCHANT_ID": PAYPAY_MERCHANT_ID,
+    },
+    "stripe": {"STRIPE_SECRET_KEY": STRIPE_SECRET_KEY, "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET},
+}
+for _provider, _keys in _PROVIDER_KEYS.items():
+    _missing = [name for name, value in _keys.items() if not value]
+    if _provider in PAYMENT_PROVIDERS and _missing:
+        raise ImproperlyConfigured(
+            f"PAYMENT_PROVIDERS offers {_provider} but {', '.join(_missing)} is not set. Set it in the environment "
+            f"(docs/payments.md), or remove {_provider} from PAYMENT_PROVIDERS."
+        )
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # The kubelet's probes and Prometheus reach a pod directly over plain HTTP inside the cluster (TLS ends at the
