@@ -10,6 +10,7 @@ from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHour
 from django.utils import timezone
 
+from apps.accounting.selectors.cash_flow import cash_balance, cash_flow_statement
 from apps.agents.models import Agent, AgentTurn
 from apps.chats.models import Conversation, LineEvent
 from apps.core.clock import local_day_start
@@ -113,6 +114,12 @@ def pending_approvals_count() -> int:
 def payment_mismatches() -> int | None:
     """The mismatch count of the latest daily reconciliation of phone payments (None before the first one)."""
     return ReconciliationReport.objects.order_by("-day").values_list("mismatch_count", flat=True).first()
+
+
+def cash_position(*, today: datetime.date) -> dict:
+    """Cash on hand (現金 + 普通預金, from the books) and the net cash flow of the last 30 days, today included."""
+    flow = cash_flow_statement(date_from=today - datetime.timedelta(days=29), date_to=today).totals
+    return {"cash_on_hand_yen": cash_balance(as_of=today), "net_cash_flow_30d_yen": flow["net_change"]}
 
 
 def active_conversations_count(*, now: datetime.datetime) -> int:
@@ -273,6 +280,7 @@ def dashboard_snapshot(*, now: datetime.datetime | None = None) -> dict:
             "ai": ai_usage(start=start, end=end),
             "pending_approvals": pending_approvals_count(),
             "payment_mismatches": payment_mismatches(),
+            **cash_position(today=today),
         },
         "hourly_sales": hourly_sales(day=today),
         "daily_revenue": daily_revenue(last_day=today, days=30),

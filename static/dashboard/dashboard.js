@@ -34,6 +34,8 @@
     setText("card-error-rate", `${(cards.ai.error_rate * 100).toFixed(1)}%`);
     setText("card-approvals", String(cards.pending_approvals));
     setText("card-payment-mismatches", cards.payment_mismatches === null ? "-" : String(cards.payment_mismatches));
+    setText("card-cash", yen(cards.cash_on_hand_yen));
+    setText("card-cash-flow", (cards.net_cash_flow_30d_yen > 0 ? "+" : "") + yen(cards.net_cash_flow_30d_yen));
   }
 
   function saleItem(sale) {
