@@ -10,7 +10,7 @@ import datetime
 
 from django.db.models import Sum
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from apps.accounting import chart
 from apps.accounting.models import Account, AccountType, JournalLine
@@ -18,8 +18,8 @@ from apps.accounting.selectors import Report, _check_range, _without_closing_ent
 
 CASH_ACCOUNTS = (chart.CASH, chart.BANK)
 SECTION_LABELS = {
-    "operating": _lazy("営業活動によるキャッシュ・フロー"),
-    "financing": _lazy("財務活動によるキャッシュ・フロー"),
+    "operating": gettext_lazy("営業活動によるキャッシュ・フロー"),
+    "financing": gettext_lazy("財務活動によるキャッシュ・フロー"),
 }
 
 
