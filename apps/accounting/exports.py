@@ -98,48 +98,55 @@ def _yayoi_flag(index: int, count: int) -> str:
     return "2110" if index == 0 else ("2101" if index == count - 1 else "2100")
 
 
-def _yayoi_rows(entries) -> Iterator[list]:
+def _rows(software: str, entries) -> Iterator[tuple]:
+    """(entry, index, row count, debit side, credit side) per row, each side as `_side` gives it."""
     for entry in entries:
         pairs = _row_pairs(entry)
-        closing = "本決" if entry.kind == EntryKind.YEAR_END_CLOSING else ""
         for index, (debit, credit) in enumerate(pairs):
-            debit_account, debit_tax, debit_amount = _side("yayoi", debit)
-            credit_account, credit_tax, credit_amount = _side("yayoi", credit)
-            yield [
-                _yayoi_flag(index, len(pairs)), entry.number, closing, entry.date.strftime("%Y/%m/%d"),
-                debit_account, "", "", debit_tax, debit_amount, "",
-                credit_account, "", "", credit_tax, credit_amount, "",
-                entry.memo, "", "", "0", "", "", "0", "", "no",
-            ]  # fmt: skip
+            yield entry, index, len(pairs), _side(software, debit), _side(software, credit)
+
+
+def _yayoi_rows(entries) -> Iterator[list]:
+    for entry, index, count, (debit_account, debit_tax, debit), (credit_account, credit_tax, credit) in _rows(
+        "yayoi", entries
+    ):
+        closing = "本決" if entry.kind == EntryKind.YEAR_END_CLOSING else ""
+        yield [
+            _yayoi_flag(index, count), entry.number, closing, entry.date.strftime("%Y/%m/%d"),
+            debit_account, "", "", debit_tax, debit, "",
+            credit_account, "", "", credit_tax, credit, "",
+            entry.memo, "", "", "0", "", "", "0", "", "no",
+        ]  # fmt: skip
 
 
 def _freee_rows(entries) -> Iterator[list]:
     yield FREEE_HEADER
-    for entry in entries:
-        closing = "1" if entry.kind == EntryKind.YEAR_END_CLOSING else ""
-        for debit, credit in _row_pairs(entry):
-            debit_account, debit_tax, debit_amount = _side("freee", debit)
-            credit_account, credit_tax, credit_amount = _side("freee", credit)
-            yield [
-                entry.date.strftime("%Y/%m/%d"), entry.number, closing,
-                debit_account, debit_tax, debit_amount or "", "",
-                credit_account, credit_tax, credit_amount or "", "", entry.memo,
-            ]  # fmt: skip
+    for entry, _index, _count, (debit_account, debit_tax, debit), (credit_account, credit_tax, credit) in _rows(
+        "freee", entries
+    ):
+        yield [
+            entry.date.strftime("%Y/%m/%d"), entry.number, _closing_flag(entry),
+            debit_account, debit_tax, debit or "", "",
+            credit_account, credit_tax, credit or "", "", entry.memo,
+        ]  # fmt: skip
 
 
 def _moneyforward_rows(entries) -> Iterator[list]:
     yield MONEYFORWARD_HEADER
-    for entry in entries:
-        closing = "1" if entry.kind == EntryKind.YEAR_END_CLOSING else ""
-        for debit, credit in _row_pairs(entry):
-            debit_account, debit_tax, debit_amount = _side("moneyforward", debit)
-            credit_account, credit_tax, credit_amount = _side("moneyforward", credit)
-            yield [
-                entry.number, entry.date.strftime("%Y/%m/%d"),
-                debit_account, "", debit_tax, "", debit_amount or "", "",
-                credit_account, "", credit_tax, "", credit_amount or "", "",
-                entry.memo, "", "", "", closing,
-            ]  # fmt: skip
+    for entry, _index, _count, (debit_account, debit_tax, debit), (credit_account, credit_tax, credit) in _rows(
+        "moneyforward", entries
+    ):
+        yield [
+            entry.number, entry.date.strftime("%Y/%m/%d"),
+            debit_account, "", debit_tax, "", debit or "", "",
+            credit_account, "", credit_tax, "", credit or "", "",
+            entry.memo, "", "", "", _closing_flag(entry),
+        ]  # fmt: skip
+
+
+def _closing_flag(entry: JournalEntry) -> str:
+    """freee's and Money Forward's 決算整理仕訳 column: 1 for the year-end closing entry."""
+    return "1" if entry.kind == EntryKind.YEAR_END_CLOSING else ""
 
 
 ROWS = {"yayoi": _yayoi_rows, "freee": _freee_rows, "moneyforward": _moneyforward_rows}

@@ -46,22 +46,16 @@ def _period_lines(date_from: datetime.date, date_to: datetime.date):
     )
 
 
+def _credits_by_rate(lines) -> dict[int, int]:
+    return dict(
+        lines.values("tax_rate").annotate(net=Sum("credit") - Sum("debit")).values_list("tax_rate", "net").order_by()
+    )
+
+
 def _rate_rows(date_from: datetime.date, date_to: datetime.date) -> list[dict]:
     lines = _period_lines(date_from, date_to)
-    sales = dict(
-        lines.filter(account__account_type=AccountType.REVENUE)
-        .values("tax_rate")
-        .annotate(net=Sum("credit") - Sum("debit"))
-        .values_list("tax_rate", "net")
-        .order_by()
-    )
-    output = dict(
-        lines.filter(account__code=chart.TAX_RECEIVED)
-        .values("tax_rate")
-        .annotate(tax=Sum("credit") - Sum("debit"))
-        .values_list("tax_rate", "tax")
-        .order_by()
-    )
+    sales = _credits_by_rate(lines.filter(account__account_type=AccountType.REVENUE))
+    output = _credits_by_rate(lines.filter(account__code=chart.TAX_RECEIVED))
     inputs = (
         lines.filter(account__code=chart.TAX_PAID)
         .values("tax_rate", "entry__kind")

@@ -163,18 +163,7 @@ def manual_entry_approve(*, manual_entry: ManualEntry, actor, note: str = "") ->
     closed meanwhile). The Manager who drafted it cannot approve it (403)."""
     manual_entry = _pending_for_decision(manual_entry, actor)
     _post(manual_entry)
-    manual_entry.decided_by, manual_entry.decided_at, manual_entry.decision_note = actor, timezone.now(), note[:500]
-    manual_entry.save(update_fields=["entry", "status", "decided_by", "decided_at", "decision_note"])
-    audit_record(
-        target=manual_entry,
-        action="manual_entry.approve",
-        actor=actor,
-        from_state=ManualEntry.Status.PENDING,
-        to_state=manual_entry.status,
-        reason=note,
-        data={"entry": manual_entry.entry.number},
-    )
-    return manual_entry
+    return _decision_record(manual_entry, actor=actor, note=note, action="manual_entry.approve")
 
 
 @transaction.atomic
@@ -185,14 +174,19 @@ def manual_entry_reject(*, manual_entry: ManualEntry, actor, note: str) -> Manua
         raise ValidationError(_("却下の理由を入力してください。"), code="reason_required")
     manual_entry = _pending_for_decision(manual_entry, actor)
     manual_entry.status = ManualEntry.Status.REJECTED
+    return _decision_record(manual_entry, actor=actor, note=note, action="manual_entry.reject")
+
+
+def _decision_record(manual_entry: ManualEntry, *, actor, note: str, action: str) -> ManualEntry:
     manual_entry.decided_by, manual_entry.decided_at, manual_entry.decision_note = actor, timezone.now(), note[:500]
-    manual_entry.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    manual_entry.save(update_fields=["entry", "status", "decided_by", "decided_at", "decision_note"])
     audit_record(
         target=manual_entry,
-        action="manual_entry.reject",
+        action=action,
         actor=actor,
         from_state=ManualEntry.Status.PENDING,
         to_state=manual_entry.status,
         reason=note,
+        data={"entry": manual_entry.entry.number if manual_entry.entry else None},
     )
     return manual_entry
