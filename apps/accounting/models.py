@@ -376,8 +376,8 @@ class PeriodClose(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        verbose_name = _("月次締め")
-        verbose_name_plural = _("月次締め")
+        verbose_name = _("締めの履歴")
+        verbose_name_plural = _("締めの履歴")
 
     def __str__(self):
         return f"{self.through_date}"

@@ -20,7 +20,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from apps.accounting import fiscal_year
 from apps.accounting.admin import manual_entries  # noqa: F401  (registers ManualEntryAdmin)
 from apps.accounting.admin.books import BooksAdminViews
-from apps.accounting.models import Account, JournalEntry, JournalLine, Ledger
+from apps.accounting.models import Account, JournalEntry, JournalLine, Ledger, PayablePayment, PeriodClose
 from apps.accounting.selectors import ledger_state
 from apps.accounting.services import fiscal_year_close, journal_entry_reverse, period_close
 from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
@@ -195,3 +195,16 @@ class LedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("最終仕訳番号"))
     def last_entry_number(self, ledger: Ledger) -> int:
         return ledger.last_entry_number
+
+
+@admin.register(PeriodClose)
+class PeriodCloseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every close with its checklist, and who undid it and why (the month-close page does both)."""
+
+    list_display = ["through_date", "closed_by", "closed_at", "reopened_by", "reopened_at", "reopen_reason"]
+
+
+@admin.register(PayablePayment)
+class PayablePaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["payable_entry", "account", "amount_yen", "payment_entry", "created_at"]
+    list_select_related = ["payable_entry", "account", "payment_entry"]

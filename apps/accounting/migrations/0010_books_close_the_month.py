@@ -117,8 +117,8 @@ class Migration(migrations.Migration):
                 ('reopened_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='締めを取り消した人')),
             ],
             options={
-                'verbose_name': '月次締め',
-                'verbose_name_plural': '月次締め',
+                'verbose_name': '締めの履歴',
+                'verbose_name_plural': '締めの履歴',
                 'ordering': ['-id'],
             },
         ),

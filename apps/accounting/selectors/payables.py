@@ -78,6 +78,11 @@ def open_payables(*, as_of: datetime.date | None = None) -> list[OpenPayable]:
     return result
 
 
+def open_payable_total(*, account_code: str) -> int:
+    """What is still owed on one payable account (買掛金 or 未払金), never below zero."""
+    return sum(item.open_amount for item in open_payables() if item.account_code == account_code)
+
+
 def _bucket(age_days: int) -> str:
     for limit, key in AGE_BUCKETS:
         if limit is None or age_days <= limit:
