@@ -10,6 +10,7 @@ CHART_SEEDERS = [
     ("0002_chart_of_accounts_and_guards", "seed_chart"),
     ("0003_payment_fee_account", "add_account"),
     ("0009_provider_receivables", "add_accounts"),
+    ("0010_books_close_the_month", "add_accounts"),
 ]
 
 
@@ -26,4 +27,8 @@ class AccountingConfig(AppConfig):
     demo_seeder = "apps.accounting.demo.seed"
 
     def ready(self):
+        from apps.accounting import closing
+
         post_migrate.connect(_ensure_books, sender=self, dispatch_uid="accounting.ensure_books")
+        closing.register_close_check("payables", closing.payables_check)
+        closing.register_close_check("consumption_tax", closing.consumption_tax_check)

@@ -93,7 +93,10 @@ class Ledger(models.Model):
     class Meta:
         verbose_name = _("元帳の状態")
         verbose_name_plural = _("元帳の状態")
-        permissions = [("close_period", _("Can close an accounting period"))]
+        permissions = [
+            ("close_period", _("Can close an accounting period")),
+            ("reopen_period", _("Can undo a period close")),
+        ]
         constraints = [models.CheckConstraint(condition=Q(id=1), name="accounting_ledger_single_row")]
 
     def __str__(self):
@@ -118,6 +121,8 @@ class EntryKind(models.TextChoices):
     CARD_SETTLEMENT = "card_settlement", _("カード・IC入金")
     REVERSAL = "reversal", _("取消仕訳")
     YEAR_END_CLOSING = "year_end_closing", _("決算振替")
+    PAYABLE_PAYMENT = "payable_payment", _("未払金・買掛金の支払")
+    TAX_SETTLEMENT = "tax_settlement", _("消費税の精算")
 
 
 class ImmutableQuerySet(models.QuerySet):
@@ -233,3 +238,146 @@ class JournalLine(ImmutableModel):
     def __str__(self):
         side = f"借 {self.debit}" if self.debit else f"貸 {self.credit}"
         return f"{self.account.code} {side}"
+
+
+class TaxCategory(models.TextChoices):
+    """The consumption-tax category of a manual entry's line (税区分): taxable at a rate, or outside the tax."""
+
+    TAXABLE_10 = "taxable_10", _("課税 10%")
+    TAXABLE_8 = "taxable_8", _("課税 8%（軽減）")
+    EXEMPT = "exempt", _("非課税")
+    OUT_OF_SCOPE = "out_of_scope", _("不課税・対象外")
+
+
+TAX_CATEGORY_RATES = {TaxCategory.TAXABLE_10: TaxRate.STANDARD, TaxCategory.TAXABLE_8: TaxRate.REDUCED}
+
+
+class ManualEntry(models.Model):
+    """A Manager's 振替伝票: drafted with its lines and reason, posted at once at or below the approval threshold,
+    otherwise when a second Manager approves it. The posted `entry` is the books' record; this row keeps who asked,
+    why and who approved."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("承認待ち")
+        POSTED = "posted", _("記帳済み")
+        REJECTED = "rejected", _("却下")
+
+    date = models.DateField(verbose_name=_("日付"))
+    memo = models.CharField(max_length=300, verbose_name=_("摘要"))
+    reason = models.TextField(verbose_name=_("理由"))
+    total_yen = models.BigIntegerField(verbose_name=_("金額（借方合計）"))
+    status = models.CharField(max_length=10, choices=Status.choices, verbose_name=_("状態"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("起票者")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("起票日時"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("承認・却下者"),
+    )
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("承認・却下日時"))
+    decision_note = models.CharField(max_length=500, blank=True, verbose_name=_("承認・却下のコメント"))
+    entry = models.OneToOneField(
+        JournalEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="manual_entry",
+        verbose_name=_("仕訳"),
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("振替伝票")
+        verbose_name_plural = _("振替伝票")
+        permissions = [("approve_manualentry", _("Can approve another Manager's journal entry"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="posted", entry__isnull=False) | (~Q(status="posted") & Q(entry__isnull=True)),
+                name="accounting_manual_entry_posted_has_entry",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.memo}"
+
+
+class ManualEntryLine(models.Model):
+    manual_entry = models.ForeignKey(
+        ManualEntry, on_delete=models.CASCADE, related_name="lines", verbose_name=_("振替伝票")
+    )
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("勘定科目"))
+    debit = models.BigIntegerField(default=0, verbose_name=_("借方"))
+    credit = models.BigIntegerField(default=0, verbose_name=_("貸方"))
+    tax_category = models.CharField(
+        max_length=12, choices=TaxCategory.choices, default=TaxCategory.OUT_OF_SCOPE, verbose_name=_("税区分")
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("振替伝票の明細")
+        verbose_name_plural = _("振替伝票の明細")
+
+    def __str__(self):
+        side = f"借 {self.debit}" if self.debit else f"貸 {self.credit}"
+        return f"{self.account.code} {side}"
+
+
+class PayablePayment(models.Model):
+    """One payable (the credit of 買掛金 or 未払金 in `payable_entry`) paid by `payment_entry`. A payable is paid
+    once: the unique payable entry and account make a second payment a conflict, also under concurrency."""
+
+    payable_entry = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, related_name="payable_payments", verbose_name=_("債務の仕訳")
+    )
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("勘定科目"))
+    amount_yen = models.BigIntegerField(verbose_name=_("支払額"))
+    payment_entry = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, related_name="payments_made", verbose_name=_("支払の仕訳")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("登録日時"))
+
+    class Meta:
+        verbose_name = _("債務の支払")
+        verbose_name_plural = _("債務の支払")
+        constraints = [
+            models.UniqueConstraint(fields=["payable_entry", "account"], name="accounting_payable_paid_once"),
+            models.CheckConstraint(condition=Q(amount_yen__gt=0), name="accounting_payable_payment_positive"),
+        ]
+
+    def __str__(self):
+        return f"#{self.payable_entry.number} → #{self.payment_entry.number}"
+
+
+class PeriodClose(models.Model):
+    """One month close (or any close through a date), kept so that the latest can be undone with a reason."""
+
+    through_date = models.DateField(verbose_name=_("締め日"))
+    previous_closed_through = models.DateField(null=True, blank=True, verbose_name=_("それまでの締め日"))
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("締めた人")
+    )
+    closed_at = models.DateTimeField(auto_now_add=True, verbose_name=_("締めた日時"))
+    checklist = models.JSONField(default=list, blank=True, verbose_name=_("締め時点のチェックリスト"))
+    reopened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("締めを取り消した人"),
+    )
+    reopened_at = models.DateTimeField(null=True, blank=True, verbose_name=_("締めを取り消した日時"))
+    reopen_reason = models.TextField(blank=True, verbose_name=_("取消の理由"))
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("締めの履歴")
+        verbose_name_plural = _("締めの履歴")
+
+    def __str__(self):
+        return f"{self.through_date}"

@@ -27,4 +27,31 @@ urlpatterns = [
         apis.JournalEntryReverseApi.as_view(),
         name="accounting-entry-reverse",
     ),
+    path("api/accounting/cash-flow/", apis.CashFlowApi.as_view(), name="accounting-cash-flow"),
+    path(
+        "api/accounting/consumption-tax/",
+        apis.ConsumptionTaxSummaryApi.as_view(),
+        name="accounting-consumption-tax",
+    ),
+    path(
+        "api/accounting/consumption-tax/settle/",
+        apis.ConsumptionTaxSettleApi.as_view(),
+        name="accounting-consumption-tax-settle",
+    ),
+    path("api/accounting/payables/", apis.AgedPayablesApi.as_view(), name="accounting-aged-payables"),
+    path("api/accounting/payables/pay/", apis.PayablesPayApi.as_view(), name="accounting-payables-pay"),
+    path("api/accounting/manual-entries/", apis.ManualEntryCreateApi.as_view(), name="accounting-manual-entries"),
+    path(
+        "api/accounting/manual-entries/<int:pk>/approve/",
+        apis.ManualEntryDecideApi.as_view(approve=True),
+        name="accounting-manual-entry-approve",
+    ),
+    path(
+        "api/accounting/manual-entries/<int:pk>/reject/",
+        apis.ManualEntryDecideApi.as_view(approve=False),
+        name="accounting-manual-entry-reject",
+    ),
+    path("api/accounting/month-close/", apis.MonthCloseApi.as_view(), name="accounting-month-close"),
+    path("api/accounting/period-reopen/", apis.PeriodReopenApi.as_view(), name="accounting-period-reopen"),
+    path("api/accounting/exports/<slug:software>/", apis.JournalExportApi.as_view(), name="accounting-journal-export"),
 ]

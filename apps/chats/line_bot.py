@@ -57,7 +57,7 @@ from apps.chats.services import (
 from apps.core.errors import ApplicationError
 from apps.inventory.integrations.payments import PROVIDER_METHODS
 from apps.inventory.models import Payment, Sale
-from apps.inventory.selectors import checkout_pickup_notice, machine_products
+from apps.inventory.selectors import checkout_pickup_notice, machine_products, receipt_invoice_lines
 from apps.inventory.services import product_request_record, purchase_create
 from apps.inventory.services.checkout import checkout_start
 
@@ -565,11 +565,7 @@ def _purchase(customer: Customer, *, slot: str, quantity: int, key: str) -> list
         if coupon:
             customer_preferences_update(customer=customer, coupon=None)
     receipt = outcome.receipt
-    lines = [_("ご購入ありがとうございます！自販機から商品をお取りください。")]
-    lines += [f"{line['name']} × {line['quantity']}  {line['total_yen']:,}円" for line in receipt["lines"]]
-    if receipt["discount_yen"]:
-        lines.append(_("割引 -%(yen)s円") % {"yen": f"{receipt['discount_yen']:,}"})
-    lines.append(_("合計 %(yen)s円（税込）") % {"yen": f"{receipt['total_yen']:,}"})
+    lines = [_("ご購入ありがとうございます！自販機から商品をお取りください。"), "", *receipt_invoice_lines(receipt)]
     if receipt["message"]:
         lines.append(receipt["message"])
     return lm.text_messages("\n".join(lines), actions=[*_rate_actions(sale=receipt["sale_id"]), *_menu_actions()])

@@ -10,6 +10,7 @@ from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHour
 from django.utils import timezone
 
+from apps.accounting.selectors.cash_flow import cash_balance, cash_flow_statement
 from apps.agents.models import Agent, AgentTurn, Case
 from apps.chats.models import Conversation, LineEvent, Rating
 from apps.core.clock import local_day_start
@@ -180,6 +181,12 @@ def payment_mismatches() -> int | None:
     return ReconciliationReport.objects.order_by("-day").values_list("mismatch_count", flat=True).first()
 
 
+def cash_position(*, today: datetime.date) -> dict:
+    """Cash on hand (現金 + 普通預金, from the books) and the net cash flow of the last 30 days, today included."""
+    flow = cash_flow_statement(date_from=today - datetime.timedelta(days=29), date_to=today).totals
+    return {"cash_on_hand_yen": cash_balance(as_of=today), "net_cash_flow_30d_yen": flow["net_change"]}
+
+
 def active_conversations_count(*, now: datetime.datetime) -> int:
     since = now - datetime.timedelta(minutes=settings.DASHBOARD_ACTIVE_CONVERSATION_MINUTES)
     return Conversation.objects.filter(last_activity_at__gte=since).count()
@@ -339,6 +346,7 @@ def dashboard_snapshot(*, now: datetime.datetime | None = None) -> dict:
             "pending_approvals": pending_approvals_count(),
             "care": customer_care(now=now),
             "payment_mismatches": payment_mismatches(),
+            **cash_position(today=today),
         },
         "hourly_sales": hourly_sales(day=today),
         "daily_revenue": daily_revenue(last_day=today, days=30),

@@ -10,6 +10,7 @@ class InventoryConfig(AppConfig):
     demo_seeder = "apps.inventory.demo.seed"
 
     def ready(self):
-        from apps.inventory import receivers
+        from apps.inventory import close_checks, receivers
 
         receivers.connect()
+        close_checks.register()

@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.errors import NotFound
+from apps.core.invoice import invoice_issuer
+from apps.core.money import TaxRate
 from apps.core.roles import MANAGER, STAFF
 from apps.inventory.integrations.payments import PROVIDER_METHODS, terminal_is_simulated
 from apps.inventory.models import (
@@ -85,6 +87,9 @@ def sale_receipt(sale: Sale, *, lines: list[SaleLine] | None = None) -> dict:
         "sale_id": sale.pk,
         "machine": sale.machine.code,
         "created_at": sale.created_at.isoformat(),
+        # 適格簡易請求書: who issued it (name, registration number) and on which day.
+        "issuer": invoice_issuer(),
+        "issued_on": timezone.localdate(sale.created_at).isoformat(),
         "status": sale.status,
         "lines": [
             {
@@ -94,6 +99,7 @@ def sale_receipt(sale: Sale, *, lines: list[SaleLine] | None = None) -> dict:
                 "quantity": line.quantity,
                 "unit_price_yen": line.unit_price_yen,
                 "tax_rate": line.tax_rate,
+                "reduced_rate": line.tax_rate == TaxRate.REDUCED,
                 "discount_yen": line.discount_yen,
                 "total_yen": line.total_yen,
                 "dispensed_quantity": line.dispensed_quantity,
@@ -116,6 +122,34 @@ def sale_receipt(sale: Sale, *, lines: list[SaleLine] | None = None) -> dict:
         "message": sale.note,
         "payment_notice": _simulated_notice(payment),
     }
+
+
+REDUCED_RATE_MARK = "※"
+
+
+def receipt_invoice_lines(receipt: dict) -> list[str]:
+    """A receipt as the text of a 適格簡易請求書: the issuer and its registration number, the date, each item (※ on
+    the reduced rate), the total, and per rate the amount and the tax in it."""
+    issuer = receipt.get("issuer") or invoice_issuer()
+    lines = [issuer["name"]]
+    if issuer["registration_number"]:
+        lines.append(_("登録番号 %(number)s") % {"number": issuer["registration_number"]})
+    if receipt.get("issued_on"):
+        lines.append(datetime.date.fromisoformat(receipt["issued_on"]).strftime("%Y年%m月%d日"))
+    for line in receipt["lines"]:
+        mark = f" {REDUCED_RATE_MARK}" if line["tax_rate"] == TaxRate.REDUCED else ""
+        lines.append(f"{line['name']}{mark} × {line['quantity']}  {line['total_yen']:,}円")
+    if receipt["discount_yen"]:
+        lines.append(_("割引 -%(yen)s円") % {"yen": f"{receipt['discount_yen']:,}"})
+    lines.append(_("合計 %(yen)s円（税込）") % {"yen": f"{receipt['total_yen']:,}"})
+    for tax in receipt["tax"]:
+        lines.append(
+            _("%(rate)s%%対象 %(total)s円（内消費税 %(tax)s円）")
+            % {"rate": tax["rate"], "total": f"{tax['total_yen']:,}", "tax": f"{tax['tax_yen']:,}"}
+        )
+    if any(line["tax_rate"] == TaxRate.REDUCED for line in receipt["lines"]):
+        lines.append(_("%(mark)sは軽減税率（8%%）対象商品です。") % {"mark": REDUCED_RATE_MARK})
+    return lines
 
 
 def _simulated_notice(payment) -> str:

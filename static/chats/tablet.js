@@ -363,13 +363,33 @@
     submitAttempt();
   }
 
+  // 適格簡易請求書: the issuer, its registration number and the date above the items; the tax per rate below.
+  function showInvoiceHeader(data) {
+    const issuer = document.getElementById("receipt-issuer");
+    const parts = data.issuer ? [data.issuer.name] : [];
+    if (data.issuer && data.issuer.registration_number) {
+      parts.push(issuer.dataset.registrationText.replace("{number}", data.issuer.registration_number));
+    }
+    if (data.issued_on) parts.push(data.issued_on.replaceAll("-", "/"));
+    issuer.textContent = parts.join("\n");
+  }
+
+  function showTaxes(data) {
+    const taxes = document.getElementById("receipt-taxes");
+    const lines = (data.tax || []).map((tax) => taxes.dataset.rateText
+      .replace("{rate}", tax.rate).replace("{total}", yen(tax.total_yen)).replace("{tax}", yen(tax.tax_yen)));
+    if (data.lines.some((line) => line.tax_rate === 8)) lines.push(taxes.dataset.reducedNote);
+    taxes.textContent = lines.join("\n");
+  }
+
   function showReceipt(data) {
     if (buyDialog.open) buyDialog.close();
     const table = document.getElementById("receipt-lines");
     table.replaceChildren();
+    showInvoiceHeader(data);
     for (const line of data.lines) {
       const row = table.insertRow();
-      row.insertCell().textContent = `${line.name} × ${line.quantity}`;
+      row.insertCell().textContent = `${line.name}${line.tax_rate === 8 ? " ※" : ""} × ${line.quantity}`;
       row.insertCell().textContent = yen(line.total_yen);
     }
     if (data.discount_yen) {
@@ -378,6 +398,7 @@
       row.insertCell().textContent = "-" + yen(data.discount_yen);
     }
     document.getElementById("receipt-total").textContent = `合計 ${yen(data.total_yen)}（税込）`;
+    showTaxes(data);
     document.getElementById("receipt-message").textContent = [data.message, data.payment_notice].filter(Boolean).join("\n");
     receipt.dataset.saleId = data.sale_id;
     for (const button of document.querySelectorAll("#receipt-rate button")) {

@@ -37,6 +37,8 @@
     setText("card-open-cases", care.overdue_cases ? `${care.open_cases} (${labels.overdue} ${care.overdue_cases})` : String(care.open_cases));
     setText("card-first-answer", care.first_answer_minutes === null ? "—" : `${care.first_answer_minutes} ${labels.minutes}`);
     setText("card-payment-mismatches", cards.payment_mismatches === null ? "-" : String(cards.payment_mismatches));
+    setText("card-cash", yen(cards.cash_on_hand_yen));
+    setText("card-cash-flow", (cards.net_cash_flow_30d_yen > 0 ? "+" : "") + yen(cards.net_cash_flow_30d_yen));
   }
 
   function saleItem(sale) {

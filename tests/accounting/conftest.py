@@ -95,3 +95,16 @@ def fiscal_2025_books(db):
         payment_method=PaymentMethod.CARD,
     )
     post_card_settlement(date=FISCAL_2025_END, gross=3300, fee=99)
+
+
+@pytest.fixture
+def second_manager(db):
+    """Another Manager, who approves what `manager_user` drafts."""
+    from django.contrib.auth.models import Group
+
+    from apps.core.roles import MANAGER
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="second-manager", is_staff=True)
+    user.groups.add(Group.objects.get(name=MANAGER))
+    return user

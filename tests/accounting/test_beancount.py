@@ -10,7 +10,8 @@ from beancount.core import data
 from django.core.management import call_command
 
 from apps.accounting.selectors import trial_balance
-from apps.accounting.services import LineSpec, fiscal_year_close, journal_entry_post
+from apps.accounting.selectors.cash_flow import cash_flow_statement
+from apps.accounting.services import LineSpec, fiscal_year_close, journal_entry_post, period_close
 from tests.accounting.conftest import FISCAL_2025_END, april
 from tests.terminal import TerminalOutput
 
@@ -100,3 +101,19 @@ def test_a_closed_year_exports_its_closing_entry(fiscal_2025_books, april_books,
     }
     assert "Income:Sales" in income_and_expenses
     assert set(income_and_expenses.values()) == {0}
+
+
+def test_a_closed_month_passes_bean_check_and_its_cash_change_is_the_cash_flow_statement(
+    fiscal_2025_books, april_books, manager_user, tmp_path
+):
+    fiscal_year_close(year_end=FISCAL_2025_END, actor=manager_user)
+    period_close(through_date=april(30), actor=manager_user)
+    cash = ("Assets:Cash", "Assets:Bank:Ordinary")
+    before = _beancount_balances(_export(tmp_path, "--through", "2026-03-31"))
+    month = _export(tmp_path, "--through", "2026-04-30")
+    _bean_check(month)
+    after = _beancount_balances(month)
+
+    statement = cash_flow_statement(date_from=april(1), date_to=april(30)).totals
+    assert sum(after[name] for name in cash) - sum(before[name] for name in cash) == statement["net_change"]
+    assert sum(after[name] for name in cash) == statement["closing_cash"]

@@ -9,9 +9,11 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from apps.accounting.models import JournalEntry
-from apps.accounting.postings import PaymentMethod, SoldItem, post_sale
+from apps.accounting.models import EntryKind, JournalEntry
+from apps.accounting.postings import PaymentMethod, SoldItem, post_ai_usage, post_sale
 from apps.accounting.services import period_close
+from apps.accounting.services.payables import payables_pay
+from apps.core.errors import Conflict
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -84,3 +86,34 @@ def test_closing_the_books_waits_for_a_posting_in_flight():
         held.result()
 
     assert period_close(through_date=yesterday, actor=None).closed_through == yesterday
+
+
+def test_two_managers_paying_the_same_payable_at_once_pay_it_once(manager_user, second_manager):
+    usage = post_ai_usage(date=TODAY, cost_yen=700)
+
+    def pay(actor):
+        return payables_pay(entry_numbers=[usage.number], paid_from="bank", date=TODAY, actor=actor)
+
+    def hold_a_payment_open(posted: threading.Event, release: threading.Event):
+        try:
+            with transaction.atomic():
+                pay(manager_user)
+                posted.set()
+                assert release.wait(timeout=20)
+        finally:
+            connection.close()
+
+    posted, release = threading.Event(), threading.Event()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        held = pool.submit(hold_a_payment_open, posted, release)
+        assert posted.wait(timeout=20)
+        # The second payment sees the payable still open, posts, then waits on the first one's unique row.
+        second = pool.submit(_in_own_connection, lambda: pay(second_manager))
+        threading.Event().wait(0.5)
+        release.set()
+        held.result()
+        with pytest.raises(Conflict) as refused:
+            second.result()
+
+    assert refused.value.code == "already_paid"
+    assert JournalEntry.objects.filter(kind=EntryKind.PAYABLE_PAYMENT).count() == 1

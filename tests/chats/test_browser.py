@@ -44,8 +44,10 @@ def test_ask_for_a_drink_buy_it_see_the_receipt_recover_a_dropped_socket_and_res
     page.click(".confirm-purchase")
     page.click('.pay[data-method="card"]')
     page.wait_for_selector("#receipt[open]")
-    assert "緑茶 × 1" in page.locator("#receipt-lines").inner_text()
+    assert "緑茶 ※ × 1" in page.locator("#receipt-lines").inner_text()
     assert page.locator("#receipt-total").inner_text() == "合計 130円（税込）"
+    assert "8%対象 130円（内消費税 9円）" in page.locator("#receipt-taxes").inner_text()
+    assert "※は軽減税率" in page.locator("#receipt-taxes").inner_text()
     sale = Sale.objects.get()
     assert sale.total_yen == 130 and sale.channel == "tablet"
     page.wait_for_selector('.product[data-slot="A2"] .badge:text("残り5")')

@@ -215,7 +215,10 @@ def test_buy_postback_then_confirm_charges_once_with_the_buttons_key(fake_line, 
     sale = Sale.objects.get()
     assert sale.channel == "line" and sale.customer_key == f"cust:{consenting.pk}" and sale.total_yen == 300
     assert sale.payment.method == "line_pay"
-    assert "合計 300円" in fake_line.texts()[-1]
+    receipt = fake_line.texts()[-1]
+    # The receipt is a 適格簡易請求書: issuer, date, the reduced-rate mark and the tax per rate.
+    assert "合計 300円" in receipt and "8%対象 300円（内消費税 22円）" in receipt
+    assert "※ × 2" in receipt and "※は軽減税率（8%）対象商品です。" in receipt
 
 
 def test_a_coupon_chosen_by_postback_applies_to_the_next_purchase(fake_line, consenting):

@@ -40,7 +40,7 @@ def choose_tea(page, provider: str, quantity: int = 1):
 
 def receipt_then_reset(page):
     page.wait_for_selector("#receipt[open]")
-    assert "緑茶 × 2" in page.locator("#receipt-lines").inner_text()
+    assert "緑茶 ※ × 2" in page.locator("#receipt-lines").inner_text()
     assert "260円" in page.locator("#receipt-total").inner_text()
     page.wait_for_selector("#receipt", state="hidden", timeout=(RECEIPT_SECONDS + 3) * 1000)
     assert not page.locator("#checkout-dialog").is_visible()

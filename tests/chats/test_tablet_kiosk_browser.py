@@ -105,7 +105,7 @@ def test_the_input_and_latest_message_stay_on_screen_and_a_receipt_resets_the_ki
     assert small_touch_targets(page) == []
     page.click('.pay[data-method="card"]')
     page.wait_for_selector("#receipt[open]")
-    assert "緑茶 × 1" in page.locator("#receipt-lines").inner_text()
+    assert "緑茶 ※ × 1" in page.locator("#receipt-lines").inner_text()
     assert page.locator("#receipt-countdown").inner_text() == f"あと{RECEIPT_SECONDS}秒で最初の画面に戻ります。"
     assert Sale.objects.get().total_yen == 130
     assert small_touch_targets(page) == []

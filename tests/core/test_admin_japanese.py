@@ -155,6 +155,7 @@ SAMPLE = {
     "PositiveIntegerField": 1,
     "PositiveSmallIntegerField": 1,
     "PositiveBigIntegerField": 1,
+    "BigIntegerField": 1,
     "IntegerField": 1,
     "DecimalField": 1,
     "DateField": datetime.date(2026, 11, 30),

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from apps.accounting.postings import PaidFrom, post_capital_contribution, post_supplier_payment
 from tests.dashboard.conftest import buy
 from tests.factories import (
     AgentFactory,
@@ -102,3 +103,13 @@ def test_pending_approvals_card_counts_orders_waiting_for_a_person(client, manag
         PurchaseOrderFactory(status=status)
     client.force_login(manager_user)
     assert client.get("/dashboard/").context["snapshot"]["cards"]["pending_approvals"] == 2
+
+
+def test_cash_cards_show_the_books_cash_and_the_30_day_cash_flow(client, manager_user):
+    today = timezone.localdate()
+    post_capital_contribution(date=today - datetime.timedelta(days=40), amount=100_000)
+    post_supplier_payment(date=today - datetime.timedelta(days=3), amount=2_500, paid_from=PaidFrom.BANK)
+    client.force_login(manager_user)
+    cards = client.get("/dashboard/").context["snapshot"]["cards"]
+    assert cards["cash_on_hand_yen"] == 97_500
+    assert cards["net_cash_flow_30d_yen"] == -2_500

@@ -2,7 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.inventory.models import CouponRedemption, Payment, Sale, StockMovement
-from apps.inventory.selectors import stock_integrity_problems
+from apps.inventory.selectors import receipt_invoice_lines, stock_integrity_problems
 from apps.inventory.services import device_token_issue
 from tests.factories import CouponFactory, MachineFactory
 
@@ -208,3 +208,34 @@ class TestAccess:
         assert schema.status_code == 200
         assert b"/api/machines/{code}/purchases/" in schema.content
         assert client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_receipt_is_a_qualified_simplified_invoice(settings, device_client, tea_slot, mask_slot):
+    settings.INVOICE_ISSUER_NAME = "株式会社ベンドボット"
+    settings.INVOICE_REGISTRATION_NUMBER = "T7010705000725"
+    receipt = buy(device_client, [{"slot": "A1", "quantity": 2}, {"slot": "G1", "quantity": 1}]).json()
+
+    assert receipt["issuer"] == {"name": "株式会社ベンドボット", "registration_number": "T7010705000725"}
+    assert [line["reduced_rate"] for line in receipt["lines"]] == [True, False]
+    text = receipt_invoice_lines(receipt)
+    assert text[:2] == ["株式会社ベンドボット", "登録番号 T7010705000725"]
+    assert text[2].endswith("日") and text[2].startswith(receipt["issued_on"][:4] + "年")
+    names = [line["name"] for line in receipt["lines"]]
+    assert text[3] == f"{names[0]} ※ × 2  300円" and text[4] == f"{names[1]} × 1  300円"
+    assert text[-3:] == [
+        "8%対象 300円（内消費税 22円）",
+        "10%対象 300円（内消費税 27円）",
+        "※は軽減税率（8%）対象商品です。",
+    ]
+
+
+@pytest.mark.django_db
+def test_staff_print_a_sale_receipt_from_the_admin(client, staff_user, device_client, tea_slot):
+    buy(device_client, [{"slot": "A1", "quantity": 1}])
+    client.force_login(staff_user)
+    sale = Sale.objects.get()
+    change = client.get(f"/admin/inventory/sale/{sale.pk}/change/").content.decode()
+    assert f"/admin/inventory/sale/{sale.pk}/receipt/" in change
+    page = client.get(f"/admin/inventory/sale/{sale.pk}/receipt/").content.decode()
+    assert "領収書" in page and "※ × 1" in page and "8%対象 150円（内消費税 11円）" in page

@@ -11,6 +11,8 @@ from django_celery_beat.models import PeriodicTask
 
 from apps.accounting.chart import ACCOUNTS_PAYABLE
 from apps.accounting.models import JournalLine
+from apps.accounting.selectors.payables import open_payables
+from apps.accounting.services.payables import payables_pay
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.models import AuditEntry
 from apps.inventory.demo import seed
@@ -429,6 +431,18 @@ class TestSupplierPayment:
         assert accounts_payable_yen() == owed_before
         with pytest.raises(Conflict, match="未払い"):
             purchase_order_pay_supplier(order=order, actor=manager_user)
+
+    def test_an_order_paid_from_the_books_payables_page_is_not_paid_again(self, tea_slot, staff_user, manager_user):
+        order = PurchaseOrderFactory(status=Status.ORDERED, line__product=tea_slot.product, line__quantity=12,
+                                     line__unit_cost_yen=100)  # fmt: skip
+        purchase_order_receive(order=order, delivered={order.lines.get().pk: 12}, actor=staff_user)
+        numbers = [item.entry.number for item in open_payables() if item.account_code == ACCOUNTS_PAYABLE]
+        payables_pay(entry_numbers=numbers, paid_from="bank", date=timezone.localdate(), actor=manager_user)
+
+        with pytest.raises(Conflict) as refused:
+            purchase_order_pay_supplier(order=order, actor=manager_user)
+        assert refused.value.code == "paid_in_books"
+        assert accounts_payable_yen() == 0
 
 
 def accounts_payable_yen() -> int:

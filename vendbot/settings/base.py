@@ -324,6 +324,18 @@ PROCUREMENT_MIN_RELIABILITY = env.int("PROCUREMENT_MIN_RELIABILITY", default=70)
 # books are a company's (資本金, 繰越利益剰余金; a sole proprietor closes on 12-31) and March is the most common
 # year-end of Japanese companies. Changed later, the next year runs from the last closed year-end (変則決算).
 FISCAL_YEAR_END_MONTH_DAY = env.str("FISCAL_YEAR_END_MONTH_DAY", default="03-31")
+# A manual journal entry (振替伝票) larger than this (its debit total) waits for a second Manager's approval.
+MANUAL_ENTRY_APPROVAL_THRESHOLD_YEN = env.int("MANUAL_ENTRY_APPROVAL_THRESHOLD_YEN", default=100_000)
+# 簡易課税: the deemed purchase rate (みなし仕入率, %) of the shop's business type; 80 is 第二種事業 (retail to
+# consumers), which an office shop selling to people is.
+CONSUMPTION_TAX_DEEMED_PURCHASE_RATE = env.int("CONSUMPTION_TAX_DEEMED_PURCHASE_RATE", default=80)
+# The seller on receipts (適格簡易請求書): its name and its invoice registration number (T + 13 digits, checked with
+# its check digit at start-up; empty: receipts say the shop is not a registered issuer).
+INVOICE_ISSUER_NAME = env.str("INVOICE_ISSUER_NAME", default="VendBot")
+INVOICE_REGISTRATION_NUMBER = env.str("INVOICE_REGISTRATION_NUMBER", default="")
+# Account names in the accounting-software exports, per software, over the defaults in apps/accounting/exports.py:
+# JSON such as {"yayoi": {"6020": "通信費"}, "freee": {...}, "moneyforward": {...}}.
+ACCOUNTING_EXPORT_ACCOUNT_NAMES = env.json("ACCOUNTING_EXPORT_ACCOUNT_NAMES", default={})
 
 # --- Chats: LINE Messaging API and the tablet ---
 LINE_CHANNEL_SECRET = env.str("LINE_CHANNEL_SECRET", default="")

@@ -3,6 +3,11 @@ form), actions wrap theirs in `service_errors_as_messages`. Stock quantities are
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
@@ -24,6 +29,7 @@ from apps.inventory.models import (
     StockMovement,
     StorageStock,
 )
+from apps.inventory.selectors import receipt_invoice_lines, sale_receipt
 
 
 class StockMovementInline(admin.TabularInline):
@@ -247,7 +253,24 @@ class SaleAdmin(admin.ModelAdmin):
         return False
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in Sale._meta.fields]
+        return [field.name for field in Sale._meta.fields] + ["printable_receipt"]
+
+    @admin.display(description=_("レシート"))
+    def printable_receipt(self, sale: Sale):
+        url = reverse("admin:inventory_sale_receipt", args=[sale.pk])
+        return format_html('<a class="button" href="{}" target="_blank">{}</a>', url, _("適格簡易請求書を印刷"))
+
+    def get_urls(self):
+        receipt = self.admin_site.admin_view(self.receipt_view)
+        return [path("<int:pk>/receipt/", receipt, name="inventory_sale_receipt"), *super().get_urls()]
+
+    def receipt_view(self, request, pk: int):
+        """The sale's receipt as a 適格簡易請求書, on a page made for the browser's print dialog."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        sale = get_object_or_404(Sale.attempts.select_related("machine", "coupon", "payment"), pk=pk)
+        context = {"sale": sale, "lines": receipt_invoice_lines(sale_receipt(sale))}
+        return TemplateResponse(request, "admin/inventory/sale/receipt.html", context)
 
     def has_refund_permission(self, request):
         return request.user.has_perm("inventory.refund_sale")

@@ -18,7 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounting import chart
 from apps.accounting.postings import PaidFrom, post_supplier_payment
+from apps.accounting.selectors.payables import open_payable_total
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.roles import is_manager
 from apps.core.services import audit_record
@@ -297,6 +299,14 @@ def purchase_order_pay_supplier(
     amount = order.payable_yen - order.paid_yen
     if amount <= 0:
         raise Conflict(_("発注 {order} に未払いの入荷分はありません。").format(order=order), code="nothing_to_pay")
+    # The books' payables page may have paid supplier invoices already; never pay more than 買掛金 still holds.
+    if amount > open_payable_total(account_code=chart.ACCOUNTS_PAYABLE):
+        raise Conflict(
+            _(
+                "買掛金の残高が {amount}円 に足りません。買掛金・未払金の支払で支払済みでないか確認してください。"
+            ).format(amount=f"{amount:,}"),
+            code="paid_in_books",
+        )
     post_supplier_payment(
         date=date or timezone.localdate(),
         amount=amount,

@@ -1,4 +1,5 @@
-"""Read-only books in the admin, the reports for Managers (core.view_reports), period close and year-end closing.
+"""Read-only books in the admin, the reports for Managers (core.view_reports), period close and year-end closing,
+manual entries (`manual_entries`), and the month-close pages (`books`).
 
 Nothing here writes rows itself: reversals, period close and year-end closing call the services.
 """
@@ -17,7 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from apps.accounting import fiscal_year
-from apps.accounting.models import Account, JournalEntry, JournalLine, Ledger
+from apps.accounting.admin import manual_entries  # noqa: F401  (registers ManualEntryAdmin)
+from apps.accounting.admin.books import BooksAdminViews
+from apps.accounting.models import Account, JournalEntry, JournalLine, Ledger, PayablePayment, PeriodClose
 from apps.accounting.selectors import ledger_state
 from apps.accounting.services import fiscal_year_close, journal_entry_reverse, period_close
 from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
@@ -32,6 +35,9 @@ REPORTS = {
     "inventory-turnover": ("在庫回転率", "InventoryTurnoverApi", "accounting-inventory-turnover"),
     "sales-daily": ("日次売上", "SalesDailyApi", "accounting-sales-daily"),
     "sales-monthly": ("月次売上", "SalesMonthlyApi", "accounting-sales-monthly"),
+    "cash-flow": ("キャッシュ・フロー計算書", "CashFlowApi", "accounting-cash-flow"),
+    "consumption-tax": ("消費税の集計", "ConsumptionTaxSummaryApi", "accounting-consumption-tax"),
+    "aged-payables": ("買掛金・未払金の年齢表", "AgedPayablesApi", "accounting-aged-payables"),
 }
 
 
@@ -49,7 +55,7 @@ class JournalLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class JournalEntryAdmin(BooksAdminViews, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["number", "date", "kind", "memo", "reversal_of", "created_by", "created_at"]
     list_filter = ["kind", "date"]
     search_fields = ["memo", "number"]
@@ -83,6 +89,7 @@ class JournalEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.fiscal_year_close_view),
                 name="accounting_fiscal_year_close",
             ),
+            *self.books_urls(),
             *super().get_urls(),
         ]
 
@@ -188,3 +195,16 @@ class LedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("最終仕訳番号"))
     def last_entry_number(self, ledger: Ledger) -> int:
         return ledger.last_entry_number
+
+
+@admin.register(PeriodClose)
+class PeriodCloseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every close with its checklist, and who undid it and why (the month-close page does both)."""
+
+    list_display = ["through_date", "closed_by", "closed_at", "reopened_by", "reopened_at", "reopen_reason"]
+
+
+@admin.register(PayablePayment)
+class PayablePaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["payable_entry", "account", "amount_yen", "payment_entry", "created_at"]
+    list_select_related = ["payable_entry", "account", "payment_entry"]

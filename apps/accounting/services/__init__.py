@@ -21,6 +21,7 @@ from apps.accounting.models import (
     JournalEntry,
     JournalLine,
     Ledger,
+    PeriodClose,
     posting_window,
 )
 from apps.core.errors import Conflict, ValidationError
@@ -74,7 +75,7 @@ def _validate_line(index: int, line: LineSpec, accounts: dict[str, Account]) -> 
         raise ValidationError(_("税率は8%か10%です。"), code="invalid_tax_rate", details=details)
 
 
-def _validate_lines(lines: Sequence[LineSpec], accounts: dict[str, Account]) -> None:
+def validate_lines(lines: Sequence[LineSpec], accounts: dict[str, Account]) -> None:
     if len(lines) < 2:
         raise ValidationError(_("仕訳には2行以上の明細が必要です。"), code="too_few_lines")
     for index, line in enumerate(lines):
@@ -115,7 +116,7 @@ def journal_entry_post(
     if not memo:
         raise ValidationError(_("摘要を入力してください。"), code="memo_required")
     accounts = {account.code: account for account in Account.objects.filter(code__in={line.account for line in lines})}
-    _validate_lines(lines, accounts)
+    validate_lines(lines, accounts)
     number = _entry_number_take(date=date, kind=kind, reversal_of=reversal_of)
     with posting_window():
         entry = JournalEntry(
@@ -231,8 +232,10 @@ def journal_entry_reverse(
 
 
 @transaction.atomic
-def period_close(*, through_date: datetime.date, actor) -> Ledger:
-    """Lock the books through `through_date`: no entry can be posted on or before it afterwards. Never moves back."""
+def period_close(*, through_date: datetime.date, actor, checklist: Sequence[dict] = ()) -> Ledger:
+    """Lock the books through `through_date`: no entry can be posted on or before it afterwards. Only moves forward
+    here; `period_reopen` (apps.accounting.services.closing) undoes the latest close. `checklist` is the month-close
+    checklist as it stood, kept with the close."""
     if through_date >= timezone.localdate():
         raise ValidationError(_("締め日は今日より前の日付にしてください。"), code="close_date_not_past")
     ledger = Ledger.objects.select_for_update().get(pk=1)
@@ -245,6 +248,12 @@ def period_close(*, through_date: datetime.date, actor) -> Ledger:
     previous = ledger.closed_through
     ledger.closed_through = through_date
     ledger.save(update_fields=["closed_through"])
+    PeriodClose.objects.create(
+        through_date=through_date,
+        previous_closed_through=previous,
+        closed_by=actor if getattr(actor, "is_authenticated", False) else None,
+        checklist=list(checklist),
+    )
     audit_record(
         target=ledger,
         action="period.close",
