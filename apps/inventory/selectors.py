@@ -22,6 +22,7 @@ from apps.inventory.models import (
     Sale,
     SaleLine,
     Slot,
+    StockLot,
     StockMovement,
     StorageStock,
     SupplierOffer,
@@ -129,6 +130,7 @@ class StockMismatch:
     place: str
     recorded: int
     from_movements: int
+    counted_by: str = "movements"  # or "lots"
 
 
 def _movement_totals(location: str, key: str) -> dict[int, int]:
@@ -136,8 +138,31 @@ def _movement_totals(location: str, key: str) -> dict[int, int]:
     return dict(movements.values_list(key, "total"))
 
 
+def _lot_mismatches() -> list[tuple[str, int, int]]:
+    """(place, units, units in its lots) for every slot and back room whose lots do not add up to its quantity, and
+    for lots of another product than their slot's."""
+    lots = StockLot.objects.values("slot_id", "product_id").annotate(units=Sum("quantity"))
+    in_slot_lots, in_storage_lots = {}, {}
+    for row in lots:
+        if row["slot_id"] is None:
+            in_storage_lots[row["product_id"]] = row["units"]
+        else:
+            in_slot_lots[(row["slot_id"], row["product_id"])] = row["units"]
+    places = []
+    for slot in Slot.objects.select_related("machine"):
+        units = in_slot_lots.pop((slot.pk, slot.product_id), 0)
+        places.append((str(slot), slot.quantity, units))
+    # Units in lots of a product the slot no longer holds.
+    places += [(f"slot#{slot_id}/product#{product_id}", 0, n) for (slot_id, product_id), n in in_slot_lots.items()]
+    for row in StorageStock.objects.select_related("product"):
+        places.append((f"storage/{row.product.sku}", row.quantity, in_storage_lots.pop(row.product_id, 0)))
+    places += [(f"storage/product#{product_id}", 0, n) for product_id, n in in_storage_lots.items()]
+    return places
+
+
 def stock_integrity_problems() -> list[StockMismatch]:
-    """Every slot and back-room quantity that differs from the sum of its movements (empty list: all is well)."""
+    """Every slot and back-room quantity that differs from the sum of its movements or of its lots (empty list: all
+    is well)."""
     in_slots = _movement_totals(StockMovement.Location.SLOT, "slot_id")
     in_storage = _movement_totals(StockMovement.Location.STORAGE, "product_id")
     places = [(str(slot), slot.quantity, in_slots.get(slot.pk, 0)) for slot in Slot.objects.select_related("machine")]
@@ -145,10 +170,15 @@ def stock_integrity_problems() -> list[StockMismatch]:
     places += [(f"storage/{row.product.sku}", row.quantity, in_storage.pop(row.product_id, 0)) for row in storages]
     # Back-room movements of a product that has no back-room row at all.
     places += [(f"storage/product#{product_id}", 0, total) for product_id, total in in_storage.items()]
-    return [
+    problems = [
         StockMismatch(place=place, recorded=recorded, from_movements=expected)
         for place, recorded, expected in places
         if recorded != expected
+    ]
+    return problems + [
+        StockMismatch(place=place, recorded=recorded, from_movements=in_lots, counted_by="lots")
+        for place, recorded, in_lots in _lot_mismatches()
+        if recorded != in_lots
     ]
 
 
