@@ -1121,6 +1121,9 @@ class StocktakeLine(models.Model):
     book_at_count = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("カウント時の帳簿数"))
     counted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("カウント日時"))
     reason = models.CharField(max_length=200, blank=True, verbose_name=_("差異の理由"))
+    difference_cost_yen = models.IntegerField(
+        null=True, blank=True, help_text=_("承認時の移動平均原価での差異"), verbose_name=_("差異の原価（円）")
+    )
     movement = models.OneToOneField(
         StockMovement,
         on_delete=models.PROTECT,

@@ -79,8 +79,15 @@ class PriceGuard:
     day_base_yen: int
 
 
-def _price_guard(product: Product, new_price_yen: int) -> PriceGuard:
-    """Why the guard would refuse the price: below cost × 1.1, or more than 30 % from the day's first price."""
+def _price_guard(product: Product, new_price_yen: int, *, markdown: bool = False) -> PriceGuard:
+    """Why the guard would refuse the price: below cost × 1.1, or more than 30 % from the day's first price. A
+    markdown of goods about to expire may go down to cost itself and further than 30 %."""
+    if markdown:
+        floor = product.unit_cost_yen
+        problems = []
+        if new_price_yen < floor:
+            problems.append(_("原価{cost}円を下回る見切りです。").format(cost=floor))
+        return PriceGuard(problems=problems, floor_yen=floor, day_base_yen=product.price_yen)
     floor = -(-product.unit_cost_yen * (100 + PRICE_FLOOR_MARGIN_PERCENT) // 100)
     first_today = product.price_changes.filter(created_at__gte=local_day_start()).order_by("created_at", "id").first()
     day_base = first_today.old_price_yen if first_today else product.price_yen
@@ -116,12 +123,14 @@ def price_change(
     actor_label: str = "",
     reason: str = "",
     override: bool = False,
+    markdown: bool = False,
 ) -> PriceChange:
     """Set a product's tax-inclusive price, keeping its history.
 
-    The price guard refuses a price below cost × 1.1 and a move of more than 30% against the day's first price,
-    unless `override=True` by a user holding `core.override_price_guard` (Manager) with a reason. Agents
-    (`actor_label=`, no user) can never override. Raises ValidationError or PermissionDenied.
+    The price guard refuses a price below cost × 1.1 and a move of more than 30% against the day's first price
+    (`markdown=True`, for goods about to expire: below cost only), unless `override=True` by a user holding
+    `core.override_price_guard` (Manager) with a reason. Agents (`actor_label=`, no user) can never override.
+    Raises ValidationError or PermissionDenied.
     """
     require_perm(actor, "inventory.change_price", _("価格変更の権限がありません。"))
     product = Product.objects.select_for_update().get(pk=product.pk)
@@ -129,7 +138,7 @@ def price_change(
         raise ValidationError(_("価格は1円以上にしてください。"), details={"field": "new_price_yen"})
     if new_price_yen == product.price_yen:
         raise ValidationError(_("価格が変わっていません。"), details={"field": "new_price_yen"})
-    guard = _price_guard(product, new_price_yen)
+    guard = _price_guard(product, new_price_yen, markdown=markdown)
     problems = guard.problems
     reason = (reason or "").strip()
     if problems:
