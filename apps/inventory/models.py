@@ -50,7 +50,7 @@ class Product(models.Model):
         help_text=_("表示ラベルと照合済みなら、空のアレルゲン欄は「含まない」の意味になります。"),
         verbose_name=_("アレルゲン確認済み"),
     )
-    calories_kcal = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("熱量（kcal）"))
+    calories_kcal = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("熱量（キロカロリー）"))
     ingredients = models.TextField(blank=True, verbose_name=_("原材料名"))
 
     class Meta:

@@ -343,3 +343,29 @@ def checkout_pickup_notice(*, checkout_id: int) -> dict | None:
             for line in sale.lines.select_related("product").order_by("pk")
         ],
     }
+
+
+# --- Lots, expiry and stocktakes ---
+
+
+def lots_expiring(*, today: datetime.date | None = None, days: int = 1) -> list[StockLot]:
+    """Lots still holding units whose date is today or within `days` after it, earliest first, by place."""
+    today = today or timezone.localdate()
+    return list(
+        StockLot.objects.filter(quantity__gt=0, expires_on__gte=today, expires_on__lte=today + datetime.timedelta(days=days))
+        .select_related("product", "slot__machine")
+        .order_by("expires_on", "slot__machine__code", "slot__code", "product__sku")
+    )
+
+
+def expiry_list_by_place(*, today: datetime.date | None = None) -> dict[str, list[StockLot]]:
+    """{machine code, or "" for the back room: lots expiring today or tomorrow}: the daily expiry list."""
+    places: dict[str, list[StockLot]] = {}
+    for lot in lots_expiring(today=today):
+        places.setdefault(lot.slot.machine.code if lot.slot_id else "", []).append(lot)
+    return places
+
+
+def stocktake_lines(*, stocktake) -> list:
+    """The count's places with their products, slots by code, then the back room by SKU."""
+    return list(stocktake.lines.select_related("slot__machine", "product").order_by("slot__code", "product__sku"))

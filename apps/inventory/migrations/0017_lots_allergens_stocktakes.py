@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='product',
             name='calories_kcal',
-            field=models.PositiveIntegerField(blank=True, null=True, verbose_name='熱量（kcal）'),
+            field=models.PositiveIntegerField(blank=True, null=True, verbose_name='熱量（キロカロリー）'),
         ),
         migrations.AddField(
             model_name='product',

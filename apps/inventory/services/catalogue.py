@@ -14,12 +14,36 @@ from apps.core.clock import local_day_start
 from apps.core.errors import PermissionDenied, ValidationError
 from apps.core.money import TaxRate
 from apps.core.services import audit_record
+from apps.inventory import allergens
 from apps.inventory.models import Coupon, PriceChange, Product, ProductRequest, Sale, StorageStock
 from apps.inventory.services.stock import acting_user, require_perm
 
 PRICE_FLOOR_MARGIN_PERCENT = 10  # a price must be at least cost × 1.1
 PRICE_MAX_DAILY_CHANGE_PERCENT = 30
-PRODUCT_EDITABLE_FIELDS = {"name_ja", "name_en", "description", "category", "image", "tax_rate", "active"}
+PRODUCT_LABEL_FIELDS = {"allergens", "allergens_checked", "calories_kcal", "ingredients"}
+PRODUCT_EDITABLE_FIELDS = {
+    "name_ja",
+    "name_en",
+    "description",
+    "category",
+    "image",
+    "tax_rate",
+    "active",
+    *PRODUCT_LABEL_FIELDS,
+}
+
+
+def _labels_checked(fields: dict) -> dict:
+    """The food-label fields with allergens as known codes in the label's order; unknown names are refused."""
+    if "allergens" in fields:
+        unknown = sorted(set(fields["allergens"]) - set(allergens.ALL))
+        if unknown:
+            raise ValidationError(
+                _("アレルゲン {names} は表示対象の品目ではありません。").format(names="、".join(unknown)),
+                details={"field": "allergens", "unknown": unknown},
+            )
+        fields["allergens"] = [code for code in allergens.ALL if code in set(fields["allergens"])]
+    return fields
 
 
 @transaction.atomic
@@ -34,8 +58,15 @@ def product_create(
     description: str = "",
     active: bool = True,
     image=None,
+    **labels,
 ) -> Product:
-    """A new product with empty back-room stock; its cost comes from its first receipt (`stock_receive`)."""
+    """A new product with empty back-room stock; its cost comes from its first receipt (`stock_receive`). `labels`
+    are the food-label fields (`PRODUCT_LABEL_FIELDS`: allergens, whether they were checked, calories,
+    ingredients)."""
+    refused = set(labels) - PRODUCT_LABEL_FIELDS
+    if refused:
+        raise ValidationError(_("{fields} は商品の項目ではありません。").format(fields=", ".join(sorted(refused))))
+    labels = _labels_checked(labels)
     sku = sku.strip().upper()
     if Product.objects.filter(sku=sku).exists():
         raise ValidationError(_("SKU {sku} はすでに登録されています。").format(sku=sku), details={"field": "sku"})
@@ -51,6 +82,7 @@ def product_create(
         tax_rate=tax_rate,
         active=active,
         image=image or "",
+        **labels,
     )
     StorageStock.objects.create(product=product)
     return product
@@ -64,6 +96,7 @@ def product_update(*, product: Product, **fields) -> Product:
         raise ValidationError(
             _("{fields} はここでは変更できません（価格は価格変更から）。").format(fields=", ".join(sorted(refused)))
         )
+    fields = _labels_checked(fields)
     for name, value in fields.items():
         setattr(product, name, value)
     product.save(update_fields=list(fields))
