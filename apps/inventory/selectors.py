@@ -36,26 +36,50 @@ def machine_get(*, code: str) -> Machine:
     return machine
 
 
+def _product_labels(product: Product | None) -> dict:
+    """What the label says: allergens (None while nobody has checked them, so never read as "none"), calories,
+    ingredients."""
+    if product is None:
+        return {"allergens": None, "calories_kcal": None, "ingredients": ""}
+    return {
+        "allergens": list(product.allergens) if product.allergens_checked else None,
+        "calories_kcal": product.calories_kcal,
+        "ingredients": product.ingredients,
+    }
+
+
 def machine_products(*, machine_code: str) -> list[dict]:
     """What a machine offers, slot by slot: [{"slot", "sku", "name", "name_en", "category", "price_yen",
-    "tax_rate", "quantity", "available"}]. Empty slots are listed with `sku` None. Raises NotFound."""
+    "tax_rate", "quantity", "available", "allergens", "calories_kcal", "ingredients"}]. `quantity` leaves out units
+    past their date (they are never sold). Empty slots are listed with `sku` None. Raises NotFound."""
     machine = machine_get(code=machine_code)
-    slots = Slot.objects.filter(machine=machine).select_related("product").order_by("code")
-    return [
-        {
-            "slot": slot.code,
-            "sku": slot.product.sku if slot.product else None,
-            "name": slot.product.name_ja if slot.product else "",
-            "name_en": slot.product.name_en if slot.product else "",
-            "category": slot.product.category if slot.product else "",
-            "image": slot.product.image.url if slot.product and slot.product.image else "",
-            "price_yen": slot.product.price_yen if slot.product else None,
-            "tax_rate": slot.product.tax_rate if slot.product else None,
-            "quantity": slot.quantity,
-            "available": bool(slot.product and slot.product.active and slot.quantity > 0),
-        }
-        for slot in slots
-    ]
+    slots = list(Slot.objects.filter(machine=machine).select_related("product").order_by("code"))
+    expired = dict(
+        StockLot.objects.filter(slot__in=slots, quantity__gt=0, expires_on__lt=timezone.localdate())
+        .values("slot_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("slot_id", "units")
+    )
+    rows = []
+    for slot in slots:
+        product = slot.product
+        sellable = slot.quantity - expired.get(slot.pk, 0)
+        rows.append(
+            {
+                "slot": slot.code,
+                "sku": product.sku if product else None,
+                "name": product.name_ja if product else "",
+                "name_en": product.name_en if product else "",
+                "category": product.category if product else "",
+                "image": product.image.url if product and product.image else "",
+                "price_yen": product.price_yen if product else None,
+                "tax_rate": product.tax_rate if product else None,
+                "quantity": sellable,
+                "available": bool(product and product.active and sellable > 0),
+                **_product_labels(product),
+            }
+        )
+    return rows
 
 
 def product_search(*, query: str = "", active_only: bool = True) -> QuerySet[Product]:
