@@ -251,6 +251,14 @@ class ProductDemand:
     sold: int  # units sold (net of refunds) in the window
     in_slots: int
     in_storage: int
+    wasted: int = 0  # units written off as waste in the window
+    shelf_life_days: int | None = None  # days from delivery to date of its latest dated delivery; None: undated
+
+    @property
+    def waste_share(self) -> float:
+        """The share of what left the shop that was thrown away, not sold."""
+        gone = self.sold + self.wasted
+        return self.wasted / gone if gone else 0.0
 
     @property
     def on_hand(self) -> int:
@@ -274,15 +282,33 @@ def procurement_demand(*, since, product_ids=None) -> list[ProductDemand]:
         .values_list("product", "total")
     )
     in_storage = dict(StorageStock.objects.filter(product__in=products).values_list("product", "quantity"))
+    shelf_lives = _shelf_lives(products)
+    wasted = dict(
+        StockMovement.objects.filter(kind=StockMovement.Kind.WASTE, created_at__gte=since, product__in=products)
+        .values("product")
+        .annotate(units=-Sum("quantity_delta"))
+        .values_list("product", "units")
+    )
     return [
         ProductDemand(
             product=product,
             sold=sold.get(product.pk) or 0,
             in_slots=in_slots.get(product.pk) or 0,
             in_storage=in_storage.get(product.pk, 0),
+            wasted=wasted.get(product.pk) or 0,
+            shelf_life_days=shelf_lives.get(product.pk),
         )
         for product in products.distinct().order_by("sku")
     ]
+
+
+def _shelf_lives(products) -> dict[int, int]:
+    """{product id: days from delivery to date} of each product's latest dated delivery."""
+    lives = {}
+    deliveries = StockLot.objects.filter(product__in=products, slot=None, source=None, expires_on__isnull=False)
+    for lot in deliveries.order_by("product_id", "-id").only("product_id", "expires_on", "created_at"):
+        lives.setdefault(lot.product_id, (lot.expires_on - timezone.localtime(lot.created_at).date()).days)
+    return lives
 
 
 def supplier_offers_valid(*, product_ids, today) -> dict[int, list[SupplierOffer]]:
