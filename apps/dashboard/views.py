@@ -1,11 +1,10 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from apps.dashboard.consumers import VIEW_DASHBOARD
-from django.utils import timezone
-
 from apps.dashboard.selectors import dashboard_snapshot, fresh_food_report
 
 

@@ -366,9 +366,7 @@ def _stocktake(shop: Shop, spec: dict) -> None:
     for line in lines:
         short = spec["missing"] if line.slot.code == missing_from else 0
         counted = max(line.book_at_start - short, 0)
-        stocktake_count(
-            line=line, counted_quantity=counted, reason=spec["reason"] if short else "", actor=shop.staff
-        )
+        stocktake_count(line=line, counted_quantity=counted, reason=spec["reason"] if short else "", actor=shop.staff)
     stocktake_approve(stocktake=stocktake, actor=shop.manager)
 
 

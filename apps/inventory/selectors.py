@@ -402,7 +402,9 @@ def lots_expiring(*, today: datetime.date | None = None, days: int = 1) -> list[
     """Lots still holding units whose date is today or within `days` after it, earliest first, by place."""
     today = today or timezone.localdate()
     return list(
-        StockLot.objects.filter(quantity__gt=0, expires_on__gte=today, expires_on__lte=today + datetime.timedelta(days=days))
+        StockLot.objects.filter(
+            quantity__gt=0, expires_on__gte=today, expires_on__lte=today + datetime.timedelta(days=days)
+        )
         .select_related("product", "slot__machine")
         .order_by("expires_on", "slot__machine__code", "slot__code", "product__sku")
     )

@@ -128,11 +128,7 @@ class WasteAwareAgent(RestockToParAgent):
         if not (self.world.shelf_life_days and self.world.shelf_life_days[product]):
             return super().supplier_for(product, need, open_trusted, suppliers)
         smallest = min(suppliers[quote.supplier].min_order_units for quote in open_trusted)
-        fitting = [
-            quote
-            for quote in open_trusted
-            if suppliers[quote.supplier].min_order_units <= max(need, smallest)
-        ]
+        fitting = [quote for quote in open_trusted if suppliers[quote.supplier].min_order_units <= max(need, smallest)]
         return min([(quote.unit_prices_yen[product], quote.supplier) for quote in fitting])
 
 

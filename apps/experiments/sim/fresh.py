@@ -28,9 +28,7 @@ class SpoilageFigures:
         return self.fresh_spoiled_mean / gone if gone else 0.0
 
 
-def spoilage_comparison(
-    *, seeds: Sequence[int], days: int, world: World | None = None
-) -> list[SpoilageFigures]:
+def spoilage_comparison(*, seeds: Sequence[int], days: int, world: World | None = None) -> list[SpoilageFigures]:
     """The same seeds run by the heuristic and by its waste-aware twin, summed over the fresh products."""
     world = world or fresh_food_world()
     fresh = [product for product, life in enumerate(world.shelf_life_days) if life]

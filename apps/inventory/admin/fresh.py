@@ -30,7 +30,9 @@ class ExpiryFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         today = timezone.localdate()
         if self.value() == "soon":
-            return queryset.filter(quantity__gt=0, expires_on__gte=today, expires_on__lte=today + datetime.timedelta(days=1))
+            return queryset.filter(
+                quantity__gt=0, expires_on__gte=today, expires_on__lte=today + datetime.timedelta(days=1)
+            )
         if self.value() == "expired":
             return queryset.filter(quantity__gt=0, expires_on__lt=today)
         if self.value() == "in_stock":
@@ -168,7 +170,9 @@ class StocktakeAdmin(ServiceFormAdmin):
         for stocktake in queryset:
             with service_errors_as_messages(request, self):
                 stocktake_approve(stocktake=stocktake, actor=request.user)
-                self.message_user(request, _("{stocktake}を承認しました。").format(stocktake=stocktake), messages.SUCCESS)
+                self.message_user(
+                    request, _("{stocktake}を承認しました。").format(stocktake=stocktake), messages.SUCCESS
+                )
 
     @admin.action(description=_("取り消す…"), permissions=["change"])
     def cancel(self, request, queryset):

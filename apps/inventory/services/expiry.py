@@ -30,7 +30,9 @@ def expired_stock_write_off(*, today: datetime.date | None = None) -> list[Stock
     cost. Idempotent: an emptied lot is never written off twice, so a rerun or a second worker posts nothing."""
     today = today or timezone.localdate()
     lot_ids = list(
-        StockLot.objects.filter(quantity__gt=0, expires_on__lt=today).order_by("slot_id", "id").values_list("pk", flat=True)
+        StockLot.objects.filter(quantity__gt=0, expires_on__lt=today)
+        .order_by("slot_id", "id")
+        .values_list("pk", flat=True)
     )
     movements = []
     for lot in StockLot.objects.select_related("product", "slot").filter(pk__in=lot_ids).order_by("slot_id", "id"):

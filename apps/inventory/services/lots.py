@@ -121,9 +121,7 @@ def lots_into_slot(*, slot: Slot, taken: list[tuple[StockLot, int]]) -> list[tup
     """Back-room units taken for a refill go into the slot as lots of their own, one per back-room lot."""
     placed = []
     for source, units in taken:
-        existing = (
-            StockLot.objects.select_for_update().filter(slot=slot, source=source, product=source.product).first()
-        )
+        existing = StockLot.objects.select_for_update().filter(slot=slot, source=source, product=source.product).first()
         if existing is not None:
             existing.quantity += units
             existing.received_quantity += units

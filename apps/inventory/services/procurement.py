@@ -227,6 +227,24 @@ def purchase_order_cancel(*, order: PurchaseOrder, actor, reason: str) -> Purcha
     return _transition(order=_locked(order), to_state=Status.CANCELLED, actor=actor, reason=reason)
 
 
+def _delivered_check(lines: dict[int, PurchaseOrderLine], delivered: dict[int, int]) -> None:
+    """Every delivered line is the order's, between 0 and what is still outstanding, and something came."""
+    unknown = set(delivered) - set(lines)
+    if unknown:
+        raise ValidationError(_("この発注にない明細です: {ids}").format(ids=sorted(unknown)))
+    for line_id, quantity in delivered.items():
+        line = lines[line_id]
+        if quantity < 0 or quantity > line.outstanding_quantity:
+            raise ValidationError(
+                _("{product}の入荷数は0〜{left}個で入力してください。").format(
+                    product=line.product.name_ja, left=line.outstanding_quantity
+                ),
+                details={"line": line_id, "outstanding": line.outstanding_quantity},
+            )
+    if not any(delivered.values()):
+        raise ValidationError(_("入荷数を1個以上入力してください。"))
+
+
 @transaction.atomic
 def purchase_order_receive(
     *,
@@ -246,20 +264,7 @@ def purchase_order_receive(
     order = _locked(order)
     _require_transition(order, Status.RECEIVED)
     lines = {line.pk: line for line in order.lines.select_related("product").select_for_update()}
-    unknown = set(delivered) - set(lines)
-    if unknown:
-        raise ValidationError(_("この発注にない明細です: {ids}").format(ids=sorted(unknown)))
-    for line_id, quantity in delivered.items():
-        line = lines[line_id]
-        if quantity < 0 or quantity > line.outstanding_quantity:
-            raise ValidationError(
-                _("{product}の入荷数は0〜{left}個で入力してください。").format(
-                    product=line.product.name_ja, left=line.outstanding_quantity
-                ),
-                details={"line": line_id, "outstanding": line.outstanding_quantity},
-            )
-    if not any(delivered.values()):
-        raise ValidationError(_("入荷数を1個以上入力してください。"))
+    _delivered_check(lines, delivered)
     for line_id, quantity in delivered.items():
         if not quantity:
             continue
@@ -381,27 +386,30 @@ class Proposal:
             if choice.reliable
             else _("信頼度の基準を満たす仕入先がないため、最も安い")
         )
-        return _(
-            "{name}: 過去{window}日で{sold}個販売（1日{daily:.1f}個）。在庫はスロット{slots}個＋倉庫{storage}個。"
-            "納期{lead}日＋{cover}日分に{shortfall}個不足 → {pack}個単位で{quantity}個を{supplier}に"
-            "（¥{unit:,}/個、信頼度{score}、{why}見積）。"
-        ).format(
-            name=self.demand.product.name_ja,
-            window=SALES_WINDOW_DAYS,
-            sold=self.demand.sold,
-            daily=self.daily,
-            slots=self.demand.in_slots,
-            storage=self.demand.in_storage,
-            lead=supplier.lead_time_days,
-            cover=self.cover_days,
-            shortfall=choice.shortfall,
-            pack=choice.offer.pack_size,
-            quantity=choice.quantity,
-            supplier=supplier.name,
-            unit=choice.offer.unit_cost_yen,
-            score=supplier.reliability_score,
-            why=why,
-        ) + self._fresh_note()
+        return (
+            _(
+                "{name}: 過去{window}日で{sold}個販売（1日{daily:.1f}個）。在庫はスロット{slots}個＋倉庫{storage}個。"
+                "納期{lead}日＋{cover}日分に{shortfall}個不足 → {pack}個単位で{quantity}個を{supplier}に"
+                "（¥{unit:,}/個、信頼度{score}、{why}見積）。"
+            ).format(
+                name=self.demand.product.name_ja,
+                window=SALES_WINDOW_DAYS,
+                sold=self.demand.sold,
+                daily=self.daily,
+                slots=self.demand.in_slots,
+                storage=self.demand.in_storage,
+                lead=supplier.lead_time_days,
+                cover=self.cover_days,
+                shortfall=choice.shortfall,
+                pack=choice.offer.pack_size,
+                quantity=choice.quantity,
+                supplier=supplier.name,
+                unit=choice.offer.unit_cost_yen,
+                score=supplier.reliability_score,
+                why=why,
+            )
+            + self._fresh_note()
+        )
 
     def _fresh_note(self) -> str:
         notes = []

@@ -97,9 +97,8 @@ def stock_receive(
     date_kind: str = StockLot.DateKind.BEST_BEFORE,
     supplier: Supplier | None = None,
 ) -> StockMovement:
-    """Goods arrive in the back room as one lot (its date, the supplier, the cost): storage grows, the product's
-    moving-average unit cost is updated, and the receipt is booked (商品 and 仮払消費税 / 買掛金) in the same
-    transaction.
+    """Goods arrive in the back room as one lot (date, supplier, cost): storage grows, the moving-average unit cost
+    is updated, and the receipt is booked (商品 and 仮払消費税 / 買掛金) in the same transaction.
 
     `unit_cost_yen` is net of consumption tax; `input_tax_yen` is the tax on the supplier's invoice for these goods
     (default: quantity × unit cost × the product's rate, rounded down). Procurement calls this for received goods.
@@ -119,14 +118,8 @@ def stock_receive(
     product.save(update_fields=["unit_cost_yen"])
     storage.quantity += quantity
     storage.save(update_fields=["quantity"])
-    lot = lot_receive(
-        product=product,
-        quantity=quantity,
-        unit_cost_yen=unit_cost_yen,
-        expires_on=expires_on,
-        date_kind=date_kind,
-        supplier=supplier,
-    )
+    lot = lot_receive(product=product, quantity=quantity, unit_cost_yen=unit_cost_yen, expires_on=expires_on,
+                      date_kind=date_kind, supplier=supplier)  # fmt: skip
     movement = movement_record(
         product=product,
         kind=StockMovement.Kind.RECEIPT,

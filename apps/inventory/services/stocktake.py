@@ -23,6 +23,14 @@ def _require_person(actor, perm: str, message: str):
     return user
 
 
+def _counting_locked(stocktake_id: int) -> Stocktake:
+    """The stocktake, locked, while it is still being counted; entries, approval and cancelling wait on each other."""
+    stocktake = Stocktake.objects.select_for_update().get(pk=stocktake_id)
+    if stocktake.status != Stocktake.Status.COUNTING:
+        raise Conflict(_("この棚卸はもうカウント中ではありません。"), code="stocktake_closed")
+    return stocktake
+
+
 @transaction.atomic
 def stocktake_start(*, actor, machine: Machine | None = None, note: str = "") -> Stocktake:
     """Open a count of every stocked slot of `machine`, or of every product in the back room (`machine=None`),
@@ -57,9 +65,7 @@ def stocktake_count(*, line: StocktakeLine, counted_quantity: int, actor, reason
     _require_person(actor, "inventory.adjust_stock", _("棚卸を入力する権限がありません。"))
     if counted_quantity is None or counted_quantity < 0:
         raise ValidationError(_("実数は0以上で入力してください。"), details={"field": "counted_quantity"})
-    stocktake = Stocktake.objects.select_for_update().get(pk=line.stocktake_id)
-    if stocktake.status != Stocktake.Status.COUNTING:
-        raise Conflict(_("この棚卸はもうカウント中ではありません。"), code="stocktake_closed")
+    _counting_locked(line.stocktake_id)
     line = StocktakeLine.objects.select_related("slot", "product").get(pk=line.pk)
     place = locked_slot(line.slot) if line.slot_id else locked_storage(line.product)
     line.counted_quantity = counted_quantity
@@ -87,9 +93,7 @@ def stocktake_approve(*, stocktake: Stocktake, actor) -> Stocktake:
     adjustment (棚卸減耗損, or a gain against it) linked to its line."""
     user = _require_person(actor, "inventory.approve_stocktake", _("棚卸を承認できるのはマネージャーだけです。"))
     require_perm(user, "inventory.adjust_stock", _("在庫調整の権限がありません。"))
-    stocktake = Stocktake.objects.select_for_update().get(pk=stocktake.pk)
-    if stocktake.status != Stocktake.Status.COUNTING:
-        raise Conflict(_("この棚卸はもうカウント中ではありません。"), code="stocktake_closed")
+    stocktake = _counting_locked(stocktake.pk)
     lines = list(stocktake.lines.select_related("slot__machine", "product").order_by("slot_id", "product_id"))
     problems = _approval_problems(lines)
     if problems:
@@ -126,9 +130,7 @@ def stocktake_cancel(*, stocktake: Stocktake, actor, reason: str) -> Stocktake:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("取消の理由を入力してください。"), details={"field": "reason"})
-    stocktake = Stocktake.objects.select_for_update().get(pk=stocktake.pk)
-    if stocktake.status != Stocktake.Status.COUNTING:
-        raise Conflict(_("この棚卸はもうカウント中ではありません。"), code="stocktake_closed")
+    stocktake = _counting_locked(stocktake.pk)
     stocktake.status = Stocktake.Status.CANCELLED
     stocktake.save(update_fields=["status"])
     audit_record(

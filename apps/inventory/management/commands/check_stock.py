@@ -17,4 +17,6 @@ class Command(BaseCommand):
             )
         if problems:
             raise CommandError(f"{len(problems)} stock quantities differ from their movements or lots.")
-        self.stdout.write(self.style.SUCCESS("Stock is consistent: every quantity equals the sum of its movements and of its lots."))
+        self.stdout.write(
+            self.style.SUCCESS("Stock is consistent: every quantity equals the sum of its movements and of its lots.")
+        )
