@@ -33,7 +33,9 @@ class TestLotsPage:
 
 @pytest.mark.django_db
 class TestStocktakePages:
-    def test_staff_count_on_the_count_page_and_a_manager_approves(self, client, machine, tea_slot, staff_user, manager_user):
+    def test_staff_count_on_the_count_page_and_a_manager_approves(
+        self, client, machine, tea_slot, staff_user, manager_user
+    ):
         client.force_login(staff_user)
         started = client.post("/admin/inventory/stocktake/add/", {"machine": machine.pk, "note": "月末"})
         stocktake = Stocktake.objects.get()

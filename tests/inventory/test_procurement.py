@@ -404,7 +404,12 @@ class TestReceiving:
         )
 
         lot = StockLot.objects.filter(product=line.product).latest("id")
-        assert (lot.quantity, lot.expires_on, lot.supplier, lot.unit_cost_yen) == (4, best_before, ordered.supplier, 100)
+        assert (lot.quantity, lot.expires_on, lot.supplier, lot.unit_cost_yen) == (
+            4,
+            best_before,
+            ordered.supplier,
+            100,
+        )
 
     def test_more_than_ordered_is_refused(self, staff_user, ordered):
         line = ordered.lines.get()

@@ -41,7 +41,9 @@ class TestStocktake:
         stocktake = stocktake_start(machine=machine, actor=staff_user)
         assert [(line.slot.code, line.book_at_start) for line in stocktake.lines.all()] == [("A1", 3), ("G1", 4)]
 
-        stocktake_count(line=line_for(stocktake, "A1"), counted_quantity=2, reason="不明（盗難の疑い）", actor=staff_user)
+        stocktake_count(
+            line=line_for(stocktake, "A1"), counted_quantity=2, reason="不明（盗難の疑い）", actor=staff_user
+        )
         stocktake_count(line=line_for(stocktake, "G1"), counted_quantity=4, actor=staff_user)
         stocktake_approve(stocktake=stocktake, actor=manager_user)
 
@@ -139,7 +141,9 @@ def test_sales_racing_the_count_on_postgresql_post_only_the_missing_unit(machine
             start.wait()
             with shelf:
                 on_shelf = Slot.objects.get(pk=tea_slot.pk).quantity - 1  # one item was taken without paying
-                stocktake_count(line=line_for(stocktake, "A1"), counted_quantity=on_shelf, reason="盗難", actor=staff_user)
+                stocktake_count(
+                    line=line_for(stocktake, "A1"), counted_quantity=on_shelf, reason="盗難", actor=staff_user
+                )
         except Exception as error:  # noqa: BLE001
             errors.append(error)
         finally:
