@@ -44,6 +44,25 @@ def machine_catalogue(*, machine, query: str = "", category: str = "") -> list[d
     return sorted(rows.values(), key=lambda row: (row["price_yen"], row["sku"]))
 
 
+def product_label(*, product: Product, allergen: str = "") -> dict:
+    """What the product's label data says, and nothing else: the allergens (only once someone has checked them
+    against the label), calories and ingredients; with `allergen`, whether the product contains it."""
+    answer = {
+        "sku": product.sku,
+        "name": product.name_ja,
+        "name_en": product.name_en,
+        "labelled": product.allergens_checked,
+        "allergens": list(product.allergens) if product.allergens_checked else None,
+        "calories_kcal": product.calories_kcal,
+        "ingredients": product.ingredients,
+        "source": "product label data",
+    }
+    if allergen:
+        answer["allergen"] = allergen
+        answer["contains"] = (allergen in product.allergens) if product.allergens_checked else None
+    return answer
+
+
 def slot_holding(*, machine, product: Product, quantity: int) -> Slot | None:
     """The first slot of the machine with at least `quantity` of the product."""
     return Slot.objects.filter(machine=machine, product=product, quantity__gte=quantity).order_by("code").first()

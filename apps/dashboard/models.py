@@ -19,6 +19,8 @@ class Alert(models.Model):
         ERROR_RATE = "error_rate", _("AIエラー率")
         AI_SPEND = "ai_spend", _("AI利用料の予算超過")
         STOCKOUT_EXPECTED = "stockout_expected", _("欠品の見込み")
+        EXPIRY_SOON = "expiry_soon", _("期限間近・期限切れ")
+        SHRINKAGE = "shrinkage", _("棚卸減耗率の超過")
 
     class Severity(models.TextChoices):
         WARNING = "warning", _("注意")

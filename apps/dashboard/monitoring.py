@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from apps.dashboard import selectors
 from apps.dashboard.models import Alert
+from apps.inventory import selectors as inventory_selectors
 
 
 @dataclass(frozen=True)
@@ -133,12 +134,63 @@ def stockout_expected(now: datetime.datetime) -> list[Condition]:
     return conditions
 
 
+def _lot_line(lot) -> str:
+    where = lot.slot.code if lot.slot_id else lot.product.sku
+    return _("{name}×{units}（{where}、{kind} {date:%m/%d}）").format(
+        name=lot.product.name_ja, units=lot.quantity, where=where, kind=lot.get_date_kind_display(), date=lot.expires_on
+    )
+
+
+def expiry_soon(now: datetime.datetime) -> list[Condition]:
+    """Per machine (and the back room): the lots whose date is today or tomorrow — the daily expiry list staff act
+    on (markdown, pull, refill with fresher stock). Today's make it critical."""
+    today = timezone.localdate(now)
+    conditions = []
+    for place, lots in inventory_selectors.expiry_list_by_place(today=today).items():
+        due_today = [lot for lot in lots if lot.expires_on == today]
+        tomorrow = [lot for lot in lots if lot.expires_on != today]
+        parts = []
+        if due_today:
+            parts.append(_("本日期限: ") + "、".join(_lot_line(lot) for lot in due_today))
+        if tomorrow:
+            parts.append(_("明日期限: ") + "、".join(_lot_line(lot) for lot in tomorrow))
+        conditions.append(
+            Condition(
+                kind=Alert.Kind.EXPIRY_SOON,
+                subject=place or _("倉庫"),
+                severity=Alert.Severity.CRITICAL if due_today else Alert.Severity.WARNING,
+                message=" ／ ".join(parts) + _("（見切り案は管理画面のロット一覧）"),
+            )
+        )
+    return conditions
+
+
+def shrinkage(now: datetime.datetime) -> list[Condition]:
+    """A machine's (or the back room's) stocktake losses this month over SHRINKAGE_ALERT_PERCENT of its cost of goods
+    sold."""
+    month = timezone.localdate(now).replace(day=1)
+    limit = settings.SHRINKAGE_ALERT_PERCENT
+    return [
+        Condition(
+            kind=Alert.Kind.SHRINKAGE,
+            subject=row["place"] or _("倉庫"),
+            message=_("{place}の今月の棚卸減耗が¥{loss:,}で、売上原価の{rate}%です（基準{limit}%）。").format(
+                place=row["place"] or _("倉庫"), loss=row["loss_yen"], rate=row["rate_percent"], limit=limit
+            ),
+        )
+        for row in selectors.shrinkage_by_machine_month(today=timezone.localdate(now), months=1)
+        if row["month"] == month and row["rate_percent"] is not None and row["rate_percent"] > limit
+    ]
+
+
 RULES: list[Callable[[datetime.datetime], list[Condition]]] = [
     sales_anomaly,
     machine_silent,
     error_rate,
     ai_spend,
     stockout_expected,
+    expiry_soon,
+    shrinkage,
 ]
 
 

@@ -7,7 +7,7 @@ from operator import or_
 
 from django.conf import settings
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHour
+from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHour, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from apps.accounting.selectors.cash_flow import cash_balance, cash_flow_statement
@@ -25,6 +25,9 @@ from apps.inventory.models import (
     Sale,
     SaleLine,
     Slot,
+    StockMovement,
+    Stocktake,
+    StocktakeLine,
     StorageStock,
 )
 
@@ -445,3 +448,88 @@ def line_events_unfinished() -> dict[str, int]:
         .values_list("status", "count")
     )
     return {status: counts.get(status, 0) for status in LineEvent.Status.values if status != LineEvent.Status.DONE}
+
+
+# --- fresh food and counting: waste, shrinkage, expiry ---------------------------------------------------------------
+
+
+def waste_by_product_week(*, today: datetime.date, weeks: int = 8) -> dict:
+    """Units written off as waste per product and week (Monday first) over the last `weeks` weeks, and their value at
+    today's moving-average cost (the books hold the exact 商品廃棄損): {"weeks": [date], "rows": [{"sku", "name",
+    "units": [per week], "value_yen"}]}, most wasted first."""
+    first_monday = today - datetime.timedelta(days=today.weekday() + 7 * (weeks - 1))
+    rows = (
+        StockMovement.objects.filter(kind=StockMovement.Kind.WASTE, created_at__gte=local_day_start(first_monday))
+        .annotate(week=TruncWeek("created_at"))
+        .values("week", "product__sku", "product__name_ja", "product__unit_cost_yen")
+        .annotate(units=Sum("quantity_delta"))
+    )
+    week_starts = [first_monday + datetime.timedelta(weeks=i) for i in range(weeks)]
+    products: dict[str, dict] = {}
+    for row in rows:
+        product = products.setdefault(
+            row["product__sku"],
+            {"sku": row["product__sku"], "name": row["product__name_ja"], "units": [0] * weeks, "value_yen": 0},
+        )
+        week = timezone.localtime(row["week"]).date() if isinstance(row["week"], datetime.datetime) else row["week"]
+        product["units"][week_starts.index(week)] -= row["units"]
+        product["value_yen"] -= row["units"] * row["product__unit_cost_yen"]
+    ordered = sorted(products.values(), key=lambda product: (-product["value_yen"], product["sku"]))
+    return {"weeks": week_starts, "rows": ordered}
+
+
+def shrinkage_by_machine_month(*, today: datetime.date, months: int = 6) -> list[dict]:
+    """Stocktake losses per machine (and the back room) and month, at cost, against the month's cost of goods sold:
+    [{"place", "month", "loss_yen", "cogs_yen", "rate_percent"}], newest month first. The back room's rate is
+    against the whole shop's cost of goods sold; a month without sales has no rate."""
+    first = (today.replace(day=1) - datetime.timedelta(days=31 * (months - 1))).replace(day=1)
+    losses = (
+        StocktakeLine.objects.filter(
+            stocktake__status=Stocktake.Status.APPROVED,
+            stocktake__approved_at__gte=local_day_start(first),
+            difference_cost_yen__isnull=False,
+        )
+        .annotate(month=TruncMonth("stocktake__approved_at"))
+        .values("month", "stocktake__machine__code")
+        .annotate(loss=Sum("difference_cost_yen"))
+    )
+    cogs_rows = (
+        Sale.objects.exclude(status=Sale.Status.REFUNDED)
+        .filter(created_at__gte=local_day_start(first))
+        .annotate(month=TruncMonth("created_at"))
+        .values("month", "machine__code")
+        .annotate(cogs=Sum("cost_yen"))
+    )
+    cogs = {}
+    for row in cogs_rows:
+        month = _month_of(row["month"])
+        cogs[(month, row["machine__code"])] = row["cogs"]
+        cogs[(month, None)] = cogs.get((month, None), 0) + row["cogs"]
+    result = []
+    for row in losses:
+        month, code = _month_of(row["month"]), row["stocktake__machine__code"]
+        base = cogs.get((month, code), 0)
+        loss = -row["loss"]
+        result.append(
+            {
+                "place": code or "",
+                "month": month,
+                "loss_yen": loss,
+                "cogs_yen": base,
+                "rate_percent": round(loss * 100 / base, 1) if base else None,
+            }
+        )
+    return sorted(result, key=lambda row: (-row["month"].toordinal(), row["place"]))
+
+
+def _month_of(value) -> datetime.date:
+    return (timezone.localtime(value).date() if isinstance(value, datetime.datetime) else value).replace(day=1)
+
+
+def fresh_food_report(*, today: datetime.date) -> dict:
+    """The dashboard's waste and shrinkage tables."""
+    return {
+        "waste": waste_by_product_week(today=today),
+        "shrinkage": shrinkage_by_machine_month(today=today),
+        "shrinkage_alert_percent": settings.SHRINKAGE_ALERT_PERCENT,
+    }

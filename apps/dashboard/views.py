@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from apps.dashboard.consumers import VIEW_DASHBOARD
-from apps.dashboard.selectors import dashboard_snapshot
+from apps.dashboard.selectors import dashboard_snapshot, fresh_food_report
 
 
 @never_cache
@@ -15,5 +16,10 @@ def dashboard(request):
     return render(
         request,
         "dashboard/dashboard.html",
-        {"snapshot": dashboard_snapshot(), "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS},
+        {
+            "snapshot": dashboard_snapshot(),
+            "refresh_seconds": settings.DASHBOARD_REFRESH_SECONDS,
+            # Weekly and monthly figures: drawn with the page, not pushed with the live snapshot.
+            "fresh": fresh_food_report(today=timezone.localdate()),
+        },
     )

@@ -38,7 +38,8 @@ from apps.core.progress import progress_bar
 from apps.core.services import audit_record
 from apps.experiments.calibration import world_from_parameters
 from apps.experiments.sim.world import draw_scenarios
-from apps.inventory.models import Machine, Product, PurchaseOrder, Sale, Supplier
+from apps.inventory.demo import demo_lot_date
+from apps.inventory.models import Machine, Product, PurchaseOrder, Sale, StockLot, Supplier
 from apps.inventory.services import (
     machine_fees_charge,
     procurement_plan,
@@ -49,9 +50,12 @@ from apps.inventory.services import (
     restock_plan,
     restock_task_complete,
     sale_refund,
+    stock_receive,
     supplier_offer_save,
 )
+from apps.inventory.services.expiry import expired_stock_write_off
 from apps.inventory.services.procurement import purchase_order_needs_manager
+from apps.inventory.services.stocktake import stocktake_approve, stocktake_count, stocktake_start
 
 HISTORY_DAY_ACTION = "demo.history_day"
 SATURDAY = 5
@@ -153,6 +157,7 @@ def _trade(shop: Shop, day: datetime.date, wanted: dict[str, int], *, until: dat
     rng = random.Random(f"{shop.fixture['seed']}-{day.isoformat()}")
     days_ago = (shop.last_day - day).days + 1
     events: list[tuple[datetime.datetime, Callable[[], object]]] = [
+        (demo_moment(day, 0, 5), lambda: expired_stock_write_off()),
         (demo_moment(day, 6), lambda: machine_fees_charge(through=day)),
         (demo_moment(day, 6, 30), lambda: procurement_plan()),
         (demo_moment(day, 8), lambda: _receive_deliveries(shop, day)),
@@ -224,6 +229,11 @@ def _one_off_events(shop: Shop, day: datetime.date, days_ago: int) -> list:
         quotes = supplier.get("new_quotes")
         if quotes and quotes["days_ago"] == days_ago:
             events.append((demo_moment(day, quotes["hour"]), lambda supplier=supplier: _new_quotes(supplier)))
+    stocktake, fresh = shop.fixture["stocktake"], shop.fixture["fresh_delivery"]
+    if stocktake["days_ago"] == days_ago:
+        events.append((demo_moment(day, stocktake["hour"], 30), lambda: _stocktake(shop, stocktake)))
+    if days_ago == 0:
+        events.append((demo_moment(day, fresh["hour"], 15), lambda: _fresh_delivery(fresh)))
     for refund in shop.fixture["refunds"]:
         if refund["days_ago"] == days_ago:
             at = demo_moment(day, refund["hour"], 45)
@@ -314,7 +324,50 @@ def _receive_deliveries(shop: Shop, day: datetime.date) -> None:
             lines = {pk: max(1, quantity - short["short_by"]) for pk, quantity in lines.items()}
             note = "一部欠品（残りは後日納品）"
             shop.short_delivery_done = True
-        purchase_order_receive(order=order, delivered=lines, actor=shop.staff, note=note)
+        purchase_order_receive(
+            order=order, delivered=lines, dates=_label_dates(order, day), actor=shop.staff, note=note
+        )
+
+
+def _label_dates(order: PurchaseOrder, day: datetime.date) -> dict[int, tuple[datetime.date, str]]:
+    """The dates on a delivery's fresh food: the catalogue's shelf life from the day it arrives."""
+    catalogue = {spec["sku"]: spec for spec in demo_fixture("catalogue")["products"]}
+    dates = {}
+    for line in order.lines.select_related("product"):
+        dated = demo_lot_date(catalogue[line.product.sku], received_on=day)
+        if dated:
+            dates[line.pk] = (dated["expires_on"], dated["date_kind"])
+    return dates
+
+
+def _fresh_delivery(spec: dict) -> None:
+    """A fresh-food delivery straight from the supplier this morning, one day before its date: tomorrow's expiry."""
+    product = Product.objects.get(sku=spec["sku"])
+    stock_receive(
+        product=product,
+        quantity=spec["quantity"],
+        unit_cost_yen=spec["unit_cost"],
+        expires_on=timezone.localdate() + datetime.timedelta(days=spec["expires_in_days"]),
+        date_kind=StockLot.DateKind.USE_BY,
+        supplier=Supplier.objects.get(name=spec["supplier"]),
+        actor_label="seed_demo",
+        reason=spec["note"],
+    )
+
+
+def _stocktake(shop: Shop, spec: dict) -> None:
+    """Staff count the machine after closing; every slot matches the book but one, short by `missing` units; the
+    manager approves and the loss is posted (棚卸減耗損)."""
+    stocktake = stocktake_start(machine=shop.machine, actor=shop.staff, note=spec["note"])
+    lines = list(stocktake.lines.select_related("slot").order_by("slot__code"))
+    stocked = [line.slot.code for line in lines if line.book_at_start >= spec["missing"]]
+    # The fixture's slot, or the first one holding enough if that one was sold empty.
+    missing_from = spec["slot"] if spec["slot"] in stocked else next(iter(stocked), None)
+    for line in lines:
+        short = spec["missing"] if line.slot.code == missing_from else 0
+        counted = max(line.book_at_start - short, 0)
+        stocktake_count(line=line, counted_quantity=counted, reason=spec["reason"] if short else "", actor=shop.staff)
+    stocktake_approve(stocktake=stocktake, actor=shop.manager)
 
 
 def _comes_short(shop: Shop, order: PurchaseOrder, day: datetime.date) -> bool:

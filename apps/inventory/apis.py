@@ -32,8 +32,17 @@ class MachineProductsApi(MachineApi):
         tax_rate = serializers.ChoiceField(choices=TaxRate.choices, allow_null=True)
         quantity = serializers.IntegerField()
         available = serializers.BooleanField()
+        allergens = serializers.ListField(
+            child=serializers.CharField(),
+            allow_null=True,
+            help_text="Allergens on the label (the 8 mandatory and 20 recommended ones); null: not checked yet.",
+        )
+        calories_kcal = serializers.IntegerField(allow_null=True)
+        ingredients = serializers.CharField()
 
-    @extend_schema(responses=OutputSerializer(many=True), summary="Slots, stock, prices and tax of a machine")
+    @extend_schema(
+        responses=OutputSerializer(many=True), summary="Slots, stock, prices, tax and food labels of a machine"
+    )
     def get(self, request, code):
         return Response(self.OutputSerializer(machine_products(machine_code=code), many=True).data)
 

@@ -57,6 +57,7 @@ def seed_catalogue() -> dict[str, Product]:
                     price_yen=spec["price"],
                     tax_rate=TaxRate.STANDARD if spec["category"] == Product.Category.GOODS else TaxRate.REDUCED,
                     image=File(picture, name=spec["picture"]),
+                    **demo_labels(spec),
                 )
         if not StockMovement.objects.filter(product=product).exists():
             stock_receive(
@@ -65,9 +66,29 @@ def seed_catalogue() -> dict[str, Product]:
                 unit_cost_yen=spec["unit_cost"],
                 actor_label=SEED_LABEL,
                 reason="初期在庫",
+                **demo_lot_date(spec, received_on=timezone.localdate()),
             )
         products[product.sku] = product
     return products
+
+
+def demo_labels(spec: dict) -> dict:
+    """The catalogue's label data as `product_create` takes it; allergens only where the fixture has checked them."""
+    labels = {"calories_kcal": spec.get("kcal"), "ingredients": spec.get("ingredients", "")}
+    if "allergens" in spec:
+        labels |= {"allergens": spec["allergens"], "allergens_checked": True}
+    return labels
+
+
+def demo_lot_date(spec: dict, *, received_on: datetime.date) -> dict:
+    """The date on a delivery of a fresh product (`shelf_life_days` after `received_on`), as `stock_receive` takes
+    it; {} for goods the fixture does not date."""
+    if "shelf_life_days" not in spec:
+        return {}
+    return {
+        "expires_on": received_on + datetime.timedelta(days=spec["shelf_life_days"]),
+        "date_kind": spec["date_kind"],
+    }
 
 
 def seed_machine(*, spec: dict, products: dict[str, Product], opening_day) -> Machine:

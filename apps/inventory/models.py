@@ -42,6 +42,16 @@ class Product(models.Model):
         default=0, help_text=_("移動平均単価（税込仕入、円）"), verbose_name=_("単価（円）")
     )
     active = models.BooleanField(default=True, verbose_name=_("有効"))
+    # Food labelling (食品表示): the allergen codes of `apps.inventory.allergens`, and whether anyone has checked them.
+    # An unchecked product's empty list means "not known", never "contains none".
+    allergens = models.JSONField(default=list, blank=True, verbose_name=_("アレルゲン"))
+    allergens_checked = models.BooleanField(
+        default=False,
+        help_text=_("表示ラベルと照合済みなら、空のアレルゲン欄は「含まない」の意味になります。"),
+        verbose_name=_("アレルゲン確認済み"),
+    )
+    calories_kcal = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("熱量（キロカロリー）"))
+    ingredients = models.TextField(blank=True, verbose_name=_("原材料名"))
 
     class Meta:
         ordering = ["sku"]
@@ -139,6 +149,55 @@ class StorageStock(models.Model):
         return f"{self.product.sku}: {self.quantity}"
 
 
+class StockLot(models.Model):
+    """One delivery's units of a product with their date, in the back room (`slot` empty) or in one slot.
+
+    A transfer to a slot splits the back-room lot (`source`); the units of every place are always exactly the sum of
+    its lots' quantities (`stock_integrity_problems` checks it). Lots are emptied, never deleted.
+    """
+
+    class DateKind(models.TextChoices):
+        BEST_BEFORE = "best_before", _("賞味期限")
+        USE_BY = "use_by", _("消費期限")
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lots", verbose_name=_("商品"))
+    slot = models.ForeignKey(
+        Slot, on_delete=models.PROTECT, null=True, blank=True, related_name="lots", verbose_name=_("スロット")
+    )
+    source = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("元のロット")
+    )
+    supplier = models.ForeignKey(
+        "Supplier", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("仕入先")
+    )
+    expires_on = models.DateField(null=True, blank=True, db_index=True, verbose_name=_("期限"))
+    date_kind = models.CharField(
+        max_length=12, choices=DateKind.choices, default=DateKind.BEST_BEFORE, verbose_name=_("期限の種類")
+    )
+    unit_cost_yen = models.PositiveIntegerField(default=0, verbose_name=_("仕入単価（税抜、円）"))
+    received_quantity = models.PositiveIntegerField(verbose_name=_("受入数"))
+    quantity = models.PositiveIntegerField(verbose_name=_("数量"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+
+    class Meta:
+        ordering = [F("expires_on").asc(nulls_last=True), "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__lte=F("received_quantity")), name="lot_quantity_in_received")
+        ]
+        indexes = [models.Index(fields=["product", "slot"], name="lot_place")]
+        verbose_name = _("ロット")
+        verbose_name_plural = _("ロット")
+
+    def __str__(self):
+        where = self.slot or _("倉庫")
+        date = self.expires_on.isoformat() if self.expires_on else _("期限なし")
+        return f"{self.product.sku} {date} ×{self.quantity} @ {where}"
+
+    def is_expired(self, today: datetime.date) -> bool:
+        """Past its date: the date itself is the last day it may be sold."""
+        return self.expires_on is not None and self.expires_on < today
+
+
 class StockMovement(models.Model):
     """One change of stock at one place; never updated or deleted. A transfer is two rows (storage out, slot in)."""
 
@@ -181,6 +240,8 @@ class StockMovement(models.Model):
     sale = models.ForeignKey(
         "Sale", null=True, blank=True, on_delete=models.PROTECT, related_name="movements", verbose_name=_("販売")
     )
+    # [[lot id, units], ...]: the lots this movement took units from or put them into.
+    lots = models.JSONField(default=list, blank=True, editable=False, verbose_name=_("ロット"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -981,3 +1042,115 @@ class ReconciliationReport(models.Model):
 
     def __str__(self):
         return f"{self.day:%Y-%m-%d} ({self.mismatch_count})"
+
+
+# --- Stocktaking (棚卸): counts of a machine or the back room, approved by a Manager ---
+
+
+class Stocktake(models.Model):
+    """A count of every slot of one machine, or of the back room (`machine` empty).
+
+    Each line keeps the book quantity read at the moment its count was entered (under the place's lock), so a sale
+    between the start and the count, or after the count, never shows up as a difference.
+    """
+
+    class Status(models.TextChoices):
+        COUNTING = "counting", _("カウント中")
+        APPROVED = "approved", _("承認済み")
+        CANCELLED = "cancelled", _("取消")
+
+    machine = models.ForeignKey(
+        Machine,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="stocktakes",
+        help_text=_("空欄なら倉庫の棚卸です。"),
+        verbose_name=_("自販機"),
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.COUNTING, verbose_name=_("ステータス")
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("開始者")
+    )
+    started_at = models.DateTimeField(auto_now_add=True, verbose_name=_("開始日時"))
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("承認者"),
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("承認日時"))
+    note = models.TextField(blank=True, verbose_name=_("メモ"))
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        permissions = [("approve_stocktake", _("Can approve a stocktake and post its differences"))]
+        constraints = [
+            # One open count per place: two people counting the same shelf would post its difference twice.
+            models.UniqueConstraint(
+                fields=["machine"], condition=Q(status="counting"), name="stocktake_one_open_per_machine"
+            ),
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="counting", machine__isnull=True),
+                name="stocktake_one_open_back_room",
+            ),
+        ]
+        verbose_name = _("棚卸")
+        verbose_name_plural = _("棚卸")
+
+    def __str__(self):
+        where = self.machine.code if self.machine_id else _("倉庫")
+        return f"{where} {timezone.localtime(self.started_at):%Y-%m-%d}"
+
+
+class StocktakeLine(models.Model):
+    """One place's count: a slot of the machine, or one product in the back room."""
+
+    stocktake = models.ForeignKey(Stocktake, on_delete=models.CASCADE, related_name="lines", verbose_name=_("棚卸"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("商品"))
+    slot = models.ForeignKey(
+        Slot, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("スロット")
+    )
+    book_at_start = models.PositiveIntegerField(verbose_name=_("開始時の帳簿数"))
+    counted_quantity = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("実数"))
+    book_at_count = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("カウント時の帳簿数"))
+    counted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("カウント日時"))
+    reason = models.CharField(max_length=200, blank=True, verbose_name=_("差異の理由"))
+    difference_cost_yen = models.IntegerField(
+        null=True, blank=True, help_text=_("承認時の移動平均原価での差異"), verbose_name=_("差異の原価（円）")
+    )
+    movement = models.OneToOneField(
+        StockMovement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("調整の在庫移動"),
+    )
+
+    class Meta:
+        ordering = ["slot__code", "product__sku", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(counted_quantity__isnull=True, book_at_count__isnull=True)
+                | Q(counted_quantity__isnull=False, book_at_count__isnull=False),
+                name="stocktake_line_count_has_book",
+            )
+        ]
+        verbose_name = _("棚卸明細")
+        verbose_name_plural = _("棚卸明細")
+
+    def __str__(self):
+        return f"{self.slot or _('倉庫')} {self.product.sku}"
+
+    @property
+    def difference(self) -> int | None:
+        """Counted minus the book at the moment of counting (negative: missing)."""
+        if self.counted_quantity is None:
+            return None
+        return self.counted_quantity - self.book_at_count

@@ -25,6 +25,7 @@ from apps.inventory.models import (
     Sale,
     SaleLine,
     Slot,
+    StockLot,
     StockMovement,
     StorageStock,
     SupplierOffer,
@@ -38,26 +39,50 @@ def machine_get(*, code: str) -> Machine:
     return machine
 
 
+def _product_labels(product: Product | None) -> dict:
+    """What the label says: allergens (None while nobody has checked them, so never read as "none"), calories,
+    ingredients."""
+    if product is None:
+        return {"allergens": None, "calories_kcal": None, "ingredients": ""}
+    return {
+        "allergens": list(product.allergens) if product.allergens_checked else None,
+        "calories_kcal": product.calories_kcal,
+        "ingredients": product.ingredients,
+    }
+
+
 def machine_products(*, machine_code: str) -> list[dict]:
     """What a machine offers, slot by slot: [{"slot", "sku", "name", "name_en", "category", "price_yen",
-    "tax_rate", "quantity", "available"}]. Empty slots are listed with `sku` None. Raises NotFound."""
+    "tax_rate", "quantity", "available", "allergens", "calories_kcal", "ingredients"}]. `quantity` leaves out units
+    past their date (they are never sold). Empty slots are listed with `sku` None. Raises NotFound."""
     machine = machine_get(code=machine_code)
-    slots = Slot.objects.filter(machine=machine).select_related("product").order_by("code")
-    return [
-        {
-            "slot": slot.code,
-            "sku": slot.product.sku if slot.product else None,
-            "name": slot.product.name_ja if slot.product else "",
-            "name_en": slot.product.name_en if slot.product else "",
-            "category": slot.product.category if slot.product else "",
-            "image": slot.product.image.url if slot.product and slot.product.image else "",
-            "price_yen": slot.product.price_yen if slot.product else None,
-            "tax_rate": slot.product.tax_rate if slot.product else None,
-            "quantity": slot.quantity,
-            "available": bool(slot.product and slot.product.active and slot.quantity > 0),
-        }
-        for slot in slots
-    ]
+    slots = list(Slot.objects.filter(machine=machine).select_related("product").order_by("code"))
+    expired = dict(
+        StockLot.objects.filter(slot__in=slots, quantity__gt=0, expires_on__lt=timezone.localdate())
+        .values("slot_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("slot_id", "units")
+    )
+    rows = []
+    for slot in slots:
+        product = slot.product
+        sellable = slot.quantity - expired.get(slot.pk, 0)
+        rows.append(
+            {
+                "slot": slot.code,
+                "sku": product.sku if product else None,
+                "name": product.name_ja if product else "",
+                "name_en": product.name_en if product else "",
+                "category": product.category if product else "",
+                "image": product.image.url if product and product.image else "",
+                "price_yen": product.price_yen if product else None,
+                "tax_rate": product.tax_rate if product else None,
+                "quantity": sellable,
+                "available": bool(product and product.active and sellable > 0),
+                **_product_labels(product),
+            }
+        )
+    return rows
 
 
 def product_search(*, query: str = "", active_only: bool = True) -> QuerySet[Product]:
@@ -164,6 +189,7 @@ class StockMismatch:
     place: str
     recorded: int
     from_movements: int
+    counted_by: str = "movements"  # or "lots"
 
 
 def _movement_totals(location: str, key: str) -> dict[int, int]:
@@ -171,8 +197,31 @@ def _movement_totals(location: str, key: str) -> dict[int, int]:
     return dict(movements.values_list(key, "total"))
 
 
+def _lot_mismatches() -> list[tuple[str, int, int]]:
+    """(place, units, units in its lots) for every slot and back room whose lots do not add up to its quantity, and
+    for lots of another product than their slot's."""
+    lots = StockLot.objects.values("slot_id", "product_id").annotate(units=Sum("quantity"))
+    in_slot_lots, in_storage_lots = {}, {}
+    for row in lots:
+        if row["slot_id"] is None:
+            in_storage_lots[row["product_id"]] = row["units"]
+        else:
+            in_slot_lots[(row["slot_id"], row["product_id"])] = row["units"]
+    places = []
+    for slot in Slot.objects.select_related("machine"):
+        units = in_slot_lots.pop((slot.pk, slot.product_id), 0)
+        places.append((str(slot), slot.quantity, units))
+    # Units in lots of a product the slot no longer holds.
+    places += [(f"slot#{slot_id}/product#{product_id}", 0, n) for (slot_id, product_id), n in in_slot_lots.items()]
+    for row in StorageStock.objects.select_related("product"):
+        places.append((f"storage/{row.product.sku}", row.quantity, in_storage_lots.pop(row.product_id, 0)))
+    places += [(f"storage/product#{product_id}", 0, n) for product_id, n in in_storage_lots.items()]
+    return places
+
+
 def stock_integrity_problems() -> list[StockMismatch]:
-    """Every slot and back-room quantity that differs from the sum of its movements (empty list: all is well)."""
+    """Every slot and back-room quantity that differs from the sum of its movements or of its lots (empty list: all
+    is well)."""
     in_slots = _movement_totals(StockMovement.Location.SLOT, "slot_id")
     in_storage = _movement_totals(StockMovement.Location.STORAGE, "product_id")
     places = [(str(slot), slot.quantity, in_slots.get(slot.pk, 0)) for slot in Slot.objects.select_related("machine")]
@@ -180,10 +229,15 @@ def stock_integrity_problems() -> list[StockMismatch]:
     places += [(f"storage/{row.product.sku}", row.quantity, in_storage.pop(row.product_id, 0)) for row in storages]
     # Back-room movements of a product that has no back-room row at all.
     places += [(f"storage/product#{product_id}", 0, total) for product_id, total in in_storage.items()]
-    return [
+    problems = [
         StockMismatch(place=place, recorded=recorded, from_movements=expected)
         for place, recorded, expected in places
         if recorded != expected
+    ]
+    return problems + [
+        StockMismatch(place=place, recorded=recorded, from_movements=in_lots, counted_by="lots")
+        for place, recorded, in_lots in _lot_mismatches()
+        if recorded != in_lots
     ]
 
 
@@ -232,6 +286,14 @@ class ProductDemand:
     sold: int  # units sold (net of refunds) in the window
     in_slots: int
     in_storage: int
+    wasted: int = 0  # units written off as waste in the window
+    shelf_life_days: int | None = None  # days from delivery to date of its latest dated delivery; None: undated
+
+    @property
+    def waste_share(self) -> float:
+        """The share of what left the shop that was thrown away, not sold."""
+        gone = self.sold + self.wasted
+        return self.wasted / gone if gone else 0.0
 
     @property
     def on_hand(self) -> int:
@@ -255,15 +317,33 @@ def procurement_demand(*, since, product_ids=None) -> list[ProductDemand]:
         .values_list("product", "total")
     )
     in_storage = dict(StorageStock.objects.filter(product__in=products).values_list("product", "quantity"))
+    shelf_lives = _shelf_lives(products)
+    wasted = dict(
+        StockMovement.objects.filter(kind=StockMovement.Kind.WASTE, created_at__gte=since, product__in=products)
+        .values("product")
+        .annotate(units=-Sum("quantity_delta"))
+        .values_list("product", "units")
+    )
     return [
         ProductDemand(
             product=product,
             sold=sold.get(product.pk) or 0,
             in_slots=in_slots.get(product.pk) or 0,
             in_storage=in_storage.get(product.pk, 0),
+            wasted=wasted.get(product.pk) or 0,
+            shelf_life_days=shelf_lives.get(product.pk),
         )
         for product in products.distinct().order_by("sku")
     ]
+
+
+def _shelf_lives(products) -> dict[int, int]:
+    """{product id: days from delivery to date} of each product's latest dated delivery."""
+    lives = {}
+    deliveries = StockLot.objects.filter(product__in=products, slot=None, source=None, expires_on__isnull=False)
+    for lot in deliveries.order_by("product_id", "-id").only("product_id", "expires_on", "created_at"):
+        lives.setdefault(lot.product_id, (lot.expires_on - timezone.localtime(lot.created_at).date()).days)
+    return lives
 
 
 def supplier_offers_valid(*, product_ids, today) -> dict[int, list[SupplierOffer]]:
@@ -428,3 +508,31 @@ def customer_recommendations(*, customer_key: str, machine: Machine, now: dateti
 
 def _recommendation(product: Product, template: str) -> dict:
     return {"sku": product.sku, "name": product.name_ja, "reason": template.format(name=product.name_ja)}
+
+
+# --- Lots, expiry and stocktakes ---
+
+
+def lots_expiring(*, today: datetime.date | None = None, days: int = 1) -> list[StockLot]:
+    """Lots still holding units whose date is today or within `days` after it, earliest first, by place."""
+    today = today or timezone.localdate()
+    return list(
+        StockLot.objects.filter(
+            quantity__gt=0, expires_on__gte=today, expires_on__lte=today + datetime.timedelta(days=days)
+        )
+        .select_related("product", "slot__machine")
+        .order_by("expires_on", "slot__machine__code", "slot__code", "product__sku")
+    )
+
+
+def expiry_list_by_place(*, today: datetime.date | None = None) -> dict[str, list[StockLot]]:
+    """{machine code, or "" for the back room: lots expiring today or tomorrow}: the daily expiry list."""
+    places: dict[str, list[StockLot]] = {}
+    for lot in lots_expiring(today=today):
+        places.setdefault(lot.slot.machine.code if lot.slot_id else "", []).append(lot)
+    return places
+
+
+def stocktake_lines(*, stocktake) -> list:
+    """The count's places with their products, slots by code, then the back room by SKU."""
+    return list(stocktake.lines.select_related("slot__machine", "product").order_by("slot__code", "product__sku"))

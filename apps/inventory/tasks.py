@@ -6,7 +6,7 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from apps.inventory.services import attempts, checkout, fees, procurement
+from apps.inventory.services import attempts, checkout, expiry, fees, procurement
 from apps.inventory.services.reconciliation import payments_reconcile
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,14 @@ def machine_fees_charge():
     run catches up on every month still due, and a month is never charged twice."""
     charges = fees.machine_fees_charge(through=timezone.localdate())
     logger.info("Machine fees: %d month(s) charged", len(charges))
+
+
+@shared_task(name="inventory.expired_stock_write_off", ignore_result=True, acks_late=True)
+def expired_stock_write_off():
+    """Daily at 00:05 JST (beat, migration 0018): lots past their date are written off as waste. Not retried: sales
+    refuse expired units anyway, and the next run writes off whatever is still there."""
+    movements = expiry.expired_stock_write_off()
+    logger.info("Expired stock: %d lot(s) written off as waste", len(movements))
 
 
 @shared_task(name="inventory.purchase_attempts_reconcile", ignore_result=True, acks_late=True)

@@ -83,8 +83,8 @@ def test_month_close_page_settles_tax_closes_and_reopens(april_books, client, ma
     client.post(url, {"action": "settle_tax", "through_date": "2026-04-30"})
     assert JournalEntry.objects.filter(kind=EntryKind.TAX_SETTLEMENT).exists()
     client.post(url, {"action": "close", "through_date": "2026-04-30"})
-    assert ledger_state().closed_through is None  # the payables were not confirmed
-    client.post(url, {"action": "close", "through_date": "2026-04-30", "confirmed": ["payables"]})
+    assert ledger_state().closed_through is None  # the payables (and the month without a stocktake) not confirmed
+    client.post(url, {"action": "close", "through_date": "2026-04-30", "confirmed": ["payables", "stocktake"]})
     assert str(ledger_state().closed_through) == "2026-04-30"
     client.post(url, {"action": "reopen", "reason": "計上漏れ", "through_date": "2026-04-30"})
     assert ledger_state().closed_through is None

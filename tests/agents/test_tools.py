@@ -35,6 +35,8 @@ MALFORMED = [
     ("set_price", "procurement", {"sku": "COLA", "reason": "x"}),
     ("sales_summary", "analytics", {"days": 0}),
     ("sales_summary", "analytics", {"days": 91}),
+    ("product_allergens", "shopkeeper", {}),
+    ("product_allergens", "shopkeeper", {"sku": "COLA", "allergen": ""}),
     ("write_note", "shopkeeper", {"text": ""}),
     ("write_note", "shopkeeper", {"text": "x" * 1001}),
     ("open_case", "shopkeeper", {"kind": "lost_umbrella", "summary": "x"}),
@@ -49,6 +51,7 @@ MALFORMED = [
 def test_every_tool_of_the_issue_is_registered():
     assert set(TOOLS) == {
         "list_products",
+        "product_allergens",
         "check_stock",
         "recommend",
         "start_purchase",

@@ -22,7 +22,7 @@ from apps.chats.models import Conversation
 from apps.dashboard.selectors import daily_ai_usage, daily_revenue, dashboard_snapshot
 from apps.experiments.models import ABTest, Experiment
 from apps.experiments.selectors import experiment_comparison
-from apps.inventory.models import MachineFeeCharge, Product, PurchaseOrder, Sale, StockMovement
+from apps.inventory.models import MachineFeeCharge, Product, PurchaseOrder, Sale, StockLot, StockMovement, Stocktake
 from apps.inventory.selectors import stock_integrity_problems
 from apps.inventory.services.procurement import purchase_order_needs_manager
 
@@ -41,6 +41,7 @@ def test_after_seed_demo_every_user_finds_their_job_and_a_rerun_adds_nothing():
         _the_books_and_the_stock_agree(today)
         _staff_have_orders_to_approve_and_one_open_delivery()
         _researchers_and_line_have_content()
+        _fresh_food_has_dates_an_expiry_tomorrow_and_a_count_with_a_small_loss(today)
         assert re.search(r"Demo data ready in \d+\.\d s\.", out.getvalue())
 
         counts = _counts()
@@ -92,6 +93,17 @@ def _staff_have_orders_to_approve_and_one_open_delivery() -> None:
     partial = PurchaseOrder.objects.get(status=Status.PARTIALLY_RECEIVED)
     assert any(0 < line.received_quantity < line.quantity for line in partial.lines.all())
     assert PurchaseOrder.objects.filter(status=Status.RECEIVED, paid_yen__gt=0).count() > 10
+
+
+def _fresh_food_has_dates_an_expiry_tomorrow_and_a_count_with_a_small_loss(today: datetime.date) -> None:
+    fresh_lots = StockLot.objects.filter(product__sku__in=["F001", "F002", "F005"], quantity__gt=0)
+    assert fresh_lots.exists() and not fresh_lots.filter(expires_on__isnull=True).exists()
+    assert not StockLot.objects.filter(quantity__gt=0, expires_on__lt=today).exists()  # written off at 00:05
+    assert StockLot.objects.filter(quantity__gt=0, expires_on=today + datetime.timedelta(days=1)).exists()
+    assert StockMovement.objects.filter(kind=StockMovement.Kind.WASTE).exists()
+    (stocktake,) = Stocktake.objects.filter(status=Stocktake.Status.APPROVED)
+    assert [line.difference for line in stocktake.lines.all() if line.difference] == [-1]
+    assert Product.objects.filter(allergens_checked=True).count() >= 5
 
 
 def _researchers_and_line_have_content() -> None:

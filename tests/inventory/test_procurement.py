@@ -16,7 +16,7 @@ from apps.accounting.services.payables import payables_pay
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.models import AuditEntry
 from apps.inventory.demo import seed
-from apps.inventory.models import Product, PurchaseOrder, StorageStock, Supplier, SupplierOffer
+from apps.inventory.models import Product, PurchaseOrder, StockLot, StorageStock, Supplier, SupplierOffer
 from apps.inventory.services import (
     procurement_plan,
     product_request_record,
@@ -27,6 +27,8 @@ from apps.inventory.services import (
     purchase_order_receive,
     purchase_order_reject,
     purchase_order_submit,
+    stock_adjust,
+    stock_receive,
 )
 from apps.inventory.tasks import procurement_plan as planning_job
 from tests.factories import (
@@ -108,6 +110,24 @@ class TestPlanning:
         [notice] = mail.outbox
         assert notice.to == [staff_user.email]
         assert "承認待ち" in notice.subject and "信頼商事" in notice.body
+
+    def test_what_was_thrown_away_is_ordered_less_of_and_a_dated_product_covers_only_its_shelf_life(
+        self, tea_slot, tea_offers
+    ):
+        history(tea_slot, 28)  # two a day: 24 for 2 + 10 days without waste (test above)
+        stock_receive(
+            product=tea_slot.product,
+            quantity=7,
+            unit_cost_yen=70,
+            expires_on=timezone.localdate() + datetime.timedelta(days=5),  # keeps five days from delivery
+        )
+        stock_adjust(product=tea_slot.product, quantity_delta=-7, is_waste=True, reason="期限切れ")  # a fifth wasted
+
+        [order] = procurement_plan().orders
+
+        # 2 a day over 2 + 5 days = 14, less the 20 % wasted → ⌈11.2⌉ = 12, less 8 on hand = 4.
+        assert order.lines.get().quantity == 4
+        assert "期限は納品から5日" in order.reasoning and "廃棄7個（20%）" in order.reasoning
 
     def test_pack_size_rounds_up_and_counts_in_the_landed_cost(self, tea_slot):
         history(tea_slot, 28)  # 16 short
@@ -376,6 +396,22 @@ class TestReceiving:
         assert StorageStock.objects.get(product=tea).quantity == 17
         assert Product.objects.get(pk=tea.pk).unit_cost_yen == 88  # (12 × ¥80 + 8 × ¥100) / 20
         assert tea.movements.filter(kind="receipt", actor=staff_user).count() == 2
+
+    def test_a_delivery_is_a_lot_from_the_supplier_with_the_date_on_its_label(self, staff_user, ordered):
+        line = ordered.lines.get()
+        best_before = timezone.localdate() + datetime.timedelta(days=90)
+
+        purchase_order_receive(
+            order=ordered, delivered={line.pk: 4}, dates={line.pk: (best_before, "best_before")}, actor=staff_user
+        )
+
+        lot = StockLot.objects.filter(product=line.product).latest("id")
+        assert (lot.quantity, lot.expires_on, lot.supplier, lot.unit_cost_yen) == (
+            4,
+            best_before,
+            ordered.supplier,
+            100,
+        )
 
     def test_more_than_ordered_is_refused(self, staff_user, ordered):
         line = ordered.lines.get()

@@ -6,7 +6,7 @@ from django.core import mail
 from django.urls import reverse
 
 from apps.core.models import AuditEntry
-from apps.inventory.models import PurchaseOrder, StorageStock
+from apps.inventory.models import PurchaseOrder, StockLot, StorageStock
 from tests.factories import PurchaseOrderFactory, SupplierFactory, UserFactory
 
 Status = PurchaseOrder.Status
@@ -112,6 +112,17 @@ class TestApprovalDesk:
         pending.refresh_from_db()
         assert pending.status == Status.PARTIALLY_RECEIVED
         assert StorageStock.objects.get(product=line.product).quantity == 15  # 5 + 10
+
+    def test_receiving_form_records_the_labels_date_on_the_lot(self, client, staff_user, pending):
+        PurchaseOrder.objects.filter(pk=pending.pk).update(status=Status.ORDERED)
+        line = pending.lines.get()
+        log_in(client, staff_user.username)
+        url = reverse("admin:inventory_purchaseorder_receive", args=[pending.pk])
+
+        client.post(url, {f"line_{line.pk}": 3, f"expires_{line.pk}": "2030-01-31", f"kind_{line.pk}": "use_by"})
+
+        lot = StockLot.objects.filter(product=line.product).latest("id")
+        assert (lot.quantity, lot.expires_on.isoformat(), lot.date_kind) == (3, "2030-01-31", "use_by")
 
     def test_without_the_permission_there_is_no_approve_action(self, client, pending):
         viewer = UserFactory(username="viewer", is_staff=True)

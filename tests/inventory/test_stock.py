@@ -86,7 +86,11 @@ class TestIntegrityCheck:
 
         with pytest.raises(CommandError):
             call_command("check_stock")
-        assert [problem.place for problem in stock_integrity_problems()] == ["HQ-1F/A1"]
+        problems = stock_integrity_problems()
+        assert [(problem.place, problem.counted_by) for problem in problems] == [
+            ("HQ-1F/A1", "movements"),
+            ("HQ-1F/A1", "lots"),
+        ]
 
     def test_slot_without_product_cannot_hold_stock(self, machine):
         slot = SlotFactory(machine=machine, product=None)

@@ -442,7 +442,20 @@ DASHBOARD_REFRESH_SECONDS = 30
 DASHBOARD_SESSION_CHECK_SECONDS = 3
 DASHBOARD_ACTIVE_CONVERSATION_MINUTES = 30
 # How long each condition must hold before its alert fires (minutes); 0 fires on the first detection run.
-ALERT_HOLD_MINUTES = {"sales_anomaly": 10, "machine_silent": 5, "error_rate": 10, "ai_spend": 0, "stockout_expected": 0}
+ALERT_HOLD_MINUTES = {
+    "sales_anomaly": 10,
+    "machine_silent": 5,
+    "error_rate": 10,
+    "ai_spend": 0,
+    "stockout_expected": 0,
+    "expiry_soon": 0,
+    "shrinkage": 0,
+}
+# Markdown proposed for goods about to expire: {days left: percent off} (never below cost: docs/shop.md, Expiry).
+EXPIRY_MARKDOWN_PERCENT = {1: 20, 0: 30}
+# A machine's (or the back room's) stocktake losses at cost over its month's cost of goods sold, in percent, above
+# which monitoring raises a shrinkage alert.
+SHRINKAGE_ALERT_PERCENT = 2.0
 SALES_ANOMALY_HISTORY_DAYS = 14
 SALES_ANOMALY_SIGMAS = 3.0
 # Below this usual hourly revenue (yen) the hour is too quiet to call anything unusual…

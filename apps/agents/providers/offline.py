@@ -11,7 +11,14 @@ import unicodedata
 from dataclasses import dataclass
 
 from apps.agents.providers.base import ChatMessage, ProviderReply, ProviderRequest, ToolCall
-from apps.agents.providers.offline_ja import ENDS_IN_QUANTITY, products_meant, purchase_lines, quantity_ja
+from apps.agents.providers.offline_ja import (
+    ENDS_IN_QUANTITY,
+    allergen_answer,
+    allergen_asked,
+    products_meant,
+    purchase_lines,
+    quantity_ja,
+)
 from apps.agents.providers.offline_templates import template
 
 DEFAULT_COUPON_PERCENT = 10
@@ -134,6 +141,18 @@ INTENT_RULES: list[tuple[str, re.Pattern]] = [
             r"cheaper",
             r"\d+\s*%\s*off",
             r"deal",
+        ),
+    ),
+    (
+        "allergen",
+        _any(
+            r"アレルギー",
+            r"アレルゲン",
+            r"原材料",
+            r"(?:が|は)(?:入って|含まれて|使われて|使って)",
+            r"allerg",
+            r"ingredient",
+            r"(?:contain|have)s?\s+(?:any\s+)?(?:milk|eggs?|wheat|gluten|peanuts?|nuts?|shrimp|crab|soy|sesame)",
         ),
     ),
     (
@@ -503,6 +522,24 @@ class OfflineProvider:
         if not result["ok"]:
             return self._refusal_or_failure(result)
         return ("product_request", {"product": result["data"]["name"]})
+
+    def _plan_allergen(self, turn: _Turn):
+        """Only the label data answers: the product's allergens through the tool, or that they are not recorded."""
+        if not turn.has("list_products"):
+            return [("list_products", {})]
+        mentioned = products_meant(turn.data("list_products").get("products", []), turn.text)
+        if len(mentioned) != 1:
+            return self._choices(mentioned, turn.language)
+        product = mentioned[0]
+        if not turn.has("product_allergens"):
+            arguments = {"sku": product["sku"]}
+            if asked := allergen_asked(turn.text, product):
+                arguments["allergen"] = asked
+            return [("product_allergens", arguments)]
+        result = turn.results["product_allergens"]
+        if not result.get("ok", True):
+            return self._refusal_or_failure(result)
+        return allergen_answer(result.get("data", {}), turn.language)
 
     def _plan_complaint(self, turn: _Turn):
         """A refund the machine's records allow is given at once; everything else, and a refund the policy refuses,

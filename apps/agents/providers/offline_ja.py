@@ -8,6 +8,8 @@ catalogue the machine holds.
 
 import re
 
+from apps.inventory import allergens
+
 # Everyday word -> the name fragments (or "category:<value>") it means; each product holding one scores the
 # word's length, so 甘いもの fits several products equally and the answer lists them.
 EVERYDAY_WORDS: dict[str, tuple[str, ...]] = {
@@ -124,3 +126,28 @@ def purchase_lines(products: list[dict], text: str) -> list[tuple[dict, int]]:
         (meant[0], quantity_ja(piece) or 1) for piece in pieces if len(meant := products_meant(products, piece)) == 1
     ]
     return lines if len(lines) > 1 else []
+
+
+def allergen_asked(text: str, product: dict) -> str:
+    """The allergen the customer names (小麦, 卵, milk, ...), longest name first, or "". The product's own name is
+    left out first: たまごサンド names a sandwich, not the allergen asked about."""
+    lowered = text.lower()
+    for name in (product.get("name", ""), product.get("name_en", "")):
+        if name:
+            text, lowered = text.replace(name, " "), lowered.replace(name.lower(), " ")
+    words = sorted([*allergens.ALL, *allergens.SYNONYMS], key=len, reverse=True)
+    return next((word for word in words if word in text or (word.isascii() and word in lowered)), "")
+
+
+def allergen_answer(label: dict, language: str) -> tuple[str, dict]:
+    """The template and values answering from the tool's label data alone."""
+    name = label.get("name", "") if language == "ja" else (label.get("name_en") or label.get("name", ""))
+    if not label.get("labelled"):
+        return ("allergen_unknown", {"product": name})
+    if "contains" in label:
+        key = "allergen_contains" if label["contains"] else "allergen_free"
+        return (key, {"product": name, "allergen": label["allergen"]})
+    found = label.get("allergens") or []
+    if not found:
+        return ("allergen_none", {"product": name})
+    return ("allergen_list", {"product": name, "allergens": "、".join(found) if language == "ja" else ", ".join(found)})

@@ -1,7 +1,8 @@
 """The offline provider's replies, per language and register (polite / casual), in the persona's voice.
 
 Placeholders: {name} persona name, {greeting}, {products} a list, {product}, {price}, {stock}, {code}, {percent},
-{total}, {case} (a case number), {amount}, {reason} (why a tool call was refused, from the policy).
+{total}, {case} (a case number), {amount}, {reason} (why a tool call was refused, from the policy), {allergen} and
+{allergens} (from the product's label data, never from the rules themselves).
 """
 
 TEMPLATES = {
@@ -28,6 +29,11 @@ TEMPLATES = {
         "failed": "申し訳ございません、うまくいきませんでした。{reason}",
         "unknown": "すみません、よく分かりませんでした。商品の検索、在庫や価格の確認、おすすめ、ご購入のお手伝いができます。",
         "image": "画像を受け取りました。申し訳ございません、ただいま画像を拝見することができません。どのようなものか、文字で教えていただけますか？",
+        "allergen_list": "商品の表示データでは、{product}のアレルゲン（特定原材料等）は{allergens}です。",
+        "allergen_none": "商品の表示データでは、{product}に表示対象のアレルゲン（特定原材料8品目・準ずる20品目）は含まれていません。",
+        "allergen_contains": "商品の表示データでは、{product}には{allergen}が含まれています。",
+        "allergen_free": "商品の表示データでは、{product}に{allergen}は含まれていません（特定原材料等として表示される範囲です）。",
+        "allergen_unknown": "申し訳ございません、{product}のアレルゲン情報はまだ登録されていません。推測ではお答えできませんので、包装の表示をご確認ください。",
     },
     ("ja", "casual"): {
         "greeting": "{greeting}",
@@ -52,6 +58,11 @@ TEMPLATES = {
         "failed": "ごめんね、うまくいかなかったよ。{reason}",
         "unknown": "ごめん、よく分からなかったよ。商品さがし、在庫や値段の確認、おすすめ、購入のお手伝いができるよ。",
         "image": "画像ありがとう！ごめんね、いまは画像を見ることができないんだ。どんなものか文字で教えてくれる？",
+        "allergen_list": "表示データだと、{product}のアレルゲン（特定原材料等）は{allergens}だよ。",
+        "allergen_none": "表示データだと、{product}には表示対象のアレルゲン（特定原材料8品目・準ずる20品目）は入ってないよ。",
+        "allergen_contains": "表示データだと、{product}には{allergen}が入ってるよ。",
+        "allergen_free": "表示データだと、{product}に{allergen}は入ってないよ（特定原材料等として表示される範囲でね）。",
+        "allergen_unknown": "ごめんね、{product}のアレルゲン情報はまだ登録されてないんだ。推測では答えられないから、包装の表示を確認してね。",
     },
     ("en", "polite"): {
         "greeting": "Hello! I'm {name}, the shop's AI assistant. How can I help?",
@@ -76,6 +87,11 @@ TEMPLATES = {
         "failed": "Sorry, that didn't work. {reason}",
         "unknown": "Sorry, I didn't understand. I can search products, check stock and prices, recommend, and help you buy.",
         "image": "Thank you for the picture. Sorry, I can't look at pictures right now. Could you describe it in words?",
+        "allergen_list": "According to the product's label data, {product} contains these allergens: {allergens}.",
+        "allergen_none": "According to the product's label data, {product} contains none of the 28 labelled allergens.",
+        "allergen_contains": "According to the product's label data, {product} contains {allergen}.",
+        "allergen_free": "According to the product's label data, {product} does not contain {allergen} (as far as labelled allergens go).",
+        "allergen_unknown": "Sorry, no allergen information has been recorded for {product} yet. I won't guess: please check the package label.",
     },
 }
 TEMPLATES[("en", "casual")] = TEMPLATES[("en", "polite")]

@@ -9,6 +9,7 @@ from apps.agents.models import AgentNote, Case
 from apps.agents.services import case_open, coupon_grant_record, note_write, self_service_refund_record
 from apps.agents.tools.registry import Kind, ToolContext, register
 from apps.core.errors import NotFound, ValidationError
+from apps.inventory import allergens
 from apps.inventory.models import Coupon, Payment, Product, Sale
 from apps.inventory.services import coupon_issue, price_change, procurement_plan, product_request_record
 
@@ -52,6 +53,30 @@ def list_products(context: ToolContext, arguments: dict) -> dict:
 )
 def check_stock(context: ToolContext, arguments: dict) -> dict:
     return selectors.product_stock(product=_product(arguments["sku"]), machine=context.machine)
+
+
+@register(
+    name="product_allergens",
+    description=(
+        "The food label data of one product (by SKU): allergens (the 8 mandatory and 20 recommended ones), calories "
+        "and ingredients; with `allergen`, whether it contains that one. Answer allergen and ingredient questions "
+        "ONLY from this result. `labelled` false means nobody has checked the label: say that the data is missing "
+        "and never guess."
+    ),
+    schema={
+        "properties": {"sku": _SKU, "allergen": {"type": "string", "minLength": 1, "maxLength": 30}},
+        "required": ["sku"],
+    },
+    allowed_kinds=ALL_KINDS,
+)
+def product_allergens(context: ToolContext, arguments: dict) -> dict:
+    asked = arguments.get("allergen", "")
+    code = allergens.allergen_code(asked) if asked else ""
+    if asked and code is None:
+        raise ValidationError(
+            _("「%(word)s」は表示対象のアレルゲン（特定原材料8品目・準ずる20品目）ではありません。") % {"word": asked}
+        )
+    return selectors.product_label(product=_product(arguments["sku"]), allergen=code or "")
 
 
 @register(

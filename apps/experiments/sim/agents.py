@@ -5,6 +5,8 @@ the machine. `batch.run_restock_to_par_batch` is the vectorised twin of `Restock
 as it does: change one, change the other, and `tests/experiments/test_batch.py` checks they agree.
 """
 
+import math
+
 from .episode import ShopApi, ShopView, StockReport
 from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, World
 
@@ -38,6 +40,14 @@ class RestockToParAgent:
     def arrange(self, shop: ShopApi, view: ShopView) -> ShopView:
         """Change which product sits in which slot; this agent keeps the opening layout."""
         return view
+
+    def par_for(self, shop: ShopApi, product: int, capacity: int, weekly: int) -> int:
+        """Units to have on hand or on the way: full slots plus COVER_DAYS of last week's sales."""
+        return capacity + (COVER_DAYS * weekly + 6) // 7
+
+    def supplier_for(self, product: int, need: int, open_trusted: list, suppliers: list) -> tuple[int, int]:
+        """(unit price, supplier) to order from: the cheapest trusted one open today, the first of equals."""
+        return min([(quote.unit_prices_yen[product], quote.supplier) for quote in open_trusted])
 
     def act(self, shop: ShopApi) -> None:
         view = self.arrange(shop, shop.observe())
@@ -83,11 +93,11 @@ class RestockToParAgent:
             price = self.price_for(product, costs[product])
             if price != view.prices_yen[product]:
                 shop.set_price(product=product, price_yen=price)
-            par = capacity + (COVER_DAYS * weekly[product] + 6) // 7
+            par = self.par_for(shop, product, capacity, weekly[product])
             need = par - shelf_units[product] - back[product] - in_transit[product]
             if need <= 0 or not open_trusted:
                 continue
-            unit_price, supplier = min([(quote.unit_prices_yen[product], quote.supplier) for quote in open_trusted])
+            unit_price, supplier = self.supplier_for(product, need, open_trusted, suppliers)
             min_order = suppliers[supplier].min_order_units
             quantity = min(max(need, min_order), cash // unit_price, room)
             if quantity < min_order:
@@ -95,6 +105,31 @@ class RestockToParAgent:
             shop.order(supplier=supplier, product=product, quantity=quantity)
             cash -= quantity * unit_price
             room -= quantity
+
+
+class WasteAwareAgent(RestockToParAgent):
+    """The heuristic with waste-aware procurement for fresh food (what the live planner does, docs/procurement.md):
+    a fresh product's par is what sells within its shelf life, less the share thrown away over the last two weeks,
+    and it is ordered from the cheapest supplier whose minimum order does not exceed the need (or the smallest
+    minimum order there is). Other products as the heuristic."""
+
+    name = "heuristic_waste_aware"
+
+    def par_for(self, shop: ShopApi, product: int, capacity: int, weekly: int) -> int:
+        life = self.world.shelf_life_days[product] if self.world.shelf_life_days else 0
+        if not life:
+            return super().par_for(shop, product, capacity, weekly)
+        spoiled = shop.waste_summary(days=14)[product]
+        sold = shop.sales_summary(days=14).units[product]
+        kept_share = sold / (sold + spoiled) if sold + spoiled else 1.0
+        return min(capacity, math.ceil(weekly * life * kept_share / 7)) if weekly else 1
+
+    def supplier_for(self, product: int, need: int, open_trusted: list, suppliers: list) -> tuple[int, int]:
+        if not (self.world.shelf_life_days and self.world.shelf_life_days[product]):
+            return super().supplier_for(product, need, open_trusted, suppliers)
+        smallest = min(suppliers[quote.supplier].min_order_units for quote in open_trusted)
+        fitting = [quote for quote in open_trusted if suppliers[quote.supplier].min_order_units <= max(need, smallest)]
+        return min([(quote.unit_prices_yen[product], quote.supplier) for quote in fitting])
 
 
 class ElasticityPricerAgent(RestockToParAgent):
@@ -138,7 +173,13 @@ class OneProductEverywhereAgent(RestockToParAgent):
 
 AGENTS = {
     agent.name: agent
-    for agent in (RestockToParAgent, ElasticityPricerAgent, TenfoldPricerAgent, OneProductEverywhereAgent)
+    for agent in (
+        RestockToParAgent,
+        WasteAwareAgent,
+        ElasticityPricerAgent,
+        TenfoldPricerAgent,
+        OneProductEverywhereAgent,
+    )
 }
 
 

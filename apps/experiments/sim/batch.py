@@ -138,6 +138,8 @@ def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: i
 def run_restock_to_par_batch(
     *, world: World, seeds: Sequence[int], days: int, on_day: Callable[[int], None] | None = None
 ) -> BatchResult:
+    if world.has_fresh_products:
+        raise ValueError("The batch engine does not model spoilage; run episodes (run_episode) for fresh food.")
     started = time.perf_counter()
     seeds = list(seeds)
     scenarios = draw_scenarios(world, seeds, days)

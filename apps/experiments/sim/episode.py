@@ -141,6 +141,16 @@ class ShopApi:
             shop.window_sums("requests", start, today),
         )
 
+    def waste_summary(self, *, days: int = 7) -> list[int]:
+        """Units of each product thrown away past their date over the last `days` days (zeros when nothing spoils)."""
+        days = _whole_number(days, "days")
+        if days < 1:
+            raise ValidationError("days must be at least 1.", details={"days": days})
+        shop, today = self._episode.shop, self._episode.day
+        if "spoiled" not in shop.totals:
+            return [0] * len(shop.back_units)
+        return shop.window_sums("spoiled", today - days if today > days else 0, today)
+
     def supplier_quotes(self) -> list[SupplierQuote]:
         episode = self._episode
         shop, scenario, day = episode.shop, episode.scenario, episode.quote_day
@@ -265,6 +275,7 @@ class EpisodeResult:
     sold_by_product: np.ndarray  # (days, products)
     requests_by_product: np.ndarray  # (days, products) customers who asked for a product they could not buy
     elapsed_seconds: float
+    spoiled_by_product: np.ndarray | None = None  # (days, products) fresh units thrown away past their date
 
     @property
     def final_net_worth(self) -> int:
@@ -355,4 +366,5 @@ def run_episode(
         sold_by_product=np.array(shop.sold, dtype=np.int32),
         requests_by_product=np.array(shop.requests, dtype=np.int32),
         elapsed_seconds=elapsed,
+        spoiled_by_product=np.array(shop.spoiled, dtype=np.int32) if world.has_fresh_products else None,
     )

@@ -78,7 +78,7 @@ def run_chunk(*, world: World, seeds: Sequence[int], days: int, agent: str) -> C
     """One worker's share, in this process."""
     started, cpu_started = time.perf_counter(), time.process_time()
     seeds = [int(seed) for seed in seeds]
-    if agent == RestockToParAgent.name:
+    if agent == RestockToParAgent.name and not world.has_fresh_products:
         batch = run_restock_to_par_batch(world=world, seeds=seeds, days=days)
         series, bankrupt_day = batch.series, batch.bankrupt_day
     else:

@@ -85,6 +85,11 @@ class Shop:
         # and the units ordered and not yet arrived, per product.
         self.totals = {"sold": [[0] * n_products], "revenue": [[0] * n_products], "requests": [[0] * n_products]}
         self.in_transit = [0] * n_products
+        # Fresh products: what is on hand, oldest delivery first, as [last day it may be sold, units].
+        self.shelf_life = list(world.shelf_life_days) or [0] * n_products
+        self.cohorts = [[] for _ in range(n_products)]
+        self.spoiled = _zeros(days, n_products)
+        self.totals["spoiled"] = [[0] * n_products]
 
     def window_sums(self, name: str, start: int, end: int) -> list[int]:
         """Per product, the sum of `name` ("sold", "revenue", "requests") over the days start..end-1."""
@@ -109,6 +114,8 @@ class Shop:
                 wasted += units - accepted
                 back[product] += accepted
                 stock_value[product] += value[product] * accepted // units
+                if accepted and self.shelf_life[product]:
+                    self.cohorts[product].append([day + self.shelf_life[product] - 1, accepted])
         self.in_transit = list(map(sub, self.in_transit, self.transit_ordered[ring]))
         fee = sum(fees)
         self.cash -= fee
@@ -153,6 +160,8 @@ class Shop:
                 for cost, units, on_shelf, in_back in zip(value, sold, shelf, back, strict=True)
             ]
         self.cash += sum(revenue)
+        if self.world.shelf_life_days:
+            self._spoil(day, sold)
         self._close(day)
         self.series["revenue"][day] = sum(revenue)
         self.series["units_sold"][day] = sum(sold)
@@ -163,7 +172,39 @@ class Shop:
             totals = self.totals[name]
             totals.append(list(map(add, totals[-1], row)))
 
-    def _take_from_slots(self, sold: list[int]) -> None:
+    def _spoil(self, day: int, sold: list[int]) -> None:
+        """Night, after the sales (which took the oldest units first): fresh units whose last day was today are thrown
+        away, from the machine first (the oldest sit there), at their share of the product's stock value."""
+        spoiled = [0] * len(sold)
+        for product, cohorts in enumerate(self.cohorts):
+            left = sold[product]
+            while cohorts and left:
+                taken = min(left, cohorts[0][1])
+                cohorts[0][1] -= taken
+                left -= taken
+                if not cohorts[0][1]:
+                    cohorts.pop(0)
+            while cohorts and cohorts[0][0] <= day:
+                spoiled[product] += cohorts.pop(0)[1]
+        if any(spoiled):
+            self._throw_away(spoiled)
+        self.spoiled[day] = spoiled
+        self.series["units_wasted"][day] += sum(spoiled)
+        totals = self.totals["spoiled"]
+        totals.append(list(map(add, totals[-1], spoiled)))
+
+    def _throw_away(self, spoiled: list[int]) -> None:
+        on_hand = list(self.back_units)
+        for slot, product in enumerate(self.slot_product):
+            if product >= 0:
+                on_hand[product] += self.slot_units[slot]
+        self.stock_value = [
+            cost - cost * units // units_on_hand if units else cost
+            for cost, units, units_on_hand in zip(self.stock_value, spoiled, on_hand, strict=True)
+        ]
+        self._take_from_slots(spoiled, back_room_after=True)
+
+    def _take_from_slots(self, sold: list[int], *, back_room_after: bool = False) -> None:
         left = list(sold)
         for slot, product in enumerate(self.slot_product):
             if product >= 0 and left[product]:
@@ -171,6 +212,8 @@ class Shop:
                 taken = left[product] if left[product] < units else units
                 self.slot_units[slot] = units - taken
                 left[product] -= taken
+        if back_room_after:
+            self.back_units = list(map(sub, self.back_units, left))
 
     def _close(self, day: int) -> None:
         """The machine fee, bankruptcy, and the day's balances."""

@@ -97,10 +97,19 @@ class World:
     demand_noise_sigma: float = 0.25
     demand_shocks_per_year: float = 3.0
     machine_offline_spells_per_year: float = 2.0
+    # Days a fresh product keeps after delivery, per product (0: keeps); empty: nothing spoils. Only the episode
+    # engine (`shop.py`) models spoilage: the batch engine refuses a world with fresh products.
+    shelf_life_days: tuple[int, ...] = ()
 
     def __post_init__(self):
         if len(self.initial_slot_products) != self.slot_count:
             raise ValueError("initial_slot_products needs one product per slot")
+        if self.shelf_life_days and len(self.shelf_life_days) != len(self.products):
+            raise ValueError("shelf_life_days needs one number per product")
+
+    @property
+    def has_fresh_products(self) -> bool:
+        return any(self.shelf_life_days)
         if any(p.reference_price_yen % PRICE_STEP_YEN for p in self.products):
             raise ValueError(f"reference prices must be multiples of {PRICE_STEP_YEN} yen")
 
@@ -292,3 +301,15 @@ def draw_scenarios(world: World, seeds: list[int] | tuple[int, ...], days: int) 
         ship_permille=_ship_permille(world, delivery_draw),
         supplier_price=world.supplier_price_list(days),
     )
+
+
+def fresh_food_world(**changes) -> World:
+    """The default world with two fresh products, as onigiri and sandwiches are in a real office shop: their
+    deliveries keep 3 days, and what is on hand at the end of its last day is thrown away (docs/experiments.md)."""
+    products = (
+        *_default_products()[:6],
+        Product("おにぎり", 160, 80, 3.0, 1.5, 0.0),
+        Product("サンドイッチ", 300, 170, 1.5, 1.5, 0.0),
+        *_default_products()[8:],
+    )
+    return World(products=products, shelf_life_days=(0, 0, 0, 0, 0, 0, 3, 3, 0, 0), **changes)

@@ -1,3 +1,3 @@
 """The inventory admin, one module per desk; importing them registers their pages."""
 
-from apps.inventory.admin import fees, payments, procurement, shop  # noqa: F401
+from apps.inventory.admin import fees, fresh, payments, procurement, shop  # noqa: F401

@@ -16,7 +16,7 @@ from apps.core.roles import is_manager
 from apps.core.selectors import audit_entries_for
 from apps.inventory import services
 from apps.inventory.admin.base import ServiceForm, ServiceFormAdmin, reason_step
-from apps.inventory.models import PurchaseOrder, PurchaseOrderLine, Supplier, SupplierOffer
+from apps.inventory.models import PurchaseOrder, PurchaseOrderLine, StockLot, Supplier, SupplierOffer
 from apps.inventory.selectors import procurement_candidates, purchase_orders_pending_count
 from apps.inventory.services.procurement import OFFER_FIELDS, SUPPLIER_FIELDS, purchase_order_needs_manager
 
@@ -94,9 +94,29 @@ class ReceiveForm(forms.Form):
                 max_value=line.outstanding_quantity,
                 initial=line.outstanding_quantity,
             )
+            self.fields[f"expires_{line.pk}"] = forms.DateField(
+                label=_("期限"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+            )
+            self.fields[f"kind_{line.pk}"] = forms.ChoiceField(
+                label=_("期限の種類"),
+                choices=StockLot.DateKind.choices,
+                initial=StockLot.DateKind.BEST_BEFORE,
+                required=False,
+            )
 
     def delivered(self) -> dict[int, int]:
         return {line.pk: self.cleaned_data[f"line_{line.pk}"] for line in self.lines}
+
+    def dates(self) -> dict[int, tuple]:
+        """{line id: (date, kind)} for the lines given a date on the label."""
+        return {
+            line.pk: (
+                self.cleaned_data[f"expires_{line.pk}"],
+                self.cleaned_data[f"kind_{line.pk}"] or StockLot.DateKind.BEST_BEFORE,
+            )
+            for line in self.lines
+            if self.cleaned_data.get(f"expires_{line.pk}")
+        }
 
 
 @admin.register(PurchaseOrder)
@@ -211,7 +231,11 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             with service_errors_as_messages(request, self):
                 services.purchase_order_receive(
-                    order=order, delivered=form.delivered(), actor=request.user, note=form.cleaned_data["note"]
+                    order=order,
+                    delivered=form.delivered(),
+                    dates=form.dates(),
+                    actor=request.user,
+                    note=form.cleaned_data["note"],
                 )
                 self.message_user(request, _("{order} の入荷を記録しました。").format(order=order), messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:inventory_purchaseorder_change", args=[order.pk]))

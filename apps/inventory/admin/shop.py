@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_tools import ReadOnlyAdminMixin, service_errors_as_messages
-from apps.inventory import services
+from apps.inventory import allergens, services
 from apps.inventory.admin.base import ServiceForm, ServiceFormAdmin, reason_step
 from apps.inventory.admin.payments import partial_refund_step
 from apps.inventory.models import (
@@ -47,9 +47,18 @@ class StockMovementInline(admin.TabularInline):
 
 
 class ProductForm(ServiceForm):
+    allergens = forms.MultipleChoiceField(
+        choices=allergens.CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("アレルゲン"),
+        help_text=_("特定原材料8品目（えび〜落花生）と準ずる20品目。表示ラベルのとおりに。"),
+    )
+
     class Meta:
         model = Product
-        fields = ["sku", "name_ja", "name_en", "description", "category", "image", "tax_rate", "price_yen", "active"]
+        fields = ["sku", "name_ja", "name_en", "description", "category", "image", "tax_rate", "price_yen", "active",
+                  "allergens", "allergens_checked", "calories_kcal", "ingredients"]  # fmt: skip
 
     def run_service(self, data):
         if self.instance.pk:

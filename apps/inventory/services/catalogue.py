@@ -14,12 +14,36 @@ from apps.core.clock import local_day_start
 from apps.core.errors import PermissionDenied, ValidationError
 from apps.core.money import TaxRate
 from apps.core.services import audit_record
+from apps.inventory import allergens
 from apps.inventory.models import Coupon, PriceChange, Product, ProductRequest, Sale, StorageStock
 from apps.inventory.services.stock import acting_user, require_perm
 
 PRICE_FLOOR_MARGIN_PERCENT = 10  # a price must be at least cost × 1.1
 PRICE_MAX_DAILY_CHANGE_PERCENT = 30
-PRODUCT_EDITABLE_FIELDS = {"name_ja", "name_en", "description", "category", "image", "tax_rate", "active"}
+PRODUCT_LABEL_FIELDS = {"allergens", "allergens_checked", "calories_kcal", "ingredients"}
+PRODUCT_EDITABLE_FIELDS = {
+    "name_ja",
+    "name_en",
+    "description",
+    "category",
+    "image",
+    "tax_rate",
+    "active",
+    *PRODUCT_LABEL_FIELDS,
+}
+
+
+def _labels_checked(fields: dict) -> dict:
+    """The food-label fields with allergens as known codes in the label's order; unknown names are refused."""
+    if "allergens" in fields:
+        unknown = sorted(set(fields["allergens"]) - set(allergens.ALL))
+        if unknown:
+            raise ValidationError(
+                _("アレルゲン {names} は表示対象の品目ではありません。").format(names="、".join(unknown)),
+                details={"field": "allergens", "unknown": unknown},
+            )
+        fields["allergens"] = [code for code in allergens.ALL if code in set(fields["allergens"])]
+    return fields
 
 
 @transaction.atomic
@@ -34,8 +58,15 @@ def product_create(
     description: str = "",
     active: bool = True,
     image=None,
+    **labels,
 ) -> Product:
-    """A new product with empty back-room stock; its cost comes from its first receipt (`stock_receive`)."""
+    """A new product with empty back-room stock; its cost comes from its first receipt (`stock_receive`). `labels`
+    are the food-label fields (`PRODUCT_LABEL_FIELDS`: allergens, whether they were checked, calories,
+    ingredients)."""
+    refused = set(labels) - PRODUCT_LABEL_FIELDS
+    if refused:
+        raise ValidationError(_("{fields} は商品の項目ではありません。").format(fields=", ".join(sorted(refused))))
+    labels = _labels_checked(labels)
     sku = sku.strip().upper()
     if Product.objects.filter(sku=sku).exists():
         raise ValidationError(_("SKU {sku} はすでに登録されています。").format(sku=sku), details={"field": "sku"})
@@ -51,6 +82,7 @@ def product_create(
         tax_rate=tax_rate,
         active=active,
         image=image or "",
+        **labels,
     )
     StorageStock.objects.create(product=product)
     return product
@@ -64,6 +96,7 @@ def product_update(*, product: Product, **fields) -> Product:
         raise ValidationError(
             _("{fields} はここでは変更できません（価格は価格変更から）。").format(fields=", ".join(sorted(refused)))
         )
+    fields = _labels_checked(fields)
     for name, value in fields.items():
         setattr(product, name, value)
     product.save(update_fields=list(fields))
@@ -79,8 +112,15 @@ class PriceGuard:
     day_base_yen: int
 
 
-def _price_guard(product: Product, new_price_yen: int) -> PriceGuard:
-    """Why the guard would refuse the price: below cost × 1.1, or more than 30 % from the day's first price."""
+def _price_guard(product: Product, new_price_yen: int, *, markdown: bool = False) -> PriceGuard:
+    """Why the guard would refuse the price: below cost × 1.1, or more than 30 % from the day's first price. A
+    markdown of goods about to expire may go down to cost itself and further than 30 %."""
+    if markdown:
+        floor = product.unit_cost_yen
+        problems = []
+        if new_price_yen < floor:
+            problems.append(_("原価{cost}円を下回る見切りです。").format(cost=floor))
+        return PriceGuard(problems=problems, floor_yen=floor, day_base_yen=product.price_yen)
     floor = -(-product.unit_cost_yen * (100 + PRICE_FLOOR_MARGIN_PERCENT) // 100)
     first_today = product.price_changes.filter(created_at__gte=local_day_start()).order_by("created_at", "id").first()
     day_base = first_today.old_price_yen if first_today else product.price_yen
@@ -116,12 +156,14 @@ def price_change(
     actor_label: str = "",
     reason: str = "",
     override: bool = False,
+    markdown: bool = False,
 ) -> PriceChange:
     """Set a product's tax-inclusive price, keeping its history.
 
-    The price guard refuses a price below cost × 1.1 and a move of more than 30% against the day's first price,
-    unless `override=True` by a user holding `core.override_price_guard` (Manager) with a reason. Agents
-    (`actor_label=`, no user) can never override. Raises ValidationError or PermissionDenied.
+    The price guard refuses a price below cost × 1.1 and a move of more than 30% against the day's first price
+    (`markdown=True`, for goods about to expire: below cost only), unless `override=True` by a user holding
+    `core.override_price_guard` (Manager) with a reason. Agents (`actor_label=`, no user) can never override.
+    Raises ValidationError or PermissionDenied.
     """
     require_perm(actor, "inventory.change_price", _("価格変更の権限がありません。"))
     product = Product.objects.select_for_update().get(pk=product.pk)
@@ -129,7 +171,7 @@ def price_change(
         raise ValidationError(_("価格は1円以上にしてください。"), details={"field": "new_price_yen"})
     if new_price_yen == product.price_yen:
         raise ValidationError(_("価格が変わっていません。"), details={"field": "new_price_yen"})
-    guard = _price_guard(product, new_price_yen)
+    guard = _price_guard(product, new_price_yen, markdown=markdown)
     problems = guard.problems
     reason = (reason or "").strip()
     if problems:

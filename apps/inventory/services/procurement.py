@@ -24,7 +24,7 @@ from apps.accounting.selectors.payables import open_payable_total
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.roles import is_manager
 from apps.core.services import audit_record
-from apps.inventory.models import Product, PurchaseOrder, PurchaseOrderLine, Supplier, SupplierOffer
+from apps.inventory.models import Product, PurchaseOrder, PurchaseOrderLine, StockLot, Supplier, SupplierOffer
 from apps.inventory.selectors import (
     ProductDemand,
     procurement_candidates,
@@ -229,18 +229,8 @@ def purchase_order_cancel(*, order: PurchaseOrder, actor, reason: str) -> Purcha
     return _transition(order=_locked(order), to_state=Status.CANCELLED, actor=actor, reason=reason)
 
 
-@transaction.atomic
-def purchase_order_receive(
-    *, order: PurchaseOrder, delivered: dict[int, int], actor=None, actor_label: str = "", note: str = ""
-) -> PurchaseOrder:
-    """Record what the supplier delivered, `{line id: units}` (partial deliveries allowed): each received line goes
-    into the back room through `stock_receive` (moving-average cost, books) at the order's unit cost."""
-    user = acting_user(actor)
-    if user is not None and not user.has_perm("inventory.receive_purchaseorder"):
-        raise PermissionDenied(_("入荷を記録する権限がありません。"))
-    order = _locked(order)
-    _require_transition(order, Status.RECEIVED)
-    lines = {line.pk: line for line in order.lines.select_related("product").select_for_update()}
+def _delivered_check(lines: dict[int, PurchaseOrderLine], delivered: dict[int, int]) -> None:
+    """Every delivered line is the order's, between 0 and what is still outstanding, and something came."""
     unknown = set(delivered) - set(lines)
     if unknown:
         raise ValidationError(_("この発注にない明細です: {ids}").format(ids=sorted(unknown)))
@@ -255,6 +245,28 @@ def purchase_order_receive(
             )
     if not any(delivered.values()):
         raise ValidationError(_("入荷数を1個以上入力してください。"))
+
+
+@transaction.atomic
+def purchase_order_receive(
+    *,
+    order: PurchaseOrder,
+    delivered: dict[int, int],
+    dates: dict[int, tuple[datetime.date, str]] | None = None,
+    actor=None,
+    actor_label: str = "",
+    note: str = "",
+) -> PurchaseOrder:
+    """Record what the supplier delivered, `{line id: units}` (partial deliveries allowed): each received line goes
+    into the back room through `stock_receive` (moving-average cost, books) at the order's unit cost, as one lot
+    from this supplier dated by `dates` (`{line id: (date, "best_before" | "use_by")}`; a line without is undated)."""
+    user = acting_user(actor)
+    if user is not None and not user.has_perm("inventory.receive_purchaseorder"):
+        raise PermissionDenied(_("入荷を記録する権限がありません。"))
+    order = _locked(order)
+    _require_transition(order, Status.RECEIVED)
+    lines = {line.pk: line for line in order.lines.select_related("product").select_for_update()}
+    _delivered_check(lines, delivered)
     for line_id, quantity in delivered.items():
         if not quantity:
             continue
@@ -262,6 +274,7 @@ def purchase_order_receive(
         # The supplier's invoice for these goods: what the books owe them (買掛金) and what this order will pay.
         net_yen = quantity * line.unit_cost_yen
         input_tax_yen = net_yen * line.product.tax_rate // 100
+        expires_on, date_kind = (dates or {}).get(line_id, (None, StockLot.DateKind.BEST_BEFORE))
         stock_receive(
             product=line.product,
             quantity=quantity,
@@ -270,6 +283,9 @@ def purchase_order_receive(
             actor=actor,
             actor_label=actor_label,
             reason=_("発注 {order} の入荷").format(order=order),
+            expires_on=expires_on,
+            date_kind=date_kind,
+            supplier=order.supplier,
         )
         order.payable_yen += net_yen + input_tax_yen
         line.received_quantity += quantity
@@ -380,27 +396,42 @@ class Proposal:
             if choice.reliable
             else _("信頼度の基準を満たす仕入先がないため、最も安い")
         )
-        return _(
-            "{name}: 過去{window}日で{sold}個販売（1日{daily:.1f}個）。在庫はスロット{slots}個＋倉庫{storage}個。"
-            "納期{lead}日＋{cover}日分に{shortfall}個不足 → {pack}個単位で{quantity}個を{supplier}に"
-            "（¥{unit:,}/個、信頼度{score}、{why}見積）。"
-        ).format(
-            name=self.demand.product.name_ja,
-            window=SALES_WINDOW_DAYS,
-            sold=self.demand.sold,
-            daily=self.daily,
-            slots=self.demand.in_slots,
-            storage=self.demand.in_storage,
-            lead=supplier.lead_time_days,
-            cover=self.cover_days,
-            shortfall=choice.shortfall,
-            pack=choice.offer.pack_size,
-            quantity=choice.quantity,
-            supplier=supplier.name,
-            unit=choice.offer.unit_cost_yen,
-            score=supplier.reliability_score,
-            why=why,
+        return (
+            _(
+                "{name}: 過去{window}日で{sold}個販売（1日{daily:.1f}個）。在庫はスロット{slots}個＋倉庫{storage}個。"
+                "納期{lead}日＋{cover}日分に{shortfall}個不足 → {pack}個単位で{quantity}個を{supplier}に"
+                "（¥{unit:,}/個、信頼度{score}、{why}見積）。"
+            ).format(
+                name=self.demand.product.name_ja,
+                window=SALES_WINDOW_DAYS,
+                sold=self.demand.sold,
+                daily=self.daily,
+                slots=self.demand.in_slots,
+                storage=self.demand.in_storage,
+                lead=supplier.lead_time_days,
+                cover=self.cover_days,
+                shortfall=choice.shortfall,
+                pack=choice.offer.pack_size,
+                quantity=choice.quantity,
+                supplier=supplier.name,
+                unit=choice.offer.unit_cost_yen,
+                score=supplier.reliability_score,
+                why=why,
+            )
+            + self._fresh_note()
         )
+
+    def _fresh_note(self) -> str:
+        notes = []
+        if self.demand.shelf_life_days is not None:
+            notes.append(_("期限は納品から{days}日。").format(days=self.demand.shelf_life_days))
+        if self.demand.wasted:
+            notes.append(
+                _("過去{window}日の廃棄{wasted}個（{share:.0%}）の分だけ少なく発注。").format(
+                    window=SALES_WINDOW_DAYS, wasted=self.demand.wasted, share=self.demand.waste_share
+                )
+            )
+        return "".join(notes)
 
     def comparison(self) -> dict:
         return {
@@ -419,7 +450,16 @@ class ProcurementPlan:
 
 
 def _shortfall(demand: ProductDemand, daily: float, days: int) -> int:
-    return max(0, math.ceil(daily * days) - demand.on_hand)
+    """Units to order: what sells over `days` less what is on hand, less the share recently thrown away (a shop that
+    wastes a fifth of a product is ordering a fifth too much of it)."""
+    return max(0, math.ceil(daily * days * (1 - demand.waste_share)) - demand.on_hand)
+
+
+def fresh_cover_days(demand: ProductDemand, cover_days: int) -> int:
+    """The target cover, but never longer than a dated product keeps after delivery."""
+    if demand.shelf_life_days is None:
+        return cover_days
+    return max(1, min(cover_days, demand.shelf_life_days))
 
 
 def _preference(option: OfferOption) -> tuple:
@@ -430,6 +470,7 @@ def _preference(option: OfferOption) -> tuple:
 def _proposal(demand: ProductDemand, offers: list[SupplierOffer], cover_days: int) -> Proposal | None:
     """The best offer for what the product lacks, or None when its stock covers the target with every offer."""
     daily = demand.sold / SALES_WINDOW_DAYS
+    cover_days = fresh_cover_days(demand, cover_days)
     min_reliability = settings.PROCUREMENT_MIN_RELIABILITY
     options = []
     for offer in offers:

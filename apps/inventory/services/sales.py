@@ -38,6 +38,7 @@ from apps.inventory.services.attempts import (
     require_no_transaction,
 )
 from apps.inventory.services.books import sale_book, sale_refund_book
+from apps.inventory.services.lots import expired_units
 from apps.inventory.services.refunds import payment_refund_owe, refundable_sale_lock, returned_to_storage
 from apps.inventory.services.stock import (
     locked_product,
@@ -307,9 +308,12 @@ def _slots_in_stock(machine: Machine, wanted: dict[str, int]) -> list[Slot]:
             _("スロット {slots} はこの自販機にありません。").format(slots=", ".join(unknown)),
             details={"field": "items", "slots": unknown},
         )
+    # Units past their date stay in the slot until they are written off, but are never sold.
+    expired = expired_units(slot_ids=[slot.pk for slot in slots])
     for slot in slots:
-        if slot.product is None or not slot.product.active or slot.quantity < wanted[slot.code]:
-            available = slot.quantity if slot.product and slot.product.active else 0
+        sellable = slot.quantity - expired.get(slot.pk, 0)
+        if slot.product is None or not slot.product.active or sellable < wanted[slot.code]:
+            available = sellable if slot.product and slot.product.active else 0
             raise Conflict(
                 _("スロット {slot} は売り切れです（残り{available}個）。").format(slot=slot.code, available=available),
                 code="sold_out",

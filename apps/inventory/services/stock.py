@@ -1,12 +1,15 @@
 """Stock writes. Every change of a quantity writes its `StockMovement` in the same transaction, under a row lock."""
 
+import datetime
+
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from apps.core.errors import PermissionDenied, ValidationError
-from apps.inventory.models import Product, Slot, StockMovement, StorageStock
+from apps.inventory.models import Product, Slot, StockLot, StockMovement, StorageStock, Supplier
 from apps.inventory.services.books import receipt_book, stock_adjustment_book
+from apps.inventory.services.lots import lot_receive, lots_follow, lots_into_slot, lots_take
 
 
 def acting_user(actor):
@@ -31,8 +34,13 @@ def movement_record(
     actor_label: str = "",
     reason: str = "",
     sale=None,
+    lot: StockLot | None = None,
+    lots: list[tuple[StockLot, int]] | None = None,
 ) -> StockMovement:
-    """Append one movement; callers hold the lock of the quantity they change alongside it."""
+    """Append one movement and move its lots (`lots_follow`; a receipt or transfer that placed them passes `lots`,
+    a write-off of one lot passes `lot`); callers hold the lock of the quantity they change alongside it."""
+    if lots is None:
+        lots = lots_follow(product=product, slot=slot, kind=kind, quantity_delta=quantity_delta, sale=sale, lot=lot)
     return StockMovement.objects.create(
         product=product,
         slot=slot,
@@ -43,6 +51,7 @@ def movement_record(
         actor_label=actor_label,
         reason=reason,
         sale=sale,
+        lots=[[placed.pk, units] for placed, units in lots],
     )
 
 
@@ -84,9 +93,12 @@ def stock_receive(
     actor=None,
     actor_label: str = "",
     reason: str = "",
+    expires_on: datetime.date | None = None,
+    date_kind: str = StockLot.DateKind.BEST_BEFORE,
+    supplier: Supplier | None = None,
 ) -> StockMovement:
-    """Goods arrive in the back room: storage grows, the product's moving-average unit cost is updated, and the
-    receipt is booked (商品 and 仮払消費税 / 買掛金) in the same transaction.
+    """Goods arrive in the back room as one lot (date, supplier, cost): storage grows, the moving-average unit cost
+    is updated, and the receipt is booked (商品 and 仮払消費税 / 買掛金) in the same transaction.
 
     `unit_cost_yen` is net of consumption tax; `input_tax_yen` is the tax on the supplier's invoice for these goods
     (default: quantity × unit cost × the product's rate, rounded down). Procurement calls this for received goods.
@@ -106,6 +118,8 @@ def stock_receive(
     product.save(update_fields=["unit_cost_yen"])
     storage.quantity += quantity
     storage.save(update_fields=["quantity"])
+    lot = lot_receive(product=product, quantity=quantity, unit_cost_yen=unit_cost_yen, expires_on=expires_on,
+                      date_kind=date_kind, supplier=supplier)  # fmt: skip
     movement = movement_record(
         product=product,
         kind=StockMovement.Kind.RECEIPT,
@@ -113,6 +127,7 @@ def stock_receive(
         actor=actor,
         actor_label=actor_label,
         reason=reason,
+        lots=[(lot, quantity)],
     )
     invoice_net_yen = quantity * unit_cost_yen
     receipt_book(
@@ -134,13 +149,14 @@ def stock_adjust(
     product: Product | None = None,
     slot: Slot | None = None,
     is_waste: bool = False,
+    lot: StockLot | None = None,
     actor=None,
     actor_label: str = "",
 ) -> StockMovement:
     """Correct a count (stocktake) or write off waste, in a slot (`slot=`) or in the back room (`product=`).
 
-    A reason is required; waste only removes. The change is booked at the moving-average cost in this transaction
-    (棚卸減耗損 for a count difference, 商品廃棄損 for waste).
+    A reason is required; waste only removes, from the given `lot` or the earliest-dated ones. The change is booked
+    at the moving-average cost in this transaction (棚卸減耗損 for a count difference, 商品廃棄損 for waste).
     """
     require_perm(actor, "inventory.adjust_stock", _("在庫調整の権限がありません。"))
     reason = (reason or "").strip()
@@ -181,6 +197,7 @@ def stock_adjust(
         actor=actor,
         actor_label=actor_label,
         reason=reason,
+        lot=lot,
     )
     stock_adjustment_book(movement=movement, product=locked_product(product), actor=actor)
     return movement
@@ -209,10 +226,13 @@ def stock_transfer_to_slot(
             ),
             details={"available": storage.quantity},
         )
+    # First expiring, first out: the back room's earliest-dated unexpired lots go into the slot.
+    taken = lots_take(product=slot.product, slot=None, quantity=quantity, sellable_only=True)
     storage.quantity -= quantity
     storage.save(update_fields=["quantity"])
     slot.quantity += quantity
     slot.save(update_fields=["quantity"])
     common = {"product": slot.product, "kind": StockMovement.Kind.TRANSFER, "actor": actor, "actor_label": actor_label}
-    movement_record(quantity_delta=-quantity, reason=reason or str(slot), **common)
-    return movement_record(slot=slot, quantity_delta=quantity, reason=reason, **common)
+    movement_record(quantity_delta=-quantity, reason=reason or str(slot), lots=taken, **common)
+    placed = lots_into_slot(slot=slot, taken=taken)
+    return movement_record(slot=slot, quantity_delta=quantity, reason=reason, lots=placed, **common)
