@@ -10,3 +10,5 @@ ESCALATION_THRESHOLD = 3
 MAX_CHAT_MESSAGE_LENGTH = 2000
 # Rounds of tool calls in one turn before the runtime stops a model stuck calling tools.
 MAX_TOOL_ROUNDS = 4
+# A supplier's offer may cost, all in, at most this many thousandths of the product's fair cost (its lowest list price).
+MAX_OFFER_OVER_FAIR_COST_PERMILLE = 1200
