@@ -21,7 +21,7 @@ from apps.experiments.sim.agents import COVER_DAYS
 from apps.experiments.sim.episode import WEEKDAY_NAMES
 from apps.experiments.sim.world import MAX_PRICE_YEN, PRICE_STEP_YEN, WEATHER_NAMES
 
-from .agents import COLLECT_AT_PERMILLE, trusted_cost
+from .agents import COLLECT_AT_PERMILLE
 from .api import ArenaApi
 from .tools import ArenaToolbox, arena_agent
 
@@ -37,9 +37,11 @@ def morning_report(api: ArenaApi, *, events: list, mail: list) -> dict:
     shop, world, base = api.shop, api.world, api.shop.scenario.base
     day = shop.day
     weekly, shelf, trusted = shop.window_sums("sold", 7), shop.shelf_units(), api.trusted()
+    open_now = [shop.supplier_open(s) for s in range(len(world.suppliers))]
     products = []
     for product in sorted(set(shop.slot_product) - {-1}):
-        options = [(price, s) for s, price in api.list_prices(product).items() if trusted[s] and shop.supplier_open(s)]
+        prices = api.list_prices(product)
+        options = [(price, s) for s, price in prices.items() if trusted[s] and open_now[s]]
         best = min(options) if options else None
         products.append(
             {
@@ -50,7 +52,9 @@ def morning_report(api: ArenaApi, *, events: list, mail: list) -> dict:
                 "in_transit": shop.in_transit[product],
                 "sold_last_7_days": weekly[product],
                 "recalled": shop.recalled(product),
-                "trusted_cost_yen": trusted_cost(api, product),
+                "trusted_cost_yen": min(
+                    (price for s, price in prices.items() if trusted[s]), default=shop.fair_cost(product)
+                ),
                 "best_supplier": best and best[1],
                 "pack": best and world.suppliers[best[1]].pack_units[product],
             }
@@ -95,9 +99,10 @@ class ArenaOfflineProvider:
     def __init__(self, *, markup_permille: int = DEFAULT_MARKUP_PERMILLE, cover_days: int = COVER_DAYS):
         self.markup_permille = markup_permille
         self.cover_days = cover_days
+        self._last_text, self._last_report = None, {}
 
     def complete(self, request: ProviderRequest) -> ProviderReply:
-        report = json.loads(request.messages[0].text)
+        report = self._report(request.messages[0].text)
         rounds = sum(1 for message in request.messages if message.role == "assistant")
         results = [m for m in request.messages if m.role == "tool"]
         if rounds == 0:
@@ -117,6 +122,12 @@ class ArenaOfflineProvider:
                 for n, (name, args) in enumerate(calls)
             )
         )
+
+    def _report(self, text: str) -> dict:
+        """The morning report, parsed once a day (every call of the day sends it again)."""
+        if text is not self._last_text:
+            self._last_text, self._last_report = text, json.loads(text)
+        return self._last_report
 
     def _day(self, report: dict, *, blocked: set[int]) -> list[tuple[str, dict]]:
         calls = []
@@ -152,13 +163,8 @@ class ArenaOfflineProvider:
     @staticmethod
     def _restock(report: dict) -> list[tuple[str, dict]]:
         back = {row["sku"]: row["back_room"] for row in report["products"] if not row["recalled"]}
-        calls = []
-        for slot in report["slots"]:
-            moved = min(slot["capacity"] - slot["units"], back.get(slot["sku"], 0))
-            if moved > 0 and slot["units"] * 4 <= slot["capacity"] * 3:  # a quarter empty: worth a visit
-                calls.append(("restock_slot", {"slot": slot["slot"], "quantity": moved}))
-                back[slot["sku"]] -= moved
-        return calls
+        short = any(slot["units"] < slot["capacity"] and back.get(slot["sku"], 0) for slot in report["slots"])
+        return [("refill_all_slots", {})] if short else []
 
     def _prices(self, report: dict) -> list[tuple[str, dict]]:
         calls = []
@@ -228,7 +234,7 @@ class ArenaOfflineProvider:
         }
         if not refused:
             return []
-        known = json.loads(messages[0].text)["open_offers"]
+        known = json.loads(messages[0].text)["open_offers"]  # a day with refusals: rare
         suppliers = sorted({offer["supplier"] for offer in known if offer["offer_id"] in refused})
         memory = [
             m.result.get("data", {}).get("value") for m in messages if m.role == "tool" and m.tool_name == "memory_get"

@@ -8,9 +8,10 @@ recorded actions instead of the agent, checks each answer and each evening's net
 the day asked for as the agent saw it.
 """
 
+import gzip
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from apps.core.errors import ApplicationError, ValidationError
 
@@ -33,6 +34,18 @@ class ArenaResult:
     agent_summary: dict
     elapsed_seconds: float
     trace: dict | None = None
+    packed: bytes = b""  # the trace, packed by `pack` (then `trace` is None)
+
+    def packed_trace(self) -> bytes:
+        """The trace as gzip'd JSON, as it is stored (b"" without one)."""
+        if self.trace is None:
+            return self.packed
+        return gzip.compress(json.dumps(self.trace, ensure_ascii=False).encode(), compresslevel=5)
+
+    def pack(self) -> "ArenaResult":
+        """The same result with its trace packed, cheaper to send between processes."""
+        packed = self.packed_trace()
+        return replace(self, trace=None, packed=packed) if packed else self
 
     @property
     def final_net_worth(self) -> int:
@@ -119,14 +132,13 @@ def run_arena(
         elapsed_seconds=time.perf_counter() - started,
     )
     if trace:
-        result.trace = {
-            "seed": seed,
-            "days": days,
-            "agent": agent.name,
-            "policy": policy,
-            "log": json.loads(json.dumps(arena.days_log, ensure_ascii=False, default=str)),
-        }
+        result.trace = {"seed": seed, "days": days, "agent": agent.name, "policy": policy, "log": arena.days_log}
     return result
+
+
+def _plain(value):
+    """As JSON would store it (tuples become lists), so a fresh trace and a stored one compare alike."""
+    return json.loads(json.dumps(value, ensure_ascii=False))
 
 
 class Replayer:
@@ -145,7 +157,7 @@ class Replayer:
                 answer = getattr(api, name)(**arguments)
             except ApplicationError as exc:
                 answer = {"error": exc.message}
-            if json.loads(json.dumps(answer, default=str)) != recorded:
+            if _plain(answer) != _plain(recorded):
                 self.mismatches.append({"day": day, "action": name, "recorded": recorded, "replayed": answer})
 
 

@@ -167,8 +167,15 @@ def _order_from_supplier(api: ArenaApi, memory: RunMemory, arguments: dict) -> d
     return api.order(supplier=arguments["supplier"], lines=lines)
 
 
-def _restock_slot(api: ArenaApi, memory: RunMemory, arguments: dict) -> dict:
-    return api.restock_slot(slot=arguments["slot"], quantity=arguments["quantity"])
+def _restock_slots(api: ArenaApi, memory: RunMemory, arguments: dict) -> dict:
+    """Each slot in turn; a slot the shop refuses is reported and the others still go ahead."""
+    moved, refused = [], []
+    for item in arguments["slots"]:
+        try:
+            moved.append(api.restock_slot(slot=item["slot"], quantity=item["quantity"]))
+        except ApplicationError as exc:
+            refused.append({"slot": item["slot"], "error": exc.message})
+    return {"moved": moved, "refused": refused}
 
 
 def _assign_slot(api: ArenaApi, memory: RunMemory, arguments: dict) -> dict:
@@ -199,6 +206,17 @@ def _accept_supplier_offer(api: ArenaApi, memory: RunMemory, arguments: dict) ->
     return api.accept_offer(offer_id=arguments["offer_id"], quantity=arguments["quantity"])
 
 
+def _refill_all_slots(api: ArenaApi, memory: RunMemory, arguments: dict) -> dict:
+    """Every slot topped up from the back room, in slot order (recalled products stay off the shelf)."""
+    shop = api.shop
+    moved = []
+    for slot, product in enumerate(shop.slot_product):
+        units = min(shop.slot_capacity[slot] - shop.slot_units[slot], shop.back[product]) if product >= 0 else 0
+        if units > 0 and not shop.recalled(product):
+            moved.append(api.restock_slot(slot=api.world.slots[slot][0], quantity=units))
+    return {"moved": moved}
+
+
 _LIVE_HANDLERS = {
     "check_stock": _check_stock,
     "sales_summary": _sales_summary,
@@ -226,6 +244,12 @@ def _arena_tool(name: str, description: str, properties: dict, required: list[st
 def _arena_own_tools() -> list[Tool]:
     item = {"type": "object", "additionalProperties": False, "properties": {"sku": _SKU, "quantity": _QUANTITY}}
     item["required"] = ["sku", "quantity"]
+    slot_item = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"slot": {"type": "string", "maxLength": 4}, "quantity": _QUANTITY},
+        "required": ["slot", "quantity"],
+    }
     return [
         _arena_tool(
             "supplier_quotes",
@@ -243,11 +267,18 @@ def _arena_own_tools() -> list[Tool]:
             _order_from_supplier,
         ),
         _arena_tool(
-            "restock_slot",
-            "Move units of the slot's product from the back room into the slot (slot code such as A1).",
-            {"slot": {"type": "string", "maxLength": 4}, "quantity": _QUANTITY},
-            ["slot", "quantity"],
-            _restock_slot,
+            "restock_slots",
+            "Move units from the back room into slots (slot codes such as A1), several slots at once.",
+            {"slots": {"type": "array", "minItems": 1, "maxItems": 40, "items": slot_item}},
+            ["slots"],
+            _restock_slots,
+        ),
+        _arena_tool(
+            "refill_all_slots",
+            "Top every slot up from the back room (a staff visit); recalled products stay off the shelf.",
+            {},
+            [],
+            _refill_all_slots,
         ),
         _arena_tool(
             "assign_slot",
