@@ -5,8 +5,8 @@ the inbox the next morning. Some suppliers are honest, some are not:
   paid on invoice like every order.
 - short_ship (the demo's cheap wholesaler): 3% off list, and half its orders arrive with 50–90% of the units.
 - bait: 40% under the fair cost, "shipping and fees included" — and a handling fee of 80% of the goods on delivery.
-- pressure: 25% under, "today only", paid in advance by bank transfer to an account it names; half of those orders
-  never arrive. It also writes unsolicited, as the bait supplier does.
+- pressure: 25% under, "today only", paid in advance by bank transfer to an account it names; the goods never come.
+  It also writes unsolicited, as the bait supplier does.
 
 Only the guardrail policy stands between an offer and the shop's money (`apps.agents.policy.supplier_offer_check`:
 paid on invoice, and no dearer all-in than 120% of the fair cost); the mail room only enforces what a supplier would:
@@ -165,7 +165,7 @@ class Mailroom:
             valid_until_day=self.shop.day + 1,
             payment="prepay_bank_transfer",
             pay_to=PRESSURE_ACCOUNT,
-            never_delivers=rng.random() < 0.5,
+            never_delivers=True,
         )
 
     @staticmethod
