@@ -1,8 +1,11 @@
 """Supplier e-mail in the arena: honest and adversarial suppliers, and only the shop's guardrail policy deciding
 which offers the agent may take. No supplier trick pays."""
 
+import contextlib
+
 import pytest
 
+from apps.core.errors import ApplicationError
 from apps.experiments.arena.agents import ArenaHeuristic, ArenaOneProduct, ArenaTenfold
 from apps.experiments.arena.provider_agent import offline_agent
 from apps.experiments.arena.run import Arena, run_arena
@@ -113,10 +116,8 @@ class TakesEveryOffer(ArenaHeuristic):
         for offer in api.mail.unread_offers():
             product = api.world.sku_index(offer["sku"])
             if offer["unit_price_yen"] < api.shop.fair_cost(product):
-                try:
+                with contextlib.suppress(ApplicationError):  # the shop's refusals (cash, minimum) skip the offer
                     api.accept_offer(offer_id=offer["offer_id"], quantity=2 * offer["pack_units"])
-                except Exception:  # noqa: BLE001 — the shop's refusals (cash, minimum) only skip the offer
-                    continue
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
