@@ -4,6 +4,7 @@ A/B test's results with the action that ends it, and the arena's leaderboards an
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -88,7 +89,7 @@ def arena_run(request, run_id: int):
         try:
             replayed = selectors.arena_run_replay(run=run, day=int(request.GET["day"]))
         except ValueError:
-            error = "日は整数で指定してください。"
+            error = _("日は整数で指定してください。")
         except ApplicationError as exc:
             error = exc.message
     context = {"run": run, "chart": selectors.arena_run_chart(run=run), "replayed": replayed, "replay_error": error}

@@ -52,6 +52,11 @@ def test_every_tool_of_the_issue_is_registered():
         "set_price",
         "sales_summary",
         "write_note",
+        "memory_set",
+        "memory_get",
+        "scratchpad_write",
+        "scratchpad_read",
+        "search_notes",
     }
     for tool in TOOLS.values():
         assert tool.schema["additionalProperties"] is False

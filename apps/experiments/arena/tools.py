@@ -18,6 +18,7 @@ from apps.agents.policy import PolicyRefusal, policy_check
 from apps.agents.tools.handlers import NOTES_FOUND_MAX, SCRATCHPAD_MAX_CHARS
 from apps.agents.tools.registry import TOOLS, Tool, ToolContext, ToolResult
 from apps.core.errors import ApplicationError, Conflict, NotFound
+from apps.experiments.adapter import sim_agent
 
 from .api import ArenaApi
 
@@ -37,6 +38,12 @@ LIVE_TOOL_NAMES = (
 _SKU = {"type": "string", "minLength": 1, "maxLength": 32}
 _WHOLE = {"type": "integer", "minimum": 0}
 _QUANTITY = {"type": "integer", "minimum": 1, "maximum": 1000}
+_SLOT_ITEM = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"slot": {"type": "string", "maxLength": 4}, "quantity": _QUANTITY},
+    "required": ["slot", "quantity"],
+}
 
 
 @dataclass
@@ -241,15 +248,9 @@ def _arena_tool(name: str, description: str, properties: dict, required: list[st
     )
 
 
-def _arena_own_tools() -> list[Tool]:
+def _ordering_tools() -> list[Tool]:
     item = {"type": "object", "additionalProperties": False, "properties": {"sku": _SKU, "quantity": _QUANTITY}}
     item["required"] = ["sku", "quantity"]
-    slot_item = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {"slot": {"type": "string", "maxLength": 4}, "quantity": _QUANTITY},
-        "required": ["slot", "quantity"],
-    }
     return [
         _arena_tool(
             "supplier_quotes",
@@ -269,10 +270,15 @@ def _arena_own_tools() -> list[Tool]:
         _arena_tool(
             "restock_slots",
             "Move units from the back room into slots (slot codes such as A1), several slots at once.",
-            {"slots": {"type": "array", "minItems": 1, "maxItems": 40, "items": slot_item}},
+            {"slots": {"type": "array", "minItems": 1, "maxItems": 40, "items": _SLOT_ITEM}},
             ["slots"],
             _restock_slots,
         ),
+    ]
+
+
+def _machine_and_mail_tools() -> list[Tool]:
+    return [
         _arena_tool(
             "refill_all_slots",
             "Top every slot up from the back room (a staff visit); recalled products stay off the shelf.",
@@ -323,22 +329,18 @@ def _arena_own_tools() -> list[Tool]:
 
 def arena_tools() -> dict[str, Tool]:
     tools = {name: replace(TOOLS[name], handler=_LIVE_HANDLERS[name]) for name in LIVE_TOOL_NAMES}
-    tools.update((tool.name, tool) for tool in _arena_own_tools())
+    tools.update((tool.name, tool) for tool in [*_ordering_tools(), *_machine_and_mail_tools()])
     return tools
 
 
 def arena_agent(
     *, persona: Persona | None = None, provider: str = Agent.Provider.OFFLINE, model_name: str = ""
 ) -> Agent:
-    """An unsaved procurement agent with every arena tool enabled: what the policy checks calls against."""
-    return Agent(
-        name="arena procurement",
-        kind=Agent.Kind.PROCUREMENT,
-        persona=persona,
-        provider=provider,
-        model_name=model_name,
-        enabled_tools=list(arena_tools()),
-    )
+    """The simulator's unsaved procurement agent with every arena tool enabled: what the policy checks calls
+    against."""
+    agent = sim_agent(persona=persona, provider=provider, model_name=model_name)
+    agent.name, agent.enabled_tools = "arena procurement", list(arena_tools())
+    return agent
 
 
 @dataclass
