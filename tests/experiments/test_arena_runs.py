@@ -142,3 +142,28 @@ def test_the_command_prints_the_leaderboard_and_replays_a_stored_day(capsys):
     call_command("arena", "--replay", str(run.pk), "--day", "19", "--json")
     replayed = json.loads(capsys.readouterr().out)
     assert replayed["matches"] and replayed["day"] == 19
+
+
+@pytest.mark.django_db
+def test_personas_and_policies_multiply_the_agents_that_talk_the_baselines_enter_once():
+    from tests.factories import PersonaFactory
+
+    personas = [PersonaFactory(name="ハル"), PersonaFactory(name="ソウタ")]
+    board = arena_leaderboard_run(
+        name="grid",
+        days=10,
+        first_seed=1,
+        seed_count=2,
+        agents=[],
+        personas=personas,
+        policies=["shop", "none"],
+        workers=1,
+    )
+    assert sorted(row["entrant"] for row in board.rows) == [
+        "heuristic / — / —",
+        "offline / ソウタ / none",
+        "offline / ソウタ / shop",
+        "offline / ハル / none",
+        "offline / ハル / shop",
+    ]
+    assert ArenaRun.objects.filter(leaderboard=board, persona__name="ハル").count() == 4
