@@ -35,6 +35,7 @@ class ArenaApi:
         self.world = shop.world
         self.actions: list[tuple[str, dict, dict]] = []
         self._slot_index = {code: slot for slot, (code, *_rest) in enumerate(self.world.slots)}
+        self._prices_day, self._prices = -1, {}
 
     # Look-ups ------------------------------------------------------------------------------------------------------
 
@@ -83,13 +84,18 @@ class ArenaApi:
         return quotes
 
     def list_prices(self, product: int) -> dict[int, int]:
-        """Supplier -> today's list price for a product, listed suppliers only."""
+        """Supplier -> today's list price for a product, listed suppliers only (worked out once a day: agents ask
+        for every product several times a morning)."""
         shop = self.shop
-        prices = {}
-        for number, terms in enumerate(self.world.suppliers):
-            if not terms.email_only and (price := shop.unit_price(number, product)) is not None:
-                prices[number] = price
-        return prices
+        if self._prices_day != shop.day:
+            self._prices_day, self._prices = shop.day, {}
+        prices = self._prices.get(product)
+        if prices is None:
+            prices = self._prices[product] = {}
+            for number, terms in enumerate(self.world.suppliers):
+                if not terms.email_only and (price := shop.unit_price(number, product)) is not None:
+                    prices[number] = price
+        return dict(prices)
 
     # Actions -------------------------------------------------------------------------------------------------------
 
