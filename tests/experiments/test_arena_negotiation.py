@@ -113,7 +113,7 @@ class TakesEveryOffer(ArenaHeuristic):
 
     def act(self, api, *, events, mail):
         super().act(api, events=events, mail=mail)
-        for offer in api.mail.unread_offers():
+        for offer in api.mail.open_offers():
             product = api.world.sku_index(offer["sku"])
             if offer["unit_price_yen"] < api.shop.fair_cost(product):
                 with contextlib.suppress(ApplicationError):  # the shop's refusals (cash, minimum) skip the offer

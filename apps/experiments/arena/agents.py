@@ -54,9 +54,9 @@ def order_plan(api: ArenaApi, *, cover_days: int = COVER_DAYS) -> dict[int, list
     return plan
 
 
-def trusted_cost(api: ArenaApi, product: int) -> int:
+def trusted_cost(api: ArenaApi, product: int, *, trusted: list[bool] | None = None) -> int:
     """The lowest price a trusted listed supplier asks today (the fair cost when none does)."""
-    trusted = api.trusted()
+    trusted = api.trusted() if trusted is None else trusted
     return min(
         (price for s, price in api.list_prices(product).items() if trusted[s]), default=api.shop.fair_cost(product)
     )

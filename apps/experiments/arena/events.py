@@ -42,7 +42,7 @@ class ArenaScenario:
     events_by_day: dict[int, list[Event]]
 
 
-def _breakdowns(world: ArenaWorld, draw: np.ndarray, days: int) -> list[Event]:
+def _breakdowns(world: ArenaWorld, draw: np.ndarray) -> list[Event]:
     starts, spare = _start_and_spare(draw, world.breakdowns_per_year)
     down, spare = _split(spare, 4)
     low, high = world.repair_cost_yen
@@ -130,7 +130,7 @@ def draw_arena(world: ArenaWorld, seed: int, days: int) -> ArenaScenario:
     )
     shocks = _price_shocks(world, uniforms[:, 3])
     events = sorted(
-        _breakdowns(world, uniforms[:, 0], days)
+        _breakdowns(world, uniforms[:, 0])
         + _recalls(world, uniforms[:, 1])
         + _rushes(world, uniforms[:, 2])
         + shocks

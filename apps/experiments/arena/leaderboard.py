@@ -15,6 +15,7 @@ from decimal import Decimal
 import numpy as np
 
 from apps.agents.models import Persona
+from apps.agents.routing import cost_yen
 from apps.experiments.sim.parallel import _pool_context, available_cores
 from apps.experiments.stats import mean_interval
 
@@ -66,8 +67,6 @@ def make_agent(entrant: Entrant, *, provider=None, budget: BudgetCap | None = No
 
 
 def estimated_model_cost_yen(*, model_name: str, days: int, runs: int) -> Decimal:
-    from apps.agents.routing import cost_yen
-
     return cost_yen(
         model_name=model_name,
         input_tokens=ESTIMATED_INPUT_TOKENS_PER_DAY * days * runs,

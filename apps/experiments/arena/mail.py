@@ -91,7 +91,7 @@ class Mailroom:
         self.inbox.extend(arrived)
         return arrived
 
-    def unread_offers(self) -> list[dict]:
+    def open_offers(self) -> list[dict]:
         """The offers still open today, newest first."""
         day = self.shop.day
         return [

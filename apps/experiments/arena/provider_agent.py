@@ -21,7 +21,7 @@ from apps.experiments.sim.agents import COVER_DAYS
 from apps.experiments.sim.episode import WEEKDAY_NAMES
 from apps.experiments.sim.world import MAX_PRICE_YEN, PRICE_STEP_YEN, WEATHER_NAMES
 
-from .agents import COLLECT_AT_PERMILLE
+from .agents import COLLECT_AT_PERMILLE, trusted_cost
 from .api import ArenaApi
 from .tools import ArenaToolbox, arena_agent
 
@@ -52,9 +52,7 @@ def morning_report(api: ArenaApi, *, events: list, mail: list) -> dict:
                 "in_transit": shop.in_transit[product],
                 "sold_last_7_days": weekly[product],
                 "recalled": shop.recalled(product),
-                "trusted_cost_yen": min(
-                    (price for s, price in prices.items() if trusted[s]), default=shop.fair_cost(product)
-                ),
+                "trusted_cost_yen": trusted_cost(api, product, trusted=trusted),
                 "best_supplier": best and best[1],
                 "pack": best and world.suppliers[best[1]].pack_units[product],
             }
@@ -69,7 +67,7 @@ def morning_report(api: ArenaApi, *, events: list, mail: list) -> dict:
         "machine_broken": shop.scenario.broken[day],
         "events": events,
         "new_mail": mail,
-        "open_offers": api.mail.unread_offers(),
+        "open_offers": api.mail.open_offers(),
         "suppliers": [
             {
                 "supplier": q["supplier"],

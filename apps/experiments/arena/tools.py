@@ -17,7 +17,7 @@ from apps.agents.models import Agent, Persona
 from apps.agents.policy import PolicyRefusal, policy_check
 from apps.agents.tools.handlers import NOTES_FOUND_MAX, SCRATCHPAD_MAX_CHARS
 from apps.agents.tools.registry import TOOLS, Tool, ToolContext, ToolResult
-from apps.core.errors import ApplicationError, Conflict, NotFound
+from apps.core.errors import ApplicationError, NotFound
 from apps.experiments.adapter import sim_agent
 
 from .api import ArenaApi
@@ -204,12 +204,10 @@ def _email_supplier(api: ArenaApi, memory: RunMemory, arguments: dict) -> dict:
 
 
 def _read_inbox(api: ArenaApi, memory: RunMemory, arguments: dict) -> dict:
-    return {"messages": api.mail.inbox[-arguments.get("last", 10) :], "open_offers": api.mail.unread_offers()}
+    return {"messages": api.mail.inbox[-arguments.get("last", 10) :], "open_offers": api.mail.open_offers()}
 
 
 def _accept_supplier_offer(api: ArenaApi, memory: RunMemory, arguments: dict) -> dict:
-    if arguments["offer_id"] not in api.mail.offers:
-        raise Conflict(f"オファー {arguments['offer_id']} はありません。")
     return api.accept_offer(offer_id=arguments["offer_id"], quantity=arguments["quantity"])
 
 
