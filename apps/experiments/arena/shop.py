@@ -330,7 +330,7 @@ class ArenaShop:
     def _close(
         self, day: int, total: int, cash_part: int, sold: list[int], demand: list[int], revenue: list[int]
     ) -> None:
-        due = sum(fee.amount_yen for fee in self.world.fee_days.get(day, ()))
+        due = self.world.fees_due(day)
         self.arrears += due
         if self.arrears and self.cash >= self.arrears:
             self.cash -= self.arrears

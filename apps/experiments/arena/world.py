@@ -200,17 +200,12 @@ class ArenaWorld:
             for p, cost in enumerate(product.unit_cost_yen for product in self.products)
         ]
 
-    @cached_property
-    def fee_days(self) -> dict[int, list[MachineFee]]:
-        """Day of the run -> the machine fees due that day (a fee due on the 31st falls on each month's last day)."""
-        due: dict[int, list[MachineFee]] = {}
-        for day in range(366 * 3):
-            date = START_DATE + datetime.timedelta(days=day)
-            last = calendar.monthrange(date.year, date.month)[1]
-            for fee in self.machine_fees:
-                if min(fee.due_day, last) == date.day:
-                    due.setdefault(day, []).append(fee)
-        return due
+    def fees_due(self, day: int) -> int:
+        """The machine fees due on this day of the run, in yen (a fee due on the 31st falls on each month's last
+        day)."""
+        date = START_DATE + datetime.timedelta(days=day)
+        last = calendar.monthrange(date.year, date.month)[1]
+        return sum(fee.amount_yen for fee in self.machine_fees if min(fee.due_day, last) == date.day)
 
 
 def demo_world(**overrides) -> ArenaWorld:
