@@ -9,6 +9,7 @@ import numpy as np
 from django.db.models import F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core.errors import ValidationError
 from apps.experiments.arena.run import ReplayedDay, replay_day
@@ -242,16 +243,31 @@ def arena_run_trace(*, run: ArenaRun) -> dict | None:
     return json.loads(gzip.decompress(bytes(run.trace))) if run.trace else None
 
 
+def _arena_event_labels() -> dict[str, str]:
+    return {
+        "breakdown": _("故障"),
+        "supplier_closed": _("仕入先の廃業"),
+        "recall": _("リコール"),
+        "rush": _("需要の急増"),
+        "price_shock": _("仕入値の高騰"),
+    }
+
+
 def arena_run_chart(*, run: ArenaRun) -> dict:
-    """What the run page draws: net worth, cash and the coin box per day, and each event on its day."""
+    """What the run page draws: net worth, cash and the coin box per day, and each event (named) on its day."""
     net_worth = run.series.get("net_worth", [])
+    labels = _arena_event_labels()
     return {
         "days": run.days,
         "net_worth": net_worth,
         "cash": run.series.get("cash", []),
         "coin_box": run.series.get("coin_box", []),
         "events": [
-            {**event, "net_worth_yen": net_worth[event["day"]] if event["day"] < len(net_worth) else None}
+            {
+                **event,
+                "label": labels.get(event["kind"], event["kind"]),
+                "net_worth_yen": net_worth[event["day"]] if event["day"] < len(net_worth) else None,
+            }
             for event in run.events
         ],
     }

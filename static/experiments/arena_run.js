@@ -24,7 +24,7 @@
       plugins: {
         tooltip: {
           callbacks: {
-            label: (c) => (c.raw && c.raw.event ? `${c.raw.event.kind}: ${JSON.stringify(c.raw.event)}` : `${c.dataset.label}: ${yen(c.parsed.y)}`),
+            label: (c) => (c.raw && c.raw.event ? `${c.raw.event.label}: ${JSON.stringify(c.raw.event)}` : `${c.dataset.label}: ${yen(c.parsed.y)}`),
           },
         },
       },
