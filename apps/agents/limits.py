@@ -12,3 +12,5 @@ MAX_CHAT_MESSAGE_LENGTH = 2000
 MAX_TOOL_ROUNDS = 4
 # A staff answer to a case: LINE allows 5,000 characters a message; an answer is a few sentences.
 MAX_CASE_ANSWER_LENGTH = 2000
+# A supplier's offer may cost, all in, at most this many thousandths of the product's fair cost (its lowest list price).
+MAX_OFFER_OVER_FAIR_COST_PERMILLE = 1200

@@ -281,6 +281,29 @@ class AgentNote(models.Model):
         return self.text[:60]
 
 
+class AgentMemory(models.Model):
+    """What an agent keeps between turns: its scratchpad (key `SCRATCHPAD_KEY`) and short values under keys of its own
+    choosing (the memory tools). One row per agent and key, replaced on write."""
+
+    SCRATCHPAD_KEY = (
+        "_scratchpad"  # the tools' key pattern cannot start with "_", so only the scratchpad tools reach it
+    )
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="memories", verbose_name=_("エージェント"))
+    key = models.CharField(max_length=64, verbose_name=_("キー"))
+    value = models.TextField(verbose_name=_("値"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("更新日時"))
+
+    class Meta:
+        ordering = ["agent", "key"]
+        verbose_name = _("エージェントの記憶")
+        verbose_name_plural = _("エージェントの記憶")
+        constraints = [models.UniqueConstraint(fields=["agent", "key"], name="agent_memory_one_value_per_key")]
+
+    def __str__(self):
+        return f"{self.key}: {self.value[:40]}"
+
+
 class CouponGrant(models.Model):
     """A coupon an agent gave a customer, with the most it can cost the shop; the daily coupon budget sums these."""
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from apps.agents import selectors
 from apps.agents.limits import (
     MAX_COUPON_PERCENT,
+    MAX_OFFER_OVER_FAIR_COST_PERMILLE,
     MAX_UNITS_PER_ORDER,
     MIN_PRICE_OVER_COST_DENOMINATOR,
     MIN_PRICE_OVER_COST_NUMERATOR,
@@ -118,10 +119,46 @@ def _check_price(context: ToolContext, arguments: dict) -> None:
     price = arguments["price_yen"]
     if price <= 0:
         raise PolicyRefusal("nothing_free", _("価格は1円以上でなければなりません。無料にはできません。"))
-    product = selectors.product_by_sku(sku=arguments["sku"])
-    if product is None:
+    if context.simulation is not None:
+        cost = context.simulation.unit_cost_yen(arguments["sku"])
+    else:
+        product = selectors.product_by_sku(sku=arguments["sku"])
+        cost = product.unit_cost_yen if product is not None else None
+    if cost is None:
         return  # the handler answers "no such product"; nothing to guard
-    price_floor_check(price_yen=price, cost_yen=product.unit_cost_yen)
+    price_floor_check(price_yen=price, cost_yen=cost)
+
+
+def supplier_offer_check(*, payment: str, unit_price_yen: int, fair_cost_yen: int) -> None:
+    """Refuse a supplier's offer paid other than on invoice (`payment_gateway`: money leaves only through the shop's
+    books, never in advance to an account a supplier names) or dearer, all in, than
+    MAX_OFFER_OVER_FAIR_COST_PERMILLE of the fair cost (`offer_over_fair_cost`)."""
+    if payment != "invoice":
+        raise PolicyRefusal(
+            "payment_gateway",
+            _("仕入先への支払いは請求書払いだけです。前払いの振込や指定口座への送金はできません。"),
+        )
+    ceiling = fair_cost_yen * MAX_OFFER_OVER_FAIR_COST_PERMILLE // 1000
+    if unit_price_yen > ceiling:
+        raise PolicyRefusal(
+            "offer_over_fair_cost",
+            _("単価%(price)d円は適正原価%(cost)d円の%(percent)d%%を超えます（上限%(ceiling)d円）。")
+            % {
+                "price": unit_price_yen,
+                "cost": fair_cost_yen,
+                "percent": MAX_OFFER_OVER_FAIR_COST_PERMILLE // 10,
+                "ceiling": ceiling,
+            },
+        )
+
+
+def _check_offer(context: ToolContext, arguments: dict) -> None:
+    offer = context.simulation.supplier_offer(arguments["offer_id"]) if context.simulation is not None else None
+    if offer is None:
+        return  # the handler answers "no such offer"; nothing to guard
+    supplier_offer_check(
+        payment=offer["payment"], unit_price_yen=offer["unit_price_yen"], fair_cost_yen=offer["fair_cost_yen"]
+    )
 
 
 def _check_order(context: ToolContext, arguments: dict) -> None:
@@ -173,6 +210,7 @@ def _check_refund(context: ToolContext, arguments: dict) -> None:
 
 _TOOL_RULES = {
     "refund_undispensed": _check_refund,
+    "accept_supplier_offer": _check_offer,
     "issue_coupon": _check_coupon,
     "set_price": _check_price,
     "start_purchase": _check_order,

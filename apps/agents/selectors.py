@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.agents.limits import MAX_UNITS_PER_ORDER
 from apps.agents.models import (
     Agent,
+    AgentMemory,
     AgentNote,
     BudgetAlert,
     CouponGrant,
@@ -292,3 +293,19 @@ def sale_is_customers(*, sale: Sale, sale_ids: tuple[int, ...], customer_key: st
 
 def self_service_refund_exists(*, sale: Sale) -> bool:
     return SelfServiceRefund.objects.filter(sale=sale).exists()
+
+
+def agent_memory_value(*, agent: Agent, key: str) -> str | None:
+    return AgentMemory.objects.filter(agent=agent, key=key).values_list("value", flat=True).first()
+
+
+def agent_memory_keys(*, agent: Agent) -> list[str]:
+    return list(
+        AgentMemory.objects.filter(agent=agent).exclude(key=AgentMemory.SCRATCHPAD_KEY).values_list("key", flat=True)
+    )
+
+
+def agent_notes_search(*, agent: Agent, query: str, limit: int) -> list[dict]:
+    """This agent's notes whose text contains `query` (any case), newest first."""
+    notes = AgentNote.objects.filter(agent=agent, text__icontains=query).order_by("-created_at", "-id")[:limit]
+    return [{"note_id": n.pk, "created_at": n.created_at.isoformat(), "kind": n.kind, "text": n.text} for n in notes]

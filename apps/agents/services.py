@@ -19,6 +19,7 @@ from apps.agents import selectors
 from apps.agents.limits import ESCALATION_THRESHOLD, MAX_CASE_ANSWER_LENGTH
 from apps.agents.models import (
     Agent,
+    AgentMemory,
     AgentNote,
     AgentTurn,
     BudgetAlert,
@@ -266,6 +267,25 @@ def note_write(
     *, agent: Agent, text: str, conversation_id: int | None = None, kind: str = AgentNote.Kind.NOTE, data=None
 ) -> AgentNote:
     return AgentNote.objects.create(agent=agent, conversation_id=conversation_id, kind=kind, text=text, data=data or {})
+
+
+@transaction.atomic
+def agent_memory_set(*, agent: Agent, key: str, value: str) -> AgentMemory:
+    """Keep `value` under `key` for this agent, replacing what was there; an empty value forgets the key."""
+    if not value:
+        AgentMemory.objects.filter(agent=agent, key=key).delete()
+        return AgentMemory(agent=agent, key=key, value="")
+    memory, _created = AgentMemory.objects.update_or_create(agent=agent, key=key, defaults={"value": value})
+    return memory
+
+
+@transaction.atomic
+def agent_scratchpad_write(*, agent: Agent, text: str, append: bool, max_chars: int) -> AgentMemory:
+    """Replace the scratchpad or add a line to it; it keeps its last `max_chars` characters."""
+    memory = AgentMemory.objects.select_for_update().filter(agent=agent, key=AgentMemory.SCRATCHPAD_KEY).first()
+    current = memory.value if memory and append else ""
+    joined = f"{current}\n{text}" if current else text
+    return agent_memory_set(agent=agent, key=AgentMemory.SCRATCHPAD_KEY, value=joined[-max_chars:])
 
 
 @transaction.atomic

@@ -6,9 +6,11 @@ The heuristic baseline against the offline agent over 20 seeds, run here through
 (synchronously, inside one transaction, so the workers find every run finished), so the experiments page shows a
 finished comparison with its confidence intervals from the first minute. And a running persona A/B test on LINE at
 `HQ-1F` (ハル vs ソウタ) with a few consenting LINE customers whose conversations, started through chats'
-`conversation_start`, the test's receiver has assigned (exposures).
+`conversation_start`, the test's receiver has assigned (exposures). And an arena leaderboard: the heuristic and the
+offline agent on the demo shop's own world for a year, on the shop's policy and without it (in this process: a few
+seconds).
 
-Idempotent: the experiment and the A/B test of these names are created the first time only."""
+Idempotent: the experiment, the A/B test and the leaderboard of these names are created the first time only."""
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -18,8 +20,8 @@ from apps.chats.models import Conversation, Message
 from apps.chats.services import conversation_start, customer_consent_set, customer_for_line_user, message_record
 from apps.core.demo import demo_fixture
 from apps.experiments import demo_history
-from apps.experiments.models import ABTest, ABVariant, Experiment, Variant
-from apps.experiments.services import ab_test_start, experiment_start, run_execute
+from apps.experiments.models import ABTest, ABVariant, ArenaLeaderboard, Experiment, Variant
+from apps.experiments.services import ab_test_start, arena_leaderboard_run, experiment_start, run_execute
 from apps.inventory.models import Machine, PurchaseOrder
 from apps.inventory.services import procurement_plan
 from apps.inventory.services.procurement import purchase_order_needs_manager
@@ -28,6 +30,9 @@ EXPERIMENT_NAME = "デモ: ヒューリスティック vs オフラインエー�
 DAYS = 30  # short enough that 40 runs take a few seconds
 SEEDS = 20
 
+
+ARENA_NAME = "デモ: アリーナ 365日 × 5シード"
+ARENA_SEEDS = 5  # a year each; `manage.py arena` runs a hundred on every core
 
 AB_TEST_NAME = "デモ: LINEの店番ペルソナ ハル vs ソウタ"
 AB_PERSONAS = ["ハル", "ソウタ"]
@@ -39,6 +44,7 @@ def seed(*, stdout, options: dict) -> None:
     manager = get_user_model().objects.filter(username="manager").first()
     seed_experiment(stdout=stdout, manager=manager)
     seed_ab_test(stdout=stdout, manager=manager)
+    seed_arena(stdout=stdout)
 
 
 def seed_purchase_orders(*, stdout) -> None:
@@ -102,3 +108,19 @@ def seed_ab_test(*, stdout, manager) -> None:
             message_record(conversation=conversation, sender=Message.Sender.CUSTOMER, text=asked)
             message_record(conversation=conversation, sender=Message.Sender.ASSISTANT, text=answered)
     stdout.write(f"  A/B test: 「{test.name}」 running, {test.exposures.count()} exposures")
+
+
+def seed_arena(*, stdout) -> None:
+    if ArenaLeaderboard.objects.filter(name=ARENA_NAME).exists():
+        return
+    board = arena_leaderboard_run(
+        name=ARENA_NAME,
+        days=365,
+        first_seed=1,
+        seed_count=ARENA_SEEDS,
+        agents=[],
+        personas=[None],
+        policies=["shop", "none"],
+        workers=1,  # inside seed_demo's process and its database connection
+    )
+    stdout.write(f"  arena: 「{board.name}」 {len(board.rows)} entrants, {board.elapsed_seconds:.1f} s")

@@ -285,3 +285,64 @@ class Exposure(models.Model):
 
     def __str__(self):
         return f"{self.conversation_id} → {self.variant}"
+
+
+class ArenaLeaderboard(models.Model):
+    """One leaderboard of the agent arena: every entrant (agent × persona × policy) on the same seeds, and its rows
+    (mean final net worth with its 95% interval, bankruptcy rate, refusals, tool calls, model cost)."""
+
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("作成日時"))
+    name = models.CharField(max_length=200, verbose_name=_("名前"))
+    days = models.PositiveIntegerField(verbose_name=_("日数"))
+    first_seed = models.PositiveIntegerField(verbose_name=_("最初のシード"))
+    seed_count = models.PositiveIntegerField(verbose_name=_("シード数"))
+    rows = models.JSONField(default=list, blank=True, verbose_name=_("順位表"))
+    elapsed_seconds = models.FloatField(default=0, verbose_name=_("所要時間（秒）"))
+    estimated_model_cost_yen = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, verbose_name=_("モデル費用の見積り（円）")
+    )
+    model_budget_yen = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("モデル費用の上限（円）"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("アリーナの順位表")
+        verbose_name_plural = _("アリーナの順位表")
+
+    def __str__(self):
+        return self.name
+
+
+class ArenaRun(models.Model):
+    """One entrant on one seed of a leaderboard: the result, the daily series, the events, and the trace (gzip'd
+    JSON: each day's state, tool calls with the policy's decisions, messages and actions) any day replays from."""
+
+    leaderboard = models.ForeignKey(
+        ArenaLeaderboard, on_delete=models.CASCADE, related_name="runs", verbose_name=_("順位表")
+    )
+    entrant = models.CharField(max_length=200, verbose_name=_("参加者"))
+    agent = models.CharField(max_length=20, verbose_name=_("エージェント"))
+    persona = models.ForeignKey(
+        Persona, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("ペルソナ")
+    )
+    policy = models.CharField(max_length=10, blank=True, verbose_name=_("ポリシー"))
+    seed = models.PositiveIntegerField(verbose_name=_("シード"))
+    days = models.PositiveIntegerField(verbose_name=_("日数"))
+    final_net_worth_yen = models.BigIntegerField(verbose_name=_("最終純資産（円）"))
+    bankrupt_day = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("破綻日"))
+    summary = models.JSONField(default=dict, blank=True, verbose_name=_("要約"))
+    series = models.JSONField(default=dict, blank=True, verbose_name=_("系列"))
+    events = models.JSONField(default=list, blank=True, verbose_name=_("出来事"))
+    trace = models.BinaryField(blank=True, default=b"", verbose_name=_("トレース"))
+
+    class Meta:
+        ordering = ["leaderboard_id", "entrant", "seed"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["leaderboard", "entrant", "seed"], name="arena_run_one_per_entrant_and_seed"
+            )
+        ]
+        verbose_name = _("アリーナの実行")
+        verbose_name_plural = _("アリーナの実行")
+
+    def __str__(self):
+        return f"{self.entrant} seed {self.seed}"

@@ -1,5 +1,7 @@
-"""Reads: sales for calibration, experiment progress and comparison, A/B test results."""
+"""Reads: sales for calibration, experiment progress and comparison, A/B test results, arena runs."""
 
+import gzip
+import json
 import math
 from datetime import date, timedelta
 
@@ -7,10 +9,14 @@ import numpy as np
 from django.db.models import F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.chats.models import Rating
+from apps.core.errors import ValidationError
+from apps.experiments.arena.run import ReplayedDay, replay_day
+from apps.experiments.arena.world import demo_world
 from apps.experiments.calibration import ProductSales
-from apps.experiments.models import ABTest, Experiment, Exposure, Run
+from apps.experiments.models import ABTest, ArenaRun, Experiment, Exposure, Run
 from apps.experiments.stats import mean_interval, welch_test
 from apps.inventory.models import PriceChange, Product, Sale, SaleLine
 
@@ -245,3 +251,50 @@ def ab_test_results(*, test: ABTest) -> dict:
             }
         rows.append(row)
     return {"test": test.pk, "status": test.status, "variants": rows}
+
+
+# --- the agent arena --------------------------------------------------------------------------------------------
+
+
+def arena_run_trace(*, run: ArenaRun) -> dict | None:
+    """The run's trace, unpacked (None when it was stored without one)."""
+    return json.loads(gzip.decompress(bytes(run.trace))) if run.trace else None
+
+
+def _arena_event_labels() -> dict[str, str]:
+    return {
+        "breakdown": _("故障"),
+        "supplier_closed": _("仕入先の廃業"),
+        "recall": _("リコール"),
+        "rush": _("需要の急増"),
+        "price_shock": _("仕入値の高騰"),
+    }
+
+
+def arena_run_chart(*, run: ArenaRun) -> dict:
+    """What the run page draws: net worth, cash and the coin box per day, and each event (named) on its day."""
+    net_worth = run.series.get("net_worth", [])
+    labels = _arena_event_labels()
+    return {
+        "days": run.days,
+        "net_worth": net_worth,
+        "cash": run.series.get("cash", []),
+        "coin_box": run.series.get("coin_box", []),
+        "events": [
+            {
+                **event,
+                "label": labels.get(event["kind"], event["kind"]),
+                "net_worth_yen": net_worth[event["day"]] if event["day"] < len(net_worth) else None,
+            }
+            for event in run.events
+        ],
+    }
+
+
+def arena_run_replay(*, run: ArenaRun, day: int) -> ReplayedDay:
+    """Replay the run up to `day` from its seed and trace; what the agent saw and did that day, and whether every
+    answer up to then came out as recorded."""
+    trace = arena_run_trace(run=run)
+    if trace is None:
+        raise ValidationError("This run was stored without a trace; it cannot be replayed.")
+    return replay_day(world=demo_world(), trace=trace, day=day)

@@ -1,20 +1,36 @@
 """Writes of the experiments app: calibrations, experiments and their runs, A/B tests and exposures."""
 
 import logging
+from decimal import Decimal
 
 import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
 from apps.agents.models import Persona
+from apps.agents.routing import provider_choice
 from apps.agents.selectors import shopkeeper_for_chat
 from apps.agents.services import agent_persona_set
 from apps.core.errors import Conflict, ValidationError
 from apps.core.services import audit_record
 from apps.experiments import assignment, selectors
+from apps.experiments.arena import leaderboard
+from apps.experiments.arena.provider_agent import BudgetCap
+from apps.experiments.arena.run import run_arena
+from apps.experiments.arena.tools import POLICIES, arena_agent
+from apps.experiments.arena.world import demo_world
 from apps.experiments.calibration import fit_demand
 from apps.experiments.live import broadcast_on_commit
-from apps.experiments.models import ABTest, ABVariant, Calibration, Experiment, Exposure, Run
+from apps.experiments.models import (
+    ABTest,
+    ABVariant,
+    ArenaLeaderboard,
+    ArenaRun,
+    Calibration,
+    Experiment,
+    Exposure,
+    Run,
+)
 from apps.experiments.runner import agent_for_variant, world_for_variant
 from apps.experiments.sim.episode import run_episode
 
@@ -218,3 +234,112 @@ def ab_test_stop(*, test: ABTest, actor, winner: ABVariant | None = None) -> ABT
             agent=agent, persona=winner.persona, actor=actor, reason=f"A/B test {test.pk}「{test.name}」の勝者"
         )
     return test
+
+
+# --- the agent arena --------------------------------------------------------------------------------------------
+
+ARENA_STORED_SERIES = ("net_worth", "cash", "coin_box", "revenue", "purchases", "units_sold")
+
+
+def _arena_model_provider():
+    """The live model choice for a procurement agent on Anthropic; refused when live would answer offline."""
+    choice = provider_choice(agent=arena_agent(provider="anthropic"), customer_key="")
+    if choice.fallback_reason or choice.provider.name != "anthropic":
+        raise ValidationError(
+            f"The model agent cannot run on this server now ({choice.fallback_reason or 'no model'})."
+        )
+    return choice.provider
+
+
+def arena_leaderboard_run(
+    *,
+    name: str,
+    days: int,
+    first_seed: int,
+    seed_count: int,
+    agents: list[str],
+    personas: list[Persona | None],
+    policies: list[str],
+    workers: int | None = None,
+    model_budget_yen: int | None = None,
+) -> ArenaLeaderboard:
+    """Run the arena's grid on `seed_count` seeds and store the leaderboard with every run and its trace. A model
+    agent ("llm") needs a key and `model_budget_yen`: its runs stop calling the model once the budget is spent."""
+    known = {*leaderboard.BASELINES, "offline", "llm"}
+    if days < 1 or seed_count < 1:
+        raise ValidationError("A leaderboard needs at least one day and one seed.")
+    if unknown := set(agents) - known or set(policies) - set(POLICIES):
+        raise ValidationError(f"Unknown agents or policies: {', '.join(sorted(unknown))}.")
+    grid = leaderboard.entrants(agents=agents, personas=personas, policies=policies or ["shop"])
+    provider = budget = estimate = None
+    if "llm" in agents:
+        if not model_budget_yen:
+            raise ValidationError("A model agent runs only within a budget: give model_budget_yen.")
+        provider = _arena_model_provider()
+        model_runs = sum(entrant.agent == "llm" for entrant in grid) * seed_count
+        estimate = leaderboard.estimated_model_cost_yen(model_name=provider.model_name, days=days, runs=model_runs)
+        budget = BudgetCap(Decimal(model_budget_yen))
+    world = demo_world()
+
+    def model_run(entrant, seed):
+        agent = leaderboard.make_agent(entrant, provider=provider, budget=budget)
+        return run_arena(world=world, seed=seed, days=days, agent=agent, policy=entrant.policy)
+
+    started = timezone.now()
+    seeds = list(range(first_seed, first_seed + seed_count))
+    results = leaderboard.run_entries(
+        world=world, grid=grid, seeds=seeds, days=days, workers=workers, model_run=model_run
+    )
+    elapsed = (timezone.now() - started).total_seconds()
+    return arena_leaderboard_store(
+        name=name,
+        days=days,
+        seeds=seeds,
+        results=results,
+        elapsed_seconds=elapsed,
+        estimated_model_cost_yen=estimate,
+        model_budget_yen=model_budget_yen,
+    )
+
+
+@transaction.atomic
+def arena_leaderboard_store(
+    *,
+    name: str,
+    days: int,
+    seeds: list[int],
+    results: list,
+    elapsed_seconds: float,
+    estimated_model_cost_yen=None,
+    model_budget_yen: int | None = None,
+) -> ArenaLeaderboard:
+    """The leaderboard's rows and every run (series, events, gzip'd trace) in one transaction."""
+    board = ArenaLeaderboard.objects.create(
+        name=name,
+        days=days,
+        first_seed=seeds[0],
+        seed_count=len(seeds),
+        rows=leaderboard.leaderboard_rows(results),
+        elapsed_seconds=elapsed_seconds,
+        estimated_model_cost_yen=estimated_model_cost_yen,
+        model_budget_yen=model_budget_yen,
+    )
+    ArenaRun.objects.bulk_create(
+        ArenaRun(
+            leaderboard=board,
+            entrant=entrant.label,
+            agent=entrant.agent,
+            persona=entrant.persona,
+            policy=entrant.policy,
+            seed=result.seed,
+            days=days,
+            final_net_worth_yen=result.final_net_worth,
+            bankrupt_day=result.bankrupt_day,
+            summary=result.agent_summary,
+            series={key: result.series[key] for key in ARENA_STORED_SERIES},
+            events=result.events,
+            trace=result.packed_trace(),
+        )
+        for entrant, result in results
+    )
+    return board

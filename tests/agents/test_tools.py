@@ -63,6 +63,11 @@ def test_every_tool_of_the_issue_is_registered():
         "write_note",
         "open_case",
         "refund_undispensed",
+        "memory_set",
+        "memory_get",
+        "scratchpad_write",
+        "scratchpad_read",
+        "search_notes",
     }
     for tool in TOOLS.values():
         assert tool.schema["additionalProperties"] is False

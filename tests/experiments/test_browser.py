@@ -86,3 +86,31 @@ def test_the_page_reconnects_within_a_second_when_a_restarting_server_closes_its
         page.wait_for_timeout(50)
     assert len(sockets) == 2 and time.monotonic() - closed_at < 1.5
     assert page.url.endswith(f"/experiments/{finished_experiment.pk}/")  # no reload
+
+
+def test_an_arena_run_shows_net_worth_with_its_events_marked_and_replays_a_day(db, logged_in, asgi_live_server):
+    from apps.experiments.models import ArenaRun
+    from apps.experiments.services import arena_leaderboard_run
+
+    board = arena_leaderboard_run(
+        name="arena in a browser",
+        days=30,
+        first_seed=1,
+        seed_count=1,
+        agents=[],
+        personas=[None],
+        policies=["shop"],
+        workers=1,
+    )
+    run = ArenaRun.objects.get(leaderboard=board, agent="offline")
+    page = logged_in
+    page.goto(f"{asgi_live_server}/experiments/")
+    page.click("text=arena in a browser")
+    page.click(f"a[href='/experiments/arena/runs/{run.pk}/']")
+    page.wait_for_function("window.Chart && Chart.getChart(document.getElementById('chart-arena-run'))")
+    assert page.evaluate(DATASET_LABELS, "chart-arena-run") == ["出来事", "純資産", "銀行", "硬貨"]
+    markers = page.evaluate("Chart.getChart(document.getElementById('chart-arena-run')).data.datasets[0].data.length")
+    assert markers == len(run.events) > 0  # seed 1 has a recall on day 6 and a breakdown on day 23
+    page.click("text=この日を再生 >> nth=0")
+    page.wait_for_selector("text=記録どおりに再現しました")
+    assert "refill_all_slots" in page.content()

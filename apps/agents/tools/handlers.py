@@ -5,8 +5,15 @@ from django.utils.translation import gettext as _
 
 from apps.agents import selectors
 from apps.agents.limits import MAX_COUPON_PERCENT, MAX_UNITS_PER_ORDER
-from apps.agents.models import AgentNote, Case
-from apps.agents.services import case_open, coupon_grant_record, note_write, self_service_refund_record
+from apps.agents.models import AgentMemory, AgentNote, Case
+from apps.agents.services import (
+    agent_memory_set,
+    agent_scratchpad_write,
+    case_open,
+    coupon_grant_record,
+    note_write,
+    self_service_refund_record,
+)
 from apps.agents.tools.registry import Kind, ToolContext, register
 from apps.core.errors import NotFound, ValidationError
 from apps.inventory import allergens
@@ -376,3 +383,83 @@ def refund_undispensed(context: ToolContext, arguments: dict) -> dict:
         raise NotFound(_("返金の対象になるご購入が見つかりません。"))
     refund = self_service_refund_record(context=context, sale=sale)
     return {"sale_id": sale.pk, "refunded_yen": refund.amount_yen}
+
+
+# Memory: what an agent keeps between turns and days (docs/agents.md, *Memory*). The arena gives the same tools, names
+# and schemas a memory of the run's own (apps/experiments/arena/tools.py).
+MEMORY_KEY = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.:-]{0,63}$"}
+MEMORY_VALUE_MAX_CHARS = 2000
+SCRATCHPAD_MAX_CHARS = 4000
+NOTES_FOUND_MAX = 10
+
+
+@register(
+    name="memory_set",
+    description="Remember a short value under a key (lower-case letters, digits, _ . : -), replacing the old one; "
+    "an empty value forgets the key.",
+    schema={
+        "properties": {"key": MEMORY_KEY, "value": {"type": "string", "maxLength": MEMORY_VALUE_MAX_CHARS}},
+        "required": ["key", "value"],
+    },
+    allowed_kinds=ALL_KINDS,
+)
+def memory_set(context: ToolContext, arguments: dict) -> dict:
+    agent_memory_set(agent=context.agent, key=arguments["key"], value=arguments["value"])
+    return {"key": arguments["key"], "stored": bool(arguments["value"])}
+
+
+@register(
+    name="memory_get",
+    description="Read what you remembered under a key; without a key, the list of your keys.",
+    schema={"properties": {"key": MEMORY_KEY}},
+    allowed_kinds=ALL_KINDS,
+)
+def memory_get(context: ToolContext, arguments: dict) -> dict:
+    if "key" not in arguments:
+        return {"keys": selectors.agent_memory_keys(agent=context.agent)}
+    return {"key": arguments["key"], "value": selectors.agent_memory_value(agent=context.agent, key=arguments["key"])}
+
+
+@register(
+    name="scratchpad_write",
+    description=f"Write your scratchpad (kept between days, its last {SCRATCHPAD_MAX_CHARS} characters): "
+    "replace it, or append a line.",
+    schema={
+        "properties": {
+            "text": {"type": "string", "minLength": 1, "maxLength": MEMORY_VALUE_MAX_CHARS},
+            "append": {"type": "boolean"},
+        },
+        "required": ["text"],
+    },
+    allowed_kinds=ALL_KINDS,
+)
+def scratchpad_write(context: ToolContext, arguments: dict) -> dict:
+    memory = agent_scratchpad_write(
+        agent=context.agent,
+        text=arguments["text"],
+        append=arguments.get("append", True),
+        max_chars=SCRATCHPAD_MAX_CHARS,
+    )
+    return {"chars": len(memory.value)}
+
+
+@register(
+    name="scratchpad_read",
+    description="Read your scratchpad.",
+    schema={"properties": {}},
+    allowed_kinds=ALL_KINDS,
+)
+def scratchpad_read(context: ToolContext, arguments: dict) -> dict:
+    text = selectors.agent_memory_value(agent=context.agent, key=AgentMemory.SCRATCHPAD_KEY)
+    return {"text": text or ""}
+
+
+@register(
+    name="search_notes",
+    description=f"Search your own notes (write_note, purchase-order proposals) for a word; newest first, at most "
+    f"{NOTES_FOUND_MAX}.",
+    schema={"properties": {"query": {"type": "string", "minLength": 1, "maxLength": 100}}, "required": ["query"]},
+    allowed_kinds=ALL_KINDS,
+)
+def search_notes(context: ToolContext, arguments: dict) -> dict:
+    return {"notes": selectors.agent_notes_search(agent=context.agent, query=arguments["query"], limit=NOTES_FOUND_MAX)}

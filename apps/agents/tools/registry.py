@@ -36,6 +36,9 @@ class ToolContext:
     sale_ids: tuple[int, ...] = ()
     # The conversation's persona (an A/B test may assign one other than the agent's); None: the agent's own.
     persona: Persona | None = None
+    # A simulated shop the call is checked against instead of the database (the arena): it answers the policy's
+    # questions — `unit_cost_yen(sku)` and `supplier_offer(offer_id)` — from its world. None in the shop.
+    simulation: Any = None
 
 
 @dataclass(frozen=True)
