@@ -1,5 +1,6 @@
-"""Filters on every reply before it leaves the shop: no claim of being a person or of having a body, and no phone
-number, e-mail address, card number or key (the same patterns that keep them out of our logs)."""
+"""Filters on every reply before it leaves the shop: no claim of being a person or of having a body, no phone number,
+e-mail address, card number or key (the same patterns that keep them out of our logs), and no word on what a product
+contains for an allergic customer unless the turn read it from the products' label data."""
 
 import re
 
@@ -7,6 +8,7 @@ import regex
 from django.utils.translation import gettext as _
 
 from apps.core.logging import REDACTED_PATTERNS, redact_text
+from apps.inventory import allergens
 
 # Sentences in which the assistant claims to be a person or to be (or go) somewhere in the flesh.
 _HUMAN_CLAIM_PATTERNS = (
@@ -25,6 +27,17 @@ _HUMAN_CLAIM_PATTERNS = (
 _HUMAN_CLAIM = regex.compile("|".join(_HUMAN_CLAIM_PATTERNS), regex.I)
 
 
+# A sentence about whether a product holds an allergen: an allergen's name (or what customers call it) with a word
+# saying it is in, not in, or safe. Said without the label data (the `product_allergens` tool), it is a guess.
+_ALLERGEN_NAMES = sorted({*allergens.ALL, *allergens.SYNONYMS}, key=len, reverse=True)
+_ALLERGEN = regex.compile("|".join(regex.escape(name) for name in _ALLERGEN_NAMES), regex.I)
+_ALLERGEN_ASSERTION = regex.compile(
+    r"入って|入り|含ま|含み|含有|使って|使用|不使用|フリー|アレルゲン|アレルギー|大丈夫|安心|なし|無し"
+    r"|\bfree\b|contain|\bwithout\b|\bsafe\b|\ballerg",
+    regex.I,
+)
+
+
 def _scoped(pattern: re.Pattern) -> str:
     """A `re` pattern as a group of the `regex` module carrying its own flags, to join with others."""
     flags = "".join(
@@ -35,9 +48,14 @@ def _scoped(pattern: re.Pattern) -> str:
     return f"(?{flags}:{pattern.pattern})" if flags else f"(?:{pattern.pattern})"
 
 
-# Where a claim or a secret begins: streamed text is held back from the first place this matches or could still match.
+# Where a claim, a secret or an allergen's name begins: streamed text is held back from the first place this matches
+# or could still match (an allergen's name until its sentence is complete, when the guess rule can judge it).
 _HELD = regex.compile(
-    "|".join([f"(?i:{source})" for source in _HUMAN_CLAIM_PATTERNS] + [_scoped(p) for p in REDACTED_PATTERNS])
+    "|".join(
+        [f"(?i:{source})" for source in _HUMAN_CLAIM_PATTERNS]
+        + [_scoped(p) for p in REDACTED_PATTERNS]
+        + [f"(?i:{_ALLERGEN.pattern})"]
+    )
 )
 
 
@@ -56,6 +74,14 @@ def _held_from(text: str, pos: int, *, settle: bool) -> int:
         if not settle or start < found.start() or found.partial or found.end() == len(text):
             return start
         pos = found.end()
+
+
+def _allergen_notice(language: str) -> str:
+    if language == "en":
+        return (
+            "I only answer allergen questions from the product's label data: please ask me about the product by name."
+        )
+    return _("アレルゲンは商品の表示データでだけお答えしています。商品名を添えてお尋ねください。")
 
 
 def _ai_disclosure(language: str) -> str:
@@ -93,8 +119,11 @@ class ReplyStream:
         self._pending = ""  # the unfinished sentence, raw
         self._released = 0  # how much of it (after its leading whitespace) has been sent
         self._gap = ""  # whitespace after the last sentence sent: sent only if another sentence follows
-        self._claimed = False
-        self._told = False  # the honest line has been sent
+        self._owed: dict[str, str] = {}  # the line each withheld kind of sentence ends the reply with
+        self._told: set[str] = set()  # kinds whose line has been sent
+        # Set by the runtime once the turn has read label data (the `product_allergens` tool answered): from then on
+        # the reply may say what a product contains.
+        self.allergen_data = False
         self._stopped = False
 
     @property
@@ -109,11 +138,14 @@ class ReplyStream:
         """The pieces left once the reply ends with `text`."""
         self._pending += text
         out = self._settle(final=True)
-        if self._claimed and not self._told and not self._stopped:
+        for kind, line in self._owed.items():
+            if kind in self._told or self._stopped:
+                continue
             joiner = (
                 "" if not self.parts else "\n" if self._gap.endswith("\n") else " " if self.language == "en" else ""
             )
-            out.append(self._send(joiner + _ai_disclosure(self.language)))
+            out.append(self._send(joiner + line))
+            self._told.add(kind)
         return out
 
     def _settle(self, *, final: bool) -> list[str]:
@@ -158,6 +190,19 @@ class ReplyStream:
         cut = _held_from(text, self._released, settle=True)
         return len(self._pending) - len(text) + cut if cut > self._released else 0
 
+    def _withhold(self, kind: str, line: str, body: str, released: int, trailing: str) -> list[str]:
+        """Drop the sentence (`line` ends the reply, once), or, when its start is out already (what it must not say
+        comes later), end the sentence with `line` instead."""
+        self._note(kind)
+        self._owed.setdefault(kind, line)
+        if not released:
+            return []
+        self._told.add(kind)
+        self._gap = trailing
+        clause_ended = body[:released].rstrip().endswith(self._CLAUSE_ENDS)
+        joiner = "" if clause_ended else "… " if self.language == "en" else "…"
+        return [self._send(joiner + line)]
+
     def _note(self, kind: str) -> None:
         if kind not in self.removed:
             self.removed.append(kind)
@@ -189,15 +234,9 @@ class ReplyStream:
             return [self._send(("\n" if self.parts else "") + refusal)]
         trailing = sentence[len(sentence.rstrip()) :]
         if _HUMAN_CLAIM.search(body):
-            self._note("human_claim")
-            self._claimed = True
-            if not released:
-                return []
-            # Its start is out (the claim comes later): the sentence ends with the truth instead.
-            self._told, self._gap = True, trailing
-            clause_ended = body[:released].rstrip().endswith(self._CLAUSE_ENDS)
-            joiner = "" if clause_ended else "… " if self.language == "en" else "…"
-            return [self._send(joiner + _ai_disclosure(self.language))]
+            return self._withhold("human_claim", _ai_disclosure(self.language), body, released, trailing)
+        if not self.allergen_data and _ALLERGEN.search(body) and _ALLERGEN_ASSERTION.search(body):
+            return self._withhold("allergen_guess", _allergen_notice(self.language), body, released, trailing)
         masked = redact_text(body)
         if masked != body:
             self._note("personal_data_or_secret")

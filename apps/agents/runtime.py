@@ -127,6 +127,8 @@ class _Turn:
         if tool_result.violation_id is not None:
             self.violation_ids.append(tool_result.violation_id)
         result = tool_result.as_dict()
+        if call.name == "product_allergens" and tool_result.ok:
+            self.stream.allergen_data = True  # what the reply says of allergens now comes from the label data
         self.tool_log.append({"name": call.name, "arguments": call.arguments, "result": result})
         self.actions.extend(_actions(call.name, result))
         return result

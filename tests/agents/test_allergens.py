@@ -6,6 +6,7 @@ import pytest
 
 from apps.agents.runtime import agent_turn_run
 from apps.agents.tools.registry import ToolContext
+from tests.agents.fake_anthropic import Reply, text, tool_use
 from tests.factories import AgentFactory, MachineFactory, ProductFactory, SlotFactory, stock_slot
 
 
@@ -86,3 +87,33 @@ class TestAllergenAnswersComeFromTheData:
             arguments={"sku": "F010", "allergen": "プラスチック"},
         ).as_dict()
         assert result["ok"] is False and "表示対象のアレルゲン" in result["error"]
+
+
+@pytest.mark.django_db
+class TestAModelIsHeldToTheLabelData:
+    """A real model is told to answer from the tool; the reply filter makes sure of it (loopback Messages API)."""
+
+    def ask_model(self, agent, machine, question):
+        return agent_turn_run(
+            agent=agent, context=ToolContext(agent=agent, machine=machine), history=_history(question)
+        )
+
+    def test_a_guess_without_the_label_data_never_reaches_the_customer(self, shop, model_shopkeeper, fake_anthropic):
+        fake_anthropic.then(Reply([text("梅おにぎりには卵は入っていませんので安心です。ほかにご用は？")]))
+
+        outcome = self.ask_model(model_shopkeeper, shop, "梅おにぎりに卵は入ってる？")
+
+        assert "入っていません" not in outcome.text and "安心" not in outcome.text
+        assert "アレルゲンは商品の表示データでだけお答えしています" in outcome.text
+        assert "ほかにご用は？" in outcome.text
+
+    def test_what_the_model_read_from_the_label_goes_out(self, shop, model_shopkeeper, fake_anthropic):
+        fake_anthropic.then(
+            Reply([tool_use("product_allergens", {"sku": "F010", "allergen": "卵"})]),
+            Reply([text("たまごサンドには卵が含まれています。")]),
+        )
+
+        outcome = self.ask_model(model_shopkeeper, shop, "たまごサンドに卵は入ってる？")
+
+        assert outcome.text == "たまごサンドには卵が含まれています。"
+        assert "product_allergens" in tools_called(outcome)

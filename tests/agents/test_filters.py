@@ -172,3 +172,32 @@ def test_a_long_sentence_does_not_stall_the_stream_and_a_long_secret_is_never_cu
     # No part of a key goes out, however long it grows; it is masked once it ends.
     assert "".join(key_before_the_end) == "The key: "
     assert key.finish() == ["[REDACTED:api_key]"]
+
+
+GUESSES = [
+    "梅おにぎりに卵は入っていません。",
+    "このパンは小麦フリーなので安心です。",
+    "お茶には乳は使用していませんよ！",
+    "The onigiri doesn't contain any milk.",
+]
+
+
+@given(case=st.sampled_from(GUESSES), splits=st.lists(st.integers(min_value=1, max_value=40), max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_what_a_product_contains_is_never_said_without_the_label_data(case, splits):
+    pieces, stream = streamed(f"こんにちは。{case}ほかにご用は？", [split for split in splits if split < len(case) + 6])
+
+    allergen_sentence = case.rstrip("。！.")
+    assert not any(allergen_sentence[-4:] in piece for piece in pieces)  # not even for a moment
+    assert allergen_sentence not in stream.text and stream.removed == ["allergen_guess"]
+    assert stream.text.startswith("こんにちは。") and "表示データでだけお答えしています" in stream.text
+
+
+def test_with_the_label_data_read_the_same_sentence_goes_out_and_names_alone_are_not_held_up():
+    stream = ReplyStream(language="ja")
+    stream.allergen_data = True
+    said = [*stream.feed("たまごサンドには卵と乳が含まれています。"), *stream.finish()]
+    plain, _stream = streamed("牛乳は150円です。")
+
+    assert "".join(said) == "たまごサンドには卵と乳が含まれています。" and stream.removed == []
+    assert "".join(plain) == "牛乳は150円です。"
