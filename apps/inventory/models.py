@@ -181,6 +181,15 @@ class StockMovement(models.Model):
     sale = models.ForeignKey(
         "Sale", null=True, blank=True, on_delete=models.PROTECT, related_name="movements", verbose_name=_("販売")
     )
+    # A receipt of goods ordered: ties the supplier's invoice the receipt books (買掛金) to the order that pays it.
+    purchase_order = models.ForeignKey(
+        "PurchaseOrder",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="receipts",
+        verbose_name=_("発注"),
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

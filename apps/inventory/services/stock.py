@@ -31,6 +31,7 @@ def movement_record(
     actor_label: str = "",
     reason: str = "",
     sale=None,
+    purchase_order=None,
 ) -> StockMovement:
     """Append one movement; callers hold the lock of the quantity they change alongside it."""
     return StockMovement.objects.create(
@@ -43,6 +44,7 @@ def movement_record(
         actor_label=actor_label,
         reason=reason,
         sale=sale,
+        purchase_order=purchase_order,
     )
 
 
@@ -84,12 +86,14 @@ def stock_receive(
     actor=None,
     actor_label: str = "",
     reason: str = "",
+    purchase_order=None,
 ) -> StockMovement:
     """Goods arrive in the back room: storage grows, the product's moving-average unit cost is updated, and the
     receipt is booked (商品 and 仮払消費税 / 買掛金) in the same transaction.
 
     `unit_cost_yen` is net of consumption tax; `input_tax_yen` is the tax on the supplier's invoice for these goods
-    (default: quantity × unit cost × the product's rate, rounded down). Procurement calls this for received goods.
+    (default: quantity × unit cost × the product's rate, rounded down). Procurement calls this for received goods,
+    with the `purchase_order` they were ordered on: the receipt (and so its 買掛金) belongs to that order.
     """
     if quantity <= 0:
         raise ValidationError(_("入荷数は1以上にしてください。"))
@@ -113,6 +117,7 @@ def stock_receive(
         actor=actor,
         actor_label=actor_label,
         reason=reason,
+        purchase_order=purchase_order,
     )
     invoice_net_yen = quantity * unit_cost_yen
     receipt_book(
