@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from apps.accounting.models import EntryKind, JournalEntry, PayablePayment
 from apps.accounting.postings import PAID_FROM_ACCOUNTS, PaidFrom
-from apps.accounting.selectors.payables import open_payables
+from apps.accounting.selectors.payables import OpenPayable, open_payables
 from apps.accounting.services import LineSpec, journal_entry_post
 from apps.accounting.signals import payables_paid
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
@@ -64,9 +64,21 @@ def payables_pay(
         source=source,
         created_by=actor,
     )
+    payables_paid.send(sender=PayablePayment, payments=_links_create(items, payment))
+    audit_record(
+        target=payment,
+        action="payables.pay",
+        actor=actor,
+        data={"entries": numbers, "total_yen": total, "paid_from": paid_from},
+    )
+    return payment
+
+
+def _links_create(items: list[OpenPayable], payment: JournalEntry) -> list[PayablePayment]:
+    """One link per payable paid; the unique link is what stops a second payment, also at the same moment."""
     try:
         with transaction.atomic():
-            links = PayablePayment.objects.bulk_create(
+            return PayablePayment.objects.bulk_create(
                 PayablePayment(
                     payable_entry=item.entry,
                     account_id=item.account_id,
@@ -77,11 +89,3 @@ def payables_pay(
             )
     except IntegrityError as exc:
         raise Conflict(_("選んだ債務の一部はすでに支払われています。"), code="already_paid") from exc
-    payables_paid.send(sender=PayablePayment, payments=links)
-    audit_record(
-        target=payment,
-        action="payables.pay",
-        actor=actor,
-        data={"entries": numbers, "total_yen": total, "paid_from": paid_from},
-    )
-    return payment
