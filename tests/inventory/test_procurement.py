@@ -487,6 +487,8 @@ class TestSupplierPayment:
         paid = PayablePayment.objects.filter(payable_entry__number__in=order_invoice_numbers(order))
         assert sorted(paid.values_list("amount_yen", flat=True)) == [540, 756]
         assert len({link.payment_entry_id for link in paid}) == 2
+        audited = AuditEntry.objects.filter(action="purchase_order.pay", object_id=str(order.pk)).order_by("pk")
+        assert [entry.data["amount_yen"] for entry in audited] == [540, 756]
         assert accounts_payable_yen() == 604
         with pytest.raises(Conflict) as refused:
             purchase_order_pay_supplier(order=order, actor=manager_user)

@@ -307,7 +307,6 @@ def purchase_order_pay_supplier(
     invoices = purchase_order_open_payables(order=order)
     if not invoices:
         raise _nothing_to_pay(order)
-    amount = sum(item.open_amount for item in invoices)
     payment = payables_pay(
         entry_numbers=[item.entry.number for item in invoices],
         paid_from=paid_from,
@@ -323,7 +322,11 @@ def purchase_order_pay_supplier(
         actor=actor,
         from_state=order.status,
         to_state=order.status,
-        data={"amount_yen": amount, "paid_from": paid_from, "payment_entry": payment.number},
+        data={
+            "amount_yen": sum(line.debit for line in payment.lines.all()),
+            "paid_from": paid_from,
+            "payment_entry": payment.number,
+        },
     )
     return order
 
@@ -341,6 +344,7 @@ def _nothing_to_pay(order: PurchaseOrder) -> Conflict:
     return Conflict(_("発注 {order} に未払いの入荷分はありません。").format(order=order), code="nothing_to_pay")
 
 
+@transaction.atomic
 def purchase_orders_paid_record(*, payments) -> None:
     """The books paid supplier invoices (`PayablePayment` rows, from either path): each order whose receipts booked
     them adds what was paid to its `paid_yen`, in the paying transaction (the DB check keeps it ≤ `payable_yen`)."""
