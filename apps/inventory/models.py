@@ -242,6 +242,15 @@ class StockMovement(models.Model):
     )
     # [[lot id, units], ...]: the lots this movement took units from or put them into.
     lots = models.JSONField(default=list, blank=True, editable=False, verbose_name=_("ロット"))
+    # A receipt of goods ordered: ties the supplier's invoice the receipt books (買掛金) to the order that pays it.
+    purchase_order = models.ForeignKey(
+        "PurchaseOrder",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="receipts",
+        verbose_name=_("発注"),
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

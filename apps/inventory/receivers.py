@@ -1,5 +1,6 @@
-"""The shop listens to itself: a slot that falls below its par level asks for planning of its product, and a Celery
-worker that starts settles the purchases a crash left pending."""
+"""The shop listens to itself and to the books: a slot that falls below its par level asks for planning of its
+product, a Celery worker that starts settles the purchases a crash left pending, and supplier invoices paid in the
+books count as paid on their purchase orders."""
 
 import logging
 
@@ -7,8 +8,11 @@ from celery.signals import worker_ready
 from django.db import transaction
 from django.db.models.signals import post_save
 
+from apps.accounting.models import PayablePayment
+from apps.accounting.signals import payables_paid
 from apps.core.logging import DEPENDENCY_ERRORS, log_dependency_failure
 from apps.inventory.models import Slot
+from apps.inventory.services import purchase_orders_paid_record
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +42,11 @@ def reconcile_purchases_on_start(**kwargs) -> None:
     purchase_attempts_reconcile.delay()
 
 
+def invoices_paid(sender, payments, **kwargs) -> None:
+    purchase_orders_paid_record(payments=payments)
+
+
 def connect() -> None:
     post_save.connect(slot_saved, sender=Slot, dispatch_uid="inventory.procurement.slot_saved")
+    payables_paid.connect(invoices_paid, sender=PayablePayment, dispatch_uid="inventory.purchase_orders_paid")
     worker_ready.connect(reconcile_purchases_on_start, weak=False, dispatch_uid="inventory.reconcile_on_start")

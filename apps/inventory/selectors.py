@@ -4,11 +4,14 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.accounting.models import JournalEntry, PayablePayment
+from apps.accounting.selectors.payables import OpenPayable, open_payables
 from apps.core.errors import NotFound
 from apps.core.invoice import invoice_issuer
 from apps.core.money import TaxRate
@@ -374,6 +377,30 @@ def procurement_month_committed_yen(*, now, exclude_order_id: int | None = None)
     if exclude_order_id is not None:
         orders = orders.exclude(pk=exclude_order_id)
     return orders.aggregate(total=Sum("total_yen"))["total"] or 0
+
+
+def purchase_order_invoices(*, order: PurchaseOrder) -> QuerySet[JournalEntry]:
+    """The supplier invoices of the order: the entries its goods receipts booked (商品 and 仮払消費税 / 買掛金)."""
+    receipt_ids = [str(pk) for pk in order.receipts.values_list("pk", flat=True)]
+    return JournalEntry.objects.filter(
+        source_type=ContentType.objects.get_for_model(StockMovement), source_id__in=receipt_ids
+    )
+
+
+def purchase_order_open_payables(*, order: PurchaseOrder) -> list[OpenPayable]:
+    """What the books still owe on the order's own invoices (the books' open payables, oldest first)."""
+    invoice_ids = set(purchase_order_invoices(order=order).values_list("pk", flat=True))
+    return [item for item in open_payables() if item.entry.pk in invoice_ids]
+
+
+def purchase_order_paid_elsewhere(*, order: PurchaseOrder) -> list[int]:
+    """Numbers of the payments that paid the order's invoices other than its own pay action (the payables page)."""
+    own = Q(
+        payment_entry__source_type=ContentType.objects.get_for_model(PurchaseOrder),
+        payment_entry__source_id=str(order.pk),
+    )
+    payments = PayablePayment.objects.filter(payable_entry__in=purchase_order_invoices(order=order)).exclude(own)
+    return sorted(set(payments.values_list("payment_entry__number", flat=True)))
 
 
 def purchase_orders_pending_count() -> int:

@@ -1,22 +1,26 @@
 """Procurement: planning proposes, people approve, receiving fills the back room."""
 
 import datetime
+import importlib
 from io import StringIO
 
 import pytest
+from django.apps import apps as django_apps
 from django.core import mail
 from django.db.models import Sum
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from apps.accounting.chart import ACCOUNTS_PAYABLE
-from apps.accounting.models import JournalLine
+from apps.accounting.models import JournalLine, PayablePayment
+from apps.accounting.postings import post_supplier_payment
 from apps.accounting.selectors.payables import open_payables
 from apps.accounting.services.payables import payables_pay
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.models import AuditEntry
 from apps.inventory.demo import seed
-from apps.inventory.models import Product, PurchaseOrder, StockLot, StorageStock, Supplier, SupplierOffer
+from apps.inventory.models import Product, PurchaseOrder, StockLot, StockMovement, StorageStock, Supplier, SupplierOffer
+from apps.inventory.selectors import purchase_order_invoices
 from apps.inventory.services import (
     procurement_plan,
     product_request_record,
@@ -468,20 +472,126 @@ class TestSupplierPayment:
         with pytest.raises(Conflict, match="未払い"):
             purchase_order_pay_supplier(order=order, actor=manager_user)
 
-    def test_an_order_paid_from_the_books_payables_page_is_not_paid_again(self, tea_slot, staff_user, manager_user):
-        order = PurchaseOrderFactory(status=Status.ORDERED, line__product=tea_slot.product, line__quantity=12,
-                                     line__unit_cost_yen=100)  # fmt: skip
-        purchase_order_receive(order=order, delivered={order.lines.get().pk: 12}, actor=staff_user)
-        numbers = [item.entry.number for item in open_payables() if item.account_code == ACCOUNTS_PAYABLE]
-        payables_pay(entry_numbers=numbers, paid_from="bank", date=timezone.localdate(), actor=manager_user)
+    def test_paying_the_order_on_the_payables_page_first_leaves_its_pay_action_nothing_to_pay(
+        self, tea_slot, staff_user, manager_user
+    ):
+        order = received_order(tea_slot, staff_user)
+        payment = payables_pay(entry_numbers=order_invoice_numbers(order), paid_from="bank", date=TODAY,
+                               actor=manager_user)  # fmt: skip
+        later_order = received_order(tea_slot, staff_user, quantity=24)
+        still_owed = open_invoice_numbers()  # the opening stock and the later order: 買掛金 holds more than ¥1,296
 
+        order.refresh_from_db()
+        assert order.paid_yen == order.payable_yen == 1296
         with pytest.raises(Conflict) as refused:
             purchase_order_pay_supplier(order=order, actor=manager_user)
         assert refused.value.code == "paid_in_books"
-        assert accounts_payable_yen() == 0
+        assert f"#{payment.number}" in refused.value.message
+        assert open_invoice_numbers() == still_owed
+        assert accounts_payable_yen() == 604 + later_order.payable_yen
+
+    def test_paying_the_order_first_leaves_the_payables_page_nothing_of_it_to_pay(
+        self, tea_slot, staff_user, manager_user
+    ):
+        order = received_order(tea_slot, staff_user)
+        invoices = order_invoice_numbers(order)
+
+        order = purchase_order_pay_supplier(order=order, actor=manager_user, paid_from="cash")
+
+        assert order.paid_yen == 1296
+        assert not invoices & open_invoice_numbers()
+        payment = PayablePayment.objects.get(payable_entry__number__in=invoices).payment_entry
+        assert payment.source == order and payment.kind == "payable_payment"
+        with pytest.raises(Conflict) as refused:
+            payables_pay(entry_numbers=invoices, paid_from="bank", date=TODAY, actor=manager_user)
+        assert refused.value.code == "not_open_payable"
+        assert accounts_payable_yen() == 604
+
+    def test_partial_deliveries_are_paid_in_two_steps(self, tea_slot, staff_user, manager_user):
+        order = PurchaseOrderFactory(status=Status.ORDERED, line__product=tea_slot.product, line__quantity=12,
+                                     line__unit_cost_yen=100)  # fmt: skip
+        line = order.lines.get()
+        purchase_order_receive(order=order, delivered={line.pk: 5}, actor=staff_user)
+        order = purchase_order_pay_supplier(order=order, actor=manager_user)
+        assert (order.payable_yen, order.paid_yen) == (540, 540)  # 5 × ¥100 + 8 %
+
+        purchase_order_receive(order=order, delivered={line.pk: 7}, actor=staff_user)
+        order = purchase_order_pay_supplier(order=order, actor=manager_user)
+
+        assert (order.payable_yen, order.paid_yen) == (1296, 1296)
+        assert order.receipts.count() == 2
+        paid = PayablePayment.objects.filter(payable_entry__number__in=order_invoice_numbers(order))
+        assert sorted(paid.values_list("amount_yen", flat=True)) == [540, 756]
+        assert len({link.payment_entry_id for link in paid}) == 2
+        audited = AuditEntry.objects.filter(action="purchase_order.pay", object_id=str(order.pk)).order_by("pk")
+        assert [entry.data["amount_yen"] for entry in audited] == [540, 756]
+        assert accounts_payable_yen() == 604
+        with pytest.raises(Conflict) as refused:
+            purchase_order_pay_supplier(order=order, actor=manager_user)
+        assert refused.value.code == "nothing_to_pay"
+
+    def test_the_payables_page_pays_one_delivery_and_the_order_the_other(self, tea_slot, staff_user, manager_user):
+        order = PurchaseOrderFactory(status=Status.ORDERED, line__product=tea_slot.product, line__quantity=12,
+                                     line__unit_cost_yen=100)  # fmt: skip
+        line = order.lines.get()
+        purchase_order_receive(order=order, delivered={line.pk: 5}, actor=staff_user)
+        payables_pay(entry_numbers=order_invoice_numbers(order), paid_from="bank", date=TODAY, actor=manager_user)
+        purchase_order_receive(order=order, delivered={line.pk: 7}, actor=staff_user)
+
+        order = purchase_order_pay_supplier(order=order, actor=manager_user)
+
+        assert (order.payable_yen, order.paid_yen) == (1296, 1296)
+        assert accounts_payable_yen() == 604
+
+
+TODAY = timezone.localdate()
+
+
+def received_order(slot, staff_user, quantity: int = 12) -> PurchaseOrder:
+    order = PurchaseOrderFactory(status=Status.ORDERED, line__product=slot.product, line__quantity=quantity,
+                                 line__unit_cost_yen=100)  # fmt: skip
+    purchase_order_receive(order=order, delivered={order.lines.get().pk: quantity}, actor=staff_user)
+    order.refresh_from_db()
+    return order
+
+
+def order_invoice_numbers(order: PurchaseOrder) -> set[int]:
+    return set(purchase_order_invoices(order=order).values_list("number", flat=True))
+
+
+def open_invoice_numbers() -> set[int]:
+    return {item.entry.number for item in open_payables() if item.account_code == ACCOUNTS_PAYABLE}
 
 
 def accounts_payable_yen() -> int:
     lines = JournalLine.objects.filter(account__code=ACCOUNTS_PAYABLE)
     totals = lines.aggregate(credit=Sum("credit"), debit=Sum("debit"))
     return (totals["credit"] or 0) - (totals["debit"] or 0)
+
+
+@pytest.mark.django_db
+class TestReceiptsBeforeTheyNamedTheirOrder:
+    """Migration inventory 0017 links receipts written before it to their orders, and their orders' payments."""
+
+    def test_an_old_receipt_and_the_payment_of_its_order_are_linked(self, tea_slot, staff_user, manager_user):
+        order = received_order(tea_slot, staff_user)
+        paid_before = received_order(tea_slot, staff_user, quantity=5)
+        for old in (order, paid_before):  # as receipts and order payments were written before the migration
+            StockMovement.objects.filter(purchase_order=old).update(purchase_order=None)
+        post_supplier_payment(date=TODAY, amount=paid_before.payable_yen, paid_from="bank", source=paid_before)
+        PurchaseOrder.objects.filter(pk=paid_before.pk).update(paid_yen=paid_before.payable_yen)
+        receipt_of_stock = StockMovement.objects.create(product=tea_slot.product, location="storage", kind="receipt",
+                                                        quantity_delta=1, reason=f"発注 PO-{order.pk:05d} の入荷 (手入力)")  # fmt: skip
+
+        migration = importlib.import_module("apps.inventory.migrations.0019_receipt_purchase_order")
+        migration.link_receipts_to_orders(django_apps, None)
+        migration.link_order_payments(django_apps, None)
+
+        assert order.receipts.count() == 0  # its receipts no longer add up to what the order received
+        receipt_of_stock.refresh_from_db()
+        assert receipt_of_stock.purchase_order is None
+        assert paid_before.receipts.count() == 1
+        assert not order_invoice_numbers(paid_before) & open_invoice_numbers()
+        with pytest.raises(Conflict) as refused:
+            purchase_order_pay_supplier(order=paid_before, actor=manager_user)
+        assert refused.value.code == "nothing_to_pay"

@@ -1,8 +1,8 @@
 """What the shop owes: every credit to 買掛金 or 未払金 is a payable (a supplier's goods, a machine's fee, a day's AI
 usage, a manual entry), open until paid.
 
-A payable is paid by `payables_pay` (linked to it by `PayablePayment`) or by a payment the books hold without a link
-(a purchase order paid from the shop, a manual entry debiting the account): those are applied to the oldest open
+A payable is paid by `payables_pay` (linked to it by `PayablePayment`; a purchase order's pay action uses it too) or
+by a payment the books hold without a link (a manual entry debiting the account, an order paid before links existed): those are applied to the oldest open
 payables first, so the open amounts always add up to the account's balance. A reversed entry and its reversal leave
 the list together.
 """
@@ -76,11 +76,6 @@ def open_payables(*, as_of: datetime.date | None = None) -> list[OpenPayable]:
                 OpenPayable(entries[key[0]], row["account_id"], key[1], row["account__name"], row["net"], open_amount)
             )
     return result
-
-
-def open_payable_total(*, account_code: str) -> int:
-    """What is still owed on one payable account (買掛金 or 未払金), never below zero."""
-    return sum(item.open_amount for item in open_payables() if item.account_code == account_code)
 
 
 def _bucket(age_days: int) -> str:

@@ -4,13 +4,14 @@ import datetime
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
 from apps.accounting.models import EntryKind, JournalEntry, PayablePayment
 from apps.accounting.postings import PAID_FROM_ACCOUNTS, PaidFrom
-from apps.accounting.selectors.payables import open_payables
+from apps.accounting.selectors.payables import OpenPayable, open_payables
 from apps.accounting.services import LineSpec, journal_entry_post
+from apps.accounting.signals import payables_paid
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.roles import is_manager
 from apps.core.services import audit_record
@@ -18,10 +19,18 @@ from apps.core.services import audit_record
 
 @transaction.atomic
 def payables_pay(
-    *, entry_numbers: Sequence[int], paid_from: str, date: datetime.date, actor, memo: str = ""
+    *,
+    entry_numbers: Sequence[int],
+    paid_from: str,
+    date: datetime.date,
+    actor,
+    memo: str = "",
+    source: models.Model | None = None,
 ) -> JournalEntry:
     """Pay what is left of the payables posted by `entry_numbers` (all of 買掛金 and 未払金 in each) from 普通預金 or
-    現金, in one entry of kind `payable_payment` dated `date`: 買掛金 / 未払金 against the bank or cash.
+    現金, in one entry of kind `payable_payment` dated `date`: 買掛金 / 未払金 against the bank or cash. `source` is
+    what the payment was made for when it was not the payables page (a purchase order's pay action); `payables_paid`
+    is sent with the new links.
 
     Refuses (403) anyone but a Manager; (400) an empty list or a source other than bank or cash; (409) a number
     that is not an open payable (unknown, paid already, or being paid by someone else at the same moment)."""
@@ -52,11 +61,24 @@ def payables_pay(
         memo=memo or _("債務の支払（%(count)s件）") % {"count": len(items)},
         lines=lines,
         kind=EntryKind.PAYABLE_PAYMENT,
+        source=source,
         created_by=actor,
     )
+    payables_paid.send(sender=PayablePayment, payments=_links_create(items, payment))
+    audit_record(
+        target=payment,
+        action="payables.pay",
+        actor=actor,
+        data={"entries": numbers, "total_yen": total, "paid_from": paid_from},
+    )
+    return payment
+
+
+def _links_create(items: list[OpenPayable], payment: JournalEntry) -> list[PayablePayment]:
+    """One link per payable paid; the unique link is what stops a second payment, also at the same moment."""
     try:
         with transaction.atomic():
-            PayablePayment.objects.bulk_create(
+            return PayablePayment.objects.bulk_create(
                 PayablePayment(
                     payable_entry=item.entry,
                     account_id=item.account_id,
@@ -67,10 +89,3 @@ def payables_pay(
             )
     except IntegrityError as exc:
         raise Conflict(_("選んだ債務の一部はすでに支払われています。"), code="already_paid") from exc
-    audit_record(
-        target=payment,
-        action="payables.pay",
-        actor=actor,
-        data={"entries": numbers, "total_yen": total, "paid_from": paid_from},
-    )
-    return payment

@@ -30,6 +30,7 @@ from apps.inventory.services.procurement import (
     purchase_order_receive,
     purchase_order_reject,
     purchase_order_submit,
+    purchase_orders_paid_record,
     supplier_offer_save,
     supplier_save,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "purchase_order_receive",
     "purchase_order_reject",
     "purchase_order_submit",
+    "purchase_orders_paid_record",
     "restock_plan",
     "restock_task_cancel",
     "restock_task_complete",

@@ -8,29 +8,41 @@ writes an audit entry (who, when, from, to, reason). Planning never approves: ap
 import datetime
 import logging
 import math
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounting import chart
-from apps.accounting.postings import PaidFrom, post_supplier_payment
-from apps.accounting.selectors.payables import open_payable_total
+from apps.accounting.postings import PaidFrom
+from apps.accounting.services.payables import payables_pay
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.roles import is_manager
 from apps.core.services import audit_record
-from apps.inventory.models import Product, PurchaseOrder, PurchaseOrderLine, StockLot, Supplier, SupplierOffer
+from apps.inventory.models import (
+    Product,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    StockLot,
+    StockMovement,
+    Supplier,
+    SupplierOffer,
+)
 from apps.inventory.selectors import (
     ProductDemand,
     procurement_candidates,
     procurement_demand,
     procurement_month_committed_yen,
+    purchase_order_open_payables,
     purchase_order_open_product_ids,
+    purchase_order_paid_elsewhere,
     staff_notification_emails,
     supplier_offers_valid,
 )
@@ -286,6 +298,7 @@ def purchase_order_receive(
             expires_on=expires_on,
             date_kind=date_kind,
             supplier=order.supplier,
+            purchase_order=order,
         )
         order.payable_yen += net_yen + input_tax_yen
         line.received_quantity += quantity
@@ -308,40 +321,70 @@ def purchase_order_receive(
 def purchase_order_pay_supplier(
     *, order: PurchaseOrder, actor, paid_from: str = PaidFrom.BANK, date: datetime.date | None = None
 ) -> PurchaseOrder:
-    """A Manager pays the supplier what the goods received so far are owed (買掛金 / 普通預金 or 現金), once."""
+    """A Manager pays the supplier what is still open of the order's own invoices (the 買掛金 its receipts booked),
+    through the books' `payables_pay`, which links each invoice to the payment: an invoice is paid once, here or on
+    the payables page, also when two Managers pay at the same moment (the link is unique). The order's `paid_yen`
+    follows through `purchase_orders_paid_record`. The order row is not locked first: the other path locks it after
+    its links, and the opposite order would deadlock."""
     if not is_manager(actor):
         raise PermissionDenied(_("仕入先への支払いはマネージャーが行います。"))
-    order = _locked(order)
-    amount = order.payable_yen - order.paid_yen
-    if amount <= 0:
-        raise Conflict(_("発注 {order} に未払いの入荷分はありません。").format(order=order), code="nothing_to_pay")
-    # The books' payables page may have paid supplier invoices already; never pay more than 買掛金 still holds.
-    if amount > open_payable_total(account_code=chart.ACCOUNTS_PAYABLE):
-        raise Conflict(
-            _(
-                "買掛金の残高が {amount}円 に足りません。買掛金・未払金の支払で支払済みでないか確認してください。"
-            ).format(amount=f"{amount:,}"),
-            code="paid_in_books",
-        )
-    post_supplier_payment(
-        date=date or timezone.localdate(),
-        amount=amount,
+    invoices = purchase_order_open_payables(order=order)
+    if not invoices:
+        raise _nothing_to_pay(order)
+    payment = payables_pay(
+        entry_numbers=[item.entry.number for item in invoices],
         paid_from=paid_from,
-        source=order,
+        date=date or timezone.localdate(),
+        actor=actor,
         memo=_("{order} の支払").format(order=order),
-        created_by=actor,
+        source=order,
     )
-    order.paid_yen += amount
-    order.save(update_fields=["paid_yen", "updated_at"])
+    order.refresh_from_db()
     audit_record(
         target=order,
         action="purchase_order.pay",
         actor=actor,
         from_state=order.status,
         to_state=order.status,
-        data={"amount_yen": amount, "paid_from": paid_from},
+        data={
+            "amount_yen": sum(line.debit for line in payment.lines.all()),
+            "paid_from": paid_from,
+            "payment_entry": payment.number,
+        },
     )
     return order
+
+
+def _nothing_to_pay(order: PurchaseOrder) -> Conflict:
+    elsewhere = purchase_order_paid_elsewhere(order=order)
+    if elsewhere:
+        return Conflict(
+            _("発注 {order} の入荷分は、買掛金・未払金の支払（仕訳 {numbers}）で支払済みです。").format(
+                order=order, numbers=", ".join(f"#{number}" for number in elsewhere)
+            ),
+            code="paid_in_books",
+            details={"payment_entry_numbers": elsewhere},
+        )
+    return Conflict(_("発注 {order} に未払いの入荷分はありません。").format(order=order), code="nothing_to_pay")
+
+
+@transaction.atomic
+def purchase_orders_paid_record(*, payments) -> None:
+    """The books paid supplier invoices (`PayablePayment` rows, from either path): each order whose receipts booked
+    them adds what was paid to its `paid_yen`, in the paying transaction (the DB check keeps it ≤ `payable_yen`)."""
+    paid_by_receipt: dict[int, int] = defaultdict(int)
+    receipt_type = ContentType.objects.get_for_model(StockMovement)
+    for payment in payments:
+        if payment.payable_entry.source_type_id == receipt_type.pk:
+            paid_by_receipt[int(payment.payable_entry.source_id)] += payment.amount_yen
+    paid_by_order: dict[int, int] = defaultdict(int)
+    receipts = StockMovement.objects.filter(pk__in=paid_by_receipt, purchase_order__isnull=False)
+    for receipt_id, order_id in receipts.values_list("pk", "purchase_order_id"):
+        paid_by_order[order_id] += paid_by_receipt[receipt_id]
+    for order_id in sorted(paid_by_order):  # one lock order for every payer
+        PurchaseOrder.objects.filter(pk=order_id).update(
+            paid_yen=F("paid_yen") + paid_by_order[order_id], updated_at=timezone.now()
+        )
 
 
 # --- Planning (the procurement agent's core) ---

@@ -36,6 +36,7 @@ def movement_record(
     sale=None,
     lot: StockLot | None = None,
     lots: list[tuple[StockLot, int]] | None = None,
+    purchase_order=None,
 ) -> StockMovement:
     """Append one movement and move its lots (`lots_follow`; a receipt or transfer that placed them passes `lots`,
     a write-off of one lot passes `lot`); callers hold the lock of the quantity they change alongside it."""
@@ -52,6 +53,7 @@ def movement_record(
         reason=reason,
         sale=sale,
         lots=[[placed.pk, units] for placed, units in lots],
+        purchase_order=purchase_order,
     )
 
 
@@ -96,12 +98,14 @@ def stock_receive(
     expires_on: datetime.date | None = None,
     date_kind: str = StockLot.DateKind.BEST_BEFORE,
     supplier: Supplier | None = None,
+    purchase_order=None,
 ) -> StockMovement:
     """Goods arrive in the back room as one lot (date, supplier, cost): storage grows, the moving-average unit cost
     is updated, and the receipt is booked (商品 and 仮払消費税 / 買掛金) in the same transaction.
 
     `unit_cost_yen` is net of consumption tax; `input_tax_yen` is the tax on the supplier's invoice for these goods
-    (default: quantity × unit cost × the product's rate, rounded down). Procurement calls this for received goods.
+    (default: quantity × unit cost × the product's rate, rounded down). Procurement calls this for received goods,
+    with the `purchase_order` they were ordered on: the receipt (and so its 買掛金) belongs to that order.
     """
     if quantity <= 0:
         raise ValidationError(_("入荷数は1以上にしてください。"))
@@ -128,6 +132,7 @@ def stock_receive(
         actor_label=actor_label,
         reason=reason,
         lots=[(lot, quantity)],
+        purchase_order=purchase_order,
     )
     invoice_net_yen = quantity * unit_cost_yen
     receipt_book(
