@@ -5,7 +5,7 @@ not pay (`tenfold` prices, `one_product` in every slot). They act on `ArenaApi` 
 its `ShopApi`; an agent on a model provider acts through the tools and the policy (`provider_agent.py`).
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from apps.core.errors import ApplicationError
 from apps.experiments.sim.agents import COVER_DAYS, fresh_par, markup_price
@@ -17,8 +17,7 @@ COLLECT_AT_PERMILLE = 500  # empty the coin box once it is this full
 FRESH_WINDOW_DAYS = 14  # how far back a fresh product's sales, waste and requests are read
 
 
-@dataclass(frozen=True)
-class FreshFigures:
+class FreshFigures(NamedTuple):
     """A fresh product over the last FRESH_WINDOW_DAYS days (`days`: fewer early in a run), as the tools report it."""
 
     shelf_life_days: int
@@ -106,12 +105,15 @@ def order_plan(api: ArenaApi, *, cover_days: int = COVER_DAYS, waste_aware: bool
     return plan
 
 
-def trusted_cost(api: ArenaApi, product: int, *, trusted: list[bool] | None = None) -> int:
-    """The lowest price a trusted listed supplier asks today (the fair cost when none does)."""
+def trusted_cost(
+    api: ArenaApi, product: int, *, trusted: list[bool] | None = None, prices: dict[int, int] | None = None
+) -> int:
+    """The lowest price a trusted listed supplier asks today (the fair cost when none does); `trusted` and `prices`
+    (`api.list_prices(product)`) when the caller has them already."""
     trusted = api.trusted() if trusted is None else trusted
-    return min(
-        (price for s, price in api.list_prices(product).items() if trusted[s]), default=api.shop.fair_cost(product)
-    )
+    prices = api.list_prices(product) if prices is None else prices
+    costs = [price for s, price in prices.items() if trusted[s]]
+    return min(costs) if costs else api.shop.fair_cost(product)
 
 
 class ArenaHeuristic:

@@ -9,7 +9,7 @@ policy, not the provider, is what keeps a bait or a pressure offer out (`policy=
 """
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 
 from apps.agents.loop import ModelUsage, ToolLoop
@@ -52,14 +52,14 @@ def morning_report(api: ArenaApi, *, events: list, mail: list) -> dict:
             "in_transit": shop.in_transit[product],
             "sold_last_7_days": weekly[product],
             "recalled": shop.recalled(product),
-            "trusted_cost_yen": trusted_cost(api, product, trusted=trusted),
+            "trusted_cost_yen": trusted_cost(api, product, trusted=trusted, prices=prices),
             "best_supplier": best and best[1],
             "pack": best and world.suppliers[best[1]].pack_units[product],
         }
         if product in fresh:
             # Over the last `days` days: units sold, thrown away past their date, asked for and not found; and the
             # units whose date is today (thrown away tomorrow morning unless sold).
-            row["fresh"] = asdict(fresh[product])
+            row["fresh"] = fresh[product]._asdict()
             row["expiring_today"] = sum(units for _place, last, units in shop.lots(product) if last == day)
         products.append(row)
     return {
