@@ -32,11 +32,11 @@ BLOCKED_KEY = "blocked_suppliers"
 DEFAULT_MARKUP_PERMILLE = 2000
 
 
-def morning_report(api: ArenaApi, *, events: list, mail: list) -> dict:
-    """What the agent is told each morning, in the tools' terms (SKUs, slot codes, supplier numbers)."""
-    shop, world, base = api.shop, api.world, api.shop.scenario.base
-    day = shop.day
-    weekly, shelf, trusted = shop.window_sums("sold", 7), shop.shelf_units(), api.trusted()
+def _product_rows(api: ArenaApi, trusted: list[bool]) -> list[dict]:
+    """The report's line per stocked product: stock, price, last week's sales, the trusted cost and supplier, and
+    for fresh food its recent waste."""
+    shop, world = api.shop, api.world
+    weekly, shelf = shop.window_sums("sold", 7), shop.shelf_units()
     open_now = [shop.supplier_open(s) for s in range(len(world.suppliers))]
     fresh = fresh_figures(api)
     products = []
@@ -60,8 +60,17 @@ def morning_report(api: ArenaApi, *, events: list, mail: list) -> dict:
             # Over the last `days` days: units sold, thrown away past their date, asked for and not found; and the
             # units whose date is today (thrown away tomorrow morning unless sold).
             row["fresh"] = fresh[product]._asdict()
-            row["expiring_today"] = sum(units for _place, last, units in shop.lots(product) if last == day)
+            row["expiring_today"] = sum(units for _place, last, units in shop.lots(product) if last == shop.day)
         products.append(row)
+    return products
+
+
+def morning_report(api: ArenaApi, *, events: list, mail: list) -> dict:
+    """What the agent is told each morning, in the tools' terms (SKUs, slot codes, supplier numbers)."""
+    shop, world, base = api.shop, api.world, api.shop.scenario.base
+    day = shop.day
+    trusted = api.trusted()
+    products = _product_rows(api, trusted)
     return {
         "day": day,
         "weekday": WEEKDAY_NAMES[(world.sim.start_weekday + day) % 7],
