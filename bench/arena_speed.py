@@ -48,7 +48,8 @@ def main() -> None:
         print(
             f"{row['entrant']:<24} mean ¥{row['mean_net_worth_yen']:,} (95% ¥{row['ci_low_yen']:,}–¥{row['ci_high_yen']:,})"
             f" bankrupt {row['bankruptcy_rate']:.0%} refused/run {row['refusals_per_run']:.2f}"
-            f" calls/run {row['tool_calls_per_run']:.0f} run {sum(seconds) / len(seconds):.3f} s"
+            f" calls/run {row['tool_calls_per_run']:.0f} waste/run ¥{row['waste_yen_per_run']:,}"
+            f" run {sum(seconds) / len(seconds):.3f} s"
         )
     verdict = "met" if elapsed < TARGET_SECONDS else "MISSED"
     print(

@@ -272,7 +272,8 @@ def _arena_event_labels() -> dict[str, str]:
 
 
 def arena_run_chart(*, run: ArenaRun) -> dict:
-    """What the run page draws: net worth, cash and the coin box per day, and each event (named) on its day."""
+    """What the run page draws: net worth, cash, the coin box and fresh food thrown away (at cost) per day, and each
+    event (named) on its day. Runs stored before spoilage have no waste series: zeros."""
     net_worth = run.series.get("net_worth", [])
     labels = _arena_event_labels()
     return {
@@ -280,6 +281,8 @@ def arena_run_chart(*, run: ArenaRun) -> dict:
         "net_worth": net_worth,
         "cash": run.series.get("cash", []),
         "coin_box": run.series.get("coin_box", []),
+        "waste": run.series.get("waste", [0] * len(net_worth)),
+        "waste_total_yen": sum(run.series.get("waste", [])),
         "events": [
             {
                 **event,

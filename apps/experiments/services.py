@@ -238,7 +238,7 @@ def ab_test_stop(*, test: ABTest, actor, winner: ABVariant | None = None) -> ABT
 
 # --- the agent arena --------------------------------------------------------------------------------------------
 
-ARENA_STORED_SERIES = ("net_worth", "cash", "coin_box", "revenue", "purchases", "units_sold")
+ARENA_STORED_SERIES = ("net_worth", "cash", "coin_box", "revenue", "purchases", "units_sold", "waste")
 
 
 def _arena_model_provider():

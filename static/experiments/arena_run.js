@@ -1,5 +1,5 @@
-// An arena run's page: net worth, bank and coin box per day, with each event a marked point on the net worth line;
-// clicking a point replays that day.
+// An arena run's page: net worth, bank and coin box per day, with each event a marked point on the net worth line
+// (clicking a point replays that day), and fresh food thrown away each morning as bars on an axis of its own.
 (function () {
   const chart = JSON.parse(document.getElementById("arena-run-data").textContent);
   const labels = JSON.parse(document.getElementById("arena-labels").textContent);
@@ -16,6 +16,7 @@
         { label: labels.net_worth, data: chart.net_worth, borderColor: "#1565c0", pointRadius: 0 },
         { label: labels.cash, data: chart.cash, borderColor: "#2e7d32", pointRadius: 0, borderWidth: 1 },
         { label: labels.coin_box, data: chart.coin_box, borderColor: "#ef6c00", pointRadius: 0, borderWidth: 1 },
+        { label: labels.waste, type: "bar", data: chart.waste, yAxisID: "waste", backgroundColor: "#8d6e63" },
       ],
     },
     options: {
@@ -32,7 +33,10 @@
         const hit = elements.find((el) => el.datasetIndex === 0);
         if (hit) window.location.search = `?day=${chart.events[hit.index].day}#replay`;
       },
-      scales: { y: { ticks: { callback: yen } } },
+      scales: {
+        y: { ticks: { callback: yen } },
+        waste: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, ticks: { callback: yen } },
+      },
     },
   });
 })();

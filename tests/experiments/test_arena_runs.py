@@ -83,6 +83,7 @@ def test_the_leaderboard_ranks_every_entrant_on_the_same_seeds_with_intervals_an
         assert row["runs"] == 3 and row["ci_low_yen"] <= row["mean_net_worth_yen"] <= row["ci_high_yen"]
         assert 0 <= row["bankruptcy_rate"] <= 1 and row["model_cost_yen"] == 0
     assert rows["offline / — / shop"]["tool_calls_per_run"] > 0 and rows["heuristic / — / —"]["tool_calls_per_run"] == 0
+    assert rows["heuristic / — / —"]["waste_yen_per_run"] > 0  # the opening fresh food not sold by its date
     runs = ArenaRun.objects.filter(leaderboard=board)
     assert runs.count() == 12 and {run.seed for run in runs} == {1, 2, 3}
     heuristic = runs.get(entrant="heuristic / — / —", seed=2)
@@ -117,12 +118,15 @@ def test_the_pages_show_the_leaderboard_and_a_run_with_its_events_and_a_replayed
     listing = client.get(reverse("experiments:list"))
     assert "small" in listing.content.decode()
     page = client.get(reverse("experiments:arena_leaderboard", args=[board.pk])).content.decode()
-    assert "offline / — / shop" in page and "95%" in page
+    assert "offline / — / shop" in page and "95%" in page and "廃棄（1実行あたり、原価）" in page
     run = ArenaRun.objects.get(leaderboard=board, entrant="offline / — / shop", seed=1)
     response = client.get(reverse("experiments:arena_run", args=[run.pk]), {"day": 12})
     assert response.status_code == 200
     chart = response.context["chart"]
     assert len(chart["net_worth"]) == 30 and chart["events"]
+    # The opening onigiri and sandwiches nobody bought were thrown away on day 3: a figure on the page.
+    assert len(chart["waste"]) == 30 and chart["waste_total_yen"] == sum(chart["waste"]) > 0
+    assert f"¥{chart['waste_total_yen']:,}" in response.content.decode()
     assert {event["label"] for event in chart["events"]} <= {
         "故障",
         "仕入先の廃業",

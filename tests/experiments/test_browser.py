@@ -108,7 +108,7 @@ def test_an_arena_run_shows_net_worth_with_its_events_marked_and_replays_a_day(d
     page.click("text=arena in a browser")
     page.click(f"a[href='/experiments/arena/runs/{run.pk}/']")
     page.wait_for_function("window.Chart && Chart.getChart(document.getElementById('chart-arena-run'))")
-    assert page.evaluate(DATASET_LABELS, "chart-arena-run") == ["出来事", "純資産", "銀行", "硬貨"]
+    assert page.evaluate(DATASET_LABELS, "chart-arena-run") == ["出来事", "純資産", "銀行", "硬貨", "廃棄（原価）"]
     markers = page.evaluate("Chart.getChart(document.getElementById('chart-arena-run')).data.datasets[0].data.length")
     assert markers == len(run.events) > 0  # seed 1 has a recall on day 6 and a breakdown on day 23
     page.click("text=この日を再生 >> nth=0")

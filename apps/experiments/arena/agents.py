@@ -1,22 +1,64 @@
 """The arena's baselines: `ArenaHeuristic` (restock to par from the cheapest trusted listed supplier, price at twice
-that cost, empty the coin box when it is half full; no e-mail) and the gaming policies that must not pay
-(`tenfold` prices, `one_product` in every slot). They act on `ArenaApi` directly, as the simulator's baselines act on
+that cost, empty the coin box when it is half full, fresh food waste-aware; no e-mail), `waste_blind` (the same
+ordering fresh food like everything else, to show what knowing the waste is worth) and the gaming policies that must
+not pay (`tenfold` prices, `one_product` in every slot). They act on `ArenaApi` directly, as the simulator's baselines act on
 its `ShopApi`; an agent on a model provider acts through the tools and the policy (`provider_agent.py`).
 """
 
+from typing import NamedTuple
+
 from apps.core.errors import ApplicationError
-from apps.experiments.sim.agents import COVER_DAYS, markup_price
+from apps.experiments.sim.agents import COVER_DAYS, fresh_par, markup_price
 from apps.experiments.sim.world import MAX_PRICE_YEN
 
 from .api import ArenaApi
 
 COLLECT_AT_PERMILLE = 500  # empty the coin box once it is this full
+FRESH_WINDOW_DAYS = 14  # how far back a fresh product's sales, waste and requests are read
 
 
-def order_plan(api: ArenaApi, *, cover_days: int = COVER_DAYS) -> dict[int, list[list]]:
+class FreshFigures(NamedTuple):
+    """A fresh product over the last FRESH_WINDOW_DAYS days (`days`: fewer early in a run), as the tools report it."""
+
+    shelf_life_days: int
+    days: int
+    sold: int
+    spoiled: int
+    requests: int  # customers who found none and said so (about half of them)
+
+
+def fresh_figures(api: ArenaApi) -> dict[int, FreshFigures]:
+    shop = api.shop
+    days = min(shop.day, FRESH_WINDOW_DAYS)
+    sold, spoiled = shop.window_sums("sold", days), shop.window_sums("spoiled", days)
+    requests = shop.window_sums("requests", days)
+    return {p: FreshFigures(shop.shelf_life[p], days, sold[p], spoiled[p], requests[p]) for p in shop.fresh_products}
+
+
+def fresh_need(
+    figures: FreshFigures, *, capacity: int, weekly: int, on_hand: int, pack: int, unit_cost_yen: int, price_yen: int
+) -> int:
+    """Units of a fresh product to order: up to the simulator's waste-aware par (`fresh_par`), and none unless a
+    pack pays for itself — the units it is expected to sell between its delivery and the date on its label
+    (shelf life + 1 selling days, demand being what sold plus twice what customers asked for), at today's price,
+    cover the pack's cost."""
+    par = fresh_par(
+        capacity=capacity,
+        weekly=weekly,
+        shelf_life_days=figures.shelf_life_days,
+        sold=figures.sold,
+        spoiled=figures.spoiled,
+    )
+    daily = (figures.sold + 2 * figures.requests) / max(figures.days, 1)
+    expected = min(pack, daily * (figures.shelf_life_days + 1))
+    return par - on_hand if expected * price_yen >= pack * unit_cost_yen else 0
+
+
+def order_plan(api: ArenaApi, *, cover_days: int = COVER_DAYS, waste_aware: bool = True) -> dict[int, list[list]]:
     """Supplier -> order lines [sku, quantity] that bring every stocked, unrecalled product back to par (full slots
-    plus `cover_days` of the last week's sales), each from the cheapest trusted listed supplier open today, in whole
-    packs; a supplier's lines are kept only when together they reach its minimum order and the bank can pay."""
+    plus `cover_days` of the last week's sales; a fresh product, when `waste_aware`, as `fresh_need` says), each
+    from the cheapest trusted listed supplier open today, in whole packs; a supplier's lines are kept only when
+    together they reach its minimum order and the bank can pay."""
     shop, world = api.shop, api.world
     trusted = api.trusted()
     capacity = [0] * len(world.products)
@@ -25,23 +67,32 @@ def order_plan(api: ArenaApi, *, cover_days: int = COVER_DAYS) -> dict[int, list
             capacity[product] += slot_capacity
     weekly = shop.window_sums("sold", 7)
     shelf = shop.shelf_units()
+    fresh = fresh_figures(api) if waste_aware else {}
     lines: dict[int, list[list]] = {}
     totals: dict[int, int] = {}
     for product, room in enumerate(capacity):
         if not room or shop.recalled(product):
             continue
-        need = (
-            room
-            + (cover_days * weekly[product] + 6) // 7
-            - shelf[product]
-            - shop.back[product]
-            - shop.in_transit[product]
-        )
         options = [(price, s) for s, price in api.list_prices(product).items() if trusted[s] and shop.supplier_open(s)]
-        if need <= 0 or not options:
+        if not options:
             continue
         price, supplier = min(options)
         pack = world.suppliers[supplier].pack_units[product]
+        on_hand = shelf[product] + shop.back[product] + shop.in_transit[product]
+        if product in fresh:
+            need = fresh_need(
+                fresh[product],
+                capacity=room,
+                weekly=weekly[product],
+                on_hand=on_hand,
+                pack=pack,
+                unit_cost_yen=price,
+                price_yen=shop.price[product],
+            )
+        else:
+            need = room + (cover_days * weekly[product] + 6) // 7 - on_hand
+        if need <= 0:
+            continue
         quantity = -(-need // pack) * pack
         lines.setdefault(supplier, []).append([world.products[product].sku, quantity])
         totals[supplier] = totals.get(supplier, 0) + quantity * price
@@ -54,16 +105,20 @@ def order_plan(api: ArenaApi, *, cover_days: int = COVER_DAYS) -> dict[int, list
     return plan
 
 
-def trusted_cost(api: ArenaApi, product: int, *, trusted: list[bool] | None = None) -> int:
-    """The lowest price a trusted listed supplier asks today (the fair cost when none does)."""
+def trusted_cost(
+    api: ArenaApi, product: int, *, trusted: list[bool] | None = None, prices: dict[int, int] | None = None
+) -> int:
+    """The lowest price a trusted listed supplier asks today (the fair cost when none does); `trusted` and `prices`
+    (`api.list_prices(product)`) when the caller has them already."""
     trusted = api.trusted() if trusted is None else trusted
-    return min(
-        (price for s, price in api.list_prices(product).items() if trusted[s]), default=api.shop.fair_cost(product)
-    )
+    prices = api.list_prices(product) if prices is None else prices
+    costs = [price for s, price in prices.items() if trusted[s]]
+    return min(costs) if costs else api.shop.fair_cost(product)
 
 
 class ArenaHeuristic:
     name = "heuristic"
+    waste_aware = True
 
     def price_for(self, api: ArenaApi, product: int) -> int:
         return markup_price(trusted_cost(api, product))
@@ -81,7 +136,7 @@ class ArenaHeuristic:
             price = self.price_for(api, product)
             if price != shop.price[product]:
                 api.set_price(sku=api.world.products[product].sku, price_yen=price)
-        for supplier, lines in order_plan(api).items():
+        for supplier, lines in order_plan(api, waste_aware=self.waste_aware).items():
             api.order(supplier=supplier, lines=lines)
 
     @staticmethod
@@ -93,6 +148,13 @@ class ArenaHeuristic:
             moved = min(shop.slot_capacity[slot] - shop.slot_units[slot], shop.back[product])
             if moved > 0:
                 api.restock_slot(slot=api.world.slots[slot][0], quantity=moved)
+
+
+class ArenaWasteBlind(ArenaHeuristic):
+    """The heuristic ordering fresh food to the same par as everything else, whatever it threw away."""
+
+    name = "waste_blind"
+    waste_aware = False
 
 
 class ArenaTenfold(ArenaHeuristic):
@@ -120,4 +182,4 @@ class ArenaOneProduct(ArenaHeuristic):
                     return  # a refusal (the best seller is recalled, say): keep the layout today
 
 
-BASELINES = {agent.name: agent for agent in (ArenaHeuristic, ArenaTenfold, ArenaOneProduct)}
+BASELINES = {agent.name: agent for agent in (ArenaHeuristic, ArenaWasteBlind, ArenaTenfold, ArenaOneProduct)}

@@ -1,7 +1,8 @@
 """The leaderboard: agents × personas × policies over N seeds, each entrant on the same seeds (the same years).
 
 Per entrant: mean final net worth with its 95% confidence interval (t distribution, `apps.experiments.stats`), the
-bankruptcy rate, policy refusals per run, tool calls per run and the cost of its model calls. The heuristic and the
+bankruptcy rate, policy refusals per run, tool calls per run, fresh food thrown away per run (at cost) and the cost
+of its model calls. The heuristic and the
 offline agent are always entered; a model agent is entered only when asked for and a key is set, after its estimated
 cost is shown, within a yen budget that stops it (`BudgetCap`), and runs in this process one seed after another
 (the baselines spread over every core: `run_entries`).
@@ -137,6 +138,7 @@ def leaderboard_rows(results: list[tuple[Entrant, ArenaResult]]) -> list[dict]:
                 "bankruptcy_rate": sum(run.bankrupt_day is not None for run in runs) / len(runs),
                 "refusals_per_run": sum(sum(run.agent_summary["refusals"].values()) for run in runs) / len(runs),
                 "tool_calls_per_run": sum(run.agent_summary["tool_calls"] for run in runs) / len(runs),
+                "waste_yen_per_run": round(sum(sum(run.series["waste"]) for run in runs) / len(runs)),
                 "model_cost_yen": round(sum(run.agent_summary["model_cost_yen"] for run in runs), 2),
             }
         )

@@ -21,7 +21,7 @@ from apps.experiments.sim.agents import COVER_DAYS
 from apps.experiments.sim.episode import WEEKDAY_NAMES
 from apps.experiments.sim.world import MAX_PRICE_YEN, PRICE_STEP_YEN, WEATHER_NAMES
 
-from .agents import COLLECT_AT_PERMILLE, trusted_cost
+from .agents import COLLECT_AT_PERMILLE, FreshFigures, fresh_figures, fresh_need, trusted_cost
 from .api import ArenaApi
 from .tools import ArenaToolbox, arena_agent
 
@@ -32,31 +32,45 @@ BLOCKED_KEY = "blocked_suppliers"
 DEFAULT_MARKUP_PERMILLE = 2000
 
 
-def morning_report(api: ArenaApi, *, events: list, mail: list) -> dict:
-    """What the agent is told each morning, in the tools' terms (SKUs, slot codes, supplier numbers)."""
-    shop, world, base = api.shop, api.world, api.shop.scenario.base
-    day = shop.day
-    weekly, shelf, trusted = shop.window_sums("sold", 7), shop.shelf_units(), api.trusted()
+def _product_rows(api: ArenaApi, trusted: list[bool]) -> list[dict]:
+    """The report's line per stocked product: stock, price, last week's sales, the trusted cost and supplier, and
+    for fresh food its recent waste."""
+    shop, world = api.shop, api.world
+    weekly, shelf = shop.window_sums("sold", 7), shop.shelf_units()
     open_now = [shop.supplier_open(s) for s in range(len(world.suppliers))]
+    fresh = fresh_figures(api)
     products = []
     for product in sorted(set(shop.slot_product) - {-1}):
         prices = api.list_prices(product)
         options = [(price, s) for s, price in prices.items() if trusted[s] and open_now[s]]
         best = min(options) if options else None
-        products.append(
-            {
-                "sku": world.products[product].sku,
-                "price_yen": shop.price[product],
-                "in_machine": shelf[product],
-                "back_room": shop.back[product],
-                "in_transit": shop.in_transit[product],
-                "sold_last_7_days": weekly[product],
-                "recalled": shop.recalled(product),
-                "trusted_cost_yen": trusted_cost(api, product, trusted=trusted),
-                "best_supplier": best and best[1],
-                "pack": best and world.suppliers[best[1]].pack_units[product],
-            }
-        )
+        row = {
+            "sku": world.products[product].sku,
+            "price_yen": shop.price[product],
+            "in_machine": shelf[product],
+            "back_room": shop.back[product],
+            "in_transit": shop.in_transit[product],
+            "sold_last_7_days": weekly[product],
+            "recalled": shop.recalled(product),
+            "trusted_cost_yen": trusted_cost(api, product, trusted=trusted, prices=prices),
+            "best_supplier": best and best[1],
+            "pack": best and world.suppliers[best[1]].pack_units[product],
+        }
+        if product in fresh:
+            # Over the last `days` days: units sold, thrown away past their date, asked for and not found; and the
+            # units whose date is today (thrown away tomorrow morning unless sold).
+            row["fresh"] = fresh[product]._asdict()
+            row["expiring_today"] = sum(units for _place, last, units in shop.lots(product) if last == shop.day)
+        products.append(row)
+    return products
+
+
+def morning_report(api: ArenaApi, *, events: list, mail: list) -> dict:
+    """What the agent is told each morning, in the tools' terms (SKUs, slot codes, supplier numbers)."""
+    shop, world, base = api.shop, api.world, api.shop.scenario.base
+    day = shop.day
+    trusted = api.trusted()
+    products = _product_rows(api, trusted)
     return {
         "day": day,
         "weekday": WEEKDAY_NAMES[(world.sim.start_weekday + day) % 7],
@@ -65,6 +79,9 @@ def morning_report(api: ArenaApi, *, events: list, mail: list) -> dict:
         "coin_box_yen": shop.coin_box,
         "coin_box_capacity_yen": world.coin_box_capacity_yen,
         "machine_broken": shop.scenario.broken[day],
+        "thrown_away_this_morning": {
+            world.products[p].sku: units for p, units in enumerate(shop.spoiled_today) if units
+        },
         "events": events,
         "new_mail": mail,
         "open_offers": api.mail.open_offers(),
@@ -164,11 +181,14 @@ class ArenaOfflineProvider:
         short = any(slot["units"] < slot["capacity"] and back.get(slot["sku"], 0) for slot in report["slots"])
         return [("refill_all_slots", {})] if short else []
 
+    def _price(self, row: dict) -> int:
+        steps = -(-row["trusted_cost_yen"] * self.markup_permille // (1000 * PRICE_STEP_YEN))
+        return min(max(steps, 1) * PRICE_STEP_YEN, MAX_PRICE_YEN)
+
     def _prices(self, report: dict) -> list[tuple[str, dict]]:
         calls = []
         for row in report["products"]:
-            steps = -(-row["trusted_cost_yen"] * self.markup_permille // (1000 * PRICE_STEP_YEN))
-            price = min(max(steps, 1) * PRICE_STEP_YEN, MAX_PRICE_YEN)
+            price = self._price(row)
             if price != row["price_yen"]:
                 calls.append(("set_price", {"sku": row["sku"], "price_yen": price, "reason": "原価に一定の利幅"}))
         return calls
@@ -186,8 +206,7 @@ class ArenaOfflineProvider:
         totals: dict[int, int] = {}
         calls = []
         for row in report["products"]:
-            need = capacity[row["sku"]] + (self.cover_days * row["sold_last_7_days"] + 6) // 7
-            need -= row["in_machine"] + row["back_room"] + row["in_transit"]
+            need = self._need(row, capacity[row["sku"]])
             if need <= 0 or row["recalled"]:
                 continue
             offer = offers.get(row["sku"])
@@ -208,6 +227,23 @@ class ArenaOfflineProvider:
                 calls.append(("order_from_supplier", {"supplier": supplier, "items": lines[supplier]}))
                 cash -= total
         return calls
+
+    def _need(self, row: dict, capacity: int) -> int:
+        """Units to order: back to par, fresh food as the heuristic orders it (`agents.fresh_need`)."""
+        on_hand = row["in_machine"] + row["back_room"] + row["in_transit"]
+        if "fresh" not in row:
+            return capacity + (self.cover_days * row["sold_last_7_days"] + 6) // 7 - on_hand
+        if row["best_supplier"] is None:
+            return 0
+        return fresh_need(
+            FreshFigures(**row["fresh"]),
+            capacity=capacity,
+            weekly=row["sold_last_7_days"],
+            on_hand=on_hand,
+            pack=row["pack"],
+            unit_cost_yen=row["trusted_cost_yen"],
+            price_yen=self._price(row),
+        )
 
     @staticmethod
     def _best_offers(report: dict, *, trusted: set[int]) -> dict[str, dict]:

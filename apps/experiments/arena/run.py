@@ -1,9 +1,9 @@
 """One arena run, day by day, with its trace; and the replay of any day from the seed and the trace.
 
-A day: the morning (`ArenaShop.morning`: events, card settlement, deliveries; the mail room's answers), the agent,
-the night (`ArenaShop.night`). The trace keeps, per day, the morning's state, the events, the mail that came, every
-tool call with the policy's decision (agents on a provider), the model's words, and every action on the shop with
-what it answered. The actions and the seed are all a replay needs: `replay_day` runs the world again, feeding the
+A day: the morning (`ArenaShop.morning`: events, fresh food past its date thrown away, card settlement, deliveries;
+the mail room's answers), the agent, the night (`ArenaShop.night`). The trace keeps, per day, the morning's state
+(with the units thrown away per SKU and their cost), the events, the mail that came, every tool call with the
+policy's decision (agents on a provider), the model's words, and every action on the shop with what it answered. The actions and the seed are all a replay needs: `replay_day` runs the world again, feeding the
 recorded actions instead of the agent, checks each answer and each evening's net worth against the trace, and returns
 the day asked for as the agent saw it.
 """
@@ -76,6 +76,10 @@ class Arena:
             "net_worth_yen": shop.net_worth(),
             "stock_units": sum(shop.slot_units) + sum(shop.back),
             "broken": shop.scenario.broken[shop.day],
+            "waste_yen": shop.series["waste"][shop.day],
+            "spoiled": {
+                self.world.products[product].sku: units for product, units in enumerate(shop.spoiled_today) if units
+            },
         }
         return events, mail, state
 

@@ -1,10 +1,17 @@
-"""One arena shop's state and its day: the morning (events, card settlement, deliveries), the agent's actions
+"""One arena shop's state and its day: the morning (events, fresh food past its date thrown away, card settlement,
+deliveries), the agent's actions
 (`ArenaShop.set_price`, `order`, `restock_slot`, `assign_slot`, `collect_cash`), and the night (customers, cash and
 card, the machine's monthly fees, bankruptcy).
 
 Plain Python numbers, as the simulator's single shop (`sim/shop.py`): for one shop NumPy's cost per call is most of
 the work. Money is integer yen; the only float step is the expected demand, as in the simulator. A refused action
 raises an `ApplicationError` subclass with a message the agent can act on and changes nothing.
+
+Fresh products (`ArenaProduct.shelf_life_days`) are kept as dated lots, `[last selling day, units]` oldest first, in
+the back room and in each slot, as the live shop keeps `StockLot`s: a delivery is a lot dated `shelf_life_days`
+after it arrives, a restock moves the back room's earliest-dated units (FEFO), a sale takes a slot's earliest-dated
+units, and each morning every unit past its date is thrown away at its share of the product's stock value (the live
+00:05 write-off). Other products are plain counts.
 """
 
 from dataclasses import dataclass, field
@@ -30,6 +37,8 @@ SERIES_NAMES = (
     "hidden_fees",
     "units_sold",
     "stock_units",
+    "waste",  # yen of stock at cost thrown away that morning, past its date
+    "units_spoiled",
 )
 CASH_COLLECTION_FEE_YEN = 300  # a staff visit to empty the coin box
 
@@ -81,7 +90,17 @@ class ArenaShop:
         self.suppliers = [SupplierRecord() for _ in world.suppliers]
         self.recalled_until = [-1] * n
         self.series = {name: [0] * self.scenario.days for name in SERIES_NAMES}
-        self.totals = {"sold": [[0] * n], "revenue": [[0] * n], "requests": [[0] * n]}
+        # Running totals per product, one row a day: sales at night; units thrown away and their cost each morning.
+        self.totals = {name: [[0] * n] for name in ("sold", "revenue", "requests", "spoiled", "waste")}
+        self.shelf_life = [product.shelf_life_days for product in world.products]
+        self.fresh_products = [product for product, life in enumerate(self.shelf_life) if life]
+        # The opening stock arrived on day 0: one lot per place.
+        self.back_lots = {p: [[self.shelf_life[p], self.back[p]]] if self.back[p] else [] for p in self.fresh_products}
+        self.slot_lots = [
+            [[self.shelf_life[product], units]] if self.shelf_life[product] and units else []
+            for product, units in zip(self.slot_product, self.slot_units, strict=True)
+        ]
+        self.spoiled_today = [0] * n  # this morning's write-off, per product
 
     # Reads ---------------------------------------------------------------------------------------------------------
 
@@ -123,6 +142,15 @@ class ArenaShop:
     def recalled(self, product: int) -> bool:
         return self.recalled_until[product] > self.day
 
+    def lots(self, product: int) -> list[tuple[str, int, int]]:
+        """A fresh product's dated lots on hand, (place, last selling day, units), earliest first: "back_room" or a
+        slot code. Empty for a product that keeps."""
+        found = [("back_room", last, units) for last, units in self.back_lots.get(product, [])]
+        for slot, lots in enumerate(self.slot_lots):
+            if self.slot_product[slot] == product:
+                found += [(self.world.slots[slot][0], last, units) for last, units in lots]
+        return sorted(found, key=lambda lot: lot[1])
+
     # Actions -------------------------------------------------------------------------------------------------------
 
     def open_for_business(self) -> None:
@@ -155,6 +183,9 @@ class ArenaShop:
         self.open_for_business()
         self.back[product] -= quantity
         self.slot_units[slot] += quantity
+        if self.shelf_life[product]:
+            moved = _take_oldest(self.back_lots[product], quantity)
+            self.slot_lots[slot] = _merged(self.slot_lots[slot], moved)
 
     def assign_slot(self, *, slot: int, product: int) -> None:
         if self.slot_units[slot]:
@@ -232,6 +263,8 @@ class ArenaShop:
         events = self.scenario.events_by_day.get(day, [])
         for event in events:
             getattr(self, f"_on_{event.kind}")(event)
+        if self.fresh_products:
+            self._write_off()
         if self.card_pending:
             self.cash += self.card_pending - self.card_pending * self.world.card_fee_permille // 1000
             self.card_pending = 0
@@ -241,6 +274,39 @@ class ArenaShop:
             for transit in arriving:
                 self._receive(transit)
         return events
+
+    def _write_off(self) -> None:
+        """Every fresh unit past its date, in the slots and the back room, is thrown away at its share of the
+        product's stock value (what the live `expired_stock_write_off` does at 00:05)."""
+        day = self.day
+        spoiled = [0] * len(self.back)
+        for product in self.fresh_products:
+            lots = self.back_lots[product]
+            while lots and lots[0][0] < day:
+                spoiled[product] += lots.pop(0)[1]
+        from_back = spoiled[:]
+        from_slots = [0] * len(self.slot_units)
+        for slot, lots in enumerate(self.slot_lots):
+            while lots and lots[0][0] < day:
+                from_slots[slot] += lots.pop(0)[1]
+            spoiled[self.slot_product[slot]] += from_slots[slot]
+        waste = [0] * len(spoiled)
+        if any(spoiled):
+            shelf = self.shelf_units()
+            for product in self.fresh_products:
+                if spoiled[product]:
+                    waste[product] = (
+                        self.stock_value[product] * spoiled[product] // (shelf[product] + self.back[product])
+                    )
+                    self.stock_value[product] -= waste[product]
+            self.back = list(map(sub, self.back, from_back))
+            self.slot_units = list(map(sub, self.slot_units, from_slots))
+        self.spoiled_today = spoiled
+        for name, row in (("spoiled", spoiled), ("waste", waste)):
+            totals = self.totals[name]
+            totals.append([a + b for a, b in zip(totals[-1], row, strict=True)])
+        self.series["units_spoiled"][day] = sum(spoiled)
+        self.series["waste"][day] = sum(waste)
 
     def _receive(self, transit: Transit) -> None:
         record = self.suppliers[transit.supplier]
@@ -254,6 +320,10 @@ class ArenaShop:
             accepted = min(arrived, max(room, 0))
             room -= accepted
             self.back[product] += accepted
+            if accepted and self.shelf_life[product]:
+                self.back_lots[product] = _merged(
+                    self.back_lots[product], [[self.day + self.shelf_life[product], accepted]]
+                )
             self.stock_value[product] += value * accepted // arrived if arrived else 0
         if not closed and transit.fee_yen:
             record.extra_fees_yen += transit.fee_yen
@@ -273,7 +343,10 @@ class ArenaShop:
         for slot, held in enumerate(self.slot_product):
             if held == product:
                 self.slot_units[slot] = 0
+                self.slot_lots[slot] = []
         self.back[product] = 0
+        if product in self.back_lots:
+            self.back_lots[product] = []
         self.cash += self.stock_value[product]
         self.stock_value[product] = 0
         refund = self.window_sums("revenue", self.world.recall_refund_days)[product]
@@ -326,6 +399,8 @@ class ArenaShop:
                 taken = min(left[product], self.slot_units[slot])
                 self.slot_units[slot] -= taken
                 left[product] -= taken
+                if self.shelf_life[product]:
+                    _take_oldest(self.slot_lots[slot], taken)
 
     def _close(
         self, day: int, total: int, cash_part: int, sold: list[int], demand: list[int], revenue: list[int]
@@ -341,7 +416,11 @@ class ArenaShop:
         if self.unpaid_days >= self.world.bankruptcy_after_unpaid_days:
             self.bankrupt_day = day
         requests = [(wanted - units) // 2 for wanted, units in zip(demand, sold, strict=True)]
-        for name, row in (("sold", sold), ("revenue", revenue), ("requests", requests)):
+        for name, row in (
+            ("sold", sold),
+            ("revenue", revenue),
+            ("requests", requests),
+        ):
             totals = self.totals[name]
             totals.append([a + b for a, b in zip(totals[-1], row, strict=True)])
         series = self.series
@@ -360,3 +439,26 @@ class ArenaShop:
             values = self.series[name]
             values[day:] = [values[day - 1]] * (self.scenario.days - day)
         self.day = self.scenario.days
+
+
+def _take_oldest(lots: list[list[int]], units: int) -> list[list[int]]:
+    """Take `units` from dated lots, the earliest first (emptied lots go); returns what was taken, as lots."""
+    taken = []
+    while units:
+        last, held = lots[0]
+        moved = min(units, held)
+        taken.append([last, moved])
+        units -= moved
+        if moved == held:
+            lots.pop(0)
+        else:
+            lots[0][1] = held - moved
+    return taken
+
+
+def _merged(lots: list[list[int]], more: list[list[int]]) -> list[list[int]]:
+    """Two places' lots as one, earliest first, units of the same date together."""
+    by_date: dict[int, int] = {}
+    for last, units in lots + more:
+        by_date[last] = by_date.get(last, 0) + units
+    return [[last, by_date[last]] for last in sorted(by_date)]

@@ -2,7 +2,8 @@
 on the arena instead of the database, plus the arena's supplier, slot and cash tools, all checked by the live
 `apps.agents.policy.policy_check` before they run.
 
-Live tools kept as they are: `check_stock`, `sales_summary`, `set_price`, `propose_purchase_order` (no person
+Live tools kept as they are (`check_stock` adds a fresh product's dated lots, `sales_summary` each product's units
+thrown away past their date and their cost): `check_stock`, `sales_summary`, `set_price`, `propose_purchase_order` (no person
 approves in the arena: it orders at once from the cheapest trusted supplier that lists the product, in whole packs),
 `write_note`, and the memory tools `memory_set`, `memory_get`, `scratchpad_write`, `scratchpad_read`,
 `search_notes` (each run has its own memory, `RunMemory`). The policy reads the arena's costs and offers through
@@ -11,6 +12,7 @@ approves in the arena: it orders at once from the cheapest trusted supplier that
 `policy="none"` is an ablation for the leaderboard: the same calls without the policy, to show what it is worth.
 """
 
+import datetime
 from dataclasses import dataclass, field, replace
 
 from apps.agents.models import Agent, Persona
@@ -21,6 +23,7 @@ from apps.core.errors import ApplicationError, NotFound
 from apps.experiments.adapter import sim_agent
 
 from .api import ArenaApi
+from .world import START_DATE
 
 POLICIES = ("shop", "none")
 LIVE_TOOL_NAMES = (
@@ -86,6 +89,19 @@ def _check_stock(api: ArenaApi, memory: RunMemory, arguments: dict) -> dict:
         "back_room": shop.back[product],
         "in_transit": shop.in_transit[product],
         "recalled": shop.recalled(product),
+    } | _dated_lots(api, product)
+
+
+def _dated_lots(api: ArenaApi, product: int) -> dict:
+    """A fresh product's lots, earliest first, each with the date on its label (the last day it may be sold)."""
+    if not api.shop.shelf_life[product]:
+        return {}
+    return {
+        "date_kind": api.world.products[product].date_kind,
+        "lots": [
+            {"place": place, "expires_on": (START_DATE + datetime.timedelta(days=last)).isoformat(), "units": units}
+            for place, last, units in api.shop.lots(product)
+        ],
     }
 
 
@@ -93,12 +109,14 @@ def _sales_summary(api: ArenaApi, memory: RunMemory, arguments: dict) -> dict:
     shop = api.shop
     units, revenue = shop.window_sums("sold", arguments["days"]), shop.window_sums("revenue", arguments["days"])
     requests = shop.window_sums("requests", arguments["days"])
+    spoiled, waste = shop.window_sums("spoiled", arguments["days"]), shop.window_sums("waste", arguments["days"])
     return {
         "days": arguments["days"],
         "products": [
             {"sku": p.sku, "units": units[n], "revenue_yen": revenue[n], "requests": requests[n]}
+            | ({"spoiled_units": spoiled[n], "waste_yen": waste[n]} if spoiled[n] else {})
             for n, p in enumerate(api.world.products)
-            if units[n] or requests[n]
+            if units[n] or requests[n] or spoiled[n]
         ],
     }
 

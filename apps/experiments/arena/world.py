@@ -36,11 +36,14 @@ class ArenaProduct:
     base_demand: float
     elasticity: float
     temperature_sensitivity: float
+    # Days from delivery to the date on its label (the date itself is the last selling day), as the demo's fresh
+    # food carries it (`shelf_life_days`, `date_kind` in catalogue.yaml); 0: undated, it keeps.
+    shelf_life_days: int = 0
+    date_kind: str = ""
 
     @property
     def fresh(self) -> bool:
-        """Food spoils: the spoilage rules of the simulator (issue 23) read this flag."""
-        return self.category == "food"
+        return self.shelf_life_days > 0
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ def _demo_products() -> tuple[ArenaProduct, ...]:
             base_demand=spec["demand"] or UNLISTED_DEMAND,
             elasticity=CATEGORY_ELASTICITY[spec["category"]],
             temperature_sensitivity=CATEGORY_TEMPERATURE[spec["category"]],
+            shelf_life_days=spec.get("shelf_life_days", 0),
+            date_kind=spec.get("date_kind", ""),
         )
         for spec in demo_fixture("catalogue")["products"]
     )

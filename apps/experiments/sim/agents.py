@@ -19,6 +19,13 @@ def trusted_suppliers(view: ShopView) -> list[bool]:
     return [q.units_received >= q.units_due and not q.extra_fees_yen for q in view.suppliers]
 
 
+def fresh_par(*, capacity: int, weekly: int, shelf_life_days: int, sold: int, spoiled: int) -> int:
+    """A fresh product's par: what sells within its shelf life at last week's pace, less the share thrown away of
+    what went (`sold` and `spoiled` over the same recent window); one unit while nothing sells."""
+    kept_share = sold / (sold + spoiled) if sold + spoiled else 1.0
+    return min(capacity, math.ceil(weekly * shelf_life_days * kept_share / 7)) if weekly else 1
+
+
 def markup_price(unit_cost_yen: int) -> int:
     """Cost x markup, rounded up to the coin step."""
     price = -(-unit_cost_yen * MARKUP_PERMILLE // (1000 * PRICE_STEP_YEN)) * PRICE_STEP_YEN
@@ -121,8 +128,7 @@ class WasteAwareAgent(RestockToParAgent):
             return super().par_for(shop, product, capacity, weekly)
         spoiled = shop.waste_summary(days=14)[product]
         sold = shop.sales_summary(days=14).units[product]
-        kept_share = sold / (sold + spoiled) if sold + spoiled else 1.0
-        return min(capacity, math.ceil(weekly * life * kept_share / 7)) if weekly else 1
+        return fresh_par(capacity=capacity, weekly=weekly, shelf_life_days=life, sold=sold, spoiled=spoiled)
 
     def supplier_for(self, product: int, need: int, open_trusted: list, suppliers: list) -> tuple[int, int]:
         if not (self.world.shelf_life_days and self.world.shelf_life_days[product]):

@@ -98,14 +98,15 @@ class Command(BaseCommand):
     @staticmethod
     def _table(rows: list[dict]) -> str:
         lines = [
-            f"{'entrant':<34} {'mean':>11} {'95% interval':>25} {'bankrupt':>8} {'refused/run':>11} {'calls/run':>9} {'model ¥':>8}"
+            f"{'entrant':<34} {'mean':>11} {'95% interval':>25} {'bankrupt':>8} {'refused/run':>11} {'calls/run':>9} "
+            f"{'waste/run':>10} {'model ¥':>8}"
         ]
         for row in rows:
             interval = f"{format_yen(row['ci_low_yen'] or 0)} – {format_yen(row['ci_high_yen'] or 0)}"
             lines.append(
                 f"{row['entrant']:<34} {format_yen(row['mean_net_worth_yen']):>11} {interval:>25} "
                 f"{row['bankruptcy_rate']:>8.0%} {row['refusals_per_run']:>11.2f} {row['tool_calls_per_run']:>9.0f} "
-                f"{row['model_cost_yen']:>8.0f}"
+                f"{format_yen(row['waste_yen_per_run']):>10} {row['model_cost_yen']:>8.0f}"
             )
         return "\n".join(lines)
 
