@@ -1,12 +1,13 @@
 """LINE webhook acknowledgement latency at 200 requests/s on loopback, against a bare Django view on the same server.
 
 Starts daphne (as in production) with the real webhook: signature check with line-bot-sdk's parser, the event stored
-in DATABASE_URL's database (a `LineEvent` row, committed before the answer; the bench's rows are deleted afterwards)
+in a throwaway SQLite database migrated for the run, or `--database-url` (a `LineEvent` row, committed before the
+answer; the bench's rows are deleted afterwards)
 and one Celery task queued per event on Redis (a queue of its own, emptied afterwards; no worker runs, so only the
 acknowledgement is measured, which is what LINE waits for). Sends signed one-event bodies at a fixed 200 req/s for a few seconds per
 endpoint from a few keep-alive connections and prints p50/p99 latency of both and the ratio.
 
-    .venv/bin/python bench/line_webhook.py [--seconds 6] [--rate 200]
+    .venv/bin/python bench/line_webhook.py [--seconds 6] [--rate 200] [--database-url postgres://.../vb_line_bench]
 """
 
 import argparse
@@ -20,6 +21,7 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -125,7 +127,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=6.0, help="per endpoint (default 6)")
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second (default 200)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", ""),
+        help="where the events are stored (default: a throwaway SQLite database, migrated for the run)",
+    )
     args = parser.parse_args()
+    workdir = tempfile.TemporaryDirectory(prefix="vendbot-line-bench-")
 
     secret = secrets.token_hex(16)  # made up for this run; the bench talks to no real LINE channel
     env = {
@@ -138,7 +146,12 @@ def main() -> None:
         "LINE_CHANNEL_SECRET": secret,
         "LINE_CHANNEL_ACCESS_TOKEN": secrets.token_urlsafe(32),
         "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
+        "DATABASE_URL": args.database_url or f"sqlite:///{workdir.name}/bench.sqlite3",
+        "ENV_FILE": os.devnull,
     }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env={**env, "DEBUG": "1"}, check=True, timeout=600
+    )
     port = free_port()
     daphne = str(Path(sys.executable).with_name("daphne"))
     server = subprocess.Popen(
