@@ -123,6 +123,27 @@ def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
 
 
+def server_environment(secret: str, database_url: str) -> dict:
+    """The server's settings for the run, its database migrated."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.line_webhook_site",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "LINE_CHANNEL_SECRET": secret,
+        "LINE_CHANNEL_ACCESS_TOKEN": secrets.token_urlsafe(32),
+        "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
+        "DATABASE_URL": database_url,
+        "ENV_FILE": os.devnull,
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env={**env, "DEBUG": "1"}, check=True, timeout=600
+    )
+    return env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=6.0, help="per endpoint (default 6)")
@@ -136,22 +157,7 @@ def main() -> None:
     workdir = tempfile.TemporaryDirectory(prefix="vendbot-line-bench-")
 
     secret = secrets.token_hex(16)  # made up for this run; the bench talks to no real LINE channel
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.line_webhook_site",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        "LINE_CHANNEL_SECRET": secret,
-        "LINE_CHANNEL_ACCESS_TOKEN": secrets.token_urlsafe(32),
-        "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
-        "DATABASE_URL": args.database_url or f"sqlite:///{workdir.name}/bench.sqlite3",
-        "ENV_FILE": os.devnull,
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env={**env, "DEBUG": "1"}, check=True, timeout=600
-    )
+    env = server_environment(secret, args.database_url or f"sqlite:///{workdir.name}/bench.sqlite3")
     port = free_port()
     daphne = str(Path(sys.executable).with_name("daphne"))
     server = subprocess.Popen(

@@ -1,5 +1,5 @@
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
@@ -10,8 +10,10 @@ from apps.chats.services import (
     MAX_RATING_COMMENT_LENGTH,
     chat_message_handle,
     tablet_customer_identify,
+    tablet_purchase,
     tablet_rating_record,
 )
+from apps.inventory.apis import PurchaseCreateApi
 from apps.inventory.authentication import DeviceTokenAuthentication, IsMachineDeviceOrStaff, TabletCookieAuthentication
 from apps.inventory.selectors import machine_get
 
@@ -116,3 +118,35 @@ class MemberCodeApi(APIView):
             code=data.validated_data["code"],
         )
         return Response(self.OutputSerializer({"conversation": conversation.public_id, "text": welcome}).data)
+
+
+class TabletPurchaseApi(APIView):
+    """A purchase from the tablet page's HTTP fallback (when its socket is down), as over the socket: with the page's
+    `conversation`, made under the key of a customer who typed their member code and recorded in the conversation.
+    The same Idempotency-Key rules and answers as `POST /api/machines/<code>/purchases/`."""
+
+    authentication_classes = [DeviceTokenAuthentication, TabletCookieAuthentication]
+    permission_classes = [IsMachineDeviceOrStaff]
+
+    class InputSerializer(PurchaseCreateApi.InputSerializer):
+        conversation = serializers.UUIDField(allow_null=True, required=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: PurchaseCreateApi.OutputSerializer},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True)],
+        summary="Buy at the tablet within its conversation",
+    )
+    def post(self, request, code):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversation = data.validated_data.get("conversation")
+        outcome = tablet_purchase(
+            machine=request.auth,
+            conversation_public_id=None if conversation is None else str(conversation),
+            items=data.validated_data["items"],
+            coupon_code=data.validated_data.get("coupon"),
+            payment_method=data.validated_data["payment_method"],
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+        )
+        return Response(outcome.receipt, status=201)

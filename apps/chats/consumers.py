@@ -35,12 +35,11 @@ from linebot.v3.webhook import WebhookParser
 from apps.agents.runtime import TextDelta, TurnDone, agent_turn_stream
 from apps.chats.care import tablet_staff_answers
 from apps.chats.metrics import LINE_WEBHOOK_SECONDS
-from apps.chats.selectors import tablet_customer_key
 from apps.chats.services import (
     chat_turn_begin,
     chat_turn_finish,
-    conversation_sale_record,
     line_events_store,
+    tablet_purchase,
     tablet_rating_record,
 )
 from apps.chats.tasks import line_event_process
@@ -48,9 +47,7 @@ from apps.core.errors import ApplicationError, ServiceUnavailable, ValidationErr
 from apps.core.exceptions import error_body
 from apps.core.logging import log_dependency_failure
 from apps.core.parsers import JSONTooDeep, json_loads_bounded
-from apps.inventory.models import Sale
 from apps.inventory.selectors import machine_products
-from apps.inventory.services import purchase_create
 from apps.inventory.tablet_pairing import PAIRING_COOKIE, paired_machine
 
 logger = logging.getLogger(__name__)
@@ -139,25 +136,15 @@ class TabletConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             await self._send_error("purchase", "invalid", _("商品を1つ以上選んでください。"))
             return
-        customer_key = ""
-        if content.get("conversation"):  # a customer who typed their member code buys under their key
-            customer_key = await database_sync_to_async(tablet_customer_key)(
-                machine=self.machine, conversation_public_id=str(content["conversation"])
-            )
-        outcome = await database_sync_to_async(purchase_create)(
+        conversation = content.get("conversation")
+        outcome = await database_sync_to_async(tablet_purchase)(
             machine=self.machine,
+            conversation_public_id=str(conversation) if conversation else None,
             items=items,
-            customer_key=customer_key,
             coupon_code=str(content.get("coupon") or ""),
             payment_method=str(content.get("payment_method") or ""),
             idempotency_key=str(content.get("idempotency_key") or ""),
-            channel=Sale.Channel.TABLET,
         )
-        if content.get("conversation") and not outcome.replayed:
-            # The sale is this conversation's: the assistant may refund a jam on it (own sale) without a name.
-            await database_sync_to_async(conversation_sale_record)(
-                machine=self.machine, conversation_public_id=str(content["conversation"]), sale_id=outcome.sale.pk
-            )
         await self.send_json({"type": "receipt", "receipt": outcome.receipt, "replayed": outcome.replayed})
         await self._send_products()
 

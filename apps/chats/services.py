@@ -36,11 +36,13 @@ from apps.chats.selectors import (
     products_mentioned,
     rated_answer,
     recommendations_for,
+    tablet_customer_key,
 )
 from apps.chats.signals import requested_persona
 from apps.core.errors import ApplicationError, Conflict, NotFound, RateLimited, ServiceUnavailable, ValidationError
 from apps.core.logging import redact_text
-from apps.inventory.services import customer_data_forget
+from apps.inventory.models import Sale
+from apps.inventory.services import customer_data_forget, purchase_create
 
 logger = logging.getLogger(__name__)
 
@@ -295,6 +297,31 @@ def message_record(
     message.save()
     Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=message.created_at)
     return message
+
+
+def tablet_purchase(
+    *, machine, conversation_public_id: str | None, items, coupon_code, payment_method: str, idempotency_key: str
+):
+    """A purchase at the tablet, over its socket or its HTTP fallback alike: made under the customer's key when the
+    conversation carries one (a member code), and recorded in the conversation, so the assistant knows the sale is
+    theirs (a jam refund without a name). Not one transaction: `purchase_create` commits and charges in steps."""
+    customer_key = ""
+    if conversation_public_id:
+        customer_key = tablet_customer_key(machine=machine, conversation_public_id=conversation_public_id)
+    outcome = purchase_create(
+        machine=machine,
+        items=items,
+        coupon_code=coupon_code,
+        payment_method=payment_method,
+        idempotency_key=idempotency_key,
+        channel=Sale.Channel.TABLET,
+        customer_key=customer_key,
+    )
+    if conversation_public_id and not outcome.replayed:
+        conversation_sale_record(
+            machine=machine, conversation_public_id=conversation_public_id, sale_id=outcome.sale.pk
+        )
+    return outcome
 
 
 @transaction.atomic

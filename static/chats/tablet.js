@@ -308,6 +308,9 @@
           items: [{ slot: buying.slot, quantity: buying.quantity }],
           coupon: document.getElementById("coupon").value.trim(),
           payment_method: method,
+          // Whose purchase it is (a member's key, the assistant's "own sale"): fixed with the attempt, so a resend
+          // after a reload is the same request.
+          conversation,
         },
       };
       attemptRetryMs = 1000;
@@ -323,12 +326,13 @@
     if (!attempt || attemptVia) return;
     buyDialog.dataset.pending = "1";
     for (const control of buyDialog.querySelectorAll("button, input")) control.disabled = true;
-    if (send({ type: "purchase", ...attempt.body, idempotency_key: attempt.key, conversation })) {
+    if (send({ type: "purchase", ...attempt.body, idempotency_key: attempt.key })) {
       attemptVia = "socket";
       return;
     }
     attemptVia = "http";
-    request("POST", "/purchases/", attempt.body, { "Idempotency-Key": attempt.key }).then(({ status, data }) => {
+    // The same purchase as over the socket: within this conversation (its member, its record of what was bought).
+    request("POST", "/tablet-purchases/", attempt.body, { "Idempotency-Key": attempt.key }).then(({ status, data }) => {
       attemptVia = null;
       if (noAnswer(status)) { attemptRetryLater(); return; }
       attemptAnswered();

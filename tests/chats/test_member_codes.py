@@ -166,3 +166,29 @@ async def test_a_tablet_purchase_after_the_code_is_theirs(paired_cookie, fake_li
     )()
     assert sale.customer_key == customer.key
     assert welcome.startswith("おかえりなさい！")
+
+
+def test_over_the_http_fallback_too_a_purchase_after_the_code_is_theirs_and_recorded_once(
+    fake_line, consenting, tablet, shopkeeper
+):
+    conversation = identify(tablet, code_from_line(fake_line)).json()["conversation"]
+    body = {"items": [{"slot": "A2", "quantity": 1}], "payment_method": "card", "conversation": conversation}
+
+    def buy():
+        return tablet.post("/api/machines/HQ-1F/tablet-purchases/", body, format="json", HTTP_IDEMPOTENCY_KEY="h-1")
+
+    bought, again = buy(), buy()
+    anonymous = tablet.post(
+        "/api/machines/HQ-1F/tablet-purchases/",
+        {"items": [{"slot": "A2", "quantity": 1}], "payment_method": "card"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="h-2",
+    )
+
+    assert (bought.status_code, again.status_code, anonymous.status_code) == (201, 201, 201)
+    sale = Sale.objects.get(pk=bought.json()["sale_id"])
+    assert again.json()["sale_id"] == sale.pk and sale.customer_key == consenting.key
+    assert Sale.objects.get(pk=anonymous.json()["sale_id"]).customer_key == ""
+    recorded = Message.objects.filter(conversation__public_id=conversation, sender="system", data__sale_id=sale.pk)
+    assert recorded.count() == 1
+    assert APIClient().post("/api/machines/HQ-1F/tablet-purchases/", body, format="json").status_code in (401, 403)

@@ -105,10 +105,16 @@ def test_without_its_socket_the_tablet_chats_and_sells_over_http_then_returns_to
     chat(page, "こんにちは", 2)
     buy_green_tea_from_the_chat(page)
 
-    assert [call[1] for call in calls if call[0] == "POST"] == ["machines/HQ-1F/chat/", "machines/HQ-1F/purchases/"]
+    assert [call[1] for call in calls if call[0] == "POST"] == [
+        "machines/HQ-1F/chat/",
+        "machines/HQ-1F/tablet-purchases/",
+    ]
     # The same conversation went on across the switch: both turns, four messages, one conversation.
     assert Message.objects.values("conversation").distinct().count() == 1
     assert Message.objects.filter(sender="customer").count() == 2
+    # Bought over HTTP within the conversation, as over the socket: the assistant knows the sale is theirs.
+    sale = Sale.objects.get()
+    assert Message.objects.filter(sender="system", data__sale_id=sale.pk).count() == 1
     assert page.locator("#tablet-status").inner_text() == "接続済み"  # the customer saw no error
     assert page.locator("#chat-log li.error").count() == 0
 
@@ -116,7 +122,10 @@ def test_without_its_socket_the_tablet_chats_and_sells_over_http_then_returns_to
     page.wait_for_selector("#tablet-status[data-state=live]", timeout=15_000)
     page.click("#receipt-close")
     chat(page, "ありがとう", 3)
-    assert [call[1] for call in calls if call[0] == "POST"] == ["machines/HQ-1F/chat/", "machines/HQ-1F/purchases/"]
+    assert [call[1] for call in calls if call[0] == "POST"] == [
+        "machines/HQ-1F/chat/",
+        "machines/HQ-1F/tablet-purchases/",
+    ]
     assert Message.objects.filter(sender="customer").count() == 3
     assert Message.objects.values("conversation").distinct().count() == 1
 
@@ -136,7 +145,7 @@ def test_a_purchase_whose_answer_was_lost_is_resent_with_its_key_even_after_a_re
         lost.append(route.fetch().status)  # the server sold and charged; the tablet never hears of it
         route.abort()
 
-    page.route("**/api/machines/HQ-1F/purchases/", lose_the_first_answer)
+    page.route("**/api/machines/HQ-1F/tablet-purchases/", lose_the_first_answer)
     page.goto(f"{asgi_live_server}/tablet/HQ-1F/#pair={device_token_issue(machine=shop)}")
     page.wait_for_selector("#tablet-status[data-state=http]")
 
@@ -147,7 +156,7 @@ def test_a_purchase_whose_answer_was_lost_is_resent_with_its_key_even_after_a_re
     page.wait_for_selector("#receipt[open]")
 
     assert lost == [201]
-    purchases = [call for call in calls if call[1] == "machines/HQ-1F/purchases/"]
+    purchases = [call for call in calls if call[1] == "machines/HQ-1F/tablet-purchases/"]
     assert len(purchases) >= 2 and len({key for _, _, key in purchases}) == 1 and purchases[0][2]
     assert Sale.objects.count() == 1 and Payment.objects.count() == 1 and stock("A2") == 5
     assert page.locator("#receipt-total").inner_text() == "合計 130円（税込）"
@@ -156,6 +165,6 @@ def test_a_purchase_whose_answer_was_lost_is_resent_with_its_key_even_after_a_re
     page.click('.product[data-slot="A2"]')
     page.click('.pay[data-method="card"]')
     page.wait_for_selector("#receipt[open]")
-    purchases = [call for call in calls if call[1] == "machines/HQ-1F/purchases/"]
+    purchases = [call for call in calls if call[1] == "machines/HQ-1F/tablet-purchases/"]
     assert purchases[-1][2] != purchases[0][2]  # a new attempt, a new key
     assert Sale.objects.count() == 2 and Payment.objects.count() == 2 and stock("A2") == 4
