@@ -87,7 +87,10 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"(?<![\d-])(?:\+81[\s-]?|0)\d{1,4}[\s-]?\d{1,4}[\s-]\d{3,4}(?![\d-])"), "[REDACTED:phone]"),
     (re.compile(r"(?<![\d-])0[5789]0\d{8}(?!\d)"), "[REDACTED:phone]"),
 ]
-_CARD_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+# Not after a decimal point: a duration such as 0.0026340980002714787 s is no card.
+_CARD_CANDIDATE = re.compile(r"(?<![\d.])(?:\d[ -]?){12,18}\d(?!\d)")
+# An id (a Celery task's, a request's): no secret, and its digits would read as a phone or card number.
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I | re.A)
 # Everything `redact_text` looks for: the reply filter holds back streamed text one of them matches or could match.
 REDACTED_PATTERNS: tuple[re.Pattern, ...] = (_LINE_USER_ID, *(pattern for pattern, _ in _PATTERNS), _CARD_CANDIDATE)
 
@@ -125,6 +128,14 @@ def pseudonymise(identifier: str) -> str:
 def redact_text(text: str) -> str:
     if not text:
         return text
+    pieces, start = [], 0
+    for found in _UUID.finditer(text):
+        pieces += [_redact_between_ids(text[start : found.start()]), found.group(0)]
+        start = found.end()
+    return "".join([*pieces, _redact_between_ids(text[start:])])
+
+
+def _redact_between_ids(text: str) -> str:
     text = _LINE_USER_ID.sub(lambda m: pseudonymise(m.group(0)), text)
     # Cards before phones: the last twelve digits of a card (4000 0566 5566 5556) read as a phone number too.
     text = _CARD_CANDIDATE.sub(_mask_card, text)

@@ -217,6 +217,14 @@ def test_ids_and_digests_that_are_not_device_tokens_stay_readable():
         assert redact_text(f"see {text} here") == f"see {text} here"
 
 
+def test_task_ids_and_durations_stay_whole_while_a_number_beside_them_is_masked():
+    # Celery's own lines: these digits read as a phone number inside the id, and as a card number in the duration.
+    line = "Task core.record_worker_heartbeat[f6a03123-456e-4953-b475-dd5bd0800b29] succeeded in 0.0026340980002714787s"
+    assert redact_text(line) == line
+    masked = redact_text(f"{line}; call 090-1234-5678, card 4242 4242 4242 4242")
+    assert masked.startswith(line) and "090-1234-5678" not in masked and "4242 4242" not in masked
+
+
 def test_a_failing_dependency_is_logged_once_per_interval_with_the_count_of_calls_in_between(
     caplog, monkeypatch, fresh_dependency_log
 ):
