@@ -9,9 +9,10 @@ class LoopbackServer:
 
     handler_class: type
 
-    def _listen(self) -> None:
+    def _listen(self, port: int = 0) -> None:
+        """Listen on `port` (0: a free one); a fake that stopped may listen again on its old port."""
         handler = type("Handler", (self.handler_class,), {"fake": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -11,7 +11,9 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.loopback import LoopbackServer
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -19,7 +21,7 @@ PNG = bytes.fromhex(
 )
 
 
-class FakeLine:
+class FakeLine(LoopbackServer):
     def __init__(self):
         self.requests: list[dict] = []
         self.valid_reply_tokens: set[str] = set()
@@ -31,23 +33,11 @@ class FakeLine:
         self.hold_path: str | None = None
         self.delays: dict[str, float] = {}
         self.released = threading.Event()
-        self._listen(0)
-
-    def _listen(self, port: int) -> None:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
+        self._listen()
 
     def stop(self):
         self.release()
-        self.server.shutdown()
-        self.server.server_close()
+        super().stop()
 
     def pause(self) -> None:
         """Stop listening: every call is refused until `resume`."""
@@ -153,3 +143,6 @@ class _Handler(BaseHTTPRequestHandler):
         return self._answer(404, {"message": "Not found"})
 
     do_GET = do_POST = _handle
+
+
+FakeLine.handler_class = _Handler
