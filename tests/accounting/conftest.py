@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from rest_framework.test import APIClient
 
 from apps.accounting.postings import (
     PaidFrom,
@@ -108,3 +109,10 @@ def second_manager(db):
     user = UserFactory(username="second-manager", is_staff=True)
     user.groups.add(Group.objects.get(name=MANAGER))
     return user
+
+
+def api_client(user) -> APIClient:
+    """An API client signed in as `user`."""
+    client = APIClient()
+    client.force_authenticate(user)
+    return client

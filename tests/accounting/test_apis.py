@@ -7,17 +7,11 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from apps.accounting.models import JournalEntry, JournalLine, Ledger
-from tests.accounting.conftest import april
+from tests.accounting.conftest import api_client, april
 
 pytestmark = pytest.mark.django_db
 
 APRIL_RANGE = {"date_from": "2026-04-01", "date_to": "2026-04-30"}
-
-
-def _client(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.mark.parametrize(
@@ -35,20 +29,22 @@ def _client(user):
 )
 def test_every_report_is_for_managers_only(april_books, manager_user, staff_user, name, kwargs, params):
     url = reverse(name, kwargs=kwargs)
-    assert _client(staff_user).get(url, params).status_code == 403
+    assert api_client(staff_user).get(url, params).status_code == 403
     assert APIClient().get(url, params).status_code in (401, 403)
-    response = _client(manager_user).get(url, params)
+    response = api_client(manager_user).get(url, params)
     assert response.status_code == 200
     assert response.json()["rows"]
 
 
 def test_income_statement_json(april_books, manager_user):
-    response = _client(manager_user).get(reverse("accounting-income-statement"), APRIL_RANGE)
+    response = api_client(manager_user).get(reverse("accounting-income-statement"), APRIL_RANGE)
     assert response.json()["totals"]["net_income"] == -1450
 
 
 def test_trial_balance_csv_download(april_books, manager_user):
-    response = _client(manager_user).get(reverse("accounting-trial-balance"), {"as_of": "2026-04-30", "format": "csv"})
+    response = api_client(manager_user).get(
+        reverse("accounting-trial-balance"), {"as_of": "2026-04-30", "format": "csv"}
+    )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
@@ -60,13 +56,13 @@ def test_trial_balance_csv_download(april_books, manager_user):
 
 
 def test_bad_date_is_a_400_with_a_message(manager_user):
-    response = _client(manager_user).get(reverse("accounting-income-statement"), {"date_from": "april"})
+    response = api_client(manager_user).get(reverse("accounting-income-statement"), {"date_from": "april"})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
 
 
 def test_backwards_range_is_a_400(manager_user):
-    response = _client(manager_user).get(
+    response = api_client(manager_user).get(
         reverse("accounting-sales-daily"), {"date_from": "2026-04-30", "date_to": "2026-04-01"}
     )
     assert response.status_code == 400
@@ -75,15 +71,15 @@ def test_backwards_range_is_a_400(manager_user):
 
 def test_period_close_then_posting_into_it_is_refused(april_books, manager_user, staff_user):
     url = reverse("accounting-period-close")
-    assert _client(staff_user).post(url, {"through_date": "2026-04-30"}, format="json").status_code == 403
-    response = _client(manager_user).post(url, {"through_date": "2026-04-30"}, format="json")
+    assert api_client(staff_user).post(url, {"through_date": "2026-04-30"}, format="json").status_code == 403
+    response = api_client(manager_user).post(url, {"through_date": "2026-04-30"}, format="json")
     assert response.status_code == 200
     assert response.json()["closed_through"] == "2026-04-30"
     assert Ledger.objects.get().closed_through == april(30)
-    again = _client(manager_user).post(url, {"through_date": "2026-04-15"}, format="json")
+    again = api_client(manager_user).post(url, {"through_date": "2026-04-15"}, format="json")
     assert again.status_code == 409
     entry = JournalEntry.objects.order_by("number")[2]
-    refused = _client(manager_user).post(
+    refused = api_client(manager_user).post(
         reverse("accounting-entry-reverse", kwargs={"number": entry.number}),
         {"date": "2026-04-20", "reason": "誤り"},
         format="json",
@@ -95,12 +91,14 @@ def test_period_close_then_posting_into_it_is_refused(april_books, manager_user,
 def test_reverse_an_entry(april_books, manager_user):
     number = JournalEntry.objects.order_by("number")[2].number
     url = reverse("accounting-entry-reverse", kwargs={"number": number})
-    response = _client(manager_user).post(url, {"date": "2026-05-01", "reason": "二重計上"}, format="json")
+    response = api_client(manager_user).post(url, {"date": "2026-05-01", "reason": "二重計上"}, format="json")
     assert response.status_code == 201
     assert response.json()["reversal_of"] == number
-    assert _client(manager_user).post(url, {"date": "2026-05-01", "reason": "再度"}, format="json").status_code == 409
     assert (
-        _client(manager_user)
+        api_client(manager_user).post(url, {"date": "2026-05-01", "reason": "再度"}, format="json").status_code == 409
+    )
+    assert (
+        api_client(manager_user)
         .post(reverse("accounting-entry-reverse", kwargs={"number": number + 10_000}), {"reason": "x"}, format="json")
         .status_code
         == 404
@@ -108,15 +106,15 @@ def test_reverse_an_entry(april_books, manager_user):
 
 
 def test_csv_request_with_a_bad_date_still_explains_the_error(manager_user):
-    response = _client(manager_user).get(reverse("accounting-balance-sheet"), {"as_of": "someday", "format": "csv"})
+    response = api_client(manager_user).get(reverse("accounting-balance-sheet"), {"as_of": "someday", "format": "csv"})
     assert response.status_code == 400
     assert response.content.decode("utf-8-sig").startswith("error,invalid,")
 
 
 def test_fiscal_year_close_for_managers(fiscal_2025_books, manager_user, staff_user):
     url = reverse("accounting-fiscal-year-close")
-    assert _client(staff_user).post(url, {"year_end": "2026-03-31"}, format="json").status_code == 403
-    response = _client(manager_user).post(url, {"year_end": "2026-03-31"}, format="json")
+    assert api_client(staff_user).post(url, {"year_end": "2026-03-31"}, format="json").status_code == 403
+    response = api_client(manager_user).post(url, {"year_end": "2026-03-31"}, format="json")
     assert response.status_code == 201
     closing = JournalEntry.objects.get(kind="year_end_closing")
     assert response.json() == {
@@ -125,21 +123,21 @@ def test_fiscal_year_close_for_managers(fiscal_2025_books, manager_user, staff_u
         "net_income": 1301,
         "entry_number": closing.number,
     }
-    again = _client(manager_user).post(url, {"year_end": "2026-03-31"}, format="json")
+    again = api_client(manager_user).post(url, {"year_end": "2026-03-31"}, format="json")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "fiscal_year_already_closed"
 
 
 @pytest.mark.parametrize(("body", "code"), [({"year_end": "2026-03-30"}, "not_fiscal_year_end"), ({}, "invalid")])
 def test_fiscal_year_close_needs_a_fiscal_year_end(manager_user, body, code):
-    response = _client(manager_user).post(reverse("accounting-fiscal-year-close"), body, format="json")
+    response = api_client(manager_user).post(reverse("accounting-fiscal-year-close"), body, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
     assert Ledger.objects.get().fiscal_year_closed_through is None
 
 
 def test_trial_balance_before_and_after_closing(fiscal_2025_books, manager_user):
-    client = _client(manager_user)
+    client = api_client(manager_user)
     client.post(reverse("accounting-fiscal-year-close"), {"year_end": "2026-03-31"}, format="json")
     url = reverse("accounting-trial-balance")
     after = client.get(url, {"as_of": "2026-03-31"}).json()
@@ -157,9 +155,9 @@ def test_a_manager_records_the_card_processors_payout(april_books, manager_user,
     receivable_before = _balance("1003")
     payout = {"date": "2026-04-20", "gross_yen": 1000, "fee_yen": 32}
 
-    assert _client(staff_user).post(url, payout, format="json").status_code == 403
-    too_dear = _client(manager_user).post(url, {**payout, "fee_yen": 1000}, format="json")
-    response = _client(manager_user).post(url, payout, format="json")
+    assert api_client(staff_user).post(url, payout, format="json").status_code == 403
+    too_dear = api_client(manager_user).post(url, {**payout, "fee_yen": 1000}, format="json")
+    response = api_client(manager_user).post(url, payout, format="json")
 
     assert too_dear.status_code == 400 and too_dear.json()["error"]["code"] == "fee_exceeds_settlement"
     assert response.status_code == 201

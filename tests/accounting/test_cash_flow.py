@@ -2,11 +2,10 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from apps.accounting.selectors.cash_flow import cash_balance, cash_flow_statement
 from apps.accounting.services import fiscal_year_close
-from tests.accounting.conftest import FISCAL_2025_END, april
+from tests.accounting.conftest import FISCAL_2025_END, api_client, april
 
 pytestmark = pytest.mark.django_db
 
@@ -36,11 +35,9 @@ def test_a_closed_year_still_shows_its_profit_and_reconciles(fiscal_2025_books, 
 def test_cash_flow_api_and_csv(april_books, manager_user, staff_user):
     url = reverse("accounting-cash-flow")
     params = {"date_from": "2026-04-01", "date_to": "2026-04-30"}
-    staff = APIClient()
-    staff.force_authenticate(staff_user)
+    staff = api_client(staff_user)
     assert staff.get(url, params).status_code == 403
-    client = APIClient()
-    client.force_authenticate(manager_user)
+    client = api_client(manager_user)
     assert client.get(url, params).json()["totals"]["net_change"] == 998_306
     csv_text = client.get(url, {**params, "format": "csv"}).content.decode("utf-8-sig")
     assert "営業活動によるキャッシュ・フロー" in csv_text and csv_text.strip().endswith("998306")

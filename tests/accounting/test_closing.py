@@ -1,6 +1,5 @@
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from apps.accounting import closing
 from apps.accounting.models import PeriodClose
@@ -10,7 +9,7 @@ from apps.accounting.services.closing import month_close, period_reopen
 from apps.accounting.services.consumption_tax import consumption_tax_settle
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.models import AuditEntry
-from tests.accounting.conftest import FISCAL_2025_END, april
+from tests.accounting.conftest import FISCAL_2025_END, api_client, april
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +82,7 @@ def test_a_closed_fiscal_year_cannot_be_reopened(fiscal_2025_books, manager_user
 
 
 def test_month_close_api(april_books, manager_user):
-    client = APIClient()
-    client.force_authenticate(manager_user)
+    client = api_client(manager_user)
     url = reverse("accounting-month-close")
     assert any(not item["passed"] for item in client.get(url, {"through_date": "2026-04-30"}).json())
     assert client.post(url, {"through_date": "2026-04-30"}, format="json").status_code == 409

@@ -4,7 +4,6 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from apps.accounting.models import EntryKind
 from apps.accounting.postings import (
@@ -18,7 +17,7 @@ from apps.accounting.postings import (
 from apps.accounting.selectors.consumption_tax import consumption_tax_summary
 from apps.accounting.services.consumption_tax import consumption_tax_settle
 from apps.core.errors import Conflict, PermissionDenied
-from tests.accounting.conftest import april
+from tests.accounting.conftest import api_client, april
 from tests.accounting.test_properties import balance
 
 pytestmark = pytest.mark.django_db
@@ -98,8 +97,7 @@ def test_more_input_than_output_is_a_refund_due(april_books, manager_user):
 
 
 def test_summary_and_settlement_api(may_books, manager_user):
-    client = APIClient()
-    client.force_authenticate(manager_user)
+    client = api_client(manager_user)
     summary = client.get(reverse("accounting-consumption-tax"), {"date_from": "2026-05-01", "date_to": "2026-05-31"})
     assert summary.json()["totals"]["tax_due"] == 60_000
     url = reverse("accounting-consumption-tax-settle")

@@ -7,13 +7,12 @@ from collections import defaultdict
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from apps.accounting.exports import DEFAULT_ACCOUNT_NAMES, journal_csv
 from apps.accounting.models import Account
 from apps.accounting.selectors import trial_balance
 from apps.accounting.services import LineSpec, fiscal_year_close, journal_entry_post
-from tests.accounting.conftest import FISCAL_2025_END, april
+from tests.accounting.conftest import FISCAL_2025_END, api_client, april
 
 pytestmark = pytest.mark.django_db
 APRIL = {"date_from": april(1), "date_to": april(30)}
@@ -92,11 +91,9 @@ def test_a_memo_shift_jis_cannot_hold_still_exports(db):
 def test_export_api(april_books, manager_user, staff_user):
     url = reverse("accounting-journal-export", args=["yayoi"])
     params = {"date_from": "2026-04-01", "date_to": "2026-04-30"}
-    staff = APIClient()
-    staff.force_authenticate(staff_user)
+    staff = api_client(staff_user)
     assert staff.get(url, params).status_code == 403
-    client = APIClient()
-    client.force_authenticate(manager_user)
+    client = api_client(manager_user)
     response = client.get(url, params)
     assert response.status_code == 200 and "shift_jis" in response["Content-Type"]
     assert response["Content-Disposition"] == 'attachment; filename="journal_yayoi_20260401_20260430.csv"'

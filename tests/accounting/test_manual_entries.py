@@ -1,6 +1,5 @@
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from apps.accounting.models import EntryKind, JournalEntry, ManualEntry, TaxCategory
 from apps.accounting.services import journal_entry_reverse, period_close
@@ -12,7 +11,7 @@ from apps.accounting.services.manual_entries import (
 )
 from apps.core.errors import Conflict, PermissionDenied, ValidationError
 from apps.core.models import AuditEntry
-from tests.accounting.conftest import april
+from tests.accounting.conftest import api_client, april
 from tests.accounting.test_properties import balance
 
 pytestmark = pytest.mark.django_db
@@ -120,17 +119,14 @@ def test_api_drafts_and_a_second_manager_approves(settings, manager_user, second
             {"account": "2002", "credit": 1100},
         ],
     }
-    staff = APIClient()
-    staff.force_authenticate(staff_user)
+    staff = api_client(staff_user)
     assert staff.post(reverse("accounting-manual-entries"), body, format="json").status_code == 403
-    client = APIClient()
-    client.force_authenticate(manager_user)
+    client = api_client(manager_user)
     created = client.post(reverse("accounting-manual-entries"), body, format="json")
     assert created.status_code == 201 and created.json()["status"] == "pending"
     url = reverse("accounting-manual-entry-approve", args=[created.json()["id"]])
     assert client.post(url, {}, format="json").status_code == 403
-    approver = APIClient()
-    approver.force_authenticate(second_manager)
+    approver = api_client(second_manager)
     approved = approver.post(url, {"note": "確認"}, format="json")
     assert approved.status_code == 200 and approved.json()["entry_number"]
     unbalanced = {**body, "lines": body["lines"][:2]}

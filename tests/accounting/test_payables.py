@@ -2,7 +2,6 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from apps.accounting.models import EntryKind, JournalEntry
 from apps.accounting.postings import PaidFrom, StockItem, post_purchase_receipt, post_supplier_payment
@@ -10,7 +9,7 @@ from apps.accounting.selectors.payables import aged_payables, open_payables
 from apps.accounting.services import journal_entry_reverse
 from apps.accounting.services.payables import payables_pay
 from apps.core.errors import Conflict, PermissionDenied
-from tests.accounting.conftest import april
+from tests.accounting.conftest import api_client, april
 from tests.accounting.test_properties import balance
 
 pytestmark = pytest.mark.django_db
@@ -67,8 +66,7 @@ def test_payments_made_elsewhere_settle_the_oldest_supplier_invoices_first(db, m
 
 
 def test_pay_api(april_books, manager_user):
-    client = APIClient()
-    client.force_authenticate(manager_user)
+    client = api_client(manager_user)
     url = reverse("accounting-payables-pay")
     body = {"entry_numbers": _numbers(EntryKind.AI_USAGE), "paid_from": "cash", "date": "2026-04-30"}
     response = client.post(url, body, format="json")
