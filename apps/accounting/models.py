@@ -1,13 +1,9 @@
 """Double-entry books in integer yen.
 
 Posted entries never change: a correction is a reversing entry. Only `apps.accounting.services.journal_entry_post`
-writes entries and lines; the model refuses every other write (save outside the posting function, update, delete,
-QuerySet.update/delete/bulk_create), and on PostgreSQL a trigger refuses UPDATE and DELETE as well.
+writes entries and lines (with hand-written INSERTs, `apps.core.sql`); the model refuses every write through the ORM
+(save, delete, QuerySet.update/delete/bulk_create), and on PostgreSQL a trigger refuses UPDATE and DELETE as well.
 """
-
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -19,20 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.errors import Conflict
 from apps.core.money import TaxRate
 
-_posting_open: ContextVar[bool] = ContextVar("accounting_posting_open", default=False)
-
 IMMUTABLE_MESSAGE = _("記帳済みの仕訳は変更・削除できません。訂正は取消仕訳で行ってください。")
 DIRECT_WRITE_MESSAGE = _("仕訳は記帳サービス（journal_entry_post）からのみ登録できます。")
-
-
-@contextmanager
-def posting_window() -> Iterator[None]:
-    """Opened by the posting function only, around its own inserts."""
-    token = _posting_open.set(True)
-    try:
-        yield
-    finally:
-        _posting_open.reset(token)
 
 
 class AccountType(models.TextChoices):
@@ -136,9 +120,7 @@ class ImmutableQuerySet(models.QuerySet):
         raise Conflict(IMMUTABLE_MESSAGE)
 
     def bulk_create(self, objs, *args, **kwargs):
-        if not _posting_open.get():
-            raise Conflict(DIRECT_WRITE_MESSAGE)
-        return super().bulk_create(objs, *args, **kwargs)
+        raise Conflict(DIRECT_WRITE_MESSAGE)
 
 
 class ImmutableModel(models.Model):
@@ -148,11 +130,7 @@ class ImmutableModel(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise Conflict(IMMUTABLE_MESSAGE)
-        if not _posting_open.get():
-            raise Conflict(DIRECT_WRITE_MESSAGE)
-        super().save(*args, **kwargs)
+        raise Conflict(DIRECT_WRITE_MESSAGE if self._state.adding else IMMUTABLE_MESSAGE)
 
     def delete(self, *args, **kwargs):
         raise Conflict(IMMUTABLE_MESSAGE)

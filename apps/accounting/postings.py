@@ -159,7 +159,6 @@ def sale_lines(*, items: Sequence[SoldItem], payment_method: str) -> list[LineSp
     return signed_line(PAYMENT_ACCOUNTS[payment_method], sum(paid_by_rate.values())) + revenue + cost
 
 
-@transaction.atomic
 def post_sale(
     *,
     date: datetime.date,

@@ -8,6 +8,7 @@ from rest_framework import authentication, exceptions, permissions
 
 from apps.core.roles import is_staff_member
 from apps.inventory.models import Machine
+from apps.inventory.selectors import machine_for_device_token
 from apps.inventory.services.machines import device_token_hash
 from apps.inventory.tablet_pairing import PAIRING_COOKIE, paired_machine
 
@@ -44,7 +45,7 @@ class DeviceTokenAuthentication(authentication.BaseAuthentication):
             token = parts[1].decode()
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed(_("デバイストークンが正しくありません。")) from exc
-        machine = Machine.objects.filter(device_token_hash=device_token_hash(token)).first()
+        machine = machine_for_device_token(device_token_hash(token))
         if machine is None:
             raise exceptions.AuthenticationFailed(_("デバイストークンが正しくないか、無効になっています。"))
         return MachineDevice(machine), machine

@@ -6,12 +6,13 @@ import logging
 
 from celery.signals import worker_ready
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 from apps.accounting.models import PayablePayment
 from apps.accounting.signals import payables_paid
 from apps.core.logging import DEPENDENCY_ERRORS, log_dependency_failure
-from apps.inventory.models import Slot
+from apps.inventory.models import Machine, Slot
+from apps.inventory.selectors import machine_token_cache_clear
 from apps.inventory.services import purchase_orders_paid_record
 
 logger = logging.getLogger(__name__)
@@ -48,5 +49,8 @@ def invoices_paid(sender, payments, **kwargs) -> None:
 
 def connect() -> None:
     post_save.connect(slot_saved, sender=Slot, dispatch_uid="inventory.procurement.slot_saved")
+    # A token replaced or a machine renamed or stopped is seen at once by this process's device authentication.
+    post_save.connect(machine_token_cache_clear, sender=Machine, dispatch_uid="inventory.machine_saved")
+    post_delete.connect(machine_token_cache_clear, sender=Machine, dispatch_uid="inventory.machine_deleted")
     payables_paid.connect(invoices_paid, sender=PayablePayment, dispatch_uid="inventory.purchase_orders_paid")
     worker_ready.connect(reconcile_purchases_on_start, weak=False, dispatch_uid="inventory.reconcile_on_start")

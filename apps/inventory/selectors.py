@@ -1,8 +1,10 @@
 """Reads of the shop: each is a fixed number of queries whatever the data size."""
 
 import datetime
+import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
@@ -33,6 +35,25 @@ from apps.inventory.models import (
     StorageStock,
     SupplierOffer,
 )
+
+_machines_by_token_hash: dict[str, tuple[float, Machine]] = {}
+
+
+def machine_for_device_token(token_hash: str) -> Machine | None:
+    """The machine whose device token hashes to `token_hash`, remembered per process for DEVICE_TOKEN_CACHE_SECONDS
+    (`machine_token_cache_clear` forgets them when a machine is saved here); None for no machine."""
+    now = time.monotonic()
+    cached = _machines_by_token_hash.get(token_hash)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    machine = Machine.objects.filter(device_token_hash=token_hash).first()
+    if machine is not None:
+        _machines_by_token_hash[token_hash] = (now + settings.DEVICE_TOKEN_CACHE_SECONDS, machine)
+    return machine
+
+
+def machine_token_cache_clear(**kwargs) -> None:
+    _machines_by_token_hash.clear()
 
 
 def machine_get(*, code: str) -> Machine:

@@ -22,11 +22,11 @@ from apps.accounting.models import (
     JournalLine,
     Ledger,
     PeriodClose,
-    posting_window,
 )
 from apps.core.errors import Conflict, ValidationError
 from apps.core.money import TaxRate, is_whole_yen
 from apps.core.services import audit_record
+from apps.core.sql import Statement, batch, columns, from_row, insert, joins_transaction, next_id_sql
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def validate_lines(lines: Sequence[LineSpec], accounts: dict[str, Account]) -> N
         )
 
 
-@transaction.atomic
+@joins_transaction
 def journal_entry_post(
     *,
     date: datetime.date,
@@ -109,47 +109,70 @@ def journal_entry_post(
     amount, an unknown or summary account, an unbalanced entry; refuses (Conflict 409) a date on or before the lock
     date and a second reversal of the same entry. Numbers come from a sequence and may have gaps (`_entry_number_take`).
     The year-end closing entry alone may be dated in a locked period (see `fiscal_year_close`).
+
+    Every sale posts through here, so it takes two round trips on PostgreSQL: the accounts with the ledger's state
+    (lock date, next number and entry id), then the entry with its lines (hand-written SQL, `apps.core.sql`). Every
+    refusal comes before those writes, so it joins the caller's transaction without a savepoint.
     """
     if not isinstance(date, datetime.date) or isinstance(date, datetime.datetime):
         raise ValidationError(_("日付を指定してください。"), code="invalid_date")
     memo = (memo or "").strip()
     if not memo:
         raise ValidationError(_("摘要を入力してください。"), code="memo_required")
-    accounts = {account.code: account for account in Account.objects.filter(code__in={line.account for line in lines})}
+    accounts, (closed_through, number, entry_id) = _posting_reads(lines)
     validate_lines(lines, accounts)
-    number = _entry_number_take(date=date, kind=kind, reversal_of=reversal_of)
-    with posting_window():
-        entry = JournalEntry(
-            number=number,
+    entry = JournalEntry(
+        pk=entry_id,
+        number=_entry_number_take(
+            date=date, kind=kind, reversal_of=reversal_of, closed_through=closed_through, number=number
+        ),
+        date=date,
+        memo=memo[:300],
+        kind=kind,
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+        reversal_of=reversal_of,
+        refund_of=refund_of,
+    )
+    if source is not None:
+        entry.source_type = ContentType.objects.get_for_model(source, for_concrete_model=False)
+        entry.source_id = str(source.pk)
+    journal_lines = [
+        JournalLine(
+            entry=entry,
+            account=accounts[line.account],
             date=date,
-            memo=memo[:300],
-            kind=kind,
-            created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
-            reversal_of=reversal_of,
-            refund_of=refund_of,
+            debit=line.debit,
+            credit=line.credit,
+            product_ref=line.product_ref,
+            product_label=line.product_label,
+            tax_rate=line.tax_rate,
         )
-        if source is not None:
-            entry.source_type = ContentType.objects.get_for_model(source, for_concrete_model=False)
-            entry.source_id = str(source.pk)
-        entry.save()
-        JournalLine.objects.bulk_create(
-            JournalLine(
-                entry=entry,
-                account=accounts[line.account],
-                date=date,
-                debit=line.debit,
-                credit=line.credit,
-                product_ref=line.product_ref,
-                product_label=line.product_label,
-                tax_rate=line.tax_rate,
-            )
-            for line in lines
-        )
+        for line in lines
+    ]
+    batch([insert([entry]), insert(journal_lines)])
     return entry
 
 
-def _entry_number_take(*, date: datetime.date, kind: str, reversal_of: JournalEntry | None) -> int:
-    """The next entry number, once the period lock and a second reversal are ruled out.
+def _posting_reads(lines: Sequence[LineSpec]) -> tuple[dict[str, Account], tuple]:
+    """{code: account} of the lines' accounts, and the ledger's state (`_ledger_state_for_posting`), in one batch."""
+    codes = sorted({line.account for line in lines}) or [""]  # no lines: refused by `validate_lines` after
+    account_rows, ledger_rows = batch(
+        [
+            (
+                f"SELECT {columns(Account)} FROM accounting_account WHERE code IN ({', '.join(['%s'] * len(codes))})",  # noqa: S608
+                codes,
+            ),
+            _ledger_state_for_posting(),
+        ]
+    )
+    return {account.code: account for account in (from_row(Account, row) for row in account_rows)}, ledger_rows[0]
+
+
+def _entry_number_take(
+    *, date: datetime.date, kind: str, reversal_of: JournalEntry | None, closed_through, number: int | None
+) -> int:
+    """The entry's number (`number`, taken with the ledger's state), once the period lock and a second reversal are
+    ruled out.
 
     The lock date is read under a shared lock of the ledger row (PostgreSQL `FOR KEY SHARE`): postings do not wait
     on each other, but `period_close` and `fiscal_year_close` (which lock the row `FOR UPDATE`) wait for the postings
@@ -157,7 +180,6 @@ def _entry_number_take(*, date: datetime.date, kind: str, reversal_of: JournalEn
     sequence (`ENTRY_NUMBER_SEQUENCE`): numbers grow in the order entries are posted and are never reused, but a
     posting whose transaction rolls back leaves a gap (a refused sale, a crash). SQLite has no sequences, and lets
     one writer at a time anyway: there the number is the highest so far plus one, read inside the write."""
-    closed_through, number = _ledger_state_for_posting()
     # The closing entry only moves the closed year's own balances, so it is allowed after the year's last month
     # has been locked (like the closing period after March in Japanese ledgers).
     locked = kind != EntryKind.YEAR_END_CLOSING and closed_through and date <= closed_through
@@ -177,17 +199,17 @@ def _entry_number_take(*, date: datetime.date, kind: str, reversal_of: JournalEn
     return number
 
 
-def _ledger_state_for_posting() -> tuple[datetime.date | None, int | None]:
-    """The lock date, and on PostgreSQL the next number with the ledger row share-locked for the caller's
-    transaction (one round trip; a refused posting leaves its number unused). SQLite: the lock date only."""
+def _ledger_state_for_posting() -> Statement:
+    """The lock date, the next entry number (PostgreSQL: from its sequence; SQLite: None) and the next entry id, with
+    the ledger row share-locked for the caller's transaction on PostgreSQL (a refused posting leaves its number
+    unused)."""
     if connection.vendor != "postgresql":
-        return Ledger.objects.values_list("closed_through", flat=True).get(pk=1), None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT closed_through, nextval(%s) FROM accounting_ledger WHERE id = 1 FOR KEY SHARE",
-            [ENTRY_NUMBER_SEQUENCE],
-        )
-        return cursor.fetchone()
+        return f"SELECT closed_through, NULL, {next_id_sql(JournalEntry)} FROM accounting_ledger WHERE id = 1", []  # noqa: S608
+    return (
+        f"SELECT closed_through, nextval(%s), {next_id_sql(JournalEntry)} FROM accounting_ledger WHERE id = 1"  # noqa: S608
+        " FOR KEY SHARE",
+        [ENTRY_NUMBER_SEQUENCE],
+    )
 
 
 def reversing_lines(entry: JournalEntry, *, exclude_accounts: frozenset[str] = frozenset()) -> list[LineSpec]:

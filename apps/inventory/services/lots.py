@@ -7,28 +7,38 @@ they were most likely taken from: the earliest-dated lot at that place with room
 """
 
 import datetime
+from collections.abc import Iterable
 
-from django.db.models import Sum
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.errors import Conflict
+from apps.core.sql import Statement, batch, columns, from_row
 from apps.inventory.models import Product, Slot, StockLot, StockMovement, Supplier
 
-
-def _place_lots(*, product: Product, slot: Slot | None):
-    """The place's lots in first-expiring-first-out order, locked (the place's own row is locked by the caller)."""
-    return StockLot.objects.select_for_update().filter(product=product, slot=slot).order_by(*StockLot._meta.ordering)
+# A place's lots in first-expiring-first-out order (`StockLot.Meta.ordering`): every sale reads them.
+LOTS_ORDER = "expires_on IS NULL, expires_on, id"
 
 
-def expired_units(*, slot_ids: list[int]) -> dict[int, int]:
-    """{slot id: units past their date} for the slots that hold any: units a sale may not take."""
-    rows = (
-        StockLot.objects.filter(slot_id__in=slot_ids, quantity__gt=0, expires_on__lt=timezone.localdate())
-        .values("slot_id")
-        .annotate(units=Sum("quantity"))
+def _place_lots(*, product: Product, slot: Slot | None, lot: StockLot | None = None) -> list[StockLot]:
+    """The place's lots (or only `lot`) in first-expiring-first-out order, locked (the place's own row is locked by
+    the caller)."""
+    sql = (
+        f"SELECT {columns(StockLot)} FROM inventory_stocklot WHERE product_id = %s AND "  # noqa: S608 (literals)
+        + ("slot_id = %s" if slot is not None else "slot_id IS NULL")
+        + (" AND id = %s" if lot is not None else "")
+        + f" ORDER BY {LOTS_ORDER}"
+        + (" FOR UPDATE" if connection.features.has_select_for_update else "")
     )
-    return {row["slot_id"]: row["units"] for row in rows}
+    params = [product.pk, *([slot.pk] if slot is not None else []), *([lot.pk] if lot is not None else [])]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [from_row(StockLot, row) for row in cursor.fetchall()]
+
+
+def lot_quantity_statement(lot: StockLot) -> Statement:
+    return "UPDATE inventory_stocklot SET quantity = %s WHERE id = %s", [lot.quantity, lot.pk]
 
 
 def lot_receive(
@@ -57,10 +67,22 @@ def lots_take(
 ) -> list[tuple[StockLot, int]]:
     """Take `quantity` units out of the place's lots (one named `lot`, or earliest date first); returns what came
     from which lot. `sellable_only` skips lots past their date (a sale, a refill of a slot)."""
+    taken = lots_allocate(
+        _place_lots(product=product, slot=slot, lot=lot),
+        quantity=quantity,
+        sellable_only=sellable_only,
+        product=product,
+    )
+    batch([lot_quantity_statement(taken_lot) for taken_lot, _units in taken])
+    return taken
+
+
+def lots_allocate(
+    lots: Iterable[StockLot], *, quantity: int, sellable_only: bool, product: Product
+) -> list[tuple[StockLot, int]]:
+    """Which of `lots` (in first-expiring-first-out order) give `quantity` units, each lot's `quantity` lowered by
+    what it gives; the caller writes them. Raises Conflict (`lot_short`) when they hold too few."""
     today = timezone.localdate()
-    lots = _place_lots(product=product, slot=slot)
-    if lot is not None:
-        lots = lots.filter(pk=lot.pk)
     taken = []
     left = quantity
     for candidate in lots:
@@ -70,7 +92,6 @@ def lots_take(
             continue
         units = min(left, candidate.quantity)
         candidate.quantity -= units
-        candidate.save(update_fields=["quantity"])
         taken.append((candidate, units))
         left -= units
     if left:
@@ -88,7 +109,7 @@ def lots_put_back(*, product: Product, slot: Slot | None, quantity: int) -> list
     """Units coming back into a place fill the earliest-dated unexpired lots that have room; any rest (found in a
     count) joins a new lot dated like the place's latest lot."""
     today = timezone.localdate()
-    lots = list(_place_lots(product=product, slot=slot))
+    lots = _place_lots(product=product, slot=slot)
     placed = []
     left = quantity
     for candidate in lots:

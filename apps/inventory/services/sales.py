@@ -3,11 +3,12 @@
 import hashlib
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 from apps.core.errors import ApplicationError, Conflict, PaymentDeclined, ServiceUnavailable, ValidationError
 from apps.core.money import TaxRate, split_tax_inclusive
 from apps.core.services import audit_record
+from apps.core.sql import Statement, batch, columns, from_row, insert, next_id_sql, saved
 from apps.inventory.integrations.dispenser import dispenser
 from apps.inventory.integrations.payments import PROVIDER_METHODS, ChargeResult, payment_gateway
 from apps.inventory.models import (
@@ -22,10 +24,12 @@ from apps.inventory.models import (
     CouponRedemption,
     Machine,
     Payment,
+    Product,
     PurchaseRequest,
     Sale,
     SaleLine,
     Slot,
+    StockLot,
     StockMovement,
 )
 from apps.inventory.selectors import sale_receipt, sale_undispensed_yen
@@ -38,14 +42,9 @@ from apps.inventory.services.attempts import (
     require_no_transaction,
 )
 from apps.inventory.services.books import sale_book, sale_refund_book
-from apps.inventory.services.lots import expired_units
+from apps.inventory.services.lots import lot_quantity_statement, lots_allocate
 from apps.inventory.services.refunds import payment_refund_owe, refundable_sale_lock, returned_to_storage
-from apps.inventory.services.stock import (
-    locked_product,
-    locked_slot,
-    movement_record,
-    product_unit_costs_shared,
-)
+from apps.inventory.services.stock import acting_user, locked_product, locked_slot, movement_record
 
 logger = logging.getLogger(__name__)
 MAX_QUANTITY_PER_LINE = 20
@@ -272,21 +271,17 @@ def _purchase_checked(
 def _purchase_attempt(request: _CheckedPurchase) -> tuple[Sale, list[SaleLine]] | PurchaseOutcome:
     """The pending attempt this request starts or continues (with its lines), or the answer its key was already
     given. A new key is inserted straight away (the unique key is the check, so the usual first request costs no
-    look-up); the earlier request is read only when the insert finds one, or when the machine is out of service."""
+    look-up); the earlier request is read only when the insert finds one. A machine out of service answers its
+    earlier keys but takes no new purchase (its status is read with its slots' locks, not from the cached machine).
+    """
     key = {"machine": request.machine, "idempotency_key": request.idempotency_key, "request_hash": request.request_hash}
-    record = None
-    if request.machine.status != Machine.Status.ACTIVE:
+    try:
+        return _purchase_record(request)
+    except IntegrityError:
+        # An earlier request with this key, or a concurrent one that committed first (its insert held ours back).
         record = _purchase_request(**key)
         if record is None:
-            raise Conflict(_("この自販機は現在ご利用いただけません。"), code="machine_unavailable")
-    else:
-        try:
-            return _purchase_record(request)
-        except IntegrityError:
-            # An earlier request with this key, or a concurrent one that committed first (its insert held ours back).
-            record = _purchase_request(**key)
-            if record is None:
-                raise
+            raise
     if record.sale.status != Sale.Status.PENDING:
         return _replay(record)
     if not _purchase_renew(sale_id=record.sale_id):
@@ -294,32 +289,90 @@ def _purchase_attempt(request: _CheckedPurchase) -> tuple[Sale, list[SaleLine]] 
     return record.sale, list(record.sale.lines.select_related("slot", "product"))
 
 
-def _slots_in_stock(machine: Machine, wanted: dict[str, int]) -> list[Slot]:
-    """The wanted slots, locked in id order (so concurrent buyers never deadlock), each holding enough."""
-    slots = list(
-        Slot.objects.select_for_update(of=("self",))
-        .select_related("product")
-        .filter(machine=machine, code__in=wanted)
-        .order_by("id")
-    )
-    unknown = sorted(set(wanted) - {slot.code for slot in slots})
-    if unknown:
-        raise ValidationError(
-            _("スロット {slots} はこの自販機にありません。").format(slots=", ".join(unknown)),
-            details={"field": "items", "slots": unknown},
-        )
-    # Units past their date stay in the slot until they are written off, but are never sold.
-    expired = expired_units(slot_ids=[slot.pk for slot in slots])
-    for slot in slots:
-        sellable = slot.quantity - expired.get(slot.pk, 0)
-        if slot.product is None or not slot.product.active or sellable < wanted[slot.code]:
-            available = sellable if slot.product and slot.product.active else 0
-            raise Conflict(
-                _("スロット {slot} は売り切れです（残り{available}個）。").format(slot=slot.code, available=available),
-                code="sold_out",
-                details={"slot": slot.code, "available": available},
+# The wanted slots of one machine (`{codes}`: one placeholder per slot code) with what the sale needs of their
+# products, the units past their date in each (still in the slot until written off, but never sold) and the machine's
+# status; then their products' moving-average costs and their lots. Run as one batch by `_purchase_record`.
+_SLOTS_SQL = """SELECT s.id, s.machine_id, s.code, s.product_id, s.capacity, s.quantity, s.par_level,
+       p.sku, p.name_ja, p.price_yen, p.tax_rate, p.active,
+       (SELECT COALESCE(SUM(l.quantity), 0) FROM inventory_stocklot l
+         WHERE l.slot_id = s.id AND l.quantity > 0 AND l.expires_on < %s) AS expired,
+       m.status
+FROM inventory_slot s JOIN inventory_product p ON p.id = s.product_id JOIN inventory_machine m ON m.id = s.machine_id
+WHERE s.machine_id = %s AND s.code IN ({codes})
+ORDER BY s.id"""
+_COSTS_SQL = """SELECT id, unit_cost_yen FROM inventory_product
+WHERE id IN (SELECT product_id FROM inventory_slot WHERE machine_id = %s AND code IN ({codes}))
+ORDER BY id"""
+_LOTS_SQL = """SELECT {lot_columns} FROM inventory_stocklot l JOIN inventory_slot s ON s.id = l.slot_id
+WHERE s.machine_id = %s AND s.code IN ({codes}) AND l.product_id = s.product_id AND l.quantity > 0
+ORDER BY l.slot_id, l.expires_on IS NULL, l.expires_on, l.id"""
+_SLOT_FIELDS = ("id", "machine_id", "code", "product_id", "capacity", "quantity", "par_level")
+_PRODUCT_FIELDS = ("sku", "name_ja", "price_yen", "tax_rate", "active")
+
+
+def _stock_reads(machine: Machine, codes: list[str]) -> list[Statement]:
+    """The slots locked in id order (so concurrent buyers never deadlock; PostgreSQL `FOR UPDATE OF` the slots
+    only), then their products' costs share-locked (a receipt changing a cost waits for the sales in flight, and
+    they for it; every writer takes a slot before its product), then the slots' lots locked."""
+    marks = ", ".join(["%s"] * len(codes))
+    locks = connection.features.has_select_for_update
+    return [
+        (
+            _SLOTS_SQL.format(codes=marks) + (" FOR UPDATE OF s" if locks else ""),
+            [timezone.localdate(), machine.pk, *codes],
+        ),
+        (_COSTS_SQL.format(codes=marks) + (" FOR SHARE" if locks else ""), [machine.pk, *codes]),
+        (
+            _LOTS_SQL.format(codes=marks, lot_columns=columns(StockLot, "l")) + (" FOR UPDATE OF l" if locks else ""),
+            [machine.pk, *codes],
+        ),
+    ]
+
+
+def _slot_from_row(machine: Machine, row: tuple) -> Slot:
+    slot = _instance(Slot, zip(_SLOT_FIELDS, row[:7], strict=True))
+    slot.product = _instance(Product, zip(("id", *_PRODUCT_FIELDS), (row[3], *row[7:12]), strict=True))
+    slot.machine = machine
+    return slot
+
+
+def _instance(model, values):
+    """A model instance from some of its columns (`from_db` wants them in field order; the rest stay deferred)."""
+    by_name = dict(values)
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in by_name]
+    return model.from_db(connection.alias, names, [by_name[name] for name in names])
+
+
+def _slots_in_stock(machine: Machine, wanted: dict[str, int], rows: list[tuple]) -> list[Slot]:
+    """The wanted slots (`rows` of `_SLOTS_SQL`), each holding enough, at a machine in service."""
+    status = rows[0][13] if rows else Machine.objects.values_list("status", flat=True).get(pk=machine.pk)
+    if status != Machine.Status.ACTIVE:
+        raise Conflict(_("この自販機は現在ご利用いただけません。"), code="machine_unavailable")
+    slots = [_slot_from_row(machine, row) for row in rows]
+    if len(slots) < len(wanted):
+        # A slot missing from the join is either not on this machine or holds no product (sold out).
+        existing = set(Slot.objects.filter(machine=machine, code__in=wanted).values_list("code", flat=True))
+        unknown = sorted(set(wanted) - existing)
+        if unknown:
+            raise ValidationError(
+                _("スロット {slots} はこの自販機にありません。").format(slots=", ".join(unknown)),
+                details={"field": "items", "slots": unknown},
             )
+        raise _sold_out(sorted(existing - {slot.code for slot in slots})[0], 0)
+    for slot, row in zip(slots, rows, strict=True):
+        # Units past their date stay in the slot until they are written off, but are never sold.
+        sellable = slot.quantity - row[12]
+        if not slot.product.active or sellable < wanted[slot.code]:
+            raise _sold_out(slot.code, sellable if slot.product.active else 0)
     return slots
+
+
+def _sold_out(slot_code: str, available: int) -> Conflict:
+    return Conflict(
+        _("スロット {slot} は売り切れです（残り{available}個）。").format(slot=slot_code, available=available),
+        code="sold_out",
+        details={"slot": slot_code, "available": available},
+    )
 
 
 @dataclass(frozen=True)
@@ -347,20 +400,62 @@ def _pricing(slots: list[Slot], wanted: dict[str, int], coupon: Coupon | None) -
 
 @transaction.atomic
 def _purchase_record(request: _CheckedPurchase) -> tuple[Sale, list[SaleLine]]:
-    """Step 1: the attempt, committed before any money moves. Returns the sale (its payment attached) and its lines
-    (their slots and products attached), so the later steps read none of them back."""
+    """Step 1: the attempt, committed before any money moves, in two round trips on PostgreSQL: the reads (with the
+    Idempotency-Key first: a second request with this key waits there until ours commits, then fails on the unique
+    key), then the writes. Returns the sale (its payment attached) and its lines (their slots and products
+    attached), so the later steps read none of them back."""
     machine, wanted = request.machine, request.wanted
-    # First: a second request with this key waits here until ours commits, then fails on the unique key.
-    record = PurchaseRequest.objects.create(
-        machine=machine, idempotency_key=request.idempotency_key, request_hash=request.request_hash
-    )
-    slots = _slots_in_stock(machine, wanted)
-    # Read under the products' share locks, so the sale's cost of goods is the moving average of this moment.
-    unit_costs = product_unit_costs_shared({slot.product_id for slot in slots})
+    key_sql, key_params = _purchase_request_insert(request)
+    reads = batch([(key_sql, key_params), *_stock_reads(machine, sorted(wanted))])
+    sale_id, (slot_rows, cost_rows, lot_rows) = reads[0][0][0], reads[1:]
+    slots = _slots_in_stock(machine, wanted, slot_rows)
+    unit_costs = dict(cost_rows)
     coupon = _coupon_for(request.coupon_code, customer_key=request.customer_key) if request.coupon_code else None
     pricing = _pricing(slots, wanted, coupon)
-    sale = Sale.attempts.create(
-        machine=machine,
+    sale = _sale_pending(sale_id, request, slots, pricing, unit_costs, coupon)
+    payment = Payment(
+        sale=sale,
+        method=request.payment_method,
+        amount_yen=sale.total_yen,
+        status=Payment.Status.PENDING,
+        idempotency_key=f"{machine.code}:{request.idempotency_key}",
+    )
+    lines, stock_writes = _sale_lines_reserve(
+        sale=sale, slots=slots, request=request, pricing=pricing, unit_costs=unit_costs, lot_rows=lot_rows
+    )
+    coupon_use = CouponRedemption(
+        coupon=coupon, sale=sale, customer_key=request.customer_key, discount_yen=pricing.discount
+    )
+    written = batch(
+        [
+            insert([sale]),
+            insert(lines, returning="id, slot_id"),
+            *stock_writes,
+            *([insert([coupon_use])] if coupon is not None else []),
+            insert([payment], returning="id"),
+        ]
+    )
+    line_ids = {slot_id: line_id for line_id, slot_id in written[1]}
+    for line in lines:
+        line.pk = line_ids[line.slot_id]
+    payment.pk = written[-1][0][0]
+    saved(sale, created=True)
+    for slot in slots:
+        saved(slot, created=False, update_fields=["quantity"])
+    return sale, lines
+
+
+def _sale_pending(
+    sale_id: int,
+    request: _CheckedPurchase,
+    slots: list[Slot],
+    pricing: _Pricing,
+    unit_costs: dict[int, int],
+    coupon: Coupon | None,
+) -> Sale:
+    return Sale(
+        pk=sale_id,
+        machine=request.machine,
         channel=request.channel,
         customer_key=request.customer_key,
         coupon=coupon,
@@ -372,57 +467,73 @@ def _purchase_record(request: _CheckedPurchase) -> tuple[Sale, list[SaleLine]]:
         tax_8_yen=split_tax_inclusive(pricing.total_by_rate[TaxRate.REDUCED], TaxRate.REDUCED)[1],
         total_10_yen=pricing.total_by_rate[TaxRate.STANDARD],
         tax_10_yen=split_tax_inclusive(pricing.total_by_rate[TaxRate.STANDARD], TaxRate.STANDARD)[1],
-        cost_yen=sum(unit_costs[slot.product_id] * wanted[slot.code] for slot in slots),
+        cost_yen=sum(unit_costs[slot.product_id] * request.wanted[slot.code] for slot in slots),
     )
-    lines = _sale_lines_reserve(sale=sale, slots=slots, request=request, pricing=pricing, unit_costs=unit_costs)
-    if coupon is not None:
-        CouponRedemption.objects.create(
-            coupon=coupon, sale=sale, customer_key=request.customer_key, discount_yen=pricing.discount
-        )
-    Payment.objects.create(
-        sale=sale,
-        method=request.payment_method,
-        amount_yen=sale.total_yen,
-        status=Payment.Status.PENDING,
-        idempotency_key=f"{machine.code}:{request.idempotency_key}",
+
+
+def _purchase_request_insert(request: _CheckedPurchase) -> Statement:
+    """The Idempotency-Key's row, already naming the sale the attempt is about to write (its id is taken here; the
+    foreign key is checked at commit); returns that sale id."""
+    body = PurchaseRequest._meta.get_field("response_body").get_db_prep_save({}, connection)
+    return (
+        "INSERT INTO inventory_purchaserequest (machine_id, idempotency_key, request_hash, sale_id, response_body,"  # noqa: S608
+        f" created_at) VALUES (%s, %s, %s, {next_id_sql(Sale)}, %s, %s) RETURNING sale_id",
+        [request.machine.pk, request.idempotency_key, request.request_hash, body, timezone.now()],
     )
-    record.sale = sale
-    record.save(update_fields=["sale"])
-    return sale, lines
 
 
 def _sale_lines_reserve(
-    *, sale: Sale, slots: list[Slot], request: _CheckedPurchase, pricing: _Pricing, unit_costs: dict[int, int]
-) -> list[SaleLine]:
-    """The sale's lines, and the stock movements that take their items out of the slots."""
+    *,
+    sale: Sale,
+    slots: list[Slot],
+    request: _CheckedPurchase,
+    pricing: _Pricing,
+    unit_costs: dict[int, int],
+    lot_rows: list[tuple],
+) -> tuple[list[SaleLine], list[Statement]]:
+    """The sale's lines, and the writes that take their items out of the slots and their lots (first expiring first)
+    with the stock movements that record it."""
     actor_label = "" if request.actor is not None else f"machine:{request.machine.code}"
-    lines = []
+    slot_column = [field.attname for field in StockLot._meta.concrete_fields].index("slot_id")
+    lot_rows_by_slot = defaultdict(list)
+    for row in lot_rows:
+        lot_rows_by_slot[row[slot_column]].append(row)
+    lines, movements, writes = [], [], []
     for slot, cut, line_total in zip(slots, pricing.line_discounts, pricing.line_totals, strict=True):
         quantity = request.wanted[slot.code]
-        line = SaleLine.objects.create(
-            sale=sale,
-            slot=slot,
-            product=slot.product,
-            quantity=quantity,
-            unit_price_yen=slot.product.price_yen,
-            tax_rate=slot.product.tax_rate,
-            discount_yen=cut,
-            total_yen=line_total,
-            unit_cost_yen=unit_costs[slot.product_id],
+        lines.append(
+            SaleLine(
+                sale=sale,
+                slot=slot,
+                product=slot.product,
+                quantity=quantity,
+                unit_price_yen=slot.product.price_yen,
+                tax_rate=slot.product.tax_rate,
+                discount_yen=cut,
+                total_yen=line_total,
+                unit_cost_yen=unit_costs[slot.product_id],
+            )
         )
         slot.quantity -= quantity
-        slot.save(update_fields=["quantity"])
-        movement_record(
-            product=slot.product,
-            slot=slot,
-            kind=StockMovement.Kind.SALE,
-            quantity_delta=-quantity,
-            actor=request.actor,
-            actor_label=actor_label,
-            sale=sale,
+        writes.append(("UPDATE inventory_slot SET quantity = %s WHERE id = %s", [slot.quantity, slot.pk]))
+        # Lots become objects only as far as the sale reaches into them.
+        lots = (from_row(StockLot, row) for row in lot_rows_by_slot[slot.pk])
+        taken = lots_allocate(lots, quantity=quantity, sellable_only=True, product=slot.product)
+        writes += [lot_quantity_statement(lot) for lot, _units in taken]
+        movements.append(
+            StockMovement(
+                product=slot.product,
+                slot=slot,
+                location=StockMovement.Location.SLOT,
+                kind=StockMovement.Kind.SALE,
+                quantity_delta=-quantity,
+                actor=acting_user(request.actor),
+                actor_label=actor_label,
+                sale=sale,
+                lots=[[lot.pk, units] for lot, units in taken],
+            )
         )
-        lines.append(line)
-    return lines
+    return lines, [*writes, insert(movements)]
 
 
 @transaction.atomic
@@ -460,7 +571,7 @@ def _purchase_charge_and_complete(*, sale: Sale, lines: list[SaleLine]) -> Purch
                 code="payment_unavailable",
             ) from error
     try:
-        completed = _purchase_complete(sale_id=sale.pk, charge=charge, lines=lines)
+        completed = _purchase_complete(sale=sale, charge=charge, lines=lines)
     except ApplicationError:
         # The books refused the sale (a closed period): nothing was completed, so the charge is given back.
         attempt_give_up(sale_id=sale.pk, note=_("帳簿に記録できなかったため、購入を取り消して返金しました。"))
@@ -478,15 +589,50 @@ def _purchase_charge_and_complete(*, sale: Sale, lines: list[SaleLine]) -> Purch
 
 
 @transaction.atomic
-def _purchase_complete(*, sale_id: int, charge: ChargeResult | None, lines: list[SaleLine]) -> Sale | None:
-    """Step 3: under the sale's lock, complete the pending sale with its captured charge (returns it, its payment
-    attached), or, on a decline, give its stock back (None). None too if another request or the reconciler settled
-    it first."""
-    sale = Sale.attempts.select_for_update(of=("self",)).select_related("machine", "coupon").get(pk=sale_id)
-    payment = Payment.objects.select_for_update().get(sale=sale)
-    if sale.status != Sale.Status.PENDING:
-        return None
+def _purchase_complete(*, sale: Sale, charge: ChargeResult | None, lines: list[SaleLine]) -> Sale | None:
+    """Step 3: complete the pending sale with its captured charge (returns it, its payment updated), or, on a
+    decline, give its stock back (None). None too if another request or the reconciler settled it first."""
     if charge is not None and not charge.captured:
+        _purchase_decline(sale_id=sale.pk, charge=charge)
+        return None
+    # One statement takes the sale's row lock (as the reconciler and a retry with the same key do), checks that it
+    # is still pending and completes it; the payment's lock comes second, as everywhere, and its capture is written
+    # only with the sale completed (by this request, or by a retry with the same key and so the same charge).
+    payment = sale.payment
+    completed, _captured = batch(
+        [
+            (
+                "UPDATE inventory_sale SET status = %s WHERE id = %s AND status = %s RETURNING id",
+                [Sale.Status.COMPLETED, sale.pk, Sale.Status.PENDING],
+            ),
+            (
+                "UPDATE inventory_payment SET status = %s, gateway_reference = %s WHERE id = %s AND EXISTS"
+                " (SELECT 1 FROM inventory_sale WHERE id = %s AND status = %s)",
+                [
+                    Payment.Status.CAPTURED,
+                    charge.reference if charge else "",
+                    payment.pk,
+                    sale.pk,
+                    Sale.Status.COMPLETED,
+                ],
+            ),
+        ]
+    )
+    if not completed:
+        return None
+    payment.status = Payment.Status.CAPTURED
+    payment.gateway_reference = charge.reference if charge else ""
+    sale.status = Sale.Status.COMPLETED
+    # The conditional update wrote the status: listeners (the live dashboard) hear it as the save it stands for.
+    saved(sale, created=False, update_fields=["status"])
+    sale_book(sale=sale, lines=lines, payment_method=payment.method)
+    return sale
+
+
+def _purchase_decline(*, sale_id: int, charge: ChargeResult) -> None:
+    sale = Sale.attempts.select_for_update(of=("self",)).select_related("machine").get(pk=sale_id)
+    payment = Payment.objects.select_for_update().get(sale=sale)
+    if sale.status == Sale.Status.PENDING:
         attempt_release(
             sale=sale,
             payment=payment,
@@ -494,15 +640,6 @@ def _purchase_complete(*, sale_id: int, charge: ChargeResult | None, lines: list
             payment_status=Payment.Status.DECLINED,
             decline_reason=charge.decline_reason,
         )
-        return None
-    payment.status = Payment.Status.CAPTURED
-    payment.gateway_reference = charge.reference if charge else ""
-    payment.save(update_fields=["status", "gateway_reference"])
-    sale.status = Sale.Status.COMPLETED
-    sale.save(update_fields=["status"])
-    sale_book(sale=sale, lines=lines, payment_method=payment.method)
-    sale.payment = payment
-    return sale
 
 
 def _purchase_dispense(*, sale: Sale, lines: list[SaleLine]) -> dict[int, int]:
@@ -514,24 +651,42 @@ def _purchase_dispense(*, sale: Sale, lines: list[SaleLine]) -> dict[int, int]:
     }
 
 
-@transaction.atomic
 def _purchase_settle(*, sale: Sale, lines: list[SaleLine], dropped: dict[int, int]) -> tuple[Sale, dict]:
     """Record what came out, refund what did not, and store the receipt replayed for the same Idempotency-Key.
-    When everything came out, the receipt is made from the rows in hand; after a jam they are read again."""
-    if all(dropped[line.pk] == line.quantity for line in lines):
-        SaleLine.objects.filter(sale=sale).update(dispensed_quantity=F("quantity"))
-        for line in lines:
-            line.dispensed_quantity = line.quantity
-        receipt = sale_receipt(sale, lines=lines)
-    else:
-        SaleLine.objects.bulk_update(
-            [SaleLine(pk=pk, dispensed_quantity=count) for pk, count in dropped.items()], ["dispensed_quantity"]
-        )
-        _sale_refund_undispensed(sale=sale)
-        sale = Sale.objects.select_related("machine", "coupon", "payment").get(pk=sale.pk)
-        receipt = sale_receipt(sale)
-    PurchaseRequest.objects.filter(sale=sale).update(response_body=receipt)
+    When everything came out (every purchase but a jam), the receipt is made from the rows in hand and both writes
+    go in one round trip, outside any transaction: PostgreSQL runs a batch as one, and each write is safe alone (a
+    receipt not stored is made again for a replay)."""
+    if any(dropped[line.pk] != line.quantity for line in lines):
+        return _purchase_settle_jammed(sale=sale, dropped=dropped)
+    for line in lines:
+        line.dispensed_quantity = line.quantity
+    receipt = sale_receipt(sale, lines=lines)
+    batch(
+        [
+            ("UPDATE inventory_saleline SET dispensed_quantity = quantity WHERE sale_id = %s", [sale.pk]),
+            _receipt_store(sale, receipt),
+        ]
+    )
     return sale, receipt
+
+
+@transaction.atomic
+def _purchase_settle_jammed(*, sale: Sale, dropped: dict[int, int]) -> tuple[Sale, dict]:
+    """After a jam: the lines' counts, the refund of what did not come out, and the receipt read again."""
+    SaleLine.objects.bulk_update(
+        [SaleLine(pk=pk, dispensed_quantity=count) for pk, count in dropped.items()], ["dispensed_quantity"]
+    )
+    _sale_refund_undispensed(sale=sale)
+    sale = Sale.objects.select_related("machine", "coupon", "payment").get(pk=sale.pk)
+    receipt = sale_receipt(sale)
+    batch([_receipt_store(sale, receipt)])
+    return sale, receipt
+
+
+def _receipt_store(sale: Sale, receipt: dict) -> Statement:
+    """The receipt answered again for the same Idempotency-Key."""
+    body = PurchaseRequest._meta.get_field("response_body").get_db_prep_save(receipt, connection)
+    return "UPDATE inventory_purchaserequest SET response_body = %s WHERE sale_id = %s", [body, sale.pk]
 
 
 @transaction.atomic

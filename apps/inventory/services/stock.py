@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
@@ -65,20 +65,6 @@ def locked_storage(product: Product) -> StorageStock:
 def locked_product(product: Product) -> Product:
     """The product with its moving-average cost locked: taken after the slot or back-room lock, never before."""
     return Product.objects.select_for_update().get(pk=product.pk)
-
-
-def product_unit_costs_shared(product_ids: set[int]) -> dict[int, int]:
-    """{product id: moving-average cost}, read under share locks on PostgreSQL (`FOR SHARE`, in id order): sales of
-    the same product do not wait on each other, while a receipt or adjustment changing the cost (`locked_product`,
-    FOR UPDATE) waits for the sales in flight, and they for it. SQLite lets one writer at a time anyway."""
-    if connection.vendor != "postgresql":
-        return dict(Product.objects.filter(pk__in=product_ids).values_list("id", "unit_cost_yen"))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, unit_cost_yen FROM inventory_product WHERE id = ANY(%s) ORDER BY id FOR SHARE",
-            [sorted(product_ids)],
-        )
-        return dict(cursor.fetchall())
 
 
 def locked_slot(slot: Slot) -> Slot:

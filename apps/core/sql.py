@@ -1,0 +1,129 @@
+"""Hand-written SQL for the few paths every request runs (the purchase), where the ORM's own work per statement cost
+more than the database did (docs/performance.md).
+
+`batch` sends several statements in one round trip on PostgreSQL (Django's psycopg cursor binds parameters on the
+client, so one query may carry several statements; `server_side_binding` must stay off) and runs them one by one on
+SQLite, which is in-process anyway. `insert` builds an INSERT from a model instance the way `Model.save` would (its
+defaults, `auto_now_add`, the fields' database values), so a field added to the model is never forgotten here; as no
+`save` runs, `saved` sends the `post_save` signal its listeners (the live dashboard, procurement planning) wait for.
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache, wraps
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.db.models.signals import post_save
+
+Statement = tuple[str, Sequence]
+
+
+def joins_transaction(function: Callable) -> Callable:
+    """Run `function` in the caller's transaction when there is one, else in one of its own: like
+    `transaction.atomic`, without the savepoint (two round trips) a nested block costs. Only for a function that
+    refuses before it writes anything, so that a refusal leaves the caller's transaction as it was."""
+
+    @wraps(function)
+    def joined(*args, **kwargs):
+        if transaction.get_connection().in_atomic_block:
+            return function(*args, **kwargs)
+        with transaction.atomic():
+            return function(*args, **kwargs)
+
+    return joined
+
+
+def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
+    """Run `statements` in order, in the caller's transaction; returns each one's rows ([] for one without). The
+    first error stops the batch and is raised, as if they had run one by one."""
+    results = []
+    if not statements:
+        return results
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(";\n".join(sql for sql, _params in statements), [p for _sql, ps in statements for p in ps])
+            for index in range(len(statements)):
+                results.append(cursor.fetchall() if cursor.description is not None else [])
+                if index + 1 < len(statements):
+                    cursor.nextset()
+            return results
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            results.append(cursor.fetchall() if cursor.description is not None else [])
+    return results
+
+
+@cache
+def _insert_sql(model: type[Model], rows: int, with_pk: bool, returning: str) -> tuple[str, tuple]:
+    fields = tuple(field for field in model._meta.concrete_fields if with_pk or not field.primary_key)
+    quote = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([row] * rows)}" + (f" RETURNING {returning}" if returning else "")
+    )
+    return sql, fields
+
+
+def insert(objs: Iterable[Model], *, returning: str = "") -> Statement:
+    """The INSERT of `objs` (one model) with every field's value as `save` would write it; the database assigns the
+    primary keys unless they are set. With `returning` (columns, e.g. "id"), one row per object comes back."""
+    objs = list(objs)
+    sql, fields = _insert_sql(type(objs[0]), len(objs), objs[0].pk is not None, returning)
+    params = []
+    for obj in objs:
+        params += [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return sql, params
+
+
+def saved(instance: Model, *, created: bool, update_fields: Iterable[str] | None = None) -> None:
+    """Tell `post_save` listeners of a row written by hand-written SQL, as `save` would have."""
+    post_save.send(
+        type(instance),
+        instance=instance,
+        created=created,
+        update_fields=frozenset(update_fields) if update_fields is not None else None,
+        raw=False,
+        using=connection.alias,
+    )
+
+
+def columns(model: type[Model], alias: str = "") -> str:
+    """Every column of `model` in field order (qualified by the table `alias` if given), for `from_row`."""
+    quote = connection.ops.quote_name
+    return ", ".join((f"{alias}." if alias else "") + quote(field.column) for field in model._meta.concrete_fields)
+
+
+@cache
+def _converters(model: type[Model], vendor: str) -> tuple[list[str], list[tuple[int, list, object]]]:
+    """Field names, and for each field that has them, the database's and the field's value converters (SQLite's
+    dates and booleans, JSON fields), as the ORM applies them to what it selects."""
+    converters = []
+    for index, field in enumerate(model._meta.concrete_fields):
+        column = field.get_col(model._meta.db_table)
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if functions:
+            converters.append((index, functions, column))
+    return [field.attname for field in model._meta.concrete_fields], converters
+
+
+def from_row(model: type[Model], row: Sequence):
+    """The instance of a row selected with `columns(model)`."""
+    names, converters = _converters(model, connection.vendor)
+    values = list(row)
+    for index, functions, column in converters:
+        for convert in functions:
+            values[index] = convert(values[index], column, connection)
+    return model.from_db(connection.alias, names, values)
+
+
+def next_id_sql(model: type[Model]) -> str:
+    """A scalar SQL expression for the primary key the next row of `model` gets, so related rows can be written in
+    the same batch. PostgreSQL takes it from the table's sequence (never reused, even after a rollback); SQLite, which
+    lets one writer at a time, reads it from its AUTOINCREMENT counter, so call it only once the transaction writes."""
+    table = model._meta.db_table
+    if connection.vendor == "postgresql":
+        return f"nextval(pg_get_serial_sequence('{table}', '{model._meta.pk.column}'))"
+    return f"COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0) + 1"  # noqa: S608 (model meta)
