@@ -70,11 +70,12 @@ def insert(objs: Iterable[Model], *, returning: str = "") -> Statement:
     primary keys unless they are set. With `returning` (columns, e.g. "id"), one row per object comes back."""
     objs = list(objs)
     sql, fields = _insert_sql(type(objs[0]), len(objs), objs[0].pk is not None, returning)
+    db = transaction.get_connection()  # this thread's connection itself: the fields ask it for every value
     params = []
     for obj in objs:
-        params += [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+        params += [field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = db.alias
     return sql, params
 
 
@@ -111,12 +112,13 @@ def _converters(model: type[Model], vendor: str) -> tuple[list[str], list[tuple[
 
 def from_row(model: type[Model], row: Sequence):
     """The instance of a row selected with `columns(model)`."""
-    names, converters = _converters(model, connection.vendor)
+    db = transaction.get_connection()
+    names, converters = _converters(model, db.vendor)
     values = list(row)
     for index, functions, column in converters:
         for convert in functions:
-            values[index] = convert(values[index], column, connection)
-    return model.from_db(connection.alias, names, values)
+            values[index] = convert(values[index], column, db)
+    return model.from_db(db.alias, names, values)
 
 
 def next_id_sql(model: type[Model]) -> str:

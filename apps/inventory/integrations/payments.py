@@ -7,12 +7,13 @@ process died was charged). The shop never calls a gateway inside a database tran
 """
 
 import os
+import queue
 import random
 import sqlite3
-import threading
 import time
 import uuid
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -58,7 +59,7 @@ class SimulatedTerminal:
     def __init__(self):
         self.path = Path(settings.PAYMENT_TERMINAL_DB)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._held = threading.local()
+        self._idle: queue.SimpleQueue[tuple[int, sqlite3.Connection]] = queue.SimpleQueue()
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(
@@ -73,17 +74,25 @@ class SimulatedTerminal:
 
     def _connect(self) -> sqlite3.Connection:
         # Autocommit; BEGIN IMMEDIATE below makes "first result per key wins" hold across threads and processes.
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA synchronous=NORMAL")  # with WAL: survives a crash of any process, not of the machine
         return db
 
-    def _db(self) -> sqlite3.Connection:
-        """This thread's connection, kept open: closing the last connection to a WAL file checkpoints it, which cost
-        more than the charge itself when every call opened and closed its own."""
-        held = getattr(self._held, "db", None)
-        if held is None or held[0] != os.getpid():
-            held = self._held.db = (os.getpid(), self._connect())
-        return held[1]
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection of this process's, kept open between calls and lent to one thread at a time: the web server
+        runs each request on a thread of its own, and opening a connection per request cost more than the charge
+        (closing the last connection to a WAL file checkpoints it)."""
+        try:
+            pid, db = self._idle.get_nowait()
+        except queue.Empty:
+            pid, db = os.getpid(), self._connect()
+        if pid != os.getpid():  # inherited from the parent of a forked worker: never shared across processes
+            pid, db = os.getpid(), self._connect()
+        try:
+            yield db
+        finally:
+            self._idle.put((pid, db))
 
     def _wait(self) -> None:
         latency_ms = getattr(settings, "PAYMENT_LATENCY_MS", 0)
@@ -91,13 +100,10 @@ class SimulatedTerminal:
             time.sleep(latency_ms / 1000)
 
     def charge_lookup(self, *, idempotency_key: str) -> ChargeResult | None:
-        row = (
-            self._db()
-            .execute(
+        with self._db() as db:
+            row = db.execute(
                 "SELECT captured, reference, decline_reason FROM charges WHERE idempotency_key = ?", (idempotency_key,)
-            )
-            .fetchone()
-        )
+            ).fetchone()
         return ChargeResult(captured=bool(row[0]), reference=row[1], decline_reason=row[2]) if row else None
 
     def charge(self, *, amount_yen: int, method: str, idempotency_key: str, description: str) -> ChargeResult:
@@ -109,16 +115,23 @@ class SimulatedTerminal:
             result = ChargeResult(captured=False, decline_reason=_("カードが承認されませんでした。"))
         else:
             result = ChargeResult(captured=True, reference=f"sim-ch-{uuid.uuid4().hex[:16]}")
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            # A concurrent call with the same key may have finished first: its result is the one that counts.
-            db.execute(
-                "INSERT OR IGNORE INTO charges VALUES (?, ?, ?, ?, ?, ?)",
-                (idempotency_key, amount_yen, method, int(result.captured), result.reference, result.decline_reason),
-            )
-        finally:
-            db.execute("COMMIT")
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                # A concurrent call with the same key may have finished first: its result is the one that counts.
+                db.execute(
+                    "INSERT OR IGNORE INTO charges VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        idempotency_key,
+                        amount_yen,
+                        method,
+                        int(result.captured),
+                        result.reference,
+                        result.decline_reason,
+                    ),
+                )
+            finally:
+                db.execute("COMMIT")
         return self.charge_lookup(idempotency_key=idempotency_key)
 
     def refund(self, *, charge_reference: str, amount_yen: int, idempotency_key: str) -> RefundResult:
