@@ -5,12 +5,13 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
 from apps.accounting import chart
-from apps.accounting.models import JournalEntry, JournalLine, Ledger
+from apps.accounting.models import DIRECT_WRITE_MESSAGE, JournalEntry, JournalLine, Ledger
 from apps.accounting.postings import post_capital_contribution
 from apps.accounting.selectors import trial_balance
 from apps.accounting.services import LineSpec, journal_entry_post, journal_entry_reverse, period_close
 from apps.core.errors import Conflict, ValidationError
 from apps.core.models import AuditEntry
+from apps.core.services import audit_record
 
 DAY = datetime.date(2026, 4, 1)
 
@@ -65,6 +66,23 @@ class TestRefusedPostings:
         assert refused.value.code == "already_reversed"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_for_a_closed_period_leaves_the_callers_transaction_usable(manager_user):
+    # The posting joins the caller's transaction without a savepoint: it refuses before it writes anything.
+    period_close(through_date=DAY, actor=manager_user)
+    entries = JournalEntry.objects.count()
+
+    with transaction.atomic():
+        with pytest.raises(Conflict) as refused:
+            _post(date=DAY)
+        audit_record(target=manager_user, action="books.posting_refused", reason=refused.value.message)
+
+    assert refused.value.code == "period_closed"
+    assert AuditEntry.objects.filter(action="books.posting_refused").exists()
+    assert JournalEntry.objects.count() == entries
+    assert not JournalLine.objects.filter(date=DAY).exists()
+
+
 @pytest.mark.django_db
 class TestPosting:
     def test_entries_are_numbered_in_order_and_lines_carry_the_entry_date(self, manager_user):
@@ -114,6 +132,16 @@ class TestImmutability:
         with pytest.raises(Conflict):
             JournalEntry.objects.create(number=99, date=DAY, memo="抜け道")
         assert JournalLine.objects.count() == 2
+
+    def test_new_lines_and_entries_in_bulk_are_refused_too(self):
+        entry = _post()
+        with pytest.raises(Conflict) as refused:
+            JournalLine(entry=entry, account_id=entry.lines.first().account_id, date=DAY, debit=5).save()
+        assert refused.value.message == DIRECT_WRITE_MESSAGE
+        with pytest.raises(Conflict) as refused:
+            JournalEntry.objects.bulk_create([JournalEntry(number=99, date=DAY, memo="抜け道")])
+        assert refused.value.message == DIRECT_WRITE_MESSAGE
+        assert (JournalEntry.objects.count(), JournalLine.objects.count()) == (1, 2)
 
     def test_database_constraints_refuse_a_line_with_both_sides(self):
         entry = _post()

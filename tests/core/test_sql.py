@@ -1,0 +1,213 @@
+"""apps/core/sql.py, the hand-written SQL of the purchase path: rows written and read by hand must be the rows the ORM
+would write and read, on SQLite and PostgreSQL alike, and they belong to the caller's transaction."""
+
+import datetime
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from apps.core.errors import Conflict
+from apps.core.sql import batch, columns, from_row, insert, joins_transaction, next_id_sql
+from apps.inventory.models import Product, StockLot, Supplier
+from tests.factories import ProductFactory, SupplierFactory
+
+
+def supplier(name: str, **fields) -> Supplier:
+    """An unsaved supplier with only what has no default."""
+    return Supplier(name=name, contact_email="orders@supplier.example.invalid", **fields)
+
+
+def supplier_names() -> set[str]:
+    return set(Supplier.objects.values_list("name", flat=True))
+
+
+def stored(model, pk: int, *, leave_out: tuple[str, ...] = ("id",)) -> dict:
+    """The row as the ORM reads it back, without the columns that differ by nature between two rows."""
+    row = model.objects.filter(pk=pk).values().get()
+    return {name: value for name, value in row.items() if name not in leave_out}
+
+
+def typed_fields(instance) -> dict:
+    """Every field's value with its type: 1 equals True, and an SQLite date string must not pass for a date."""
+    return {
+        field.attname: (getattr(instance, field.attname), type(getattr(instance, field.attname)))
+        for field in type(instance)._meta.concrete_fields
+    }
+
+
+@pytest.mark.django_db
+class TestBatch:
+    def test_each_statements_rows_come_back_in_order_and_none_for_a_write(self):
+        earlier = SupplierFactory(name="先にある商事")
+
+        results = batch(
+            [
+                insert([supplier("甲商事")], returning="id, name"),
+                ("UPDATE inventory_supplier SET note = %s WHERE name = %s", ["月末締め", "甲商事"]),
+                ("SELECT name, note FROM inventory_supplier ORDER BY id", []),
+                ("SELECT id FROM inventory_supplier WHERE name = %s", ["無い商事"]),
+            ]
+        )
+
+        new = Supplier.objects.get(name="甲商事")
+        assert results == [
+            [(new.pk, "甲商事")],
+            [],
+            [(earlier.name, ""), ("甲商事", "月末締め")],  # the update ran after the insert, before the select
+            [],
+        ]
+        assert batch([]) == []
+
+
+@pytest.mark.django_db(transaction=True)
+class TestBatchInTheCallersTransaction:
+    def test_a_rollback_of_the_callers_transaction_undoes_the_batch(self):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            batch([insert([supplier("甲商事")]), insert([supplier("乙商事")])])
+            assert supplier_names() == {"甲商事", "乙商事"}
+            raise RuntimeError("the caller gives up")
+
+        assert supplier_names() == set()
+
+    def test_an_error_in_a_later_statement_raises_and_leaves_nothing_of_the_batch(self):
+        SupplierFactory(name="乙商事")
+
+        with pytest.raises(IntegrityError), transaction.atomic():
+            batch(
+                [
+                    insert([supplier("甲商事")]),
+                    insert([supplier("乙商事")]),  # the supplier's name is unique
+                    ("UPDATE inventory_supplier SET note = %s", ["走ってはいけない"]),
+                ]
+            )
+
+        assert supplier_names() == {"乙商事"}
+        assert Supplier.objects.get().note == ""
+
+
+@pytest.mark.django_db
+class TestInsert:
+    def test_a_row_is_written_as_save_writes_it_with_defaults_and_json(self):
+        allergens = ["milk", "えび", {"note": "同一工場"}]
+        by_orm = Product(sku="ORM-1", name_ja="カフェラテ", category="drink", price_yen=180, allergens=allergens)
+        by_orm.save()
+        by_hand = Product(sku="SQL-1", name_ja="カフェラテ", category="drink", price_yen=180, allergens=allergens)
+
+        ((by_hand_id,),) = batch([insert([by_hand], returning="id")])[0]
+
+        assert stored(Product, by_hand_id, leave_out=("id", "sku")) == stored(
+            Product, by_orm.pk, leave_out=("id", "sku")
+        )
+        assert stored(Product, by_hand_id)["allergens"] == allergens
+        assert not by_hand._state.adding  # a later save() of the object is an update, as after Model.save
+
+    def test_auto_now_add_and_default_values_are_applied(self):
+        product = ProductFactory()
+        before = timezone.now()
+        by_orm = StockLot.objects.create(product=product, received_quantity=6, quantity=6)
+        by_hand = StockLot(product=product, received_quantity=6, quantity=6)
+
+        ((by_hand_id,),) = batch([insert([by_hand], returning="id")])[0]
+
+        row = stored(StockLot, by_hand_id)
+        assert before <= row.pop("created_at") <= timezone.now()
+        assert row == stored(StockLot, by_orm.pk, leave_out=("id", "created_at"))
+        assert row["date_kind"] == StockLot.DateKind.BEST_BEFORE and row["unit_cost_yen"] == 0
+
+    def test_returning_id_gives_the_databases_ids_one_row_per_object(self):
+        SupplierFactory()  # so that the new ids do not start at 1
+        names = ["甲商事", "乙商事", "丙商事"]
+
+        (ids,) = batch([insert([supplier(name) for name in names], returning="id")])
+
+        assert ids == [(Supplier.objects.get(name=name).pk,) for name in names]
+
+    def test_an_object_whose_pk_is_set_keeps_it(self):
+        (ids,) = batch([insert([supplier("甲商事", pk=4242)], returning="id")])
+
+        assert ids == [(4242,)]
+        assert Supplier.objects.get(pk=4242).name == "甲商事"
+
+
+@pytest.mark.django_db
+def test_from_row_gives_the_instance_the_orm_gives():
+    product = ProductFactory(allergens=["wheat", "えび"], allergens_checked=True, active=False, calories_kcal=None)
+    lot = StockLot.objects.create(
+        product=product,
+        supplier=SupplierFactory(),
+        expires_on=datetime.date(2026, 4, 30),
+        date_kind=StockLot.DateKind.USE_BY,
+        received_quantity=5,
+        quantity=3,
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns(Product)} FROM inventory_product WHERE id = %s", [product.pk])  # noqa: S608
+        product_by_hand = from_row(Product, cursor.fetchone())
+        # Qualified columns, as a join selects them.
+        cursor.execute(
+            f"SELECT {columns(StockLot, 'l')} FROM inventory_stocklot l"  # noqa: S608
+            " JOIN inventory_product p ON p.id = l.product_id WHERE l.id = %s",
+            [lot.pk],
+        )
+        lot_by_hand = from_row(StockLot, cursor.fetchone())
+
+    assert typed_fields(product_by_hand) == typed_fields(Product.objects.get(pk=product.pk))
+    assert typed_fields(lot_by_hand) == typed_fields(StockLot.objects.get(pk=lot.pk))
+    assert product_by_hand.allergens == ["wheat", "えび"] and product_by_hand.active is False
+    assert lot_by_hand.expires_on == datetime.date(2026, 4, 30)
+    assert timezone.is_aware(lot_by_hand.created_at) and lot_by_hand.created_at == lot.created_at
+    assert not lot_by_hand._state.adding
+
+
+@pytest.mark.django_db
+def test_next_id_sql_is_the_id_the_next_row_is_written_with():
+    with transaction.atomic():
+        last = SupplierFactory(name="甲商事")  # the transaction has written (SQLite reads its counter)
+        (((next_id,),),) = batch([(f"SELECT {next_id_sql(Supplier)}", [])])
+        batch([insert([supplier("乙商事", pk=next_id)])])
+        later = SupplierFactory(name="丙商事")
+
+    assert next_id == last.pk + 1
+    assert Supplier.objects.get(pk=next_id).name == "乙商事"
+    assert later.pk > next_id  # the id taken is never given again
+
+
+@joins_transaction
+def supplier_add(name: str, *, refuse: bool = False, fail_after_writing: bool = False) -> Supplier:
+    """A service in the shape `joins_transaction` is for: it refuses before it writes."""
+    if refuse:
+        raise Conflict("この仕入先は登録できません。", code="refused")
+    added = SupplierFactory(name=name)
+    if fail_after_writing:
+        raise RuntimeError("a bug after the write")
+    return added
+
+
+@pytest.mark.django_db(transaction=True)
+class TestJoinsTransaction:
+    def test_a_refusal_inside_the_callers_transaction_leaves_it_usable(self):
+        with transaction.atomic():
+            SupplierFactory(name="甲商事")
+            with pytest.raises(Conflict):
+                supplier_add("乙商事", refuse=True)
+            SupplierFactory(name="丙商事")
+
+        assert supplier_names() == {"甲商事", "丙商事"}
+
+    def test_inside_the_callers_transaction_its_writes_are_the_callers(self):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            supplier_add("乙商事")
+            raise RuntimeError("the caller gives up")
+
+        assert supplier_names() == set()
+
+    def test_outside_any_transaction_it_runs_in_its_own(self):
+        assert not transaction.get_connection().in_atomic_block
+
+        with pytest.raises(RuntimeError):
+            supplier_add("乙商事", fail_after_writing=True)
+        supplier_add("丙商事")
+
+        assert supplier_names() == {"丙商事"}
