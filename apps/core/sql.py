@@ -67,9 +67,13 @@ def _insert_sql(model: type[Model], rows: int, with_pk: bool, returning: str) ->
 
 def insert(objs: Iterable[Model], *, returning: str = "") -> Statement:
     """The INSERT of `objs` (one model) with every field's value as `save` would write it; the database assigns the
-    primary keys unless they are set. With `returning` (columns, e.g. "id"), one row per object comes back."""
+    primary keys unless they are set. With `returning` (columns, e.g. "id"), one row per object comes back. The
+    objects count as saved from here on: the statement runs in the caller's transaction, which a failure rolls back."""
     objs = list(objs)
-    sql, fields = _insert_sql(type(objs[0]), len(objs), objs[0].pk is not None, returning)
+    with_pk = objs[0].pk is not None
+    if any((obj.pk is not None) != with_pk for obj in objs):
+        raise ValueError("insert: either every object has its primary key set or none has")
+    sql, fields = _insert_sql(type(objs[0]), len(objs), with_pk, returning)
     db = transaction.get_connection()  # this thread's connection itself: the fields ask it for every value
     params = []
     for obj in objs:

@@ -1,5 +1,6 @@
 """Reads of the shop: each is a fixed number of queries whatever the data size."""
 
+import copy
 import datetime
 import time
 from dataclasses import dataclass
@@ -41,15 +42,17 @@ _machines_by_token_hash: dict[str, tuple[float, Machine]] = {}
 
 def machine_for_device_token(token_hash: str) -> Machine | None:
     """The machine whose device token hashes to `token_hash`, remembered per process for DEVICE_TOKEN_CACHE_SECONDS
-    (`machine_token_cache_clear` forgets them when a machine is saved here); None for no machine."""
+    (`machine_token_cache_clear` forgets them when a machine is saved here); None for no machine. Its fields may be
+    that old: a purchase reads the machine's status and token again with its slots' locks."""
     now = time.monotonic()
     cached = _machines_by_token_hash.get(token_hash)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    machine = Machine.objects.filter(device_token_hash=token_hash).first()
-    if machine is not None:
-        _machines_by_token_hash[token_hash] = (now + settings.DEVICE_TOKEN_CACHE_SECONDS, machine)
-    return machine
+    if cached is None or cached[0] <= now:
+        machine = Machine.objects.filter(device_token_hash=token_hash).first()
+        if machine is None:
+            return None
+        cached = _machines_by_token_hash[token_hash] = (now + settings.DEVICE_TOKEN_CACHE_SECONDS, machine)
+    # A copy per request: no request changes what another one (or a later one) reads.
+    return copy.copy(cached[1])
 
 
 def machine_token_cache_clear(**kwargs) -> None:

@@ -77,3 +77,18 @@ class TestTokenReplacedInAnotherProcess:
         self.replace_behind_the_cache(machine)
 
         assert device_client.get(PRODUCTS).status_code == 200
+
+    def test_within_the_cache_time_the_old_token_buys_nothing(self, settings, machine, device_client, tea_slot):
+        # A purchase reads the machine's token again with its slots: the remembered machine is not enough to buy.
+        settings.DEVICE_TOKEN_CACHE_SECONDS = LONG_CACHE_SECONDS
+        assert device_client.get(PRODUCTS).status_code == 200
+
+        self.replace_behind_the_cache(machine)
+        response = buy(device_client, [{"slot": "A1", "quantity": 1}], key="old-token-elsewhere")
+
+        assert response.status_code == 401, response.json()
+        tea_slot.refresh_from_db()
+        assert tea_slot.quantity == 3
+        assert not Sale.attempts.exists()
+        assert not PurchaseRequest.objects.exists()
+        assert buy(tablet("issued-elsewhere"), [{"slot": "A1", "quantity": 1}], key="new").status_code == 201

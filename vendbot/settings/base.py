@@ -354,7 +354,8 @@ TABLET_IDLE_RESET_SECONDS = env.int("TABLET_IDLE_RESET_SECONDS", default=90)
 # The receipt after a purchase stays this long, then the tablet resets itself for the next customer.
 TABLET_RECEIPT_RESET_SECONDS = env.int("TABLET_RECEIPT_RESET_SECONDS", default=15)
 # A web process remembers which machine a device token belongs to for this long (one query less per tablet
-# request); a token replaced or a machine changed in another process is seen there within this time, in its own at once.
+# request); a token replaced or a machine changed in another process is seen there within this time, in its own at
+# once. A purchase reads the machine's token and status again with its slots: a replaced token never buys.
 DEVICE_TOKEN_CACHE_SECONDS = env.float("DEVICE_TOKEN_CACHE_SECONDS", default=10.0)
 # How long the one-time tablet link of `manage.py tablet_link` (printed by `make run`) can be used.
 TABLET_PAIRING_CODE_MINUTES = env.int("TABLET_PAIRING_CODE_MINUTES", default=30)

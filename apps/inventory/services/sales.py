@@ -13,7 +13,14 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.core.errors import ApplicationError, Conflict, PaymentDeclined, ServiceUnavailable, ValidationError
+from apps.core.errors import (
+    ApplicationError,
+    AuthenticationRequired,
+    Conflict,
+    PaymentDeclined,
+    ServiceUnavailable,
+    ValidationError,
+)
 from apps.core.money import TaxRate, split_tax_inclusive
 from apps.core.services import audit_record
 from apps.core.sql import Statement, batch, columns, from_row, insert, next_id_sql, saved
@@ -296,7 +303,7 @@ _SLOTS_SQL = """SELECT s.id, s.machine_id, s.code, s.product_id, s.capacity, s.q
        p.sku, p.name_ja, p.price_yen, p.tax_rate, p.active,
        (SELECT COALESCE(SUM(l.quantity), 0) FROM inventory_stocklot l
          WHERE l.slot_id = s.id AND l.quantity > 0 AND l.expires_on < %s) AS expired,
-       m.status
+       m.status, m.device_token_hash
 FROM inventory_slot s JOIN inventory_product p ON p.id = s.product_id JOIN inventory_machine m ON m.id = s.machine_id
 WHERE s.machine_id = %s AND s.code IN ({codes})
 ORDER BY s.id"""
@@ -344,8 +351,15 @@ def _instance(model, values):
 
 
 def _slots_in_stock(machine: Machine, wanted: dict[str, int], rows: list[tuple]) -> list[Slot]:
-    """The wanted slots (`rows` of `_SLOTS_SQL`), each holding enough, at a machine in service."""
-    status = rows[0][13] if rows else Machine.objects.values_list("status", flat=True).get(pk=machine.pk)
+    """The wanted slots (`rows` of `_SLOTS_SQL`), each holding enough, at a machine in service whose token is still
+    the one `machine` was read with."""
+    status, token_hash = (
+        rows[0][13:15] if rows else Machine.objects.values_list("status", "device_token_hash").get(pk=machine.pk)
+    )
+    if token_hash != machine.device_token_hash:
+        # The machine came from a device token's cache (`machine_for_device_token`) and that token was replaced
+        # since, in another process: it buys nothing more.
+        raise AuthenticationRequired(_("デバイストークンが正しくないか、無効になっています。"))
     if status != Machine.Status.ACTIVE:
         raise Conflict(_("この自販機は現在ご利用いただけません。"), code="machine_unavailable")
     slots = [_slot_from_row(machine, row) for row in rows]
