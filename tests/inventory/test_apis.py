@@ -111,6 +111,17 @@ class TestPurchase:
         assert body["message"]
         assert not Sale.objects.exists()
 
+    def test_a_body_naming_thousands_of_slots_is_400_not_a_database_error(self, device_client, tea_slot):
+        # SQLite takes at most 32,766 parameters in one statement; a 2.5 MB body can name more slots than that.
+        items = [{"slot": f"X{number}", "quantity": 1} for number in range(40_000)]
+
+        response = buy(device_client, items, key="many-slots")
+
+        assert response.status_code == 400
+        assert response.json()["error"]["details"] == {"field": "items"}
+        assert "50" in response.json()["error"]["message"]
+        assert not Sale.attempts.exists()
+
     def test_same_key_returns_first_answer_and_charges_once(self, device_client, tea_slot, fresh_terminal):
         first = buy(device_client, [{"slot": "A1", "quantity": 1}], key="retry-me")
         again = buy(device_client, [{"slot": "A1", "quantity": 1}], key="retry-me")

@@ -55,6 +55,8 @@ from apps.inventory.services.stock import acting_user, locked_product, locked_sl
 
 logger = logging.getLogger(__name__)
 MAX_QUANTITY_PER_LINE = 20
+# More slots than any machine has; a body naming thousands would make one statement with a parameter per slot.
+MAX_SLOTS_PER_PURCHASE = 50
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,11 @@ def _normalized_items(items: Iterable[Mapping]) -> dict[str, int]:
         wanted[code] = wanted.get(code, 0) + quantity
     if not wanted:
         raise ValidationError(_("商品を1つ以上選んでください。"), details={"field": "items"})
+    if len(wanted) > MAX_SLOTS_PER_PURCHASE:
+        raise ValidationError(
+            _("1回に購入できるのは{limit}スロットまでです。").format(limit=MAX_SLOTS_PER_PURCHASE),
+            details={"field": "items"},
+        )
     for code, quantity in wanted.items():
         if quantity > MAX_QUANTITY_PER_LINE:
             raise ValidationError(
