@@ -17,7 +17,7 @@ class CoreConfig(AppConfig):
     demo_seeder = "apps.core.demo.seed"
 
     def ready(self):
-        from apps.core import invoice  # noqa: F401  (registers its system check)
+        from apps.core import invoice, sql  # noqa: F401  (register their system checks)
 
         # After every migrate, not only the first: later apps bring the permissions the roles refer to.
         post_migrate.connect(_sync_roles, dispatch_uid="core.sync_roles")

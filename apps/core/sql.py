@@ -11,11 +11,28 @@ defaults, `auto_now_add`, the fields' database values), so a field added to the 
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache, wraps
 
+from django.conf import settings
+from django.core import checks
 from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.signals import post_save
 
 Statement = tuple[str, Sequence]
+
+
+@checks.register(checks.Tags.compatibility)
+def check_client_side_binding(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    return client_side_binding_errors(settings.DATABASES["default"])
+
+
+def client_side_binding_errors(database: dict) -> list[checks.CheckMessage]:
+    """`batch` sends several statements in one query, which PostgreSQL only takes with parameters bound on the
+    client (Django's default): the server refuses to start with `server_side_binding` on."""
+    if database["ENGINE"] == "django.db.backends.postgresql" and database.get("OPTIONS", {}).get("server_side_binding"):
+        return [
+            checks.Error("OPTIONS server_side_binding must stay off: apps.core.sql.batch needs it.", id="core.E102")
+        ]
+    return []
 
 
 def joins_transaction(function: Callable) -> Callable:

@@ -8,7 +8,16 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict
-from apps.core.sql import batch, columns, from_row, insert, joins_transaction, next_id_sql
+from apps.core.sql import (
+    batch,
+    check_client_side_binding,
+    client_side_binding_errors,
+    columns,
+    from_row,
+    insert,
+    joins_transaction,
+    next_id_sql,
+)
 from apps.inventory.models import Product, StockLot, Supplier
 from tests.factories import ProductFactory, SupplierFactory
 
@@ -211,3 +220,14 @@ class TestJoinsTransaction:
         supplier_add("丙商事")
 
         assert supplier_names() == {"丙商事"}
+
+
+def test_the_server_refuses_to_start_with_server_side_binding_on_postgresql():
+    # `batch` sends several statements in one query: PostgreSQL takes that only with client-side binding.
+    postgresql = {"ENGINE": "django.db.backends.postgresql", "NAME": "vendbot"}
+
+    assert client_side_binding_errors({**postgresql, "OPTIONS": {"pool": {"max_size": 8}}}) == []
+    assert [
+        error.id for error in client_side_binding_errors({**postgresql, "OPTIONS": {"server_side_binding": True}})
+    ] == ["core.E102"]
+    assert check_client_side_binding() == []  # this project's own settings
