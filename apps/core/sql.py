@@ -119,27 +119,32 @@ def columns(model: type[Model], alias: str = "") -> str:
 
 
 @cache
-def _converters(model: type[Model], vendor: str) -> tuple[list[str], list[tuple[int, list, object]]]:
-    """Field names, and for each field that has them, the database's and the field's value converters (SQLite's
-    dates and booleans, JSON fields), as the ORM applies them to what it selects."""
+def _converters(model: type[Model], vendor: str, fields: tuple[str, ...] | None) -> tuple[list, list, list]:
+    """For `fields` of `model` (attnames; None: all, in field order): where each value goes in field order, the
+    names in that order, and the database's and the fields' value converters (SQLite's dates and booleans, JSON)
+    for each value that has them, as the ORM applies them to what it selects."""
+    wanted = [field.attname for field in model._meta.concrete_fields] if fields is None else list(fields)
+    chosen = [field for field in model._meta.concrete_fields if field.attname in wanted]
+    order = [wanted.index(field.attname) for field in chosen]
     converters = []
-    for index, field in enumerate(model._meta.concrete_fields):
+    for position, field in zip(order, chosen, strict=True):
         column = field.get_col(model._meta.db_table)
         functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         if functions:
-            converters.append((index, functions, column))
-    return [field.attname for field in model._meta.concrete_fields], converters
+            converters.append((position, functions, column))
+    return order, [field.attname for field in chosen], converters
 
 
-def from_row(model: type[Model], row: Sequence):
-    """The instance of a row selected with `columns(model)`."""
+def from_row(model: type[Model], row: Sequence, fields: Sequence[str] | None = None):
+    """The instance of a row selected with `columns(model)`, or of `fields` only (attnames, in the row's order; the
+    other fields stay deferred), with the values the ORM would give."""
     db = transaction.get_connection()
-    names, converters = _converters(model, db.vendor)
+    order, names, converters = _converters(model, db.vendor, None if fields is None else tuple(fields))
     values = list(row)
-    for index, functions, column in converters:
+    for position, functions, column in converters:
         for convert in functions:
-            values[index] = convert(values[index], column, db)
-    return model.from_db(db.alias, names, values)
+            values[position] = convert(values[position], column, db)
+    return model.from_db(db.alias, names, [values[position] for position in order])
 
 
 def next_id_sql(model: type[Model]) -> str:

@@ -344,17 +344,10 @@ def _stock_reads(machine: Machine, codes: list[str]) -> list[Statement]:
 
 
 def _slot_from_row(machine: Machine, row: tuple) -> Slot:
-    slot = _instance(Slot, zip(_SLOT_FIELDS, row[:7], strict=True))
-    slot.product = _instance(Product, zip(("id", *_PRODUCT_FIELDS), (row[3], *row[7:12]), strict=True))
+    slot = from_row(Slot, row[:7], fields=_SLOT_FIELDS)
+    slot.product = from_row(Product, (row[3], *row[7:12]), fields=("id", *_PRODUCT_FIELDS))
     slot.machine = machine
     return slot
-
-
-def _instance(model, values):
-    """A model instance from some of its columns (`from_db` wants them in field order; the rest stay deferred)."""
-    by_name = dict(values)
-    names = [field.attname for field in model._meta.concrete_fields if field.attname in by_name]
-    return model.from_db(connection.alias, names, [by_name[name] for name in names])
 
 
 def _slots_in_stock(machine: Machine, wanted: dict[str, int], rows: list[tuple]) -> list[Slot]:
