@@ -60,14 +60,18 @@ def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
         if connection.vendor == "postgresql":
             cursor.execute(";\n".join(sql for sql, _params in statements), [p for _sql, ps in statements for p in ps])
             for index in range(len(statements)):
-                results.append(cursor.fetchall() if cursor.description is not None else [])
-                if index + 1 < len(statements):
+                if index:
                     cursor.nextset()
+                results.append(_rows(cursor))
             return results
         for sql, params in statements:
             cursor.execute(sql, params)
-            results.append(cursor.fetchall() if cursor.description is not None else [])
+            results.append(_rows(cursor))
     return results
+
+
+def _rows(cursor) -> list[tuple]:
+    return cursor.fetchall() if cursor.description is not None else []
 
 
 @cache

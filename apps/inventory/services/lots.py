@@ -17,8 +17,11 @@ from apps.core.errors import Conflict
 from apps.core.sql import Statement, batch, columns, from_row
 from apps.inventory.models import Product, Slot, StockLot, StockMovement, Supplier
 
-# A place's lots in first-expiring-first-out order (`StockLot.Meta.ordering`): every sale reads them.
-LOTS_ORDER = "expires_on IS NULL, expires_on, id"
+
+def lots_order(alias: str = "") -> str:
+    """SQL ordering a place's lots first expiring first (`StockLot.Meta.ordering`), on table `alias` if given."""
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}expires_on IS NULL, {prefix}expires_on, {prefix}id"
 
 
 def _place_lots(*, product: Product, slot: Slot | None, lot: StockLot | None = None) -> list[StockLot]:
@@ -28,7 +31,7 @@ def _place_lots(*, product: Product, slot: Slot | None, lot: StockLot | None = N
         f"SELECT {columns(StockLot)} FROM inventory_stocklot WHERE product_id = %s AND "  # noqa: S608 (literals)
         + ("slot_id = %s" if slot is not None else "slot_id IS NULL")
         + (" AND id = %s" if lot is not None else "")
-        + f" ORDER BY {LOTS_ORDER}"
+        + f" ORDER BY {lots_order()}"
         + (" FOR UPDATE" if connection.features.has_select_for_update else "")
     )
     params = [product.pk, *([slot.pk] if slot is not None else []), *([lot.pk] if lot is not None else [])]

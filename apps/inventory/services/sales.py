@@ -49,7 +49,7 @@ from apps.inventory.services.attempts import (
     require_no_transaction,
 )
 from apps.inventory.services.books import sale_book, sale_refund_book
-from apps.inventory.services.lots import lot_quantity_statement, lots_allocate
+from apps.inventory.services.lots import lot_quantity_statement, lots_allocate, lots_order
 from apps.inventory.services.refunds import payment_refund_owe, refundable_sale_lock, returned_to_storage
 from apps.inventory.services.stock import acting_user, locked_product, locked_slot, movement_record
 
@@ -319,7 +319,7 @@ WHERE id IN (SELECT product_id FROM inventory_slot WHERE machine_id = %s AND cod
 ORDER BY id"""
 _LOTS_SQL = """SELECT {lot_columns} FROM inventory_stocklot l JOIN inventory_slot s ON s.id = l.slot_id
 WHERE s.machine_id = %s AND s.code IN ({codes}) AND l.product_id = s.product_id AND l.quantity > 0
-ORDER BY l.slot_id, l.expires_on IS NULL, l.expires_on, l.id"""
+ORDER BY l.slot_id, {lots_order}"""
 _SLOT_FIELDS = ("id", "machine_id", "code", "product_id", "capacity", "quantity", "par_level")
 _PRODUCT_FIELDS = ("sku", "name_ja", "price_yen", "tax_rate", "active")
 
@@ -337,7 +337,8 @@ def _stock_reads(machine: Machine, codes: list[str]) -> list[Statement]:
         ),
         (_COSTS_SQL.format(codes=marks) + (" FOR SHARE" if locks else ""), [machine.pk, *codes]),
         (
-            _LOTS_SQL.format(codes=marks, lot_columns=columns(StockLot, "l")) + (" FOR UPDATE OF l" if locks else ""),
+            _LOTS_SQL.format(codes=marks, lot_columns=columns(StockLot, "l"), lots_order=lots_order("l"))
+            + (" FOR UPDATE OF l" if locks else ""),
             [machine.pk, *codes],
         ),
     ]
@@ -488,11 +489,10 @@ def _sale_pending(
 def _purchase_request_insert(request: _CheckedPurchase) -> Statement:
     """The Idempotency-Key's row, already naming the sale the attempt is about to write (its id is taken here; the
     foreign key is checked at commit); returns that sale id."""
-    body = PurchaseRequest._meta.get_field("response_body").get_db_prep_save({}, connection)
     return (
         "INSERT INTO inventory_purchaserequest (machine_id, idempotency_key, request_hash, sale_id, response_body,"  # noqa: S608
         f" created_at) VALUES (%s, %s, %s, {next_id_sql(Sale)}, %s, %s) RETURNING sale_id",
-        [request.machine.pk, request.idempotency_key, request.request_hash, body, timezone.now()],
+        [request.machine.pk, request.idempotency_key, request.request_hash, _response_body({}), timezone.now()],
     )
 
 
@@ -613,6 +613,7 @@ def _purchase_complete(*, sale: Sale, charge: ChargeResult | None, lines: list[S
     # is still pending and completes it; the payment's lock comes second, as everywhere, and its capture is written
     # only with the sale completed (by this request, or by a retry with the same key and so the same charge).
     payment = sale.payment
+    reference = charge.reference if charge else ""
     completed, _captured = batch(
         [
             (
@@ -624,7 +625,7 @@ def _purchase_complete(*, sale: Sale, charge: ChargeResult | None, lines: list[S
                 " (SELECT 1 FROM inventory_sale WHERE id = %s AND status = %s)",
                 [
                     Payment.Status.CAPTURED,
-                    charge.reference if charge else "",
+                    reference,
                     payment.pk,
                     sale.pk,
                     Sale.Status.COMPLETED,
@@ -635,7 +636,7 @@ def _purchase_complete(*, sale: Sale, charge: ChargeResult | None, lines: list[S
     if not completed:
         return None
     payment.status = Payment.Status.CAPTURED
-    payment.gateway_reference = charge.reference if charge else ""
+    payment.gateway_reference = reference
     sale.status = Sale.Status.COMPLETED
     # The conditional update wrote the status: listeners (the live dashboard) hear it as the save it stands for.
     saved(sale, created=False, update_fields=["status"])
@@ -699,8 +700,15 @@ def _purchase_settle_jammed(*, sale: Sale, dropped: dict[int, int]) -> tuple[Sal
 
 def _receipt_store(sale: Sale, receipt: dict) -> Statement:
     """The receipt answered again for the same Idempotency-Key."""
-    body = PurchaseRequest._meta.get_field("response_body").get_db_prep_save(receipt, connection)
-    return "UPDATE inventory_purchaserequest SET response_body = %s WHERE sale_id = %s", [body, sale.pk]
+    return "UPDATE inventory_purchaserequest SET response_body = %s WHERE sale_id = %s", [
+        _response_body(receipt),
+        sale.pk,
+    ]
+
+
+def _response_body(body: dict):
+    """`body` as the database takes it for `PurchaseRequest.response_body` (JSON)."""
+    return PurchaseRequest._meta.get_field("response_body").get_db_prep_save(body, connection)
 
 
 @transaction.atomic
