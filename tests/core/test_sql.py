@@ -2,6 +2,7 @@
 would write and read, on SQLite and PostgreSQL alike, and they belong to the caller's transaction."""
 
 import datetime
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -10,6 +11,7 @@ from django.utils import timezone
 from apps.core.errors import Conflict
 from apps.core.sql import (
     batch,
+    batched_transaction,
     check_client_side_binding,
     client_side_binding_errors,
     columns,
@@ -93,6 +95,81 @@ class TestBatchInTheCallersTransaction:
 
         assert supplier_names() == {"乙商事"}
         assert Supplier.objects.get().note == ""
+
+    def test_outside_any_transaction_a_batch_is_all_or_nothing(self):
+        SupplierFactory(name="乙商事")
+
+        with pytest.raises(IntegrityError):
+            batch([insert([supplier("甲商事")]), insert([supplier("乙商事")])])
+
+        assert supplier_names() == {"乙商事"}
+
+
+def other_connection_sees(names: set[str]) -> bool:
+    """Whether another connection (PostgreSQL) reads exactly `names`: what is committed."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+
+        def read():
+            try:
+                return supplier_names()
+            finally:
+                connection.close()
+
+        return pool.submit(read).result(timeout=20) == names
+
+
+@pytest.mark.django_db(transaction=True)
+class TestBatchedTransaction:
+    def test_its_batches_commit_together_with_the_last(self):
+        with batched_transaction() as tx:
+            tx.batch([insert([supplier("甲商事")])])
+            assert supplier_names() == {"甲商事"}  # its own reads see it
+            if connection.vendor == "postgresql":
+                assert other_connection_sees(set())
+            tx.batch([insert([supplier("乙商事")])], last=True)
+
+        assert supplier_names() == {"甲商事", "乙商事"}
+        if connection.vendor == "postgresql":
+            assert other_connection_sees({"甲商事", "乙商事"})
+
+    def test_an_exception_between_batches_rolls_back_and_the_connection_goes_on(self):
+        with pytest.raises(Conflict), batched_transaction() as tx:
+            tx.batch([insert([supplier("甲商事")])])
+            raise Conflict("sold out")
+
+        assert supplier_names() == set()
+        SupplierFactory(name="乙商事")  # autocommit again, as if nothing happened
+        if connection.vendor == "postgresql":
+            assert other_connection_sees({"乙商事"})
+
+    def test_a_failing_statement_rolls_back_the_earlier_batches(self):
+        SupplierFactory(name="乙商事")
+
+        with pytest.raises(IntegrityError), batched_transaction() as tx:
+            tx.batch([insert([supplier("甲商事")])])
+            tx.batch([insert([supplier("乙商事")])], last=True)
+
+        assert supplier_names() == {"乙商事"}
+        assert Supplier.objects.count() == 1
+
+    def test_a_block_without_a_last_batch_commits_at_its_end(self):
+        with batched_transaction() as tx:
+            tx.batch([insert([supplier("甲商事")])])
+            if connection.vendor == "postgresql":
+                assert other_connection_sees(set())
+
+        assert supplier_names() == {"甲商事"}
+        if connection.vendor == "postgresql":
+            assert other_connection_sees({"甲商事"})
+
+    def test_with_orm_locks_it_is_djangos_transaction(self):
+        with batched_transaction(orm=True) as tx:
+            assert connection.in_atomic_block
+            SupplierFactory(name="甲商事")
+            Supplier.objects.select_for_update().get(name="甲商事")
+            tx.batch([insert([supplier("乙商事")])], last=True)
+
+        assert supplier_names() == {"甲商事", "乙商事"}
 
 
 @pytest.mark.django_db
