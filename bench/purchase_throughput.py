@@ -5,9 +5,12 @@ Stocks machines BENCH-1 … BENCH-8 (slot A1, the same product in each) through 
 production) on free loopback ports against a PostgreSQL database of its own, then for a few seconds per level drives
 `GET /bench/ping/` (a bare DRF view: no auth, no database) and `POST /api/machines/BENCH-n/purchases/` (each client
 one machine's device token, a new Idempotency-Key per request) with 8 and 32 clients. With two processes the clients
-alternate between them. Prints requests/s, purchase p50/p99, the ratio purchase/bare, and after every run checks
-that nothing was oversold (every slot's fall equals its completed sales, one captured payment and one gateway charge
-per sale), `check_stock`'s integrity check and a balanced trial balance; exits 1 if any check fails.
+alternate between them. The bookkeeper runs beside the servers in a process of its own, as the worker runs it in
+production (`sales_book_all` at the beat job's interval), and is stopped with them; whatever it had not booked yet is
+booked after. Prints requests/s, purchase p50/p99, the ratio purchase/bare, the bookkeeper's CPU per sale and what
+it left, and after every run checks that nothing was oversold (every slot's fall equals its completed sales, one
+captured payment and one gateway charge per sale), every sale booked once, `check_stock`'s integrity check and a
+balanced trial balance; exits 1 if any check fails.
 
     .venv/bin/python bench/purchase_throughput.py [--seconds 3] [--runs 1] [--database-url postgres://.../vb_inventory_bench]
 """
@@ -107,6 +110,40 @@ def start_daphne(port: int) -> subprocess.Popen:
     )
 
 
+def start_bookkeeper() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, __file__, "--bookkeeper"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+
+
+def stop_bookkeeper(bookkeeper: subprocess.Popen) -> str:
+    """Stop it (SIGTERM) and return what it reports of itself."""
+    bookkeeper.terminate()
+    report, _ = bookkeeper.communicate(timeout=30)
+    return report.strip()
+
+
+def bookkeeper_loop() -> None:
+    """What the worker does with the beat job: `sales_book_all` every `interval` seconds. On SIGTERM, prints the
+    sales it booked and its CPU per sale, and exits."""
+    import signal
+
+    import django
+
+    django.setup()
+    from django_celery_beat.models import PeriodicTask
+
+    from apps.inventory.services.books import sales_book_all
+
+    interval = PeriodicTask.objects.get(task="inventory.sales_book").interval.every
+    booked, started = 0, time.process_time()  # start-up left out: the worker has it behind it
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    while not stopping.is_set():
+        booked += sales_book_all()
+        stopping.wait(interval)
+    cpu_ms = (time.process_time() - started) * 1000
+    print(f"bookkeeper (every {interval} s): {booked} sales booked, {cpu_ms / max(booked, 1):.2f} ms CPU per sale")
+
+
 def wait_until_up(port: int, server: subprocess.Popen, path: str = "/bench/ping/") -> None:
     """Until GET `path` answers 200 (the bench exits if the server dies or takes over 60 s)."""
     deadline = time.monotonic() + 60
@@ -195,14 +232,19 @@ def payment_counts() -> tuple[int, int, int]:
 
 
 def books_and_stock_problems(counts_before: tuple[int, int, int]) -> list[str]:
-    """Everything wrong after a run: oversold slots, new sales without exactly one captured payment and one gateway
-    charge each, stock that differs from its movements, an unbalanced trial balance."""
+    """Books what the bookkeeper left, then lists everything wrong after a run: oversold slots, new sales without
+    exactly one captured payment and one gateway charge each, a sale not booked exactly once, stock that differs
+    from its movements, an unbalanced trial balance."""
     from django.db.models import Sum
     from django.utils import timezone
 
+    from apps.accounting.models import EntryKind, JournalEntry
     from apps.accounting.selectors import trial_balance
     from apps.inventory.models import Sale, SaleLine, Slot, StockMovement
     from apps.inventory.selectors import stock_integrity_problems
+    from apps.inventory.services.books import sales_book_all
+
+    print(f"  sales the bookkeeper had not booked yet when stopped: {sales_book_all()}")
 
     sales, captured, charges = (after - before for after, before in zip(payment_counts(), counts_before, strict=True))
     problems = [f"stock: {problem}" for problem in stock_integrity_problems()]
@@ -213,6 +255,11 @@ def books_and_stock_problems(counts_before: tuple[int, int, int]) -> list[str]:
             problems.append(f"oversold: {slot} holds {slot.quantity}, stocked {stocked}, sold {sold}")
     if not sales == captured == charges:
         problems.append(f"payments: {sales} new sales, {captured} captured payments, {charges} gateway charges")
+    sale_entries = JournalEntry.objects.filter(kind=EntryKind.SALE)
+    if sale_entries.count() != sale_entries.values("source_id").distinct().count() or sale_entries.count() != (
+        Sale.objects.count()
+    ):
+        problems.append(f"books: {sale_entries.count()} sale entries for {Sale.objects.count()} sales")
     totals = trial_balance(as_of=timezone.localdate()).totals
     if totals["debit_total"] != totals["credit_total"]:
         problems.append(f"trial balance: debit {totals['debit_total']} ≠ credit {totals['credit_total']}")
@@ -235,6 +282,7 @@ def measure(processes: int, seconds: float, purchase) -> dict[int, dict]:
     """Every level on `processes` fresh daphne processes."""
     ports = [free_port() for _ in range(processes)]
     servers = [start_daphne(port) for port in ports]
+    bookkeeper = start_bookkeeper()
     try:
         for port, server in zip(ports, servers, strict=True):
             wait_until_up(port, server)
@@ -245,6 +293,7 @@ def measure(processes: int, seconds: float, purchase) -> dict[int, dict]:
             server.terminate()
         for server in servers:
             server.wait(timeout=10)
+        print(" ", stop_bookkeeper(bookkeeper))
 
 
 def report(results: dict[int, dict[int, dict]]) -> bool:
@@ -278,11 +327,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="per level and endpoint (default 3)")
     parser.add_argument("--runs", type=int, default=1, help="repeat everything this many times (default 1)")
     parser.add_argument("--processes", type=int, nargs="+", default=list(PROCESSES), choices=PROCESSES)
+    parser.add_argument("--bookkeeper", action="store_true", help=argparse.SUPPRESS)  # the bookkeeper's process
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vb_inventory_bench"),
     )
     args = parser.parse_args()
+    if args.bookkeeper:
+        sys.path.insert(0, str(ROOT))
+        bookkeeper_loop()
+        return
 
     workdir = tempfile.TemporaryDirectory(prefix="vendbot-purchase-bench-")
     os.environ.update(

@@ -53,6 +53,7 @@ from apps.inventory.services import (
     stock_receive,
     supplier_offer_save,
 )
+from apps.inventory.services.books import sales_book_all
 from apps.inventory.services.expiry import expired_stock_write_off
 from apps.inventory.services.procurement import purchase_order_needs_manager
 from apps.inventory.services.stocktake import stocktake_approve, stocktake_count, stocktake_start
@@ -454,8 +455,9 @@ def _answer(shop: Shop, conversation, text: str, input_tokens: int, output_token
 
 @transaction.atomic
 def _close(shop: Shop, day: datetime.date, *, book: bool) -> None:
-    """The daily close: the day's model usage into the books (not today's, which is not over), and the day marked
-    done."""
+    """The daily close: the day's sales into the books (as the bookkeeper would have booked them within seconds),
+    the day's model usage (not today's, which is not over), and the day marked done."""
+    sales_book_all()
     if book:
         llm_usage_book(through=day)
     audit_record(

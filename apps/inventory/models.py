@@ -362,6 +362,9 @@ class Sale(models.Model):
     )
     refunded_yen = models.PositiveIntegerField(default=0, verbose_name=_("返金額（円）"))
     note = models.TextField(blank=True, help_text=_("払い出しエラーなど、お客様に伝えた内容"), verbose_name=_("メモ"))
+    # When the sale's journal entry was posted: a sale is completed without it and booked seconds later by the
+    # bookkeeper (`books.sales_book_pending`), or at once by a refund or a period close that needs it first.
+    booked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("記帳日時"))
 
     attempts = models.Manager()  # every row, attempts included (the purchase path and its reconciler)
     objects = SaleManager()
@@ -370,6 +373,13 @@ class Sale(models.Model):
         default_manager_name = "objects"
         ordering = ["-created_at", "-id"]
         permissions = [("refund_sale", _("Can refund a sale"))]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                name="sale_to_book",
+                condition=Q(booked_at__isnull=True, status__in=["completed", "partially_refunded", "refunded"]),
+            )
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(total_yen=F("subtotal_yen") - F("discount_yen")), name="sale_total"),
             models.CheckConstraint(condition=Q(total_yen=F("total_8_yen") + F("total_10_yen")), name="sale_rate_split"),

@@ -1,6 +1,6 @@
 """The shop listens to itself and to the books: a slot that falls below its par level asks for planning of its
-product, a Celery worker that starts settles the purchases a crash left pending, and supplier invoices paid in the
-books count as paid on their purchase orders."""
+product, a Celery worker that starts settles the purchases a crash left pending, supplier invoices paid in the
+books count as paid on their purchase orders, and a period close books the sales still waiting for the bookkeeper."""
 
 import logging
 
@@ -8,12 +8,13 @@ from celery.signals import worker_ready
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from apps.accounting.models import PayablePayment
-from apps.accounting.signals import payables_paid
+from apps.accounting.models import Ledger, PayablePayment
+from apps.accounting.signals import payables_paid, period_closing
 from apps.core.logging import DEPENDENCY_ERRORS, log_dependency_failure
 from apps.inventory.models import Machine, Slot
 from apps.inventory.selectors import machine_token_cache_clear
 from apps.inventory.services import purchase_orders_paid_record
+from apps.inventory.services.books import sales_book_all
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +48,16 @@ def invoices_paid(sender, payments, **kwargs) -> None:
     purchase_orders_paid_record(payments=payments)
 
 
+def sales_book_before_close(sender, through_date, **kwargs) -> None:
+    """The sales of the period go into it: whatever the bookkeeper has not booked yet is booked now."""
+    sales_book_all()
+
+
 def connect() -> None:
     post_save.connect(slot_saved, sender=Slot, dispatch_uid="inventory.procurement.slot_saved")
     # A token replaced or a machine renamed or stopped is seen at once by this process's device authentication.
     post_save.connect(machine_token_cache_clear, sender=Machine, dispatch_uid="inventory.machine_saved")
     post_delete.connect(machine_token_cache_clear, sender=Machine, dispatch_uid="inventory.machine_deleted")
     payables_paid.connect(invoices_paid, sender=PayablePayment, dispatch_uid="inventory.purchase_orders_paid")
+    period_closing.connect(sales_book_before_close, sender=Ledger, dispatch_uid="inventory.sales_book_before_close")
     worker_ready.connect(reconcile_purchases_on_start, weak=False, dispatch_uid="inventory.reconcile_on_start")

@@ -7,6 +7,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from apps.inventory.services import attempts, checkout, expiry, fees, procurement
+from apps.inventory.services.books import sales_book_all
 from apps.inventory.services.reconciliation import payments_reconcile
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,13 @@ def purchase_attempts_reconcile():
     """Every minute (beat, migration 0008) and when a worker starts (apps.py): purchases left pending past their
     lease are refunded and their stock released. Not retried: the next run picks up whatever is still pending."""
     attempts.purchase_attempts_reconcile()
+
+
+@shared_task(name="inventory.sales_book", ignore_result=True, acks_late=True)
+def sales_book():
+    """Every 5 seconds (beat, migration 0020): the sales completed since are posted to the books. Not retried: the
+    next run books whatever is still waiting, and a sale is never booked twice."""
+    sales_book_all()
 
 
 @shared_task(name="inventory.purchase_order_email_supplier", ignore_result=True, **MAIL_RETRY)

@@ -1,6 +1,7 @@
 """The shop's events in the books, through the real services: what each event posts, a refusal by the books failing
 the event with nothing written, and random sequences keeping the books equal to the shop (a property test)."""
 
+import datetime
 import uuid
 
 import pytest
@@ -8,6 +9,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.test import override_settings
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +17,9 @@ from apps.accounting import chart
 from apps.accounting.models import EntryKind, JournalEntry, JournalLine, Ledger
 from apps.accounting.postings import PaidFrom, post_supplier_payment
 from apps.accounting.selectors import journal_entries_for_source
+from apps.accounting.services import period_close
 from apps.core.errors import ApplicationError, Conflict
+from apps.inventory import tasks
 from apps.inventory.models import Payment, Product, Sale, Slot, StorageStock
 from apps.inventory.selectors import stock_integrity_problems
 from apps.inventory.services import (
@@ -25,6 +29,8 @@ from apps.inventory.services import (
     stock_receive,
     stock_transfer_to_slot,
 )
+from apps.inventory.services.books import sales_book_all, sales_book_pending
+from apps.inventory.services.reconciliation import payments_reconcile
 from tests.factories import CouponFactory, MachineFactory, ProductFactory, SlotFactory
 
 JAMMING_DISPENSER = "tests.inventory.fakes.FirstItemOnlyDispenser"
@@ -64,6 +70,7 @@ class TestEventsPost:
         CouponFactory(code="HALF", kind="percent", value=50)
 
         sale = buy(machine, quantity=2, coupon="HALF", method="card")
+        sales_book_all()
 
         (entry,) = journal_entries_for_source(sale)
         assert entry.kind == EntryKind.SALE
@@ -143,21 +150,18 @@ class TestBooksRefusal:
     def books_closed_today(self, db):
         Ledger.objects.filter(pk=1).update(closed_through=timezone.localdate())
 
-    def test_a_sale_the_books_refuse_is_not_recorded_and_the_charge_is_given_back(
+    def test_a_sale_completed_after_its_day_was_closed_is_booked_on_the_first_open_day(
         self, machine, tea_slot, books_closed_today, fresh_terminal
     ):
-        entries = JournalEntry.objects.count()
+        sale = buy(machine, method="card")
 
-        with pytest.raises(Conflict) as refused:
-            buy(machine, method="card")
+        sales_book_all()
 
-        assert refused.value.code == "period_closed"
-        assert not Sale.objects.exists() and JournalEntry.objects.count() == entries
-        assert Payment.objects.get().status == Payment.Status.REFUNDED
-        assert Sale.attempts.get().status == Sale.Status.FAILED
-        tea_slot.refresh_from_db()
-        assert tea_slot.quantity == 3
-        assert fresh_terminal.totals() == (1, 150, 150)  # charged, then given back in full
+        (entry,) = journal_entries_for_source(sale)
+        assert entry.date == timezone.localdate() + datetime.timedelta(days=1)
+        assert f"（{timezone.localdate().isoformat()} の販売）" in entry.memo
+        assert (sale.status, Payment.objects.get().status) == (Sale.Status.COMPLETED, Payment.Status.CAPTURED)
+        assert fresh_terminal.totals() == (1, 150, 0)  # charged once, nothing given back
 
     def test_refund_receipt_and_adjustment_are_refused_with_nothing_written(self, machine, tea_slot):
         sale = buy(machine)
@@ -179,6 +183,80 @@ class TestBooksRefusal:
         assert stock_integrity_problems() == []
 
 
+@pytest.mark.django_db
+class TestSalesBookkeeper:
+    """A sale completes without its journal entry; the bookkeeper (a beat job every 5 seconds) posts it, once."""
+
+    def test_a_purchase_is_booked_by_the_bookkeeper_once(self, machine, tea_slot):
+        sale = buy(machine, quantity=2, method="card")
+        assert journal_entries_for_source(sale) == [] and balance(chart.CARD_RECEIVABLE) == 0
+
+        assert sales_book_pending() == 1
+        assert sales_book_pending() == 0
+
+        (entry,) = journal_entries_for_source(sale)
+        assert (entry.kind, entry.date, entry.memo) == (EntryKind.SALE, timezone.localdate(), f"売上 HQ-1F #{sale.pk}")
+        assert balance(chart.CARD_RECEIVABLE) == 300
+        assert balance(chart.INVENTORY) == books_stock_value()
+        sale.refresh_from_db()
+        assert sale.booked_at is not None
+
+    def test_oldest_first_at_most_the_limit(self, machine, tea_slot):
+        first, second = buy(machine), buy(machine)
+
+        assert sales_book_pending(limit=1) == 1
+
+        assert len(journal_entries_for_source(first)) == 1 and journal_entries_for_source(second) == []
+        assert sales_book_all() == 1
+
+    def test_a_refund_books_the_sale_first(self, machine, tea_slot):
+        sale = buy(machine, quantity=2)
+
+        sale_refund(sale=sale, reason="お客様の申し出", return_to_storage=True)
+
+        sale_entry, refund_entry = journal_entries_for_source(sale)
+        assert (sale_entry.kind, refund_entry.reversal_of) == (EntryKind.SALE, sale_entry)
+        assert sales_book_pending() == 0
+        assert balance(chart.CASH) == 0 and balance(chart.INVENTORY) == books_stock_value()
+
+    def test_a_jam_books_the_sale_before_its_refund(self, machine, tea_slot, settings):
+        settings.DISPENSER = JAMMING_DISPENSER
+
+        sale = buy(machine, quantity=2)
+
+        sale_entry, jam_entry = journal_entries_for_source(sale)
+        assert jam_entry.refund_of == sale_entry
+        assert balance(chart.CASH) == 150 and balance(chart.INVENTORY) == books_stock_value()
+
+    def test_closing_a_period_books_the_sales_still_waiting_in_it(self, machine, tea_slot, manager_user):
+        yesterday = timezone.localdate() - datetime.timedelta(days=1)
+        sale = buy(machine)
+        Sale.objects.filter(pk=sale.pk).update(created_at=timezone.now() - datetime.timedelta(days=1))
+
+        period_close(through_date=yesterday, actor=manager_user)
+
+        (entry,) = journal_entries_for_source(sale)
+        assert entry.date == yesterday
+        assert balance(chart.CASH) == 150
+
+    def test_the_daily_reconciliation_books_the_sales_still_waiting(self, machine, tea_slot):
+        sale = buy(machine, method="card")
+
+        report = payments_reconcile(day=timezone.localdate())
+
+        assert report.mismatch_count == 0
+        assert len(journal_entries_for_source(sale)) == 1
+
+    def test_beat_runs_the_bookkeeper_every_five_seconds(self, machine, tea_slot):
+        job = PeriodicTask.objects.get(task="inventory.sales_book")
+        assert job.enabled and (job.interval.every, job.interval.period) == (5, "seconds")
+        sale = buy(machine)
+
+        tasks.sales_book.delay()
+
+        assert len(journal_entries_for_source(sale)) == 1
+
+
 # --- random sequences through the real services ------------------------------------------------------------------
 
 SLOTS = ["A1", "A2", "B1"]
@@ -194,8 +272,9 @@ receipt = st.tuples(st.just("receipt"), st.sampled_from(SLOTS), st.integers(1, 1
 transfer = st.tuples(st.just("transfer"), st.sampled_from(SLOTS), st.integers(1, 6))
 adjustment = st.tuples(st.just("adjust"), st.sampled_from(SLOTS), st.integers(-3, 3), st.booleans(), st.booleans())
 payment = st.tuples(st.just("pay_supplier"), st.integers(1, 3000), st.sampled_from([PaidFrom.CASH, PaidFrom.BANK]))
+book = st.tuples(st.just("book"))
 events = st.lists(
-    st.one_of(purchase, jammed_purchase, refund, receipt, transfer, adjustment, payment), min_size=1, max_size=15
+    st.one_of(purchase, jammed_purchase, refund, receipt, transfer, adjustment, payment, book), min_size=1, max_size=15
 )
 
 
@@ -216,6 +295,10 @@ class Shop:
         CouponFactory(code="YEN30", kind="yen", value=30, max_uses=None)
         CouponFactory(code="PCT15", kind="percent", value=15, max_uses=None)
         self.supplier_payments = 0
+        # Stock to sell from the first event on (else most purchases are refused as sold out).
+        for slot in self.slots.values():
+            stock_receive(product=slot.product, quantity=6, unit_cost_yen=90)
+            stock_transfer_to_slot(slot=slot, quantity=4)
 
     def purchase(self, slot, quantity, coupon, method):
         buy(self.machine, slot=slot, quantity=quantity, coupon=coupon, method=method)
@@ -241,6 +324,9 @@ class Shop:
         place = {"product": self.slots[slot].product} if in_back_room else {"slot": self.slots[slot]}
         stock_adjust(quantity_delta=delta, reason="棚卸", is_waste=waste and delta < 0, **place)
 
+    def book(self):
+        sales_book_pending()
+
     def pay_supplier(self, amount, paid_from):
         # The posting itself: procurement's `purchase_order_pay_supplier` pays only a supplier's received order.
         post_supplier_payment(date=timezone.localdate(), amount=amount, paid_from=paid_from)
@@ -248,8 +334,13 @@ class Shop:
 
 
 def assert_books_match(shop: Shop) -> None:
+    """The books balance and the stock adds up after every event; once no sale waits for the bookkeeper, the books'
+    stock and money equal the shop's."""
     totals = JournalLine.objects.aggregate(debit=Sum("debit"), credit=Sum("credit"))
     assert totals["debit"] == totals["credit"]
+    assert stock_integrity_problems() == []
+    if Sale.objects.filter(booked_at__isnull=True).exists():
+        return
     assert balance(chart.INVENTORY) == books_stock_value()
     for product in Product.objects.all():
         tagged = JournalLine.objects.filter(account__code=chart.INVENTORY, product_ref=product.sku)
@@ -258,7 +349,6 @@ def assert_books_match(shop: Shop) -> None:
     payments = Payment.objects.aggregate(taken=Sum("amount_yen"), refunded=Sum("refunded_yen"))
     money = balance(chart.CASH) + balance(chart.CARD_RECEIVABLE) + balance(chart.BANK)
     assert money == (payments["taken"] or 0) - (payments["refunded"] or 0) - shop.supplier_payments
-    assert stock_integrity_problems() == []
 
 
 @pytest.mark.django_db
@@ -276,4 +366,7 @@ def test_random_shop_events_keep_the_books_equal_to_the_shop(events, fresh_termi
             except ApplicationError:
                 pass  # sold out, over capacity, not enough stock: refused events write nothing (each is atomic)
             assert_books_match(shop)
+        shop.book()
+        assert not Sale.objects.filter(booked_at__isnull=True).exists()
+        assert_books_match(shop)
         transaction.set_rollback(True)

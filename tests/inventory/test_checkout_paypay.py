@@ -11,6 +11,7 @@ from apps.accounting.models import JournalLine
 from apps.inventory.models import Checkout, Payment, Sale, Slot
 from apps.inventory.selectors import stock_integrity_problems
 from apps.inventory.services import sale_refund
+from apps.inventory.services.books import sales_book_all
 from apps.inventory.services.checkout import checkout_cancel, checkout_start, checkout_sync, checkouts_reconcile
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +64,9 @@ def test_webhook_then_lookup_completes_and_dispenses_once(start, fake_paypay, cl
     assert sale.lines.get().dispensed_quantity == 1
     assert Slot.objects.get(pk=tea_slot.pk).quantity == 2
     assert stock_integrity_problems() == []
-    # PayPay owes the shop the sale's total on its own receivable, not the card/IC one.
+    # PayPay owes the shop the sale's total on its own receivable, not the card/IC one, once the bookkeeper ran.
+    assert not JournalLine.objects.filter(account__code=chart.PAYPAY_RECEIVABLE).exists()
+    sales_book_all()
     receivable = JournalLine.objects.filter(account__code=chart.PAYPAY_RECEIVABLE).aggregate(d=Sum("debit"))
     assert receivable["d"] == 150
     assert not JournalLine.objects.filter(account__code=chart.CARD_RECEIVABLE).exists()

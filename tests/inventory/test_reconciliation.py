@@ -16,6 +16,7 @@ from apps.accounting import chart
 from apps.accounting.models import JournalLine
 from apps.inventory.models import Checkout, ProviderPayout, ReconciliationReport, Sale
 from apps.inventory.services import sale_refund
+from apps.inventory.services.books import sales_book_all
 from apps.inventory.services.checkout import checkout_payment_confirmed, checkout_start
 from apps.inventory.services.reconciliation import payments_reconcile
 from apps.inventory.services.refunds import sale_refund_partial
@@ -99,6 +100,7 @@ def a_day(buy, fake_paypay, fake_stripe, client, staff_user, manager_user):
     mask_line = part.lines.get(product__sku="G001")
     sale_refund_partial(sale=part, quantities={mask_line.pk: 1}, reason="破損", actor=manager_user)
     buy("stripe", "s2", [{"slot": "G1", "quantity": 1}])
+    sales_book_all()  # the bookkeeper's run, seconds after the sales and long before the payouts
 
     payload, signature = fake_stripe.payout(arrival_date=calendar.timegm(timezone.localdate().timetuple()))
     answer = client.post(

@@ -23,6 +23,7 @@ from apps.accounting.models import (
     Ledger,
     PeriodClose,
 )
+from apps.accounting.signals import period_closing
 from apps.core.errors import Conflict, ValidationError
 from apps.core.money import TaxRate, is_whole_yen
 from apps.core.services import audit_record
@@ -267,6 +268,7 @@ def period_close(*, through_date: datetime.date, actor, checklist: Sequence[dict
             % {"closed": ledger.closed_through},
             code="already_closed",
         )
+    period_closing.send(sender=Ledger, through_date=through_date)
     previous = ledger.closed_through
     ledger.closed_through = through_date
     ledger.save(update_fields=["closed_through"])

@@ -1,6 +1,8 @@
 """The shop's events in the books: each function turns one event into its posting, inside the event's transaction.
+A sale is the exception: it completes without its entry, which the bookkeeper (`sales_book_pending`, a beat job
+every few seconds) posts after; whatever needs a sale's entry (a refund, a period close) books it first.
 
-Valuation rule: the books' 商品 equals the shop's stock value, Σ (slot + back-room quantity) × `unit_cost_yen` (the
+Valuation rule: once the sales are booked, the books' 商品 equals the shop's stock value, Σ (slot + back-room quantity) × `unit_cost_yen` (the
 integer moving-average cost, net of consumption tax), to the yen. Sales, adjustments and returns move stock at that
 cost, so they change both by the same amount; a receipt re-averages the cost, and the few yen by which the invoice
 differs from the change in stock value (integer rounding of the average) go to 売上原価.
@@ -11,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils import timezone
 
 from apps.accounting.models import EntryKind, JournalEntry
@@ -25,8 +28,12 @@ from apps.accounting.postings import (
     post_sale,
     post_stock_adjustment,
 )
-from apps.accounting.selectors import journal_entries_for_source
-from apps.inventory.models import MachineFee, Product, Sale, SaleLine, StockMovement
+from apps.accounting.selectors import journal_entries_for_source, ledger_state
+from apps.inventory.models import MachineFee, Payment, Product, Sale, SaleLine, StockMovement
+
+# A sale is in the books once completed, whatever happened to it since (a refund books it first).
+BOOKED_STATES = (Sale.Status.COMPLETED, Sale.Status.PARTIALLY_REFUNDED, Sale.Status.REFUNDED)
+SALES_BOOKED_PER_RUN = 500
 
 
 @dataclass(frozen=True)
@@ -60,19 +67,75 @@ def sale_entry(sale: Sale) -> JournalEntry | None:
     return next((entry for entry in journal_entries_for_source(sale) if entry.kind == EntryKind.SALE), None)
 
 
-def sale_book(*, sale: Sale, lines: list[SaleLine], payment_method: str) -> JournalEntry:
+@transaction.atomic
+def sales_book_pending(*, limit: int = SALES_BOOKED_PER_RUN) -> int:
+    """The bookkeeper: post the journal entry of each completed sale not booked yet, oldest first, at most `limit`;
+    returns how many. A sale another transaction holds (a refund booking it itself) is skipped, so two bookkeepers
+    never post one sale twice and never wait on each other (on PostgreSQL; SQLite has one writer at a time)."""
+    sales = list(
+        Sale.attempts.select_for_update(skip_locked=True, of=("self",))
+        .filter(booked_at__isnull=True, status__in=BOOKED_STATES)
+        .select_related("machine")
+        .order_by("id")[:limit]
+    )
+    _sales_post(sales)
+    return len(sales)
+
+
+def sales_book_all() -> int:
+    """Book every sale waiting for its entry, `SALES_BOOKED_PER_RUN` per transaction; returns how many."""
+    total = 0
+    while True:
+        booked = sales_book_pending()
+        total += booked
+        if booked < SALES_BOOKED_PER_RUN:
+            return total
+
+
+def sale_book_now(sale: Sale) -> None:
+    """Post `sale`'s entry at once if the bookkeeper has not yet: a refund, made under the sale's lock, needs it."""
+    if sale.booked_at is None:
+        _sales_post([sale])
+
+
+def _sales_post(sales: list[Sale]) -> None:
+    if not sales:
+        return
+    lines_by_sale = defaultdict(list)
+    for line in SaleLine.objects.filter(sale__in=sales).select_related("product").order_by("id"):
+        lines_by_sale[line.sale_id].append(line)
+    # Read apart from the sale: a refund's caller holds its own locked copy of the payment.
+    methods = dict(Payment.objects.filter(sale__in=sales).values_list("sale_id", "method"))
+    closed_through = ledger_state().closed_through
+    for sale in sales:
+        _sale_post(
+            sale=sale, lines=lines_by_sale[sale.pk], payment_method=methods[sale.pk], closed_through=closed_through
+        )
+    Sale.attempts.filter(pk__in=[sale.pk for sale in sales]).update(booked_at=timezone.now())
+
+
+def _sale_post(
+    *, sale: Sale, lines: list[SaleLine], payment_method: str, closed_through: datetime.date | None
+) -> JournalEntry:
     totals = _per_product(
         lines, lambda line: (line.unit_price_yen * line.quantity, line.discount_yen, line.unit_cost_yen * line.quantity)
     )
+    day = timezone.localdate(sale.created_at)
+    memo = f"売上 {sale.machine.code} #{sale.pk}"
+    if closed_through and day <= closed_through:
+        # A period close books what is pending first, but a sale whose payment was still under way then completes
+        # after it: it goes on the first open day, with its own day in the memo.
+        memo += f"（{day.isoformat()} の販売）"
+        day = closed_through + datetime.timedelta(days=1)
     return post_sale(
-        date=timezone.localdate(sale.created_at),
+        date=day,
         items=[
             SoldItem(product.sku, product.name_ja, rate, gross=gross, discount=discount, cost=cost)
             for (product, rate), (gross, discount, cost) in totals.items()
         ],
         payment_method=payment_method,
         source=sale,
-        memo=f"売上 {sale.machine.code} #{sale.pk}",
+        memo=memo,
     )
 
 
@@ -82,6 +145,7 @@ def sale_refund_book(
     """Book a refund of `refunded_now` ({sale line id: units}) of `sale`, whose lines still hold the refunded
     quantities from before. Restocked units come back at today's moving-average cost (`unit_costs` per product id,
     read under the product's lock); a sale refunded whole at unchanged cost is a plain reversal of its entry."""
+    sale_book_now(sale)
     entry = sale_entry(sale)
     if entry is None:
         return None

@@ -24,7 +24,6 @@ from apps.core.services import audit_record
 from apps.inventory.integrations.providers import ProviderPayment, ProviderRefused, checkout_provider
 from apps.inventory.models import Checkout, Machine, Payment, PaymentRefund, Sale
 from apps.inventory.services.attempts import attempt_release, payment_refunds_send, require_no_transaction
-from apps.inventory.services.books import sale_book
 from apps.inventory.services.sales import (
     PurchaseOutcome,
     _purchase_attempt,
@@ -252,7 +251,6 @@ def _checkout_mark_paid(*, checkout_id: int, payment_id: str, amount_yen: int, f
         payment.save(update_fields=["status", "gateway_reference"])
         sale.status = Sale.Status.COMPLETED
         sale.save(update_fields=["status"])
-        sale_book(sale=sale, lines=list(sale.lines.select_related("product")), payment_method=payment.method)
         checkout.state = Checkout.State.PAID
         checkout.save(update_fields=["provider_payment_id", "paid_at", "fee_yen", "state"])
         return "dispense"

@@ -37,6 +37,7 @@ from apps.inventory.models import (
     Sale,
 )
 from apps.inventory.services.attempts import require_no_transaction
+from apps.inventory.services.books import sales_book_all
 
 DISPENSE_UNFINISHED_AFTER = datetime.timedelta(minutes=10)
 REFUND_UNSENT_AFTER = datetime.timedelta(hours=1)
@@ -59,6 +60,7 @@ def _day_range(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime
 def payments_reconcile(*, day: datetime.date) -> ReconciliationReport:
     """Reconcile `day` (a local date) for every phone payment provider and store its report."""
     require_no_transaction()  # it asks the providers about the day's payments
+    sales_book_all()  # the books are compared with the sales: none may still be waiting for the bookkeeper
     findings = _Findings()
     for provider in PROVIDER_METHODS:
         figures = findings.figures.setdefault(provider, {})

@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.errors import (
-    ApplicationError,
     AuthenticationRequired,
     Conflict,
     PaymentDeclined,
@@ -23,7 +22,17 @@ from apps.core.errors import (
 )
 from apps.core.money import TaxRate, split_tax_inclusive
 from apps.core.services import audit_record
-from apps.core.sql import Statement, batch, columns, from_row, insert, next_id_sql, saved
+from apps.core.sql import (
+    BatchedTransaction,
+    Statement,
+    batch,
+    batched_transaction,
+    columns,
+    from_row,
+    insert,
+    next_id_sql,
+    saved,
+)
 from apps.inventory.integrations.dispenser import dispenser
 from apps.inventory.integrations.payments import PROVIDER_METHODS, ChargeResult, payment_gateway
 from apps.inventory.models import (
@@ -41,14 +50,13 @@ from apps.inventory.models import (
 )
 from apps.inventory.selectors import sale_receipt, sale_undispensed_yen
 from apps.inventory.services.attempts import (
-    attempt_give_up,
     attempt_release,
     not_completed_message,
     payment_refunds_send,
     payment_resolve,
     require_no_transaction,
 )
-from apps.inventory.services.books import sale_book, sale_refund_book
+from apps.inventory.services.books import sale_refund_book
 from apps.inventory.services.lots import lot_quantity_statement, lots_allocate, lots_order
 from apps.inventory.services.refunds import payment_refund_owe, refundable_sale_lock, returned_to_storage
 from apps.inventory.services.stock import acting_user, locked_product, locked_slot, movement_record
@@ -413,15 +421,24 @@ def _pricing(slots: list[Slot], wanted: dict[str, int], coupon: Coupon | None) -
     return _Pricing(subtotal, discount, line_discounts, line_totals, total_by_rate)
 
 
-@transaction.atomic
 def _purchase_record(request: _CheckedPurchase) -> tuple[Sale, list[SaleLine]]:
-    """Step 1: the attempt, committed before any money moves, in two round trips on PostgreSQL: the reads (with the
-    Idempotency-Key first: a second request with this key waits there until ours commits, then fails on the unique
-    key), then the writes. Returns the sale (its payment attached) and its lines (their slots and products
+    """Step 1: the attempt, committed before any money moves, in two round trips on PostgreSQL: the reads (with
+    BEGIN, and the Idempotency-Key first: a second request with this key waits there until ours commits, then fails
+    on the unique key), then the writes with COMMIT. A coupon is locked through the ORM, in Django's transaction
+    (two round trips more). Returns the sale (its payment attached) and its lines (their slots and products
     attached), so the later steps read none of them back."""
+    with batched_transaction(orm=bool(request.coupon_code)) as tx:
+        sale, lines, slots = _purchase_record_in(tx, request)
+    saved(sale, created=True)
+    for slot in slots:
+        saved(slot, created=False, update_fields=["quantity"])
+    return sale, lines
+
+
+def _purchase_record_in(tx: BatchedTransaction, request: _CheckedPurchase) -> tuple[Sale, list[SaleLine], list[Slot]]:
     machine, wanted = request.machine, request.wanted
     key_sql, key_params = _purchase_request_insert(request)
-    reads = batch([(key_sql, key_params), *_stock_reads(machine, sorted(wanted))])
+    reads = tx.batch([(key_sql, key_params), *_stock_reads(machine, sorted(wanted))])
     sale_id, (slot_rows, cost_rows, lot_rows) = reads[0][0][0], reads[1:]
     slots = _slots_in_stock(machine, wanted, slot_rows)
     unit_costs = dict(cost_rows)
@@ -441,23 +458,21 @@ def _purchase_record(request: _CheckedPurchase) -> tuple[Sale, list[SaleLine]]:
     coupon_use = CouponRedemption(
         coupon=coupon, sale=sale, customer_key=request.customer_key, discount_yen=pricing.discount
     )
-    written = batch(
+    written = tx.batch(
         [
             insert([sale]),
             insert(lines, returning="id, slot_id"),
             *stock_writes,
             *([insert([coupon_use])] if coupon is not None else []),
             insert([payment], returning="id"),
-        ]
+        ],
+        last=True,
     )
     line_ids = {slot_id: line_id for line_id, slot_id in written[1]}
     for line in lines:
         line.pk = line_ids[line.slot_id]
     payment.pk = written[-1][0][0]
-    saved(sale, created=True)
-    for slot in slots:
-        saved(slot, created=False, update_fields=["quantity"])
-    return sale, lines
+    return sale, lines, slots
 
 
 def _sale_pending(
@@ -584,13 +599,7 @@ def _purchase_charge_and_complete(*, sale: Sale, lines: list[SaleLine]) -> Purch
                 ),
                 code="payment_unavailable",
             ) from error
-    try:
-        completed = _purchase_complete(sale=sale, charge=charge, lines=lines)
-    except ApplicationError:
-        # The books refused the sale (a closed period): nothing was completed, so the charge is given back.
-        attempt_give_up(sale_id=sale.pk, note=_("帳簿に記録できなかったため、購入を取り消して返金しました。"))
-        payment_resolve(payment_id=payment.pk, charge=charge)
-        raise
+    completed = _purchase_complete(sale=sale, charge=charge)
     if completed is None:
         # Declined, or completed or given up meanwhile by another request with this key or by the reconciler.
         payment_resolve(payment_id=payment.pk, charge=charge)
@@ -602,16 +611,17 @@ def _purchase_charge_and_complete(*, sale: Sale, lines: list[SaleLine]) -> Purch
     return PurchaseOutcome(sale=sale, receipt=receipt, replayed=False)
 
 
-@transaction.atomic
-def _purchase_complete(*, sale: Sale, charge: ChargeResult | None, lines: list[SaleLine]) -> Sale | None:
+def _purchase_complete(*, sale: Sale, charge: ChargeResult | None) -> Sale | None:
     """Step 3: complete the pending sale with its captured charge (returns it, its payment updated), or, on a
-    decline, give its stock back (None). None too if another request or the reconciler settled it first."""
+    decline, give its stock back (None). None too if another request or the reconciler settled it first. Its
+    journal entry is posted after, by the bookkeeper (`books.sales_book_pending`)."""
     if charge is not None and not charge.captured:
         _purchase_decline(sale_id=sale.pk, charge=charge)
         return None
     # One statement takes the sale's row lock (as the reconciler and a retry with the same key do), checks that it
     # is still pending and completes it; the payment's lock comes second, as everywhere, and its capture is written
-    # only with the sale completed (by this request, or by a retry with the same key and so the same charge).
+    # only with the sale completed (by this request, or by a retry with the same key and so the same charge). The
+    # batch is its own transaction (no BEGIN and COMMIT round trips on PostgreSQL).
     payment = sale.payment
     reference = charge.reference if charge else ""
     completed, _captured = batch(
@@ -640,10 +650,10 @@ def _purchase_complete(*, sale: Sale, charge: ChargeResult | None, lines: list[S
     sale.status = Sale.Status.COMPLETED
     # The conditional update wrote the status: listeners (the live dashboard) hear it as the save it stands for.
     saved(sale, created=False, update_fields=["status"])
-    sale_book(sale=sale, lines=lines, payment_method=payment.method)
     return sale
 
 
+@transaction.atomic
 def _purchase_decline(*, sale_id: int, charge: ChargeResult) -> None:
     sale = Sale.attempts.select_for_update(of=("self",)).select_related("machine").get(pk=sale_id)
     payment = Payment.objects.select_for_update().get(sale=sale)
