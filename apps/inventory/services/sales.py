@@ -206,8 +206,8 @@ def purchase_create(
        checks stock, applies the coupon, and writes a pending sale with its lines, the stock movements that reserve
        the items, the coupon use, a pending payment and the Idempotency-Key; then it commits.
     2. The gateway charges, outside any transaction, with the payment's own idempotency key.
-    3. A second transaction completes the sale (payment captured, books posted), or on a decline gives the stock
-       back (the attempt becomes a failed sale no report counts). A refusal by the books gives the charge back.
+    3. A second transaction completes the sale (payment captured), or on a decline gives the stock back (the
+       attempt becomes a failed sale no report counts). Its journal entry is the bookkeeper's, seconds later.
     After that the dispenser drops the items; a jam refunds what did not come out and puts it back into the slot's
     count (`Sale.note` says why). If the process dies between 1 and 3, a retry with the same key continues the
     attempt (the gateway answers its key with the first result, so nothing is charged twice), and otherwise the
