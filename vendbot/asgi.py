@@ -4,12 +4,16 @@ LINE webhook (an HTTP consumer that must answer faster than Django's view chain 
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vendbot.settings.base")
 
 # Django must be set up before anything imports models (the routing below does).
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from apps.core.asgi import SyncRequestHandler  # noqa: E402
+
+django_asgi_app = SyncRequestHandler()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

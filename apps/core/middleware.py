@@ -45,22 +45,3 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request.request_id
         return response
-
-
-class SyncMiddlewareChain:
-    """Last in MIDDLEWARE: keeps Django's whole middleware chain synchronous under ASGI.
-
-    Django runs async-capable middleware (every `MiddlewareMixin` one) in async mode when what it wraps is async, and
-    then each of their `process_request`/`process_response` hops to a thread and back: about twenty hops per request
-    here, which measured twice the CPU of a bare view. A sync-only middleware innermost makes Django build every
-    middleware outside it in sync mode, so a request crosses to its thread once. All our views are sync (the one
-    endpoint that must be async, the LINE webhook, is a Channels consumer ahead of Django)."""
-
-    sync_capable = True
-    async_capable = False
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)

@@ -71,7 +71,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
-    "apps.core.middleware.SyncMiddlewareChain",
 ]
 
 ROOT_URLCONF = "vendbot.urls"
