@@ -209,6 +209,18 @@ class TestSalesBookkeeper:
         assert len(journal_entries_for_source(first)) == 1 and journal_entries_for_source(second) == []
         assert sales_book_all() == 1
 
+    def test_a_sale_the_books_refuse_waits_without_holding_up_the_others(self, machine, tea_slot, caplog):
+        refused, fine = buy(machine), buy(machine)
+        Payment.objects.filter(sale=refused).update(method="bitcoin")  # no account in the books for it
+
+        assert sales_book_pending() == 1
+
+        assert journal_entries_for_source(refused) == [] and len(journal_entries_for_source(fine)) == 1
+        assert f"Sale #{refused.pk} could not be booked (invalid_payment_method)" in caplog.text
+        Payment.objects.filter(sale=refused).update(method="cash")  # mended: the next run books it
+        assert sales_book_all() == 1
+        assert len(journal_entries_for_source(refused)) == 1
+
     def test_a_refund_books_the_sale_first(self, machine, tea_slot):
         sale = buy(machine, quantity=2)
 

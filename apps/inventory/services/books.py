@@ -9,6 +9,7 @@ differs from the change in stock value (integer rounding of the average) go to å
 """
 
 import datetime
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,7 +30,10 @@ from apps.accounting.postings import (
     post_stock_adjustment,
 )
 from apps.accounting.selectors import journal_entries_for_source, ledger_state
+from apps.core.errors import ApplicationError
 from apps.inventory.models import MachineFee, Payment, Product, Sale, SaleLine, StockMovement
+
+logger = logging.getLogger(__name__)
 
 # A sale is in the books once completed, whatever happened to it since (a refund books it first).
 BOOKED_STATES = (Sale.Status.COMPLETED, Sale.Status.PARTIALLY_REFUNDED, Sale.Status.REFUNDED)
@@ -70,16 +74,16 @@ def sale_entry(sale: Sale) -> JournalEntry | None:
 @transaction.atomic
 def sales_book_pending(*, limit: int = SALES_BOOKED_PER_RUN) -> int:
     """The bookkeeper: post the journal entry of each completed sale not booked yet, oldest first, at most `limit`;
-    returns how many. A sale another transaction holds (a refund booking it itself) is skipped, so two bookkeepers
-    never post one sale twice and never wait on each other (on PostgreSQL; SQLite has one writer at a time)."""
+    returns how many it booked. A sale another transaction holds (a refund booking it itself) is skipped, so two
+    bookkeepers never post one sale twice and never wait on each other (on PostgreSQL; SQLite has one writer at a
+    time)."""
     sales = list(
         Sale.attempts.select_for_update(skip_locked=True, of=("self",))
         .filter(booked_at__isnull=True, status__in=BOOKED_STATES)
         .select_related("machine")
         .order_by("id")[:limit]
     )
-    _sales_post(sales)
-    return len(sales)
+    return _sales_post(sales, skip_refused=True)
 
 
 def sales_book_all() -> int:
@@ -95,23 +99,35 @@ def sales_book_all() -> int:
 def sale_book_now(sale: Sale) -> None:
     """Post `sale`'s entry at once if the bookkeeper has not yet: a refund, made under the sale's lock, needs it."""
     if sale.booked_at is None:
-        _sales_post([sale])
+        _sales_post([sale], skip_refused=False)
 
 
-def _sales_post(sales: list[Sale]) -> None:
+def _sales_post(sales: list[Sale], *, skip_refused: bool) -> int:
+    """Post each sale's entry and mark the sales booked. With `skip_refused`, a sale the books refuse is logged and
+    left waiting (tried again at the next run) instead of holding up the others: the refusal comes before
+    `journal_entry_post` writes anything, so the transaction goes on. Returns how many were booked."""
     if not sales:
-        return
+        return 0
     lines_by_sale = defaultdict(list)
     for line in SaleLine.objects.filter(sale__in=sales).select_related("product").order_by("id"):
         lines_by_sale[line.sale_id].append(line)
     # Read apart from the sale: a refund's caller holds its own locked copy of the payment.
     methods = dict(Payment.objects.filter(sale__in=sales).values_list("sale_id", "method"))
     closed_through = ledger_state().closed_through
+    booked = []
     for sale in sales:
-        _sale_post(
-            sale=sale, lines=lines_by_sale[sale.pk], payment_method=methods[sale.pk], closed_through=closed_through
-        )
-    Sale.attempts.filter(pk__in=[sale.pk for sale in sales]).update(booked_at=timezone.now())
+        try:
+            _sale_post(
+                sale=sale, lines=lines_by_sale[sale.pk], payment_method=methods[sale.pk], closed_through=closed_through
+            )
+        except ApplicationError as refused:
+            if not skip_refused:
+                raise
+            logger.error("Sale #%s could not be booked (%s); it is tried again at the next run", sale.pk, refused.code)
+            continue
+        booked.append(sale.pk)
+    Sale.attempts.filter(pk__in=booked).update(booked_at=timezone.now())
+    return len(booked)
 
 
 def _sale_post(
