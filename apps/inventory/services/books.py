@@ -2,10 +2,10 @@
 A sale is the exception: it completes without its entry, which the bookkeeper (`sales_book_pending`, a beat job
 every few seconds) posts after; whatever needs a sale's entry (a refund, a period close) books it first.
 
-Valuation rule: once the sales are booked, the books' 商品 equals the shop's stock value, Σ (slot + back-room quantity) × `unit_cost_yen` (the
-integer moving-average cost, net of consumption tax), to the yen. Sales, adjustments and returns move stock at that
-cost, so they change both by the same amount; a receipt re-averages the cost, and the few yen by which the invoice
-differs from the change in stock value (integer rounding of the average) go to 売上原価.
+Valuation rule: once the sales are booked, the books' 商品 equals the shop's stock value, Σ (slot + back-room
+quantity) × `unit_cost_yen` (the integer moving-average cost, net of consumption tax), to the yen. Sales, adjustments
+and returns move stock at that cost, so they change both by the same amount; a receipt re-averages the cost, and the
+few yen by which the invoice differs from the change in stock value (integer rounding of the average) go to 売上原価.
 """
 
 import datetime
@@ -125,8 +125,11 @@ def _sales_post(sales: list[Sale], *, skip_refused: bool) -> int:
                 raise
             logger.error("Sale #%s could not be booked (%s); it is tried again at the next run", sale.pk, refused.code)
             continue
-        booked.append(sale.pk)
-    Sale.attempts.filter(pk__in=booked).update(booked_at=timezone.now())
+        booked.append(sale)
+    now = timezone.now()
+    Sale.attempts.filter(pk__in=[sale.pk for sale in booked]).update(booked_at=now)
+    for sale in booked:
+        sale.booked_at = now  # a caller that asks again about the same object finds it booked
     return len(booked)
 
 
