@@ -336,6 +336,8 @@ class Sale(models.Model):
         REFUNDED = "refunded", _("返金済み")
 
     ATTEMPT_STATES = (Status.PENDING, Status.FAILED)
+    # Every other state: what was sold, refunded or not; the bookkeeper books these (index `sale_to_book` below).
+    SOLD_STATES = (Status.COMPLETED, Status.PARTIALLY_REFUNDED, Status.REFUNDED)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("作成日時"))
     machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="sales", verbose_name=_("自販機"))
@@ -377,6 +379,7 @@ class Sale(models.Model):
             models.Index(
                 fields=["id"],
                 name="sale_to_book",
+                # Sale.SOLD_STATES (not reachable from Meta): the bookkeeper's filter, so that it uses this index.
                 condition=Q(booked_at__isnull=True, status__in=["completed", "partially_refunded", "refunded"]),
             )
         ]

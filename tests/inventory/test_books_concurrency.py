@@ -2,7 +2,7 @@
 sale a refund holds is skipped, not waited for, and booked by the refund itself."""
 
 import threading
-import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,32 +11,17 @@ from django.db import connection, transaction
 from apps.accounting import chart
 from apps.accounting.models import EntryKind, JournalEntry
 from apps.inventory.models import Sale
-from apps.inventory.services import purchase_create, sale_refund
+from apps.inventory.services import sale_refund
 from apps.inventory.services.books import sales_book_all, sales_book_pending
-from tests.inventory.test_books import balance, books_stock_value
+from tests.inventory.test_books import balance, books_stock_value, buy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _sell(machine, count: int) -> list[Sale]:
-    return [
-        purchase_create(
-            machine=machine,
-            items=[{"slot": "A1", "quantity": 1}],
-            coupon_code=None,
-            payment_method="cash",
-            idempotency_key=uuid.uuid4().hex,
-            channel="tablet",
-        ).sale
-        for _ in range(count)
-    ]
-
-
 def _sale_entries_per_sale() -> list[int]:
-    counts: dict[str, int] = {}
-    for source_id in JournalEntry.objects.filter(kind=EntryKind.SALE).values_list("source_id", flat=True):
-        counts[source_id] = counts.get(source_id, 0) + 1
-    return sorted(counts.values())
+    return sorted(
+        Counter(JournalEntry.objects.filter(kind=EntryKind.SALE).values_list("source_id", flat=True)).values()
+    )
 
 
 def _in_own_connection(work):
@@ -47,7 +32,7 @@ def _in_own_connection(work):
 
 
 def test_two_bookkeepers_at_once_post_each_sale_once(machine, tea_slot):
-    sales = _sell(machine, 3)
+    sales = [buy(machine) for _ in range(3)]
     start = threading.Barrier(2)
 
     def bookkeeper():
@@ -64,7 +49,7 @@ def test_two_bookkeepers_at_once_post_each_sale_once(machine, tea_slot):
 
 
 def test_a_sale_held_by_a_refund_is_skipped_without_waiting_and_booked_by_the_refund(machine, tea_slot):
-    held, other = _sell(machine, 2)
+    held, other = buy(machine), buy(machine)
     locked, release = threading.Event(), threading.Event()
 
     def refund_after_holding_the_sale():
@@ -80,7 +65,8 @@ def test_a_sale_held_by_a_refund_is_skipped_without_waiting_and_booked_by_the_re
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL lock_timeout = '2s'")  # a wait would fail the test, not hang it
-            assert sales_book_pending() == 1  # `other` only
+            assert sales_book_pending() == 1
+            assert JournalEntry.objects.get(kind=EntryKind.SALE).source_id == str(other.pk)
         release.set()
         refund.result(timeout=20)
 

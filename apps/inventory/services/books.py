@@ -35,8 +35,6 @@ from apps.inventory.models import MachineFee, Payment, Product, Sale, SaleLine, 
 
 logger = logging.getLogger(__name__)
 
-# A sale is in the books once completed, whatever happened to it since (a refund books it first).
-BOOKED_STATES = (Sale.Status.COMPLETED, Sale.Status.PARTIALLY_REFUNDED, Sale.Status.REFUNDED)
 SALES_BOOKED_PER_RUN = 500
 
 
@@ -79,7 +77,7 @@ def sales_book_pending(*, limit: int = SALES_BOOKED_PER_RUN) -> int:
     time)."""
     sales = list(
         Sale.attempts.select_for_update(skip_locked=True, of=("self",))
-        .filter(booked_at__isnull=True, status__in=BOOKED_STATES)
+        .filter(booked_at__isnull=True, status__in=Sale.SOLD_STATES)
         .select_related("machine")
         .order_by("id")[:limit]
     )
