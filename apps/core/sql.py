@@ -18,12 +18,14 @@ from functools import cache, wraps
 
 from django.conf import settings
 from django.core import checks
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Model
 from django.db.models.signals import post_save
+from psycopg.pq import ExecStatus
 from psycopg.types.json import Jsonb
 
 Statement = tuple[str, Sequence]
+TUPLES_OK = ExecStatus.TUPLES_OK
 
 
 @checks.register(checks.Tags.compatibility)
@@ -110,12 +112,22 @@ def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(";\n".join(sql for sql, _params in statements), [p for _sql, ps in statements for p in ps])
-            results = [_rows(cursor)]
-            for _next in statements[1:]:
-                cursor.nextset()
-                results.append(_rows(cursor))
-            return results
+            # The results are in hand (an error was raised above): read them off psycopg's cursor itself, past
+            # Django's wrapper, by status (`description` builds a column object per column for each result).
+            results = _psycopg_results(cursor.cursor)
+        if len(results) != len(statements):
+            raise DatabaseError(f"batch: {len(results)} results for {len(statements)} statements")
+        return results
     return _one_by_one(statements)
+
+
+def _psycopg_results(cursor) -> list[list[tuple]]:
+    """Every result of the query `cursor` (psycopg's) last ran, in order: each one's rows, [] for one without."""
+    results = []
+    while True:
+        results.append(cursor.fetchall() if cursor.pgresult.status == TUPLES_OK else [])
+        if not cursor.nextset():
+            return results
 
 
 @joins_transaction
@@ -132,8 +144,40 @@ def _rows(cursor) -> list[tuple]:
     return cursor.fetchall() if cursor.description is not None else []
 
 
+# Fields whose value `save` writes unchanged when it already is of the type given (`get_db_prep_save` only converts
+# other values, a "3" for an integer say), by exact field class: a subclass may convert more.
+_WRITTEN_AS_IS = {
+    **dict.fromkeys((models.CharField, models.TextField), str),
+    **dict.fromkeys(
+        (
+            models.IntegerField,
+            models.SmallIntegerField,
+            models.BigIntegerField,
+            models.PositiveIntegerField,
+            models.PositiveSmallIntegerField,
+            models.PositiveBigIntegerField,
+            models.AutoField,
+            models.BigAutoField,
+        ),
+        int,
+    ),
+    models.BooleanField: bool,
+}
+
+
+def _as_is_type(field) -> type | None:
+    """The type of value `field` writes unchanged (a foreign key: its target's), or None."""
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    if target is not field and type(field) not in (models.ForeignKey, models.OneToOneField):
+        return None
+    return _WRITTEN_AS_IS.get(type(target))
+
+
 @cache
-def _insert_sql(model: type[Model], rows: int, with_pk: bool, returning: str, vendor: str) -> tuple[str, tuple]:
+def _insert_sql(
+    model: type[Model], rows: int, with_pk: bool, returning: str, vendor: str
+) -> tuple[str, tuple, tuple[type | None, ...]]:
+    """The INSERT, its fields, and for each field the type of value it writes as it is (None: always prepared)."""
     fields = tuple(field for field in model._meta.concrete_fields if with_pk or not field.primary_key)
     quote = connection.ops.quote_name
     table, names = quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields)
@@ -144,7 +188,7 @@ def _insert_sql(model: type[Model], rows: int, with_pk: bool, returning: str, ve
     else:
         rows_sql = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * rows)
     sql = f"INSERT INTO {table} ({names}) {rows_sql}" + (f" RETURNING {returning}" if returning else "")
-    return sql, fields
+    return sql, fields, tuple(_as_is_type(field) for field in fields)
 
 
 def _json_value(value):
@@ -169,10 +213,20 @@ def insert(objs: Iterable[Model], *, returning: str = "") -> Statement:
     if any((obj.pk is not None) != with_pk for obj in objs):
         raise ValueError("insert: either every object has its primary key set or none has")
     db = transaction.get_connection()  # this thread's connection itself: the fields ask it for every value
-    sql, fields = _insert_sql(type(objs[0]), len(objs), with_pk, returning, db.vendor)
+    sql, fields, as_is_types = _insert_sql(type(objs[0]), len(objs), with_pk, returning, db.vendor)
     rows = []
     for obj in objs:
-        rows.append([field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields])
+        row = []
+        for field, as_is in zip(fields, as_is_types, strict=True):
+            if as_is is None:
+                row.append(field.get_db_prep_save(field.pre_save(obj, True), db))
+                continue
+            # Preparing every value as `save` does was most of an insert's cost; a None or a value of the type such
+            # a field takes comes out of it unchanged (and the field's `pre_save` only reads it).
+            value = getattr(obj, field.attname)
+            is_plain = value is None or (isinstance(value, str) if as_is is str else type(value) is as_is)
+            row.append(value if is_plain else field.get_db_prep_save(value, db))
+        rows.append(row)
         obj._state.adding = False
         obj._state.db = db.alias
     if db.vendor == "postgresql":
