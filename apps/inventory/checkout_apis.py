@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from apps.core.openapi import ErrorSerializer
-from apps.inventory.apis import MachineApi, PurchaseCreateApi
+from apps.inventory.apis import MachineApi, PurchaseItemsField
 from apps.inventory.models import Checkout, Machine, Sale
 from apps.inventory.selectors import machine_get, sale_receipt
 from apps.inventory.services.checkout import (
@@ -56,7 +56,7 @@ def _machine(request, code) -> Machine:
 
 class CheckoutCreateApi(MachineApi):
     class InputSerializer(serializers.Serializer):
-        items = PurchaseCreateApi.InputSerializer.ItemSerializer(many=True, allow_empty=False)
+        items = PurchaseItemsField()
         coupon = serializers.CharField(max_length=32, allow_null=True, allow_blank=True, required=False)
         provider = serializers.ChoiceField(choices=Checkout.Provider.choices)
 

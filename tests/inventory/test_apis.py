@@ -99,8 +99,22 @@ class TestPurchase:
             ([{"slot": "A1", "quantity": 0}], "k", "card"),
             ([], "k", "card"),
             ([{"slot": "A1", "quantity": 1}], "k", "bitcoin"),
+            (["A1"], "k", "card"),
+            ({"slot": "A1"}, "k", "card"),
+            ([{"slot": "A1", "quantity": "1"}], "k", "card"),
+            ([{"slot": ["A1"], "quantity": 1}], "k", "card"),
         ],
-        ids=["no-idempotency-key", "unknown-slot", "zero-quantity", "no-items", "unknown-method"],
+        ids=[
+            "no-idempotency-key",
+            "unknown-slot",
+            "zero-quantity",
+            "no-items",
+            "unknown-method",
+            "items-not-objects",
+            "items-not-a-list",
+            "quantity-not-a-number",
+            "slot-not-a-string",
+        ],
     )
     def test_bad_input_is_400_invalid(self, device_client, tea_slot, items, key, method):
         response = buy(device_client, items, key=key, method=method)
