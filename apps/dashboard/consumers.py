@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user
 
+from apps.core.broadcast import unbatched
 from apps.core.logging import DEPENDENCY_ERRORS, log_dependency_failure
 from apps.dashboard.live import DASHBOARD_GROUP
 from apps.dashboard.selectors import dashboard_snapshot
@@ -116,12 +117,13 @@ class _Relay:
                 log_dependency_failure("channel_layer", exc, action="receive dashboard events")
                 await asyncio.sleep(1)
                 continue
-            text = await DashboardConsumer.encode_json(message["event"])
-            for socket in [socket for socket in self.sockets if socket.accepted]:
-                try:
-                    await socket.send(text_data=text)
-                except Exception:
-                    logger.exception("Could not pass a dashboard event to a socket")
+            for event in unbatched(message):
+                text = await DashboardConsumer.encode_json(event["event"])
+                for socket in [socket for socket in self.sockets if socket.accepted]:
+                    try:
+                        await socket.send(text_data=text)
+                    except Exception:
+                        logger.exception("Could not pass a dashboard event to a socket")
 
 
 # One relay per event loop and channel layer (daphne has one of each; tests start a loop per test).

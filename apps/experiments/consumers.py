@@ -3,6 +3,7 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from apps.core.broadcast import BatchedGroupMessages
 from apps.experiments.live import experiment_group
 from apps.experiments.models import Experiment
 from apps.experiments.selectors import experiment_progress
@@ -23,7 +24,7 @@ def _progress(experiment_id: int) -> dict | None:
     return experiment_progress(experiment=experiment) if experiment else None
 
 
-class ExperimentProgressConsumer(AsyncJsonWebsocketConsumer):
+class ExperimentProgressConsumer(BatchedGroupMessages, AsyncJsonWebsocketConsumer):
     group = ""
 
     async def connect(self):

@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, Group
@@ -13,7 +14,9 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from apps.core.broadcast import BATCH_TYPE
 from apps.core.roles import MANAGER
+from apps.dashboard.live import DASHBOARD_GROUP
 from apps.dashboard.monitoring import Condition
 from apps.dashboard.services import alerts_apply
 from apps.inventory.services import purchase_create, purchase_order_submit
@@ -22,8 +25,7 @@ from tests.factories import PurchaseOrderFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@database_sync_to_async
-def sell(machine, *, quantity: int, key: str):
+def sell_now(machine, *, quantity: int = 1, key: str):
     return purchase_create(
         machine=machine,
         items=[{"slot": "A1", "quantity": quantity}],
@@ -32,6 +34,9 @@ def sell(machine, *, quantity: int, key: str):
         idempotency_key=key,
         channel="tablet",
     )
+
+
+sell = database_sync_to_async(sell_now)
 
 
 @database_sync_to_async
@@ -141,6 +146,27 @@ async def test_a_sale_reaches_every_dashboard_of_the_process_on_the_redis_layer(
         assert event["type"] == "sale" and event["sale"]["status"] == "completed"
         assert await socket.receive_nothing(timeout=0.2)
         await socket.disconnect()
+
+
+async def test_events_sent_together_reach_the_dashboard_one_by_one_in_order(manager_user, machine, tea_slot, settings):
+    """Sales made at once may reach the relay as one batch (`group_send_soon`); the page still gets each event, in
+    the order they were made."""
+    settings.CHANNEL_LAYERS = {"default": settings.REDIS_CHANNEL_LAYER}
+    socket = await socket_for(manager_user)
+    connected, _ = await socket.connect()
+    assert connected
+    events = [{"type": "sale", "sale": {"id": number}} for number in range(3)]
+    batch = {"type": BATCH_TYPE, "messages": [{"type": "dashboard.event", "event": event} for event in events]}
+
+    await get_channel_layer().group_send(DASHBOARD_GROUP, batch)
+    await database_sync_to_async(lambda: [sell_now(machine, key=f"ws-burst-{n}") for n in range(3)])()
+
+    received = [await socket.receive_json_from(timeout=2) for _ in range(6)]
+    assert received[:3] == events
+    assert [event["type"] for event in received[3:]] == ["sale"] * 3
+    assert [event["sale"]["id"] for event in received[3:]] == sorted(event["sale"]["id"] for event in received[3:])
+    assert await socket.receive_nothing(timeout=0.2)
+    await socket.disconnect()
 
 
 async def test_an_order_waiting_for_approval_reaches_an_open_dashboard(manager_user):
