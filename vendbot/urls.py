@@ -19,9 +19,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    # Each app owns its full paths (e.g. "api/machines/<code>/products/").
-    path("", include("apps.accounting.urls")),
+    # Each app owns its full paths (e.g. "api/machines/<code>/products/"). The machines' API comes first: the
+    # resolver tries patterns in order, and a purchase used to be matched against the 23 accounting pages first.
     path("", include("apps.inventory.urls")),
+    path("", include("apps.accounting.urls")),
     path("", include("apps.agents.urls")),
     path("", include("apps.chats.urls")),
     path("", include("apps.dashboard.urls")),
