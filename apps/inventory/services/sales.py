@@ -6,6 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -336,20 +337,24 @@ def _stock_reads(machine: Machine, codes: list[str]) -> list[Statement]:
     """The slots locked in id order (so concurrent buyers never deadlock; PostgreSQL `FOR UPDATE OF` the slots
     only), then their products' costs share-locked (a receipt changing a cost waits for the sales in flight, and
     they for it; every writer takes a slot before its product), then the slots' lots locked."""
-    marks = ", ".join(["%s"] * len(codes))
-    locks = connection.features.has_select_for_update
+    slots_sql, costs_sql, lots_sql = _stock_reads_sql(len(codes), connection.vendor)
     return [
-        (
-            _SLOTS_SQL.format(codes=marks) + (" FOR UPDATE OF s" if locks else ""),
-            [timezone.localdate(), machine.pk, *codes],
-        ),
-        (_COSTS_SQL.format(codes=marks) + (" FOR SHARE" if locks else ""), [machine.pk, *codes]),
-        (
-            _LOTS_SQL.format(codes=marks, lot_columns=columns(StockLot, "l"), lots_order=lots_order("l"))
-            + (" FOR UPDATE OF l" if locks else ""),
-            [machine.pk, *codes],
-        ),
+        (slots_sql, [timezone.localdate(), machine.pk, *codes]),
+        (costs_sql, [machine.pk, *codes]),
+        (lots_sql, [machine.pk, *codes]),
     ]
+
+
+@cache
+def _stock_reads_sql(slot_count: int, vendor: str) -> tuple[str, str, str]:
+    marks = ", ".join(["%s"] * slot_count)
+    locks = connection.features.has_select_for_update
+    return (
+        _SLOTS_SQL.format(codes=marks) + (" FOR UPDATE OF s" if locks else ""),
+        _COSTS_SQL.format(codes=marks) + (" FOR SHARE" if locks else ""),
+        _LOTS_SQL.format(codes=marks, lot_columns=columns(StockLot, "l"), lots_order=lots_order("l"))
+        + (" FOR UPDATE OF l" if locks else ""),
+    )
 
 
 def _slot_from_row(machine: Machine, row: tuple) -> Slot:
@@ -455,15 +460,27 @@ def _purchase_record_in(tx: BatchedTransaction, request: _CheckedPurchase) -> tu
     lines, stock_writes = _sale_lines_reserve(
         sale=sale, slots=slots, request=request, pricing=pricing, unit_costs=unit_costs, lot_rows=lot_rows
     )
-    coupon_use = CouponRedemption(
-        coupon=coupon, sale=sale, customer_key=request.customer_key, discount_yen=pricing.discount
-    )
     written = tx.batch(
         [
             insert([sale]),
             insert(lines, returning="id, slot_id"),
             *stock_writes,
-            *([insert([coupon_use])] if coupon is not None else []),
+            *(
+                [
+                    insert(
+                        [
+                            CouponRedemption(
+                                coupon=coupon,
+                                sale=sale,
+                                customer_key=request.customer_key,
+                                discount_yen=pricing.discount,
+                            )
+                        ]
+                    )
+                ]
+                if coupon is not None
+                else []
+            ),
             insert([payment], returning="id"),
         ],
         last=True,
