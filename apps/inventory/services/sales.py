@@ -313,19 +313,16 @@ def _purchase_attempt(request: _CheckedPurchase) -> tuple[Sale, list[SaleLine]] 
 
 
 # The wanted slots of one machine (`{codes}`: one placeholder per slot code) with what the sale needs of their
-# products, the units past their date in each (still in the slot until written off, but never sold) and the machine's
-# status; then their products' moving-average costs and their lots. Run as one batch by `_purchase_record`.
+# products (their moving-average costs last), the units past their date in each (still in the slot until written off,
+# but never sold) and the machine's status; then their lots. Run as one batch by `_purchase_record`.
 _SLOTS_SQL = """SELECT s.id, s.machine_id, s.code, s.product_id, s.capacity, s.quantity, s.par_level,
        p.sku, p.name_ja, p.price_yen, p.tax_rate, p.active,
        (SELECT COALESCE(SUM(l.quantity), 0) FROM inventory_stocklot l
          WHERE l.slot_id = s.id AND l.quantity > 0 AND l.expires_on < %s) AS expired,
-       m.status, m.device_token_hash
+       m.status, m.device_token_hash, p.unit_cost_yen
 FROM inventory_slot s JOIN inventory_product p ON p.id = s.product_id JOIN inventory_machine m ON m.id = s.machine_id
 WHERE s.machine_id = %s AND s.code IN ({codes})
 ORDER BY s.id"""
-_COSTS_SQL = """SELECT id, unit_cost_yen FROM inventory_product
-WHERE id IN (SELECT product_id FROM inventory_slot WHERE machine_id = %s AND code IN ({codes}))
-ORDER BY id"""
 _LOTS_SQL = """SELECT {lot_columns} FROM inventory_stocklot l JOIN inventory_slot s ON s.id = l.slot_id
 WHERE s.machine_id = %s AND s.code IN ({codes}) AND l.product_id = s.product_id AND l.quantity > 0
 ORDER BY l.slot_id, {lots_order}"""
@@ -334,24 +331,19 @@ _PRODUCT_FIELDS = ("sku", "name_ja", "price_yen", "tax_rate", "active")
 
 
 def _stock_reads(machine: Machine, codes: list[str]) -> list[Statement]:
-    """The slots locked in id order (so concurrent buyers never deadlock; PostgreSQL `FOR UPDATE OF` the slots
-    only), then their products' costs share-locked (a receipt changing a cost waits for the sales in flight, and
-    they for it; every writer takes a slot before its product), then the slots' lots locked."""
-    slots_sql, costs_sql, lots_sql = _stock_reads_sql(len(codes), connection.vendor)
-    return [
-        (slots_sql, [timezone.localdate(), machine.pk, *codes]),
-        (costs_sql, [machine.pk, *codes]),
-        (lots_sql, [machine.pk, *codes]),
-    ]
+    """The slots locked in id order (so concurrent buyers never deadlock), each with its product share-locked (a
+    receipt changing a cost waits for the sales in flight, and they for it; every writer takes a slot before its
+    product), then the slots' lots locked. The machine's row is read, not locked."""
+    slots_sql, lots_sql = _stock_reads_sql(len(codes), connection.vendor)
+    return [(slots_sql, [timezone.localdate(), machine.pk, *codes]), (lots_sql, [machine.pk, *codes])]
 
 
 @cache
-def _stock_reads_sql(slot_count: int, vendor: str) -> tuple[str, str, str]:
+def _stock_reads_sql(slot_count: int, vendor: str) -> tuple[str, str]:
     marks = ", ".join(["%s"] * slot_count)
     locks = connection.features.has_select_for_update
     return (
-        _SLOTS_SQL.format(codes=marks) + (" FOR UPDATE OF s" if locks else ""),
-        _COSTS_SQL.format(codes=marks) + (" FOR SHARE" if locks else ""),
+        _SLOTS_SQL.format(codes=marks) + (" FOR UPDATE OF s FOR SHARE OF p" if locks else ""),
         _LOTS_SQL.format(codes=marks, lot_columns=columns(StockLot, "l"), lots_order=lots_order("l"))
         + (" FOR UPDATE OF l" if locks else ""),
     )
@@ -444,9 +436,9 @@ def _purchase_record_in(tx: BatchedTransaction, request: _CheckedPurchase) -> tu
     machine, wanted = request.machine, request.wanted
     key_sql, key_params = _purchase_request_insert(request)
     reads = tx.batch([(key_sql, key_params), *_stock_reads(machine, sorted(wanted))])
-    sale_id, (slot_rows, cost_rows, lot_rows) = reads[0][0][0], reads[1:]
+    sale_id, (slot_rows, lot_rows) = reads[0][0][0], reads[1:]
     slots = _slots_in_stock(machine, wanted, slot_rows)
-    unit_costs = dict(cost_rows)
+    unit_costs = {row[3]: row[15] for row in slot_rows}
     coupon = _coupon_for(request.coupon_code, customer_key=request.customer_key) if request.coupon_code else None
     pricing = _pricing(slots, wanted, coupon)
     sale = _sale_pending(sale_id, request, slots, pricing, unit_costs, coupon)
