@@ -167,10 +167,9 @@ _WRITTEN_AS_IS = {
 
 def _as_is_type(field) -> type | None:
     """The type of value `field` writes unchanged (a foreign key: its target's), or None."""
-    target = field.target_field if isinstance(field, models.ForeignKey) else field
-    if target is not field and type(field) not in (models.ForeignKey, models.OneToOneField):
-        return None
-    return _WRITTEN_AS_IS.get(type(target))
+    if type(field) in (models.ForeignKey, models.OneToOneField):
+        field = field.target_field
+    return _WRITTEN_AS_IS.get(type(field))
 
 
 @cache

@@ -334,14 +334,13 @@ def _stock_reads(machine: Machine, codes: list[str]) -> list[Statement]:
     """The slots locked in id order (so concurrent buyers never deadlock), each with its product share-locked (a
     receipt changing a cost waits for the sales in flight, and they for it; every writer takes a slot before its
     product), then the slots' lots locked. The machine's row is read, not locked."""
-    slots_sql, lots_sql = _stock_reads_sql(len(codes), connection.vendor)
+    slots_sql, lots_sql = _stock_reads_sql(len(codes), locks=connection.features.has_select_for_update)
     return [(slots_sql, [timezone.localdate(), machine.pk, *codes]), (lots_sql, [machine.pk, *codes])]
 
 
 @cache
-def _stock_reads_sql(slot_count: int, vendor: str) -> tuple[str, str]:
+def _stock_reads_sql(slot_count: int, *, locks: bool) -> tuple[str, str]:
     marks = ", ".join(["%s"] * slot_count)
-    locks = connection.features.has_select_for_update
     return (
         _SLOTS_SQL.format(codes=marks) + (" FOR UPDATE OF s FOR SHARE OF p" if locks else ""),
         _LOTS_SQL.format(codes=marks, lot_columns=columns(StockLot, "l"), lots_order=lots_order("l"))
@@ -452,27 +451,17 @@ def _purchase_record_in(tx: BatchedTransaction, request: _CheckedPurchase) -> tu
     lines, stock_writes = _sale_lines_reserve(
         sale=sale, slots=slots, request=request, pricing=pricing, unit_costs=unit_costs, lot_rows=lot_rows
     )
+    coupon_uses = (
+        [CouponRedemption(coupon=coupon, sale=sale, customer_key=request.customer_key, discount_yen=pricing.discount)]
+        if coupon is not None
+        else []
+    )
     written = tx.batch(
         [
             insert([sale]),
             insert(lines, returning="id, slot_id"),
             *stock_writes,
-            *(
-                [
-                    insert(
-                        [
-                            CouponRedemption(
-                                coupon=coupon,
-                                sale=sale,
-                                customer_key=request.customer_key,
-                                discount_yen=pricing.discount,
-                            )
-                        ]
-                    )
-                ]
-                if coupon is not None
-                else []
-            ),
+            *([insert(coupon_uses)] if coupon_uses else []),
             insert([payment], returning="id"),
         ],
         last=True,
