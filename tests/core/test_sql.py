@@ -5,7 +5,7 @@ import datetime
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.core.errors import Conflict
@@ -69,6 +69,43 @@ class TestBatch:
             [],
         ]
         assert batch([]) == []
+
+
+def prepared_statements() -> dict[str, int]:
+    """This connection's statements prepared by `batch`: their names → how many times each ran."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, generic_plans + custom_plans FROM pg_prepared_statements WHERE name LIKE 'vb\\_%%'"
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+class TestPreparedOnPostgresql:
+    """PostgreSQL parses and plans each statement of a batch once per connection, not at every call."""
+
+    def test_a_statement_runs_prepared_from_its_first_batch_on_with_the_same_results(self):
+        for name in ("甲商事", "乙商事"):
+            SupplierFactory(name=name)
+        update = ("UPDATE inventory_supplier SET note = %s WHERE name = %s", [])
+        select = ("SELECT name, note FROM inventory_supplier WHERE name LIKE %s || '%%' ORDER BY name", ["甲"])
+        before = prepared_statements()  # the connection outlives a test
+
+        results = [batch([(update[0], [f"{n}回目", "甲商事"]), select])[1] for n in range(3)]
+
+        assert results == [[("甲商事", "0回目")], [("甲商事", "1回目")], [("甲商事", "2回目")]]
+        runs = [count - before.get(name, 0) for name, count in prepared_statements().items()]
+        assert sorted(count for count in runs if count) == [3, 3]  # each statement prepared once, run three times
+
+    def test_a_batch_that_fails_on_the_first_use_of_its_statements_leaves_the_connection_usable(self):
+        new_statement = ("SELECT count(*) FROM inventory_supplier WHERE note = %s", ["初"])
+        with pytest.raises(DatabaseError), transaction.atomic():
+            batch([new_statement, ("SELECT 1 / 0", [])])
+
+        # Whether its PREPARE ran before the error is unknown to `batch`: the statement simply runs as it is.
+        assert batch([new_statement]) == [[(0,)]]
+        assert batch([new_statement]) == [[(0,)]]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -301,10 +338,11 @@ class TestJoinsTransaction:
 
 def test_the_server_refuses_to_start_with_server_side_binding_on_postgresql():
     # `batch` sends several statements in one query: PostgreSQL takes that only with client-side binding.
-    postgresql = {"ENGINE": "django.db.backends.postgresql", "NAME": "vendbot"}
+    for engine in ("django.db.backends.postgresql", "apps.core.postgresql"):
+        postgresql = {"ENGINE": engine, "NAME": "vendbot"}
 
-    assert client_side_binding_errors({**postgresql, "OPTIONS": {"pool": {"max_size": 8}}}) == []
-    assert [
-        error.id for error in client_side_binding_errors({**postgresql, "OPTIONS": {"server_side_binding": True}})
-    ] == ["core.E102"]
+        assert client_side_binding_errors({**postgresql, "OPTIONS": {"pool": {"max_size": 8}}}) == []
+        assert [
+            error.id for error in client_side_binding_errors({**postgresql, "OPTIONS": {"server_side_binding": True}})
+        ] == ["core.E102"]
     assert check_client_side_binding() == []  # this project's own settings
