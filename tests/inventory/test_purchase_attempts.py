@@ -242,3 +242,33 @@ def test_a_forgotten_customer_leaves_no_key_on_a_declined_attempt(settings, sell
     customer_data_forget(customer_key="line:U123")
 
     assert not Sale.attempts.filter(customer_key="line:U123").exists()
+
+
+class TestSimulatedTerminal:
+    """The terminal is an outside provider to the shop: one key, one charge, whoever asks and however often."""
+
+    def test_the_same_key_again_gets_the_first_result_and_charges_nothing_more(self, settings):
+        terminal = SimulatedTerminal()
+        first = terminal.charge(amount_yen=150, method="card", idempotency_key="k-1", description="tea")
+        settings.PAYMENT_DECLINE_RATE = 1.0  # a fresh charge would be declined now
+
+        again = terminal.charge(amount_yen=150, method="card", idempotency_key="k-1", description="tea")
+
+        assert first.captured and again == first
+        assert terminal.charge_lookup(idempotency_key="k-1") == first
+        assert terminal.totals() == (1, 150, 0)
+        declined = terminal.charge(amount_yen=150, method="card", idempotency_key="k-2", description="tea")
+        assert not declined.captured and declined.decline_reason
+        assert terminal.totals() == (1, 150, 0)
+
+    def test_concurrent_charges_with_one_key_all_get_the_one_result_that_was_kept(self):
+        terminal = SimulatedTerminal()
+
+        def charge(_):
+            return terminal.charge(amount_yen=150, method="card", idempotency_key="k-1", description="tea")
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(charge, range(32)))
+
+        assert len({(r.captured, r.reference) for r in results}) == 1
+        assert terminal.totals() == (1, 150, 0)

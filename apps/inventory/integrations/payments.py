@@ -73,7 +73,8 @@ class SimulatedTerminal:
             )
 
     def _connect(self) -> sqlite3.Connection:
-        # Autocommit; BEGIN IMMEDIATE below makes "first result per key wins" hold across threads and processes.
+        # Autocommit: a charge is one statement; a refund's BEGIN IMMEDIATE makes "first result per key wins" hold
+        # across threads and processes.
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA synchronous=NORMAL")  # with WAL: survives a crash of any process, not of the machine
         return db
@@ -107,32 +108,28 @@ class SimulatedTerminal:
         return ChargeResult(captured=bool(row[0]), reference=row[1], decline_reason=row[2]) if row else None
 
     def charge(self, *, amount_yen: int, method: str, idempotency_key: str, description: str) -> ChargeResult:
-        known = self.charge_lookup(idempotency_key=idempotency_key)
-        if known is not None:
-            return known
         self._wait()
         if random.random() < getattr(settings, "PAYMENT_DECLINE_RATE", 0.0):
             result = ChargeResult(captured=False, decline_reason=_("カードが承認されませんでした。"))
         else:
             result = ChargeResult(captured=True, reference=f"sim-ch-{uuid.uuid4().hex[:16]}")
         with self._db() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                # A concurrent call with the same key may have finished first: its result is the one that counts.
-                db.execute(
-                    "INSERT OR IGNORE INTO charges VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        idempotency_key,
-                        amount_yen,
-                        method,
-                        int(result.captured),
-                        result.reference,
-                        result.decline_reason,
-                    ),
-                )
-            finally:
-                db.execute("COMMIT")
-        return self.charge_lookup(idempotency_key=idempotency_key)
+            # One statement, atomic on its own: the first result per key wins, and a replay or a concurrent call with
+            # the same key gets that one back (the no-op update makes RETURNING give the row already there).
+            captured, reference, decline_reason = db.execute(
+                "INSERT INTO charges VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key)"
+                " DO UPDATE SET idempotency_key = charges.idempotency_key"
+                " RETURNING captured, reference, decline_reason",
+                (
+                    idempotency_key,
+                    amount_yen,
+                    method,
+                    int(result.captured),
+                    result.reference,
+                    result.decline_reason,
+                ),
+            ).fetchone()
+        return ChargeResult(captured=bool(captured), reference=reference, decline_reason=decline_reason)
 
     def refund(self, *, charge_reference: str, amount_yen: int, idempotency_key: str) -> RefundResult:
         self._wait()
