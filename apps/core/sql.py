@@ -2,8 +2,8 @@
 more than the database did (docs/performance.md).
 
 `batch` sends several statements in one round trip on PostgreSQL (Django's psycopg cursor binds parameters on the
-client, so one query may carry several statements; `server_side_binding` must stay off) and runs them one by one on
-SQLite, which is in-process anyway. `insert` builds an INSERT from a model instance the way `Model.save` would (its
+client, so one query may carry several statements; `server_side_binding` must stay off), each one prepared once per
+connection, and runs them one by one on SQLite, which is in-process anyway. `insert` builds an INSERT from a model instance the way `Model.save` would (its
 defaults, `auto_now_add`, the fields' database values), so a field added to the model is never forgotten here; as no
 `save` runs, `saved` sends the `post_save` signal its listeners (the live dashboard, procurement planning) wait for.
 """
@@ -137,7 +137,7 @@ def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
 # Each PostgreSQL connection's prepared statements: name → True when prepared, False when unknown (then the statement
 # goes as it is). A connection is a psycopg object of its own for its whole life, pooled or not.
 _PREPARED: "weakref.WeakKeyDictionary[object, dict[str, bool]]" = weakref.WeakKeyDictionary()
-PREPARED_PER_CONNECTION = 500  # far above the purchase's and the books' statements; a bound on the server's memory
+_PREPARED_MAX = 500  # per connection: far above the purchase's and the books' statements; bounds the server's memory
 _PREPARABLE = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES")
 
 
@@ -157,12 +157,10 @@ def _as_prepared(statements: Sequence[Statement], prepared: dict[str, bool]) -> 
             parts.append(sql)
             continue
         name, prepare_sql, execute_sql = form
-        state = prepared.get(name)
-        if state is None and len(prepared) + len(preparing) < PREPARED_PER_CONNECTION and name not in preparing:
+        if name not in prepared and name not in preparing and len(prepared) + len(preparing) < _PREPARED_MAX:
+            parts.insert(len(preparing), prepare_sql)
             preparing.append(name)
-            parts.insert(len(preparing) - 1, prepare_sql)
-            state = True
-        parts.append(execute_sql if state else sql)
+        parts.append(execute_sql if prepared.get(name) or name in preparing else sql)
     return ";\n".join(parts), preparing
 
 
