@@ -3,9 +3,10 @@ more than the database did (docs/performance.md).
 
 `batch` sends several statements in one round trip on PostgreSQL (Django's psycopg cursor binds parameters on the
 client, so one query may carry several statements; `server_side_binding` must stay off), each one prepared once per
-connection, and runs them one by one on SQLite, which is in-process anyway. `insert` builds an INSERT from a model instance the way `Model.save` would (its
-defaults, `auto_now_add`, the fields' database values), so a field added to the model is never forgotten here; as no
-`save` runs, `saved` sends the `post_save` signal its listeners (the live dashboard, procurement planning) wait for.
+connection, and runs them one by one on SQLite, which is in-process anyway. `insert` builds an INSERT from a model
+instance the way `Model.save` would (its defaults, `auto_now_add`, the fields' database values), so a field added to
+the model is never forgotten here; as no `save` runs, `saved` sends the `post_save` signal its listeners (the live
+dashboard, procurement planning) wait for.
 """
 
 import datetime

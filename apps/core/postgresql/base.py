@@ -28,7 +28,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
     @property
     def pool(self):
         pool = super().pool
-        # Django passes psycopg_pool's own check when CONN_HEALTH_CHECKS is on, and no check when it is off.
+        # Django passes psycopg_pool's own check when CONN_HEALTH_CHECKS is on, and no check when it is off; it offers
+        # no way to pass another, so the pool's check (its `_check`) is replaced once the pool exists.
         if pool is not None and pool._check is ConnectionPool.check_connection:
             pool._check = check_idle_connection
         return pool
