@@ -88,11 +88,11 @@ class TestPreparedOnPostgresql:
     def test_a_statement_runs_prepared_from_its_first_batch_on_with_the_same_results(self):
         for name in ("甲商事", "乙商事"):
             SupplierFactory(name=name)
-        update = ("UPDATE inventory_supplier SET note = %s WHERE name = %s", [])
+        update = "UPDATE inventory_supplier SET note = %s WHERE name = %s"
         select = ("SELECT name, note FROM inventory_supplier WHERE name LIKE %s || '%%' ORDER BY name", ["甲"])
         before = prepared_statements()  # the connection outlives a test
 
-        results = [batch([(update[0], [f"{n}回目", "甲商事"]), select])[1] for n in range(3)]
+        results = [batch([(update, [f"{n}回目", "甲商事"]), select])[1] for n in range(3)]
 
         assert results == [[("甲商事", "0回目")], [("甲商事", "1回目")], [("甲商事", "2回目")]]
         runs = [count - before.get(name, 0) for name, count in prepared_statements().items()]
