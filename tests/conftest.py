@@ -3,11 +3,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.db import connection, connections
 
 from apps.core.roles import MANAGER, STAFF
 from tests.factories import UserFactory
+
+# Every app's admin module registered, as the URLconf leaves them in a running site (vendbot/admin_config.py): tests
+# that visit every admin page read the registry, some while they are collected.
+admin.autodiscover()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core import views as core_views
 
+# Every app's admin module, here rather than at start-up (vendbot/admin_config.py).
+admin.autodiscover()
 admin.site.site_header = _("VendBot 管理")
 admin.site.site_title = _("VendBot 管理")
 admin.site.index_title = _("ショップ管理")

@@ -25,11 +25,8 @@ from django.core import checks
 from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Model
 from django.db.models.signals import post_save
-from psycopg.pq import ExecStatus
-from psycopg.types.json import Jsonb
 
 Statement = tuple[str, Sequence]
-TUPLES_OK = ExecStatus.TUPLES_OK
 
 
 @checks.register(checks.Tags.compatibility)
@@ -190,7 +187,7 @@ def _psycopg_results(cursor) -> list[list[tuple]]:
     """Every result of the query `cursor` (psycopg's) last ran, in order: each one's rows, [] for one without."""
     results = []
     while True:
-        results.append(cursor.fetchall() if cursor.pgresult.status == TUPLES_OK else [])
+        results.append(cursor.fetchall() if cursor.description is not None else [])
         if not cursor.nextset():
             return results
 
@@ -261,6 +258,8 @@ def _json_value(value):
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):
         return str(value)
+    from psycopg.types.json import Jsonb  # only PostgreSQL inserts get here; SQLite processes never load psycopg
+
     if isinstance(value, Jsonb):  # a JSONField's value, nested as it is
         return value.obj
     if isinstance(value, bytes | memoryview):

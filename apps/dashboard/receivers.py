@@ -6,7 +6,7 @@ from django.db.models.signals import post_save
 
 from apps.agents.models import AgentTurn, GuardrailViolation
 from apps.chats.models import Rating
-from apps.dashboard import metrics, tasks
+from apps.dashboard import metrics
 from apps.dashboard.live import broadcast_on_commit
 from apps.dashboard.models import Alert
 from apps.dashboard.selectors import alert_event_data, sale_event_data
@@ -61,12 +61,20 @@ def violation_saved(sender, instance: GuardrailViolation, created: bool, **kwarg
         transaction.on_commit(lambda: metrics.BLOCKED_TOOL_CALLS.labels(rule=rule).inc())
 
 
+def _alert_line_push(alert_id: int) -> None:
+    # The tasks bring the dashboard's, chats' and agents' services (0.2 s of imports): loaded by the first firing
+    # alert, not by every process's start (docs/architecture.md, start-up).
+    from apps.dashboard.tasks import alert_line_push
+
+    alert_line_push.delay(alert_id)
+
+
 def alert_saved(sender, instance: Alert, created: bool, update_fields=None, **kwargs):
     if created or _saved(update_fields, "state"):
         broadcast_on_commit({"type": "alert", "alert": alert_event_data(instance)})
         if instance.state == Alert.State.FIRING:
             alert_id = instance.pk
-            transaction.on_commit(lambda: tasks.alert_line_push.delay(alert_id))
+            transaction.on_commit(lambda: _alert_line_push(alert_id))
 
 
 def purchase_order_saved(sender, instance: PurchaseOrder, created: bool, update_fields=None, **kwargs):

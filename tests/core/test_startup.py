@@ -47,3 +47,42 @@ def test_loading_the_apps_and_simulating_import_none_of_the_heavy_sdks_until_one
     assert seen["setup"] == [] and seen["check"] == [] and seen["simulate"] == []
     # The way of looking is sound: the first t-test does bring scipy in.
     assert seen["welch_test"] == ["scipy"]
+
+
+# The admin's modules (and the services, forms and reports they import) load with the URLconf, not at start-up;
+# `manage.py check` still finds and checks every model admin.
+ADMIN_SCRIPT = """
+import io, json, sys
+import django
+
+ours = lambda: sorted(name for name in sys.modules if name.startswith("apps.") and ".admin" in name)
+django.setup()
+from django.core.management import call_command
+call_command("simulate", "--days", "30", "--json", stdout=io.StringIO())
+seen = {"simulate": ours(), "psycopg": "psycopg" in sys.modules}
+call_command("check", stdout=io.StringIO())
+from django.contrib import admin
+seen["check"] = ours()
+seen["registered"] = sorted(model._meta.label for model in admin.site._registry)
+print(json.dumps(seen))
+"""
+
+
+def test_admin_modules_load_with_the_urls_or_the_checks_not_with_the_apps():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
+    done = subprocess.run(
+        [sys.executable, "-c", ADMIN_SCRIPT],
+        cwd=Path(settings.BASE_DIR),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["simulate"] == []
+    assert {"apps.inventory.admin", "apps.accounting.admin", "apps.experiments.admin"} <= set(seen["check"])
+    assert {"inventory.PurchaseOrder", "inventory.Product", "experiments.ABTest"} <= set(seen["registered"])
+    # On SQLite nothing loads the PostgreSQL driver either.
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        assert seen["psycopg"] is False

@@ -35,7 +35,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     # `runserver` on daphne, ahead of staticfiles' own; daphne's app itself would import its server at start-up.
     "vendbot.devserver",
-    "django.contrib.admin",
+    "vendbot.admin_config.AdminConfig",  # the admin, discovered with the URLconf (see the module)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
