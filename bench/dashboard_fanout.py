@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+from databases import sqlite_migrated
 from purchase_throughput import MACHINE, free_port, prepare_shop  # the same shop set-up as the purchase bench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,6 +165,7 @@ def main() -> None:
         }
     )
     sys.path.insert(0, str(ROOT))
+    sqlite_migrated(Path(workdir.name) / "bench.sqlite3")
     token = prepare_shop(units=args.sales * 2)
     session_key = manager_session()
 

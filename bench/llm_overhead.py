@@ -26,6 +26,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
+from databases import migrate_when_behind, sqlite_migrated  # the script's folder is on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS_MS = {"text reply": 5.0, "tool call + reply": 8.0}  # VendBot's own time per turn, p50
 
@@ -75,9 +77,7 @@ def django_setup(*, database_url: str, redis_prefix: str) -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    migrate_when_behind()
 
 
 class TurnBench:
@@ -196,6 +196,8 @@ def report(results: dict, statements_per_turn: dict, *, turns: int, database_nam
 def main() -> None:
     args = parse_args()
     database = Path(tempfile.gettempdir()) / f"vb_llm_bench_{os.getpid()}.sqlite3"
+    if not args.database_url:
+        sqlite_migrated(database)
     prefix = f"vendbot-bench:llm:{uuid.uuid4().hex}"
     django_setup(database_url=args.database_url or f"sqlite:///{database}", redis_prefix=prefix)
     from apps.agents.shared_limits import shared_redis

@@ -24,7 +24,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from purchase_throughput import ensure_database, free_port, prepare_shop, wait_until_up
+from databases import ensure_database
+from purchase_throughput import free_port, prepare_shop, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -6,7 +6,8 @@ Runs the real path in-process against the loopback fakes (tests/fake_paypay.py, 
 SDKs: a checkout is reserved, the fake marks it paid, and the clock starts when the notification reaches our webhook
 view (or the poll starts) and stops when the dispenser is told to drop the first item. Includes PayPay's API
 round trip (its notification is only a prompt), the sale's row locks, the booking and the dispense call. Uses a
-throwaway test database (test_<name>), dropped at the end. Prints p50 and p99 in milliseconds per path.
+throwaway copy of the kept bench database (test_<name>, `bench/databases.py`), dropped at the end. Prints p50 and
+p99 in milliseconds per path.
 """
 
 import argparse
@@ -16,6 +17,8 @@ import sys
 import time
 from importlib import import_module
 from pathlib import Path
+
+from databases import postgresql_copy  # the script's folder is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -104,11 +107,8 @@ def main() -> None:
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with postgresql_copy():
         timings = run(args.n)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
     print(f"payment confirmed → dispense command sent ({args.n} payments per path, {connection.vendor})")
     for path, values in timings.items():
         print(

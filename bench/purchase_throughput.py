@@ -30,7 +30,8 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlparse
+
+from databases import ensure_database, migrate_when_behind  # the script's folder is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 LEVELS = (8, 32)
@@ -44,17 +45,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin_url = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def settle_database(url: str) -> None:
@@ -78,9 +68,7 @@ def prepare_machines(count: int, units: int) -> list[tuple[str, str]]:
     import django
 
     django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    migrate_when_behind()
     from apps.inventory.models import Product
     from apps.inventory.services import (
         device_token_issue,
