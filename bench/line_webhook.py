@@ -124,8 +124,10 @@ def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(share * 100) - 1]
 
 
-def server_environment(secret: str, database_url: str) -> dict:
-    """The server's settings for the run."""
+def server_environment(secret: str, database_url: str, folder: Path) -> dict:
+    """The server's settings for the run, on `database_url` (migrated) or else a migrated SQLite copy in `folder`."""
+    if not database_url:
+        sqlite_migrated(folder / "bench.sqlite3")
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.line_webhook_site",
@@ -136,9 +138,12 @@ def server_environment(secret: str, database_url: str) -> dict:
         "LINE_CHANNEL_SECRET": secret,
         "LINE_CHANNEL_ACCESS_TOKEN": secrets.token_urlsafe(32),
         "CELERY_TASK_DEFAULT_QUEUE": QUEUE,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": database_url or f"sqlite:///{folder}/bench.sqlite3",
         "ENV_FILE": os.devnull,
     }
+    if database_url:
+        manage = [sys.executable, "manage.py", "migrate", "-v0"]
+        subprocess.run(manage, cwd=ROOT, env={**env, "DEBUG": "1"}, check=True, timeout=600)
     return env
 
 
@@ -155,18 +160,7 @@ def main() -> None:
     workdir = tempfile.TemporaryDirectory(prefix="vendbot-line-bench-")
 
     secret = secrets.token_hex(16)  # made up for this run; the bench talks to no real LINE channel
-    if args.database_url:
-        env = server_environment(secret, args.database_url)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "-v0"],
-            cwd=ROOT,
-            env={**env, "DEBUG": "1"},
-            check=True,
-            timeout=600,
-        )
-    else:
-        sqlite_migrated(Path(workdir.name) / "bench.sqlite3")
-        env = server_environment(secret, f"sqlite:///{workdir.name}/bench.sqlite3")
+    env = server_environment(secret, args.database_url, Path(workdir.name))
     port = free_port()
     daphne = str(Path(sys.executable).with_name("daphne"))
     server = subprocess.Popen(
