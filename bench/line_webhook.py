@@ -1,7 +1,7 @@
 """LINE webhook acknowledgement latency at 200 requests/s on loopback, against a bare Django view on the same server.
 
 Starts daphne (as in production) with the real webhook: signature check with line-bot-sdk's parser, the event stored
-in a throwaway SQLite database migrated for the run, or `--database-url` (a `LineEvent` row, committed before the
+in a throwaway copy of a migrated SQLite database (`bench/databases.py`), or `--database-url` (a `LineEvent` row, committed before the
 answer; the bench's rows are deleted afterwards)
 and one Celery task queued per event on Redis (a queue of its own, emptied afterwards; no worker runs, so only the
 acknowledgement is measured, which is what LINE waits for). Sends signed one-event bodies at a fixed 200 req/s for a few seconds per
@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", ""),
-        help="where the events are stored (default: a throwaway SQLite database, migrated for the run)",
+        help="where the events are stored (default: a throwaway copy of a migrated SQLite database)",
     )
     args = parser.parse_args()
     workdir = tempfile.TemporaryDirectory(prefix="vendbot-line-bench-")
