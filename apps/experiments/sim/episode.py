@@ -307,7 +307,7 @@ class Episode:
         self.days = days
         self.day = 0
         self.scenarios = draw_scenarios(world, [seed], days)  # a batch of one
-        self.scenario = ScenarioDays.of(self.scenarios, 0)  # its row as lists, for the days
+        self.scenario = ScenarioDays.of(self.scenarios, 0, world)  # its row as lists, for the days
         self.shop = Shop(world, self.scenario, days)
         self.api = ShopApi(self)
 

@@ -30,10 +30,11 @@ class ScenarioDays:
     temperature: list[float]
     supplier_available: list[list[bool]]
     ship_permille: list[list[int]]
-    supplier_price: list[list[list[int]]]  # [day][supplier][product]
+    supplier_price: list[list[list[int]]]  # [day][supplier][product], the world's shared lists: read, never changed
 
     @classmethod
-    def of(cls, scenarios: Scenarios, row: int) -> "ScenarioDays":
+    def of(cls, scenarios: Scenarios, row: int, world: World) -> "ScenarioDays":
+        """`world` is the one the scenarios were drawn for; its list prices are the same for every seed."""
         return cls(
             demand_rate=scenarios.demand_rate[row].tolist(),
             rounding=scenarios.rounding[row].tolist(),
@@ -42,7 +43,7 @@ class ScenarioDays:
             temperature=scenarios.temperature[row].tolist(),
             supplier_available=scenarios.supplier_available[row].tolist(),
             ship_permille=scenarios.ship_permille[row].tolist(),
-            supplier_price=scenarios.supplier_price.tolist(),
+            supplier_price=world.supplier_price_rows(scenarios.days),
         )
 
 
