@@ -79,9 +79,12 @@ class Shop:
         self.unpaid_days = 0
         self.bankrupt_day = -1
         self.series = {name: [0] * days for name in SERIES_NAMES}
-        self.sold = _zeros(days, n_products)
-        self.revenue = _zeros(days, n_products)
-        self.requests = _zeros(days, n_products)
+        # Per day and product. A day's close puts in its own lists; until then (and after a bankruptcy, for good) the
+        # days share one row of zeros, a tuple, so that it cannot be changed through one of them.
+        zero_row = (0,) * n_products
+        self.sold = [zero_row] * days
+        self.revenue = [zero_row] * days
+        self.requests = [zero_row] * days
         # Running totals, [day] = the sum over the days before it, so any window's sum is one subtraction a product;
         # and the units ordered and not yet arrived, per product.
         self.totals = {"sold": [[0] * n_products], "revenue": [[0] * n_products], "requests": [[0] * n_products]}
@@ -89,7 +92,7 @@ class Shop:
         # Fresh products: what is on hand, oldest delivery first, as [last day it may be sold, units].
         self.shelf_life = list(world.shelf_life_days) or [0] * n_products
         self.cohorts = [[] for _ in range(n_products)]
-        self.spoiled = _zeros(days, n_products)
+        self.spoiled = [zero_row] * days
         self.totals["spoiled"] = [[0] * n_products]
 
     def window_sums(self, name: str, start: int, end: int) -> list[int]:
