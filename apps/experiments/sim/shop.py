@@ -4,8 +4,9 @@
 call (a microsecond or more, for arrays of ten numbers) was most of the work, so one shop keeps ints and lists and
 one seed's scenario is turned into lists once, before the first day. The two must give the same numbers bit for bit
 (`tests/experiments/test_batch.py` compares them, bankruptcies included): change a rule in one, change it in the
-other. Element-wise steps are `map` over C functions (`operator.add`, `min`, ...) where they can be: per element
-that runs no bytecode, which is most of the cost of a list comprehension over ten numbers. Demand is the only float
+other. Element-wise steps are `map` over C functions (`operator.add`, `operator.mul`, ...) where they can be: per
+element that runs no bytecode, which is most of the cost of a list comprehension over ten numbers. Not `min` or `max`:
+in Python 3.11 each call parses keyword arguments, which costs more than `a if a < b else b`. Demand is the only float
 arithmetic, `floor(rate * response + rounding)`: the same IEEE double operations in the same order as the arrays do.
 """
 
@@ -146,16 +147,16 @@ class Shop:
         Demand belongs to the product, capped by all its units on the shelf together; slots empty in slot order."""
         price, back, value = self.price, self.back_units, self.stock_value
         shelf = [0] * len(back)
-        for slot, product in enumerate(self.slot_product):
+        for product, units in zip(self.slot_product, self.slot_units, strict=True):
             if product >= 0:
-                shelf[product] += self.slot_units[slot]
+                shelf[product] += units
         demand = [
             floor(rate * row[yen // PRICE_STEP_YEN] + uniform)
             for rate, uniform, row, yen in zip(
                 self.scenario.demand_rate[day], self.scenario.rounding[day], self.response, price, strict=True
             )
         ]
-        sold = list(map(min, demand, shelf))
+        sold = [wanted if wanted < units else units for wanted, units in zip(demand, shelf, strict=True)]
         revenue = list(map(mul, sold, price))
         if any(sold):
             self._take_from_slots(sold)
