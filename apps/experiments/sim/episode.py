@@ -325,7 +325,8 @@ class Episode:
     @property
     def quote_day(self) -> int:
         """Today, or the last day once the episode is over, so the reads still answer."""
-        return min(self.day, self.days - 1)
+        last = self.days - 1
+        return self.day if self.day < last else last  # not min(): read every morning, and min parses keywords
 
     @property
     def bankrupt(self) -> bool:
