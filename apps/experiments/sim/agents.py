@@ -40,6 +40,10 @@ class RestockToParAgent:
 
     def __init__(self, world: World):
         self.world = world
+        # The cheapest unit cost per product, and the price lists it was worked out from: list prices change weekly
+        # at most, so the day's `min` per product (a costly call in Python 3.11) is mostly one comparison of lists.
+        self._cost_lists: list[list[int]] = []
+        self._costs: list[int] = []
 
     def price_for(self, product: int, unit_cost_yen: int) -> int:
         return markup_price(unit_cost_yen)
@@ -89,7 +93,10 @@ class RestockToParAgent:
         suppliers = view.suppliers
         trusted = [quote for quote, ok in zip(suppliers, trusted_suppliers(view), strict=True) if ok]
         open_trusted = [quote for quote in trusted if quote.available]
-        costs = [min(prices) for prices in zip(*[quote.unit_prices_yen for quote in trusted or suppliers], strict=True)]
+        cost_lists = [quote.unit_prices_yen for quote in trusted or suppliers]
+        if cost_lists != self._cost_lists:
+            self._cost_lists, self._costs = cost_lists, [min(prices) for prices in zip(*cost_lists, strict=True)]
+        costs = self._costs
         in_transit = view.stock.in_transit_units
         weekly = shop.sales_summary(days=7).units
         cash = view.cash_yen
