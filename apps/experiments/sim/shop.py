@@ -87,14 +87,15 @@ class Shop:
         self.revenue = [zero_row] * days
         self.requests = [zero_row] * days
         # Running totals, [day] = the sum over the days before it, so any window's sum is one subtraction a product;
-        # and the units ordered and not yet arrived, per product.
-        self.totals = {"sold": [[0] * n_products], "revenue": [[0] * n_products], "requests": [[0] * n_products]}
+        # and the units ordered and not yet arrived, per product. Totals are tuples: the garbage collector stops
+        # tracking a tuple of ints, where it would walk a list of them again in every older-generation collection.
+        self.totals = {"sold": [zero_row], "revenue": [zero_row], "requests": [zero_row]}
         self.in_transit = [0] * n_products
         # Fresh products: what is on hand, oldest delivery first, as [last day it may be sold, units].
         self.shelf_life = list(world.shelf_life_days) or [0] * n_products
         self.cohorts = [[] for _ in range(n_products)]
         self.spoiled = [zero_row] * days
-        self.totals["spoiled"] = [[0] * n_products]
+        self.totals["spoiled"] = [zero_row]
         self.by_day = {"sold": self.sold, "revenue": self.revenue, "requests": self.requests, "spoiled": self.spoiled}
 
     def window_sums(self, name: str, start: int, end: int) -> list[int]:
@@ -178,7 +179,7 @@ class Shop:
         self.sold[day], self.revenue[day], self.requests[day] = sold, revenue, requests
         for name, row in (("sold", sold), ("revenue", revenue), ("requests", requests)):
             totals = self.totals[name]
-            totals.append(list(map(add, totals[-1], row)))
+            totals.append(tuple(map(add, totals[-1], row)))
 
     def _spoil(self, day: int, sold: list[int]) -> None:
         """Night, after the sales (which took the oldest units first): fresh units whose last day was today are thrown
@@ -199,7 +200,7 @@ class Shop:
         self.spoiled[day] = spoiled
         self.series["units_wasted"][day] += sum(spoiled)
         totals = self.totals["spoiled"]
-        totals.append(list(map(add, totals[-1], spoiled)))
+        totals.append(tuple(map(add, totals[-1], spoiled)))
 
     def _throw_away(self, spoiled: list[int]) -> None:
         on_hand = list(self.back_units)
