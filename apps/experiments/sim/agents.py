@@ -113,7 +113,12 @@ class RestockToParAgent:
                 continue
             unit_price, supplier = self.supplier_for(product, need, open_trusted, suppliers)
             min_order = suppliers[supplier].min_order_units
-            quantity = min(max(need, min_order), cash // unit_price, room)
+            # min(max(need, min_order), cash // unit_price, room), spelt out: in Python 3.11 min and max parse keyword
+            # arguments on every call, and this runs for every product short of par
+            quantity = need if need > min_order else min_order
+            affordable = cash // unit_price
+            quantity = quantity if quantity < affordable else affordable
+            quantity = quantity if quantity < room else room
             if quantity < min_order:
                 continue
             shop.order(supplier=supplier, product=product, quantity=quantity)
