@@ -124,7 +124,7 @@ def _cost_permille(world: ArenaWorld, shocks: list[Event], days: int) -> list[li
 
 
 def draw_arena(world: ArenaWorld, seed: int, days: int) -> ArenaScenario:
-    base = ScenarioDays.of(draw_scenarios(world.sim, [seed], days), 0)
+    base = ScenarioDays.of(draw_scenarios(world.sim, [seed], days), 0, world.sim)
     uniforms = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, ARENA_STREAM]))).random(
         (days, _COLUMNS)
     )

@@ -40,6 +40,10 @@ class RestockToParAgent:
 
     def __init__(self, world: World):
         self.world = world
+        # The cheapest unit cost per product, and the price lists it was worked out from: list prices change weekly
+        # at most, so the day's `min` per product (a costly call in Python 3.11) is mostly one comparison of lists.
+        self._cost_lists: list[list[int]] = []
+        self._costs: list[int] = []
 
     def price_for(self, product: int, unit_cost_yen: int) -> int:
         return markup_price(unit_cost_yen)
@@ -89,7 +93,10 @@ class RestockToParAgent:
         suppliers = view.suppliers
         trusted = [quote for quote, ok in zip(suppliers, trusted_suppliers(view), strict=True) if ok]
         open_trusted = [quote for quote in trusted if quote.available]
-        costs = [min(prices) for prices in zip(*[quote.unit_prices_yen for quote in trusted or suppliers], strict=True)]
+        cost_lists = [quote.unit_prices_yen for quote in trusted or suppliers]
+        if cost_lists != self._cost_lists:
+            self._cost_lists, self._costs = cost_lists, [min(prices) for prices in zip(*cost_lists, strict=True)]
+        costs = self._costs
         in_transit = view.stock.in_transit_units
         weekly = shop.sales_summary(days=7).units
         cash = view.cash_yen
@@ -106,7 +113,12 @@ class RestockToParAgent:
                 continue
             unit_price, supplier = self.supplier_for(product, need, open_trusted, suppliers)
             min_order = suppliers[supplier].min_order_units
-            quantity = min(max(need, min_order), cash // unit_price, room)
+            # min(max(need, min_order), cash // unit_price, room), spelt out: in Python 3.11 min and max parse keyword
+            # arguments on every call, and this runs for every product short of par
+            quantity = need if need > min_order else min_order
+            affordable = cash // unit_price
+            quantity = quantity if quantity < affordable else affordable
+            quantity = quantity if quantity < room else room
             if quantity < min_order:
                 continue
             shop.order(supplier=supplier, product=product, quantity=quantity)

@@ -9,6 +9,7 @@ with a message the agent can act on, and changes nothing.
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain
 from typing import Protocol
 
 import numpy as np
@@ -89,11 +90,19 @@ def _whole_number(value, name: str) -> int:
     return int(value)
 
 
+def _index(value, name: str, count: int) -> int:
+    value = _whole_number(value, name)
+    if not 0 <= value < count:
+        raise NotFound(f"There is no {name} {value}; valid ones are 0 to {count - 1}.", details={name: value})
+    return value
+
+
 class ShopApi:
     def __init__(self, episode: "Episode"):
         self._episode = episode
         world = episode.world
-        self._counts = {"product": len(world.products), "supplier": len(world.suppliers), "slot": world.slot_count}
+        self._product_count, self._supplier_count = len(world.products), len(world.suppliers)
+        self._slot_count = world.slot_count
         self._supplier_terms = [(s, t.name, t.lead_days, t.min_order_units) for s, t in enumerate(world.suppliers)]
 
     # Reads ---------------------------------------------------------------------------------------------------------
@@ -240,22 +249,19 @@ class ShopApi:
 
     # Validation ----------------------------------------------------------------------------------------------------
 
-    def _index(self, value, name: str, count: int) -> int:
-        if type(value) is int and 0 <= value < count:  # the common case, checked first (agents call this a lot)
-            return value
-        value = _whole_number(value, name)
-        if not 0 <= value < count:
-            raise NotFound(f"There is no {name} {value}; valid ones are 0 to {count - 1}.", details={name: value})
-        return value
+    # Each checks the common case, an int in range, itself: agents call these thousands of times a run.
 
     def _product(self, value) -> int:
-        return self._index(value, "product", self._counts["product"])
+        count = self._product_count
+        return value if type(value) is int and 0 <= value < count else _index(value, "product", count)
 
     def _supplier(self, value) -> int:
-        return self._index(value, "supplier", self._counts["supplier"])
+        count = self._supplier_count
+        return value if type(value) is int and 0 <= value < count else _index(value, "supplier", count)
 
     def _slot(self, value) -> int:
-        return self._index(value, "slot", self._counts["slot"])
+        count = self._slot_count
+        return value if type(value) is int and 0 <= value < count else _index(value, "slot", count)
 
 
 class Agent(Protocol):
@@ -307,7 +313,7 @@ class Episode:
         self.days = days
         self.day = 0
         self.scenarios = draw_scenarios(world, [seed], days)  # a batch of one
-        self.scenario = ScenarioDays.of(self.scenarios, 0)  # its row as lists, for the days
+        self.scenario = ScenarioDays.of(self.scenarios, 0, world)  # its row as lists, for the days
         self.shop = Shop(world, self.scenario, days)
         self.api = ShopApi(self)
 
@@ -319,7 +325,8 @@ class Episode:
     @property
     def quote_day(self) -> int:
         """Today, or the last day once the episode is over, so the reads still answer."""
-        return min(self.day, self.days - 1)
+        last = self.days - 1
+        return self.day if self.day < last else last  # not min(): read every morning, and min parses keywords
 
     @property
     def bankrupt(self) -> bool:
@@ -344,6 +351,12 @@ class Episode:
         self.day = self.days
 
 
+def _by_day(rows: list) -> np.ndarray:
+    """(days, products) int32 from one row a day: `fromiter` over the rows run together skips `np.array`'s walk
+    through nested lists, which costs more than the copy itself."""
+    return np.fromiter(chain.from_iterable(rows), dtype=np.int32, count=len(rows) * len(rows[0])).reshape(len(rows), -1)
+
+
 def run_episode(
     *, world: World, seed: int, days: int, agent: Agent, on_day: Callable[[int], None] | None = None
 ) -> EpisodeResult:
@@ -363,8 +376,8 @@ def run_episode(
         agent=agent.name,
         bankrupt_day=shop.bankrupt_day if episode.bankrupt else None,
         series={name: np.array(shop.series[name], dtype=np.int64) for name in SERIES_NAMES},
-        sold_by_product=np.array(shop.sold, dtype=np.int32),
-        requests_by_product=np.array(shop.requests, dtype=np.int32),
+        sold_by_product=_by_day(shop.sold),
+        requests_by_product=_by_day(shop.requests),
         elapsed_seconds=elapsed,
-        spoiled_by_product=np.array(shop.spoiled, dtype=np.int32) if world.has_fresh_products else None,
+        spoiled_by_product=_by_day(shop.spoiled) if world.has_fresh_products else None,
     )

@@ -4,8 +4,9 @@
 call (a microsecond or more, for arrays of ten numbers) was most of the work, so one shop keeps ints and lists and
 one seed's scenario is turned into lists once, before the first day. The two must give the same numbers bit for bit
 (`tests/experiments/test_batch.py` compares them, bankruptcies included): change a rule in one, change it in the
-other. Element-wise steps are `map` over C functions (`operator.add`, `min`, ...) where they can be: per element
-that runs no bytecode, which is most of the cost of a list comprehension over ten numbers. Demand is the only float
+other. Element-wise steps are `map` over C functions (`operator.add`, `operator.mul`, ...) where they can be: per
+element that runs no bytecode, which is most of the cost of a list comprehension over ten numbers. Not `min` or `max`:
+in Python 3.11 each call parses keyword arguments, which costs more than `a if a < b else b`. Demand is the only float
 arithmetic, `floor(rate * response + rounding)`: the same IEEE double operations in the same order as the arrays do.
 """
 
@@ -30,10 +31,11 @@ class ScenarioDays:
     temperature: list[float]
     supplier_available: list[list[bool]]
     ship_permille: list[list[int]]
-    supplier_price: list[list[list[int]]]  # [day][supplier][product]
+    supplier_price: list[list[list[int]]]  # [day][supplier][product], the world's shared lists: read, never changed
 
     @classmethod
-    def of(cls, scenarios: Scenarios, row: int) -> "ScenarioDays":
+    def of(cls, scenarios: Scenarios, row: int, world: World) -> "ScenarioDays":
+        """`world` is the one the scenarios were drawn for; its list prices are the same for every seed."""
         return cls(
             demand_rate=scenarios.demand_rate[row].tolist(),
             rounding=scenarios.rounding[row].tolist(),
@@ -42,7 +44,7 @@ class ScenarioDays:
             temperature=scenarios.temperature[row].tolist(),
             supplier_available=scenarios.supplier_available[row].tolist(),
             ship_permille=scenarios.ship_permille[row].tolist(),
-            supplier_price=scenarios.supplier_price.tolist(),
+            supplier_price=world.supplier_price_rows(scenarios.days),
         )
 
 
@@ -78,21 +80,28 @@ class Shop:
         self.unpaid_days = 0
         self.bankrupt_day = -1
         self.series = {name: [0] * days for name in SERIES_NAMES}
-        self.sold = _zeros(days, n_products)
-        self.revenue = _zeros(days, n_products)
-        self.requests = _zeros(days, n_products)
+        # Per day and product. A day's close puts in its own lists; until then (and after a bankruptcy, for good) the
+        # days share one row of zeros, a tuple, so that it cannot be changed through one of them.
+        zero_row = (0,) * n_products
+        self.sold = [zero_row] * days
+        self.revenue = [zero_row] * days
+        self.requests = [zero_row] * days
         # Running totals, [day] = the sum over the days before it, so any window's sum is one subtraction a product;
-        # and the units ordered and not yet arrived, per product.
-        self.totals = {"sold": [[0] * n_products], "revenue": [[0] * n_products], "requests": [[0] * n_products]}
+        # and the units ordered and not yet arrived, per product. Totals are tuples: the garbage collector stops
+        # tracking a tuple of ints, where it would walk a list of them again in every older-generation collection.
+        self.totals = {"sold": [zero_row], "revenue": [zero_row], "requests": [zero_row]}
         self.in_transit = [0] * n_products
         # Fresh products: what is on hand, oldest delivery first, as [last day it may be sold, units].
         self.shelf_life = list(world.shelf_life_days) or [0] * n_products
         self.cohorts = [[] for _ in range(n_products)]
-        self.spoiled = _zeros(days, n_products)
-        self.totals["spoiled"] = [[0] * n_products]
+        self.spoiled = [zero_row] * days
+        self.totals["spoiled"] = [zero_row]
+        self.by_day = {"sold": self.sold, "revenue": self.revenue, "requests": self.requests, "spoiled": self.spoiled}
 
     def window_sums(self, name: str, start: int, end: int) -> list[int]:
         """Per product, the sum of `name` ("sold", "revenue", "requests") over the days start..end-1."""
+        if end - start == 1:  # that day's own row (yesterday's, every morning): a copy costs less than a subtraction
+            return list(self.by_day[name][start])
         totals = self.totals[name]
         return list(map(sub, totals[end], totals[start]))
 
@@ -142,16 +151,16 @@ class Shop:
         Demand belongs to the product, capped by all its units on the shelf together; slots empty in slot order."""
         price, back, value = self.price, self.back_units, self.stock_value
         shelf = [0] * len(back)
-        for slot, product in enumerate(self.slot_product):
+        for product, units in zip(self.slot_product, self.slot_units, strict=True):
             if product >= 0:
-                shelf[product] += self.slot_units[slot]
+                shelf[product] += units
         demand = [
             floor(rate * row[yen // PRICE_STEP_YEN] + uniform)
             for rate, uniform, row, yen in zip(
                 self.scenario.demand_rate[day], self.scenario.rounding[day], self.response, price, strict=True
             )
         ]
-        sold = list(map(min, demand, shelf))
+        sold = [wanted if wanted < units else units for wanted, units in zip(demand, shelf, strict=True)]
         revenue = list(map(mul, sold, price))
         if any(sold):
             self._take_from_slots(sold)
@@ -170,7 +179,7 @@ class Shop:
         self.sold[day], self.revenue[day], self.requests[day] = sold, revenue, requests
         for name, row in (("sold", sold), ("revenue", revenue), ("requests", requests)):
             totals = self.totals[name]
-            totals.append(list(map(add, totals[-1], row)))
+            totals.append(tuple(map(add, totals[-1], row)))
 
     def _spoil(self, day: int, sold: list[int]) -> None:
         """Night, after the sales (which took the oldest units first): fresh units whose last day was today are thrown
@@ -191,7 +200,7 @@ class Shop:
         self.spoiled[day] = spoiled
         self.series["units_wasted"][day] += sum(spoiled)
         totals = self.totals["spoiled"]
-        totals.append(list(map(add, totals[-1], spoiled)))
+        totals.append(tuple(map(add, totals[-1], spoiled)))
 
     def _throw_away(self, spoiled: list[int]) -> None:
         on_hand = list(self.back_units)

@@ -139,6 +139,18 @@ class World:
         creep = (1.0 + self.supplier_terms["price_creep_permille_per_week"] / 1000.0)[None, :] ** week[:, None]
         return np.maximum(1, np.rint(base_cost * (factor * creep)[:, :, None])).astype(np.int64)
 
+    def supplier_price_rows(self, days: int) -> list[list[list[int]]]:
+        """`supplier_price_list(days)` as lists [day][supplier][product], made once per world and horizon: every seed's
+        episode reads the same prices, so they are shared, and nothing may change them."""
+        rows = self._supplier_price_rows_by_days.get(days)
+        if rows is None:
+            rows = self._supplier_price_rows_by_days[days] = self.supplier_price_list(days).tolist()
+        return rows
+
+    @cached_property
+    def _supplier_price_rows_by_days(self) -> dict[int, list[list[list[int]]]]:
+        return {}
+
     @cached_property
     def price_response_rows(self) -> list[list[float]]:
         """`price_response_table()` as lists, made once per world: what one shop's day looks up."""
