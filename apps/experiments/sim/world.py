@@ -106,12 +106,12 @@ class World:
             raise ValueError("initial_slot_products needs one product per slot")
         if self.shelf_life_days and len(self.shelf_life_days) != len(self.products):
             raise ValueError("shelf_life_days needs one number per product")
+        if any(p.reference_price_yen % PRICE_STEP_YEN for p in self.products):
+            raise ValueError(f"reference prices must be multiples of {PRICE_STEP_YEN} yen")
 
     @property
     def has_fresh_products(self) -> bool:
         return any(self.shelf_life_days)
-        if any(p.reference_price_yen % PRICE_STEP_YEN for p in self.products):
-            raise ValueError(f"reference prices must be multiples of {PRICE_STEP_YEN} yen")
 
     @property
     def max_lead_days(self) -> int:
