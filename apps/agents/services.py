@@ -35,6 +35,7 @@ from apps.agents.models import (
 )
 from apps.agents.policy import PolicyRefusal, policy_check
 from apps.agents.signals import case_answered, case_opened, send_robust
+from apps.agents.sql import agent_mark_busy, agent_mark_idle
 from apps.agents.tools.registry import TOOLS, ToolContext, ToolResult, tool_names_problem
 from apps.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationError
 from apps.core.logging import redact
@@ -128,9 +129,7 @@ def violation_record(*, context: ToolContext, tool_name: str, arguments, rule: s
 def agent_busy_mark(*, agent: Agent) -> None:
     """Mark a working agent alive and busy as a turn starts; a Manager's pause in between stands. One statement,
     atomic on its own: no transaction around it (on PostgreSQL that would be two more round trips per turn)."""
-    Agent.objects.filter(pk=agent.pk, status__in=[Agent.Status.IDLE, Agent.Status.BUSY]).update(
-        last_heartbeat_at=timezone.now(), status=Agent.Status.BUSY
-    )
+    agent_mark_busy(agent_id=agent.pk, now=timezone.now())
 
 
 @transaction.atomic(savepoint=False)  # no savepoint when nested in a turn's closing commit: callers let errors end it
@@ -173,7 +172,7 @@ def turn_record(
     )
     if violation_ids:
         GuardrailViolation.objects.filter(pk__in=violation_ids).update(turn=turn)
-    Agent.objects.filter(pk=agent.pk, status=Agent.Status.BUSY).update(status=Agent.Status.IDLE)
+    agent_mark_idle(agent_id=agent.pk)
     return turn
 
 
