@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,7 +35,7 @@ from apps.agents.models import (
 )
 from apps.agents.policy import PolicyRefusal, policy_check
 from apps.agents.signals import case_answered, case_opened, send_robust
-from apps.agents.sql import agent_mark_busy, agent_mark_idle
+from apps.agents.sql import agent_mark_busy, agent_mark_idle, usage_add
 from apps.agents.tools.registry import TOOLS, ToolContext, ToolResult, tool_names_problem
 from apps.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationError
 from apps.core.logging import redact
@@ -326,17 +326,19 @@ def llm_usage_record(
     """Add model calls to the ledger row of (agent, model, today) in the database (`SET x = x + n`), so concurrent
     calls in any process add up exactly. The caller checks the budget thresholds (`budget_alerts_record`)."""
     day = timezone.localdate()
-    row = LlmUsage.objects.filter(agent=agent, model_name=model_name, day=day)  # agent None: a persona preview's
     add = {
-        "input_tokens": F("input_tokens") + input_tokens,
-        "output_tokens": F("output_tokens") + output_tokens,
-        "cost_yen": F("cost_yen") + cost_yen,
-        "calls": F("calls") + calls,
+        "agent_id": agent.pk if agent is not None else None,  # None: a persona preview's
+        "model_name": model_name,
+        "day": day,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "calls": calls,
+        "cost_yen": cost_yen,
     }
-    if not row.update(**add):
+    if not usage_add(**add):
         # No row yet: the first call of the day (get_or_create settles a race to add it).
         LlmUsage.objects.get_or_create(agent=agent, model_name=model_name, day=day)
-        row.update(**add)
+        usage_add(**add)
 
 
 @transaction.atomic(savepoint=False)  # see turn_record

@@ -8,6 +8,7 @@ answer on each database.
 """
 
 import datetime
+from decimal import Decimal
 from functools import cache
 
 from django.db import connection
@@ -90,3 +91,40 @@ def agent_mark_idle(*, agent_id: int) -> None:
     """A busy agent idle; any other status stands."""
     with connection.cursor() as cursor:
         cursor.execute(_MARK_IDLE, [AgentStatus.IDLE, agent_id, AgentStatus.BUSY])
+
+
+_USAGE = LlmUsage._meta.db_table
+_ADDED = ", ".join(f"{name} = {name} + %s" for name in ("input_tokens", "output_tokens", "calls"))
+# CAST as the ORM sends a decimal on SQLite (which would otherwise add a string); PostgreSQL takes it as it is.
+_USAGE_ADD = (
+    f"UPDATE {_USAGE} SET {_ADDED}, {_COST} = {_COST} + CAST(%s AS NUMERIC) "  # noqa: S608
+    f"WHERE {_AGENT} {{agent}} AND model_name = %s AND {_DAY} = %s"
+)
+_USAGE_ADD_FOR = {True: _USAGE_ADD.format(agent="= %s"), False: _USAGE_ADD.format(agent="IS NULL")}
+
+
+def usage_add(
+    *,
+    agent_id: int | None,
+    model_name: str,
+    day: datetime.date,
+    input_tokens: int,
+    output_tokens: int,
+    calls: int,
+    cost_yen: Decimal,
+) -> bool:
+    """Add to the ledger row of (agent, model, day) in the database (`SET x = x + n`); False if there is no such
+    row (agent None: a persona preview's)."""
+    agent = [agent_id] if agent_id is not None else []
+    params = [
+        input_tokens,
+        output_tokens,
+        calls,
+        cost_yen,
+        *agent,
+        model_name,
+        connection.ops.adapt_datefield_value(day),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_USAGE_ADD_FOR[agent_id is not None], params)
+        return cursor.rowcount > 0

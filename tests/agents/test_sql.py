@@ -9,7 +9,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from apps.agents.models import Agent, LlmUsage
-from apps.agents.sql import agent_mark_busy, agent_mark_idle, agent_with_persona, usage_this_month
+from apps.agents.sql import agent_mark_busy, agent_mark_idle, agent_with_persona, usage_add, usage_this_month
 from tests.factories import AgentFactory, PersonaFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +89,22 @@ def test_busy_and_idle_marks_change_only_a_working_agent():
     agent_mark_idle(agent_id=paused.pk)
     assert Agent.objects.get(pk=idle.pk).status == Agent.Status.IDLE
     assert Agent.objects.get(pk=paused.pk).status == Agent.Status.MAINTENANCE
+
+
+def test_usage_add_adds_to_its_own_row_only():
+    agent = AgentFactory(name="a")
+    mine = LlmUsage.objects.create(agent=agent, model_name="m", day=TODAY, cost_yen=Decimal("1.5000"), calls=1)
+    preview = LlmUsage.objects.create(agent=None, model_name="m", day=TODAY)
+    yesterday = LlmUsage.objects.create(agent=agent, model_name="m", day=TODAY - datetime.timedelta(days=1))
+    add = {"model_name": "m", "input_tokens": 400, "output_tokens": 40, "calls": 2, "cost_yen": Decimal("0.0912")}
+
+    assert usage_add(agent_id=agent.pk, day=TODAY, **add)
+    assert usage_add(agent_id=None, day=TODAY, **add)
+    assert not usage_add(agent_id=agent.pk, day=TODAY + datetime.timedelta(days=1), **add)
+
+    mine.refresh_from_db()
+    preview.refresh_from_db()
+    yesterday.refresh_from_db()
+    assert (mine.input_tokens, mine.output_tokens, mine.calls, mine.cost_yen) == (400, 40, 3, Decimal("1.5912"))
+    assert (preview.input_tokens, preview.calls, preview.cost_yen) == (400, 2, Decimal("0.0912"))
+    assert (yesterday.input_tokens, yesterday.calls, yesterday.cost_yen) == (0, 0, Decimal(0))
