@@ -41,6 +41,7 @@ from apps.core.errors import ApplicationError, Conflict, PermissionDenied, Valid
 from apps.core.logging import redact
 from apps.core.roles import STAFF
 from apps.core.services import audit_record
+from apps.core.sql import batch, insert, saved
 from apps.inventory.services import coupon_notes_forget, sale_refund_undispensed
 
 logger = logging.getLogger(__name__)
@@ -153,8 +154,9 @@ def turn_record(
 ) -> AgentTurn:
     """The decision-log row of a finished turn: what was called, what was filtered, tokens, cost, timings and any
     fallback. Written once, when the turn ends (one INSERT, not an INSERT and an UPDATE); the refusals made during
-    the turn (`violation_ids`, stored as they happened) are linked to it here. A busy agent turns idle again."""
-    turn = AgentTurn.objects.create(
+    the turn (`violation_ids`, stored as they happened) are linked to it here. A busy agent turns idle again. The row
+    goes in through `apps.core.sql.insert` (as `save` would write it, without the ORM's per-statement work)."""
+    turn = AgentTurn(
         agent=agent,
         conversation_id=conversation_id,
         provider=provider,
@@ -170,6 +172,8 @@ def turn_record(
         fallback_reason=fallback_reason[:200],
         flags=flags or [],
     )
+    turn.pk = batch([insert([turn], returning="id")])[0][0][0]
+    saved(turn, created=True)
     if violation_ids:
         GuardrailViolation.objects.filter(pk__in=violation_ids).update(turn=turn)
     agent_mark_idle(agent_id=agent.pk)
