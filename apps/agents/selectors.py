@@ -22,7 +22,7 @@ from apps.agents.models import (
     SelfServiceRefund,
     Tone,
 )
-from apps.agents.sql import usage_this_month
+from apps.agents.sql import agent_with_persona, usage_this_month
 from apps.core.clock import local_day_start
 from apps.inventory.models import Coupon, Machine, Product, PurchaseOrder, Sale, SaleLine, Slot
 from apps.inventory.selectors import machine_products
@@ -146,8 +146,11 @@ def sales_summary(*, days: int, machine=None) -> dict:
 
 def agent_for_turn(*, agent_id: int) -> Agent:
     """The agent as it is now, with its persona: a Manager may have paused it, changed its budget, model or persona
-    since the conversation began."""
-    return Agent.objects.select_related("persona").get(pk=agent_id)
+    since the conversation began (hand-written SQL: `apps.agents.sql`)."""
+    agent = agent_with_persona(agent_id=agent_id)
+    if agent is None:
+        raise Agent.DoesNotExist("Agent matching query does not exist.")
+    return agent
 
 
 def shopkeeper_for_chat() -> Agent | None:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,11 +35,13 @@ from apps.agents.models import (
 )
 from apps.agents.policy import PolicyRefusal, policy_check
 from apps.agents.signals import case_answered, case_opened, send_robust
+from apps.agents.sql import agent_mark_busy, agent_mark_idle, usage_add
 from apps.agents.tools.registry import TOOLS, ToolContext, ToolResult, tool_names_problem
 from apps.core.errors import ApplicationError, Conflict, PermissionDenied, ValidationError
 from apps.core.logging import redact
 from apps.core.roles import STAFF
 from apps.core.services import audit_record
+from apps.core.sql import batch, insert, saved
 from apps.inventory.services import coupon_notes_forget, sale_refund_undispensed
 
 logger = logging.getLogger(__name__)
@@ -128,9 +130,7 @@ def violation_record(*, context: ToolContext, tool_name: str, arguments, rule: s
 def agent_busy_mark(*, agent: Agent) -> None:
     """Mark a working agent alive and busy as a turn starts; a Manager's pause in between stands. One statement,
     atomic on its own: no transaction around it (on PostgreSQL that would be two more round trips per turn)."""
-    Agent.objects.filter(pk=agent.pk, status__in=[Agent.Status.IDLE, Agent.Status.BUSY]).update(
-        last_heartbeat_at=timezone.now(), status=Agent.Status.BUSY
-    )
+    agent_mark_busy(agent_id=agent.pk, now=timezone.now())
 
 
 @transaction.atomic(savepoint=False)  # no savepoint when nested in a turn's closing commit: callers let errors end it
@@ -154,8 +154,9 @@ def turn_record(
 ) -> AgentTurn:
     """The decision-log row of a finished turn: what was called, what was filtered, tokens, cost, timings and any
     fallback. Written once, when the turn ends (one INSERT, not an INSERT and an UPDATE); the refusals made during
-    the turn (`violation_ids`, stored as they happened) are linked to it here. A busy agent turns idle again."""
-    turn = AgentTurn.objects.create(
+    the turn (`violation_ids`, stored as they happened) are linked to it here. A busy agent turns idle again. The row
+    goes in through `apps.core.sql.insert` (as `save` would write it, without the ORM's per-statement work)."""
+    turn = AgentTurn(
         agent=agent,
         conversation_id=conversation_id,
         provider=provider,
@@ -171,9 +172,11 @@ def turn_record(
         fallback_reason=fallback_reason[:200],
         flags=flags or [],
     )
+    turn.pk = batch([insert([turn], returning="id")])[0][0][0]
+    saved(turn, created=True)
     if violation_ids:
         GuardrailViolation.objects.filter(pk__in=violation_ids).update(turn=turn)
-    Agent.objects.filter(pk=agent.pk, status=Agent.Status.BUSY).update(status=Agent.Status.IDLE)
+    agent_mark_idle(agent_id=agent.pk)
     return turn
 
 
@@ -327,17 +330,19 @@ def llm_usage_record(
     """Add model calls to the ledger row of (agent, model, today) in the database (`SET x = x + n`), so concurrent
     calls in any process add up exactly. The caller checks the budget thresholds (`budget_alerts_record`)."""
     day = timezone.localdate()
-    row = LlmUsage.objects.filter(agent=agent, model_name=model_name, day=day)  # agent None: a persona preview's
     add = {
-        "input_tokens": F("input_tokens") + input_tokens,
-        "output_tokens": F("output_tokens") + output_tokens,
-        "cost_yen": F("cost_yen") + cost_yen,
-        "calls": F("calls") + calls,
+        "agent_id": agent.pk if agent is not None else None,  # None: a persona preview's
+        "model_name": model_name,
+        "day": day,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "calls": calls,
+        "cost_yen": cost_yen,
     }
-    if not row.update(**add):
+    if not usage_add(**add):
         # No row yet: the first call of the day (get_or_create settles a race to add it).
         LlmUsage.objects.get_or_create(agent=agent, model_name=model_name, day=day)
-        row.update(**add)
+        usage_add(**add)
 
 
 @transaction.atomic(savepoint=False)  # see turn_record

@@ -1,16 +1,20 @@
-"""The agents app's one hand-written SQL statement. Everything else is the ORM.
+"""The agents app's hand-written SQL: the statements every model turn runs. Everything else is the ORM.
 
-Kept because it runs before every model turn and bench/llm_overhead.py, timing the call inside its turns, shows the
-ORM's filtered aggregates for the same sums cost the turn 1.0–1.3 ms more CPU (about 1.2 ms against 0.1 ms). The
-table and column names come from the model's `_meta`; values are always parameters; tests/agents/test_sql.py runs it
-against the ORM's answer on each database.
+Kept because they run in every turn, and bench/llm_overhead.py shows the ORM's own work per statement (building the
+queryset, compiling it) cost the turn several times what the database did: each of these takes a small fraction of
+the ORM's CPU for the same statement (docs/performance.md). Table and column names come from the models' `_meta`;
+values are always parameters, converted as the fields would; tests/agents/test_sql.py runs each against the ORM's
+answer on each database.
 """
 
 import datetime
+from decimal import Decimal
+from functools import cache
 
 from django.db import connection
 
-from apps.agents.models import LlmUsage
+from apps.agents.models import Agent, AgentStatus, LlmUsage, Persona
+from apps.core.sql import columns, from_row
 
 
 def _column(name: str) -> str:
@@ -36,3 +40,91 @@ def usage_this_month(*, today: datetime.date, agent_id: int | None) -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(_USAGE_THIS_MONTH, [today, agent_id, today, agent_id, today, today.replace(day=1), today])
         return cursor.fetchone()
+
+
+_AGENT_FIELDS = len(Agent._meta.concrete_fields)
+
+
+@cache
+def _agent_with_persona_sql() -> str:
+    # Built at first use: quoting the names asks the database connection.
+    agents, personas = Agent._meta.db_table, Persona._meta.db_table
+    return (
+        f"SELECT {columns(Agent, 'a')}, {columns(Persona, 'p')} FROM {agents} a "  # noqa: S608 (model meta)
+        f"LEFT JOIN {personas} p ON p.id = a.{Agent._meta.get_field('persona').column} WHERE a.id = %s"
+    )
+
+
+def agent_with_persona(*, agent_id: int) -> Agent | None:
+    """The agent's row with its persona's (as `select_related("persona")` gives them), or None if there is none."""
+    with connection.cursor() as cursor:
+        cursor.execute(_agent_with_persona_sql(), [agent_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    agent = from_row(Agent, row[:_AGENT_FIELDS])
+    agent.persona = from_row(Persona, row[_AGENT_FIELDS:]) if row[_AGENT_FIELDS] is not None else None
+    return agent
+
+
+_AGENTS = Agent._meta.db_table
+_MARK_BUSY = f"UPDATE {_AGENTS} SET last_heartbeat_at = %s, status = %s WHERE id = %s AND status IN (%s, %s)"  # noqa: S608
+_MARK_IDLE = f"UPDATE {_AGENTS} SET status = %s WHERE id = %s AND status = %s"  # noqa: S608
+
+
+def agent_mark_busy(*, agent_id: int, now: datetime.datetime) -> None:
+    """A working (idle or busy) agent busy, its heartbeat `now`; any other status stands."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MARK_BUSY,
+            [
+                connection.ops.adapt_datetimefield_value(now),
+                AgentStatus.BUSY,
+                agent_id,
+                AgentStatus.IDLE,
+                AgentStatus.BUSY,
+            ],
+        )
+
+
+def agent_mark_idle(*, agent_id: int) -> None:
+    """A busy agent idle; any other status stands."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_IDLE, [AgentStatus.IDLE, agent_id, AgentStatus.BUSY])
+
+
+_USAGE = LlmUsage._meta.db_table
+_ADDED = ", ".join(f"{name} = {name} + %s" for name in ("input_tokens", "output_tokens", "calls"))
+# CAST as the ORM sends a decimal on SQLite (which would otherwise add a string); PostgreSQL takes it as it is.
+_USAGE_ADD = (
+    f"UPDATE {_USAGE} SET {_ADDED}, {_COST} = {_COST} + CAST(%s AS NUMERIC) "  # noqa: S608
+    f"WHERE {_AGENT} {{agent}} AND model_name = %s AND {_DAY} = %s"
+)
+_USAGE_ADD_FOR = {True: _USAGE_ADD.format(agent="= %s"), False: _USAGE_ADD.format(agent="IS NULL")}
+
+
+def usage_add(
+    *,
+    agent_id: int | None,
+    model_name: str,
+    day: datetime.date,
+    input_tokens: int,
+    output_tokens: int,
+    calls: int,
+    cost_yen: Decimal,
+) -> bool:
+    """Add to the ledger row of (agent, model, day) in the database (`SET x = x + n`); False if there is no such
+    row (agent None: a persona preview's)."""
+    agent = [agent_id] if agent_id is not None else []
+    params = [
+        input_tokens,
+        output_tokens,
+        calls,
+        cost_yen,
+        *agent,
+        model_name,
+        connection.ops.adapt_datefield_value(day),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_USAGE_ADD_FOR[agent_id is not None], params)
+        return cursor.rowcount > 0

@@ -1,15 +1,16 @@
-"""The agents app's one hand-written statement (apps.agents.sql) against the ORM's answer for the same sums: its table
-and columns exist on this database and it means what the ORM would."""
+"""The agents app's hand-written statements (apps.agents.sql) against the ORM's answer for the same reads and writes:
+their tables and columns exist on this database and they mean what the ORM would."""
 
 import datetime
 from decimal import Decimal
 
 import pytest
 from django.db.models import F, Q, Sum
+from django.utils import timezone
 
-from apps.agents.models import LlmUsage
-from apps.agents.sql import usage_this_month
-from tests.factories import AgentFactory
+from apps.agents.models import Agent, LlmUsage
+from apps.agents.sql import agent_mark_busy, agent_mark_idle, agent_with_persona, usage_add, usage_this_month
+from tests.factories import AgentFactory, PersonaFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +55,56 @@ def test_the_statement_sums_what_the_orm_sums():
     no_agent = usage_this_month(today=TODAY, agent_id=None)
     assert as_figures(no_agent[:2]) == as_figures((Decimal("4.86"), Decimal("4.85")))
     assert no_agent[2:] == (None, None)  # no agent: nothing of its own
+
+
+def field_values(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def test_the_agent_with_its_persona_is_what_select_related_reads():
+    persona = PersonaFactory(name="ゆい", background="本社1階の店番。")
+    with_persona = AgentFactory(name="a", persona=persona, enabled_tools=["check_stock"], daily_yen_budget=321)
+    without = AgentFactory(name="b", persona=None)
+    Agent.objects.filter(pk=with_persona.pk).update(last_heartbeat_at=timezone.now())
+
+    for agent in (with_persona, without):
+        read, orm = agent_with_persona(agent_id=agent.pk), Agent.objects.select_related("persona").get(pk=agent.pk)
+        assert field_values(read) == field_values(orm)
+        assert read.persona is None if orm.persona is None else field_values(read.persona) == field_values(orm.persona)
+    assert agent_with_persona(agent_id=without.pk + 1000) is None
+
+
+def test_busy_and_idle_marks_change_only_a_working_agent():
+    now = timezone.now()
+    idle, paused = AgentFactory(name="idle"), AgentFactory(name="paused", status=Agent.Status.MAINTENANCE)
+
+    agent_mark_busy(agent_id=idle.pk, now=now)
+    agent_mark_busy(agent_id=paused.pk, now=now)
+
+    idle.refresh_from_db()
+    paused.refresh_from_db()
+    assert (idle.status, idle.last_heartbeat_at) == (Agent.Status.BUSY, now)
+    assert (paused.status, paused.last_heartbeat_at) == (Agent.Status.MAINTENANCE, None)
+    agent_mark_idle(agent_id=idle.pk)
+    agent_mark_idle(agent_id=paused.pk)
+    assert Agent.objects.get(pk=idle.pk).status == Agent.Status.IDLE
+    assert Agent.objects.get(pk=paused.pk).status == Agent.Status.MAINTENANCE
+
+
+def test_usage_add_adds_to_its_own_row_only():
+    agent = AgentFactory(name="a")
+    mine = LlmUsage.objects.create(agent=agent, model_name="m", day=TODAY, cost_yen=Decimal("1.5000"), calls=1)
+    preview = LlmUsage.objects.create(agent=None, model_name="m", day=TODAY)
+    yesterday = LlmUsage.objects.create(agent=agent, model_name="m", day=TODAY - datetime.timedelta(days=1))
+    add = {"model_name": "m", "input_tokens": 400, "output_tokens": 40, "calls": 2, "cost_yen": Decimal("0.0912")}
+
+    assert usage_add(agent_id=agent.pk, day=TODAY, **add)
+    assert usage_add(agent_id=None, day=TODAY, **add)
+    assert not usage_add(agent_id=agent.pk, day=TODAY + datetime.timedelta(days=1), **add)
+
+    mine.refresh_from_db()
+    preview.refresh_from_db()
+    yesterday.refresh_from_db()
+    assert (mine.input_tokens, mine.output_tokens, mine.calls, mine.cost_yen) == (400, 40, 3, Decimal("1.5912"))
+    assert (preview.input_tokens, preview.calls, preview.cost_yen) == (400, 2, Decimal("0.0912"))
+    assert (yesterday.input_tokens, yesterday.calls, yesterday.cost_yen) == (0, 0, Decimal(0))
