@@ -32,10 +32,11 @@ print(json.dumps(seen))
 """
 
 
-def test_loading_the_apps_and_simulating_import_none_of_the_heavy_sdks_until_one_is_used():
+def _run_fresh(script: str) -> dict:
+    """What `script` printed last, as JSON, run in a fresh interpreter with this test run's settings."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
+        [sys.executable, "-c", script],
         cwd=Path(settings.BASE_DIR),
         env=env,
         capture_output=True,
@@ -43,7 +44,11 @@ def test_loading_the_apps_and_simulating_import_none_of_the_heavy_sdks_until_one
         timeout=120,
         check=True,
     )
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_loading_the_apps_and_simulating_import_none_of_the_heavy_sdks_until_one_is_used():
+    seen = _run_fresh(SCRIPT)
     assert seen["setup"] == [] and seen["check"] == [] and seen["simulate"] == []
     # The way of looking is sound: the first t-test does bring scipy in.
     assert seen["welch_test"] == ["scipy"]
@@ -69,17 +74,7 @@ print(json.dumps(seen))
 
 
 def test_admin_modules_load_with_the_urls_or_the_checks_not_with_the_apps():
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
-    done = subprocess.run(
-        [sys.executable, "-c", ADMIN_SCRIPT],
-        cwd=Path(settings.BASE_DIR),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = _run_fresh(ADMIN_SCRIPT)
     assert seen["simulate"] == []
     assert {"apps.inventory.admin", "apps.accounting.admin", "apps.experiments.admin"} <= set(seen["check"])
     assert {"inventory.PurchaseOrder", "inventory.Product", "experiments.ABTest"} <= set(seen["registered"])
