@@ -35,10 +35,13 @@ def ensure_database(url: str) -> None:
     import psycopg
 
     parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as admin:
+        _create_if_missing(admin, parsed.path.lstrip("/"))
+
+
+def _create_if_missing(admin, name: str) -> None:
+    if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+        admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def migrate_when_behind() -> None:
@@ -90,8 +93,7 @@ def postgresql_copy() -> Iterator[str]:
     template = connection.settings_dict["NAME"]
     copy = f"test_{template}"
     with _maintenance_connection(connection.settings_dict) as admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone():
-            admin.execute(f'CREATE DATABASE "{template}"')
+        _create_if_missing(admin, template)
     migrate_when_behind()
     connection.close()  # PostgreSQL copies a database nobody is connected to
     with _maintenance_connection(connection.settings_dict) as admin:

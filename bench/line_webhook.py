@@ -1,11 +1,11 @@
 """LINE webhook acknowledgement latency at 200 requests/s on loopback, against a bare Django view on the same server.
 
 Starts daphne (as in production) with the real webhook: signature check with line-bot-sdk's parser, the event stored
-in a throwaway copy of a migrated SQLite database (`bench/databases.py`), or `--database-url` (a `LineEvent` row, committed before the
-answer; the bench's rows are deleted afterwards)
-and one Celery task queued per event on Redis (a queue of its own, emptied afterwards; no worker runs, so only the
-acknowledgement is measured, which is what LINE waits for). Sends signed one-event bodies at a fixed 200 req/s for a few seconds per
-endpoint from a few keep-alive connections and prints p50/p99 latency of both and the ratio.
+in a throwaway copy of a migrated SQLite database (`bench/databases.py`), or `--database-url` (a `LineEvent` row,
+committed before the answer; the bench's rows are deleted afterwards) and one Celery task queued per event on Redis
+(a queue of its own, emptied afterwards; no worker runs, so only the acknowledgement is measured, which is what LINE
+waits for). Sends signed one-event bodies at a fixed 200 req/s for a few seconds per endpoint from a few keep-alive
+connections and prints p50/p99 latency of both and the ratio.
 
     .venv/bin/python bench/line_webhook.py [--seconds 6] [--rate 200] [--database-url postgres://.../vb_line_bench]
 """

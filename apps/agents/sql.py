@@ -17,8 +17,8 @@ from apps.agents.models import Agent, AgentStatus, LlmUsage, Persona
 from apps.core.sql import columns, from_row
 
 
-def _column(name: str) -> str:
-    return LlmUsage._meta.get_field(name).column
+def _column(name: str, model=LlmUsage) -> str:
+    return model._meta.get_field(name).column
 
 
 _DAY, _AGENT, _COST = _column("day"), _column("agent"), _column("cost_yen")
@@ -68,8 +68,9 @@ def agent_with_persona(*, agent_id: int) -> Agent | None:
 
 
 _AGENTS = Agent._meta.db_table
-_MARK_BUSY = f"UPDATE {_AGENTS} SET last_heartbeat_at = %s, status = %s WHERE id = %s AND status IN (%s, %s)"  # noqa: S608
-_MARK_IDLE = f"UPDATE {_AGENTS} SET status = %s WHERE id = %s AND status = %s"  # noqa: S608
+_STATUS, _HEARTBEAT = _column("status", Agent), _column("last_heartbeat_at", Agent)
+_MARK_BUSY = f"UPDATE {_AGENTS} SET {_HEARTBEAT} = %s, {_STATUS} = %s WHERE id = %s AND {_STATUS} IN (%s, %s)"  # noqa: S608
+_MARK_IDLE = f"UPDATE {_AGENTS} SET {_STATUS} = %s WHERE id = %s AND {_STATUS} = %s"  # noqa: S608
 
 
 def agent_mark_busy(*, agent_id: int, now: datetime.datetime) -> None:
@@ -94,11 +95,11 @@ def agent_mark_idle(*, agent_id: int) -> None:
 
 
 _USAGE = LlmUsage._meta.db_table
-_ADDED = ", ".join(f"{name} = {name} + %s" for name in ("input_tokens", "output_tokens", "calls"))
+_ADDED = ", ".join(f"{_column(name)} = {_column(name)} + %s" for name in ("input_tokens", "output_tokens", "calls"))
 # CAST as the ORM sends a decimal on SQLite (which would otherwise add a string); PostgreSQL takes it as it is.
 _USAGE_ADD = (
     f"UPDATE {_USAGE} SET {_ADDED}, {_COST} = {_COST} + CAST(%s AS NUMERIC) "  # noqa: S608
-    f"WHERE {_AGENT} {{agent}} AND model_name = %s AND {_DAY} = %s"
+    f"WHERE {_AGENT} {{agent}} AND {_column('model_name')} = %s AND {_DAY} = %s"
 )
 _USAGE_ADD_FOR = {True: _USAGE_ADD.format(agent="= %s"), False: _USAGE_ADD.format(agent="IS NULL")}
 
