@@ -4,8 +4,11 @@
 500 field changes) before it knows the database is up to date, 5 s on a kept database with nothing to apply, 15-30 s
 for a new one. So:
 
+- `ensure_database(url)` creates a missing PostgreSQL bench database as a copy (`CREATE DATABASE … TEMPLATE`) of one
+  migrated once per set of migrations and kept on the server (`vendbot_bench_migrated_<digest>`, the digest below):
+  a new machine migrates PostgreSQL once for the purchase, load and payment benches, not once for each;
 - `migrate_when_behind()` migrates the configured database only when a migration is unapplied (a kept PostgreSQL
-  bench database);
+  bench database made before the latest migrations);
 - `postgresql_copy()` switches Django's default PostgreSQL database (kept, migrated when behind) to a throwaway copy
   made with `CREATE DATABASE … TEMPLATE`, dropped at the end: what a test database is, without Django migrating it
   from nothing (the payment bench);
@@ -25,23 +28,60 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def ensure_database(url: str) -> None:
-    """The PostgreSQL database at `url`, created if missing (kept between runs)."""
+    """The PostgreSQL database at `url`, created migrated if missing (kept between runs)."""
     import psycopg
 
     parsed = urlparse(url)
     with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as admin:
-        _create_if_missing(admin, parsed.path.lstrip("/"))
+        _create_if_missing(admin, parsed.path.lstrip("/"), url)
 
 
-def _create_if_missing(admin, name: str) -> None:
-    if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-        admin.execute(f'CREATE DATABASE "{name}"')
+def _exists(admin, name: str) -> bool:
+    return admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
+def _create_if_missing(admin, name: str, url: str) -> None:
+    """Database `name` on the server of `admin` (a maintenance connection), if missing as a copy of the migrated
+    template, which is built first if this set of migrations has none yet (`url`: any database on that server)."""
+    if _exists(admin, name):
+        return
+    template = f"vendbot_bench_migrated_{_migrations_digest()}"
+    if not _exists(admin, template):
+        _postgresql_template_build(admin, template, url)
+    admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
+def _postgresql_template_build(admin, template: str, url: str) -> None:
+    """Migrate a new database and name it `template` only once whole (a bench stopped while migrating leaves none);
+    the templates of other sets of migrations go."""
+    building = f"{template}_building"
+    admin.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+    admin.execute(f'CREATE DATABASE "{building}"')
+    _migrate_fresh(urlparse(url)._replace(path=f"/{building}", query="").geturl())
+    for (old,) in admin.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'vendbot\\_bench\\_migrated\\_%%' AND datname <> %s",
+        [building],
+    ).fetchall():
+        admin.execute(f'DROP DATABASE "{old}" WITH (FORCE)')
+    admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
+
+
+def _migrate_fresh(database_url: str) -> None:
+    """`manage.py migrate` in a process of its own on the new database at `database_url`."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "vendbot.settings.base",
+        "DEBUG": "1",
+        "DATABASE_URL": database_url,
+        "ENV_FILE": os.devnull,
+    }
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=900)
 
 
 def migrate_when_behind() -> None:
@@ -69,14 +109,7 @@ def sqlite_migrated(path: Path) -> None:
     if not template.exists():
         building = template.with_suffix(f".{os.getpid()}.tmp")
         building.unlink(missing_ok=True)
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "vendbot.settings.base",
-            "DEBUG": "1",
-            "DATABASE_URL": f"sqlite:///{building}",
-            "ENV_FILE": os.devnull,
-        }
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=900)
+        _migrate_fresh(f"sqlite:///{building}")
         with closing(sqlite3.connect(building)) as database:  # one file to copy: the write-ahead log folded in
             database.execute("PRAGMA journal_mode=DELETE")
         os.replace(building, template)  # whole or not at all: a bench stopped while migrating leaves no template
@@ -93,7 +126,7 @@ def postgresql_copy() -> Iterator[str]:
     template = connection.settings_dict["NAME"]
     copy = f"test_{template}"
     with _maintenance_connection(connection.settings_dict) as admin:
-        _create_if_missing(admin, template)
+        _create_if_missing(admin, template, _url(connection.settings_dict))
     migrate_when_behind()
     connection.close()  # PostgreSQL copies a database nobody is connected to
     with _maintenance_connection(connection.settings_dict) as admin:
@@ -107,6 +140,12 @@ def postgresql_copy() -> Iterator[str]:
         settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = template
         with _maintenance_connection(connection.settings_dict) as admin:
             admin.execute(f'DROP DATABASE "{copy}" WITH (FORCE)')
+
+
+def _url(database: dict) -> str:
+    """The URL of Django's `database` (PostgreSQL)."""
+    credentials = database["USER"] + (f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else "")
+    return f"postgres://{credentials}@{database['HOST'] or 'localhost'}:{database['PORT'] or 5432}/{database['NAME']}"
 
 
 def _maintenance_connection(database: dict):

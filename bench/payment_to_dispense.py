@@ -23,6 +23,7 @@ from databases import postgresql_copy  # the script's folder is on sys.path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vendbot.settings.test")
+os.environ.setdefault("LOG_LEVEL", "WARNING")  # the figures, not a log line per SDK call
 os.environ["DATABASE_URL"] = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/vb_bench_payments"
 )
