@@ -1,4 +1,5 @@
 import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -189,6 +190,13 @@ class PrivateRedis:
                 time.sleep(0.05)
             finally:
                 client.close()
+
+    def pause(self) -> None:
+        """SIGSTOP: connections are still accepted (by the kernel), nothing is answered until `resume`."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         """SIGKILL, as a crash or an out-of-memory kill would: no goodbye to connected clients."""

@@ -204,8 +204,8 @@ def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
     ]
 
 
-def _events_accept(events: list[dict]) -> bool:
-    """Store the events, then queue them; False when they could not be stored (LINE must deliver them again).
+def _events_store(events: list[dict]) -> bool:
+    """Store the events; False when they could not be (LINE must deliver them again).
 
     Runs in a thread of asgiref's pool, whose database connection stays open from one webhook to the next (a new
     PostgreSQL connection per webhook cost more than everything else here together); after a database error it is
@@ -216,7 +216,6 @@ def _events_accept(events: list[dict]) -> bool:
         log_dependency_failure("database", exc, action="LINE events answered 500, so LINE delivers them again")
         db_connection.close()
         return False
-    _events_queue(events)
     return True
 
 
@@ -240,13 +239,14 @@ def _events_queue(events: list[dict]) -> None:
 
 class LineWebhookConsumer(AsyncHttpConsumer):
     """`POST /line/webhook/`: check LINE's signature, store each event (one `LineEvent` row, one INSERT for the
-    body), queue them for Celery, answer 200. Once stored, a queueing or processing failure is still answered 200: the
-    rows and the re-queue job own recovery. When the events cannot be stored, 500, so LINE delivers them again.
+    body), answer 200, then queue them for Celery. Once stored, a queueing or processing failure is still answered
+    200: the rows and the re-queue job own recovery. When the events cannot be stored, 500, so LINE delivers them
+    again.
 
     Served by Channels, not through Django's view and middleware chain: LINE waits on this answer at up to hundreds
     of requests a second, and that chain (sessions, CSRF, locale, auth, a thread per request) costs several times
     the work done here while nothing in it applies to a signed machine-to-machine call. The INSERT and the broker
-    publish run in one hop to a worker thread so neither stalls the event loop."""
+    publish each run in a hop to a worker thread so neither stalls the event loop."""
 
     channel_layer_alias = None  # it answers one request; nothing sends it channel-layer messages
 
@@ -257,7 +257,7 @@ class LineWebhookConsumer(AsyncHttpConsumer):
 
     async def dispatch(self, message):
         # Channels closes stale database connections (a thread hop) before every handler; the one database call here
-        # (the INSERT) keeps its thread's connection open and closes it after an error (`_events_accept`).
+        # (the INSERT) keeps its thread's connection open and closes it after an error (`_events_store`).
         handler = getattr(self, get_handler_name(message))
         await handler(message)
 
@@ -280,13 +280,18 @@ class LineWebhookConsumer(AsyncHttpConsumer):
         except ApplicationError as exc:
             await self._answer(exc.status_code, error_body(code=exc.code, message=exc.message))
             return
-        if events:
-            # Eager tasks (tests) run the processing itself, on Django's sync thread like every other database call.
-            eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
-            if not await sync_to_async(_events_accept, thread_sensitive=eager)(events):
-                await self._answer(500, error_body(code="server_error", message="Try again later."))
-                return
+        if not events:
+            await self._answer(200, {})
+            return
+        # Eager tasks (tests) run the processing itself, on Django's sync thread like every other database call.
+        eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
+        if not await sync_to_async(_events_store, thread_sensitive=eager)(events):
+            await self._answer(500, error_body(code="server_error", message="Try again later."))
+            return
+        # Stored is what LINE waits for; the broker's publish (half the work here) comes after the answer. Should this
+        # process stop in between, the stored rows are queued by the re-queue job, as after a broker outage.
         await self._answer(200, {})
+        await sync_to_async(_events_queue, thread_sensitive=eager)(events)
 
     async def _answer(self, status: int, payload: dict, *, extra_headers=()):
         headers = [(b"content-type", b"application/json"), *extra_headers]

@@ -62,7 +62,7 @@ class WebhookAnswer:
         return json.loads(self.body)
 
 
-def post_webhook(*events, secret=None, signature=None, method="POST", body=None):
+def webhook_request(*events, secret=None, signature=None, method="POST", body=None) -> HttpCommunicator:
     """A request to the real ASGI application (the webhook is a Channels consumer ahead of Django's views)."""
     if body is None:
         body = json.dumps({"destination": "Udest", "events": list(events)}, ensure_ascii=False).encode()
@@ -72,8 +72,19 @@ def post_webhook(*events, secret=None, signature=None, method="POST", body=None)
     headers = [(b"content-type", b"application/json")]
     if signature:
         headers.append((b"x-line-signature", signature.encode()))
-    communicator = HttpCommunicator(application, method, "/line/webhook/", body=body, headers=headers)
-    answer = async_to_sync(communicator.get_response)(timeout=30)
+    return HttpCommunicator(application, method, "/line/webhook/", body=body, headers=headers)
+
+
+def post_webhook(*events, **request) -> WebhookAnswer:
+    """`webhook_request`'s answer, once the consumer is done (`**request`: its keyword arguments)."""
+    communicator = webhook_request(*events, **request)
+
+    async def answered_and_done():
+        answer = await communicator.get_response(timeout=30)
+        await communicator.wait(timeout=30)  # what the consumer does after answering: the queueing (eager: processing)
+        return answer
+
+    answer = async_to_sync(answered_and_done)()
     return WebhookAnswer(answer["status"], answer["body"])
 
 

@@ -9,6 +9,8 @@ import time
 import uuid
 
 import pytest
+import redis
+from asgiref.sync import async_to_sync
 from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
@@ -19,7 +21,7 @@ from apps.chats.services import LINE_EVENT_MAX_ATTEMPTS, line_user_hash
 from apps.chats.tasks import line_event_process, line_events_requeue
 from tests.agents.fake_anthropic import Reply, text
 from tests.chats import test_line
-from tests.chats.test_line import USER, event, post_webhook, text_event
+from tests.chats.test_line import USER, event, post_webhook, text_event, webhook_request
 from vendbot.celery import app as celery_app
 
 consenting = test_line.consenting  # the fixture: a customer who consented to the chat
@@ -94,6 +96,28 @@ def test_the_webhook_stores_events_while_the_broker_is_down_and_they_are_answere
     assert sorted(stored.values_list("status", flat=True)) == ["done"] * 5
     assert Message.objects.filter(sender="customer").count() == 5
     assert len(successful_replies(fake_line)) == 1 + 5  # the consent answer, then one answer per event
+
+
+def test_line_has_its_answer_while_the_broker_is_slow_and_the_event_is_queued_after(fake_line, consenting, broker):
+    item = text_event(fake_line, OFFLINE_GREETING)
+    broker.pause()  # it takes the connection and answers nothing
+    communicator = webhook_request(item)
+
+    async def answered_while_the_broker_hangs():
+        try:
+            answer = await communicator.get_response(timeout=10)
+            still_queueing = not communicator.future.done()
+        finally:
+            broker.resume()
+        await communicator.wait(timeout=30)
+        return answer, still_queueing
+
+    answer, still_queueing = async_to_sync(answered_while_the_broker_hangs)()
+
+    assert answer["status"] == 200 and still_queueing  # LINE was answered before the broker took the task
+    assert LineEvent.objects.get(webhook_event_id=item["webhookEventId"]).status == "received"
+    queued = redis.Redis.from_url(broker.url).lrange(celery_app.conf.task_default_queue, 0, -1)
+    assert [json.loads(message)["headers"]["argsrepr"] for message in queued] == [repr((item["webhookEventId"],))]
 
 
 def test_an_event_whose_worker_died_mid_event_is_taken_over_once_its_lease_runs_out(fake_line, consenting):
