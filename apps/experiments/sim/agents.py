@@ -40,10 +40,11 @@ class RestockToParAgent:
 
     def __init__(self, world: World):
         self.world = world
-        # The cheapest unit cost per product, and the price lists it was worked out from: list prices change weekly
-        # at most, so the day's `min` per product (a costly call in Python 3.11) is mostly one comparison of lists.
+        # The price per product on its cheapest unit cost, and the price lists it was worked out from: list prices
+        # change weekly at most, so the day's `min` and `price_for` per product (`min` a costly call in Python 3.11)
+        # are mostly one comparison of lists.
         self._cost_lists: list[list[int]] = []
-        self._costs: list[int] = []
+        self._prices: list[int] = []
 
     def price_for(self, product: int, unit_cost_yen: int) -> int:
         return markup_price(unit_cost_yen)
@@ -95,8 +96,9 @@ class RestockToParAgent:
         open_trusted = [quote for quote in trusted if quote.available]
         cost_lists = [quote.unit_prices_yen for quote in trusted or suppliers]
         if cost_lists != self._cost_lists:
-            self._cost_lists, self._costs = cost_lists, [min(prices) for prices in zip(*cost_lists, strict=True)]
-        costs = self._costs
+            costs = [min(prices) for prices in zip(*cost_lists, strict=True)]
+            self._cost_lists, self._prices = cost_lists, [self.price_for(p, cost) for p, cost in enumerate(costs)]
+        prices = self._prices
         in_transit = view.stock.in_transit_units
         weekly = shop.sales_summary(days=7).units
         cash = view.cash_yen
@@ -104,7 +106,7 @@ class RestockToParAgent:
         for product, capacity in enumerate(shelf_capacity):
             if not capacity:
                 continue
-            price = self.price_for(product, costs[product])
+            price = prices[product]
             if price != view.prices_yen[product]:
                 shop.set_price(product=product, price_yen=price)
             par = self.par_for(shop, product, capacity, weekly[product])
