@@ -6,6 +6,7 @@ as it does: change one, change the other, and `tests/experiments/test_batch.py` 
 """
 
 import math
+from itertools import compress
 
 from .episode import ShopApi, ShopView, StockReport
 from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, World
@@ -92,7 +93,7 @@ class RestockToParAgent:
         it up to par from the cheapest trusted supplier open today (the first of equals); cash and back-room space
         run down product by product."""
         suppliers = view.suppliers
-        trusted = [quote for quote, ok in zip(suppliers, trusted_suppliers(view), strict=True) if ok]
+        trusted = list(compress(suppliers, trusted_suppliers(view)))
         open_trusted = [quote for quote in trusted if quote.available]
         cost_lists = [quote.unit_prices_yen for quote in trusted or suppliers]
         if cost_lists != self._cost_lists:

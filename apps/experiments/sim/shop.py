@@ -175,7 +175,7 @@ class Shop:
         self.series["revenue"][day] = sum(revenue)
         self.series["units_sold"][day] = sum(sold)
         # About half of the customers who find nothing they want say what they were looking for.
-        requests = [(wanted - units) // 2 for wanted, units in zip(demand, sold, strict=True)]
+        requests = [unmet // 2 for unmet in map(sub, demand, sold)]
         self.sold[day], self.revenue[day], self.requests[day] = sold, revenue, requests
         for name, row in (("sold", sold), ("revenue", revenue), ("requests", requests)):
             totals = self.totals[name]
