@@ -75,9 +75,10 @@ class RestockToParAgent:
         back = list(stock.back_room_units)
         shelf_capacity = [0] * len(back)
         shelf_units = [0] * len(back)
-        for slot, (product, units) in enumerate(zip(stock.slot_products, stock.slot_units, strict=True)):
+        for slot, product in enumerate(stock.slot_products):  # not zip(strict=True): see shop.py
             if product < 0:
                 continue
+            units = stock.slot_units[slot]
             shelf_capacity[product] += capacity
             moved = capacity - units if capacity - units < back[product] else back[product]
             if moved > 0:

@@ -6,7 +6,9 @@ one seed's scenario is turned into lists once, before the first day. The two mus
 (`tests/experiments/test_batch.py` compares them, bankruptcies included): change a rule in one, change it in the
 other. Element-wise steps are `map` over C functions (`operator.add`, `operator.mul`, ...) where they can be: per
 element that runs no bytecode, which is most of the cost of a list comprehension over ten numbers. Not `min` or `max`:
-in Python 3.11 each call parses keyword arguments, which costs more than `a if a < b else b`. Demand is the only float
+in Python 3.11 each call parses keyword arguments, which costs more than `a if a < b else b`. Nor `zip(...,
+strict=True)` once a day: zip parses its keyword the slow way, a few thousand instructions a call, so the slots are
+walked with `enumerate` and indexed, and two-list steps are `map`s. Demand is the only float
 arithmetic, `floor(rate * response + rounding)`: the same IEEE double operations in the same order as the arrays do.
 """
 
@@ -150,10 +152,10 @@ class Shop:
 
         Demand belongs to the product, capped by all its units on the shelf together; slots empty in slot order."""
         price, back, value = self.price, self.back_units, self.stock_value
-        shelf = [0] * len(back)
-        for product, units in zip(self.slot_product, self.slot_units, strict=True):
+        shelf, slot_units = [0] * len(back), self.slot_units
+        for slot, product in enumerate(self.slot_product):
             if product >= 0:
-                shelf[product] += units
+                shelf[product] += slot_units[slot]
         demand = [
             floor(rate * row[yen // PRICE_STEP_YEN] + uniform)
             for rate, uniform, row, yen in zip(
