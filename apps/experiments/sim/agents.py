@@ -6,6 +6,7 @@ as it does: change one, change the other, and `tests/experiments/test_batch.py` 
 """
 
 import math
+from itertools import compress
 
 from .episode import ShopApi, ShopView, StockReport
 from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, World
@@ -40,10 +41,11 @@ class RestockToParAgent:
 
     def __init__(self, world: World):
         self.world = world
-        # The cheapest unit cost per product, and the price lists it was worked out from: list prices change weekly
-        # at most, so the day's `min` per product (a costly call in Python 3.11) is mostly one comparison of lists.
+        # The price per product on its cheapest unit cost, and the price lists it was worked out from: list prices
+        # change weekly at most, so the day's `min` and `price_for` per product (`min` a costly call in Python 3.11)
+        # are mostly one comparison of lists.
         self._cost_lists: list[list[int]] = []
-        self._costs: list[int] = []
+        self._prices: list[int] = []
 
     def price_for(self, product: int, unit_cost_yen: int) -> int:
         return markup_price(unit_cost_yen)
@@ -73,9 +75,10 @@ class RestockToParAgent:
         back = list(stock.back_room_units)
         shelf_capacity = [0] * len(back)
         shelf_units = [0] * len(back)
-        for slot, (product, units) in enumerate(zip(stock.slot_products, stock.slot_units, strict=True)):
+        for slot, product in enumerate(stock.slot_products):  # not zip(strict=True): see shop.py
             if product < 0:
                 continue
+            units = stock.slot_units[slot]
             shelf_capacity[product] += capacity
             moved = capacity - units if capacity - units < back[product] else back[product]
             if moved > 0:
@@ -91,12 +94,13 @@ class RestockToParAgent:
         it up to par from the cheapest trusted supplier open today (the first of equals); cash and back-room space
         run down product by product."""
         suppliers = view.suppliers
-        trusted = [quote for quote, ok in zip(suppliers, trusted_suppliers(view), strict=True) if ok]
+        trusted = list(compress(suppliers, trusted_suppliers(view)))
         open_trusted = [quote for quote in trusted if quote.available]
         cost_lists = [quote.unit_prices_yen for quote in trusted or suppliers]
         if cost_lists != self._cost_lists:
-            self._cost_lists, self._costs = cost_lists, [min(prices) for prices in zip(*cost_lists, strict=True)]
-        costs = self._costs
+            costs = [min(prices) for prices in zip(*cost_lists, strict=True)]
+            self._cost_lists, self._prices = cost_lists, [self.price_for(p, cost) for p, cost in enumerate(costs)]
+        prices = self._prices
         in_transit = view.stock.in_transit_units
         weekly = shop.sales_summary(days=7).units
         cash = view.cash_yen
@@ -104,7 +108,7 @@ class RestockToParAgent:
         for product, capacity in enumerate(shelf_capacity):
             if not capacity:
                 continue
-            price = self.price_for(product, costs[product])
+            price = prices[product]
             if price != view.prices_yen[product]:
                 shop.set_price(product=product, price_yen=price)
             par = self.par_for(shop, product, capacity, weekly[product])

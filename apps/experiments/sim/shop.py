@@ -1,13 +1,15 @@
 """One shop's day on plain Python numbers: the engine `Episode` runs, once a morning and once a night.
 
 `engine.py` runs the same rules on arrays with a leading seed axis for the batch; for a single shop NumPy's cost per
-call (a microsecond or more, for arrays of ten numbers) was most of the work, so one shop keeps ints and lists and
-one seed's scenario is turned into lists once, before the first day. The two must give the same numbers bit for bit
-(`tests/experiments/test_batch.py` compares them, bankruptcies included): change a rule in one, change it in the
-other. Element-wise steps are `map` over C functions (`operator.add`, `operator.mul`, ...) where they can be: per
-element that runs no bytecode, which is most of the cost of a list comprehension over ten numbers. Not `min` or `max`:
-in Python 3.11 each call parses keyword arguments, which costs more than `a if a < b else b`. Demand is the only float
-arithmetic, `floor(rate * response + rounding)`: the same IEEE double operations in the same order as the arrays do.
+call (a microsecond or more, for arrays of ten numbers) was most of the work, so one shop keeps ints and lists and one
+seed's scenario is turned into lists once, before the first day. The two must give the same numbers bit for bit
+(`tests/experiments/test_batch.py` compares them, bankruptcies included): change a rule in one, change it in the other.
+Element-wise steps are `map` over C functions (`operator.add`, `operator.mul`, ...) where they can be: per element that
+runs no bytecode, which is most of the cost of a list comprehension over ten numbers. Not `min` or `max`: in Python 3.11
+each call parses keyword arguments, which costs more than `a if a < b else b`. Nor `zip(..., strict=True)` in the daily
+steps: zip parses its keyword the slow way, a few thousand instructions a call, so the slots are walked with `enumerate`
+and indexed, and two-list steps are `map`s. Demand is the only float arithmetic, `floor(rate * response + rounding)`:
+the same IEEE double operations in the same order as the arrays do.
 """
 
 from dataclasses import dataclass
@@ -112,7 +114,8 @@ class Shop:
         if not any(due):  # every order is due somewhere, so nothing comes today
             return
         arriving, value, fees = self.transit_units[ring], self.transit_value[ring], self.transit_fee[ring]
-        room = max(self.world.back_room_capacity_units - sum(self.back_units), 0)
+        room = self.world.back_room_capacity_units - sum(self.back_units)
+        room = room if room > 0 else 0  # not max(): see above
         ahead = wasted = 0  # in product order, while back-room space lasts
         back, stock_value = self.back_units, self.stock_value
         for product, units in enumerate(arriving):
@@ -150,10 +153,10 @@ class Shop:
 
         Demand belongs to the product, capped by all its units on the shelf together; slots empty in slot order."""
         price, back, value = self.price, self.back_units, self.stock_value
-        shelf = [0] * len(back)
-        for product, units in zip(self.slot_product, self.slot_units, strict=True):
+        shelf, slot_units = [0] * len(back), self.slot_units
+        for slot, product in enumerate(self.slot_product):
             if product >= 0:
-                shelf[product] += units
+                shelf[product] += slot_units[slot]
         demand = [
             floor(rate * row[yen // PRICE_STEP_YEN] + uniform)
             for rate, uniform, row, yen in zip(
@@ -175,7 +178,7 @@ class Shop:
         self.series["revenue"][day] = sum(revenue)
         self.series["units_sold"][day] = sum(sold)
         # About half of the customers who find nothing they want say what they were looking for.
-        requests = [(wanted - units) // 2 for wanted, units in zip(demand, sold, strict=True)]
+        requests = [unmet // 2 for unmet in map(sub, demand, sold)]
         self.sold[day], self.revenue[day], self.requests[day] = sold, revenue, requests
         for name, row in (("sold", sold), ("revenue", revenue), ("requests", requests)):
             totals = self.totals[name]

@@ -139,6 +139,19 @@ class World:
         creep = (1.0 + self.supplier_terms["price_creep_permille_per_week"] / 1000.0)[None, :] ** week[:, None]
         return np.maximum(1, np.rint(base_cost * (factor * creep)[:, :, None])).astype(np.int64)
 
+    def shared_supplier_prices(self, days: int) -> np.ndarray:
+        """`supplier_price_list(days)` made once per world and horizon and shared by every seed's scenarios, so
+        read-only."""
+        prices = self._supplier_prices_by_days.get(days)
+        if prices is None:
+            prices = self._supplier_prices_by_days[days] = self.supplier_price_list(days)
+            prices.flags.writeable = False
+        return prices
+
+    @cached_property
+    def _supplier_prices_by_days(self) -> dict[int, np.ndarray]:
+        return {}
+
     def supplier_price_rows(self, days: int) -> list[list[list[int]]]:
         """`supplier_price_list(days)` as lists [day][supplier][product], made once per world and horizon: every seed's
         episode reads the same prices, so they are shared, and nothing may change them."""
@@ -311,7 +324,7 @@ def draw_scenarios(world: World, seeds: list[int] | tuple[int, ...], days: int) 
         temperature=temperature,
         supplier_available=supplier_available,
         ship_permille=_ship_permille(world, delivery_draw),
-        supplier_price=world.supplier_price_list(days),
+        supplier_price=world.shared_supplier_prices(days),
     )
 
 
