@@ -48,6 +48,8 @@ class RestockToParAgent:
         self._prices: list[int] = []
 
     def price_for(self, product: int, unit_cost_yen: int) -> int:
+        """The price of `product` on its unit cost: a function of the two alone, as in every agent here (the prices
+        are worked out again only when the list prices change)."""
         return markup_price(unit_cost_yen)
 
     def arrange(self, shop: ShopApi, view: ShopView) -> ShopView:

@@ -157,7 +157,7 @@ class World:
         episode reads the same prices, so they are shared, and nothing may change them."""
         rows = self._supplier_price_rows_by_days.get(days)
         if rows is None:
-            rows = self._supplier_price_rows_by_days[days] = self.supplier_price_list(days).tolist()
+            rows = self._supplier_price_rows_by_days[days] = self.shared_supplier_prices(days).tolist()
         return rows
 
     @cached_property
