@@ -142,26 +142,22 @@ class World:
     def shared_supplier_prices(self, days: int) -> np.ndarray:
         """`supplier_price_list(days)` made once per world and horizon and shared by every seed's scenarios, so
         read-only."""
-        prices = self._supplier_prices_by_days.get(days)
-        if prices is None:
-            prices = self._supplier_prices_by_days[days] = self.supplier_price_list(days)
-            prices.flags.writeable = False
-        return prices
-
-    @cached_property
-    def _supplier_prices_by_days(self) -> dict[int, np.ndarray]:
-        return {}
+        return self._shared_supplier_prices(days)[0]
 
     def supplier_price_rows(self, days: int) -> list[list[list[int]]]:
-        """`supplier_price_list(days)` as lists [day][supplier][product], made once per world and horizon: every seed's
-        episode reads the same prices, so they are shared, and nothing may change them."""
-        rows = self._supplier_price_rows_by_days.get(days)
-        if rows is None:
-            rows = self._supplier_price_rows_by_days[days] = self.shared_supplier_prices(days).tolist()
-        return rows
+        """The same prices as lists [day][supplier][product], shared by every seed's episode: nothing may change them."""
+        return self._shared_supplier_prices(days)[1]
+
+    def _shared_supplier_prices(self, days: int) -> tuple[np.ndarray, list[list[list[int]]]]:
+        shared = self._supplier_prices_by_days.get(days)
+        if shared is None:
+            prices = self.supplier_price_list(days)
+            prices.flags.writeable = False
+            shared = self._supplier_prices_by_days[days] = (prices, prices.tolist())
+        return shared
 
     @cached_property
-    def _supplier_price_rows_by_days(self) -> dict[int, list[list[list[int]]]]:
+    def _supplier_prices_by_days(self) -> dict[int, tuple[np.ndarray, list[list[list[int]]]]]:
         return {}
 
     @cached_property
