@@ -39,31 +39,33 @@ def ensure_database(url: str) -> None:
 
     parsed = urlparse(url)
     with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as admin:
-        _create_if_missing(admin, parsed.path.lstrip("/"), url)
+        _create_if_missing(admin, parsed.path.lstrip("/"))
 
 
 def _exists(admin, name: str) -> bool:
     return admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
 
 
-def _create_if_missing(admin, name: str, url: str) -> None:
+def _create_if_missing(admin, name: str) -> None:
     """Database `name` on the server of `admin` (a maintenance connection), if missing as a copy of the migrated
-    template, which is built first if this set of migrations has none yet (`url`: any database on that server)."""
+    template, which is built first if this set of migrations has none yet."""
     if _exists(admin, name):
         return
     template = f"vendbot_bench_migrated_{_migrations_digest()}"
     if not _exists(admin, template):
-        _postgresql_template_build(admin, template, url)
+        _postgresql_template_build(admin, template)
     admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
 
 
-def _postgresql_template_build(admin, template: str, url: str) -> None:
+def _postgresql_template_build(admin, template: str) -> None:
     """Migrate a new database and name it `template` only once whole (a bench stopped while migrating leaves none);
-    the templates of other sets of migrations go."""
+    the templates of other sets of migrations go. The migration connects as `admin` does."""
     building = f"{template}_building"
     admin.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
     admin.execute(f'CREATE DATABASE "{building}"')
-    _migrate_fresh(urlparse(url)._replace(path=f"/{building}", query="").geturl())
+    server = admin.info
+    credentials = server.user + (f":{quote(server.password)}" if server.password else "")
+    _migrate_fresh(f"postgres://{credentials}@{server.host}:{server.port}/{building}")
     for (old,) in admin.execute(
         "SELECT datname FROM pg_database WHERE datname LIKE 'vendbot\\_bench\\_migrated\\_%%' AND datname <> %s",
         [building],
@@ -126,7 +128,7 @@ def postgresql_copy() -> Iterator[str]:
     template = connection.settings_dict["NAME"]
     copy = f"test_{template}"
     with _maintenance_connection(connection.settings_dict) as admin:
-        _create_if_missing(admin, template, _url(connection.settings_dict))
+        _create_if_missing(admin, template)
     migrate_when_behind()
     connection.close()  # PostgreSQL copies a database nobody is connected to
     with _maintenance_connection(connection.settings_dict) as admin:
@@ -140,12 +142,6 @@ def postgresql_copy() -> Iterator[str]:
         settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = template
         with _maintenance_connection(connection.settings_dict) as admin:
             admin.execute(f'DROP DATABASE "{copy}" WITH (FORCE)')
-
-
-def _url(database: dict) -> str:
-    """The URL of Django's `database` (PostgreSQL)."""
-    credentials = database["USER"] + (f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else "")
-    return f"postgres://{credentials}@{database['HOST'] or 'localhost'}:{database['PORT'] or 5432}/{database['NAME']}"
 
 
 def _maintenance_connection(database: dict):
