@@ -23,7 +23,12 @@ from pathlib import Path
 
 import aiohttp
 from databases import sqlite_migrated
-from purchase_throughput import MACHINE, free_port, prepare_shop  # the same shop set-up as the purchase bench
+from purchase_throughput import (  # the same shop set-up as the purchase bench
+    MACHINE,
+    free_port,
+    prepare_shop,
+    web_server_command,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECT_BATCH = 50
@@ -170,11 +175,10 @@ def main() -> None:
     session_key = manager_session()
 
     port = free_port()
-    daphne = str(Path(sys.executable).with_name("daphne"))
     log_path = os.environ.get("BENCH_SERVER_LOG")
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 (the server's lifetime)
     server = subprocess.Popen(
-        [daphne, "-b", "127.0.0.1", "-p", str(port), "vendbot.asgi:application"],
+        web_server_command(port),
         cwd=ROOT,
         stdout=log,
         stderr=log,

@@ -28,7 +28,10 @@ import uuid
 from pathlib import Path
 
 from databases import sqlite_migrated
-from purchase_throughput import free_port  # the script's folder is on sys.path when run as bench/line_webhook.py
+from purchase_throughput import (  # the script's folder is on sys.path when run as bench/line_webhook.py
+    free_port,
+    web_server_command,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE = "bench-line-webhook"
@@ -162,9 +165,8 @@ def main() -> None:
     secret = secrets.token_hex(16)  # made up for this run; the bench talks to no real LINE channel
     env = server_environment(secret, args.database_url, Path(workdir.name))
     port = free_port()
-    daphne = str(Path(sys.executable).with_name("daphne"))
     server = subprocess.Popen(
-        [daphne, "-b", "127.0.0.1", "-p", str(port), "vendbot.asgi:application"],
+        web_server_command(port),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -25,7 +25,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from databases import ensure_database
-from purchase_throughput import free_port, prepare_shop, wait_until_up
+from purchase_throughput import free_port, prepare_shop, wait_until_up, web_server_command
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,8 +54,7 @@ def start(stack: ExitStack, command: list[str], env: dict) -> subprocess.Popen:
 def start_web(stack: ExitStack, env: dict, database_url: str) -> str:
     port = free_port()
     env = {**env, "DATABASE_URL": with_application_name(database_url, "vendbot-web")}
-    command = [sys.executable, "-m", "vendbot.server", "-b", "127.0.0.1", "-p", str(port), "vendbot.asgi:application"]
-    wait_until_up(port, start(stack, command, env), path="/healthz")
+    wait_until_up(port, start(stack, web_server_command(port), env), path="/healthz")
     return f"http://127.0.0.1:{port}"
 
 

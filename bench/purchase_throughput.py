@@ -2,7 +2,7 @@
 then on two, against a bare DRF view measured on the same servers in the same run.
 
 Stocks machines BENCH-1 … BENCH-8 (slot A1, the same product in each) through the services, starts daphne (as in
-production) on free loopback ports against a PostgreSQL database of its own, then for a few seconds per level drives
+production: `python -m vendbot.server`) on free loopback ports against a PostgreSQL database of its own, then for a few seconds per level drives
 `GET /bench/ping/` (a bare DRF view: no auth, no database) and `POST /api/machines/BENCH-n/purchases/` (each client
 one machine's device token, a new Idempotency-Key per request) with 8 and 32 clients, the two taking turns in three
 slices per level. With two processes the clients alternate between them. The bookkeeper runs beside the servers in
@@ -101,17 +101,16 @@ def prepare_shop(units: int) -> str:
     return prepare_machines(1, units)[0][1]
 
 
+def web_server_command(port: int) -> list[str]:
+    """The web server as production runs it (daphne with vendbot/server.py's graceful stop and requests) on `port`."""
+    return [sys.executable, "-m", "vendbot.server", "-b", "127.0.0.1", "-p", str(port), "vendbot.asgi:application"]
+
+
 def start_daphne(port: int) -> subprocess.Popen:
-    """daphne on `port`; its log goes to BENCH_SERVER_LOG when set (errors only: LOG_LEVEL=WARNING)."""
-    daphne = str(Path(sys.executable).with_name("daphne"))
+    """The web server on `port`; its log goes to BENCH_SERVER_LOG when set (errors only: LOG_LEVEL=WARNING)."""
     log_path = os.environ.get("BENCH_SERVER_LOG")
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 (the server's lifetime)
-    return subprocess.Popen(
-        [daphne, "-b", "127.0.0.1", "-p", str(port), "vendbot.asgi:application"],
-        cwd=ROOT,
-        stdout=log,
-        stderr=log,
-    )
+    return subprocess.Popen(web_server_command(port), cwd=ROOT, stdout=log, stderr=log)
 
 
 def start_bookkeeper() -> subprocess.Popen:
