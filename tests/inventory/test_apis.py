@@ -125,6 +125,27 @@ class TestPurchase:
         assert body["message"]
         assert not Sale.objects.exists()
 
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"items": [{"slot": "A1"}], "coupon": 5, "payment_method": "card"}, "coupon"),
+            ({"items": [{"slot": "A1"}], "coupon": "C" * 33, "payment_method": "card"}, "coupon"),
+            ({"items": [{"slot": "A1"}]}, "payment_method"),
+            ({"items": [{"slot": "A1"}], "payment_method": ["card"]}, "payment_method"),
+            ([{"slot": "A1"}], None),
+        ],
+        ids=["coupon-not-a-string", "coupon-too-long", "no-payment-method", "method-not-a-string", "not-an-object"],
+    )
+    def test_a_body_of_the_wrong_shape_is_400_naming_its_field(self, device_client, tea_slot, body, field):
+        response = device_client.post(PURCHASES, body, format="json", HTTP_IDEMPOTENCY_KEY="k")
+
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["code"] == "invalid"
+        assert error["message"]
+        assert error["details"].get("field") == field
+        assert not Sale.attempts.exists()
+
     def test_a_body_naming_thousands_of_slots_is_400_not_a_database_error(self, device_client, tea_slot):
         # SQLite takes at most 32,766 parameters in one statement; a 2.5 MB body can name more slots than that.
         items = [{"slot": f"X{number}", "quantity": 1} for number in range(40_000)]
