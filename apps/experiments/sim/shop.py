@@ -79,6 +79,14 @@ class Shop:
         self.transit_fee = _zeros(self.ring, n_suppliers)
         self.transit_due = _zeros(self.ring, n_suppliers)
         self.transit_received = _zeros(self.ring, n_suppliers)
+        self._transit_buffers = (  # what a morning's deliveries empty, listed once rather than every morning
+            self.transit_units,
+            self.transit_value,
+            self.transit_ordered,
+            self.transit_fee,
+            self.transit_due,
+            self.transit_received,
+        )
         self.supplier_due = [0] * n_suppliers
         self.supplier_received = [0] * n_suppliers
         self.supplier_fees = [0] * n_suppliers
@@ -141,14 +149,7 @@ class Shop:
         self.series["hidden_fees"][day] = fee
         self.series["units_delivered"][day] = ahead
         self.series["units_wasted"][day] = wasted
-        for buffer in (
-            self.transit_units,
-            self.transit_value,
-            self.transit_ordered,
-            self.transit_fee,
-            self.transit_due,
-            self.transit_received,
-        ):
+        for buffer in self._transit_buffers:
             buffer[ring] = [0] * len(buffer[ring])
 
     def sell_and_close(self, day: int) -> None:
