@@ -73,20 +73,21 @@ class RestockToParAgent:
     def _fill_slots(shop: ShopApi, stock: StockReport) -> tuple[list[int], list[int], list[int]]:
         """Fill each slot from the back room, in slot order. Returns per product the shelf capacity, the units on the
         shelf after filling and the units left in the back room."""
-        capacity = stock.slot_capacity_units
+        capacity, slot_units = stock.slot_capacity_units, stock.slot_units
         back = list(stock.back_room_units)
         shelf_capacity = [0] * len(back)
         shelf_units = [0] * len(back)
         for slot, product in enumerate(stock.slot_products):  # not zip(strict=True): see shop.py
             if product < 0:
                 continue
-            units = stock.slot_units[slot]
-            shelf_capacity[product] += capacity
-            moved = capacity - units if capacity - units < back[product] else back[product]
+            units, in_back = slot_units[slot], back[product]
+            moved = capacity - units if capacity - units < in_back else in_back
             if moved > 0:
                 shop.restock_slot(slot=slot, quantity=moved)
-                back[product] -= moved
-            shelf_units[product] += units + moved
+                back[product] = in_back - moved
+                units += moved
+            shelf_capacity[product] += capacity
+            shelf_units[product] += units
         return shelf_capacity, shelf_units, back
 
     def _price_and_order(

@@ -102,7 +102,7 @@ class ShopApi:
         self._episode = episode
         world = episode.world
         self._product_count, self._supplier_count = len(world.products), len(world.suppliers)
-        self._slot_count = world.slot_count
+        self._slot_count, self._slot_capacity_units = world.slot_count, world.slot_capacity_units
         self._supplier_terms = [(s, t.name, t.lead_days, t.min_order_units) for s, t in enumerate(world.suppliers)]
 
     # Reads ---------------------------------------------------------------------------------------------------------
@@ -188,16 +188,21 @@ class ShopApi:
         """Buy from a supplier, paid now; the goods arrive `lead_days` later in the morning (or, from some, never)."""
         episode = self._episode
         shop, scenario, day = episode.shop, episode.scenario, episode.day
-        supplier = self._supplier(supplier)
-        product = self._product(product)
-        quantity = _whole_number(quantity, "quantity")
+        # The common cases (ints in range, an open shop) are checked here rather than by calls: see Validation below.
+        if not (type(supplier) is int and 0 <= supplier < self._supplier_count):
+            supplier = _index(supplier, "supplier", self._supplier_count)
+        if not (type(product) is int and 0 <= product < self._product_count):
+            product = _index(product, "product", self._product_count)
+        if type(quantity) is not int:
+            quantity = _whole_number(quantity, "quantity")
         terms = episode.world.suppliers[supplier]
         if quantity < terms.min_order_units:
             raise ValidationError(
                 f"{terms.name} takes orders of {terms.min_order_units} units or more.",
                 details={"quantity": quantity, "min_order_units": terms.min_order_units},
             )
-        episode.open_for_business()
+        if day >= episode.days or shop.bankrupt_day >= 0:
+            episode.open_for_business()  # which refuses, saying why
         if not scenario.supplier_available[day][supplier]:
             raise Conflict(f"{terms.name} takes no orders today; try another supplier or tomorrow.")
         unit_price = scenario.supplier_price[day][supplier][product]
@@ -221,8 +226,11 @@ class ShopApi:
         """Move units of the slot's product from the back room into the slot."""
         episode = self._episode
         shop = episode.shop
-        slot = self._slot(slot)
-        quantity = _whole_number(quantity, "quantity")
+        # The common cases (ints in range, an open shop) are checked here rather than by calls: see Validation below.
+        if not (type(slot) is int and 0 <= slot < self._slot_count):
+            slot = _index(slot, "slot", self._slot_count)
+        if type(quantity) is not int:
+            quantity = _whole_number(quantity, "quantity")
         product = shop.slot_product[slot]
         if product < 0:
             raise Conflict(f"Slot {slot} has no product; assign one first.")
@@ -231,12 +239,14 @@ class ShopApi:
         in_back = shop.back_units[product]
         if quantity > in_back:
             raise Conflict(f"The back room holds {in_back} units of product {product}.", details={"quantity": quantity})
-        free = episode.world.slot_capacity_units - shop.slot_units[slot]
+        slot_units = shop.slot_units
+        free = self._slot_capacity_units - slot_units[slot]
         if quantity > free:
             raise Conflict(f"Slot {slot} has room for {free} more units.", details={"quantity": quantity})
-        episode.open_for_business()
+        if episode.day >= episode.days or shop.bankrupt_day >= 0:
+            episode.open_for_business()  # which refuses, saying why
         shop.back_units[product] = in_back - quantity
-        shop.slot_units[slot] += quantity
+        slot_units[slot] += quantity
 
     def assign_slot(self, *, slot: int, product: int) -> None:
         episode = self._episode
@@ -249,15 +259,12 @@ class ShopApi:
 
     # Validation ----------------------------------------------------------------------------------------------------
 
-    # Each checks the common case, an int in range, itself: agents call these thousands of times a run.
+    # Each checks the common case, an int in range, itself: agents call these thousands of times a run. The hottest
+    # actions (`order`, `restock_slot`) check it without the call, which in Python 3.11 costs more than the check.
 
     def _product(self, value) -> int:
         count = self._product_count
         return value if type(value) is int and 0 <= value < count else _index(value, "product", count)
-
-    def _supplier(self, value) -> int:
-        count = self._supplier_count
-        return value if type(value) is int and 0 <= value < count else _index(value, "supplier", count)
 
     def _slot(self, value) -> int:
         count = self._slot_count
@@ -353,7 +360,8 @@ class Episode:
 
 def _by_day(rows: list) -> np.ndarray:
     """(days, products) int32 from one row a day: `fromiter` over the rows run together skips `np.array`'s walk
-    through nested lists, which costs more than the copy itself."""
+    through nested lists, which costs more than the copy itself (the series are read with `fromiter` too: it costs
+    less per number than `np.array` even on a flat list)."""
     return np.fromiter(chain.from_iterable(rows), dtype=np.int32, count=len(rows) * len(rows[0])).reshape(len(rows), -1)
 
 
@@ -375,7 +383,7 @@ def run_episode(
         days=days,
         agent=agent.name,
         bankrupt_day=shop.bankrupt_day if episode.bankrupt else None,
-        series={name: np.array(shop.series[name], dtype=np.int64) for name in SERIES_NAMES},
+        series={name: np.fromiter(shop.series[name], dtype=np.int64, count=days) for name in SERIES_NAMES},
         sold_by_product=_by_day(shop.sold),
         requests_by_product=_by_day(shop.requests),
         elapsed_seconds=elapsed,

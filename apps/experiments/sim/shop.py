@@ -13,8 +13,9 @@ the same IEEE double operations in the same order as the arrays do.
 """
 
 from dataclasses import dataclass
+from itertools import repeat
 from math import floor
-from operator import add, mul, sub
+from operator import add, floordiv, mul, sub
 
 import numpy as np
 
@@ -62,6 +63,8 @@ class Shop:
         self.world, self.scenario, self.days = world, scenario, days
         self.ring = world.max_lead_days + 1
         self.response = world.price_response_rows  # [product][price // PRICE_STEP_YEN]
+        self._priced: list[int] = []  # the prices `_price_response` was looked up at
+        self._price_response: list[float] = []
         self.lead_days = [s.lead_days for s in world.suppliers]
         self.fee_permille = [s.hidden_fee_permille for s in world.suppliers]
         self.cash = world.starting_cash_yen
@@ -76,6 +79,14 @@ class Shop:
         self.transit_fee = _zeros(self.ring, n_suppliers)
         self.transit_due = _zeros(self.ring, n_suppliers)
         self.transit_received = _zeros(self.ring, n_suppliers)
+        self._transit_buffers = (  # what a morning's deliveries empty, listed once rather than every morning
+            self.transit_units,
+            self.transit_value,
+            self.transit_ordered,
+            self.transit_fee,
+            self.transit_due,
+            self.transit_received,
+        )
         self.supplier_due = [0] * n_suppliers
         self.supplier_received = [0] * n_suppliers
         self.supplier_fees = [0] * n_suppliers
@@ -138,14 +149,7 @@ class Shop:
         self.series["hidden_fees"][day] = fee
         self.series["units_delivered"][day] = ahead
         self.series["units_wasted"][day] = wasted
-        for buffer in (
-            self.transit_units,
-            self.transit_value,
-            self.transit_ordered,
-            self.transit_fee,
-            self.transit_due,
-            self.transit_received,
-        ):
+        for buffer in self._transit_buffers:
             buffer[ring] = [0] * len(buffer[ring])
 
     def sell_and_close(self, day: int) -> None:
@@ -153,36 +157,50 @@ class Shop:
 
         Demand belongs to the product, capped by all its units on the shelf together; slots empty in slot order."""
         price, back, value = self.price, self.back_units, self.stock_value
-        shelf, slot_units = [0] * len(back), self.slot_units
+        scenario = self.scenario
+        demand = list(
+            map(
+                floor, map(add, map(mul, scenario.demand_rate[day], self._response_at_prices()), scenario.rounding[day])
+            )
+        )
+        # One walk of the slots: what each product had on the shelf, and its demand taken from its slots in order
+        # (a product's sale is then min(demand, shelf) without a second walk).
+        shelf, unmet, slot_units = [0] * len(back), list(demand), self.slot_units
         for slot, product in enumerate(self.slot_product):
             if product >= 0:
-                shelf[product] += slot_units[slot]
-        demand = [
-            floor(rate * row[yen // PRICE_STEP_YEN] + uniform)
-            for rate, uniform, row, yen in zip(
-                self.scenario.demand_rate[day], self.scenario.rounding[day], self.response, price, strict=True
-            )
-        ]
-        sold = [wanted if wanted < units else units for wanted, units in zip(demand, shelf, strict=True)]
+                units = slot_units[slot]
+                shelf[product] += units
+                wanted = unmet[product]
+                if wanted:
+                    taken = wanted if wanted < units else units
+                    slot_units[slot] = units - taken
+                    unmet[product] = wanted - taken
+        sold = list(map(sub, demand, unmet))
+        for product, units in enumerate(sold):
+            if units:  # what left the shelf takes its share of the product's stock value with it
+                cost = value[product]
+                value[product] = cost - cost * units // (shelf[product] + back[product])
         revenue = list(map(mul, sold, price))
-        if any(sold):
-            self._take_from_slots(sold)
-            self.stock_value = [
-                cost - cost * units // (on_shelf + in_back) if units else cost
-                for cost, units, on_shelf, in_back in zip(value, sold, shelf, back, strict=True)
-            ]
-        self.cash += sum(revenue)
+        day_revenue = sum(revenue)
+        self.cash += day_revenue
         if self.world.shelf_life_days:
             self._spoil(day, sold)
         self._close(day)
-        self.series["revenue"][day] = sum(revenue)
+        self.series["revenue"][day] = day_revenue
         self.series["units_sold"][day] = sum(sold)
         # About half of the customers who find nothing they want say what they were looking for.
-        requests = [unmet // 2 for unmet in map(sub, demand, sold)]
+        requests = list(map(floordiv, unmet, repeat(2)))
         self.sold[day], self.revenue[day], self.requests[day] = sold, revenue, requests
         for name, row in (("sold", sold), ("revenue", revenue), ("requests", requests)):
             totals = self.totals[name]
             totals.append(tuple(map(add, totals[-1], row)))
+
+    def _response_at_prices(self) -> list[float]:
+        """Each product's demand multiplier at its price today, looked up again only when a price has changed."""
+        if self.price != self._priced:
+            self._priced = list(self.price)
+            self._price_response = [self.response[p][yen // PRICE_STEP_YEN] for p, yen in enumerate(self._priced)]
+        return self._price_response
 
     def _spoil(self, day: int, sold: list[int]) -> None:
         """Night, after the sales (which took the oldest units first): fresh units whose last day was today are thrown
@@ -214,18 +232,17 @@ class Shop:
             cost - cost * units // units_on_hand if units else cost
             for cost, units, units_on_hand in zip(self.stock_value, spoiled, on_hand, strict=True)
         ]
-        self._take_from_slots(spoiled, back_room_after=True)
+        self._take_from_slots_then_back_room(spoiled)
 
-    def _take_from_slots(self, sold: list[int], *, back_room_after: bool = False) -> None:
-        left = list(sold)
+    def _take_from_slots_then_back_room(self, spoiled: list[int]) -> None:
+        left = list(spoiled)
         for slot, product in enumerate(self.slot_product):
             if product >= 0 and left[product]:
                 units = self.slot_units[slot]
                 taken = left[product] if left[product] < units else units
                 self.slot_units[slot] = units - taken
                 left[product] -= taken
-        if back_room_after:
-            self.back_units = list(map(sub, self.back_units, left))
+        self.back_units = list(map(sub, self.back_units, left))
 
     def _close(self, day: int) -> None:
         """The machine fee, bankruptcy, and the day's balances."""
