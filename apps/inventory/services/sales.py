@@ -269,9 +269,10 @@ def _purchase_checked(
         raise ValidationError(
             _("Idempotency-Key ヘッダー（100文字以内）が必要です。"), details={"field": "Idempotency-Key"}
         )
-    if payment_method not in Payment.Method.values:
+    # `in` the choices class itself: `.values` builds the list of every choice, with its label, at each call.
+    if payment_method not in Payment.Method:
         raise ValidationError(_("この支払い方法は使えません。"), details={"field": "payment_method"})
-    if channel not in Sale.Channel.values:
+    if channel not in Sale.Channel:
         raise ValidationError(_("販売チャネルが正しくありません。"), details={"field": "channel"})
     wanted = _normalized_items(items)
     coupon_code = (coupon_code or "").strip()
@@ -411,7 +412,7 @@ def _pricing(slots: list[Slot], wanted: dict[str, int], coupon: Coupon | None) -
     discount = _coupon_discount(coupon, subtotal)
     line_discounts = _allocate(discount, gross)
     line_totals = [amount - cut for amount, cut in zip(gross, line_discounts, strict=True)]
-    total_by_rate = {rate: 0 for rate in TaxRate.values}
+    total_by_rate = {rate.value: 0 for rate in TaxRate}
     for slot, line_total in zip(slots, line_totals, strict=True):
         total_by_rate[slot.product.tax_rate] += line_total
     return _Pricing(subtotal, discount, line_discounts, line_totals, total_by_rate)
