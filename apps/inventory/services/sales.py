@@ -66,6 +66,10 @@ logger = logging.getLogger(__name__)
 MAX_QUANTITY_PER_LINE = 20
 # More slots than any machine has; a body naming thousands would make one statement with a parameter per slot.
 MAX_SLOTS_PER_PURCHASE = 50
+# The values a purchase is checked against, listed once: `.values` builds the list of every choice, with its label,
+# at each call. Compared by value, so an equal member of another choices class (a conversation's channel) passes.
+PAYMENT_METHODS = tuple(Payment.Method.values)
+SALE_CHANNELS = tuple(Sale.Channel.values)
 
 
 @dataclass(frozen=True)
@@ -269,10 +273,9 @@ def _purchase_checked(
         raise ValidationError(
             _("Idempotency-Key ヘッダー（100文字以内）が必要です。"), details={"field": "Idempotency-Key"}
         )
-    # `in` the choices class itself: `.values` builds the list of every choice, with its label, at each call.
-    if payment_method not in Payment.Method:
+    if payment_method not in PAYMENT_METHODS:
         raise ValidationError(_("この支払い方法は使えません。"), details={"field": "payment_method"})
-    if channel not in Sale.Channel:
+    if channel not in SALE_CHANNELS:
         raise ValidationError(_("販売チャネルが正しくありません。"), details={"field": "channel"})
     wanted = _normalized_items(items)
     coupon_code = (coupon_code or "").strip()
