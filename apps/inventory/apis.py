@@ -57,6 +57,11 @@ class PurchaseItemSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, default=1)
 
 
+def _is_item_list(data) -> bool:
+    """A list of objects: the shape of a purchase's items (`PurchaseItemsField`, `purchase_body`)."""
+    return isinstance(data, list) and all(isinstance(item, dict) for item in data)
+
+
 @extend_schema_field(PurchaseItemSerializer(many=True))
 class PurchaseItemsField(serializers.Field):
     """A purchase's items: a list of objects. What each one names (a slot of this machine, a whole quantity of 1 or
@@ -66,7 +71,7 @@ class PurchaseItemsField(serializers.Field):
     default_error_messages = {"invalid": _("items は slot と quantity を持つオブジェクトの一覧にしてください。")}
 
     def to_internal_value(self, data):
-        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        if not _is_item_list(data):
             self.fail("invalid")
         return data
 
@@ -86,7 +91,7 @@ def purchase_body(data) -> tuple[list, str | None, str]:
     if not isinstance(data, Mapping):
         raise ValidationError(_("本文は items と payment_method を持つ JSON オブジェクトにしてください。"))
     items = data.get("items")
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+    if not _is_item_list(items):
         raise ValidationError(PurchaseItemsField.default_error_messages["invalid"], details={"field": "items"})
     coupon = data.get("coupon")
     if coupon is not None and not (isinstance(coupon, str) and len(coupon) <= COUPON_MAX_LENGTH):
