@@ -207,9 +207,9 @@ def line_webhook_events(*, body: bytes, signature: str) -> list[dict]:
 def _events_store(events: list[dict]) -> bool:
     """Store the events; False when they could not be (LINE must deliver them again).
 
-    Runs in a thread of asgiref's pool, whose database connection stays open from one webhook to the next (a new
-    PostgreSQL connection per webhook cost more than everything else here together); after a database error it is
-    closed, so the next webhook connects afresh."""
+    Runs in a thread of asgiref's pool (on SQLite, on Django's one sync thread), whose database connection stays open
+    from one webhook to the next (a new PostgreSQL connection per webhook cost more than everything else here
+    together); after a database error it is closed, so the next webhook connects afresh."""
     try:
         line_events_store(events=events)
     except DatabaseError as exc:
@@ -285,7 +285,11 @@ class LineWebhookConsumer(AsyncHttpConsumer):
             return
         # Eager tasks (tests) run the processing itself, on Django's sync thread like every other database call.
         eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
-        if not await sync_to_async(_events_store, thread_sensitive=eager)(events):
+        # SQLite takes one writer at a time, and a connection that finds the file locked sleeps 1, 2, 5 … 100 ms
+        # before it tries again: webhooks storing from several threads at once waited seconds at 200 a second
+        # (docs/performance.md). On SQLite they are stored one after the other on the one sync thread instead.
+        one_writer = eager or db_connection.vendor == "sqlite"
+        if not await sync_to_async(_events_store, thread_sensitive=one_writer)(events):
             await self._answer(500, error_body(code="server_error", message="Try again later."))
             return
         # Stored is what LINE waits for; the broker's publish (half the work here) comes after the answer. Should this
