@@ -7,6 +7,7 @@ as it does: change one, change the other, and `tests/experiments/test_batch.py` 
 
 import math
 from itertools import compress
+from operator import attrgetter
 
 from .episode import ShopApi, ShopView, StockReport
 from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, World
@@ -14,10 +15,18 @@ from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, World
 MARKUP_PERMILLE = 2000  # sell at twice the unit cost
 COVER_DAYS = 6  # beyond full slots, keep a week's sales (less a day) on hand or on the way
 
+# The daily steps below use loops, `map` and `filter` rather than list comprehensions: in Python 3.11 each run of a
+# comprehension makes a new function object (and a cell for each outer name it reads), about a thousand instructions.
+_is_open = attrgetter("available")
+_unit_prices = attrgetter("unit_prices_yen")
+
 
 def trusted_suppliers(view: ShopView) -> list[bool]:
     """A supplier is dropped the first time it brings less than was ordered or charges more than it quoted."""
-    return [q.units_received >= q.units_due and not q.extra_fees_yen for q in view.suppliers]
+    trusted = []
+    for q in view.suppliers:
+        trusted.append(q.units_received >= q.units_due and not q.extra_fees_yen)
+    return trusted
 
 
 def fresh_par(*, capacity: int, weekly: int, shelf_life_days: int, sold: int, spoiled: int) -> int:
@@ -62,7 +71,12 @@ class RestockToParAgent:
 
     def supplier_for(self, product: int, need: int, open_trusted: list, suppliers: list) -> tuple[int, int]:
         """(unit price, supplier) to order from: the cheapest trusted one open today, the first of equals."""
-        return min([(quote.unit_prices_yen[product], quote.supplier) for quote in open_trusted])
+        cheapest = None
+        for quote in open_trusted:
+            offer = (quote.unit_prices_yen[product], quote.supplier)
+            if cheapest is None or offer < cheapest:
+                cheapest = offer
+        return cheapest
 
     def act(self, shop: ShopApi) -> None:
         view = self.arrange(shop, shop.observe())
@@ -98,8 +112,8 @@ class RestockToParAgent:
         run down product by product."""
         suppliers = view.suppliers
         trusted = list(compress(suppliers, trusted_suppliers(view)))
-        open_trusted = [quote for quote in trusted if quote.available]
-        cost_lists = [quote.unit_prices_yen for quote in trusted or suppliers]
+        open_trusted = list(filter(_is_open, trusted))
+        cost_lists = list(map(_unit_prices, trusted or suppliers))
         if cost_lists != self._cost_lists:
             costs = [min(prices) for prices in zip(*cost_lists, strict=True)]
             self._cost_lists, self._prices = cost_lists, [self.price_for(p, cost) for p, cost in enumerate(costs)]

@@ -79,13 +79,13 @@ class Shop:
         self.transit_fee = _zeros(self.ring, n_suppliers)
         self.transit_due = _zeros(self.ring, n_suppliers)
         self.transit_received = _zeros(self.ring, n_suppliers)
-        self._transit_buffers = (  # what a morning's deliveries empty, listed once rather than every morning
-            self.transit_units,
-            self.transit_value,
-            self.transit_ordered,
-            self.transit_fee,
-            self.transit_due,
-            self.transit_received,
+        self._transit_buffers = (  # what a morning's deliveries empty and their widths, listed once
+            (self.transit_units, n_products),
+            (self.transit_value, n_products),
+            (self.transit_ordered, n_products),
+            (self.transit_fee, n_suppliers),
+            (self.transit_due, n_suppliers),
+            (self.transit_received, n_suppliers),
         )
         self.supplier_due = [0] * n_suppliers
         self.supplier_received = [0] * n_suppliers
@@ -103,6 +103,8 @@ class Shop:
         # and the units ordered and not yet arrived, per product. Totals are tuples: the garbage collector stops
         # tracking a tuple of ints, where it would walk a list of them again in every older-generation collection.
         self.totals = {"sold": [zero_row], "revenue": [zero_row], "requests": [zero_row]}
+        # What a night adds to, looked up once.
+        self._sale_totals = (self.totals["sold"], self.totals["revenue"], self.totals["requests"])
         self.in_transit = [0] * n_products
         # Fresh products: what is on hand, oldest delivery first, as [last day it may be sold, units].
         self.shelf_life = list(world.shelf_life_days) or [0] * n_products
@@ -142,15 +144,14 @@ class Shop:
         self.in_transit = list(map(sub, self.in_transit, self.transit_ordered[ring]))
         fee = sum(fees)
         self.cash -= fee
-        for supplier, received in enumerate(self.transit_received[ring]):
-            self.supplier_fees[supplier] += fees[supplier]
-            self.supplier_due[supplier] += due[supplier]
-            self.supplier_received[supplier] += received
+        self.supplier_fees = list(map(add, self.supplier_fees, fees))
+        self.supplier_due = list(map(add, self.supplier_due, due))
+        self.supplier_received = list(map(add, self.supplier_received, self.transit_received[ring]))
         self.series["hidden_fees"][day] = fee
         self.series["units_delivered"][day] = ahead
         self.series["units_wasted"][day] = wasted
-        for buffer in self._transit_buffers:
-            buffer[ring] = [0] * len(buffer[ring])
+        for buffer, width in self._transit_buffers:
+            buffer[ring] = [0] * width
 
     def sell_and_close(self, day: int) -> None:
         """Night: customers buy from the slots, the machine fee falls due, and the day's figures are written down.
@@ -191,9 +192,10 @@ class Shop:
         # About half of the customers who find nothing they want say what they were looking for.
         requests = list(map(floordiv, unmet, repeat(2)))
         self.sold[day], self.revenue[day], self.requests[day] = sold, revenue, requests
-        for name, row in (("sold", sold), ("revenue", revenue), ("requests", requests)):
-            totals = self.totals[name]
-            totals.append(tuple(map(add, totals[-1], row)))
+        sold_totals, revenue_totals, request_totals = self._sale_totals
+        sold_totals.append(tuple(map(add, sold_totals[-1], sold)))
+        revenue_totals.append(tuple(map(add, revenue_totals[-1], revenue)))
+        request_totals.append(tuple(map(add, request_totals[-1], requests)))
 
     def _response_at_prices(self) -> list[float]:
         """Each product's demand multiplier at its price today, looked up again only when a price has changed."""
