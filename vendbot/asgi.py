@@ -11,11 +11,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vendbot.settings.base")
 # Django must be set up before anything imports models (the routing below does).
 django.setup(set_prefix=False)
 
-from apps.core.asgi import SyncRequestHandler  # noqa: E402
+from apps.core.asgi import SyncRequestHandler, websocket_auth_stack  # noqa: E402
 
 django_asgi_app = SyncRequestHandler()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import get_resolver, re_path  # noqa: E402
@@ -25,7 +24,7 @@ from vendbot.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E40
 application = ProtocolTypeRouter(
     {
         "http": URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)]),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(websocket_auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )
 
