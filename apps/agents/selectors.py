@@ -22,7 +22,7 @@ from apps.agents.models import (
     SelfServiceRefund,
     Tone,
 )
-from apps.agents.sql import agent_with_persona, usage_this_month
+from apps.agents.sql import agent_with_persona, product_stock_by_sku, usage_this_month
 from apps.core.clock import local_day_start
 from apps.inventory.models import Coupon, Machine, Product, PurchaseOrder, Sale, SaleLine, Slot
 from apps.inventory.selectors import machine_products
@@ -74,22 +74,13 @@ def coupon_is_active(*, code: str) -> bool:
 
 
 def product_by_sku(*, sku: str) -> Product | None:
-    return Product.objects.filter(sku=sku).select_related("storage").first()  # product_stock reads the back room
+    return Product.objects.filter(sku=sku).first()
 
 
-def product_stock(*, product: Product, machine=None) -> dict:
-    """Units in the machine's slots (or all machines) and in the back room."""
-    slots = Slot.objects.filter(product=product)
-    if machine is not None:
-        slots = slots.filter(machine=machine)
-    in_slots = slots.aggregate(total=Coalesce(Sum("quantity"), 0))["total"]
-    storage = getattr(product, "storage", None)
-    return {
-        "sku": product.sku,
-        "name": product.name_ja,
-        "in_machine": in_slots,
-        "in_storage": storage.quantity if storage else 0,
-    }
+def product_stock(*, sku: str, machine=None) -> dict | None:
+    """Units of the active product with this SKU in the machine's slots (or all machines) and in the back room; None
+    when no active product has it. One hand-written statement (`apps.agents.sql`): a model turn waits on it."""
+    return product_stock_by_sku(sku=sku, machine_id=machine.pk if machine is not None else None)
 
 
 def coupon_worst_case_yen(*, percent: int) -> int:

@@ -9,8 +9,16 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from apps.agents.models import Agent, LlmUsage
-from apps.agents.sql import agent_mark_busy, agent_mark_idle, agent_with_persona, usage_add, usage_this_month
-from tests.factories import AgentFactory, PersonaFactory
+from apps.agents.sql import (
+    agent_mark_busy,
+    agent_mark_idle,
+    agent_with_persona,
+    product_stock_by_sku,
+    usage_add,
+    usage_this_month,
+)
+from apps.inventory.models import Product, Slot, StorageStock
+from tests.factories import AgentFactory, MachineFactory, PersonaFactory, ProductFactory, SlotFactory, stock_slot
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +116,47 @@ def test_usage_add_adds_to_its_own_row_only():
     assert (mine.input_tokens, mine.output_tokens, mine.calls, mine.cost_yen) == (400, 40, 3, Decimal("1.5912"))
     assert (preview.input_tokens, preview.calls, preview.cost_yen) == (400, 2, Decimal("0.0912"))
     assert (yesterday.input_tokens, yesterday.calls, yesterday.cost_yen) == (0, 0, Decimal(0))
+
+
+def orm_stock(*, sku, machine):
+    product = Product.objects.filter(sku=sku, active=True).first()
+    if product is None:
+        return None
+    slots = Slot.objects.filter(product=product)
+    if machine is not None:
+        slots = slots.filter(machine=machine)
+    back_room = StorageStock.objects.filter(product=product).values_list("quantity", flat=True).first()
+    return {
+        "sku": product.sku,
+        "name": product.name_ja,
+        "in_machine": slots.aggregate(units=Sum("quantity"))["units"] or 0,
+        "in_storage": back_room or 0,
+    }
+
+
+def test_the_stock_statement_counts_what_the_orm_counts():
+    cola = ProductFactory(sku="COLA", name_ja="コーラ")
+    tea = ProductFactory(sku="TEA")
+    ProductFactory(sku="BARE")  # never stocked: no slot, no back-room row
+    here, there = MachineFactory(code="M1"), MachineFactory(code="M2")
+    stock_slot(SlotFactory(machine=here, code="A1", product=cola), 3, spare=4)
+    stock_slot(SlotFactory(machine=here, code="A2", product=cola), 2)
+    stock_slot(SlotFactory(machine=there, code="A1", product=cola), 5)
+    stock_slot(SlotFactory(machine=there, code="B1", product=tea), 1)
+    SlotFactory(machine=here, code="C1", product=None)  # a slot with nothing assigned
+    stock_slot(SlotFactory(machine=here, code="D1", product=ProductFactory(sku="GONE")), 1, spare=2)
+    Product.objects.filter(sku="GONE").update(active=False)  # taken off the range while stocked
+
+    for sku in ("COLA", "TEA", "BARE", "GONE", "NOPE"):
+        for machine in (here, there, None):
+            machine_id = machine.pk if machine else None
+            assert product_stock_by_sku(sku=sku, machine_id=machine_id) == orm_stock(sku=sku, machine=machine)
+    assert product_stock_by_sku(sku="COLA", machine_id=here.pk) == {
+        "sku": "COLA",
+        "name": "コーラ",
+        "in_machine": 5,
+        "in_storage": 4,
+    }
+    assert product_stock_by_sku(sku="COLA", machine_id=None)["in_machine"] == 10
+    assert product_stock_by_sku(sku="TEA", machine_id=here.pk)["in_machine"] == 0
+    assert product_stock_by_sku(sku="GONE", machine_id=here.pk) is None

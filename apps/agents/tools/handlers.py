@@ -32,10 +32,14 @@ def _machine_required(context: ToolContext):
     return context.machine
 
 
+def _not_sold(sku: str) -> NotFound:
+    return NotFound(_("商品 %(sku)s は扱っていません。") % {"sku": sku})
+
+
 def _product(sku: str) -> Product:
     product = selectors.product_by_sku(sku=sku)
     if product is None or not product.active:
-        raise NotFound(_("商品 %(sku)s は扱っていません。") % {"sku": sku})
+        raise _not_sold(sku)
     return product
 
 
@@ -59,7 +63,10 @@ def list_products(context: ToolContext, arguments: dict) -> dict:
     allowed_kinds=ALL_KINDS,
 )
 def check_stock(context: ToolContext, arguments: dict) -> dict:
-    return selectors.product_stock(product=_product(arguments["sku"]), machine=context.machine)
+    stock = selectors.product_stock(sku=arguments["sku"], machine=context.machine)
+    if stock is None:
+        raise _not_sold(arguments["sku"])
+    return stock
 
 
 @register(
