@@ -38,6 +38,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(create_sequence, drop_sequence),
-        migrations.RunPython(migrations.RunPython.noop, restore_counter),
+        migrations.RunPython(migrations.RunPython.noop, restore_counter, elidable=True),
         migrations.RemoveField(model_name="ledger", name="last_entry_number"),
     ]

@@ -22,4 +22,4 @@ def disable(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("agents", "0008_care_cases")]
 
-    operations = [migrations.RunPython(enable, disable)]
+    operations = [migrations.RunPython(enable, disable, elidable=True)]

@@ -16,4 +16,4 @@ def enable_for_agents(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("agents", "0009_care_tools_enabled")]
 
-    operations = [migrations.RunPython(enable_for_agents, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(enable_for_agents, migrations.RunPython.noop, elidable=True)]

@@ -59,6 +59,6 @@ class Migration(migrations.Migration):
             model_name='lineevent',
             constraint=models.CheckConstraint(condition=models.Q(('status__in', ['received', 'processing', 'stored', 'answered', 'done', 'failed'])), name='line_event_status'),
         ),
-        migrations.RunPython(fail_rows_left_processing, migrations.RunPython.noop),
+        migrations.RunPython(fail_rows_left_processing, migrations.RunPython.noop, elidable=True),
         beat_jobs_operation(BeatJob("LINE events re-queue", "chats.line_events_requeue", interval=(1, "minutes"))),
     ]

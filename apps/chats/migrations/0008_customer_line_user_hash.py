@@ -34,5 +34,5 @@ class Migration(migrations.Migration):
                 verbose_name="LINEユーザーIDのハッシュ",
             ),
         ),
-        migrations.RunPython(hash_and_forget, migrations.RunPython.noop),
+        migrations.RunPython(hash_and_forget, migrations.RunPython.noop, elidable=True),
     ]
