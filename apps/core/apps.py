@@ -1,9 +1,13 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 def _sync_roles(sender, **kwargs):
+    # post_migrate comes once per app with models (after every migrate, and after a test's flush), each after that
+    # app's permissions are created; the roles name permissions of many apps, so they are synced after the last one.
+    if sender is not [config for config in apps.get_app_configs() if config.models_module is not None][-1]:
+        return
     from apps.core.services import roles_sync
 
     roles_sync()
@@ -19,5 +23,4 @@ class CoreConfig(AppConfig):
     def ready(self):
         from apps.core import invoice, sql  # noqa: F401  (register their system checks)
 
-        # After every migrate, not only the first: later apps bring the permissions the roles refer to.
         post_migrate.connect(_sync_roles, dispatch_uid="core.sync_roles")
