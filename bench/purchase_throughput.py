@@ -5,9 +5,10 @@ Stocks machines BENCH-1 … BENCH-8 (slot A1, the same product in each) through 
 production: `python -m vendbot.server`) on free loopback ports against a PostgreSQL database of its own, then for a
 few seconds per level drives `GET /bench/ping/` (a bare DRF view: no auth, no database) and
 `POST /api/machines/BENCH-n/purchases/` (each client one machine's device token, a new Idempotency-Key per request)
-with 8 and 32 clients, the two taking turns in three slices per level. With two processes the clients alternate between them. The bookkeeper runs beside the servers in
-a process of its own, as the worker runs it in production (`sales_book_all` at the beat job's interval), and is
-stopped with them; whatever it had not booked yet is booked after. Prints requests/s, purchase p50/p99, the ratio
+with 8 and 32 clients, the two taking turns in three slices per level. With two processes the clients alternate
+between them. The bookkeeper runs beside the servers in a process of its own, as the worker runs it in production
+(`sales_book_all` at the beat job's interval), and is stopped with them; whatever it had not booked yet is booked
+after. Prints requests/s, purchase p50/p99, the ratio
 purchase/bare, the bookkeeper's CPU per sale and what it left, and after every run checks that nothing was oversold
 (every slot's fall equals its completed sales, one captured payment and one gateway charge per sale), every sale
 booked once, `check_stock`'s integrity check and a balanced trial balance; exits 1 if any check fails.

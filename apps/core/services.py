@@ -16,13 +16,13 @@ def roles_sync() -> dict[str, int]:
     """Make sure each role group exists and holds exactly its permissions that exist so far."""
     wanted = {dotted: tuple(dotted.split(".", 1)) for perms in ROLE_PERMISSIONS.values() for dotted in perms}
     # One query for every role's permissions (one per permission was 150 queries at every migrate and test flush).
-    existing = {}
-    for perm in (
+    existing = {}  # (app label, codename) -> the first such permission's pk, as `.first()` chose before
+    for pk, app_label, codename in (
         Permission.objects.filter(codename__in={codename for _app, codename in wanted.values()})
         .values_list("pk", "content_type__app_label", "codename")
         .order_by("pk")
     ):
-        existing.setdefault(perm[1:], perm[0])
+        existing.setdefault((app_label, codename), pk)
     counts = {}
     for group_name, dotted_names in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=group_name)
