@@ -81,3 +81,22 @@ def test_admin_modules_load_with_the_urls_or_the_checks_not_with_the_apps():
     # On SQLite nothing loads the PostgreSQL driver either.
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         assert seen["psycopg"] is False
+
+
+def test_a_manage_py_command_runs_with_the_collector_on_and_its_start_up_frozen():
+    """manage.py holds the garbage collector off while Django and the command load, then freezes what they made: a
+    command that runs for hours (a shell, a migration) must still get its garbage collected."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
+    code = "import gc, json; print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=Path(settings.BASE_DIR),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    enabled, frozen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert enabled is True
+    assert frozen > 100_000  # Django and the apps: the objects no collection needs to walk again
