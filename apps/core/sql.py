@@ -238,7 +238,7 @@ def _as_is_type(field) -> type | None:
 
 @cache
 def _insert_sql(
-    model: type[Model], rows: int, with_pk: bool, returning: str, vendor: str
+    model: type[Model], rows: int, with_pk: bool, returning: str, skip_existing: str, vendor: str
 ) -> tuple[str, tuple, tuple[type | None, ...]]:
     """The INSERT, its fields, and for each field the type of value it writes as it is (None: always prepared)."""
     fields = tuple(field for field in model._meta.concrete_fields if with_pk or not field.primary_key)
@@ -250,7 +250,11 @@ def _insert_sql(
         rows_sql = f"SELECT {names} FROM json_populate_recordset(NULL::{table}, %s)"  # noqa: S608
     else:
         rows_sql = "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * rows)
-    sql = f"INSERT INTO {table} ({names}) {rows_sql}" + (f" RETURNING {returning}" if returning else "")
+    sql = f"INSERT INTO {table} ({names}) {rows_sql}"
+    if skip_existing:
+        sql += f" ON CONFLICT ({quote(model._meta.get_field(skip_existing).column)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {returning}"
     return sql, fields, tuple(_as_is_type(field) for field in fields)
 
 
@@ -269,16 +273,18 @@ def _json_value(value):
     raise TypeError(f"insert: no JSON form for {type(value).__name__}")
 
 
-def insert(objs: Iterable[Model], *, returning: str = "") -> Statement:
+def insert(objs: Iterable[Model], *, returning: str = "", skip_existing: str = "") -> Statement:
     """The INSERT of `objs` (one model) with every field's value as `save` would write it; the database assigns the
-    primary keys unless they are set. With `returning` (columns, e.g. "id"), one row per object comes back. The
-    objects count as saved from here on: the statement runs in the caller's transaction, which a failure rolls back."""
+    primary keys unless they are set. With `returning` (columns, e.g. "id"), one row per object comes back. With
+    `skip_existing` (a unique field), an object whose value of it is already stored is not written, as
+    `bulk_create(ignore_conflicts=True)` does (nor returned). The objects count as saved from here on: the statement
+    runs in the caller's transaction, which a failure rolls back."""
     objs = list(objs)
     with_pk = objs[0].pk is not None
     if any((obj.pk is not None) != with_pk for obj in objs):
         raise ValueError("insert: either every object has its primary key set or none has")
     db = transaction.get_connection()  # this thread's connection itself: the fields ask it for every value
-    sql, fields, as_is_types = _insert_sql(type(objs[0]), len(objs), with_pk, returning, db.vendor)
+    sql, fields, as_is_types = _insert_sql(type(objs[0]), len(objs), with_pk, returning, skip_existing, db.vendor)
     rows = []
     for obj in objs:
         row = []

@@ -252,6 +252,17 @@ class TestInsert:
         assert ids == [(4242,)]
         assert Supplier.objects.get(pk=4242).name == "甲商事"
 
+    def test_skip_existing_writes_the_new_rows_and_leaves_a_stored_one_as_it_was(self):
+        SupplierFactory(name="甲商事", note="先に届いた")
+
+        (ids,) = batch(
+            [insert([supplier("甲商事", note="二度目"), supplier("乙商事")], skip_existing="name", returning="id")]
+        )
+
+        assert ids == [(Supplier.objects.get(name="乙商事").pk,)]  # only the row written comes back
+        assert Supplier.objects.get(name="甲商事").note == "先に届いた"
+        assert supplier_names() == {"甲商事", "乙商事"}
+
 
 @pytest.mark.django_db
 def test_from_row_gives_the_instance_the_orm_gives():
