@@ -220,6 +220,8 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: Redis broker, late acknowledgement so a crashed worker's task is redelivered, JSON only.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "vendbot.broker:Transport"  # kombu's, keeping one client per channel (see there)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_SERIALIZER = "json"
