@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .agents import COVER_DAYS, MARKUP_PERMILLE
-from .engine import SERIES_NAMES, ShopState, book_order, receive_deliveries, sell_and_close
+from .engine import SERIES_NAMES, ShopState, book_orders, receive_deliveries, sell_and_close
 from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, Scenarios, World, draw_scenarios
 
 _NO_QUOTE = np.iinfo(np.int64).max // 4  # a price no supplier charges, so min/argmin skip the excluded ones
@@ -90,30 +90,23 @@ def _order_to_par(
     wanted = np.maximum(need, min_order)
     cash = state.cash.copy()
     room = world.back_room_capacity_units - state.back_units.sum(axis=1) - in_transit.sum(axis=1)
+    # The quantities, product by product on (B,) columns; the day's orders are then booked together, (B, P) at once.
+    quantity = np.zeros_like(wanted)
     for product in range(n_products):
-        quantity = np.minimum(np.minimum(wanted[:, product], cash // unit_price[:, product]), room)
-        orders = may_order[:, product] & (quantity >= min_order[:, product])
-        if not orders.any():
-            continue
-        who, chosen, quantity, paid = (
-            rows[orders],
-            supplier[orders, product],
-            quantity[orders],
-            unit_price[orders, product],
-        )
-        book_order(
-            state,
-            world,
-            rows=who,
-            day=day,
-            supplier=chosen,
-            product=product,
-            quantity=quantity,
-            unit_price=paid,
-            ship_permille=scenarios.ship_permille[who, day, chosen],
-        )
-        cash[who] -= quantity * paid
-        room[who] -= quantity
+        column = np.minimum(np.minimum(wanted[:, product], cash // unit_price[:, product]), room)
+        column *= may_order[:, product] & (column >= min_order[:, product])
+        quantity[:, product] = column
+        cash -= column * unit_price[:, product]
+        room -= column
+    book_orders(
+        state,
+        world,
+        day=day,
+        supplier=supplier,
+        quantity=quantity,
+        unit_price=np.where(quantity > 0, unit_price, 0),
+        ship_permille=np.take_along_axis(scenarios.ship_permille[:, day], supplier, axis=1),
+    )
 
 
 def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: int) -> None:

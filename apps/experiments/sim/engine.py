@@ -186,24 +186,30 @@ def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, s
     state.requests_by_product[:, day] = (demand - sold) // 2
 
 
-def book_order(
-    state: ShopState, world: World, *, rows, day: int, supplier, product, quantity, unit_price, ship_permille
-) -> None:
-    """Pay for an already validated order and put what will really arrive on its way.
+def book_orders(state: ShopState, world: World, *, day: int, supplier, quantity, unit_price, ship_permille) -> None:
+    """Pay for a day's already validated orders and put what will really arrive on its way.
 
-    `rows`, `supplier`, `product`, ... are scalars for one shop or equal-length arrays for a batch of shops.
-    """
-    lead = world.supplier_terms["lead_days"][supplier]
+    Every argument is (B, P): for each shop and product the supplier ordered from and the quantity, 0 where nothing
+    is ordered (a shop orders a product from one supplier a day at most)."""
+    n_suppliers, ring_size = state.transit_fee.shape[2], state.transit_fee.shape[1]
+    lead = world.supplier_terms["lead_days"]
     fee_permille = world.supplier_terms["hidden_fee_permille"][supplier]
     total = quantity * unit_price
     delivered = quantity * ship_permille // 1000
     fee = total * fee_permille // 1000 * (delivered > 0)  # no goods, no delivery surcharge
-    ring = (day + lead) % state.transit_fee.shape[1]
-    state.cash[rows] -= total
-    state.series["purchases"][rows, day] += total
-    state.transit_units[rows, ring, product] += delivered
-    state.transit_value[rows, ring, product] += delivered * unit_price
-    state.transit_ordered[rows, ring, product] += quantity
-    state.transit_fee[rows, ring, supplier] += fee
-    state.transit_due[rows, ring, supplier] += quantity
-    state.transit_received[rows, ring, supplier] += delivered
+    day_total = _total(total, axis=1)
+    state.cash -= day_total
+    state.series["purchases"][:, day] += day_total
+    for s in range(n_suppliers):  # an order arrives on its supplier's lead day: one slice of the rings per supplier
+        ordered = quantity * (supplier == s)
+        if not ordered.any():
+            continue
+        from_it = ordered > 0
+        arrival = (day + lead[s]) % ring_size
+        units = delivered * from_it
+        state.transit_units[:, arrival] += units
+        state.transit_value[:, arrival] += units * unit_price
+        state.transit_ordered[:, arrival] += ordered
+        state.transit_fee[:, arrival, s] += _total(fee * from_it, axis=1)
+        state.transit_due[:, arrival, s] += _total(ordered, axis=1)
+        state.transit_received[:, arrival, s] += _total(units, axis=1)
