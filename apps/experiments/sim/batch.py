@@ -75,9 +75,8 @@ def _order_to_par(
     shelf_units: np.ndarray,
 ) -> None:
     """Orders up to par from the cheapest trusted supplier open today; cash and back-room space run down product by
-    product, so the last step goes one product at a time."""
-    batch, n_products = state.back_units.shape
-    rows = np.arange(batch)
+    product, so the quantities are worked out one product at a time."""
+    n_products = state.back_units.shape[1]
     weekly = state.sold_by_product[:, max(day - 7, 0) : day].sum(axis=1, dtype=np.int64)
     in_transit = state.transit_ordered.sum(axis=1)
     need = shelf_capacity + (COVER_DAYS * weekly + 6) // 7 - shelf_units - state.back_units - in_transit
