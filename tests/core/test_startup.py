@@ -34,9 +34,14 @@ print(json.dumps(seen))
 
 def _run_fresh(script: str) -> dict:
     """What `script` printed last, as JSON, run in a fresh interpreter with this test run's settings."""
+    return _last_json([sys.executable, "-c", script])
+
+
+def _last_json(command: list[str]):
+    """The last line `command` printed, as JSON, run with this test run's settings in the project's folder."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
     done = subprocess.run(
-        [sys.executable, "-c", script],
+        command,
         cwd=Path(settings.BASE_DIR),
         env=env,
         capture_output=True,
@@ -86,17 +91,7 @@ def test_admin_modules_load_with_the_urls_or_the_checks_not_with_the_apps():
 def test_a_manage_py_command_runs_with_the_collector_on_and_its_start_up_frozen():
     """manage.py holds the garbage collector off while Django and the command load, then freezes what they made: a
     command that runs for hours (a shell, a migration) must still get its garbage collected."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE}
     code = "import gc, json; print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))"
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=Path(settings.BASE_DIR),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    enabled, frozen = json.loads(done.stdout.strip().splitlines()[-1])
+    enabled, frozen = _last_json([sys.executable, "manage.py", "shell", "-c", code])
     assert enabled is True
     assert frozen > 100_000  # Django and the apps: the objects no collection needs to walk again
