@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
 
-from apps.core.logging import DEPENDENCY_ERRORS, log_dependency_failure
+from apps.core.logging import dependency_errors, log_dependency_failure
 
 logger = logging.getLogger(__name__)
 # Process-wide, not per context: a send may happen on another thread than the change it announces.
@@ -99,7 +99,7 @@ async def _after(previous: asyncio.Task | None, waiting: dict, layer, group: str
 async def _send_logged(layer, group: str, message: dict, what: str) -> None:
     try:
         await layer.group_send(group, message)
-    except DEPENDENCY_ERRORS as exc:
+    except dependency_errors() as exc:
         log_dependency_failure("channel_layer", exc, action=f"broadcast {what}")
     except Exception:
         logger.exception("Could not broadcast %s", what)

@@ -15,6 +15,7 @@ per call.
 
 import contextvars
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -25,7 +26,6 @@ import time
 import traceback
 from typing import Any
 
-import redis
 from kombu.exceptions import OperationalError as BrokerError
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -230,8 +230,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
-# What an outside dependency being down raises: Redis (cache, channel layer, shared limits), the Celery broker, a socket.
-DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, BrokerError, OSError)
+@functools.cache
+def dependency_errors() -> tuple[type[BaseException], ...]:
+    """What an outside dependency being down raises: Redis (cache, channel layer, shared limits), the Celery broker, a
+    socket. A function, called where an error is caught, so that loading the apps does not import the redis client
+    (a tenth of a `manage.py simulate` process; docs/architecture.md)."""
+    import redis
+
+    return (redis.RedisError, BrokerError, OSError)
+
 
 # One line per failing dependency per this many seconds (per process); the calls in between are only counted.
 DEPENDENCY_LOG_INTERVAL_SECONDS = 30.0

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user
 
 from apps.core.broadcast import unbatched
-from apps.core.logging import DEPENDENCY_ERRORS, log_dependency_failure
+from apps.core.logging import dependency_errors, log_dependency_failure
 from apps.dashboard.live import DASHBOARD_GROUP
 from apps.dashboard.selectors import dashboard_snapshot
 
@@ -102,7 +102,7 @@ class _Relay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
             self.task = None
-            with contextlib.suppress(*DEPENDENCY_ERRORS):
+            with contextlib.suppress(*dependency_errors()):
                 await self.layer.group_discard(DASHBOARD_GROUP, self.channel)
 
     async def _forward(self) -> None:
@@ -113,7 +113,7 @@ class _Relay:
                     await self.layer.group_add(DASHBOARD_GROUP, self.channel)
                     joined = time.monotonic()
                 message = await self.layer.receive(self.channel)
-            except DEPENDENCY_ERRORS as exc:
+            except dependency_errors() as exc:
                 log_dependency_failure("channel_layer", exc, action="receive dashboard events")
                 await asyncio.sleep(1)
                 continue

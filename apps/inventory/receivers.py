@@ -10,7 +10,7 @@ from django.db.models.signals import post_delete, post_save
 
 from apps.accounting.models import Ledger, PayablePayment
 from apps.accounting.signals import payables_paid, period_closing
-from apps.core.logging import DEPENDENCY_ERRORS, log_dependency_failure
+from apps.core.logging import dependency_errors, log_dependency_failure
 from apps.inventory.models import Machine, Slot
 from apps.inventory.selectors import machine_token_cache_clear
 from apps.inventory.services import purchase_orders_paid_record
@@ -24,7 +24,7 @@ def _plan_for(product_id: int) -> None:
 
     try:
         procurement_plan.delay(product_ids=[product_id])
-    except DEPENDENCY_ERRORS as exc:
+    except dependency_errors() as exc:
         # The sale is committed; the daily planning run (06:30) still finds the low slot.
         log_dependency_failure("celery_broker", exc, action="queue procurement planning")
 

@@ -69,7 +69,7 @@ ours = lambda: sorted(name for name in sys.modules if name.startswith("apps.") a
 django.setup()
 from django.core.management import call_command
 call_command("simulate", "--days", "30", "--json", stdout=io.StringIO())
-seen = {"simulate": ours(), "psycopg": "psycopg" in sys.modules}
+seen = {"simulate": ours(), "psycopg": "psycopg" in sys.modules, "redis": "redis" in sys.modules}
 call_command("check", stdout=io.StringIO())
 from django.contrib import admin
 seen["check"] = ours()
@@ -81,6 +81,7 @@ print(json.dumps(seen))
 def test_admin_modules_load_with_the_urls_or_the_checks_not_with_the_apps():
     seen = _run_fresh(ADMIN_SCRIPT)
     assert seen["simulate"] == []
+    assert seen["redis"] is False  # the simulator talks to no Redis: the client loads where one is used
     assert {"apps.inventory.admin", "apps.accounting.admin", "apps.experiments.admin"} <= set(seen["check"])
     assert {"inventory.PurchaseOrder", "inventory.Product", "experiments.ABTest"} <= set(seen["registered"])
     # On SQLite nothing loads the PostgreSQL driver either.
