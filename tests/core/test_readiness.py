@@ -1,5 +1,6 @@
 import datetime as dt
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -92,7 +93,10 @@ def test_503_when_the_worker_heartbeat_is_older_than_a_minute(client, redis_chan
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["failed"] == ["celery_worker"]
-    assert "61 s ago" in response.json()["checks"]["celery_worker"]["detail"]
+    # 61 s when written; a second or more later on a loaded machine by the time the page reads it.
+    assert re.fullmatch(
+        r"last heartbeat 6\d s ago \(limit 60 s\)", response.json()["checks"]["celery_worker"]["detail"]
+    )
 
 
 def test_a_web_probe_naming_its_checks_stays_ready_without_a_worker(client, redis_channel_layer):
