@@ -85,23 +85,27 @@ class RestockToParAgent:
 
     @staticmethod
     def _fill_slots(shop: ShopApi, stock: StockReport) -> tuple[list[int], list[int], list[int]]:
-        """Fill each slot from the back room, in slot order. Returns per product the shelf capacity, the units on the
-        shelf after filling and the units left in the back room."""
+        """Fill each slot from the back room, in slot order, in one `restock_slots` call (one validated call a day
+        rather than one a slot). Returns per product the shelf capacity, the units on the shelf after filling and the
+        units left in the back room."""
         capacity, slot_units = stock.slot_capacity_units, stock.slot_units
         back = list(stock.back_room_units)
         shelf_capacity = [0] * len(back)
         shelf_units = [0] * len(back)
+        units_by_slot = {}
         for slot, product in enumerate(stock.slot_products):  # not zip(strict=True): see shop.py
             if product < 0:
                 continue
             units, in_back = slot_units[slot], back[product]
             moved = capacity - units if capacity - units < in_back else in_back
             if moved > 0:
-                shop.restock_slot(slot=slot, quantity=moved)
+                units_by_slot[slot] = moved
                 back[product] = in_back - moved
                 units += moved
             shelf_capacity[product] += capacity
             shelf_units[product] += units
+        if units_by_slot:
+            shop.restock_slots(units_by_slot=units_by_slot)
         return shelf_capacity, shelf_units, back
 
     def _price_and_order(

@@ -252,29 +252,40 @@ class ShopApi:
 
     def restock_slot(self, *, slot: int, quantity: int) -> None:
         """Move units of the slot's product from the back room into the slot."""
+        self.restock_slots(units_by_slot={slot: quantity})
+
+    def restock_slots(self, *, units_by_slot: dict[int, int]) -> None:
+        """Several `restock_slot` calls in one, in the mapping's order: each slot's request is checked as that call
+        checks it, on the back room the requests before it have left, and if one is refused nothing moves."""
+        if type(units_by_slot) is not dict:
+            raise ValidationError("units_by_slot must map slots to units.", details={"units_by_slot": units_by_slot})
         episode = self._episode
         shop = episode.shop
-        # The common cases (ints in range, an open shop) are checked here rather than by calls: see Validation below.
-        if not (type(slot) is int and 0 <= slot < self._slot_count):
-            slot = _index(slot, "slot", self._slot_count)
-        if type(quantity) is not int:
-            quantity = _whole_number(quantity, "quantity")
-        product = shop.slot_product[slot]
-        if product < 0:
-            raise Conflict(f"Slot {slot} has no product; assign one first.")
-        if quantity < 1:
-            raise ValidationError("quantity must be at least 1.", details={"quantity": quantity})
-        in_back = shop.back_units[product]
-        if quantity > in_back:
-            raise Conflict(f"The back room holds {in_back} units of product {product}.", details={"quantity": quantity})
-        slot_units = shop.slot_units
-        free = self._slot_capacity_units - slot_units[slot]
-        if quantity > free:
-            raise Conflict(f"Slot {slot} has room for {free} more units.", details={"quantity": quantity})
+        slot_product, back, slot_units = shop.slot_product, list(shop.back_units), list(shop.slot_units)
+        for slot, quantity in units_by_slot.items():
+            # The common cases (ints in range, an open shop) are checked here rather than by calls: see Validation.
+            if not (type(slot) is int and 0 <= slot < self._slot_count):
+                slot = _index(slot, "slot", self._slot_count)
+            if type(quantity) is not int:
+                quantity = _whole_number(quantity, "quantity")
+            product = slot_product[slot]
+            if product < 0:
+                raise Conflict(f"Slot {slot} has no product; assign one first.")
+            if quantity < 1:
+                raise ValidationError("quantity must be at least 1.", details={"quantity": quantity})
+            in_back = back[product]
+            if quantity > in_back:
+                raise Conflict(
+                    f"The back room holds {in_back} units of product {product}.", details={"quantity": quantity}
+                )
+            free = self._slot_capacity_units - slot_units[slot]
+            if quantity > free:
+                raise Conflict(f"Slot {slot} has room for {free} more units.", details={"quantity": quantity})
+            back[product] = in_back - quantity
+            slot_units[slot] += quantity
         if episode.day >= episode.days or shop.bankrupt_day >= 0:
             episode.open_for_business()  # which refuses, saying why
-        shop.back_units[product] = in_back - quantity
-        slot_units[slot] += quantity
+        shop.back_units, shop.slot_units = back, slot_units
 
     def assign_slot(self, *, slot: int, product: int) -> None:
         episode = self._episode
@@ -288,7 +299,7 @@ class ShopApi:
     # Validation ----------------------------------------------------------------------------------------------------
 
     # Each checks the common case, an int in range, itself: agents call these thousands of times a run. The hottest
-    # actions (`order`, `restock_slot`) check it without the call, which in Python 3.11 costs more than the check.
+    # actions (`order`, `restock_slots`) check it without the call, which in Python 3.11 costs more than the check.
 
     def _product(self, value) -> int:
         count = self._product_count
