@@ -146,6 +146,14 @@ class ShopApi:
             self.supplier_quotes(),
         )
 
+    def cash_yen(self) -> int:
+        """`observe().cash_yen` without the rest of the view."""
+        return self._episode.shop.cash
+
+    def prices_yen(self) -> list[int]:
+        """`observe().prices_yen` without the rest of the view."""
+        return list(self._episode.shop.price)
+
     def check_stock(self) -> StockReport:
         shop, world = self._episode.shop, self._episode.world
         return _new_stock_report(
