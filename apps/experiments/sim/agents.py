@@ -133,7 +133,7 @@ class RestockToParAgent:
             costs = [min(prices) for prices in zip(*cost_lists, strict=True)]
             self._cost_lists, self._prices = cost_lists, [self.price_for(p, cost) for p, cost in enumerate(costs)]
         prices, prices_now = self._prices, shop.prices_yen()
-        weekly = shop.sales_summary(days=7).units
+        weekly = shop.units_sold(days=7)
         cash = shop.cash_yen()
         room = self.world.back_room_capacity_units - sum(back) - sum(in_transit)
         for product, capacity in enumerate(shelf_capacity):
@@ -174,7 +174,7 @@ class WasteAwareAgent(RestockToParAgent):
         if not life:
             return super().par_for(shop, product, capacity, weekly)
         spoiled = shop.waste_summary(days=14)[product]
-        sold = shop.sales_summary(days=14).units[product]
+        sold = shop.units_sold(days=14)[product]
         return fresh_par(capacity=capacity, weekly=weekly, shelf_life_days=life, sold=sold, spoiled=spoiled)
 
     def supplier_for(self, product: int, need: int, open_trusted: list, suppliers: list) -> tuple[int, int]:

@@ -113,6 +113,14 @@ def _whole_number(value, name: str) -> int:
     return int(value)
 
 
+def _days(value) -> int:
+    """A window of days to sum over, one at least."""
+    days = value if type(value) is int else _whole_number(value, "days")
+    if days < 1:
+        raise ValidationError("days must be at least 1.", details={"days": days})
+    return days
+
+
 def _index(value, name: str, count: int) -> int:
     value = _whole_number(value, name)
     if not 0 <= value < count:
@@ -166,10 +174,13 @@ class ShopApi:
         )
 
     def sales_summary(self, *, days: int = 7) -> SalesSummary:
-        days = _whole_number(days, "days")
-        if days < 1:
-            raise ValidationError("days must be at least 1.", details={"days": days})
-        return self._sales(days)
+        return self._sales(_days(days))
+
+    def units_sold(self, *, days: int = 7) -> list[int]:
+        """`sales_summary(days=).units` alone: per product, the units sold over the last `days` days."""
+        days = _days(days)
+        shop, today = self._episode.shop, self._episode.day
+        return shop.window_sums("sold", today - days if today > days else 0, today)
 
     def _sales(self, days: int) -> SalesSummary:
         shop, today = self._episode.shop, self._episode.day
@@ -183,9 +194,7 @@ class ShopApi:
 
     def waste_summary(self, *, days: int = 7) -> list[int]:
         """Units of each product thrown away past their date over the last `days` days (zeros when nothing spoils)."""
-        days = _whole_number(days, "days")
-        if days < 1:
-            raise ValidationError("days must be at least 1.", details={"days": days})
+        days = _days(days)
         shop, today = self._episode.shop, self._episode.day
         if "spoiled" not in shop.totals:
             return [0] * len(shop.back_units)
