@@ -34,3 +34,26 @@ def test_units_sold_is_the_sales_summarys_units(days):
 def test_units_sold_over_no_days_is_refused():
     with pytest.raises(ValidationError, match="days must be at least 1"):
         _after(2).api.units_sold(days=0)
+
+
+def _assert_windows_sum_their_days(episode: Episode, windows: tuple[int, ...]) -> None:
+    state, today = episode.state, episode.day
+    for days in windows:
+        summary, covered = episode.api.sales_summary(days=days), slice(max(0, today - days), today)
+        assert summary.units == state.sold_by_product[0, covered].sum(axis=0).tolist()
+        assert summary.revenue_yen == state.revenue_by_product[0, covered].sum(axis=0).tolist()
+        assert summary.requests == state.requests_by_product[0, covered].sum(axis=0).tolist()
+
+
+def test_a_window_sums_its_days_whatever_windows_were_read_before():
+    _assert_windows_sum_their_days(_after(30), (30, 3, 12, 1, 45))
+
+
+def test_windows_over_the_days_after_a_bankruptcy_sum_to_what_was_sold_before_it():
+    world = World(starting_cash_yen=3_000)
+    episode, agent = Episode(world, 2, 40), make_agent("heuristic", world)
+    while not episode.bankrupt:
+        episode.run_day(agent)
+    episode.freeze_rest()
+    assert episode.api.sales_summary(days=40).units != [0] * len(world.products)
+    _assert_windows_sum_their_days(episode, (1, 5, 40))
