@@ -279,10 +279,11 @@ class ShopApi:
         episode = self._episode
         shop = episode.shop
         slot_product, back, slot_units = shop.slot_product, list(shop.back_units), list(shop.slot_units)
+        slot_count, capacity = self._slot_count, self._slot_capacity_units
         for slot, quantity in units_by_slot.items():
             # The common cases (ints in range, an open shop) are checked here rather than by calls: see Validation.
-            if not (type(slot) is int and 0 <= slot < self._slot_count):
-                slot = _index(slot, "slot", self._slot_count)
+            if not (type(slot) is int and 0 <= slot < slot_count):
+                slot = _index(slot, "slot", slot_count)
             if type(quantity) is not int:
                 quantity = _whole_number(quantity, "quantity")
             product = slot_product[slot]
@@ -295,11 +296,13 @@ class ShopApi:
                 raise Conflict(
                     f"The back room holds {in_back} units of product {product}.", details={"quantity": quantity}
                 )
-            free = self._slot_capacity_units - slot_units[slot]
-            if quantity > free:
-                raise Conflict(f"Slot {slot} has room for {free} more units.", details={"quantity": quantity})
+            units = slot_units[slot]
+            if quantity > capacity - units:
+                raise Conflict(
+                    f"Slot {slot} has room for {capacity - units} more units.", details={"quantity": quantity}
+                )
             back[product] = in_back - quantity
-            slot_units[slot] += quantity
+            slot_units[slot] = units + quantity
         if episode.day >= episode.days or shop.bankrupt_day >= 0:
             episode.open_for_business()  # which refuses, saying why
         shop.back_units, shop.slot_units = back, slot_units
