@@ -114,7 +114,7 @@ def _propose_purchase_order(shop: ShopApi, world: World, arguments: dict) -> dic
     product = _product_of(world, arguments["sku"])
     quantity = arguments["quantity"]
     view = shop.observe()
-    trusted = trusted_suppliers(view)
+    trusted = trusted_suppliers(view.suppliers)
     candidates = [
         (quote.unit_prices_yen[product], quote.supplier)
         for quote in view.suppliers
@@ -264,7 +264,7 @@ def morning_report(shop: ShopApi) -> dict:
     view = shop.observe()
     stock = view.stock
     week = shop.sales_summary(days=7)
-    trusted = trusted_suppliers(view)
+    trusted = trusted_suppliers(view.suppliers)
     in_machine = [0] * len(view.prices_yen)
     for slot, product in enumerate(stock.slot_products):
         if product >= 0:

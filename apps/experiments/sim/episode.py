@@ -113,6 +113,14 @@ def _whole_number(value, name: str) -> int:
     return int(value)
 
 
+def _days(value) -> int:
+    """A window of days to sum over, one at least."""
+    days = value if type(value) is int else _whole_number(value, "days")
+    if days < 1:
+        raise ValidationError("days must be at least 1.", details={"days": days})
+    return days
+
+
 def _index(value, name: str, count: int) -> int:
     value = _whole_number(value, name)
     if not 0 <= value < count:
@@ -146,6 +154,14 @@ class ShopApi:
             self.supplier_quotes(),
         )
 
+    def cash_yen(self) -> int:
+        """`observe().cash_yen` without the rest of the view."""
+        return self._episode.shop.cash
+
+    def prices_yen(self) -> list[int]:
+        """`observe().prices_yen` without the rest of the view."""
+        return list(self._episode.shop.price)
+
     def check_stock(self) -> StockReport:
         shop, world = self._episode.shop, self._episode.world
         return _new_stock_report(
@@ -158,10 +174,13 @@ class ShopApi:
         )
 
     def sales_summary(self, *, days: int = 7) -> SalesSummary:
-        days = _whole_number(days, "days")
-        if days < 1:
-            raise ValidationError("days must be at least 1.", details={"days": days})
-        return self._sales(days)
+        return self._sales(_days(days))
+
+    def units_sold(self, *, days: int = 7) -> list[int]:
+        """`sales_summary(days=).units` alone: per product, the units sold over the last `days` days."""
+        days = _days(days)
+        shop, today = self._episode.shop, self._episode.day
+        return shop.window_sums("sold", today - days if today > days else 0, today)
 
     def _sales(self, days: int) -> SalesSummary:
         shop, today = self._episode.shop, self._episode.day
@@ -175,9 +194,7 @@ class ShopApi:
 
     def waste_summary(self, *, days: int = 7) -> list[int]:
         """Units of each product thrown away past their date over the last `days` days (zeros when nothing spoils)."""
-        days = _whole_number(days, "days")
-        if days < 1:
-            raise ValidationError("days must be at least 1.", details={"days": days})
+        days = _days(days)
         shop, today = self._episode.shop, self._episode.day
         if "spoiled" not in shop.totals:
             return [0] * len(shop.back_units)
@@ -252,29 +269,43 @@ class ShopApi:
 
     def restock_slot(self, *, slot: int, quantity: int) -> None:
         """Move units of the slot's product from the back room into the slot."""
+        self.restock_slots(units_by_slot={slot: quantity})
+
+    def restock_slots(self, *, units_by_slot: dict[int, int]) -> None:
+        """Several `restock_slot` calls in one, in the mapping's order: each slot's request is checked as that call
+        checks it, on the back room the requests before it have left, and if one is refused nothing moves."""
+        if type(units_by_slot) is not dict:
+            raise ValidationError("units_by_slot must map slots to units.", details={"units_by_slot": units_by_slot})
         episode = self._episode
         shop = episode.shop
-        # The common cases (ints in range, an open shop) are checked here rather than by calls: see Validation below.
-        if not (type(slot) is int and 0 <= slot < self._slot_count):
-            slot = _index(slot, "slot", self._slot_count)
-        if type(quantity) is not int:
-            quantity = _whole_number(quantity, "quantity")
-        product = shop.slot_product[slot]
-        if product < 0:
-            raise Conflict(f"Slot {slot} has no product; assign one first.")
-        if quantity < 1:
-            raise ValidationError("quantity must be at least 1.", details={"quantity": quantity})
-        in_back = shop.back_units[product]
-        if quantity > in_back:
-            raise Conflict(f"The back room holds {in_back} units of product {product}.", details={"quantity": quantity})
-        slot_units = shop.slot_units
-        free = self._slot_capacity_units - slot_units[slot]
-        if quantity > free:
-            raise Conflict(f"Slot {slot} has room for {free} more units.", details={"quantity": quantity})
+        slot_product, back, slot_units = shop.slot_product, list(shop.back_units), list(shop.slot_units)
+        slot_count, capacity = self._slot_count, self._slot_capacity_units
+        for slot, quantity in units_by_slot.items():
+            # The common cases (ints in range, an open shop) are checked here rather than by calls: see Validation.
+            if not (type(slot) is int and 0 <= slot < slot_count):
+                slot = _index(slot, "slot", slot_count)
+            if type(quantity) is not int:
+                quantity = _whole_number(quantity, "quantity")
+            product = slot_product[slot]
+            if product < 0:
+                raise Conflict(f"Slot {slot} has no product; assign one first.")
+            if quantity < 1:
+                raise ValidationError("quantity must be at least 1.", details={"quantity": quantity})
+            in_back = back[product]
+            if quantity > in_back:
+                raise Conflict(
+                    f"The back room holds {in_back} units of product {product}.", details={"quantity": quantity}
+                )
+            units = slot_units[slot]
+            if quantity > capacity - units:
+                raise Conflict(
+                    f"Slot {slot} has room for {capacity - units} more units.", details={"quantity": quantity}
+                )
+            back[product] = in_back - quantity
+            slot_units[slot] = units + quantity
         if episode.day >= episode.days or shop.bankrupt_day >= 0:
             episode.open_for_business()  # which refuses, saying why
-        shop.back_units[product] = in_back - quantity
-        slot_units[slot] += quantity
+        shop.back_units, shop.slot_units = back, slot_units
 
     def assign_slot(self, *, slot: int, product: int) -> None:
         episode = self._episode
@@ -288,7 +319,7 @@ class ShopApi:
     # Validation ----------------------------------------------------------------------------------------------------
 
     # Each checks the common case, an int in range, itself: agents call these thousands of times a run. The hottest
-    # actions (`order`, `restock_slot`) check it without the call, which in Python 3.11 costs more than the check.
+    # actions (`order`, `restock_slots`) check it without the call, which in Python 3.11 costs more than the check.
 
     def _product(self, value) -> int:
         count = self._product_count

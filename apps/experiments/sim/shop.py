@@ -99,25 +99,28 @@ class Shop:
         self.sold = [zero_row] * days
         self.revenue = [zero_row] * days
         self.requests = [zero_row] * days
-        # Running totals, [day] = the sum over the days before it, so any window's sum is one subtraction a product;
-        # and the units ordered and not yet arrived, per product. Totals are tuples: the garbage collector stops
-        # tracking a tuple of ints, where it would walk a list of them again in every older-generation collection.
-        self.totals = {"sold": [zero_row], "revenue": [zero_row], "requests": [zero_row]}
-        # What a night adds to, looked up once.
-        self._sale_totals = (self.totals["sold"], self.totals["revenue"], self.totals["requests"])
-        self.in_transit = [0] * n_products
+        # Running totals, [day] = the sum over the days before it, so any window's sum is one subtraction a product.
+        # Made up to a window's end when a window of more than a day asks (`window_sums`), not every night: a day's
+        # totals cost as much as its figures, and an agent reads a few of them if any (the heuristic, units sold).
+        # Tuples: the garbage collector stops tracking a tuple of ints, where it would walk a list of them again in
+        # every older-generation collection.
+        self.totals = {"sold": [zero_row], "revenue": [zero_row], "requests": [zero_row], "spoiled": [zero_row]}
+        self.in_transit = [0] * n_products  # units ordered and not yet arrived, per product
         # Fresh products: what is on hand, oldest delivery first, as [last day it may be sold, units].
         self.shelf_life = list(world.shelf_life_days) or [0] * n_products
         self.cohorts = [[] for _ in range(n_products)]
         self.spoiled = [zero_row] * days
-        self.totals["spoiled"] = [zero_row]
         self.by_day = {"sold": self.sold, "revenue": self.revenue, "requests": self.requests, "spoiled": self.spoiled}
 
     def window_sums(self, name: str, start: int, end: int) -> list[int]:
-        """Per product, the sum of `name` ("sold", "revenue", "requests") over the days start..end-1."""
-        if end - start == 1:  # that day's own row (yesterday's, every morning): a copy costs less than a subtraction
-            return list(self.by_day[name][start])
+        """Per product, the sum of `name` ("sold", "revenue", "requests", "spoiled") over the days start..end-1, all
+        of them closed."""
+        rows = self.by_day[name]
+        if end - start == 1:  # that day's own row: a copy costs less than a subtraction
+            return list(rows[start])
         totals = self.totals[name]
+        for day in range(len(totals) - 1, end):  # the totals not made yet, up to the window's end
+            totals.append(tuple(map(add, totals[day], rows[day])))
         return list(map(sub, totals[end], totals[start]))
 
     def receive_deliveries(self, day: int) -> None:
@@ -192,10 +195,6 @@ class Shop:
         # About half of the customers who find nothing they want say what they were looking for.
         requests = list(map(floordiv, unmet, repeat(2)))
         self.sold[day], self.revenue[day], self.requests[day] = sold, revenue, requests
-        sold_totals, revenue_totals, request_totals = self._sale_totals
-        sold_totals.append(tuple(map(add, sold_totals[-1], sold)))
-        revenue_totals.append(tuple(map(add, revenue_totals[-1], revenue)))
-        request_totals.append(tuple(map(add, request_totals[-1], requests)))
 
     def _response_at_prices(self) -> list[float]:
         """Each product's demand multiplier at its price today, looked up again only when a price has changed."""
@@ -222,8 +221,6 @@ class Shop:
             self._throw_away(spoiled)
         self.spoiled[day] = spoiled
         self.series["units_wasted"][day] += sum(spoiled)
-        totals = self.totals["spoiled"]
-        totals.append(tuple(map(add, totals[-1], spoiled)))
 
     def _throw_away(self, spoiled: list[int]) -> None:
         on_hand = list(self.back_units)
@@ -286,8 +283,6 @@ class Shop:
         for name in ("cash", "net_worth", "stock_units"):
             values = self.series[name]
             values[day:] = [values[day - 1]] * (self.days - day)
-        for totals in self.totals.values():
-            totals.extend([totals[-1]] * (self.days - day))
 
 
 class BatchOfOne:
