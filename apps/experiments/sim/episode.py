@@ -196,8 +196,6 @@ class ShopApi:
         """Units of each product thrown away past their date over the last `days` days (zeros when nothing spoils)."""
         days = _days(days)
         shop, today = self._episode.shop, self._episode.day
-        if "spoiled" not in shop.totals:
-            return [0] * len(shop.back_units)
         return shop.window_sums("spoiled", today - days if today > days else 0, today)
 
     def supplier_quotes(self) -> list[SupplierQuote]:
