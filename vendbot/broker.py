@@ -2,7 +2,7 @@
 
 kombu's Redis channel builds a new `redis.Redis` for every publish (`conn_or_acquire` without a client), and redis-py's
 constructor fills a table of about 170 response callbacks each time: half of a task's publish, which the LINE webhook
-and every purchase pay (docs/performance.md). The client holds no connection of its own (each command takes one from
+and every task sent pay (docs/performance.md). The client holds no connection of its own (each command takes one from
 the channel's pool, as before), so one per channel serves every publish; a new one is made when kombu replaces the
 channel's pool (after a fork or a reconnect). Settings select this transport for `redis://` broker URLs only.
 """
