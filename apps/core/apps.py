@@ -1,4 +1,5 @@
 from django.apps import AppConfig, apps
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -22,5 +23,7 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from apps.core import invoice, sql  # noqa: F401  (register their system checks)
+        from apps.core.sqlite import checkpoint_in_background
 
         post_migrate.connect(_sync_roles, dispatch_uid="core.sync_roles")
+        connection_created.connect(checkpoint_in_background, dispatch_uid="core.sqlite_checkpoint")

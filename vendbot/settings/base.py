@@ -113,6 +113,9 @@ if DATABASES["default"]["ENGINE"] == "apps.core.postgresql" and DB_POOL_MAX_SIZE
         "max_size": DB_POOL_MAX_SIZE,
         "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
     }
+# SQLite's log is copied back into the file by a thread of each process every SQLITE_CHECKPOINT_SECONDS, instead of by
+# the commit that crosses SQLite's mark, which then waits for the disk (apps/core/sqlite.py); 0: SQLite's own way.
+SQLITE_CHECKPOINT_SECONDS = env.float("SQLITE_CHECKPOINT_SECONDS", default=1.0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web process, the worker and beat share one SQLite file. In WAL mode,
     # synchronous=NORMAL (SQLite's advice for WAL) flushes to disk at checkpoints, not at every commit: a crash of the
@@ -120,7 +123,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+            + (" PRAGMA wal_autocheckpoint=0;" if SQLITE_CHECKPOINT_SECONDS else ""),
             "transaction_mode": "IMMEDIATE",
         }
     )

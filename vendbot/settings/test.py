@@ -20,6 +20,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
     # No WAL in tests: its side files would outlive the test database Django deletes.
     DATABASES["default"]["OPTIONS"].pop("init_command", None)
+    SQLITE_CHECKPOINT_SECONDS = 0  # no log to checkpoint
 
 # A connection per request and no pool, as before: the pool's connections and the tests' threads would otherwise
 # keep connections open past their test (PostgreSQL refuses to drop a test database in use). The servers the benches
