@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,7 +41,7 @@ from apps.chats.selectors import (
 from apps.chats.signals import requested_persona
 from apps.core.errors import ApplicationError, Conflict, NotFound, RateLimited, ServiceUnavailable, ValidationError
 from apps.core.logging import redact_text
-from apps.core.sql import insert
+from apps.core.sql import batch, insert
 from apps.inventory.models import Sale
 from apps.inventory.services import customer_data_forget, purchase_create
 
@@ -629,9 +629,7 @@ def line_events_store(*, events: list[dict]) -> None:
         )
         for event in events
     ]
-    sql, params = insert(rows, skip_existing="webhook_event_id")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    batch([insert(rows, skip_existing="webhook_event_id")])
 
 
 def _without_nul(value):
