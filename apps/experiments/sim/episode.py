@@ -178,13 +178,10 @@ class ShopApi:
 
     def units_sold(self, *, days: int = 7) -> list[int]:
         """`sales_summary(days=).units` alone: per product, the units sold over the last `days` days."""
-        days = _days(days)
-        shop, today = self._episode.shop, self._episode.day
-        return shop.window_sums("sold", today - days if today > days else 0, today)
+        return self._episode.shop.window_sums("sold", self._window_start(_days(days)), self._episode.day)
 
     def _sales(self, days: int) -> SalesSummary:
-        shop, today = self._episode.shop, self._episode.day
-        start = today - days if today > days else 0
+        shop, today, start = self._episode.shop, self._episode.day, self._window_start(days)
         return _new_sales_summary(
             days,
             shop.window_sums("sold", start, today),
@@ -194,9 +191,12 @@ class ShopApi:
 
     def waste_summary(self, *, days: int = 7) -> list[int]:
         """Units of each product thrown away past their date over the last `days` days (zeros when nothing spoils)."""
-        days = _days(days)
-        shop, today = self._episode.shop, self._episode.day
-        return shop.window_sums("spoiled", today - days if today > days else 0, today)
+        return self._episode.shop.window_sums("spoiled", self._window_start(_days(days)), self._episode.day)
+
+    def _window_start(self, days: int) -> int:
+        """The first of the last `days` days (the first day of the episode at the latest)."""
+        today = self._episode.day
+        return today - days if today > days else 0
 
     def supplier_quotes(self) -> list[SupplierQuote]:
         episode = self._episode
