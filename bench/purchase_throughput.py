@@ -8,10 +8,10 @@ few seconds per level drives `GET /bench/ping/` (a bare DRF view: no auth, no da
 with 8 and 32 clients, the two taking turns in three slices per level. With two processes the clients alternate
 between them. The bookkeeper runs beside the servers in a process of its own, as the worker runs it in production
 (`sales_book_all` at the beat job's interval), and is stopped with them; whatever it had not booked yet is booked
-after. Prints requests/s, purchase p50/p99, the ratio
-purchase/bare, the bookkeeper's CPU per sale and what it left, and after every run checks that nothing was oversold
-(every slot's fall equals its completed sales, one captured payment and one gateway charge per sale), every sale
-booked once, `check_stock`'s integrity check and a balanced trial balance; exits 1 if any check fails.
+after. Prints requests/s, purchase p50/p99, the ratio purchase/bare, the bookkeeper's CPU per sale and what it
+left, and after every run checks that nothing was oversold (every slot's fall equals its completed sales, one captured
+payment and one gateway charge per sale), every sale booked once, `check_stock`'s integrity check and a balanced
+trial balance; exits 1 if any check fails.
 
     .venv/bin/python bench/purchase_throughput.py [--seconds 3] [--runs 1] [--database-url postgres://.../vb_inventory_bench]
 """
