@@ -34,6 +34,6 @@ def test_messages_arrive_and_a_channel_sends_through_one_client_until_its_pool_i
             queue.close()
 
 
-def test_settings_choose_it_for_a_redis_url_only():
+def test_the_settings_choose_it_for_the_redis_broker():
     assert settings.CELERY_BROKER_URL.startswith("redis://")
     assert settings.CELERY_BROKER_TRANSPORT == "vendbot.broker:Transport"
