@@ -1,9 +1,50 @@
-"""Django's HTTP handler under daphne, with the whole request on one thread; the WebSockets' session and user."""
+"""Django's HTTP handler under daphne, with the whole request on one kept thread; the WebSockets' session and user."""
 
-from asgiref.sync import sync_to_async
+import itertools
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from channels.auth import AuthMiddleware
 from channels.sessions import CookieMiddleware, InstanceSessionWrapper, SessionMiddleware
 from django.core.handlers.asgi import ASGIHandler
+
+
+class RequestThreads:
+    """The threads that run requests' sync code, one request at a time each, kept for later requests.
+
+    Django's handler gives every request a new thread (a one-thread executor in the request's `ThreadSensitiveContext`)
+    and starts another to join it at the end: two thread starts per request, each with the event loop waiting for the
+    new thread to run, and on the new thread a new database connection object. A kept thread keeps its connection
+    object; the connection itself still goes back to the pool (or is closed) at the end of every request, as Django
+    does. The most recently used thread is taken first; beyond IDLE_KEPT idle threads, the rest end."""
+
+    IDLE_KEPT = 64
+
+    def __init__(self):
+        # Appended to by the threads themselves, popped on the event loop: a deque's append and pop are atomic.
+        self._idle: deque[ThreadPoolExecutor] = deque()
+        self._numbers = itertools.count(1)
+
+    def take(self) -> ThreadPoolExecutor:
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"request-{next(self._numbers)}")
+
+    def give_back(self, executor: ThreadPoolExecutor) -> None:
+        """For a request that ran to its end: everything it queued on the thread has run (the handler awaited it)."""
+        self._idle_again(executor)
+
+    def give_back_when_done(self, executor: ThreadPoolExecutor) -> None:
+        """For a request cut off (cancelled, failed): its view may still be running; idle once it has finished."""
+        executor.submit(self._idle_again, executor)
+
+    def _idle_again(self, executor: ThreadPoolExecutor) -> None:
+        if len(self._idle) < self.IDLE_KEPT:
+            self._idle.append(executor)
+        else:
+            executor.shutdown(wait=False)
 
 
 class SyncRequestHandler(ASGIHandler):
@@ -17,6 +58,20 @@ class SyncRequestHandler(ASGIHandler):
     def __init__(self):
         # Not ASGIHandler.__init__: it would build the chain in async mode first.
         self.load_middleware(is_async=False)
+        self.threads = RequestThreads()
+
+    async def __call__(self, scope, receive, send):
+        """ASGIHandler's, with the request's sync code on a kept thread (`RequestThreads`) instead of a new one."""
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        executor = self.threads.take()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                await self.handle(scope, receive, send)
+        except BaseException:
+            self.threads.give_back_when_done(executor)
+            raise
+        self.threads.give_back(executor)
 
     async def get_response_async(self, request):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)

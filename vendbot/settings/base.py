@@ -95,9 +95,9 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# Connections: daphne runs every request on a thread of its own (a new one per request), so a persistent connection
-# (CONN_MAX_AGE) would be left behind by each request's thread until PostgreSQL refuses more. On PostgreSQL each
-# process keeps a pool instead (psycopg_pool, DB_POOL_MIN_SIZE..DB_POOL_MAX_SIZE connections; a request waits up to
+# Connections: daphne runs each request on one of its kept request threads, as many as it ever had requests at once
+# (apps/core/asgi.py), so persistent connections (CONN_MAX_AGE), one per thread, would follow that peak. On PostgreSQL
+# each process keeps a pool instead (psycopg_pool, DB_POOL_MIN_SIZE..DB_POOL_MAX_SIZE connections; a request waits up to
 # DB_POOL_TIMEOUT seconds for one); a new connection per request cost as much as a whole bare request (≈2.8 ms).
 # DB_POOL_MAX_SIZE=0 turns the pool off (then DB_CONN_MAX_AGE applies). Measured in docs/performance.md.
 DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=8)
