@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .agents import COVER_DAYS, MARKUP_PERMILLE
-from .engine import SERIES_NAMES, ShopState, book_orders, receive_deliveries, sell_and_close
+from .engine import SERIES_NAMES, ShopState, book_orders, receive_deliveries, row_sums, sell_and_close
 from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, Scenarios, World, draw_scenarios
 
 _NO_QUOTE = np.iinfo(np.int64).max // 4  # a price no supplier charges, so min/argmin skip the excluded ones
@@ -88,7 +88,7 @@ def _order_to_par(
     may_order = stocked & open_today.any(axis=1)[:, None] & (need > 0)
     wanted = np.maximum(need, min_order)
     cash = state.cash.copy()
-    room = world.back_room_capacity_units - state.back_units.sum(axis=1) - in_transit.sum(axis=1)
+    room = world.back_room_capacity_units - row_sums(state.back_units) - row_sums(in_transit)
     # The quantities, product by product on (B,) columns; the day's orders are then booked together, (B, P) at once.
     quantity = np.zeros_like(wanted)
     for product in range(n_products):

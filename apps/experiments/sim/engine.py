@@ -11,8 +11,12 @@ import numpy as np
 
 from .world import PRICE_STEP_YEN, Scenarios, World
 
-# The ufunc itself: `.sum()` and `np.clip` add Python-level wrappers that show in a batch of one, run 365 times.
-_total = np.add.reduce
+
+def row_sums(values: np.ndarray) -> np.ndarray:
+    """Each shop's total of a (B, X) array. einsum sums the short rows several times faster than `np.add.reduce`
+    (and without `.sum()`'s Python wrapper); integers add up to the same whatever the order."""
+    return np.einsum("bx->b", values)
+
 
 SERIES_NAMES = (
     "cash",
@@ -116,7 +120,7 @@ def receive_deliveries(state: ShopState, world: World, day: int) -> None:
         return
     trading = state.trading
     arriving = state.transit_units[:, ring] * trading[:, None]
-    room = np.maximum(world.back_room_capacity_units - _total(state.back_units, axis=1), 0)
+    room = np.maximum(world.back_room_capacity_units - row_sums(state.back_units), 0)
     ahead = np.cumsum(arriving, axis=1) - arriving  # in product order, while back-room space lasts
     accepted = np.minimum(np.maximum(room[:, None] - ahead, 0), arriving)
     value = state.transit_value[:, ring] * trading[:, None]
@@ -124,7 +128,7 @@ def receive_deliveries(state: ShopState, world: World, day: int) -> None:
     state.back_units += accepted
     state.stock_value += accepted_value
     fees = state.transit_fee[:, ring] * trading[:, None]
-    fee = _total(fees, axis=1)
+    fee = row_sums(fees)
     state.cash -= fee
     state.supplier_fees += fees
     state.supplier_due += state.transit_due[:, ring] * trading[:, None]
@@ -139,8 +143,8 @@ def receive_deliveries(state: ShopState, world: World, day: int) -> None:
     ):
         array[:, ring] = 0
     state.series["hidden_fees"][:, day] = fee
-    state.series["units_delivered"][:, day] = _total(arriving, axis=1)
-    state.series["units_wasted"][:, day] = _total(arriving - accepted, axis=1)
+    state.series["units_delivered"][:, day] = row_sums(arriving)
+    state.series["units_wasted"][:, day] = row_sums(arriving - accepted)
 
 
 def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, scenarios: Scenarios, day: int) -> None:
@@ -165,7 +169,8 @@ def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, s
     on_hand = shelf + state.back_units
     state.stock_value -= state.stock_value * sold // np.maximum(on_hand, 1)  # sold <= on_hand: 0 when nothing is
     revenue = sold * state.price
-    state.cash += _total(revenue, axis=1)
+    day_revenue = row_sums(revenue)
+    state.cash += day_revenue
 
     pays = trading & (state.cash >= world.daily_fee_yen)
     state.cash -= world.daily_fee_yen * pays
@@ -175,11 +180,11 @@ def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, s
 
     series = state.series
     series["cash"][:, day] = state.cash
-    series["net_worth"][:, day] = state.cash + _total(state.stock_value, axis=1)
-    series["stock_units"][:, day] = _total(state.slot_units, axis=1) + _total(state.back_units, axis=1)
-    series["revenue"][:, day] = _total(revenue, axis=1)
+    series["net_worth"][:, day] = state.cash + row_sums(state.stock_value)
+    series["stock_units"][:, day] = row_sums(state.slot_units) + row_sums(state.back_units)
+    series["revenue"][:, day] = day_revenue
     series["machine_fees"][:, day] = world.daily_fee_yen * pays
-    series["units_sold"][:, day] = _total(sold, axis=1)
+    series["units_sold"][:, day] = row_sums(sold)
     state.sold_by_product[:, day] = sold
     state.revenue_by_product[:, day] = revenue
     # About half of the customers who find nothing they want say what they were looking for.
@@ -197,7 +202,7 @@ def book_orders(state: ShopState, world: World, *, day: int, supplier, quantity,
     total = quantity * unit_price
     delivered = quantity * ship_permille // 1000
     fee = total * fee_permille // 1000 * (delivered > 0)  # no goods, no delivery surcharge
-    day_total = _total(total, axis=1)
+    day_total = row_sums(total)
     state.cash -= day_total
     state.series["purchases"][:, day] += day_total
     for s in range(n_suppliers):  # an order arrives on its supplier's lead day: one slice of the rings per supplier
@@ -210,6 +215,6 @@ def book_orders(state: ShopState, world: World, *, day: int, supplier, quantity,
         state.transit_units[:, arrival] += units
         state.transit_value[:, arrival] += units * unit_price
         state.transit_ordered[:, arrival] += ordered
-        state.transit_fee[:, arrival, s] += _total(fee * from_it, axis=1)
-        state.transit_due[:, arrival, s] += _total(ordered, axis=1)
-        state.transit_received[:, arrival, s] += _total(units, axis=1)
+        state.transit_fee[:, arrival, s] += row_sums(fee * from_it)
+        state.transit_due[:, arrival, s] += row_sums(ordered)
+        state.transit_received[:, arrival, s] += row_sums(units)
