@@ -33,19 +33,18 @@ class BatchResult:
 
 
 def _fill_slots(state: ShopState, world: World) -> tuple[np.ndarray, np.ndarray]:
-    """Fill the slots in slot order from the back room: a slot gets what the earlier slots of its product left.
-    Returns each product's shelf capacity and units on the shelf, (B, P); nothing for a bankrupt shop."""
+    """Fill the slots in slot order from the back room: each product's first slots take what they have room for, then
+    its next slots from what is left. Returns each product's shelf capacity and units on the shelf, (B, P); nothing for
+    a bankrupt shop."""
     layout = state.layout
     trading = state.trading[:, None]
     capacity = world.slot_capacity_units
-    room_in_slot = (capacity - state.slot_units) * ((layout.slot_product >= 0) & trading)
-    wanted_before = room_in_slot @ layout.earlier_same
-    in_back = state.back_units[:, np.maximum(layout.slot_product, 0)]
-    moved = np.minimum(np.maximum(in_back - wanted_before, 0), room_in_slot)
-    state.back_units -= moved @ layout.holds
-    state.slot_units += moved
-    shelf_capacity = capacity * layout.holds.sum(axis=0) * trading
-    shelf_units = (state.slot_units @ layout.holds) * trading
+    for slots, products in layout.ranks:
+        moved = np.minimum(state.back_units[:, products], (capacity - state.slot_units[:, slots]) * trading)
+        state.back_units[:, products] -= moved
+        state.slot_units[:, slots] += moved
+    shelf_capacity = capacity * layout.slots_per_product * trading
+    shelf_units = layout.per_product(state.slot_units) * trading
     return shelf_capacity, shelf_units
 
 

@@ -34,24 +34,32 @@ SERIES_NAMES = (
 
 @dataclass(frozen=True)
 class SlotLayout:
-    """Which product each slot holds: the same in every shop of a batch (its agent never reassigns a slot), so the
-    per-product sums and "units in the earlier slots of the same product" are one small matrix product each instead
-    of (shops, slots, products) one-hot arrays."""
+    """Which product each slot holds: the same in every shop of a batch (its agent never reassigns a slot). The slots
+    are grouped in ranks, rank k holding each product's (k+1)-th slot in slot order, so going through a product's slots
+    in order (to fill or empty them) is one step per rank on (shops, products) columns, a product's slot or two, rather
+    than (shops, slots, products) one-hot arrays or matrix products. A product is in a rank once at most, so a rank's
+    column writes never collide."""
 
-    slot_product: np.ndarray  # (N,) product index, -1 for an unassigned slot
-    holds: np.ndarray  # (N, P) 1 where the slot holds the product
-    earlier_same: np.ndarray  # (N, N) 1 where slot m comes before slot n and holds n's product
+    slots_per_product: np.ndarray  # (P,)
+    ranks: tuple[tuple[np.ndarray, np.ndarray], ...]  # (slots, the product each holds), first slots first
 
     @classmethod
     def of(cls, slot_product, n_products: int) -> "SlotLayout":
         slot_product = np.asarray(slot_product, dtype=np.int64)
-        slots = np.arange(len(slot_product))
-        same = (slot_product[:, None] == slot_product[None, :]) & (slot_product[None, :] >= 0)
+        assigned = slot_product >= 0
+        rank = np.array([np.count_nonzero(slot_product[:slot] == product) for slot, product in enumerate(slot_product)])
+        rank_slots = [np.flatnonzero(assigned & (rank == k)) for k in range(rank[assigned].max(initial=-1) + 1)]
         return cls(
-            slot_product=slot_product,
-            holds=(slot_product[:, None] == np.arange(n_products)).astype(np.int64),
-            earlier_same=(same & (slots[:, None] < slots[None, :])).astype(np.int64),
+            slots_per_product=np.bincount(slot_product[assigned], minlength=n_products),
+            ranks=tuple((slots, slot_product[slots]) for slots in rank_slots),
         )
+
+    def per_product(self, slot_values: np.ndarray) -> np.ndarray:
+        """(B, N) per slot -> (B, P): the sum over each product's slots."""
+        totals = np.zeros((len(slot_values), len(self.slots_per_product)), dtype=slot_values.dtype)
+        for slots, products in self.ranks:
+            totals[:, products] += slot_values[:, slots]
+        return totals
 
 
 @dataclass
@@ -155,16 +163,18 @@ def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, s
     """
     n_products, layout = state.back_units.shape[1], state.layout
     trading = state.trading
-    shelf = state.slot_units @ layout.holds
+    shelf = layout.per_product(state.slot_units)
     response = price_response[np.arange(n_products), state.price // PRICE_STEP_YEN]
     rate, rounding = scenarios.demand_rate[:, day], scenarios.rounding[:, day]
     demand = np.floor(rate * response + rounding).astype(np.int64) * trading[:, None]
     sold = np.minimum(demand, shelf)
 
-    # Empty the slots of a product in slot order.
-    earlier = state.slot_units @ layout.earlier_same
-    wanted = sold[:, layout.slot_product]  # an empty slot (-1) holds no units anyway
-    state.slot_units -= np.minimum(np.maximum(wanted - earlier, 0), state.slot_units)
+    # Empty the slots of a product in slot order: what its earlier slots could not give comes from the next.
+    to_take = sold.copy()
+    for slots, products in layout.ranks:
+        taken = np.minimum(to_take[:, products], state.slot_units[:, slots])
+        state.slot_units[:, slots] -= taken
+        to_take[:, products] -= taken
 
     on_hand = shelf + state.back_units
     state.stock_value -= state.stock_value * sold // np.maximum(on_hand, 1)  # sold <= on_hand: 0 when nothing is
