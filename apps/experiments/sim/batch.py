@@ -103,7 +103,7 @@ def _order_to_par(
         supplier=supplier,
         quantity=quantity,
         unit_price=unit_price,  # a closed supplier's stand-in price only ever meets a quantity of 0
-        ship_permille=np.take_along_axis(scenarios.ship_permille[:, day], supplier, axis=1),
+        ship_permille=scenarios.ship_permille[:, day],
     )
 
 

@@ -204,27 +204,27 @@ def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, s
 def book_orders(state: ShopState, world: World, *, day: int, supplier, quantity, unit_price, ship_permille) -> None:
     """Pay for a day's already validated orders and put what will really arrive on its way.
 
-    Every argument is (B, P): for each shop and product the supplier ordered from and the quantity, 0 where nothing
-    is ordered (a shop orders a product from one supplier a day at most)."""
-    n_suppliers, ring_size = state.transit_fee.shape[2], state.transit_fee.shape[1]
-    lead = world.supplier_terms["lead_days"]
-    fee_permille = world.supplier_terms["hidden_fee_permille"][supplier]
+    `supplier`, `quantity` and `unit_price` are (B, P): for each shop and product the supplier ordered from and the
+    quantity, 0 where nothing is ordered (a shop orders a product from one supplier a day at most). `ship_permille` is
+    (B, S): the share of what it is paid for that each supplier will bring each shop, for today's orders."""
+    ring_size = state.transit_fee.shape[1]
     total = quantity * unit_price
-    delivered = quantity * ship_permille // 1000
-    fee = total * fee_permille // 1000 * (delivered > 0)  # no goods, no delivery surcharge
     day_total = row_sums(total)
     state.cash -= day_total
     state.series["purchases"][:, day] += day_total
-    for s in range(n_suppliers):  # an order arrives on its supplier's lead day: one slice of the rings per supplier
-        ordered = quantity * (supplier == s)
+    # An order arrives on its supplier's lead day: one slice of the rings per supplier.
+    for s, terms in enumerate(world.suppliers):
+        from_it = supplier == s
+        ordered = quantity * from_it
         if not ordered.any():
             continue
-        from_it = ordered > 0
-        arrival = (day + lead[s]) % ring_size
-        units = delivered * from_it
+        arrival = (day + terms.lead_days) % ring_size
+        units = ordered * ship_permille[:, s, None] // 1000
         state.transit_units[:, arrival] += units
         state.transit_value[:, arrival] += units * unit_price
         state.transit_ordered[:, arrival] += ordered
-        state.transit_fee[:, arrival, s] += row_sums(fee * from_it)
+        if terms.hidden_fee_permille:  # a surcharge on the order's value, but no goods, no delivery surcharge
+            fee = total * from_it * terms.hidden_fee_permille // 1000 * (units > 0)
+            state.transit_fee[:, arrival, s] += row_sums(fee)
         state.transit_due[:, arrival, s] += row_sums(ordered)
         state.transit_received[:, arrival, s] += row_sums(units)
