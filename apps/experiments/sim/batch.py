@@ -48,17 +48,24 @@ def _fill_slots(state: ShopState, world: World) -> tuple[np.ndarray, np.ndarray]
     return shelf_capacity, shelf_units
 
 
+def _supplier_sets(allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct sets of suppliers among the shops' rows of `allowed` (B, S), as (K, S) rows, and each shop's set.
+    Every shop sees the same price list, so what depends only on which suppliers a shop may use is worked out once per
+    set (a handful a day) and looked up, rather than on (B, S, P) arrays."""
+    bits = np.arange(allowed.shape[1])
+    codes, shop_set = np.unique(allowed @ (1 << bits), return_inverse=True)
+    return (codes[:, None] >> bits) & 1 == 1, shop_set
+
+
 def _set_prices(state: ShopState, quotes: np.ndarray, trusted: np.ndarray, stocked: np.ndarray) -> None:
     """A fixed markup on the cheapest trusted supplier's cost (any supplier's while none is trusted)."""
-    cost = np.where(
-        trusted.any(axis=1)[:, None],
-        np.where(trusted[:, :, None], quotes, _NO_QUOTE).min(axis=1),
-        quotes.min(axis=1),
-    )
+    trusted_sets, shop_set = _supplier_sets(trusted)
+    priced_from = trusted_sets | ~trusted_sets.any(axis=1, keepdims=True)
+    cost = np.where(priced_from[:, :, None], quotes, _NO_QUOTE).min(axis=1)  # (K, P)
     price = np.clip(
         -(-cost * MARKUP_PERMILLE // (1000 * PRICE_STEP_YEN)) * PRICE_STEP_YEN, PRICE_STEP_YEN, MAX_PRICE_YEN
     )
-    state.price[:] = np.where(stocked, price, state.price)
+    state.price[:] = np.where(stocked, price[shop_set], state.price)
 
 
 def _order_to_par(
@@ -79,12 +86,12 @@ def _order_to_par(
     weekly = state.sold_by_product[:, max(day - 7, 0) : day].sum(axis=1, dtype=np.int64)
     in_transit = state.transit_ordered.sum(axis=1)
     need = shelf_capacity + (COVER_DAYS * weekly + 6) // 7 - shelf_units - state.back_units - in_transit
-    open_today = trusted & scenarios.supplier_available[:, day]
-    open_quotes = np.where(open_today[:, :, None], quotes, _NO_QUOTE)  # (B, S, P)
-    supplier = open_quotes.argmin(axis=1)  # (B, P): the first of equals, as min() over (price, supplier) picks
-    unit_price = np.take_along_axis(open_quotes, supplier[:, None, :], axis=1)[:, 0, :]
+    open_sets, shop_set = _supplier_sets(trusted & scenarios.supplier_available[:, day])
+    open_quotes = np.where(open_sets[:, :, None], quotes, _NO_QUOTE)  # (K, S, P)
+    # The first of equals, as min() over (price, supplier) picks.
+    supplier, unit_price = open_quotes.argmin(axis=1)[shop_set], open_quotes.min(axis=1)[shop_set]
     min_order = world.supplier_terms["min_order_units"][supplier]
-    may_order = stocked & open_today.any(axis=1)[:, None] & (need > 0)
+    may_order = stocked & open_sets.any(axis=1)[shop_set, None] & (need > 0)
     wanted = np.maximum(need, min_order)
     cash = state.cash.copy()
     room = world.back_room_capacity_units - row_sums(state.back_units) - row_sums(in_transit)
@@ -110,7 +117,7 @@ def _order_to_par(
 def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: int) -> None:
     shelf_capacity, shelf_units = _fill_slots(state, world)
     trusted = (state.supplier_received >= state.supplier_due) & (state.supplier_fees == 0)  # (B, S)
-    quotes = scenarios.supplier_price[day][None]  # (1, S, P): list prices are the same for every shop
+    quotes = scenarios.supplier_price[day]  # (S, P): list prices are the same for every shop
     stocked = shelf_capacity > 0
     _set_prices(state, quotes, trusted, stocked)
     _order_to_par(
