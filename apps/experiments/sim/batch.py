@@ -92,14 +92,14 @@ def _order_to_par(
     supplier, unit_price = open_quotes.argmin(axis=1)[shop_set], open_quotes.min(axis=1)[shop_set]
     min_order = world.supplier_terms["min_order_units"][supplier]
     may_order = stocked & open_sets.any(axis=1)[shop_set, None] & (need > 0)
-    wanted = np.maximum(need, min_order)
+    wanted = np.maximum(need, min_order) * may_order  # 0 where it may not order: its column then comes to nothing
     cash = state.cash.copy()
     room = world.back_room_capacity_units - row_sums(state.back_units) - row_sums(in_transit)
     # The quantities, product by product on (B,) columns; the day's orders are then booked together, (B, P) at once.
     quantity = np.zeros_like(wanted)
     for product in range(n_products):
         column = np.minimum(np.minimum(wanted[:, product], cash // unit_price[:, product]), room)
-        column *= may_order[:, product] & (column >= min_order[:, product])
+        column *= column >= min_order[:, product]
         quantity[:, product] = column
         cash -= column * unit_price[:, product]
         room -= column
