@@ -121,6 +121,13 @@ class ShopState:
         return self.bankrupt_day < 0
 
 
+def _fit_in_back_room(arriving: np.ndarray, value: np.ndarray, room: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What of the arriving units (B, P) fits in the back room, in product order while space lasts, and its value."""
+    ahead = np.cumsum(arriving, axis=1) - arriving
+    accepted = np.minimum(np.maximum(room[:, None] - ahead, 0), arriving)
+    return accepted, value * accepted // np.maximum(arriving, 1)  # accepted <= arriving, so 0 when none arrive
+
+
 def receive_deliveries(state: ShopState, world: World, day: int) -> None:
     """Morning: what suppliers bring today goes to the back room; what does not fit there is thrown away."""
     ring = day % state.transit_fee.shape[1]
@@ -128,11 +135,13 @@ def receive_deliveries(state: ShopState, world: World, day: int) -> None:
         return
     trading = state.trading
     arriving = state.transit_units[:, ring] * trading[:, None]
+    delivered = row_sums(arriving)
     room = np.maximum(world.back_room_capacity_units - row_sums(state.back_units), 0)
-    ahead = np.cumsum(arriving, axis=1) - arriving  # in product order, while back-room space lasts
-    accepted = np.minimum(np.maximum(room[:, None] - ahead, 0), arriving)
     value = state.transit_value[:, ring] * trading[:, None]
-    accepted_value = value * accepted // np.maximum(arriving, 1)  # accepted <= arriving, so 0 when none arrive
+    if (delivered <= room).all():  # the usual case (an agent orders within its room): all of it fits, at full value
+        accepted, accepted_value = arriving, value
+    else:
+        accepted, accepted_value = _fit_in_back_room(arriving, value, room)
     state.back_units += accepted
     state.stock_value += accepted_value
     fees = state.transit_fee[:, ring] * trading[:, None]
@@ -151,8 +160,8 @@ def receive_deliveries(state: ShopState, world: World, day: int) -> None:
     ):
         array[:, ring] = 0
     state.series["hidden_fees"][:, day] = fee
-    state.series["units_delivered"][:, day] = row_sums(arriving)
-    state.series["units_wasted"][:, day] = row_sums(arriving - accepted)
+    state.series["units_delivered"][:, day] = delivered
+    state.series["units_wasted"][:, day] = delivered - row_sums(accepted)
 
 
 def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, scenarios: Scenarios, day: int) -> None:
@@ -164,7 +173,8 @@ def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, s
     n_products, layout = state.back_units.shape[1], state.layout
     trading = state.trading
     shelf = layout.per_product(state.slot_units)
-    response = price_response[np.arange(n_products), state.price // PRICE_STEP_YEN]
+    # [product, price step] as one index into the flat table: a plain take, cheaper than two-array fancy indexing.
+    response = price_response.take(np.arange(n_products) * price_response.shape[1] + state.price // PRICE_STEP_YEN)
     rate, rounding = scenarios.demand_rate[:, day], scenarios.rounding[:, day]
     demand = np.floor(rate * response + rounding).astype(np.int64) * trading[:, None]
     sold = np.minimum(demand, shelf)
