@@ -68,6 +68,19 @@ def _set_prices(state: ShopState, quotes: np.ndarray, trusted: np.ndarray, stock
     state.price[:] = np.where(stocked, price[shop_set], state.price)
 
 
+def _run_down(wanted, unit_price, min_order, cash, room) -> np.ndarray:
+    """The quantities, (shops, P), as cash and back-room space (both (shops,), consumed here) run down product by
+    product: each product gets what is left of them, or nothing if that is below its supplier's minimum order."""
+    quantity = np.zeros_like(wanted)
+    for product in range(wanted.shape[1]):
+        column = np.minimum(np.minimum(wanted[:, product], cash // unit_price[:, product]), room)
+        column *= column >= min_order[:, product]
+        quantity[:, product] = column
+        cash -= column * unit_price[:, product]
+        room -= column
+    return quantity
+
+
 def _order_to_par(
     state: ShopState,
     world: World,
@@ -81,9 +94,7 @@ def _order_to_par(
     shelf_units: np.ndarray,
     sold_last_week: np.ndarray,
 ) -> None:
-    """Orders up to par from the cheapest trusted supplier open today; cash and back-room space run down product by
-    product, so the quantities are worked out one product at a time."""
-    n_products = state.back_units.shape[1]
+    """Orders up to par from the cheapest trusted supplier open today, as far as cash and back-room space go."""
     in_transit = np.einsum("brp->bp", state.transit_ordered)  # summed along the ring; faster than .sum(axis=1)
     need = shelf_capacity + (COVER_DAYS * sold_last_week + 6) // 7 - shelf_units - state.back_units - in_transit
     open_sets, shop_set = _supplier_sets(trusted & scenarios.supplier_available[:, day])
@@ -92,17 +103,14 @@ def _order_to_par(
     supplier, unit_price = open_quotes.argmin(axis=1)[shop_set], open_quotes.min(axis=1)[shop_set]
     min_order = world.supplier_terms["min_order_units"][supplier]
     may_order = stocked & open_sets.any(axis=1)[shop_set, None] & (need > 0)
-    wanted = np.maximum(need, min_order) * may_order  # 0 where it may not order: its column then comes to nothing
-    cash = state.cash.copy()
+    wanted = np.maximum(need, min_order) * may_order  # 0 where it may not order, so none is placed
     room = world.back_room_capacity_units - row_sums(state.back_units) - row_sums(in_transit)
-    # The quantities, product by product on (B,) columns; the day's orders are then booked together, (B, P) at once.
-    quantity = np.zeros_like(wanted)
-    for product in range(n_products):
-        column = np.minimum(np.minimum(wanted[:, product], cash // unit_price[:, product]), room)
-        column *= column >= min_order[:, product]
-        quantity[:, product] = column
-        cash -= column * unit_price[:, product]
-        room -= column
+    # A shop with the cash and the room for all it wants gets it: nothing runs short along the way. Only the others'
+    # quantities are worked out product by product; the day's orders are then booked together, (B, P) at once.
+    quantity = wanted.copy()
+    short = np.flatnonzero((row_sums(wanted * unit_price) > state.cash) | (row_sums(wanted) > room))
+    if short.size:
+        quantity[short] = _run_down(wanted[short], unit_price[short], min_order[short], state.cash[short], room[short])
     book_orders(
         state,
         world,
