@@ -92,6 +92,9 @@ class ShopState:
     def opening(cls, world: World, batch: int, days: int) -> "ShopState":
         n_products, n_suppliers, ring = len(world.products), len(world.suppliers), world.max_lead_days + 1
         zeros = lambda *shape: np.zeros(shape, dtype=np.int64)  # noqa: E731 — a local shorthand, not an API
+        # The per-product records are stored day by day and seen (B, days, P) through a transposed view: a day's
+        # writes, and reading a past day back, are then one contiguous block rather than B rows far apart.
+        by_day = lambda: np.zeros((days, batch, n_products), dtype=np.int32).transpose(1, 0, 2)  # noqa: E731
         return cls(
             cash=np.full(batch, world.starting_cash_yen, dtype=np.int64),
             price=np.tile(world.reference_prices(), (batch, 1)),
@@ -111,9 +114,9 @@ class ShopState:
             unpaid_days=zeros(batch),
             bankrupt_day=np.full(batch, -1, dtype=np.int64),
             series={name: zeros(batch, days) for name in SERIES_NAMES},
-            sold_by_product=np.zeros((batch, days, n_products), dtype=np.int32),
-            revenue_by_product=np.zeros((batch, days, n_products), dtype=np.int32),
-            requests_by_product=np.zeros((batch, days, n_products), dtype=np.int32),
+            sold_by_product=by_day(),
+            revenue_by_product=by_day(),
+            requests_by_product=by_day(),
         )
 
     @property
