@@ -92,8 +92,10 @@ class ShopState:
     def opening(cls, world: World, batch: int, days: int) -> "ShopState":
         n_products, n_suppliers, ring = len(world.products), len(world.suppliers), world.max_lead_days + 1
         zeros = lambda *shape: np.zeros(shape, dtype=np.int64)  # noqa: E731 — a local shorthand, not an API
-        # The per-product records are stored day by day and seen (B, days, P) through a transposed view: a day's
-        # writes, and reading a past day back, are then one contiguous block rather than B rows far apart.
+        # The rings and the per-product records are stored slot by slot (day by day) and seen as documented, (B, R, X)
+        # and (B, days, P), through transposed views: what a day reads and writes of them, [:, ring] or [:, day], is
+        # then one contiguous block rather than B rows far apart.
+        by_ring = lambda width: zeros(ring, batch, width).transpose(1, 0, 2)  # noqa: E731
         by_day = lambda: np.zeros((days, batch, n_products), dtype=np.int32).transpose(1, 0, 2)  # noqa: E731
         return cls(
             cash=np.full(batch, world.starting_cash_yen, dtype=np.int64),
@@ -102,12 +104,12 @@ class ShopState:
             slot_units=zeros(batch, world.slot_count),
             back_units=zeros(batch, n_products),
             stock_value=zeros(batch, n_products),
-            transit_units=zeros(batch, ring, n_products),
-            transit_value=zeros(batch, ring, n_products),
-            transit_ordered=zeros(batch, ring, n_products),
-            transit_fee=zeros(batch, ring, n_suppliers),
-            transit_due=zeros(batch, ring, n_suppliers),
-            transit_received=zeros(batch, ring, n_suppliers),
+            transit_units=by_ring(n_products),
+            transit_value=by_ring(n_products),
+            transit_ordered=by_ring(n_products),
+            transit_fee=by_ring(n_suppliers),
+            transit_due=by_ring(n_suppliers),
+            transit_received=by_ring(n_suppliers),
             supplier_due=zeros(batch, n_suppliers),
             supplier_received=zeros(batch, n_suppliers),
             supplier_fees=zeros(batch, n_suppliers),
