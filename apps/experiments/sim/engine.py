@@ -206,10 +206,11 @@ def sell_and_close(state: ShopState, world: World, price_response: np.ndarray, s
     series = state.series
     series["cash"][:, day] = state.cash
     series["net_worth"][:, day] = state.cash + row_sums(state.stock_value)
-    series["stock_units"][:, day] = row_sums(state.slot_units) + row_sums(state.back_units)
+    units_sold = row_sums(sold)
+    series["stock_units"][:, day] = row_sums(on_hand) - units_sold  # the slots give up exactly what is sold
     series["revenue"][:, day] = day_revenue
     series["machine_fees"][:, day] = world.daily_fee_yen * pays
-    series["units_sold"][:, day] = row_sums(sold)
+    series["units_sold"][:, day] = units_sold
     state.sold_by_product[:, day] = sold
     state.revenue_by_product[:, day] = revenue
     # About half of the customers who find nothing they want say what they were looking for.
@@ -227,12 +228,11 @@ def book_orders(state: ShopState, world: World, *, day: int, supplier, quantity,
     day_total = row_sums(total)
     state.cash -= day_total
     state.series["purchases"][:, day] += day_total
-    # An order arrives on its supplier's lead day: one slice of the rings per supplier.
-    for s, terms in enumerate(world.suppliers):
+    # An order arrives on its supplier's lead day: one slice of the rings per supplier ordered from.
+    for s in np.flatnonzero(np.bincount(supplier[quantity > 0], minlength=len(world.suppliers))).tolist():
+        terms = world.suppliers[s]
         from_it = supplier == s
         ordered = quantity * from_it
-        if not ordered.any():
-            continue
         arrival = (day + terms.lead_days) % ring_size
         units = ordered * ship_permille[:, s, None] // 1000
         state.transit_units[:, arrival] += units
