@@ -224,22 +224,22 @@ def book_orders(state: ShopState, world: World, *, day: int, supplier, quantity,
     quantity, 0 where nothing is ordered (a shop orders a product from one supplier a day at most). `ship_permille` is
     (B, S): the share of what it is paid for that each supplier will bring each shop, for today's orders."""
     ring_size = state.transit_fee.shape[1]
+    lead_days, fee_permille = world.supplier_terms["lead_days"], world.supplier_terms["hidden_fee_permille"]
     total = quantity * unit_price
     day_total = row_sums(total)
     state.cash -= day_total
     state.series["purchases"][:, day] += day_total
     # An order arrives on its supplier's lead day: one slice of the rings per supplier ordered from.
-    for s in np.flatnonzero(np.bincount(supplier[quantity > 0], minlength=len(world.suppliers))).tolist():
-        terms = world.suppliers[s]
+    for s in np.flatnonzero(np.bincount(supplier[quantity > 0])).tolist():
         from_it = supplier == s
         ordered = quantity * from_it
-        arrival = (day + terms.lead_days) % ring_size
+        arrival = (day + lead_days[s]) % ring_size
         units = ordered * ship_permille[:, s, None] // 1000
         state.transit_units[:, arrival] += units
         state.transit_value[:, arrival] += units * unit_price
         state.transit_ordered[:, arrival] += ordered
-        if terms.hidden_fee_permille:  # a surcharge on the order's value, but no goods, no delivery surcharge
-            fee = total * from_it * terms.hidden_fee_permille // 1000 * (units > 0)
+        if fee_permille[s]:  # a surcharge on the order's value, but no goods, no delivery surcharge
+            fee = total * from_it * fee_permille[s] // 1000 * (units > 0)
             state.transit_fee[:, arrival, s] += row_sums(fee)
         state.transit_due[:, arrival, s] += row_sums(ordered)
         state.transit_received[:, arrival, s] += row_sums(units)
