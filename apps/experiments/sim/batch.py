@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .agents import COVER_DAYS, MARKUP_PERMILLE
-from .engine import SERIES_NAMES, ShopState, book_orders, receive_deliveries, sell_and_close
+from .engine import SERIES_NAMES, ShopState, book_orders, receive_deliveries, row_sums, sell_and_close
 from .world import MAX_PRICE_YEN, PRICE_STEP_YEN, Scenarios, World, draw_scenarios
 
 _NO_QUOTE = np.iinfo(np.int64).max // 4  # a price no supplier charges, so min/argmin skip the excluded ones
@@ -33,33 +33,55 @@ class BatchResult:
 
 
 def _fill_slots(state: ShopState, world: World) -> tuple[np.ndarray, np.ndarray]:
-    """Fill the slots in slot order from the back room: a slot gets what the earlier slots of its product left.
-    Returns each product's shelf capacity and units on the shelf, (B, P); nothing for a bankrupt shop."""
+    """Fill the slots in slot order from the back room: each product's first slots take what they have room for, then
+    its next slots from what is left. Returns each product's shelf capacity and units on the shelf, (B, P); nothing for
+    a bankrupt shop."""
     layout = state.layout
     trading = state.trading[:, None]
     capacity = world.slot_capacity_units
-    room_in_slot = (capacity - state.slot_units) * ((layout.slot_product >= 0) & trading)
-    wanted_before = room_in_slot @ layout.earlier_same
-    in_back = state.back_units[:, np.maximum(layout.slot_product, 0)]
-    moved = np.minimum(np.maximum(in_back - wanted_before, 0), room_in_slot)
-    state.back_units -= moved @ layout.holds
-    state.slot_units += moved
-    shelf_capacity = capacity * layout.holds.sum(axis=0) * trading
-    shelf_units = (state.slot_units @ layout.holds) * trading
+    for slots, products in layout.ranks:
+        moved = np.minimum(state.back_units[:, products], (capacity - state.slot_units[:, slots]) * trading)
+        state.back_units[:, products] -= moved
+        state.slot_units[:, slots] += moved
+    shelf_capacity = capacity * layout.slots_per_product * trading
+    shelf_units = layout.per_product(state.slot_units) * trading
     return shelf_capacity, shelf_units
+
+
+def _supplier_sets(allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct sets of suppliers among the shops' rows of `allowed` (B, S), as (K, S) rows, and each shop's set.
+    Every shop sees the same price list, so what depends only on which suppliers a shop may use is worked out once per
+    set (a handful a day) and looked up, rather than on (B, S, P) arrays."""
+    bits = np.arange(allowed.shape[1])
+    code = allowed.view(np.uint8) @ (1 << bits)  # the set as a number, bit s for supplier s; uint8 multiplies faster
+    present = np.bincount(code) > 0  # a sort-free np.unique: codes run to 2**S, a few suppliers
+    codes = np.flatnonzero(present)
+    shop_set = (np.cumsum(present) - 1)[code]
+    return (codes[:, None] >> bits) & 1 == 1, shop_set
 
 
 def _set_prices(state: ShopState, quotes: np.ndarray, trusted: np.ndarray, stocked: np.ndarray) -> None:
     """A fixed markup on the cheapest trusted supplier's cost (any supplier's while none is trusted)."""
-    cost = np.where(
-        trusted.any(axis=1)[:, None],
-        np.where(trusted[:, :, None], quotes, _NO_QUOTE).min(axis=1),
-        quotes.min(axis=1),
-    )
+    trusted_sets, shop_set = _supplier_sets(trusted)
+    priced_from = trusted_sets | ~trusted_sets.any(axis=1, keepdims=True)
+    cost = np.where(priced_from[:, :, None], quotes, _NO_QUOTE).min(axis=1)  # (K, P)
     price = np.clip(
         -(-cost * MARKUP_PERMILLE // (1000 * PRICE_STEP_YEN)) * PRICE_STEP_YEN, PRICE_STEP_YEN, MAX_PRICE_YEN
     )
-    state.price[:] = np.where(stocked, price, state.price)
+    state.price[:] = np.where(stocked, price[shop_set], state.price)
+
+
+def _run_down(wanted, unit_price, min_order, cash, room) -> np.ndarray:
+    """The quantities, (shops, P), as cash and back-room space (both (shops,), consumed here) run down product by
+    product: each product gets what is left of them, or nothing if that is below its supplier's minimum order."""
+    quantity = np.zeros_like(wanted)
+    for product in range(wanted.shape[1]):
+        column = np.minimum(np.minimum(wanted[:, product], cash // unit_price[:, product]), room)
+        column *= column >= min_order[:, product]
+        quantity[:, product] = column
+        cash -= column * unit_price[:, product]
+        room -= column
+    return quantity
 
 
 def _order_to_par(
@@ -73,30 +95,25 @@ def _order_to_par(
     stocked: np.ndarray,
     shelf_capacity: np.ndarray,
     shelf_units: np.ndarray,
+    sold_last_week: np.ndarray,
 ) -> None:
-    """Orders up to par from the cheapest trusted supplier open today; cash and back-room space run down product by
-    product, so the quantities are worked out one product at a time."""
-    n_products = state.back_units.shape[1]
-    weekly = state.sold_by_product[:, max(day - 7, 0) : day].sum(axis=1, dtype=np.int64)
-    in_transit = state.transit_ordered.sum(axis=1)
-    need = shelf_capacity + (COVER_DAYS * weekly + 6) // 7 - shelf_units - state.back_units - in_transit
-    open_today = trusted & scenarios.supplier_available[:, day]
-    open_quotes = np.where(open_today[:, :, None], quotes, _NO_QUOTE)  # (B, S, P)
-    supplier = open_quotes.argmin(axis=1)  # (B, P): the first of equals, as min() over (price, supplier) picks
-    unit_price = np.take_along_axis(open_quotes, supplier[:, None, :], axis=1)[:, 0, :]
+    """Orders up to par from the cheapest trusted supplier open today, as far as cash and back-room space go."""
+    in_transit = np.einsum("brp->bp", state.transit_ordered)  # summed along the ring; faster than .sum(axis=1)
+    need = shelf_capacity + (COVER_DAYS * sold_last_week + 6) // 7 - shelf_units - state.back_units - in_transit
+    open_sets, shop_set = _supplier_sets(trusted & scenarios.supplier_available[:, day])
+    open_quotes = np.where(open_sets[:, :, None], quotes, _NO_QUOTE)  # (K, S, P)
+    # The first of equals, as min() over (price, supplier) picks.
+    supplier, unit_price = open_quotes.argmin(axis=1)[shop_set], open_quotes.min(axis=1)[shop_set]
     min_order = world.supplier_terms["min_order_units"][supplier]
-    may_order = stocked & open_today.any(axis=1)[:, None] & (need > 0)
-    wanted = np.maximum(need, min_order)
-    cash = state.cash.copy()
-    room = world.back_room_capacity_units - state.back_units.sum(axis=1) - in_transit.sum(axis=1)
-    # The quantities, product by product on (B,) columns; the day's orders are then booked together, (B, P) at once.
-    quantity = np.zeros_like(wanted)
-    for product in range(n_products):
-        column = np.minimum(np.minimum(wanted[:, product], cash // unit_price[:, product]), room)
-        column *= may_order[:, product] & (column >= min_order[:, product])
-        quantity[:, product] = column
-        cash -= column * unit_price[:, product]
-        room -= column
+    may_order = stocked & open_sets.any(axis=1)[shop_set, None] & (need > 0)
+    wanted = np.maximum(need, min_order) * may_order  # 0 where it may not order, so none is placed
+    room = world.back_room_capacity_units - row_sums(state.back_units) - row_sums(in_transit)
+    # A shop with the cash and the room for all it wants gets it: nothing runs short along the way. Only the others'
+    # quantities are worked out product by product; the day's orders are then booked together, (B, P) at once.
+    quantity = wanted.copy()
+    short = np.flatnonzero((row_sums(wanted * unit_price) > state.cash) | (row_sums(wanted) > room))
+    if short.size:
+        quantity[short] = _run_down(wanted[short], unit_price[short], min_order[short], state.cash[short], room[short])
     book_orders(
         state,
         world,
@@ -104,14 +121,14 @@ def _order_to_par(
         supplier=supplier,
         quantity=quantity,
         unit_price=unit_price,  # a closed supplier's stand-in price only ever meets a quantity of 0
-        ship_permille=np.take_along_axis(scenarios.ship_permille[:, day], supplier, axis=1),
+        ship_permille=scenarios.ship_permille[:, day],
     )
 
 
-def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: int) -> None:
+def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: int, sold_last_week: np.ndarray) -> None:
     shelf_capacity, shelf_units = _fill_slots(state, world)
     trusted = (state.supplier_received >= state.supplier_due) & (state.supplier_fees == 0)  # (B, S)
-    quotes = scenarios.supplier_price[day][None]  # (1, S, P): list prices are the same for every shop
+    quotes = scenarios.supplier_price[day]  # (S, P): list prices are the same for every shop
     stocked = shelf_capacity > 0
     _set_prices(state, quotes, trusted, stocked)
     _order_to_par(
@@ -124,6 +141,7 @@ def _restock_to_par(state: ShopState, world: World, scenarios: Scenarios, day: i
         stocked=stocked,
         shelf_capacity=shelf_capacity,
         shelf_units=shelf_units,
+        sold_last_week=sold_last_week,
     )
 
 
@@ -137,10 +155,14 @@ def run_restock_to_par_batch(
     scenarios = draw_scenarios(world, seeds, days)
     state = ShopState.opening(world, len(seeds), days)
     price_response = world.price_response_table()
+    sold_last_week = np.zeros_like(state.back_units)  # (B, P) over the 7 days before today: a running sum
     for day in range(days):
         receive_deliveries(state, world, day)
-        _restock_to_par(state, world, scenarios, day)
+        _restock_to_par(state, world, scenarios, day, sold_last_week)
         sell_and_close(state, world, price_response, scenarios, day)
+        sold_last_week += state.sold_by_product[:, day]
+        if day >= 7:
+            sold_last_week -= state.sold_by_product[:, day - 7]
         if on_day:
             on_day(day + 1)
     return BatchResult(
