@@ -8,13 +8,13 @@ Element-wise steps are `map` over C functions (`operator.add`, `operator.mul`, .
 runs no bytecode, which is most of the cost of a list comprehension over ten numbers. Not `min` or `max`: in Python 3.11
 each call parses keyword arguments, which costs more than `a if a < b else b`. Nor `zip(..., strict=True)` in the daily
 steps: zip parses its keyword the slow way, a few thousand instructions a call, so the slots are walked with `enumerate`
-and indexed, and two-list steps are `map`s. Demand is the only float arithmetic, `floor(rate * response + rounding)`:
-the same IEEE double operations in the same order as the arrays do.
+and indexed, and two-list steps are `map`s. Demand is the only float arithmetic, `floor(rate * response + rounding)`,
+worked out on the scenario's arrays for days ahead while the prices stand: the same IEEE double operations as the batch
+engine's.
 """
 
 from dataclasses import dataclass
 from itertools import repeat
-from math import floor
 from operator import add, floordiv, mul, sub
 
 import numpy as np
@@ -22,13 +22,17 @@ import numpy as np
 from .engine import SERIES_NAMES
 from .world import PRICE_STEP_YEN, Scenarios, World
 
+DEMAND_DAYS_AHEAD = 7  # the fewest days the demand is worked out for at once
+
 
 @dataclass(slots=True)
 class ScenarioDays:
-    """One seed's row of `Scenarios`, as lists indexed [day][...]."""
+    """One seed's row of `Scenarios`, as lists indexed [day][...], but for the demand's floats."""
 
-    demand_rate: list[list[float]]
-    rounding: list[list[float]]
+    # (days, products) arrays, the scenario's own rows: demand is worked out on them for days ahead at once, and
+    # 7,300 floats are not turned into lists at opening.
+    demand_rate: np.ndarray
+    rounding: np.ndarray
     machine_offline: list[bool]
     weather: list[int]
     temperature: list[float]
@@ -40,8 +44,8 @@ class ScenarioDays:
     def of(cls, scenarios: Scenarios, row: int, world: World) -> "ScenarioDays":
         """`world` is the one the scenarios were drawn for; its list prices are the same for every seed."""
         return cls(
-            demand_rate=scenarios.demand_rate[row].tolist(),
-            rounding=scenarios.rounding[row].tolist(),
+            demand_rate=scenarios.demand_rate[row],
+            rounding=scenarios.rounding[row],
             machine_offline=scenarios.machine_offline[row].tolist(),
             weather=scenarios.weather[row].tolist(),
             temperature=scenarios.temperature[row].tolist(),
@@ -63,8 +67,10 @@ class Shop:
         self.world, self.scenario, self.days = world, scenario, days
         self.ring = world.max_lead_days + 1
         self.response = world.price_response_rows  # [product][price // PRICE_STEP_YEN]
-        self._priced: list[int] = []  # the prices `_price_response` was looked up at
-        self._price_response: list[float] = []
+        self._priced: list[int] = []  # the prices `_demand_ahead` was worked out at
+        self._priced_day = 0  # the first day at those prices
+        self._demand_ahead: list[list[int]] = []  # per day from `_demand_start`, each product's customers
+        self._demand_start = 0
         self.lead_days = [s.lead_days for s in world.suppliers]
         self.fee_permille = [s.hidden_fee_permille for s in world.suppliers]
         self.cash = world.starting_cash_yen
@@ -161,12 +167,7 @@ class Shop:
 
         Demand belongs to the product, capped by all its units on the shelf together; slots empty in slot order."""
         price, back, value = self.price, self.back_units, self.stock_value
-        scenario = self.scenario
-        demand = list(
-            map(
-                floor, map(add, map(mul, scenario.demand_rate[day], self._response_at_prices()), scenario.rounding[day])
-            )
-        )
+        demand = self._demand(day)
         # One walk of the slots: what each product had on the shelf, and its demand taken from its slots in order
         # (a product's sale is then min(demand, shelf) without a second walk).
         shelf, unmet, slot_units = [0] * len(back), list(demand), self.slot_units
@@ -196,12 +197,23 @@ class Shop:
         requests = list(map(floordiv, unmet, repeat(2)))
         self.sold[day], self.revenue[day], self.requests[day] = sold, revenue, requests
 
-    def _response_at_prices(self) -> list[float]:
-        """Each product's demand multiplier at its price today, looked up again only when a price has changed."""
+    def _demand(self, day: int) -> list[int]:
+        """Each product's customers today at today's prices (read, never changed). Worked out on the arrays for as many
+        days ahead as the prices have stood so far, a week at least, and again when a price changes: an agent's prices
+        mostly settle in the first days, and one NumPy step costs about what ten days of the same arithmetic on lists
+        do."""
         if self.price != self._priced:
-            self._priced = list(self.price)
-            self._price_response = [self.response[p][yen // PRICE_STEP_YEN] for p, yen in enumerate(self._priced)]
-        return self._price_response
+            self._priced, self._priced_day = list(self.price), day
+            self._demand_ahead = []
+        ahead = day - self._demand_start
+        if ahead >= len(self._demand_ahead):
+            stood = day - self._priced_day
+            end = day + (stood if stood > DEMAND_DAYS_AHEAD else DEMAND_DAYS_AHEAD)  # not max(): see above
+            response = [self.response[p][yen // PRICE_STEP_YEN] for p, yen in enumerate(self._priced)]
+            rate, rounding = self.scenario.demand_rate[day:end], self.scenario.rounding[day:end]
+            self._demand_ahead = np.floor(rate * response + rounding).astype(np.int64).tolist()
+            self._demand_start, ahead = day, 0
+        return self._demand_ahead[ahead]
 
     def _spoil(self, day: int, sold: list[int]) -> None:
         """Night, after the sales (which took the oldest units first): fresh units whose last day was today are thrown
