@@ -306,6 +306,15 @@ class ShopApi:
             episode.open_for_business()  # which refuses, saying why
         shop.back_units, shop.slot_units = back, slot_units
 
+    def refill_all_slots(self) -> list[int]:
+        """Top every slot up from the back room, in slot order, as far as its product's units there last: what
+        `restock_slots` with each slot's free room (or what is left of its product, if less) moves, in one call with
+        nothing to check. Returns per product the units in its slots afterwards."""
+        episode = self._episode
+        if episode.day >= episode.days or episode.shop.bankrupt_day >= 0:
+            episode.open_for_business()  # which refuses, saying why
+        return episode.shop.refill_slots()
+
     def assign_slot(self, *, slot: int, product: int) -> None:
         episode = self._episode
         slot = self._slot(slot)

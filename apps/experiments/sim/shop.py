@@ -162,6 +162,22 @@ class Shop:
         for buffer, width in self._transit_buffers:
             buffer[ring] = [0] * width
 
+    def refill_slots(self) -> list[int]:
+        """Every slot topped up from the back room in slot order (`ShopApi.refill_all_slots`); returns per product
+        the units in its slots afterwards."""
+        capacity, back, slot_units = self.world.slot_capacity_units, self.back_units, self.slot_units
+        shelf = [0] * len(back)
+        for slot, product in enumerate(self.slot_product):
+            if product >= 0:
+                units, in_back = slot_units[slot], back[product]
+                if in_back and units < capacity:
+                    moved = capacity - units if capacity - units < in_back else in_back
+                    back[product] = in_back - moved
+                    units += moved
+                    slot_units[slot] = units
+                shelf[product] += units
+        return shelf
+
     def sell_and_close(self, day: int) -> None:
         """Night: customers buy from the slots, the machine fee falls due, and the day's figures are written down.
 
