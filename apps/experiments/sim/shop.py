@@ -85,14 +85,6 @@ class Shop:
         self.transit_fee = _zeros(self.ring, n_suppliers)
         self.transit_due = _zeros(self.ring, n_suppliers)
         self.transit_received = _zeros(self.ring, n_suppliers)
-        self._transit_buffers = (  # what a morning's deliveries empty and their widths, listed once
-            (self.transit_units, n_products),
-            (self.transit_value, n_products),
-            (self.transit_ordered, n_products),
-            (self.transit_fee, n_suppliers),
-            (self.transit_due, n_suppliers),
-            (self.transit_received, n_suppliers),
-        )
         self.supplier_due = [0] * n_suppliers
         self.supplier_received = [0] * n_suppliers
         self.supplier_fees = [0] * n_suppliers
@@ -130,37 +122,45 @@ class Shop:
         return list(map(sub, totals[end], totals[start]))
 
     def receive_deliveries(self, day: int) -> None:
-        """Morning: what suppliers bring today goes to the back room; what does not fit there is thrown away."""
+        """Morning: what suppliers bring today goes to the back room; what does not fit there is thrown away.
+
+        Today's transit entries are emptied in place as they are read, for the products ordered and the suppliers due
+        only: nothing comes of what was not ordered, so every other entry is already zero."""
         ring = day % self.ring
         due = self.transit_due[ring]
         if not any(due):  # every order is due somewhere, so nothing comes today
             return
-        arriving, value, fees = self.transit_units[ring], self.transit_value[ring], self.transit_fee[ring]
+        arriving, value, ordered = self.transit_units[ring], self.transit_value[ring], self.transit_ordered[ring]
         room = self.world.back_room_capacity_units - sum(self.back_units)
         room = room if room > 0 else 0  # not max(): see above
         ahead = wasted = 0  # in product order, while back-room space lasts
-        back, stock_value = self.back_units, self.stock_value
-        for product, units in enumerate(arriving):
-            if units:
-                space = room - ahead if room > ahead else 0
-                accepted = units if units < space else space
-                ahead += units
-                wasted += units - accepted
-                back[product] += accepted
-                stock_value[product] += value[product] * accepted // units
-                if accepted and self.shelf_life[product]:
-                    self.cohorts[product].append([day + self.shelf_life[product] - 1, accepted])
-        self.in_transit = list(map(sub, self.in_transit, self.transit_ordered[ring]))
+        back, stock_value, in_transit = self.back_units, self.stock_value, self.in_transit
+        for product, units_ordered in enumerate(ordered):
+            if units_ordered:
+                in_transit[product] -= units_ordered
+                units = arriving[product]
+                if units:
+                    space = room - ahead if room > ahead else 0
+                    accepted = units if units < space else space
+                    ahead += units
+                    wasted += units - accepted
+                    back[product] += accepted
+                    stock_value[product] += value[product] * accepted // units
+                    if accepted and self.shelf_life[product]:
+                        self.cohorts[product].append([day + self.shelf_life[product] - 1, accepted])
+                ordered[product] = arriving[product] = value[product] = 0
+        fees, received = self.transit_fee[ring], self.transit_received[ring]
         fee = sum(fees)
         self.cash -= fee
-        self.supplier_fees = list(map(add, self.supplier_fees, fees))
-        self.supplier_due = list(map(add, self.supplier_due, due))
-        self.supplier_received = list(map(add, self.supplier_received, self.transit_received[ring]))
+        for supplier, units_due in enumerate(due):
+            if units_due:
+                self.supplier_due[supplier] += units_due
+                self.supplier_received[supplier] += received[supplier]
+                self.supplier_fees[supplier] += fees[supplier]
+                due[supplier] = received[supplier] = fees[supplier] = 0
         self.series["hidden_fees"][day] = fee
         self.series["units_delivered"][day] = ahead
         self.series["units_wasted"][day] = wasted
-        for buffer, width in self._transit_buffers:
-            buffer[ring] = [0] * width
 
     def refill_slots(self) -> list[int]:
         """Every slot topped up from the back room in slot order (`ShopApi.refill_all_slots`); returns per product
