@@ -2,16 +2,16 @@
 
 `engine.py` runs the same rules on arrays with a leading seed axis for the batch; for a single shop NumPy's cost per
 call (a microsecond or more, for arrays of ten numbers) was most of the work, so one shop keeps ints and lists and one
-seed's scenario is turned into lists once, before the first day. The two must give the same numbers bit for bit
-(`tests/experiments/test_batch.py` compares them, bankruptcies included): change a rule in one, change it in the other.
-Element-wise steps are `map` over C functions (`operator.add`, `operator.sub`) where they can be: per element that
-runs no bytecode, which is most of the cost of a list comprehension over ten numbers (but a `map` step costs about
-twice a loop's, so where most numbers are zeros a loop that skips them costs less). Not `min` or `max`: in Python 3.11
-each call parses keyword arguments, which costs more than `a if a < b else b`. Nor `zip(..., strict=True)` in the daily
-steps: zip parses its keyword the slow way, a few thousand instructions a call, so the slots are walked with `enumerate`
-and indexed, and two-list steps are `map`s. Demand is the only float arithmetic, `floor(rate * response + rounding)`,
-worked out on the scenario's arrays for days ahead while the prices stand: the same IEEE double operations as the batch
-engine's.
+seed's scenario is turned into lists once, before the first day (but for the demand: see below). The two must give the
+same numbers bit for bit (`tests/experiments/test_batch.py` compares them, bankruptcies included): change a rule in one,
+change it in the other. Element-wise steps are `map` over C functions (`operator.add`, `operator.sub`) where they can
+be: per element that runs no bytecode, which is most of the cost of a list comprehension over ten numbers (but a `map`
+step costs about twice a loop's, so where most numbers are zeros a loop that skips them costs less). Not `min` or `max`:
+in Python 3.11 each call parses keyword arguments, which costs more than `a if a < b else b`. Nor
+`zip(..., strict=True)` in the daily steps: zip parses its keyword the slow way, a few thousand instructions a call, so
+the slots are walked with `enumerate` and indexed, and two-list steps are `map`s. Demand is the only float arithmetic,
+`floor(rate * response + rounding)`, worked out on the scenario's arrays for days ahead while the prices stand: the same
+IEEE double operations as the batch engine's.
 """
 
 from dataclasses import dataclass
