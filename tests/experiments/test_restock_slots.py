@@ -1,4 +1,5 @@
-"""Several slots restocked in one call: each checked as `restock_slot` checks it, and all of them or none."""
+"""Several slots restocked in one call: each checked as `restock_slot` checks it, and all of them or none; every slot
+topped up in one call (`refill_all_slots`)."""
 
 import pytest
 
@@ -48,11 +49,36 @@ def test_a_refused_slot_is_named_and_no_slot_is_restocked(units_by_slot, error, 
     assert episode.api.check_stock() == before
 
 
-def test_a_shop_that_has_closed_restocks_nothing():
+@pytest.mark.parametrize(
+    "restock",
+    [lambda api: api.restock_slots(units_by_slot={0: 5}), lambda api: api.refill_all_slots()],
+    ids=["restock_slots", "refill_all_slots"],
+)
+def test_a_shop_that_has_closed_restocks_nothing(restock):
     episode = _product_0_in_the_back_room()
     while episode.day < episode.days:
         episode.run_day(ScriptedAgent(idle))
     before = episode.api.check_stock()
     with pytest.raises(Conflict, match="ended after 5 days"):
-        episode.api.restock_slots(units_by_slot={0: 5})
+        restock(episode.api)
     assert episode.api.check_stock() == before
+
+
+def test_refilling_all_slots_moves_what_restocking_each_slot_to_full_moves():
+    refilled, restocked = _product_0_in_the_back_room(), _product_0_in_the_back_room()
+    on_shelf = refilled.api.refill_all_slots()
+    restocked.api.restock_slots(units_by_slot={0: 12, 8: IN_BACK_ROOM - 12})
+    stock = refilled.api.check_stock()
+    assert (stock.slot_units[0], stock.slot_units[8], stock.back_room_units[0]) == (12, IN_BACK_ROOM - 12, 0)
+    assert stock == restocked.api.check_stock()
+    assert on_shelf == [IN_BACK_ROOM] + [0] * 9  # per product, the units in its slots
+
+
+def test_refilling_tops_slots_up_in_slot_order_while_the_back_room_lasts():
+    episode = _product_0_in_the_back_room()
+    episode.api.restock_slot(slot=8, quantity=5)
+    on_shelf = episode.api.refill_all_slots()
+    stock = episode.api.check_stock()
+    # Slot 0 comes first and is filled; slot 8 gets the 3 units left, on top of its 5.
+    assert (stock.slot_units[0], stock.slot_units[8], stock.back_room_units[0]) == (12, 8, 0)
+    assert on_shelf[0] == IN_BACK_ROOM

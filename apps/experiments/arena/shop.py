@@ -373,7 +373,8 @@ class ArenaShop:
         response = world.sim.price_response_rows
         demand = [0] * len(shelf)
         if not scenario.broken[day]:
-            for product, (rate, uniform) in enumerate(zip(base.demand_rate[day], base.rounding[day], strict=True)):
+            rates, uniforms = base.demand_rate[day].tolist(), base.rounding[day].tolist()  # floats, as the lists were
+            for product, (rate, uniform) in enumerate(zip(rates, uniforms, strict=True)):
                 if self.recalled_until[product] <= day:
                     demand[product] = floor(
                         rate * response[product][self.price[product] // PRICE_STEP_YEN] * factor + uniform

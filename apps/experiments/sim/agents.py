@@ -55,16 +55,17 @@ class RestockToParAgent:
         # are mostly one comparison of lists.
         self._cost_lists: list[list[int]] = []
         self._prices: list[int] = []
+        # Which product each slot holds, and per product the units its slots hold: the layout seldom changes.
+        self._layout: list[int] = []
+        self._capacity_by_product: list[int] = []
 
     def price_for(self, product: int, unit_cost_yen: int) -> int:
         """The price of `product` on its unit cost: a function of the two alone, as in every agent here (the prices
         are worked out again only when the list prices change)."""
         return markup_price(unit_cost_yen)
 
-    def arrange(self, shop: ShopApi, stock: StockReport) -> StockReport:
-        """Change which product sits in which slot, and return the stock as it then is; this agent keeps the opening
-        layout."""
-        return stock
+    def arrange(self, shop: ShopApi) -> None:
+        """Change which product sits in which slot before the slots are filled; this agent keeps the opening layout."""
 
     def par_for(self, shop: ShopApi, product: int, capacity: int, weekly: int) -> int:
         """Units to have on hand or on the way: full slots plus COVER_DAYS of last week's sales."""
@@ -81,37 +82,28 @@ class RestockToParAgent:
 
     def act(self, shop: ShopApi) -> None:
         # The reads it uses rather than `observe()`, which also names the day and the weather, rounds the temperature
-        # and copies yesterday's sales: about 6 M instructions an episode (5 %) that nothing here read
-        stock = self.arrange(shop, shop.check_stock())
-        shelf_capacity, shelf_units, back = self._fill_slots(shop, stock)
+        # and copies yesterday's sales: about 6 M instructions an episode (5 %) that nothing here read. The shop fills
+        # the slots in one call: working out and checking each slot's units here cost about 9 M.
+        self.arrange(shop)
+        shelf_units = shop.refill_all_slots()
+        stock = shop.check_stock()
         self._price_and_order(
-            shop, stock.in_transit_units, shelf_capacity=shelf_capacity, shelf_units=shelf_units, back=back
+            shop,
+            stock.in_transit_units,
+            shelf_capacity=self._shelf_capacity(stock),
+            shelf_units=shelf_units,
+            back=stock.back_room_units,
         )
 
-    @staticmethod
-    def _fill_slots(shop: ShopApi, stock: StockReport) -> tuple[list[int], list[int], list[int]]:
-        """Fill each slot from the back room, in slot order, in one `restock_slots` call (one validated call a day
-        rather than one a slot). Returns per product the shelf capacity, the units on the shelf after filling and the
-        units left in the back room."""
-        capacity, slot_units = stock.slot_capacity_units, stock.slot_units
-        back = list(stock.back_room_units)
-        shelf_capacity = [0] * len(back)
-        shelf_units = [0] * len(back)
-        units_by_slot = {}
-        for slot, product in enumerate(stock.slot_products):  # not zip(strict=True): see shop.py
-            if product < 0:
-                continue
-            units, in_back = slot_units[slot], back[product]
-            moved = capacity - units if capacity - units < in_back else in_back
-            if moved > 0:
-                units_by_slot[slot] = moved
-                back[product] = in_back - moved
-                units += moved
-            shelf_capacity[product] += capacity
-            shelf_units[product] += units
-        if units_by_slot:
-            shop.restock_slots(units_by_slot=units_by_slot)
-        return shelf_capacity, shelf_units, back
+    def _shelf_capacity(self, stock: StockReport) -> list[int]:
+        """Per product, the units its slots hold when full: worked out again only when the layout has changed."""
+        if stock.slot_products != self._layout:
+            self._layout = stock.slot_products
+            self._capacity_by_product = [0] * len(stock.back_room_units)
+            for product in stock.slot_products:
+                if product >= 0:
+                    self._capacity_by_product[product] += stock.slot_capacity_units
+        return self._capacity_by_product
 
     def _price_and_order(
         self,
@@ -214,14 +206,12 @@ class OneProductEverywhereAgent(RestockToParAgent):
 
     name = "one_product"
 
-    def arrange(self, shop: ShopApi, stock: StockReport) -> StockReport:
+    def arrange(self, shop: ShopApi) -> None:
         best = max(range(len(self.world.products)), key=lambda p: self.world.products[p].base_demand)
-        changed = False
+        stock = shop.check_stock()
         for slot, product in enumerate(stock.slot_products):
             if product != best and not stock.slot_units[slot]:
                 shop.assign_slot(slot=slot, product=best)
-                changed = True
-        return shop.check_stock() if changed else stock
 
 
 AGENTS = {

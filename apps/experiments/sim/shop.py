@@ -2,33 +2,37 @@
 
 `engine.py` runs the same rules on arrays with a leading seed axis for the batch; for a single shop NumPy's cost per
 call (a microsecond or more, for arrays of ten numbers) was most of the work, so one shop keeps ints and lists and one
-seed's scenario is turned into lists once, before the first day. The two must give the same numbers bit for bit
-(`tests/experiments/test_batch.py` compares them, bankruptcies included): change a rule in one, change it in the other.
-Element-wise steps are `map` over C functions (`operator.add`, `operator.mul`, ...) where they can be: per element that
-runs no bytecode, which is most of the cost of a list comprehension over ten numbers. Not `min` or `max`: in Python 3.11
-each call parses keyword arguments, which costs more than `a if a < b else b`. Nor `zip(..., strict=True)` in the daily
-steps: zip parses its keyword the slow way, a few thousand instructions a call, so the slots are walked with `enumerate`
-and indexed, and two-list steps are `map`s. Demand is the only float arithmetic, `floor(rate * response + rounding)`:
-the same IEEE double operations in the same order as the arrays do.
+seed's scenario is turned into lists once, before the first day (but for the demand: see below). The two must give the
+same numbers bit for bit (`tests/experiments/test_batch.py` compares them, bankruptcies included): change a rule in one,
+change it in the other. Element-wise steps are `map` over C functions (`operator.add`, `operator.sub`) where they can
+be: per element that runs no bytecode, which is most of the cost of a list comprehension over ten numbers (but a `map`
+step costs about twice a loop's, so where most numbers are zeros a loop that skips them costs less). Not `min` or `max`:
+in Python 3.11 each call parses keyword arguments, which costs more than `a if a < b else b`. Nor
+`zip(..., strict=True)` in the daily steps: zip parses its keyword the slow way, a few thousand instructions a call, so
+the slots are walked with `enumerate` and indexed, and two-list steps are `map`s. Demand is the only float arithmetic,
+`floor(rate * response + rounding)`, worked out on the scenario's arrays for days ahead while the prices stand: the same
+IEEE double operations as the batch engine's.
 """
 
 from dataclasses import dataclass
-from itertools import repeat
-from math import floor
-from operator import add, floordiv, mul, sub
+from operator import add, sub
 
 import numpy as np
 
 from .engine import SERIES_NAMES
 from .world import PRICE_STEP_YEN, Scenarios, World
 
+DEMAND_DAYS_AHEAD = 7  # the fewest days the demand is worked out for at once
+
 
 @dataclass(slots=True)
 class ScenarioDays:
-    """One seed's row of `Scenarios`, as lists indexed [day][...]."""
+    """One seed's row of `Scenarios`, as lists indexed [day][...], but for the demand's floats."""
 
-    demand_rate: list[list[float]]
-    rounding: list[list[float]]
+    # (days, products) arrays, the scenario's own rows: demand is worked out on them for days ahead at once, and
+    # 7,300 floats are not turned into lists at opening.
+    demand_rate: np.ndarray
+    rounding: np.ndarray
     machine_offline: list[bool]
     weather: list[int]
     temperature: list[float]
@@ -40,8 +44,8 @@ class ScenarioDays:
     def of(cls, scenarios: Scenarios, row: int, world: World) -> "ScenarioDays":
         """`world` is the one the scenarios were drawn for; its list prices are the same for every seed."""
         return cls(
-            demand_rate=scenarios.demand_rate[row].tolist(),
-            rounding=scenarios.rounding[row].tolist(),
+            demand_rate=scenarios.demand_rate[row],
+            rounding=scenarios.rounding[row],
             machine_offline=scenarios.machine_offline[row].tolist(),
             weather=scenarios.weather[row].tolist(),
             temperature=scenarios.temperature[row].tolist(),
@@ -63,8 +67,10 @@ class Shop:
         self.world, self.scenario, self.days = world, scenario, days
         self.ring = world.max_lead_days + 1
         self.response = world.price_response_rows  # [product][price // PRICE_STEP_YEN]
-        self._priced: list[int] = []  # the prices `_price_response` was looked up at
-        self._price_response: list[float] = []
+        self._priced: list[int] = []  # the prices `_demand_ahead` was worked out at
+        self._priced_day = 0  # the first day at those prices
+        self._demand_ahead: list[list[int]] = []  # per day from `_demand_start`, each product's customers
+        self._demand_start = 0
         self.lead_days = [s.lead_days for s in world.suppliers]
         self.fee_permille = [s.hidden_fee_permille for s in world.suppliers]
         self.cash = world.starting_cash_yen
@@ -79,14 +85,6 @@ class Shop:
         self.transit_fee = _zeros(self.ring, n_suppliers)
         self.transit_due = _zeros(self.ring, n_suppliers)
         self.transit_received = _zeros(self.ring, n_suppliers)
-        self._transit_buffers = (  # what a morning's deliveries empty and their widths, listed once
-            (self.transit_units, n_products),
-            (self.transit_value, n_products),
-            (self.transit_ordered, n_products),
-            (self.transit_fee, n_suppliers),
-            (self.transit_due, n_suppliers),
-            (self.transit_received, n_suppliers),
-        )
         self.supplier_due = [0] * n_suppliers
         self.supplier_received = [0] * n_suppliers
         self.supplier_fees = [0] * n_suppliers
@@ -124,49 +122,68 @@ class Shop:
         return list(map(sub, totals[end], totals[start]))
 
     def receive_deliveries(self, day: int) -> None:
-        """Morning: what suppliers bring today goes to the back room; what does not fit there is thrown away."""
+        """Morning: what suppliers bring today goes to the back room; what does not fit there is thrown away.
+
+        Today's transit entries are emptied in place as they are read, for the products ordered and the suppliers due
+        only: nothing comes of what was not ordered, so every other entry is already zero."""
         ring = day % self.ring
         due = self.transit_due[ring]
         if not any(due):  # every order is due somewhere, so nothing comes today
             return
-        arriving, value, fees = self.transit_units[ring], self.transit_value[ring], self.transit_fee[ring]
+        arriving, value, ordered = self.transit_units[ring], self.transit_value[ring], self.transit_ordered[ring]
         room = self.world.back_room_capacity_units - sum(self.back_units)
         room = room if room > 0 else 0  # not max(): see above
         ahead = wasted = 0  # in product order, while back-room space lasts
-        back, stock_value = self.back_units, self.stock_value
-        for product, units in enumerate(arriving):
-            if units:
-                space = room - ahead if room > ahead else 0
-                accepted = units if units < space else space
-                ahead += units
-                wasted += units - accepted
-                back[product] += accepted
-                stock_value[product] += value[product] * accepted // units
-                if accepted and self.shelf_life[product]:
-                    self.cohorts[product].append([day + self.shelf_life[product] - 1, accepted])
-        self.in_transit = list(map(sub, self.in_transit, self.transit_ordered[ring]))
+        back, stock_value, in_transit = self.back_units, self.stock_value, self.in_transit
+        for product, units_ordered in enumerate(ordered):
+            if units_ordered:
+                in_transit[product] -= units_ordered
+                units = arriving[product]
+                if units:
+                    space = room - ahead if room > ahead else 0
+                    accepted = units if units < space else space
+                    ahead += units
+                    wasted += units - accepted
+                    back[product] += accepted
+                    stock_value[product] += value[product] * accepted // units
+                    if accepted and self.shelf_life[product]:
+                        self.cohorts[product].append([day + self.shelf_life[product] - 1, accepted])
+                ordered[product] = arriving[product] = value[product] = 0
+        fees, received = self.transit_fee[ring], self.transit_received[ring]
         fee = sum(fees)
         self.cash -= fee
-        self.supplier_fees = list(map(add, self.supplier_fees, fees))
-        self.supplier_due = list(map(add, self.supplier_due, due))
-        self.supplier_received = list(map(add, self.supplier_received, self.transit_received[ring]))
+        for supplier, units_due in enumerate(due):
+            if units_due:
+                self.supplier_due[supplier] += units_due
+                self.supplier_received[supplier] += received[supplier]
+                self.supplier_fees[supplier] += fees[supplier]
+                due[supplier] = received[supplier] = fees[supplier] = 0
         self.series["hidden_fees"][day] = fee
         self.series["units_delivered"][day] = ahead
         self.series["units_wasted"][day] = wasted
-        for buffer, width in self._transit_buffers:
-            buffer[ring] = [0] * width
+
+    def refill_slots(self) -> list[int]:
+        """Every slot topped up from the back room in slot order (`ShopApi.refill_all_slots`); returns per product
+        the units in its slots afterwards."""
+        capacity, back, slot_units = self.world.slot_capacity_units, self.back_units, self.slot_units
+        shelf = [0] * len(back)
+        for slot, product in enumerate(self.slot_product):
+            if product >= 0:
+                units, in_back = slot_units[slot], back[product]
+                if in_back and units < capacity:
+                    moved = capacity - units if capacity - units < in_back else in_back
+                    back[product] = in_back - moved
+                    units += moved
+                    slot_units[slot] = units
+                shelf[product] += units
+        return shelf
 
     def sell_and_close(self, day: int) -> None:
         """Night: customers buy from the slots, the machine fee falls due, and the day's figures are written down.
 
         Demand belongs to the product, capped by all its units on the shelf together; slots empty in slot order."""
         price, back, value = self.price, self.back_units, self.stock_value
-        scenario = self.scenario
-        demand = list(
-            map(
-                floor, map(add, map(mul, scenario.demand_rate[day], self._response_at_prices()), scenario.rounding[day])
-            )
-        )
+        demand = self._demand(day)
         # One walk of the slots: what each product had on the shelf, and its demand taken from its slots in order
         # (a product's sale is then min(demand, shelf) without a second walk).
         shelf, unmet, slot_units = [0] * len(back), list(demand), self.slot_units
@@ -179,12 +196,19 @@ class Shop:
                     taken = wanted if wanted < units else units
                     slot_units[slot] = units - taken
                     unmet[product] = wanted - taken
-        sold = list(map(sub, demand, unmet))
-        for product, units in enumerate(sold):
-            if units:  # what left the shelf takes its share of the product's stock value with it
-                cost = value[product]
-                value[product] = cost - cost * units // (shelf[product] + back[product])
-        revenue = list(map(mul, sold, price))
+        # Per product the units sold, their takings and the customers' requests, in one loop over the products that had
+        # customers: fewer steps than `map` over all of them, which costs about twice a loop's step per number.
+        sold, revenue, requests = [0] * len(back), [0] * len(back), [0] * len(back)
+        for product, wanted in enumerate(demand):
+            if wanted:
+                left = unmet[product]
+                units = wanted - left
+                if units:  # what left the shelf takes its share of the product's stock value with it
+                    sold[product], revenue[product] = units, units * price[product]
+                    cost = value[product]
+                    value[product] = cost - cost * units // (shelf[product] + back[product])
+                if left:  # about half of the customers who find nothing they want say what they were looking for
+                    requests[product] = left // 2
         day_revenue = sum(revenue)
         self.cash += day_revenue
         if self.world.shelf_life_days:
@@ -192,16 +216,25 @@ class Shop:
         self._close(day)
         self.series["revenue"][day] = day_revenue
         self.series["units_sold"][day] = sum(sold)
-        # About half of the customers who find nothing they want say what they were looking for.
-        requests = list(map(floordiv, unmet, repeat(2)))
         self.sold[day], self.revenue[day], self.requests[day] = sold, revenue, requests
 
-    def _response_at_prices(self) -> list[float]:
-        """Each product's demand multiplier at its price today, looked up again only when a price has changed."""
+    def _demand(self, day: int) -> list[int]:
+        """Each product's customers today at today's prices (read, never changed). Worked out on the arrays for as many
+        days ahead as the prices have stood so far, a week at least, and again when a price changes: an agent's prices
+        mostly settle in the first days, and one NumPy step costs about what ten days of the same arithmetic on lists
+        do."""
         if self.price != self._priced:
-            self._priced = list(self.price)
-            self._price_response = [self.response[p][yen // PRICE_STEP_YEN] for p, yen in enumerate(self._priced)]
-        return self._price_response
+            self._priced, self._priced_day = list(self.price), day
+            self._demand_ahead = []
+        ahead = day - self._demand_start
+        if ahead >= len(self._demand_ahead):
+            stood = day - self._priced_day
+            end = day + (stood if stood > DEMAND_DAYS_AHEAD else DEMAND_DAYS_AHEAD)  # not max(): see above
+            response = [self.response[p][yen // PRICE_STEP_YEN] for p, yen in enumerate(self._priced)]
+            rate, rounding = self.scenario.demand_rate[day:end], self.scenario.rounding[day:end]
+            self._demand_ahead = np.floor(rate * response + rounding).astype(np.int64).tolist()
+            self._demand_start, ahead = day, 0
+        return self._demand_ahead[ahead]
 
     def _spoil(self, day: int, sold: list[int]) -> None:
         """Night, after the sales (which took the oldest units first): fresh units whose last day was today are thrown
