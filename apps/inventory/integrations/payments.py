@@ -82,7 +82,7 @@ class SimulatedTerminal:
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         """A connection of this process's, kept open between calls and lent to one thread at a time: the web server
-        runs each request on a thread of its own, and opening a connection per request cost more than the charge
+        runs requests on several threads at once, and opening a connection per request cost more than the charge
         (closing the last connection to a WAL file checkpoints it)."""
         try:
             pid, db = self._idle.get_nowait()
