@@ -22,7 +22,8 @@ class RequestThreads:
     IDLE_KEPT = 64
 
     def __init__(self):
-        # Appended to by the threads themselves, popped on the event loop: a deque's append and pop are atomic.
+        # Appended to on the event loop or by a thread itself (a request cut off), popped on the event loop: a deque's append
+        # and pop are atomic.
         self._idle: deque[ThreadPoolExecutor] = deque()
         self._numbers = itertools.count(1)
 
@@ -34,17 +35,15 @@ class RequestThreads:
 
     def give_back(self, executor: ThreadPoolExecutor) -> None:
         """For a request that ran to its end: everything it queued on the thread has run (the handler awaited it)."""
-        self._idle_again(executor)
-
-    def give_back_when_done(self, executor: ThreadPoolExecutor) -> None:
-        """For a request cut off (cancelled, failed): its view may still be running; idle once it has finished."""
-        executor.submit(self._idle_again, executor)
-
-    def _idle_again(self, executor: ThreadPoolExecutor) -> None:
         if len(self._idle) < self.IDLE_KEPT:
             self._idle.append(executor)
         else:
             executor.shutdown(wait=False)
+
+    def give_back_when_done(self, executor: ThreadPoolExecutor) -> None:
+        """For a request cut off (cancelled, failed): its view may still be running; given back once it has finished,
+        by the thread itself."""
+        executor.submit(self.give_back, executor)
 
 
 class SyncRequestHandler(ASGIHandler):
