@@ -114,12 +114,13 @@ class SimulatedTerminal:
         else:
             result = ChargeResult(captured=True, reference=f"sim-ch-{uuid.uuid4().hex[:16]}")
         with self._db() as db:
-            # One statement, atomic on its own: the first result per key wins, and a replay or a concurrent call with
-            # the same key gets that one back (the no-op update makes RETURNING give the row already there).
-            captured, reference, decline_reason = db.execute(
-                "INSERT INTO charges VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key)"
-                " DO UPDATE SET idempotency_key = charges.idempotency_key"
-                " RETURNING captured, reference, decline_reason",
+            # The first result per key wins: a replay, or a concurrent call with the same key, inserts nothing and
+            # reads the one kept. No RETURNING: the statement then commits inside SQLite's step, before the thread
+            # waits for the GIL again. With RETURNING the file's write lock was held until the row had been read in
+            # Python, and under a busy web server other charges found it locked and slept 1, 2, 5 … ms
+            # (docs/performance.md, session 17).
+            inserted = db.execute(
+                "INSERT INTO charges VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING",
                 (
                     idempotency_key,
                     amount_yen,
@@ -128,8 +129,10 @@ class SimulatedTerminal:
                     result.reference,
                     result.decline_reason,
                 ),
-            ).fetchone()
-        return ChargeResult(captured=bool(captured), reference=reference, decline_reason=decline_reason)
+            ).rowcount
+        if inserted:
+            return result
+        return self.charge_lookup(idempotency_key=idempotency_key)
 
     def refund(self, *, charge_reference: str, amount_yen: int, idempotency_key: str) -> RefundResult:
         self._wait()
