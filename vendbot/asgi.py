@@ -17,13 +17,21 @@ django_asgi_app = SyncRequestHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import get_resolver, re_path  # noqa: E402
+from django.urls import get_resolver, path, re_path  # noqa: E402
 
+from apps.inventory.consumers import DevicePurchases  # noqa: E402
 from vendbot.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": URLRouter([*http_urlpatterns, re_path(r"", django_asgi_app)]),
+        "http": URLRouter(
+            [
+                *http_urlpatterns,
+                # A machine's purchase on the event loop; what it does not serve goes on to Django's view.
+                path("api/machines/<str:code>/purchases/", DevicePurchases(django_asgi_app)),
+                re_path(r"", django_asgi_app),
+            ]
+        ),
         "websocket": AllowedHostsOriginValidator(websocket_auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -21,6 +21,20 @@ def error_body(*, code: str, message: str, details=None) -> dict:
     return {"error": {"code": code, "message": str(message), "details": details or {}}}
 
 
+def application_error_answer(exc: ApplicationError) -> tuple[int, dict, dict[str, str]]:
+    """The status, body and headers an ApplicationError is answered with (by the API, and by a consumer answering
+    as the API would)."""
+    headers = {}
+    retry_after = exc.details.get("retry_after_seconds") if isinstance(exc.details, dict) else None
+    if retry_after is not None:
+        headers["Retry-After"] = str(int(retry_after))
+    return exc.status_code, error_body(code=exc.code, message=exc.message, details=exc.details), headers
+
+
+def server_error_body() -> dict:
+    return error_body(code="server_error", message=_("内部エラーが発生しました。しばらくしてからお試しください。"))
+
+
 def _first_message(detail) -> str:
     """The first human message inside DRF's nested error detail, for the one-line `message`."""
     if isinstance(detail, dict):
@@ -38,15 +52,8 @@ def api_exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         exc = payload_too_large()
     if isinstance(exc, ApplicationError):
-        headers = {}
-        retry_after = exc.details.get("retry_after_seconds") if isinstance(exc.details, dict) else None
-        if retry_after is not None:
-            headers["Retry-After"] = str(int(retry_after))
-        return Response(
-            error_body(code=exc.code, message=exc.message, details=exc.details),
-            status=exc.status_code,
-            headers=headers,
-        )
+        status, body, headers = application_error_answer(exc)
+        return Response(body, status=status, headers=headers)
     if isinstance(exc, DjangoValidationError):
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = drf_exceptions.ValidationError(details)
@@ -59,10 +66,7 @@ def api_exception_handler(exc, context):
     if response is None:
         # Not an error we know: a bug. Logged with its traceback; the 500 body still has our shape.
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
-        return Response(
-            error_body(code="server_error", message=_("内部エラーが発生しました。しばらくしてからお試しください。")),
-            status=500,
-        )
+        return Response(server_error_body(), status=500)
 
     if isinstance(exc, drf_exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}

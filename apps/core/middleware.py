@@ -8,9 +8,13 @@ from apps.core.logging import request_id_var
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-def _request_id_from(request) -> str:
-    incoming = request.headers.get("X-Request-ID", "")
+def request_id_for(incoming: str) -> str:
+    """The request's id: the caller's `X-Request-ID` when sane, else a new one."""
     return incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def _request_id_from(request) -> str:
+    return request_id_for(request.headers.get("X-Request-ID", ""))
 
 
 class RequestIdMiddleware:

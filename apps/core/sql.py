@@ -9,20 +9,22 @@ the model is never forgotten here; as no `save` runs, `saved` sends the `post_sa
 dashboard, procurement planning) wait for.
 """
 
+import asyncio
 import datetime
 import hashlib
 import json
 import re
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
 from decimal import Decimal
 from functools import cache, lru_cache, wraps
 
 from django.conf import settings
 from django.core import checks
 from django.db import DatabaseError, connection, models, transaction
+from django.db import utils as db_utils
 from django.db.models import Model
 from django.db.models.signals import post_save
 
@@ -71,12 +73,19 @@ class BatchedTransaction:
         """`batch(statements)` in the transaction; `last` commits it with them."""
         if not self.manual:
             return batch(statements)
-        begin = [] if self.open else [("BEGIN", [])]
-        commit = [("COMMIT", [])] if last else []
+        framed, head, tail = _framed(statements, opened=self.open, last=last)
         self.open = True
-        results = batch([*begin, *statements, *commit])
+        results = batch(framed)
         self.open = not last
-        return results[len(begin) : len(results) - len(commit)]
+        return results[head : len(results) - tail]
+
+
+def _framed(statements: Sequence[Statement], *, opened: bool, last: bool) -> tuple[list[Statement], int, int]:
+    """`statements` with the BEGIN of a transaction not opened yet before them and the COMMIT of its last batch after
+    them; and how many statements each adds (their results are not the caller's)."""
+    begin = [] if opened else [("BEGIN", [])]
+    commit = [("COMMIT", [])] if last else []
+    return [*begin, *statements, *commit], len(begin), len(commit)
 
 
 @contextmanager
@@ -116,7 +125,7 @@ def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
             prepared = _prepared_on(cursor.cursor.connection)
             sql, preparing = _as_prepared(statements, prepared)
             try:
-                cursor.execute(sql, [p for _sql, ps in statements for p in ps])
+                cursor.execute(sql, _parameters(statements))
             except BaseException:
                 # Which of the new PREPAREs ran before the error is unknown (a PREPARE outlives a rollback): their
                 # statements go as they are on this connection from now on.
@@ -125,11 +134,20 @@ def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
             prepared.update(dict.fromkeys(preparing, True))
             # The results are in hand (an error was raised above): read them off psycopg's cursor itself, past
             # Django's wrapper, by status (`description` builds a column object per column for each result).
-            results = _psycopg_results(cursor.cursor)[len(preparing) :]
-        if len(results) != len(statements):
-            raise DatabaseError(f"batch: {len(results)} results for {len(statements)} statements")
-        return results
+            return _each_statements(_psycopg_results(cursor.cursor), preparing, statements)
     return _one_by_one(statements)
+
+
+def _parameters(statements: Sequence[Statement]) -> list:
+    return [p for _sql, ps in statements for p in ps]
+
+
+def _each_statements(results: list[list[tuple]], preparing: list[str], statements: Sequence[Statement]) -> list:
+    """The results of `statements`, without those of the PREPAREs sent ahead of them."""
+    results = results[len(preparing) :]
+    if len(results) != len(statements):
+        raise DatabaseError(f"batch: {len(results)} results for {len(statements)} statements")
+    return results
 
 
 # Each PostgreSQL connection's prepared statements: name → True when prepared, False when unknown (then the statement
@@ -361,3 +379,145 @@ def next_id_sql(model: type[Model]) -> str:
     if connection.vendor == "postgresql":
         return f"nextval(pg_get_serial_sequence('{table}', '{model._meta.pk.column}'))"
     return f"COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0) + 1"  # noqa: S608 (model meta)
+
+
+# --- The same batches from an event loop ---------------------------------------------------------------------------
+#
+# A machine's purchase runs on daphne's event loop (`apps/inventory/consumers.py`). On a request thread it handed the
+# GIL to the event loop and the other requests' threads at each of psycopg's calls: about ninety times a purchase, and
+# its threads' wake-ups cost more than its own work (docs/performance.md, session 17). From the event loop, its batches
+# go through psycopg's async connection, from a pool of the loop's own, with `batch`'s prepared statements and
+# client-side binding; errors are Django's (`django.db.IntegrityError` …), as from `batch`. psycopg is imported where
+# it is used: SQLite setups and their commands never load it (0.2 s).
+
+
+def async_batches_available() -> bool:
+    """Whether `async_batch` and `async_batched_transaction` work with this database (PostgreSQL only)."""
+    return connection.vendor == "postgresql"
+
+
+class AsyncBatchedTransaction:
+    """The batches of one transaction on one connection (`async_batched_transaction`)."""
+
+    def __init__(self, psycopg_connection):
+        self.connection = psycopg_connection
+        self.open = False
+
+    async def batch(self, statements: Sequence[Statement], *, last: bool = False) -> list[list[tuple]]:
+        """`statements` in the transaction, with its BEGIN on the first batch; `last` commits it with them."""
+        framed, head, tail = _framed(statements, opened=self.open, last=last)
+        self.open = True
+        results = await _async_batch_on(self.connection, framed)
+        self.open = not last
+        return results[head : len(results) - tail]
+
+
+@asynccontextmanager
+async def async_batched_transaction() -> AsyncIterator[AsyncBatchedTransaction]:
+    """`batched_transaction` for a coroutine: committed with the batch sent with `last=True` (or at the end of the
+    block), rolled back by an exception, on a connection of the event loop's pool."""
+    import psycopg
+
+    async with (await _async_pool()).connection() as psycopg_connection:
+        tx = AsyncBatchedTransaction(psycopg_connection)
+        try:
+            yield tx
+        except BaseException:
+            if tx.open:
+                with suppress(psycopg.Error):  # a broken connection: the pool drops it
+                    await psycopg_connection.execute("ROLLBACK")
+            raise
+        if tx.open:
+            await tx.batch([], last=True)
+
+
+async def async_batch(statements: Sequence[Statement]) -> list[list[tuple]]:
+    """`batch` for a coroutine, outside any transaction: one query, which PostgreSQL runs as one transaction."""
+    async with (await _async_pool()).connection() as psycopg_connection:
+        return await _async_batch_on(psycopg_connection, statements)
+
+
+async def _async_batch_on(psycopg_connection, statements: Sequence[Statement]) -> list[list[tuple]]:
+    import psycopg
+
+    prepared = _prepared_on(psycopg_connection)
+    sql, preparing = _as_prepared(statements, prepared)
+    cursor = psycopg_connection.cursor()
+    try:
+        await cursor.execute(sql, _parameters(statements))
+    except psycopg.Error as error:
+        prepared.update(dict.fromkeys(preparing, False))  # as in `batch`
+        raise _django_error(error) from error
+    prepared.update(dict.fromkeys(preparing, True))
+    results = []
+    while True:
+        results.append(await cursor.fetchall() if cursor.pgresult.nfields else [])
+        if not cursor.nextset():
+            return _each_statements(results, preparing, statements)
+
+
+# Django's error for each of psycopg's, most specific first (as `DatabaseErrorWrapper` maps them).
+_DJANGO_ERRORS = (
+    db_utils.DataError,
+    db_utils.OperationalError,
+    db_utils.IntegrityError,
+    db_utils.InternalError,
+    db_utils.ProgrammingError,
+    db_utils.NotSupportedError,
+    db_utils.DatabaseError,
+    db_utils.InterfaceError,
+    db_utils.Error,
+)
+
+
+def _django_error(error) -> db_utils.Error:
+    """Django's exception for psycopg's `error`."""
+    import psycopg
+
+    django_class = next(each for each in _DJANGO_ERRORS if isinstance(error, getattr(psycopg, each.__name__)))
+    return django_class(*error.args)
+
+
+# Each event loop's pool (daphne has one loop for its life; a test's loop ends with the test: `async_pools_close`).
+_ASYNC_POOLS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, object]" = weakref.WeakKeyDictionary()
+_ASYNC_POOL_DEFAULTS = {"min_size": 1, "max_size": 8, "timeout": 10.0}  # when Django's own pool is off
+
+
+async def _async_pool():
+    loop = asyncio.get_running_loop()
+    pool = _ASYNC_POOLS.get(loop)
+    if pool is None:
+        pool = _new_async_pool()
+        await pool.open()
+        if _ASYNC_POOLS.setdefault(loop, pool) is not pool:  # another coroutine of this loop made one meanwhile
+            await pool.close()
+            pool = _ASYNC_POOLS[loop]
+    return pool
+
+
+def _new_async_pool():
+    """Connections as Django makes them (its parameters and adapters, the time zone it sets), in autocommit, with
+    client-side binding (a batch is one query: see `batch`), sized like Django's pool (DB_POOL_MIN_SIZE …)."""
+    import psycopg
+    from psycopg_pool import AsyncConnectionPool
+
+    from apps.core.postgresql.base import check_idle_async_connection
+
+    params = {**connection.get_connection_params(), "cursor_factory": psycopg.AsyncClientCursor, "autocommit": True}
+    time_zone = connection.timezone_name
+
+    async def configure(psycopg_connection) -> None:
+        if time_zone and psycopg_connection.info.parameter_status("TimeZone") != time_zone:
+            await psycopg_connection.execute(connection.ops.set_time_zone_sql(), [time_zone])
+
+    sizes = settings.DATABASES["default"].get("OPTIONS", {}).get("pool") or _ASYNC_POOL_DEFAULTS
+    return AsyncConnectionPool(
+        kwargs=params, configure=configure, check=check_idle_async_connection, open=False, name="async", **sizes
+    )
+
+
+async def async_pools_close() -> None:
+    """Close the running event loop's pool, if it has one (a test's loop, before it ends)."""
+    pool = _ASYNC_POOLS.pop(asyncio.get_running_loop(), None)
+    if pool is not None:
+        await pool.close()

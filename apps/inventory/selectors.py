@@ -44,13 +44,22 @@ def machine_for_device_token(token_hash: str) -> Machine | None:
     """The machine whose device token hashes to `token_hash`, remembered per process for DEVICE_TOKEN_CACHE_SECONDS
     (`machine_token_cache_clear` forgets them when a machine is saved here); None for no machine. Its fields may be
     that old: a purchase reads the machine's status and token again with its slots' locks."""
-    now = time.monotonic()
-    cached = _machines_by_token_hash.get(token_hash)
-    if cached is None or cached[0] <= now:
+    machine = machine_remembered_for_device_token(token_hash)
+    if machine is None:
         machine = Machine.objects.filter(device_token_hash=token_hash).first()
         if machine is None:
             return None
-        cached = _machines_by_token_hash[token_hash] = (now + settings.DEVICE_TOKEN_CACHE_SECONDS, machine)
+        _machines_by_token_hash[token_hash] = (time.monotonic() + settings.DEVICE_TOKEN_CACHE_SECONDS, machine)
+        machine = copy.copy(machine)
+    return machine
+
+
+def machine_remembered_for_device_token(token_hash: str) -> Machine | None:
+    """The machine `machine_for_device_token` remembers for `token_hash`, None when it remembers none now. Never
+    queries: a coroutine may call it (`apps/inventory/consumers.py`)."""
+    cached = _machines_by_token_hash.get(token_hash)
+    if cached is None or cached[0] <= time.monotonic():
+        return None
     # A copy per request: no request changes what another one (or a later one) reads.
     return copy.copy(cached[1])
 

@@ -13,15 +13,25 @@ packets, the empty query did not see either: it waited as long as the request's 
 import select
 
 from django.db.backends.postgresql import base
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 
 def check_idle_connection(conn) -> None:
     """psycopg_pool's `check`: return if `conn` can be handed out, raise if not (a closed one raises in `fileno`)."""
+    if _something_to_read(conn):
+        ConnectionPool.check_connection(conn)
+
+
+async def check_idle_async_connection(conn) -> None:
+    """The same for the pool of async connections (`apps.core.sql.async_batch`)."""
+    if _something_to_read(conn):
+        await AsyncConnectionPool.check_connection(conn)
+
+
+def _something_to_read(conn) -> bool:
     poller = select.poll()  # not select(): a server with many sockets open has descriptors past its limit
     poller.register(conn.fileno(), select.POLLIN)
-    if poller.poll(0):
-        ConnectionPool.check_connection(conn)
+    return bool(poller.poll(0))
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

@@ -4,12 +4,14 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,8 +26,12 @@ from apps.core.errors import (
 from apps.core.money import TaxRate, split_tax_inclusive
 from apps.core.services import audit_record
 from apps.core.sql import (
+    AsyncBatchedTransaction,
     BatchedTransaction,
     Statement,
+    async_batch,
+    async_batched_transaction,
+    async_batches_available,
     batch,
     batched_transaction,
     columns,
@@ -240,6 +246,92 @@ def purchase_create(
     return _purchase_charge_and_complete(sale=attempt[0], lines=attempt[1])
 
 
+async def purchase_create_async(
+    *,
+    machine: Machine,
+    items: Iterable[Mapping],
+    coupon_code: str | None,
+    payment_method: str,
+    idempotency_key: str,
+    channel: str,
+    customer_key: str = "",
+    actor=None,
+) -> PurchaseOutcome:
+    """`purchase_create` for a caller on an event loop (a machine's purchase API, `apps/inventory/consumers.py`): the
+    same steps, answers and errors. The database's part goes through `apps.core.sql`'s async batches on PostgreSQL;
+    the purchase crosses to a thread twice, for the gateway's charge and for the dispenser (either may wait on a
+    device or a provider), each time with the signals of the step before. What a usual purchase never needs runs in
+    `purchase_create`'s own code on a thread: a coupon (locked through the ORM), a key used before, a slot missing
+    from the machine, a decline, a completion that another request or the reconciler got to first, a jam."""
+    request = {
+        "machine": machine,
+        "items": items,
+        "coupon_code": coupon_code,
+        "payment_method": payment_method,
+        "idempotency_key": idempotency_key,
+        "channel": channel,
+        "customer_key": customer_key,
+        "actor": actor,
+    }
+    _require_terminal_method(payment_method)
+    purchase = _purchase_checked(**request)
+    if purchase.coupon_code or not async_batches_available():
+        return await _on_thread(purchase_create)(**request)
+    try:
+        async with async_batched_transaction() as tx:
+            sale, lines, slots = await _purchase_record_async(tx, purchase)
+    except (IntegrityError, _NeedsOrm):
+        # Nothing was written (rolled back): the key was used before, or is being used by a request that will commit
+        # first (our insert waited for it), or a slot is not on the machine or holds no product.
+        return await _on_thread(purchase_create)(**request)
+    charge = await _on_thread(_purchase_announce_and_charge)(sale=sale, slots=slots)
+    if charge is not None and not charge.captured:
+        return await _on_thread(_purchase_unfinished)(sale=sale, charge=charge)
+    completed, _captured = await async_batch(_completion_statements(sale=sale, charge=charge))
+    if not completed:
+        return await _on_thread(_purchase_unfinished)(sale=sale, charge=charge)
+    _completion_apply(sale=sale, charge=charge)
+    dropped = await _on_thread(_purchase_announce_and_dispense)(sale=sale, lines=lines)
+    if _jammed(lines, dropped):
+        return await _on_thread(_purchase_settle_and_refund)(sale=sale, lines=lines, dropped=dropped)
+    receipt = _receipt_dispensed(sale=sale, lines=lines)
+    await async_batch(_settled_statements(sale=sale, receipt=receipt))
+    return PurchaseOutcome(sale=sale, receipt=receipt, replayed=False)
+
+
+# Threads for what a purchase on the event loop hands over: the gateway's charge and the dispenser (each may wait on a
+# device or a provider, seconds when one is slow), and the rare steps through the ORM.
+_PURCHASE_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="purchase")
+
+
+def _on_thread(function):
+    """`function` as a coroutine, on one of the purchase threads, in the caller's context (its language, its request
+    id). The Django connection it used goes back to the pool (or is closed) when it returns, as at the end of a
+    request: in the context it ran in, where Django keeps it."""
+
+    def and_close(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(and_close, thread_sensitive=False, executor=_PURCHASE_THREADS)
+
+
+class _NeedsOrm(Exception):
+    """The purchase needs the ORM, which a coroutine cannot use: `purchase_create` takes it (nothing was written)."""
+
+
+def _purchase_announce_and_charge(*, sale: Sale, slots: list[Slot]) -> ChargeResult | None:
+    _purchase_recorded(sale=sale, slots=slots)
+    return _purchase_charge(sale=sale)
+
+
+def _purchase_announce_and_dispense(*, sale: Sale, lines: list[SaleLine]) -> dict[int, int]:
+    _completion_announce(sale=sale)
+    return _purchase_dispense(sale=sale, lines=lines)
+
+
 def _require_terminal_method(payment_method: str) -> None:
     """The terminal takes card/IC/cash methods, and only where the shop offers it; PayPay and Stripe are paid on the
     customer's phone through a checkout (`services/checkout.py`)."""
@@ -359,9 +451,12 @@ def _slot_from_row(machine: Machine, row: tuple) -> Slot:
     return slot
 
 
-def _slots_in_stock(machine: Machine, wanted: dict[str, int], rows: list[tuple]) -> list[Slot]:
+def _slots_in_stock(machine: Machine, wanted: dict[str, int], rows: list[tuple], *, orm: bool) -> list[Slot]:
     """The wanted slots (`rows` of `_SLOTS_SQL`), each holding enough, at a machine in service whose token is still
-    the one `machine` was read with."""
+    the one `machine` was read with. A slot missing from `rows` is looked up through the ORM to tell which error it
+    is; without `orm` (a coroutine) that raises _NeedsOrm."""
+    if len(rows) < len(wanted) and not orm:
+        raise _NeedsOrm
     status, token_hash = (
         rows[0][13:15] if rows else Machine.objects.values_list("status", "device_token_hash").get(pk=machine.pk)
     )
@@ -429,18 +524,51 @@ def _purchase_record(request: _CheckedPurchase) -> tuple[Sale, list[SaleLine]]:
     attached), so the later steps read none of them back."""
     with batched_transaction(orm=bool(request.coupon_code)) as tx:
         sale, lines, slots = _purchase_record_in(tx, request)
-    saved(sale, created=True)
-    for slot in slots:
-        saved(slot, created=False, update_fields=["quantity"])
+    _purchase_recorded(sale=sale, slots=slots)
     return sale, lines
 
 
+def _purchase_recorded(*, sale: Sale, slots: list[Slot]) -> None:
+    """The attempt's writes, as the saves they stand for, to their listeners (low stock, the live dashboard)."""
+    saved(sale, created=True)
+    for slot in slots:
+        saved(slot, created=False, update_fields=["quantity"])
+
+
 def _purchase_record_in(tx: BatchedTransaction, request: _CheckedPurchase) -> tuple[Sale, list[SaleLine], list[Slot]]:
+    steps = _purchase_record_steps(request, orm=True)
+    statements, last = next(steps)
+    try:
+        while True:
+            statements, last = steps.send(tx.batch(statements, last=last))
+    except StopIteration as done:
+        return done.value
+
+
+async def _purchase_record_async(
+    tx: AsyncBatchedTransaction, request: _CheckedPurchase
+) -> tuple[Sale, list[SaleLine], list[Slot]]:
+    """`_purchase_record` from a coroutine, in `tx`; its signals are sent by `_purchase_recorded`, on a thread."""
+    steps = _purchase_record_steps(request, orm=False)
+    statements, last = next(steps)
+    try:
+        while True:
+            statements, last = steps.send(await tx.batch(statements, last=last))
+    except StopIteration as done:
+        return done.value
+
+
+def _purchase_record_steps(
+    request: _CheckedPurchase, *, orm: bool
+) -> Generator[tuple[list[Statement], bool], list[list[tuple]], tuple[Sale, list[SaleLine], list[Slot]]]:
+    """The attempt as its two batches: yields (statements, whether they end the transaction) and is sent their
+    results; returns the sale (its payment attached), its lines and the slots. Its driver runs them on Django's
+    connection or on an async one."""
     machine, wanted = request.machine, request.wanted
     key_sql, key_params = _purchase_request_insert(request)
-    reads = tx.batch([(key_sql, key_params), *_stock_reads(machine, sorted(wanted))])
+    reads = yield [(key_sql, key_params), *_stock_reads(machine, sorted(wanted))], False
     sale_id, (slot_rows, lot_rows) = reads[0][0][0], reads[1:]
-    slots = _slots_in_stock(machine, wanted, slot_rows)
+    slots = _slots_in_stock(machine, wanted, slot_rows, orm=orm)
     unit_costs = {row[3]: row[15] for row in slot_rows}
     coupon = _coupon_for(request.coupon_code, customer_key=request.customer_key) if request.coupon_code else None
     pricing = _pricing(slots, wanted, coupon)
@@ -460,7 +588,7 @@ def _purchase_record_in(tx: BatchedTransaction, request: _CheckedPurchase) -> tu
         if coupon is not None
         else []
     )
-    written = tx.batch(
+    written = yield (
         [
             insert([sale]),
             insert(lines, returning="id, slot_id"),
@@ -468,7 +596,7 @@ def _purchase_record_in(tx: BatchedTransaction, request: _CheckedPurchase) -> tu
             *([insert(coupon_uses)] if coupon_uses else []),
             insert([payment], returning="id"),
         ],
-        last=True,
+        True,
     )
     line_ids = {slot_id: line_id for line_id, slot_id in written[1]}
     for line in lines:
@@ -580,79 +708,89 @@ def _purchase_renew(*, sale_id: int) -> bool:
 
 
 def _purchase_charge_and_complete(*, sale: Sale, lines: list[SaleLine]) -> PurchaseOutcome:
-    """Steps 2 and 3 for a pending attempt, then the dispenser."""
+    """Steps 2 and 3 for a pending attempt, then the dispenser (`purchase_create_async` takes the same steps)."""
+    charge = _purchase_charge(sale=sale)
+    if charge is not None and not charge.captured:
+        return _purchase_unfinished(sale=sale, charge=charge)
+    completed, _captured = batch(_completion_statements(sale=sale, charge=charge))
+    if not completed:
+        return _purchase_unfinished(sale=sale, charge=charge)
+    _completion_apply(sale=sale, charge=charge)
+    _completion_announce(sale=sale)
+    dropped = _purchase_dispense(sale=sale, lines=lines)
+    return _purchase_settle_and_refund(sale=sale, lines=lines, dropped=dropped)
+
+
+def _purchase_charge(*, sale: Sale) -> ChargeResult | None:
+    """Step 2: the gateway's charge for the sale's payment (None for a free sale), outside any transaction."""
     payment = sale.payment
-    charge = None
-    if payment.amount_yen:
-        require_no_transaction()
-        try:
-            charge = payment_gateway().charge(
-                amount_yen=payment.amount_yen,
-                method=payment.method,
-                idempotency_key=payment.idempotency_key,
-                description=f"VendBot {sale.machine}",
-            )
-        except OSError as error:
-            # Charged or not, the gateway remembers the key: a retry with the same Idempotency-Key learns which.
-            logger.warning("Payment terminal unreachable for sale #%s: %s", sale.pk, type(error).__name__)
-            raise ServiceUnavailable(
-                _(
-                    "決済端末と通信できませんでした。同じ操作をもう一度お試しください（二重に請求されることはありません）。"
-                ),
-                code="payment_unavailable",
-            ) from error
-    completed = _purchase_complete(sale=sale, charge=charge)
-    if completed is None:
-        # Declined, or completed or given up meanwhile by another request with this key or by the reconciler.
-        payment_resolve(payment_id=payment.pk, charge=charge)
-        return _replay(PurchaseRequest.objects.select_related("sale__machine", "sale__payment").get(sale_id=sale.pk))
-    dropped = _purchase_dispense(sale=completed, lines=lines)
-    sale, receipt = _purchase_settle(sale=completed, lines=lines, dropped=dropped)
-    if sale.refunded_yen:
-        payment_refunds_send(payment_id=payment.pk)  # what a jam refunded
-    return PurchaseOutcome(sale=sale, receipt=receipt, replayed=False)
+    if not payment.amount_yen:
+        return None
+    require_no_transaction()
+    try:
+        return payment_gateway().charge(
+            amount_yen=payment.amount_yen,
+            method=payment.method,
+            idempotency_key=payment.idempotency_key,
+            description=f"VendBot {sale.machine}",
+        )
+    except OSError as error:
+        # Charged or not, the gateway remembers the key: a retry with the same Idempotency-Key learns which.
+        logger.warning("Payment terminal unreachable for sale #%s: %s", sale.pk, type(error).__name__)
+        raise ServiceUnavailable(
+            _("決済端末と通信できませんでした。同じ操作をもう一度お試しください（二重に請求されることはありません）。"),
+            code="payment_unavailable",
+        ) from error
 
 
-def _purchase_complete(*, sale: Sale, charge: ChargeResult | None) -> Sale | None:
-    """Step 3: complete the pending sale with its captured charge (returns it, its payment updated), or, on a
-    decline, give its stock back (None). None too if another request or the reconciler settled it first. Its
-    journal entry is posted after, by the bookkeeper (`books.sales_book_pending`)."""
+def _purchase_unfinished(*, sale: Sale, charge: ChargeResult | None) -> PurchaseOutcome:
+    """A declined charge gives the attempt's stock back; then, declined or completed or given up meanwhile by another
+    request with this key or by the reconciler, the payment is settled with what the gateway said and the request gets
+    the key's answer."""
     if charge is not None and not charge.captured:
         _purchase_decline(sale_id=sale.pk, charge=charge)
-        return None
-    # One statement takes the sale's row lock (as the reconciler and a retry with the same key do), checks that it
-    # is still pending and completes it; the payment's lock comes second, as everywhere, and its capture is written
-    # only with the sale completed (by this request, or by a retry with the same key and so the same charge). The
-    # batch is its own transaction (no BEGIN and COMMIT round trips on PostgreSQL).
-    payment = sale.payment
-    reference = charge.reference if charge else ""
-    completed, _captured = batch(
-        [
-            (
-                "UPDATE inventory_sale SET status = %s WHERE id = %s AND status = %s RETURNING id",
-                [Sale.Status.COMPLETED, sale.pk, Sale.Status.PENDING],
-            ),
-            (
-                "UPDATE inventory_payment SET status = %s, gateway_reference = %s WHERE id = %s AND EXISTS"
-                " (SELECT 1 FROM inventory_sale WHERE id = %s AND status = %s)",
-                [
-                    Payment.Status.CAPTURED,
-                    reference,
-                    payment.pk,
-                    sale.pk,
-                    Sale.Status.COMPLETED,
-                ],
-            ),
-        ]
-    )
-    if not completed:
-        return None
-    payment.status = Payment.Status.CAPTURED
-    payment.gateway_reference = reference
+    payment_resolve(payment_id=sale.payment.pk, charge=charge)
+    return _replay(PurchaseRequest.objects.select_related("sale__machine", "sale__payment").get(sale_id=sale.pk))
+
+
+def _completion_statements(*, sale: Sale, charge: ChargeResult | None) -> list[Statement]:
+    """Step 3, for a captured charge (or a free sale): its two statements' results are the sale's id if this request
+    completed it (none if another request or the reconciler settled it first), and nothing. Its journal entry is
+    posted after, by the bookkeeper (`books.sales_book_pending`).
+
+    The first statement takes the sale's row lock (as the reconciler and a retry with the same key do), checks that it
+    is still pending and completes it; the payment's lock comes second, as everywhere, and its capture is written only
+    with the sale completed (by this request, or by a retry with the same key and so the same charge). The batch is
+    its own transaction (no BEGIN and COMMIT round trips on PostgreSQL)."""
+    return [
+        (
+            "UPDATE inventory_sale SET status = %s WHERE id = %s AND status = %s RETURNING id",
+            [Sale.Status.COMPLETED, sale.pk, Sale.Status.PENDING],
+        ),
+        (
+            "UPDATE inventory_payment SET status = %s, gateway_reference = %s WHERE id = %s AND EXISTS"
+            " (SELECT 1 FROM inventory_sale WHERE id = %s AND status = %s)",
+            [
+                Payment.Status.CAPTURED,
+                charge.reference if charge else "",
+                sale.payment.pk,
+                sale.pk,
+                Sale.Status.COMPLETED,
+            ],
+        ),
+    ]
+
+
+def _completion_apply(*, sale: Sale, charge: ChargeResult | None) -> None:
+    """What the completion wrote, on the objects in hand."""
+    sale.payment.status = Payment.Status.CAPTURED
+    sale.payment.gateway_reference = charge.reference if charge else ""
     sale.status = Sale.Status.COMPLETED
+
+
+def _completion_announce(*, sale: Sale) -> None:
     # The conditional update wrote the status: listeners (the live dashboard) hear it as the save it stands for.
     saved(sale, created=False, update_fields=["status"])
-    return sale
 
 
 @transaction.atomic
@@ -678,28 +816,47 @@ def _purchase_dispense(*, sale: Sale, lines: list[SaleLine]) -> dict[int, int]:
     }
 
 
-def _purchase_settle(*, sale: Sale, lines: list[SaleLine], dropped: dict[int, int]) -> tuple[Sale, dict]:
-    """Record what came out, refund what did not, and store the receipt replayed for the same Idempotency-Key.
-    When everything came out (every purchase but a jam), the receipt is made from the rows in hand and both writes
-    go in one round trip, outside any transaction: PostgreSQL runs a batch as one, and each write is safe alone (a
-    receipt not stored is made again for a replay)."""
-    if any(dropped[line.pk] != line.quantity for line in lines):
-        return _purchase_settle_jammed(sale=sale, dropped=dropped)
+def _jammed(lines: list[SaleLine], dropped: dict[int, int]) -> bool:
+    return any(dropped[line.pk] != line.quantity for line in lines)
+
+
+def _receipt_dispensed(*, sale: Sale, lines: list[SaleLine]) -> dict:
+    """When everything came out (every purchase but a jam): the lines dispensed, and the receipt made from the rows in
+    hand."""
     for line in lines:
         line.dispensed_quantity = line.quantity
-    receipt = sale_receipt(sale, lines=lines)
-    batch(
-        [
-            ("UPDATE inventory_saleline SET dispensed_quantity = quantity WHERE sale_id = %s", [sale.pk]),
-            _receipt_store(sale, receipt),
-        ]
-    )
+    return sale_receipt(sale, lines=lines)
+
+
+def _settled_statements(*, sale: Sale, receipt: dict) -> list[Statement]:
+    """Record that everything came out and store the receipt replayed for the same Idempotency-Key: one round trip,
+    outside any transaction. PostgreSQL runs a batch as one; each write is safe alone (a receipt not stored is made
+    again for a replay)."""
+    return [
+        ("UPDATE inventory_saleline SET dispensed_quantity = quantity WHERE sale_id = %s", [sale.pk]),
+        _receipt_store(sale, receipt),
+    ]
+
+
+def _purchase_settle(*, sale: Sale, lines: list[SaleLine], dropped: dict[int, int]) -> tuple[Sale, dict]:
+    """Record what came out, refund what did not, and store the receipt replayed for the same Idempotency-Key."""
+    if _jammed(lines, dropped):
+        return _jam_record(sale=sale, dropped=dropped)
+    receipt = _receipt_dispensed(sale=sale, lines=lines)
+    batch(_settled_statements(sale=sale, receipt=receipt))
     return sale, receipt
 
 
+def _purchase_settle_and_refund(*, sale: Sale, lines: list[SaleLine], dropped: dict[int, int]) -> PurchaseOutcome:
+    sale, receipt = _purchase_settle(sale=sale, lines=lines, dropped=dropped)
+    if sale.refunded_yen:
+        payment_refunds_send(payment_id=sale.payment.pk)  # what a jam refunded
+    return PurchaseOutcome(sale=sale, receipt=receipt, replayed=False)
+
+
 @transaction.atomic
-def _purchase_settle_jammed(*, sale: Sale, dropped: dict[int, int]) -> tuple[Sale, dict]:
-    """After a jam: the lines' counts, the refund of what did not come out, and the receipt read again."""
+def _jam_record(*, sale: Sale, dropped: dict[int, int]) -> tuple[Sale, dict]:
+    """The lines' counts, the refund of what did not come out, and the receipt read again."""
     SaleLine.objects.bulk_update(
         [SaleLine(pk=pk, dispensed_quantity=count) for pk, count in dropped.items()], ["dispensed_quantity"]
     )
