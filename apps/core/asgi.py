@@ -1,6 +1,7 @@
 """Django's HTTP handler under daphne, with the whole request on one kept thread; the WebSockets' session and user."""
 
 import itertools
+import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,6 +27,9 @@ class RequestThreads:
         # and pop are atomic.
         self._idle: deque[ThreadPoolExecutor] = deque()
         self._numbers = itertools.count(1)
+        # A forked child has none of these threads: an executor whose thread is gone would queue its request forever
+        # (the test suite's live server is forked from a process that served requests).
+        os.register_at_fork(after_in_child=self._idle.clear)
 
     def take(self) -> ThreadPoolExecutor:
         try:

@@ -2,6 +2,8 @@
 requests rather than a new thread per request; requests at the same time still each have a thread of their own."""
 
 import asyncio
+import os
+import signal
 import threading
 import time
 
@@ -104,3 +106,21 @@ def test_a_request_cut_off_keeps_its_thread_until_the_view_ends_and_then_the_thr
     new_threads = request_threads() - before
     assert len(new_threads) == 2  # the cut-off one and the next one, both used again, no third
     assert together == {thread.name for thread in new_threads}
+
+
+def test_a_process_forked_after_serving_serves_its_own_requests():
+    """A forked child (the test suite's live server is one) has none of its parent's kept threads: it starts its own
+    rather than queueing its first request on a thread that is not there."""
+    handler = SyncRequestHandler()
+    async_to_sync(thread_of)(handler)  # the parent keeps a thread
+
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child reports by its exit status)
+        try:
+            signal.alarm(10)
+            os._exit(0 if async_to_sync(thread_of)(handler).startswith("request") else 1)
+        finally:
+            os._exit(2)
+    _, status = os.waitpid(child, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0

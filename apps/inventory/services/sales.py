@@ -3,6 +3,7 @@
 import hashlib
 import json
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Generator, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -299,9 +300,22 @@ async def purchase_create_async(
     return PurchaseOutcome(sale=sale, receipt=receipt, replayed=False)
 
 
-# Threads for what a purchase on the event loop hands over: the gateway's charge and the dispenser (each may wait on a
-# device or a provider, seconds when one is slow), and the rare steps through the ORM.
-_PURCHASE_THREADS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="purchase")
+def _purchase_threads() -> ThreadPoolExecutor:
+    """Threads for what a purchase on the event loop hands over: the gateway's charge and the dispenser (each may wait
+    on a device or a provider, seconds when one is slow), and the rare steps through the ORM."""
+    return ThreadPoolExecutor(max_workers=32, thread_name_prefix="purchase")
+
+
+_PURCHASE_THREADS = _purchase_threads()
+
+
+def _purchase_threads_after_fork() -> None:
+    # A forked child has none of the parent's threads, and the executor would count them as idle.
+    global _PURCHASE_THREADS
+    _PURCHASE_THREADS = _purchase_threads()
+
+
+os.register_at_fork(after_in_child=_purchase_threads_after_fork)
 
 
 def _on_thread(function):
