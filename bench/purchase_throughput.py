@@ -253,7 +253,13 @@ def books_and_stock_problems(counts_before: tuple[int, int, int]) -> list[str]:
     sales, captured, charges = (after - before for after, before in zip(payment_counts(), counts_before, strict=True))
     problems = [f"stock: {problem}" for problem in stock_integrity_problems()]
     for slot in Slot.objects.filter(machine__code__startswith="BENCH-").select_related("machine"):
-        stocked = StockMovement.objects.filter(slot=slot, quantity_delta__gt=0).aggregate(n=Sum("quantity_delta"))["n"]
+        # A release gives back the items of an attempt that never became a sale (a decline, a crash the reconciler
+        # settled): neither stocked nor sold.
+        stocked = (
+            StockMovement.objects.filter(slot=slot, quantity_delta__gt=0)
+            .exclude(kind=StockMovement.Kind.RELEASE)
+            .aggregate(n=Sum("quantity_delta"))["n"]
+        )
         sold = SaleLine.objects.filter(slot=slot, sale__in=Sale.objects.all()).aggregate(n=Sum("quantity"))["n"] or 0
         if slot.quantity < 0 or slot.quantity + sold != stocked:
             problems.append(f"oversold: {slot} holds {slot.quantity}, stocked {stocked}, sold {sold}")
