@@ -37,7 +37,9 @@ class Answer:
 
 
 def _served_count() -> float:
-    return sum(sample.value for sample in DEVICE_PURCHASE_SECONDS.collect()[0].samples if sample.name.endswith("_count"))
+    return sum(
+        sample.value for sample in DEVICE_PURCHASE_SECONDS.collect()[0].samples if sample.name.endswith("_count")
+    )
 
 
 class LoopClient:
