@@ -384,11 +384,11 @@ def next_id_sql(model: type[Model]) -> str:
 # --- The same batches from an event loop ---------------------------------------------------------------------------
 #
 # A machine's purchase runs on daphne's event loop (`apps/inventory/consumers.py`). On a request thread it handed the
-# GIL to the event loop and the other requests' threads at each of psycopg's calls: about ninety times a purchase, and
-# its threads' wake-ups cost more than its own work (docs/performance.md, session 17). From the event loop, its batches
-# go through psycopg's async connection, from a pool of the loop's own, with `batch`'s prepared statements and
-# client-side binding; errors are Django's (`django.db.IntegrityError` …), as from `batch`. psycopg is imported where
-# it is used: SQLite setups and their commands never load it (0.2 s).
+# GIL to the event loop and the other requests' threads at each of psycopg's calls, about ninety times a purchase,
+# and the threads' wake-ups cost about as much CPU as its own work (docs/performance.md, session 17). From the event
+# loop, its batches go through psycopg's async connection, from a pool of the loop's own, with `batch`'s prepared
+# statements and client-side binding; errors are Django's (`django.db.IntegrityError` …), as from `batch`. psycopg
+# is imported where it is used: SQLite setups and their commands never load it (0.2 s).
 
 
 def async_batches_available() -> bool:
@@ -445,9 +445,11 @@ async def _async_batch_on(psycopg_connection, statements: Sequence[Statement]) -
     cursor = psycopg_connection.cursor()
     try:
         await cursor.execute(sql, _parameters(statements))
-    except psycopg.Error as error:
+    except BaseException as error:
         prepared.update(dict.fromkeys(preparing, False))  # as in `batch`
-        raise _django_error(error) from error
+        if isinstance(error, psycopg.Error):
+            raise _django_error(error) from error
+        raise
     prepared.update(dict.fromkeys(preparing, True))
     results = []
     while True:

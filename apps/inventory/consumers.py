@@ -2,8 +2,8 @@
 
 It is the request every machine sends most. On a request thread (Django's view), a purchase handed the GIL back and
 forth with the event loop and the other requests' threads at each of psycopg's calls, about ninety times, and those
-hand-overs cost more CPU than the purchase's own work (docs/performance.md, session 17). Here the request is read,
-checked and answered on the event loop, and the purchase runs as `purchase_create_async`.
+hand-overs cost about as much CPU as the purchase's own work (docs/performance.md, session 17). Here the request is
+read, checked and answered on the event loop, and the purchase runs as `purchase_create_async`.
 
 Anything unusual goes on to Django's view, which answers it as it always has: a staff session or the tablet page's
 cookie, a token this process has not looked up yet (the view looks it up and remembers it), a token of another
@@ -18,6 +18,7 @@ import time
 from types import SimpleNamespace
 
 from django.conf import settings
+from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 from django.utils import translation
 from rest_framework.renderers import JSONRenderer
@@ -104,14 +105,14 @@ def _device_machine(scope, headers: dict[bytes, bytes]):
 
 async def _body(receive) -> tuple[bytes, bool]:
     """The request's body and whether it is whole (False: the client left, or it is over Django's limit)."""
-    chunks, size = [], 0
+    chunks, size, limit = [], 0, settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     while True:
         message = await receive()
         if message["type"] != "http.request":
             return b"".join(chunks), False
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
-        if size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        if limit is not None and size > limit:
             return b"".join(chunks), False
         if not message.get("more_body"):
             return b"".join(chunks), True
@@ -136,7 +137,7 @@ def _purchase_data(body: bytes) -> tuple | None:
     try:
         data = json.loads(body, parse_constant=_refused if api_settings.STRICT_JSON else None)
         return purchase_body(data)
-    except (ValueError, ApplicationError):
+    except (ValueError, RecursionError, ApplicationError):
         return None
 
 
@@ -147,8 +148,11 @@ def _refused(constant: str):
 async def _answer(machine, data: tuple, headers: dict[bytes, bytes]) -> tuple[int, dict, dict, str, str]:
     """(status, body, extra headers, language, request id) of the purchase, answered as the view answers it."""
     items, coupon, payment_method = data
-    language = translation.get_language_from_request(
-        SimpleNamespace(COOKIES={}, META={"HTTP_ACCEPT_LANGUAGE": headers.get(b"accept-language", b"").decode()})
+    language = translation.get_language_from_request(  # as Django's LocaleMiddleware picks it
+        SimpleNamespace(
+            COOKIES=parse_cookie(headers.get(b"cookie", b"").decode("latin-1")),
+            META={"HTTP_ACCEPT_LANGUAGE": headers.get(b"accept-language", b"").decode("latin-1")},
+        )
     )
     request_id = request_id_for(headers.get(b"x-request-id", b"").decode("latin-1"))
     token = request_id_var.set(request_id)
