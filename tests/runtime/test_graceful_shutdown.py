@@ -59,6 +59,9 @@ def test_sigterm_answers_the_purchase_in_flight_closes_sockets_with_1012_and_tak
     kept_alive = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=10)  # a load balancer's connection
     kept_alive.request("GET", "/healthz")
     assert kept_alive.getresponse().read()
+    # The machine's first purchase: the view looks its token up, and the process serves the next one on its event
+    # loop (apps/inventory/consumers.py), as it serves a machine's purchases from then on.
+    assert buy(base_url, device_token, new_key())[0] == 201
 
     answer = {}
     purchase = threading.Thread(target=lambda: answer.update(result=buy(base_url, device_token, new_key())))
