@@ -8,10 +8,10 @@ few seconds per level drives `GET /bench/ping/` (a bare DRF view: no auth, no da
 with 8 and 32 clients, the two taking turns in three slices per level. With two processes the clients alternate
 between them. The bookkeeper runs beside the servers in a process of its own, as the worker runs it in production
 (`sales_book_all` at the beat job's interval), and is stopped with them; whatever it had not booked yet is booked
-after. Prints requests/s, purchase p50/p99, the ratio purchase/bare, the bookkeeper's CPU per sale and what it
-left, and after every run checks that nothing was oversold (every slot's fall equals its completed sales, one captured
-payment and one gateway charge per sale), every sale booked once, `check_stock`'s integrity check and a balanced
-trial balance; exits 1 if any check fails.
+after. Prints requests/s, purchase p50/p99, the ratio purchase/bare, the servers' CPU per bare request and per
+purchase (from /proc), the bookkeeper's CPU per sale and what it left, and after every run checks that nothing was
+oversold (every slot's fall equals its completed sales, one captured payment and one gateway charge per sale), every
+sale booked once, `check_stock`'s integrity check and a balanced trial balance; exits 1 if any check fails.
 
     .venv/bin/python bench/purchase_throughput.py [--seconds 3] [--runs 1] [--database-url postgres://.../vb_inventory_bench]
 """
@@ -279,25 +279,43 @@ def books_and_stock_problems(counts_before: tuple[int, int, int]) -> list[str]:
 SLICES = 3
 
 
-def run_level(ports: list[int], clients: int, seconds: float, purchase) -> dict:
+def run_level(ports: list[int], clients: int, seconds: float, purchase, servers_cpu) -> dict:
     """The bare view and purchases for `seconds` each, taking turns in SLICES slices: on a shared machine whose speed
-    drifts within a run (±10 % seen here from one second to the next), both meet it in the same state."""
+    drifts within a run (±10 % seen here from one second to the next), both meet it in the same state. The servers'
+    CPU (`servers_cpu()`, seconds) is read around each slice: what a bare request and a purchase cost them."""
     bare_rates, bought_rates, latencies, failed = [], [], [], Counter()
+    cpu, done = Counter(), Counter()
     for _slice in range(SLICES):
-        rate, _, bare_failed = drive(ports, clients, seconds / SLICES, ping)
-        bare_rates.append(rate)
-        rate, slice_latencies, purchase_failed = drive(ports, clients, seconds / SLICES, purchase)
-        bought_rates.append(rate)
-        latencies += slice_latencies
-        failed += bare_failed + purchase_failed
+        for kind, request in (("bare", ping), ("bought", purchase)):
+            started = servers_cpu()
+            rate, slice_latencies, slice_failed = drive(ports, clients, seconds / SLICES, request)
+            cpu[kind] += servers_cpu() - started
+            done[kind] += len(slice_latencies)
+            (bare_rates if kind == "bare" else bought_rates).append(rate)
+            failed += slice_failed
+            if kind == "bought":
+                latencies += slice_latencies
     latencies.sort()
     return {
         "bare": statistics.fmean(bare_rates),
         "bought": statistics.fmean(bought_rates),
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p99": percentile(latencies, 0.99),
+        "cpu_bare_ms": 1000 * cpu["bare"] / max(done["bare"], 1),
+        "cpu_bought_ms": 1000 * cpu["bought"] / max(done["bought"], 1),
         "failed": dict(failed),
     }
+
+
+def process_cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU of the processes so far, from /proc (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def measure(processes: int, seconds: float, purchase) -> dict[int, dict]:
@@ -309,7 +327,11 @@ def measure(processes: int, seconds: float, purchase) -> dict[int, dict]:
         for port, server in zip(ports, servers, strict=True):
             wait_until_up(port, server)
         drive(ports, 8, 0.5, purchase)  # warm-up: connections, caches
-        return {clients: run_level(ports, clients, seconds, purchase) for clients in LEVELS}
+        pids = [server.pid for server in servers]
+        return {
+            clients: run_level(ports, clients, seconds, purchase, lambda: process_cpu_seconds(pids))
+            for clients in LEVELS
+        }
     finally:
         for server in servers:
             server.terminate()
@@ -322,13 +344,15 @@ def report(results: dict[int, dict[int, dict]]) -> bool:
     """Print one line per process count and level; True when every checked target holds."""
     print(
         f"{'daphne':>6} {'clients':>7} {'bare req/s':>10} {'purchases/s':>11} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}"
+        f" {'CPU ms: bare':>12} {'purchase':>8}"
     )
     for processes, levels in results.items():
         for clients, row in levels.items():
             failures = f"  failed: {row['failed']}" if row["failed"] else ""
             print(
                 f"{processes:>6} {clients:>7} {row['bare']:>10.1f} {row['bought']:>11.1f} {row['p50']:>7.1f}"
-                f" {row['p99']:>7.1f} {row['bought'] / row['bare']:>6.2f}{failures}"
+                f" {row['p99']:>7.1f} {row['bought'] / row['bare']:>6.2f}"
+                f" {row['cpu_bare_ms']:>12.2f} {row['cpu_bought_ms']:>8.2f}{failures}"
             )
     one = results[1]
     met = all(row["bought"] / row["bare"] >= TARGET_RATIO for row in one.values())
