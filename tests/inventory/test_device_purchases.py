@@ -9,6 +9,7 @@ import json
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import HttpCommunicator
+from django.db import connection
 
 from apps.core.sql import async_pools_close
 from apps.inventory.integrations.payments import payment_gateway
@@ -228,3 +229,14 @@ class TestOnTheLoop:
         assert back.status_code == 201
         assert Sale.objects.get().status == "completed"
         assert payment_gateway().totals()[0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_route_serves_purchases_on_either_database(machine, tea_slot):
+    """On SQLite (a newcomer's shop) the view answers; on PostgreSQL the event loop does. The receipt is the same."""
+    answer = loop_client(machine).post(PURCHASES, BODY, HTTP_IDEMPOTENCY_KEY="k")
+
+    assert answer.status_code == 201
+    assert answer.served_on_loop == (connection.vendor == "postgresql")
+    assert answer.json()["payment"] == {"method": "card", "status": "captured", "amount_yen": 150}
+    assert Sale.objects.get().status == "completed"
