@@ -24,7 +24,6 @@ from functools import cache, lru_cache, wraps
 from django.conf import settings
 from django.core import checks
 from django.db import DatabaseError, connection, models, transaction
-from django.db import utils as db_utils
 from django.db.models import Model
 from django.db.models.signals import post_save
 
@@ -438,17 +437,14 @@ async def async_batch(statements: Sequence[Statement]) -> list[list[tuple]]:
 
 
 async def _async_batch_on(psycopg_connection, statements: Sequence[Statement]) -> list[list[tuple]]:
-    import psycopg
-
     prepared = _prepared_on(psycopg_connection)
     sql, preparing = _as_prepared(statements, prepared)
     cursor = psycopg_connection.cursor()
     try:
-        await cursor.execute(sql, _parameters(statements))
-    except BaseException as error:
+        with connection.wrap_database_errors:  # Django's exception for each of psycopg's, as from `batch`
+            await cursor.execute(sql, _parameters(statements))
+    except BaseException:
         prepared.update(dict.fromkeys(preparing, False))  # as in `batch`
-        if isinstance(error, psycopg.Error):
-            raise _django_error(error) from error
         raise
     prepared.update(dict.fromkeys(preparing, True))
     results = []
@@ -456,28 +452,6 @@ async def _async_batch_on(psycopg_connection, statements: Sequence[Statement]) -
         results.append(await cursor.fetchall() if cursor.pgresult.nfields else [])
         if not cursor.nextset():
             return _each_statements(results, preparing, statements)
-
-
-# Django's error for each of psycopg's, most specific first (as `DatabaseErrorWrapper` maps them).
-_DJANGO_ERRORS = (
-    db_utils.DataError,
-    db_utils.OperationalError,
-    db_utils.IntegrityError,
-    db_utils.InternalError,
-    db_utils.ProgrammingError,
-    db_utils.NotSupportedError,
-    db_utils.DatabaseError,
-    db_utils.InterfaceError,
-    db_utils.Error,
-)
-
-
-def _django_error(error) -> db_utils.Error:
-    """Django's exception for psycopg's `error`."""
-    import psycopg
-
-    django_class = next(each for each in _DJANGO_ERRORS if isinstance(error, getattr(psycopg, each.__name__)))
-    return django_class(*error.args)
 
 
 # Each event loop's pool (daphne has one loop for its life; a test's loop ends with the test: `async_pools_close`).
