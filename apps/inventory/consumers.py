@@ -15,11 +15,11 @@ import asyncio
 import json
 import logging
 import time
-from types import SimpleNamespace
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest
 from django.http.cookie import parse_cookie
-from django.http.request import split_domain_port, validate_host
 from django.utils import translation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.settings import api_settings
@@ -47,7 +47,8 @@ class DevicePurchases:
 
     async def __call__(self, scope, receive, send):
         headers = dict(scope["headers"])  # names are lower-case bytes
-        machine = _device_machine(scope, headers) if _served_here(scope, headers) else None
+        request = _headers_request(headers)
+        machine = _device_machine(scope, headers) if _served_here(scope, headers, request) else None
         if machine is None:
             return await self.django(scope, receive, send)
         body, whole = await _body(receive)
@@ -55,7 +56,7 @@ class DevicePurchases:
         if data is None:
             return await self.django(scope, _replaying(body, whole, receive), send)
         started = time.perf_counter()
-        status, payload, extra_headers, language, request_id = await _answer(machine, data, headers)
+        status, payload, extra_headers, language, request_id = await _answer(machine, data, headers, request)
         content = JSONRenderer().render(payload)
         await send(
             {
@@ -76,17 +77,27 @@ class DevicePurchases:
         DEVICE_PURCHASE_SECONDS.labels(status=str(status)).observe(time.perf_counter() - started)
 
 
-def _served_here(scope, headers: dict[bytes, bytes]) -> bool:
-    """A POST of JSON to an allowed host (as Django's `get_host` checks it) on PostgreSQL."""
-    forwarded = headers.get(b"x-forwarded-host") if settings.USE_X_FORWARDED_HOST else None
-    host = (forwarded or headers.get(b"host", b"")).decode("latin-1").split(",")[-1].strip()
-    allowed = settings.ALLOWED_HOSTS or ([".localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
-    return (
-        scope["method"] == "POST"
-        and headers.get(b"content-type", b"").split(b";")[0].strip() == b"application/json"
-        and validate_host(split_domain_port(host)[0], allowed)
-        and async_batches_available()
-    )
+def _headers_request(headers: dict[bytes, bytes]) -> HttpRequest:
+    """The request's headers and cookies as Django's own checks read them (`get_host`, the language)."""
+    request = HttpRequest()
+    request.META = {
+        "HTTP_" + name.decode("latin-1").upper().replace("-", "_"): value.decode("latin-1")
+        for name, value in headers.items()
+    }
+    request.COOKIES = parse_cookie(request.META.get("HTTP_COOKIE", ""))
+    return request
+
+
+def _served_here(scope, headers: dict[bytes, bytes], request: HttpRequest) -> bool:
+    """A POST of JSON, to a host Django allows (a request without a Host header goes to the view), on PostgreSQL."""
+    json_body = headers.get(b"content-type", b"").split(b";")[0].strip() == b"application/json"
+    if scope["method"] != "POST" or not json_body or not async_batches_available():
+        return False
+    try:
+        request.get_host()
+    except (DisallowedHost, KeyError):
+        return False
+    return True
 
 
 def _device_machine(scope, headers: dict[bytes, bytes]):
@@ -145,15 +156,12 @@ def _refused(constant: str):
     raise ValueError(f"{constant} is not JSON")
 
 
-async def _answer(machine, data: tuple, headers: dict[bytes, bytes]) -> tuple[int, dict, dict, str, str]:
+async def _answer(
+    machine, data: tuple, headers: dict[bytes, bytes], request: HttpRequest
+) -> tuple[int, dict, dict, str, str]:
     """(status, body, extra headers, language, request id) of the purchase, answered as the view answers it."""
     items, coupon, payment_method = data
-    language = translation.get_language_from_request(  # as Django's LocaleMiddleware picks it
-        SimpleNamespace(
-            COOKIES=parse_cookie(headers.get(b"cookie", b"").decode("latin-1")),
-            META={"HTTP_ACCEPT_LANGUAGE": headers.get(b"accept-language", b"").decode("latin-1")},
-        )
-    )
+    language = translation.get_language_from_request(request)  # as Django's LocaleMiddleware picks it
     request_id = request_id_for(headers.get(b"x-request-id", b"").decode("latin-1"))
     token = request_id_var.set(request_id)
     try:
